@@ -1,0 +1,141 @@
+"""Configuration from the environment (prefix ``KONTAKT_``) and ``.env``.
+
+A wrong or missing value stops start-up with one line naming the variable:
+:func:`load_settings` raises :class:`ConfigError`, the CLI prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LANGUAGES = ("ru", "uk", "en")
+TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{5,}$")
+DEFAULT_DATA_DIR = Path("data")
+
+
+class ConfigError(Exception):
+    """One line for the operator: the variable and what is wrong with it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KONTAKT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    bot_token: SecretStr | None = None
+    database_url: str = Field(default="")
+    redis_url: str | None = None
+    telegram_api_url: str | None = None
+    public_url: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=1, le=65535)
+    secret_key: SecretStr | None = None
+    default_language: Literal["ru", "uk", "en"] = "ru"
+    default_timezone: str = "Europe/Moscow"
+    data_dir: Path = DEFAULT_DATA_DIR
+    # Mini App initData older than this is refused (see README, "Web sign-in").
+    webapp_auth_max_age_s: int = Field(default=3600, ge=60, le=7 * 86400)
+    sandbox: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not TOKEN_RE.match(v.get_secret_value()):
+            raise ValueError("not a Telegram bot token (expected <digits>:<secret>)")
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_scheme(cls, v: str) -> str:
+        if v and not v.startswith(("sqlite://", "postgres://", "postgresql://", "psycopg://",
+                                   "asyncpg://")):
+            raise ValueError("must start with sqlite:// or postgres://")
+        return v
+
+    @field_validator("telegram_api_url", "public_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        parsed = urlparse(v)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError("must be an http:// or https:// URL")
+        return v.rstrip("/")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis:// or rediss://")
+        return v
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Europe/Kyiv)")
+        return v
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_len(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value()) < 16:
+            raise ValueError("too short: use at least 16 random characters")
+        return v
+
+    # -- derived values ---------------------------------------------------
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite://{(self.data_dir / 'kontakt.sqlite3').as_posix()}"
+
+    @property
+    def base_url(self) -> str:
+        """The URL people reach the web pages at."""
+        if self.public_url:
+            return self.public_url
+        return f"http://{self.http_host}:{self.http_port}"
+
+    @property
+    def webhook_mode(self) -> bool:
+        return bool(self.public_url) and not self.sandbox
+
+
+def _format_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = first.get("loc") or ("?",)
+    name = "KONTAKT_" + str(loc[0]).upper()
+    msg = str(first.get("msg", "invalid value"))
+    msg = msg.removeprefix("Value error, ")
+    return f"{name}: {msg}"
+
+
+def load_settings(*, require_token: bool = False, require_secret: bool = False,
+                  **overrides) -> Settings:
+    """Read the settings; raise :class:`ConfigError` with one line on a bad value."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as err:
+        raise ConfigError(_format_error(err)) from None
+    if require_token and settings.bot_token is None:
+        raise ConfigError("KONTAKT_BOT_TOKEN: missing (the token @BotFather gave you)")
+    if require_secret and settings.secret_key is None:
+        raise ConfigError("KONTAKT_SECRET_KEY: missing (at least 16 random characters; "
+                          "it signs sessions and encrypts stored tokens)")
+    return settings

@@ -1,0 +1,77 @@
+"""Database set-up: Tortoise configuration, init/close, migration state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise, connections
+from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
+
+APP_LABEL = "kontakt"
+
+
+def _normalise_url(url: str) -> str:
+    # tortoise understands postgres:// (asyncpg) and sqlite://
+    for prefix in ("postgresql://", "asyncpg://"):
+        if url.startswith(prefix):
+            return "postgres://" + url[len(prefix):]
+    return url
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    url = _normalise_url(database_url)
+    if url.startswith("sqlite://"):
+        path = url[len("sqlite://"):]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "connections": {"default": url},
+        "apps": {
+            APP_LABEL: {
+                "models": ["models"],
+                "migrations": "models.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _config_from_env() -> dict[str, Any]:
+    from kontakt.config import Settings
+
+    return tortoise_config(Settings().effective_database_url)
+
+
+# Used by the ``tortoise`` CLI (pyproject [tool.tortoise]) for makemigrations.
+TORTOISE_ORM = _config_from_env()
+
+
+async def init_db(database_url: str) -> None:
+    await Tortoise.init(config=tortoise_config(database_url))
+
+
+async def close_db() -> None:
+    await connections.close_all()
+
+
+async def pending_migrations(database_url: str) -> list[str]:
+    """Names of migrations not yet applied (needs an initialised Tortoise)."""
+    config = tortoise_config(database_url)
+    executor = MigrationExecutor(connections.get("default"), config["apps"])
+    steps = await executor.plan([MigrationTarget(app_label=APP_LABEL, name="__latest__")])
+    return [f"{s.migration.app_label}.{s.migration.name}" for s in steps if not s.backward]
+
+
+async def migrate(database_url: str, *, target: str | None = None, progress=None) -> None:
+    """Apply migrations up to ``target`` (default: latest; ``__first__`` undoes all)."""
+    config = tortoise_config(database_url)
+    executor = MigrationExecutor(connections.get("default"), config["apps"])
+    name = target or "__latest__"
+    await executor.migrate([MigrationTarget(app_label=APP_LABEL, name=name)], progress=progress)
+
+
+async def ping() -> None:
+    await connections.get("default").execute_query("SELECT 1")

@@ -1,0 +1,93 @@
+"""Organisation structure and staff (S-24)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+
+from models.base import TimestampedModel
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    HEAD = "head"
+    MANAGER = "manager"
+
+
+class Language(StrEnum):
+    RU = "ru"
+    UK = "uk"
+    EN = "en"
+
+
+class StaffStatus(StrEnum):
+    ACTIVE = "active"
+    DISMISSED = "dismissed"
+
+
+class Department(TimestampedModel):
+    """A node of the organisation tree."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    parent: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
+        "kontakt.Department", related_name="children", null=True, on_delete=fields.RESTRICT
+    )
+
+    class Meta:
+        table = "department"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Position(TimestampedModel):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200, unique=True)
+
+    class Meta:
+        table = "position"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(TimestampedModel):
+    """A staff member. Only rows here with status ``active`` may use the product."""
+
+    id = fields.IntField(primary_key=True)
+    telegram_id = fields.BigIntField(unique=True, null=True)
+    telegram_username = fields.CharField(max_length=64, null=True)
+    full_name = fields.CharField(max_length=200)
+    phone = fields.CharField(max_length=32, null=True)  # E.164
+    email = fields.CharField(max_length=254, null=True)
+    photo_file_id = fields.CharField(max_length=255, null=True)
+    position: fields.ForeignKeyNullableRelation[Position] = fields.ForeignKeyField(
+        "kontakt.Position", related_name="users", null=True, on_delete=fields.SET_NULL
+    )
+    department: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
+        "kontakt.Department", related_name="users", null=True, on_delete=fields.SET_NULL
+    )
+    supervisor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "kontakt.User", related_name="subordinates", null=True, on_delete=fields.SET_NULL
+    )
+    role = fields.CharEnumField(Role, max_length=16, default=Role.MANAGER)
+    language = fields.CharEnumField(Language, max_length=2, default=Language.RU)
+    timezone = fields.CharField(max_length=64, default="Europe/Moscow")
+    status = fields.CharEnumField(StaffStatus, max_length=16, default=StaffStatus.ACTIVE,
+                                  db_index=True)
+    dismissed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "staff_user"
+        ordering = ["full_name"]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == StaffStatus.ACTIVE
