@@ -1,0 +1,90 @@
+"""The permission service: "may user X do Y to record Z".
+
+Both front ends ask :func:`can` (or :func:`require`); handlers hold no rules.
+
+Rules for staff (S-24):
+
+* a dismissed or unknown person may do nothing;
+* every active staff member may see the staff directory of active colleagues
+  (name, position, department, contacts) and their own profile;
+* dismissed staff are listed only for admins and heads;
+* an admin may invite with any role, change anybody's role, department and
+  supervisor, and dismiss anybody but themselves;
+* a head may invite managers into their own department or its sub-departments
+  and may set the supervisor of managers there; no role changes, no dismissals;
+* a manager may only change their own language and time zone.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from models import Department, Role, User
+from services.errors import PermissionDenied
+
+
+class Action(StrEnum):
+    VIEW_STAFF = "view_staff"
+    VIEW_DISMISSED = "view_dismissed"
+    INVITE = "invite"
+    CHANGE_ROLE = "change_role"
+    CHANGE_DEPARTMENT = "change_department"
+    CHANGE_SUPERVISOR = "change_supervisor"
+    DISMISS = "dismiss"
+    EDIT_OWN_PROFILE = "edit_own_profile"
+    MANAGE_DEPARTMENTS = "manage_departments"
+
+
+async def department_subtree_ids(root_id: int) -> set[int]:
+    """Ids of a department and every department under it (one query per level)."""
+    ids = {root_id}
+    frontier = [root_id]
+    while frontier:
+        children = await Department.filter(parent_id__in=frontier).values_list("id", flat=True)
+        frontier = [c for c in children if c not in ids]
+        ids.update(frontier)
+    return ids
+
+
+async def _in_heads_scope(head: User, department_id: int | None) -> bool:
+    if head.department_id is None or department_id is None:
+        return False
+    return department_id in await department_subtree_ids(head.department_id)
+
+
+async def can(actor: User | None, action: Action, target: object = None) -> bool:
+    """May ``actor`` do ``action`` (to ``target``, where the action has one)?
+
+    Targets: a :class:`User` for staff actions; for INVITE a tuple
+    ``(role, department_id)``; for VIEW_STAFF a User or None (the directory).
+    """
+    if actor is None or not actor.is_active:
+        return False
+    if action in (Action.VIEW_STAFF,):
+        if isinstance(target, User) and not target.is_active:
+            return actor.role in (Role.ADMIN, Role.HEAD)
+        return True
+    if action == Action.EDIT_OWN_PROFILE:
+        return target is None or (isinstance(target, User) and target.id == actor.id)
+    if action == Action.VIEW_DISMISSED:
+        return actor.role in (Role.ADMIN, Role.HEAD)
+    if actor.role == Role.ADMIN:
+        if action == Action.DISMISS and isinstance(target, User) and target.id == actor.id:
+            return False
+        if action == Action.CHANGE_ROLE and isinstance(target, User) and target.id == actor.id:
+            return False  # an admin cannot demote themselves and lock the company out
+        return True
+    if actor.role == Role.HEAD:
+        if action == Action.INVITE:
+            role, department_id = target if isinstance(target, tuple) else (None, None)
+            return role == Role.MANAGER and await _in_heads_scope(actor, department_id)
+        if action == Action.CHANGE_SUPERVISOR and isinstance(target, User):
+            return target.role == Role.MANAGER and await _in_heads_scope(
+                actor, target.department_id)
+        return False
+    return False
+
+
+async def require(actor: User | None, action: Action, target: object = None) -> None:
+    if not await can(actor, action, target):
+        raise PermissionDenied(f"{action} not allowed", action=str(action))

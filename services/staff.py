@@ -1,0 +1,255 @@
+"""Staff, departments and onboarding by invite (S-24)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from tortoise.transactions import in_transaction
+
+from models import Department, Invite, Language, Role, StaffStatus, User
+from services.clock import utcnow
+from services.errors import AlreadyRegistered, InviteInvalid, NotFound, ValidationFailed
+from services.permissions import Action, require
+
+INVITE_TTL = timedelta(hours=72)
+INVITE_PREFIX = "inv_"
+
+
+def language_from_telegram(code: str | None, default: str = "ru") -> str:
+    """Telegram's ``language_code`` (IETF tag) → one of ru/uk/en."""
+    if not code:
+        return default
+    base = code.split("-")[0].lower()
+    if base in ("ru", "uk", "en"):
+        return base
+    if base in ("be", "kk", "ky", "uz", "tg", "hy", "az", "ka"):
+        return "ru"  # CIS languages: Russian is the usual second language
+    return "en"
+
+
+def invite_link(bot_username: str, code: str) -> str:
+    return f"https://t.me/{bot_username}?start={code}"
+
+
+@dataclass(frozen=True)
+class InviteResult:
+    invite: Invite
+    code: str
+
+
+async def do_create_invite(
+    actor: User | None,
+    *,
+    role: Role,
+    department_id: int | None = None,
+    ttl: timedelta = INVITE_TTL,
+    note: str | None = None,
+) -> InviteResult:
+    """Create a single-use invite. ``actor`` None means the operator's CLI."""
+    role = Role(role)
+    if actor is not None:
+        await require(actor, Action.INVITE, (role, department_id))
+    if department_id is not None and not await Department.exists(id=department_id):
+        raise ValidationFailed("department", "no such department")
+    if ttl <= timedelta(0) or ttl > timedelta(days=30):
+        raise ValidationFailed("ttl", "must be between 1 minute and 30 days")
+    code = INVITE_PREFIX + secrets.token_urlsafe(18)
+    invite = await Invite.create(
+        code=code,
+        role=role,
+        department_id=department_id,
+        created_by=actor,
+        note=note,
+        expires_at=utcnow() + ttl,
+    )
+    return InviteResult(invite=invite, code=code)
+
+
+async def do_accept_invite(
+    code: str,
+    *,
+    telegram_id: int,
+    full_name: str,
+    username: str | None,
+    language_code: str | None,
+    default_timezone: str = "Europe/Moscow",
+) -> User:
+    """Register the Telegram person behind ``telegram_id`` with the invite's role.
+
+    Atomic and single-use: of two people racing with one code, one wins.
+    A dismissed person invited again is re-activated (their history stays theirs).
+    """
+    now = utcnow()
+    async with in_transaction():
+        invite = await Invite.get_or_none(code=code)
+        if invite is None:
+            raise InviteInvalid("unknown")
+        if invite.revoked_at is not None:
+            raise InviteInvalid("revoked")
+        if invite.used_at is not None:
+            raise InviteInvalid("used")
+        if invite.expires_at <= now:
+            raise InviteInvalid("expired")
+        existing = await User.get_or_none(telegram_id=telegram_id)
+        if existing is not None and existing.is_active:
+            raise AlreadyRegistered("already registered")
+        claimed = await Invite.filter(id=invite.id, used_at=None).update(used_at=now)
+        if claimed != 1:
+            raise InviteInvalid("used")
+        lang = language_from_telegram(language_code)
+        if existing is not None:
+            existing.status = StaffStatus.ACTIVE
+            existing.dismissed_at = None
+            existing.role = invite.role
+            existing.department_id = invite.department_id
+            existing.telegram_username = username
+            await existing.save()
+            user = existing
+        else:
+            user = await User.create(
+                telegram_id=telegram_id,
+                telegram_username=username,
+                full_name=(full_name or username or str(telegram_id))[:200],
+                role=invite.role,
+                department_id=invite.department_id,
+                language=Language(lang),
+                timezone=default_timezone,
+            )
+        await Invite.filter(id=invite.id).update(used_by_id=user.id)
+    return user
+
+
+async def get_active_by_telegram_id(telegram_id: int) -> User | None:
+    return await User.get_or_none(telegram_id=telegram_id, status=StaffStatus.ACTIVE)
+
+
+async def get_by_telegram_id(telegram_id: int) -> User | None:
+    return await User.get_or_none(telegram_id=telegram_id)
+
+
+async def list_staff(actor: User, *, include_dismissed: bool = False) -> list[User]:
+    await require(actor, Action.VIEW_STAFF)
+    qs = User.all().prefetch_related("department", "position", "supervisor")
+    if include_dismissed:
+        await require(actor, Action.VIEW_DISMISSED)
+    else:
+        qs = qs.filter(status=StaffStatus.ACTIVE)
+    return await qs.order_by("full_name")
+
+
+async def search_staff(actor: User, query: str, *, limit: int = 20) -> list[User]:
+    """Active colleagues whose name, username, phone or email contains ``query`` (SQL)."""
+    from tortoise.expressions import Q
+
+    await require(actor, Action.VIEW_STAFF)
+    qs = User.filter(status=StaffStatus.ACTIVE)
+    query = (query or "").strip()
+    if query:
+        qs = qs.filter(Q(full_name__icontains=query) | Q(telegram_username__icontains=query)
+                       | Q(phone__contains=query) | Q(email__icontains=query))
+    return await qs.prefetch_related("department", "position").order_by("full_name").limit(limit)
+
+
+async def get_staff(actor: User, user_id: int) -> User:
+    user = await User.get_or_none(id=user_id).prefetch_related(
+        "department", "position", "supervisor")
+    if user is None:
+        raise NotFound("user")
+    await require(actor, Action.VIEW_STAFF, user)
+    return user
+
+
+async def _target(user_id: int) -> User:
+    user = await User.get_or_none(id=user_id)
+    if user is None:
+        raise NotFound("user")
+    return user
+
+
+async def do_change_role(actor: User, user_id: int, role: Role) -> User:
+    target = await _target(user_id)
+    await require(actor, Action.CHANGE_ROLE, target)
+    target.role = Role(role)
+    await target.save(update_fields=["role", "updated_at"])
+    return target
+
+
+async def do_change_department(actor: User, user_id: int, department_id: int | None) -> User:
+    target = await _target(user_id)
+    await require(actor, Action.CHANGE_DEPARTMENT, target)
+    if department_id is not None and not await Department.exists(id=department_id):
+        raise ValidationFailed("department", "no such department")
+    target.department_id = department_id
+    await target.save(update_fields=["department_id", "updated_at"])
+    return target
+
+
+async def do_change_supervisor(actor: User, user_id: int, supervisor_id: int | None) -> User:
+    target = await _target(user_id)
+    await require(actor, Action.CHANGE_SUPERVISOR, target)
+    if supervisor_id is not None:
+        if supervisor_id == target.id:
+            raise ValidationFailed("supervisor", "a person cannot supervise themselves")
+        boss = await User.get_or_none(id=supervisor_id, status=StaffStatus.ACTIVE)
+        if boss is None:
+            raise ValidationFailed("supervisor", "no such active staff member")
+        # refuse cycles: walk up from the new supervisor
+        seen, cursor = {target.id}, boss
+        while cursor is not None and cursor.supervisor_id is not None:
+            if cursor.supervisor_id in seen:
+                raise ValidationFailed("supervisor", "that would make a supervision cycle")
+            seen.add(cursor.id)
+            cursor = await User.get_or_none(id=cursor.supervisor_id)
+    target.supervisor_id = supervisor_id
+    await target.save(update_fields=["supervisor_id", "updated_at"])
+    return target
+
+
+async def do_dismiss(actor: User, user_id: int) -> User:
+    """Access ends at once; records stay and are reassignable. Sessions are dropped."""
+    from models import LoginToken, WebSession
+
+    target = await _target(user_id)
+    await require(actor, Action.DISMISS, target)
+    async with in_transaction():
+        target.status = StaffStatus.DISMISSED
+        target.dismissed_at = utcnow()
+        await target.save(update_fields=["status", "dismissed_at", "updated_at"])
+        await WebSession.filter(user_id=target.id).delete()
+        await LoginToken.filter(user_id=target.id).delete()
+        await User.filter(supervisor_id=target.id).update(supervisor_id=None)
+    return target
+
+
+async def do_set_language(actor: User, language: str) -> User:
+    if language not in ("ru", "uk", "en"):
+        raise ValidationFailed("language", "must be ru, uk or en")
+    actor.language = Language(language)
+    await actor.save(update_fields=["language", "updated_at"])
+    return actor
+
+
+async def list_departments() -> list[Department]:
+    return await Department.all().order_by("name")
+
+
+async def do_create_department(actor: User, name: str, parent_id: int | None = None) -> Department:
+    await require(actor, Action.MANAGE_DEPARTMENTS)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed("name", "is empty")
+    if parent_id is not None and not await Department.exists(id=parent_id):
+        raise ValidationFailed("parent", "no such department")
+    return await Department.create(name=name[:200], parent_id=parent_id)
+
+
+async def purge_expired(now=None) -> int:
+    """Housekeeping job: drop expired unused invites' secrets, tokens and sessions."""
+    from models import LoginToken, WebSession
+
+    now = now or utcnow()
+    n = await LoginToken.filter(expires_at__lt=now).delete()
+    n += await WebSession.filter(expires_at__lt=now).delete()
+    return n
