@@ -1,0 +1,1 @@
+"""The Telegram front end: aiogram routers, keyboards, states and middlewares."""

@@ -1,0 +1,101 @@
+"""Builds a fresh Dispatcher with every router and middleware (used by the
+composition root, the tests and the benchmark)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import BotCommand, BotCommandScopeDefault, ErrorEvent
+from aiogram.utils.i18n import I18n
+
+from bot.middlewares import InFlightMiddleware, StaffI18nMiddleware, StaffMiddleware
+from bot.routers.inline import build_inline_router
+from bot.routers.lang import build_lang_router
+from bot.routers.staff import build_staff_router
+from bot.routers.start import build_start_router
+from bot.routers.web import build_web_router
+
+log = logging.getLogger("kontakt.bot")
+
+def N_(text: str) -> str:  # noqa: N802 - marks a string for extraction only
+    return text
+
+
+COMMANDS = [
+    ("menu", N_("Main menu")),
+    ("staff", N_("Staff directory")),
+    ("web", N_("Sign in to the web version")),
+    ("lang", N_("Interface language")),
+    ("invite", N_("Invite a colleague")),
+    ("help", N_("Help")),
+]
+
+
+def build_dispatcher(
+    *,
+    i18n: I18n,
+    default_language: str,
+    default_timezone: str,
+    base_url: str,
+    bot_username: str,
+    webapp_url: str | None,
+    url_buttons: bool,
+    storage: BaseStorage | None = None,
+) -> Dispatcher:
+    dp = Dispatcher(
+        storage=storage or MemoryStorage(),
+        i18n=i18n,
+        default_timezone=default_timezone,
+        base_url=base_url,
+        bot_username=bot_username,
+        webapp_url=webapp_url,
+        url_buttons=url_buttons,
+    )
+    inflight = InFlightMiddleware()
+    dp["inflight"] = inflight
+    dp.update.outer_middleware(inflight)
+    dp.update.outer_middleware(StaffMiddleware(i18n, default_language))
+    dp.update.outer_middleware(StaffI18nMiddleware(i18n, default_language))
+
+    dp.include_routers(
+        build_start_router(),
+        build_lang_router(),
+        build_web_router(),
+        build_staff_router(),
+        build_inline_router(),
+    )
+
+    @dp.errors()
+    async def on_error(event: ErrorEvent, bot: Bot) -> bool:
+        error_id = uuid.uuid4().hex[:8]
+        log.error("error %s while handling update %s", error_id, event.update.update_id,
+                  exc_info=event.exception)
+        text = i18n.gettext("Sorry, something went wrong. Error id: {error_id}. "
+                            "Please try again; if it repeats, tell your administrator this id."
+                            ).format(error_id=error_id)
+        upd = event.update
+        try:
+            if upd.callback_query is not None:
+                await bot.answer_callback_query(upd.callback_query.id, text, show_alert=True)
+            elif upd.message is not None:
+                await bot.send_message(upd.message.chat.id, text,
+                                       message_thread_id=upd.message.message_thread_id
+                                       if upd.message.is_topic_message else None)
+        except Exception:  # noqa: BLE001
+            log.warning("could not tell the user about error %s", error_id)
+        return True
+
+    return dp
+
+
+async def register_commands(bot: Bot, i18n: I18n, default_language: str) -> None:
+    """setMyCommands for each interface language, plus the default list."""
+    for lang in ("ru", "uk", "en", None):
+        locale = lang or default_language
+        commands = [BotCommand(command=c, description=i18n.gettext(d, locale=locale))
+                    for c, d in COMMANDS]
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=lang)

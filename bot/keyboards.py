@@ -1,0 +1,37 @@
+"""Keyboards. Texts are translated with the current locale (set by middleware)."""
+
+from __future__ import annotations
+
+from aiogram.types import KeyboardButton, ReplyKeyboardMarkup, WebAppInfo
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+
+from models import Role, User
+
+# Menu button labels; handlers match them with the same lazy strings.
+BTN_STAFF = __("👥 Staff")
+BTN_WEB = __("🌐 Web version")
+BTN_LANG = __("🌍 Language")
+BTN_HELP = __("❓ Help")
+BTN_INVITE = __("➕ Invite")
+BTN_APP = __("📱 Open app")
+
+
+def main_menu(user: User, *, webapp_url: str | None) -> ReplyKeyboardMarkup:
+    rows: list[list[KeyboardButton]] = []
+    if webapp_url:
+        rows.append([KeyboardButton(text=_("📱 Open app"), web_app=WebAppInfo(url=webapp_url))])
+    rows.append([KeyboardButton(text=_("👥 Staff")), KeyboardButton(text=_("🌐 Web version"))])
+    last = [KeyboardButton(text=_("🌍 Language")), KeyboardButton(text=_("❓ Help"))]
+    if user.role in (Role.ADMIN, Role.HEAD):
+        last.insert(0, KeyboardButton(text=_("➕ Invite")))
+    rows.append(last)
+    return ReplyKeyboardMarkup(keyboard=rows, resize_keyboard=True, is_persistent=True)
+
+
+def role_name(role: str) -> str:
+    return {
+        "admin": _("administrator"),
+        "head": _("head of department"),
+        "manager": _("manager"),
+    }.get(str(role), str(role))

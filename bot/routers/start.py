@@ -1,0 +1,87 @@
+"""/start (with invite onboarding), /menu, /help."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.keyboards import BTN_HELP, main_menu, role_name
+from models import User
+from services import staff as staff_service
+from services.errors import AlreadyRegistered, InviteInvalid
+from services.staff import INVITE_PREFIX
+
+
+def help_text() -> str:
+    return _(
+        "<b>Kontakt</b> — our company's CRM.\n\n"
+        "/menu — main menu\n"
+        "/staff — staff directory\n"
+        "/web — a sign-in link for the web version on a computer\n"
+        "/lang — interface language\n"
+        "/invite — invite a colleague (administrators and heads)\n"
+        "/help — this help"
+    )
+
+
+def build_start_router() -> Router:
+    router = Router(name="start")
+
+    @router.message(CommandStart(deep_link=True, magic=F.args.startswith(INVITE_PREFIX)),
+                    F.chat.type == "private")
+    async def start_with_invite(message: Message, command: CommandObject, staff: User | None,
+                                i18n: I18n, webapp_url: str | None,
+                                default_timezone: str) -> None:
+        if staff is not None:
+            await message.answer(_("You are already registered, {name}.").format(
+                name=staff.full_name), reply_markup=main_menu(staff, webapp_url=webapp_url))
+            return
+        tg = message.from_user
+        assert tg is not None
+        try:
+            user = await staff_service.do_accept_invite(
+                command.args or "",
+                telegram_id=tg.id,
+                full_name=tg.full_name,
+                username=tg.username,
+                language_code=tg.language_code,
+                default_timezone=default_timezone,
+            )
+        except InviteInvalid as exc:
+            reasons = {
+                "expired": _("This invite link has expired."),
+                "used": _("This invite link has already been used."),
+                "revoked": _("This invite link was cancelled."),
+            }
+            await message.answer(
+                reasons.get(exc.reason, _("This invite link is not valid."))
+                + "\n" + _("Ask your administrator for a new one."))
+            return
+        except AlreadyRegistered:
+            await message.answer(_("You are already registered."))
+            return
+        with i18n.use_locale(str(user.language)):
+            await message.answer(
+                _("Welcome to Kontakt, {name}! You are registered as {role}.").format(
+                    name=user.full_name, role=role_name(user.role))
+                + "\n\n" + help_text(),
+                reply_markup=main_menu(user, webapp_url=webapp_url),
+            )
+
+    @router.message(CommandStart())
+    @router.message(Command("menu"))
+    async def start(message: Message, staff: User, webapp_url: str | None) -> None:
+        await message.answer(
+            _("Hello, {name}! Choose what to do.").format(name=staff.full_name),
+            reply_markup=main_menu(staff, webapp_url=webapp_url),
+        )
+
+    @router.message(Command("help"))
+    @router.message(F.text == BTN_HELP)
+    async def help_(message: Message) -> None:
+        await message.answer(help_text())
+
+    return router
