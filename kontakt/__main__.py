@@ -1,0 +1,5 @@
+import sys
+
+from kontakt.cli import main
+
+sys.exit(main())

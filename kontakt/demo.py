@@ -1,0 +1,67 @@
+"""Demo data for ``kontakt demo``: a small company and its Telegram sandbox people.
+
+Clients and tasks join the demo with their sections (issues for S-1.., S-12..).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from models import Department, Language, Position, Role, User
+from services.staff import do_create_invite, invite_link
+
+# (telegram id, name, username, role, language, department key, position, phone, email, tz)
+DEMO_STAFF = [
+    (100001, "Анна Смирнова", "anna_smirnova", Role.ADMIN, Language.RU, "hq", "Директор",
+     "+74951234567", "anna@romashka-demo.ru", "Europe/Moscow"),
+    (100002, "Олег Петренко", "oleg_petrenko", Role.HEAD, Language.UK, "kyiv",
+     "Керівник відділу продажів", "+380441234567", "oleg@romashka-demo.ua", "Europe/Kyiv"),
+    (100003, "Иван Кузнецов", "ivan_k", Role.MANAGER, Language.RU, "msk",
+     "Менеджер по продажам", "+79161234567", "ivan@romashka-demo.ru", "Europe/Moscow"),
+    (100004, "Maria Bondar", "maria_bondar", Role.MANAGER, Language.EN, "kyiv",
+     "Sales manager", "+380501234567", "maria@romashka-demo.ua", "Europe/Kyiv"),
+    (100005, "Светлана Орлова", "sveta_orlova", Role.HEAD, Language.RU, "msk",
+     "Руководитель отдела продаж", "+79031234567", "orlova@romashka-demo.ru", "Europe/Moscow"),
+]
+NEWCOMER = (200001, "Новый", "Сотрудник", "newcomer", "ru")
+STRANGER = (300001, "Stranger", None, "just_curious", "en")
+
+
+async def seed_demo(emulator, *, bot_username: str) -> str:
+    """Fill an empty demo database; register the same people in the emulator."""
+    if not await User.exists():
+        hq = await Department.create(name="Головной офис")
+        depts = {
+            "hq": hq,
+            "msk": await Department.create(name="Продажи Москва", parent=hq),
+            "kyiv": await Department.create(name="Продажі Київ", parent=hq),
+        }
+        users = {}
+        for tid, name, uname, role, lang, dept, pos, phone, email, tz in DEMO_STAFF:
+            position, _ = await Position.get_or_create(name=pos)
+            users[tid] = await User.create(
+                telegram_id=tid, telegram_username=uname, full_name=name, role=role,
+                language=lang, department=depts[dept], position=position, phone=phone,
+                email=email, timezone=tz)
+        for tid in (100003,):
+            users[tid].supervisor = users[100005]
+            await users[tid].save()
+        users[100004].supervisor = users[100002]
+        await users[100004].save()
+    for tid, name, uname, _role, lang, *_ in DEMO_STAFF:
+        first, _, last = name.partition(" ")
+        emulator.add_user(tid, first, last or None, username=uname, language_code=str(lang))
+    emulator.add_user(NEWCOMER[0], NEWCOMER[1], NEWCOMER[2], username=NEWCOMER[3],
+                      language_code=NEWCOMER[4])
+    emulator.add_user(STRANGER[0], STRANGER[1], STRANGER[2], username=STRANGER[3],
+                      language_code=STRANGER[4])
+    emulator.create_group("Команда продаж", forum=True,
+                          member_ids=[s[0] for s in DEMO_STAFF])
+    invite = await do_create_invite(None, role=Role.MANAGER,
+                                    department_id=(await Department.get(name="Продажи Москва")).id,
+                                    ttl=timedelta(days=7), note="demo newcomer")
+    return (
+        "Demo people: " + ", ".join(f"{s[1]} ({s[3].value})" for s in DEMO_STAFF)
+        + f"; newcomer {NEWCOMER[1]} {NEWCOMER[2]} can join with "
+        + invite_link(bot_username, invite.code)
+    )

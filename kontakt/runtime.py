@@ -1,0 +1,214 @@
+"""The composition root: builds the bot, dispatcher, web app and scheduler once,
+starts them in order and stops them cleanly. No global Bot object anywhere."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import signal
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.utils.i18n import I18n
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.factory import build_dispatcher, register_commands
+from kontakt import db
+from kontakt.config import Settings
+from kontakt.i18n import build_i18n
+from notifications.scheduler import build_scheduler
+from web.app import WEBHOOK_PATH, build_web_app
+from web.keys import BotInfo
+
+log = logging.getLogger("kontakt")
+
+SANDBOX_TOKEN = "7000000001:KontaktSandboxToken-not-a-secret"
+SANDBOX_BOT_USERNAME = "kontakt_demo_bot"
+
+
+class StartupError(Exception):
+    """Start-up cannot go on; the message is one line for the operator."""
+
+
+def webhook_secret(settings: Settings) -> str:
+    """Telegram's secret_token (1-256 of A-Za-z0-9_-), derived so replicas agree."""
+    key = (settings.secret_key.get_secret_value() if settings.secret_key else "").encode()
+    token = settings.bot_token.get_secret_value().encode() if settings.bot_token else b""
+    return hmac.new(key or token, b"telegram-webhook" + token, hashlib.sha256).hexdigest()
+
+
+def _local_base(settings: Settings) -> str:
+    host = settings.http_host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"http://{host}:{settings.http_port}"
+
+
+def _build_storage(settings: Settings) -> BaseStorage:
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(settings.redis_url)
+    return MemoryStorage()
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    i18n: I18n
+    bot: Bot
+    dispatcher: Dispatcher
+    web_app: web.Application
+    scheduler: AsyncIOScheduler
+    bot_info: BotInfo
+    emulator: object | None = None
+    runner: web.AppRunner | None = None
+    polling_task: asyncio.Task | None = None
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
+    """Everything wired; nothing started. The database must be initialised."""
+    i18n = build_i18n(settings.default_language)
+    if settings.sandbox:
+        if emulator is None:
+            from web.emulator import BotApiEmulator
+
+            emulator = BotApiEmulator(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME,
+                                      bot_first_name="Kontakt")
+        token = emulator.token if hasattr(emulator, "token") else SANDBOX_TOKEN
+        api_base = settings.telegram_api_url or f"{_local_base(settings)}/tgapi"
+        username = emulator.bot_user["username"]
+    else:
+        if settings.bot_token is None:
+            raise StartupError("KONTAKT_BOT_TOKEN: missing (the token @BotFather gave you)")
+        token = settings.bot_token.get_secret_value()
+        api_base = settings.telegram_api_url
+        username = None
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base)) if api_base else None
+    bot = Bot(token=token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
+    if username is None:
+        try:
+            me = await bot.get_me()
+        except Exception as exc:  # noqa: BLE001 - any failure: say it in one line
+            await bot.session.close()
+            raise StartupError(
+                f"Telegram Bot API not reachable at {api_base or 'api.telegram.org'}: "
+                f"{type(exc).__name__}: {exc}") from None
+        username = me.username or "bot"
+    if settings.sandbox:
+        mode = "sandbox"
+    elif settings.webhook_mode:
+        mode = "webhook"
+    else:
+        mode = "polling"
+    webapp_url = f"{settings.base_url}/app"
+    if not (settings.sandbox or webapp_url.startswith("https://")):
+        webapp_url = None  # Telegram opens Mini Apps only over HTTPS
+    bot_info = BotInfo(username=username, mode=mode, webapp_url=webapp_url)
+    if settings.sandbox:
+        # the bot must see itself as Telegram would (bot token → the settings in the web layer)
+        settings = settings.model_copy(update={"bot_token": _secret(token)})
+    dp = build_dispatcher(
+        i18n=i18n,
+        default_language=settings.default_language,
+        default_timezone=settings.default_timezone,
+        base_url=settings.base_url,
+        bot_username=username,
+        webapp_url=webapp_url,
+        url_buttons=settings.sandbox or settings.base_url.startswith("https://"),
+        storage=_build_storage(settings),
+    )
+    scheduler = build_scheduler()
+    web_app = build_web_app(
+        settings=settings, i18n=i18n, bot=bot, dispatcher=dp, bot_info=bot_info,
+        scheduler=scheduler,
+        webhook_secret=webhook_secret(settings) if mode == "webhook" else None,
+        emulator=emulator if settings.sandbox else None,
+    )
+    return Runtime(settings=settings, i18n=i18n, bot=bot, dispatcher=dp, web_app=web_app,
+                   scheduler=scheduler, bot_info=bot_info, emulator=emulator)
+
+
+def _secret(value: str):
+    from pydantic import SecretStr
+
+    return SecretStr(value)
+
+
+async def start(rt: Runtime, *, serve_http: bool = True) -> None:
+    """Start serving. ``serve_http=False`` leaves the web app to a test client."""
+    s = rt.settings
+    if serve_http:
+        rt.runner = web.AppRunner(rt.web_app, access_log=None, shutdown_timeout=10)
+        await rt.runner.setup()
+        site = web.TCPSite(rt.runner, s.http_host, s.http_port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await rt.runner.cleanup()
+            raise StartupError(f"KONTAKT_HTTP_PORT: cannot listen on {s.http_host}:"
+                               f"{s.http_port}: {exc.strerror}") from None
+    rt.scheduler.start()
+    try:
+        await register_commands(rt.bot, rt.i18n, s.default_language)
+    except Exception as exc:  # noqa: BLE001 - menus are a nicety; the bot still works
+        log.warning("could not register bot commands: %s", exc)
+    if rt.bot_info.mode == "webhook":
+        await rt.bot.set_webhook(f"{s.public_url}{WEBHOOK_PATH}",
+                                 secret_token=webhook_secret(s),
+                                 allowed_updates=rt.dispatcher.resolve_used_update_types())
+        log.info("webhook set at %s%s", s.public_url, WEBHOOK_PATH)
+    else:
+        with contextlib.suppress(Exception):
+            await rt.bot.delete_webhook(drop_pending_updates=False)
+        rt.polling_task = asyncio.create_task(rt.dispatcher.start_polling(
+            rt.bot, handle_signals=False, close_bot_session=False, polling_timeout=20))
+    log.info("Kontakt is up at %s (bot @%s, %s mode)", s.base_url, rt.bot_info.username,
+             rt.bot_info.mode)
+
+
+async def stop(rt: Runtime) -> None:
+    """Clean shutdown: stop taking updates, finish the ones in flight, then close."""
+    if rt.polling_task is not None:
+        with contextlib.suppress(RuntimeError):
+            await rt.dispatcher.stop_polling()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await rt.polling_task
+    inflight = rt.dispatcher["inflight"]
+    if not await inflight.wait_idle(15):
+        log.warning("%d updates still running at shutdown", inflight.in_flight)
+    if rt.runner is not None:
+        await rt.runner.cleanup()  # waits for webhook requests in progress
+    if rt.scheduler.running:
+        rt.scheduler.shutdown(wait=True)
+    await rt.dispatcher.storage.close()
+    await rt.bot.session.close()
+
+
+async def serve(settings: Settings, *, emulator=None, on_started=None) -> None:
+    """Run until SIGTERM/SIGINT."""
+    rt = await build_runtime(settings, emulator=emulator)
+    await start(rt)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, rt.stopping.set)
+    if on_started is not None:
+        await on_started(rt)
+    try:
+        await rt.stopping.wait()
+    finally:
+        log.info("stopping")
+        await stop(rt)
+        await db.close_db()
+        log.info("stopped")

@@ -1,0 +1,1 @@
+"""Delivery to people: Telegram, email, SMS, and the timed jobs that trigger it."""

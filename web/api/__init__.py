@@ -1,0 +1,1 @@
+"""JSON API under ``/api/v1`` with an OpenAPI 3.1 document."""

@@ -1,0 +1,182 @@
+"""A small typed route registry: pydantic in, pydantic out, OpenAPI from the same models.
+
+Validation happens here, at the edge: a bad body or query is a 422 with
+field-level detail (``{"detail": [{"loc": [...], "msg": ..., "type": ...}]}``);
+domain errors map to 403/404/422; a missing session to 401.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from services.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from web.session import current_user
+
+log = logging.getLogger("kontakt.api")
+PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+def problem(status: int, detail: Any) -> web.Response:
+    return web.json_response({"detail": detail}, status=status)
+
+
+def _validation_detail(err: ValidationError, where: str) -> list[dict[str, Any]]:
+    return [
+        {"loc": [where, *e["loc"]], "msg": e["msg"], "type": e["type"]}
+        for e in err.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str
+    handler: Callable[..., Awaitable[Any]]
+    summary: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    auth: bool = True
+    tags: list[str] = field(default_factory=list)
+    status: int = 200
+
+
+class Api:
+    def __init__(self, prefix: str = "/api/v1", title: str = "Kontakt API",
+                 version: str = "1") -> None:
+        self.prefix = prefix
+        self.title = title
+        self.version = version
+        self.operations: list[Operation] = []
+
+    def route(self, method: str, path: str, *, summary: str,
+              body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+              response: type[BaseModel] | None = None, auth: bool = True,
+              tags: list[str] | None = None, status: int = 200):
+        def deco(fn):
+            self.operations.append(Operation(method.upper(), path, fn, summary, body, query,
+                                             response, auth, tags or [], status))
+            return fn
+        return deco
+
+    def _wrap(self, op: Operation):
+        async def handler(request: web.Request) -> web.StreamResponse:
+            kwargs: dict[str, Any] = {}
+            if op.auth:
+                user = await current_user(request)
+                if user is None:
+                    return problem(401, "sign in first: open the app from the bot or use /web")
+                kwargs["user"] = user
+            for name in PATH_PARAM.findall(op.path):
+                raw = request.match_info[name]
+                if name.endswith("id"):
+                    if not raw.isdigit():
+                        return problem(422, [{"loc": ["path", name], "msg": "must be a number",
+                                              "type": "int_parsing"}])
+                    kwargs[name] = int(raw)
+                else:
+                    kwargs[name] = raw
+            if op.query is not None:
+                try:
+                    kwargs["query"] = op.query.model_validate(dict(request.query))
+                except ValidationError as err:
+                    return problem(422, _validation_detail(err, "query"))
+            if op.body is not None:
+                try:
+                    payload = await request.json()
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    return problem(422, [{"loc": ["body"], "msg": "body is not valid JSON",
+                                          "type": "json_invalid"}])
+                try:
+                    kwargs["body"] = op.body.model_validate(payload)
+                except ValidationError as err:
+                    return problem(422, _validation_detail(err, "body"))
+            try:
+                result = await op.handler(request, **kwargs)
+            except PermissionDenied:
+                return problem(403, "you do not have the right to do that")
+            except NotFound as exc:
+                return problem(404, f"{exc} not found")
+            except ValidationFailed as exc:
+                return problem(422, [{"loc": ["body", exc.field], "msg": exc.message,
+                                      "type": "value_error"}])
+            except DomainError as exc:
+                return problem(409, str(exc))
+            if isinstance(result, web.StreamResponse):
+                return result
+            if isinstance(result, BaseModel):
+                return web.Response(text=result.model_dump_json(), status=op.status,
+                                    content_type="application/json")
+            return web.json_response(result, status=op.status)
+        return handler
+
+    def register(self, app: web.Application) -> None:
+        for op in self.operations:
+            app.router.add_route(op.method, self.prefix + op.path, self._wrap(op))
+        app.router.add_get(self.prefix + "/openapi.json", self._openapi_handler)
+
+    async def _openapi_handler(self, request: web.Request) -> web.Response:
+        return web.json_response(self.openapi())
+
+    def openapi(self) -> dict[str, Any]:
+        schemas: dict[str, Any] = {}
+
+        def ref(model: type[BaseModel]) -> dict[str, str]:
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, sub in schema.pop("$defs", {}).items():
+                schemas[name] = sub
+            schemas[model.__name__] = schema
+            return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+        error = {"type": "object", "properties": {"detail": {}}, "required": ["detail"]}
+        schemas["Error"] = error
+        paths: dict[str, Any] = {}
+        for op in self.operations:
+            item: dict[str, Any] = {"summary": op.summary, "tags": op.tags,
+                                    "operationId": op.handler.__name__}
+            params = [{"name": n, "in": "path", "required": True,
+                       "schema": {"type": "integer" if n.endswith("id") else "string"}}
+                      for n in PATH_PARAM.findall(op.path)]
+            if op.query is not None:
+                qschema = op.query.model_json_schema()
+                for name, prop in qschema.get("properties", {}).items():
+                    params.append({"name": name, "in": "query",
+                                   "required": name in qschema.get("required", []),
+                                   "schema": prop})
+            if params:
+                item["parameters"] = params
+            if op.body is not None:
+                item["requestBody"] = {"required": True, "content": {
+                    "application/json": {"schema": ref(op.body)}}}
+            responses: dict[str, Any] = {}
+            ok: dict[str, Any] = {"description": "OK"}
+            if op.response is not None:
+                ok["content"] = {"application/json": {"schema": ref(op.response)}}
+            responses[str(op.status)] = ok
+            err = {"content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"}}}}
+            responses["422"] = {"description": "Validation error, field by field", **err}
+            if op.auth:
+                responses["401"] = {"description": "Not signed in", **err}
+                responses["403"] = {"description": "Not allowed", **err}
+                item["security"] = [{"session": []}]
+            item["responses"] = responses
+            paths.setdefault(self.prefix + op.path, {})[op.method.lower()] = item
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": self.title, "version": self.version},
+            "paths": paths,
+            "components": {
+                "schemas": schemas,
+                "securitySchemes": {"session": {"type": "apiKey", "in": "cookie",
+                                                "name": "kontakt_session"}},
+            },
+        }

@@ -1,0 +1,85 @@
+"""The aiohttp application: pages, JSON API, Telegram webhook, sandbox."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import jinja2
+from aiogram import Bot, Dispatcher
+from aiogram.utils.i18n import I18n
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from kontakt.config import Settings
+from web import pages
+from web.api.routes import api
+from web.keys import (
+    BOT_INFO_KEY,
+    BOT_KEY,
+    I18N_KEY,
+    JINJA_KEY,
+    SCHEDULER_KEY,
+    SETTINGS_KEY,
+    BotInfo,
+)
+
+log = logging.getLogger("kontakt.web")
+HERE = Path(__file__).parent
+WEBHOOK_PATH = "/telegram/webhook"
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):
+    resp = await handler(request)
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.path.startswith(("/app", "/api/")):
+        resp.headers.setdefault("Cache-Control", "no-store")
+    return resp
+
+
+def build_web_app(
+    *,
+    settings: Settings,
+    i18n: I18n,
+    bot: Bot,
+    dispatcher: Dispatcher,
+    bot_info: BotInfo,
+    scheduler: AsyncIOScheduler | None,
+    webhook_secret: str | None = None,
+    emulator=None,
+) -> web.Application:
+    app = web.Application(middlewares=[security_headers], client_max_size=20 * 1024 * 1024)
+    app[SETTINGS_KEY] = settings
+    app[I18N_KEY] = i18n
+    app[BOT_KEY] = bot
+    app[BOT_INFO_KEY] = bot_info
+    if scheduler is not None:
+        app[SCHEDULER_KEY] = scheduler
+    app[JINJA_KEY] = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+    )
+
+    app.router.add_get("/", pages.root)
+    app.router.add_get("/health", pages.health)
+    app.router.add_get("/app", pages.app_page)
+    app.router.add_get("/login/{token}", pages.login_link)
+    app.router.add_static("/static", HERE / "static")
+    api.register(app)
+
+    if webhook_secret is not None:
+        # Telegram's X-Telegram-Bot-Api-Secret-Token is checked by aiogram (401 if wrong).
+        # handle_in_background=False: Telegram gets 200 only after the update was
+        # handled, so an update in flight at shutdown is delivered again, not lost.
+        SimpleRequestHandler(dispatcher, bot, handle_in_background=False,
+                             secret_token=webhook_secret).register(app, path=WEBHOOK_PATH)
+
+    if emulator is not None:
+        from web.sandbox import setup_sandbox
+
+        app.add_subapp("/tgapi", emulator.make_app())
+        setup_sandbox(app, emulator, miniapp_url=f"{settings.base_url}/app")
+    return app

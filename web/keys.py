@@ -1,0 +1,29 @@
+"""Typed application keys (aiohttp ``web.AppKey``): the web layer's dependencies,
+put in place by the composition root (``kontakt.runtime``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jinja2
+from aiogram import Bot
+from aiogram.utils.i18n import I18n
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from kontakt.config import Settings
+
+
+@dataclass
+class BotInfo:
+    username: str
+    mode: str  # "polling" | "webhook" | "sandbox"
+    webapp_url: str | None
+
+
+SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings", Settings)
+I18N_KEY: web.AppKey[I18n] = web.AppKey("i18n", I18n)
+BOT_KEY: web.AppKey[Bot] = web.AppKey("bot", Bot)
+BOT_INFO_KEY: web.AppKey[BotInfo] = web.AppKey("bot_info", BotInfo)
+SCHEDULER_KEY: web.AppKey[AsyncIOScheduler] = web.AppKey("scheduler", AsyncIOScheduler)
+JINJA_KEY: web.AppKey[jinja2.Environment] = web.AppKey("jinja", jinja2.Environment)

@@ -1,0 +1,69 @@
+// Kontakt Mini App shell: Telegram theme, initData sign-in, list filter.
+(function () {
+  "use strict";
+  function hashParams() {
+    var h = window.location.hash.replace(/^#/, "");
+    var out = {};
+    h.split("&").forEach(function (kv) {
+      if (!kv) return;
+      var i = kv.indexOf("=");
+      var k = i < 0 ? kv : kv.slice(0, i);
+      var v = i < 0 ? "" : kv.slice(i + 1);
+      try { out[decodeURIComponent(k)] = decodeURIComponent(v); } catch (e) { /* ignore */ }
+    });
+    return out;
+  }
+  function webApp() { return window.Telegram && window.Telegram.WebApp; }
+  function initData() {
+    var wa = webApp();
+    if (wa && wa.initData) return wa.initData;
+    return hashParams().tgWebAppData || "";
+  }
+  function applyTheme() {
+    var wa = webApp();
+    var theme = wa && wa.themeParams && Object.keys(wa.themeParams).length ? wa.themeParams : null;
+    if (!theme) {
+      var raw = hashParams().tgWebAppThemeParams;
+      if (raw) { try { theme = JSON.parse(raw); } catch (e) { theme = null; } }
+    }
+    if (!theme) return;
+    var root = document.documentElement;
+    root.classList.add("tg-theme");
+    Object.keys(theme).forEach(function (k) {
+      root.style.setProperty("--tg-theme-" + k.replace(/_/g, "-"), theme[k]);
+    });
+  }
+  function ready() {
+    var wa = webApp();
+    if (wa) { try { wa.ready(); wa.expand(); } catch (e) { /* not in Telegram */ } }
+    applyTheme();
+  }
+  window.kontakt = {
+    signIn: function (texts) {
+      var data = initData();
+      var status = document.getElementById("signin-status");
+      var hint = document.getElementById("signin-hint");
+      if (!data) { status.textContent = ""; hint.hidden = false; return; }
+      fetch("/api/v1/auth/webapp", {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json"},
+        body: JSON.stringify({init_data: data})
+      }).then(function (r) {
+        if (r.ok) { window.location.replace("/app"); return; }
+        return r.json().then(function (j) {
+          status.textContent = texts.refused + " " + (typeof j.detail === "string" ? j.detail : "");
+          hint.hidden = false;
+        });
+      }).catch(function () { status.textContent = texts.failed; });
+    },
+    filterList: function (q) {
+      q = (q || "").toLowerCase().trim();
+      document.querySelectorAll("[data-search]").forEach(function (el) {
+        el.hidden = q && el.getAttribute("data-search").indexOf(q) < 0;
+      });
+    }
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
+  else ready();
+  window.addEventListener("load", ready);
+})();
