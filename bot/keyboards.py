@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from aiogram.types import KeyboardButton, ReplyKeyboardMarkup, WebAppInfo
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
@@ -18,12 +21,19 @@ BTN_APP = __("📱 Open app")
 
 
 def main_menu(user: User, *, webapp_url: str | None) -> ReplyKeyboardMarkup:
+    """The reply keyboard; the same for everyone of one role and language, so cached."""
+    return _main_menu(get_i18n().current_locale, Role(user.role), webapp_url)
+
+
+@lru_cache(maxsize=64)
+def _main_menu(locale: str, role: Role, webapp_url: str | None) -> ReplyKeyboardMarkup:
+    # ``locale`` is the key; the texts come from the same (current) locale
     rows: list[list[KeyboardButton]] = []
     if webapp_url:
         rows.append([KeyboardButton(text=_("📱 Open app"), web_app=WebAppInfo(url=webapp_url))])
     rows.append([KeyboardButton(text=_("👥 Staff")), KeyboardButton(text=_("🌐 Web version"))])
     last = [KeyboardButton(text=_("🌍 Language")), KeyboardButton(text=_("❓ Help"))]
-    if user.role in (Role.ADMIN, Role.HEAD):
+    if role in (Role.ADMIN, Role.HEAD):
         last.insert(0, KeyboardButton(text=_("➕ Invite")))
     rows.append(last)
     return ReplyKeyboardMarkup(keyboard=rows, resize_keyboard=True, is_persistent=True)

@@ -73,7 +73,7 @@ async def _demo(settings: Settings, fresh: bool) -> int:
     await db.init_db(settings.effective_database_url)
     await db.migrate(settings.effective_database_url)
     emulator = BotApiEmulator(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME,
-                              bot_first_name="Kontakt")
+                              bot_first_name="Kontakt", allow_local_webapps=True)
     summary = await seed_demo(emulator, bot_username=SANDBOX_BOT_USERNAME)
     print(f"Kontakt demo: open {settings.base_url}/sandbox  (health: {settings.base_url}/health)")
     print(summary)

@@ -84,7 +84,7 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
             from web.emulator import BotApiEmulator
 
             emulator = BotApiEmulator(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME,
-                                      bot_first_name="Kontakt")
+                                      bot_first_name="Kontakt", allow_local_webapps=True)
         token = emulator.token if hasattr(emulator, "token") else SANDBOX_TOKEN
         api_base = settings.telegram_api_url or f"{_local_base(settings)}/tgapi"
         username = emulator.bot_user["username"]

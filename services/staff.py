@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from models import Department, Invite, Language, Role, StaffStatus, User
@@ -121,8 +122,17 @@ async def do_accept_invite(
     return user
 
 
+_ACTIVE_BY_TG = 'SELECT * FROM "staff_user" WHERE "telegram_id"={0} AND "status"={1} LIMIT 1'
+
+
 async def get_active_by_telegram_id(telegram_id: int) -> User | None:
-    return await User.get_or_none(telegram_id=telegram_id, status=StaffStatus.ACTIVE)
+    """Every update asks this, so it skips the query builder: one indexed lookup
+    (``telegram_id`` is unique) with the row turned into a model the way Tortoise does."""
+    conn = connections.get("default")
+    marks = ("$1", "$2") if conn.capabilities.dialect == "postgres" else ("?", "?")
+    rows = await conn.execute_query_dict(_ACTIVE_BY_TG.format(*marks),
+                                         [telegram_id, StaffStatus.ACTIVE.value])
+    return User._init_from_db(**rows[0]) if rows else None  # noqa: SLF001
 
 
 async def get_by_telegram_id(telegram_id: int) -> User | None:

@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench.NAME [--quick]``; the last line printed is JSON."""

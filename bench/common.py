@@ -1,0 +1,68 @@
+"""Helpers shared by benchmarks: timing, RSS, an emulator on a real port."""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import sys
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def emit(result: dict) -> None:
+    sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+@asynccontextmanager
+async def emulator_server(token: str, username: str = "kontakt_bench_bot"):
+    from web.emulator import BotApiEmulator
+
+    emu = BotApiEmulator(token=token, bot_username=username, bot_first_name="Bench")
+    runner = web.AppRunner(emu.make_app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001
+    emu.base_url = f"http://127.0.0.1:{port}"
+    try:
+        yield emu
+    finally:
+        await runner.cleanup()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@asynccontextmanager
+async def emulator_process(token: str, first_user: int, last_user: int):
+    """The emulator in its own process; yields its base URL."""
+    import asyncio
+
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.emulator_server", "--token", token, "--port", str(port),
+        "--users", f"{first_user}:{last_user}", stdout=asyncio.subprocess.PIPE)
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        if line.strip() != b"ready":
+            raise RuntimeError("emulator process did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        await proc.wait()
