@@ -1,0 +1,47 @@
+# Kontakt — see README.md. Every target makes its own .venv on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+LOCALES := kontakt/locales
+
+.PHONY: demo test bench bench-quick lint messages compile-messages run migrate clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(MAKE) --no-print-directory compile-messages
+	touch $(STAMP)
+
+compile-messages:
+	$(BIN)/pybabel compile --use-fuzzy -d $(LOCALES) -D kontakt --statistics 2>&1 | tail -n 3
+
+messages: $(STAMP)  ## re-extract strings and update the .po catalogs
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k __ -k gettext -k lazy_gettext -k N_ --no-location \
+	  -o $(LOCALES)/kontakt.pot bot kontakt web/templates web/api web/pages.py services
+	$(BIN)/pybabel update -i $(LOCALES)/kontakt.pot -d $(LOCALES) -D kontakt --no-fuzzy-matching
+
+demo: $(STAMP)
+	$(BIN)/kontakt demo
+
+run: $(STAMP)
+	$(BIN)/kontakt run
+
+migrate: $(STAMP)
+	$(BIN)/kontakt migrate
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.bot_throughput
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.bot_throughput --quick
+
+clean:
+	rm -rf $(VENV) data/demo.sqlite3*

@@ -1,0 +1,155 @@
+"""Shared fixtures: real databases (SQLite always, PostgreSQL when
+KONTAKT_TEST_POSTGRES_URL is set), the Bot API emulator over real HTTP with
+aiogram pointed at it, the whole service wired by the composition root, a
+staff factory and an aiohttp test client."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from kontakt import db as kdb
+from kontakt.config import load_settings
+from models import Department, Language, Role, User
+from web.emulator import BotApiEmulator
+
+PG_URL = os.environ.get("KONTAKT_TEST_POSTGRES_URL")
+TEST_TOKEN = "4242424242:TestTokenForKontaktEmulator"
+SECRET = "test-secret-key-0123456789abcdef"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+_ids = itertools.count(500_000_001)
+
+
+def pytest_collection_modifyitems(config, items):
+    if CHROMIUM:
+        return
+    skip = pytest.mark.skip(reason="no Chromium found (apt-get install chromium); "
+                                   "browser tests skipped")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+async def _reset_postgres(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request, tmp_path) -> AsyncIterator[str]:
+    """An empty, migrated database on each backend."""
+    if request.param == "postgres":
+        if not PG_URL:
+            pytest.skip("KONTAKT_TEST_POSTGRES_URL not set")
+        await _reset_postgres(PG_URL)
+        url = PG_URL
+    else:
+        url = f"sqlite://{tmp_path / 'kontakt.sqlite3'}"
+    await kdb.init_db(url)
+    await kdb.migrate(url)
+    yield url
+    await kdb.close_db()
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    emu = BotApiEmulator(token=TEST_TOKEN, bot_username="kontakt_test_bot",
+                         bot_first_name="Kontakt")
+    server = TestServer(emu.make_app(), host="127.0.0.1")
+    await server.start_server()
+    emu.base_url = str(server.make_url("")).rstrip("/")
+    yield emu
+    await server.close()
+
+
+@pytest.fixture
+def settings_factory(database_url, emulator, tmp_path):
+    def make(**overrides):
+        values = dict(
+            bot_token=TEST_TOKEN, telegram_api_url=emulator.base_url, database_url=database_url,
+            secret_key=SECRET, data_dir=tmp_path, http_host="127.0.0.1", http_port=8080,
+            default_language="ru", redis_url="",
+        )
+        values.update(overrides)
+        return load_settings(**values)
+    return make
+
+
+@pytest.fixture
+async def service(settings_factory, emulator):
+    """The whole service (polling mode) with a test client for its web app."""
+    from kontakt.runtime import build_runtime, start, stop
+
+    rt = await build_runtime(settings_factory())
+    await start(rt, serve_http=False)
+    client = TestClient(TestServer(rt.web_app, host="127.0.0.1"))
+    await client.start_server()
+    rt.client = client
+    yield rt
+    await client.close()
+    await stop(rt)
+
+
+@pytest.fixture
+def make_staff(emulator):
+    """Create a staff member and the same person in the emulator."""
+    async def make(role: Role = Role.MANAGER, *, name: str | None = None,
+                   language: str = "ru", department: Department | None = None,
+                   telegram_id: int | None = None, **fields) -> User:
+        tid = telegram_id or next(_ids)
+        name = name or f"Person {tid}"
+        first, _, last = name.partition(" ")
+        if emulator is not None:
+            emulator.add_user(tid, first, last or None, username=f"u{tid}",
+                              language_code=language)
+        return await User.create(telegram_id=tid, full_name=name, role=role,
+                                 language=Language(language), department=department,
+                                 telegram_username=f"u{tid}", **fields)
+    return make
+
+
+@pytest.fixture
+def new_tg_user(emulator):
+    """A Telegram person who is not staff."""
+    def make(language: str = "ru", name: str = "Guest Person") -> int:
+        tid = next(_ids)
+        first, _, last = name.partition(" ")
+        emulator.add_user(tid, first, last or None, username=f"g{tid}", language_code=language)
+        return tid
+    return make
+
+
+async def say(emulator: BotApiEmulator, user_id: int, text: str, *, timeout: float = 5.0):
+    """Send ``text`` as the user and return the bot's next message in that chat."""
+    before = max((m["message_id"] for m in emulator.history(user_id)), default=0)
+    sent = await emulator.send_message(user_id, text)
+    return await emulator.wait_for_bot_message(
+        user_id, after_message_id=max(before, sent["message_id"]), timeout=timeout)
+
+
+async def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
+
+
+__all__ = ["say", "wait_until", "web"]

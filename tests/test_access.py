@@ -1,0 +1,172 @@
+"""Only registered staff get anything (S-24): strangers and dismissed staff are
+refused once per update, in their language, with no data."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from models import Department, Role, User
+from services import staff as staff_service
+from services.errors import PermissionDenied
+from services.permissions import Action, can
+from tests.conftest import say, wait_until
+
+REFUSAL_RU = "только для сотрудников"
+REFUSAL_EN = "only for the staff"
+
+
+def bot_texts(emulator, chat_id):
+    return [m.get("text", "") for m in emulator.bot_messages(chat_id)]
+
+
+@pytest.mark.parametrize("text", ["hello", "/start", "/staff", "/menu", "/start inv_bogus"])
+async def test_stranger_messages_and_commands_refused(service, emulator, new_tg_user, text,
+                                                      make_staff):
+    await make_staff(Role.ADMIN, name="Secret Admin Name")
+    tid = new_tg_user(language="ru")
+    reply = await say(emulator, tid, text)
+    if text == "/start inv_bogus":
+        assert "недействительна" in reply["text"] or "not valid" in reply["text"]
+    else:
+        assert REFUSAL_RU in reply["text"]
+    await asyncio.sleep(0.2)
+    texts = bot_texts(emulator, tid)
+    assert len(texts) == 1  # one refusal, nothing else
+    assert "Secret Admin Name" not in texts[0]
+    assert "reply_markup" not in emulator.bot_messages(tid)[0]
+
+
+async def test_stranger_button_press_refused_with_alert(service, emulator, new_tg_user,
+                                                        make_staff):
+    admin = await make_staff(Role.ADMIN, language="en")
+    msg = await say(emulator, admin.telegram_id, "/staff")
+    data = msg["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    tid = new_tg_user(language="en")
+    qid = await emulator.press_button(tid, admin.telegram_id, msg["message_id"], data)
+    await wait_until(lambda: qid in emulator.callback_answers)
+    answer = emulator.callback_answers[qid]
+    assert REFUSAL_EN in answer["text"] and answer.get("show_alert") in (True, "true")
+    assert not [c for c in emulator.calls if c[0] == "editMessageText"]
+
+
+async def test_stranger_inline_query_gets_no_results(service, emulator, new_tg_user,
+                                                     make_staff):
+    await make_staff(Role.ADMIN)
+    tid = new_tg_user()
+    qid = await emulator.inline_query(tid, "Person")
+    await wait_until(lambda: qid in emulator.inline_answers)
+    results = emulator.inline_answers[qid]["results"]
+    assert results in ([], "[]")
+
+
+async def test_strangers_in_a_group_are_ignored(service, emulator, new_tg_user, make_staff):
+    admin = await make_staff(Role.ADMIN)
+    tid = new_tg_user()
+    group = emulator.create_group("Team", forum=False, member_ids=[admin.telegram_id, tid])
+    await emulator.send_message(tid, "/staff", chat_id=group["id"])
+    await asyncio.sleep(0.3)
+    assert emulator.bot_messages(group["id"]) == []
+
+
+async def test_dismissed_staff_cut_off_at_once(service, emulator, make_staff):
+    admin = await make_staff(Role.ADMIN)
+    person = await make_staff(Role.MANAGER, language="en")
+    reply = await say(emulator, person.telegram_id, "/menu")
+    assert "Hello" in reply["text"]
+    await staff_service.do_dismiss(admin, person.id)
+    reply = await say(emulator, person.telegram_id, "/menu")
+    assert REFUSAL_EN in reply["text"]
+
+
+async def test_admin_changes_role_and_dismisses_in_the_bot(service, emulator, make_staff):
+    admin = await make_staff(Role.ADMIN, language="en", name="Ada Admin")
+    person = await make_staff(Role.MANAGER, name="Bob Builder")
+    chat = admin.telegram_id
+    msg = await say(emulator, chat, "/staff")
+    rows = msg["reply_markup"]["inline_keyboard"]
+    bob = next(b for row in rows for b in row if b["text"] == "Bob Builder")
+    await emulator.press_button(chat, chat, msg["message_id"], bob["callback_data"])
+    await emulator.wait_for_call("editMessageText", predicate=lambda p: "Bob" in p["text"])
+
+    def button(label):
+        current = next(m for m in emulator.history(chat) if m["message_id"] == msg["message_id"])
+        return next(b for row in current["reply_markup"]["inline_keyboard"] for b in row
+                    if label in b["text"])
+
+    await emulator.press_button(chat, chat, msg["message_id"], button("Role")["callback_data"])
+    await emulator.wait_for_call("editMessageText", predicate=lambda p: "New role" in p["text"])
+    await emulator.press_button(chat, chat, msg["message_id"],
+                                button("head of department")["callback_data"])
+    await wait_until(lambda: _role_is(person.id, Role.HEAD))
+    await emulator.press_button(chat, chat, msg["message_id"], button("Dismiss")["callback_data"])
+    await emulator.wait_for_call("editMessageText", predicate=lambda p: "Dismiss Bob" in p["text"])
+    await emulator.press_button(chat, chat, msg["message_id"],
+                                button("Yes, dismiss")["callback_data"])
+    await wait_until(lambda: _is_dismissed(person.id))
+
+
+async def _role_is(user_id, role):
+    return (await User.get(id=user_id)).role == role
+
+
+async def _is_dismissed(user_id):
+    return not (await User.get(id=user_id)).is_active
+
+
+async def test_manager_sees_no_admin_buttons(service, emulator, make_staff):
+    manager = await make_staff(Role.MANAGER, language="en")
+    other = await make_staff(Role.MANAGER, name="Carl Colleague")
+    chat = manager.telegram_id
+    msg = await say(emulator, chat, "/staff")
+    rows = msg["reply_markup"]["inline_keyboard"]
+    carl = next(b for row in rows for b in row if b["text"] == "Carl Colleague")
+    await emulator.press_button(chat, chat, msg["message_id"], carl["callback_data"])
+    params = await emulator.wait_for_call("editMessageText",
+                                          predicate=lambda p: "Carl" in p["text"])
+    assert "Dismiss" not in str(params.get("reply_markup"))
+    assert "Role" not in str(params.get("reply_markup"))
+    with pytest.raises(PermissionDenied):
+        await staff_service.do_dismiss(manager, other.id)
+
+
+async def test_permission_rules(database_url):
+    root = await Department.create(name="HQ")
+    sub = await Department.create(name="Sales", parent=root)
+    other = await Department.create(name="Other")
+    admin = await User.create(full_name="A", telegram_id=1, role=Role.ADMIN)
+    head = await User.create(full_name="H", telegram_id=2, role=Role.HEAD, department=root)
+    mgr = await User.create(full_name="M", telegram_id=3, role=Role.MANAGER, department=sub)
+    mgr2 = await User.create(full_name="M2", telegram_id=4, role=Role.MANAGER, department=other)
+    assert await can(admin, Action.DISMISS, mgr)
+    assert not await can(admin, Action.DISMISS, admin)
+    assert not await can(admin, Action.CHANGE_ROLE, admin)
+    assert await can(head, Action.INVITE, (Role.MANAGER, sub.id))
+    assert not await can(head, Action.INVITE, (Role.ADMIN, sub.id))
+    assert not await can(head, Action.INVITE, (Role.MANAGER, other.id))
+    assert await can(head, Action.CHANGE_SUPERVISOR, mgr)
+    assert not await can(head, Action.CHANGE_SUPERVISOR, mgr2)
+    assert not await can(head, Action.DISMISS, mgr)
+    assert not await can(mgr, Action.INVITE, (Role.MANAGER, sub.id))
+    assert await can(mgr, Action.VIEW_STAFF)
+    assert not await can(mgr, Action.VIEW_DISMISSED)
+    assert not await can(None, Action.VIEW_STAFF)
+    await staff_service.do_dismiss(admin, mgr2.id)
+    mgr2 = await User.get(id=mgr2.id)
+    assert not await can(mgr2, Action.VIEW_STAFF)
+    assert not await can(mgr, Action.VIEW_STAFF, mgr2)
+    assert await can(admin, Action.VIEW_STAFF, mgr2)
+
+
+async def test_supervisor_cycles_refused(database_url):
+    from services.errors import ValidationFailed
+
+    admin = await User.create(full_name="A", telegram_id=1, role=Role.ADMIN)
+    a = await User.create(full_name="a", telegram_id=2)
+    b = await User.create(full_name="b", telegram_id=3)
+    await staff_service.do_change_supervisor(admin, b.id, a.id)
+    with pytest.raises(ValidationFailed):
+        await staff_service.do_change_supervisor(admin, a.id, b.id)
+    with pytest.raises(ValidationFailed):
+        await staff_service.do_change_supervisor(admin, a.id, a.id)

@@ -1,0 +1,107 @@
+"""In Chromium (Playwright, Debian's chromium): the sandbox flow (invite a person,
+/start, see the menu) and the Mini App shell opened from the sandbox (P-1, P-2, S-24)."""
+
+from __future__ import annotations
+
+import re
+import socket
+
+import pytest
+
+from tests.conftest import CHROMIUM
+
+pytestmark = pytest.mark.browser
+
+CHROME_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+async def demo(database_url, tmp_path):
+    """The whole service as `kontakt demo` runs it: sandbox on, demo data, real port."""
+    from kontakt.config import load_settings
+    from kontakt.demo import seed_demo
+    from kontakt.runtime import (
+        SANDBOX_BOT_USERNAME,
+        SANDBOX_TOKEN,
+        build_runtime,
+        start,
+        stop,
+    )
+    from web.emulator import BotApiEmulator
+
+    if database_url.startswith("postgres"):
+        pytest.skip("the browser flow runs once, on SQLite")
+    port = _free_port()
+    settings = load_settings(sandbox=True, database_url=database_url, data_dir=tmp_path,
+                             http_port=port, secret_key="x" * 32, bot_token=None,
+                             telegram_api_url=None, public_url=None, redis_url="")
+    emulator = BotApiEmulator(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME,
+                              allow_local_webapps=True)
+    await seed_demo(emulator, bot_username=SANDBOX_BOT_USERNAME)
+    rt = await build_runtime(settings, emulator=emulator)
+    await start(rt)
+    yield f"http://127.0.0.1:{port}"
+    await stop(rt)
+
+
+@pytest.fixture
+async def browser():
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
+        yield b
+        await b.close()
+
+
+async def test_sandbox_invite_start_menu_and_mini_app(demo, browser, tmp_path):
+    page = await browser.new_page(viewport={"width": 420, "height": 860})
+    await page.goto(f"{demo}/sandbox")
+    # the administrator makes an invite in the bot
+    await page.get_by_test_id("person-select").select_option("100001")
+    await page.get_by_test_id("message-input").fill("/invite")
+    await page.get_by_test_id("send-button").click()
+    await page.get_by_test_id("inline-button").filter(has_text="менеджер").click()
+    await page.get_by_test_id("inline-button").filter(has_text="Продажи Москва").click()
+    link_msg = page.get_by_test_id("message").filter(has_text="t.me/")
+    await link_msg.wait_for()
+    code = re.search(r"start=(inv_[\w-]+)", await link_msg.inner_text()).group(1)
+    # the newcomer opens it
+    await page.get_by_test_id("person-select").select_option("200001")
+    await page.get_by_test_id("message-input").fill(f"/start {code}")
+    await page.get_by_test_id("send-button").click()
+    welcome = page.get_by_test_id("message").filter(has_text="Kontakt")
+    await welcome.last.wait_for()
+    menu = page.get_by_test_id("reply-button")
+    await menu.filter(has_text="👥").wait_for()
+    await page.screenshot(path=str(tmp_path / "sandbox.png"))
+    # ... and presses the staff button of the menu
+    await menu.filter(has_text="👥").click()
+    await page.get_by_test_id("inline-button").filter(has_text="Анна Смирнова").wait_for()
+    # the Mini App opens signed in as the newcomer, with the staff directory
+    async with page.expect_popup() as popup_info:
+        await page.get_by_test_id("open-app").click()
+    app = await popup_info.value
+    await app.get_by_test_id("staff-list").wait_for()
+    rows = app.get_by_test_id("staff-row")
+    assert await rows.count() == 6  # five demo staff and the newcomer
+    assert "Новый Сотрудник" in await app.get_by_test_id("current-user").inner_text()
+    await app.get_by_test_id("staff-filter").fill("bondar")
+    assert await app.locator("[data-testid=staff-row]:visible").count() == 1
+    await app.screenshot(path=str(tmp_path / "miniapp.png"))
+
+
+async def test_mini_app_without_telegram_says_how_to_sign_in(demo, browser):
+    page = await browser.new_page()
+    await page.goto(f"{demo}/app")
+    hint = page.locator("#signin-hint")
+    await hint.wait_for(state="visible")
+    assert "/web" in await hint.inner_text()
