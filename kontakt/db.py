@@ -50,6 +50,12 @@ TORTOISE_ORM = _config_from_env()
 
 
 async def init_db(database_url: str) -> None:
+    # Tortoise caches prepared INSERT/UPDATE SQL per connection *name*; a process that
+    # opens another backend under the same name (tests run SQLite, then PostgreSQL)
+    # must not reuse the other dialect's placeholders.
+    from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+    EXECUTOR_CACHE.clear()
     await Tortoise.init(config=tortoise_config(database_url))
 
 
