@@ -9,7 +9,7 @@ import uuid
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.types import BotCommand, BotCommandScopeDefault, ErrorEvent
+from aiogram.types import BotCommand, BotCommandScopeDefault, ErrorEvent, Update
 from aiogram.utils.i18n import I18n
 
 from bot.middlewares import InFlightMiddleware, StaffI18nMiddleware, StaffMiddleware
@@ -18,6 +18,7 @@ from bot.routers.lang import build_lang_router
 from bot.routers.staff import build_staff_router
 from bot.routers.start import build_start_router
 from bot.routers.web import build_web_router
+from services.staff import get_active_by_telegram_id, language_from_telegram
 
 log = logging.getLogger("kontakt.bot")
 
@@ -74,10 +75,11 @@ def build_dispatcher(
         error_id = uuid.uuid4().hex[:8]
         log.error("error %s while handling update %s", error_id, event.update.update_id,
                   exc_info=event.exception)
-        text = i18n.gettext("Sorry, something went wrong. Error id: {error_id}. "
-                            "Please try again; if it repeats, tell your administrator this id."
-                            ).format(error_id=error_id)
         upd = event.update
+        locale = await _locale_of(upd, default_language)
+        text = i18n.gettext("Sorry, something went wrong. Error id: {error_id}. "
+                            "Please try again; if it repeats, tell your administrator this id.",
+                            locale=locale).format(error_id=error_id)
         try:
             if upd.callback_query is not None:
                 await bot.answer_callback_query(upd.callback_query.id, text, show_alert=True)
@@ -90,6 +92,24 @@ def build_dispatcher(
         return True
 
     return dp
+
+
+async def _locale_of(update: Update, default_language: str) -> str:
+    """The language for an apology: the error handler runs outside the i18n middleware."""
+    tg_user = None
+    for part in (update.message, update.callback_query, update.inline_query):
+        if part is not None and part.from_user is not None:
+            tg_user = part.from_user
+            break
+    if tg_user is None:
+        return default_language
+    try:
+        staff = await get_active_by_telegram_id(tg_user.id)
+    except Exception:  # noqa: BLE001 - the database may be why we are here
+        staff = None
+    if staff is not None:
+        return str(staff.language)
+    return language_from_telegram(tg_user.language_code, default_language)
 
 
 async def register_commands(bot: Bot, i18n: I18n, default_language: str) -> None:
