@@ -3,8 +3,8 @@ middlewares and database, against a bare aiogram echo handler in the same run.
 
 Both sides feed the same kind of Update objects to ``Dispatcher.feed_update``
 with the same concurrency, and both answer through the same Bot API emulator
-over real HTTP (in a process of its own), so the ratio isolates what Kontakt adds (staff lookup, i18n,
-keyboard building) from the transport.
+over real HTTP (in a process of its own), so the ratio isolates what Kontakt
+adds (staff lookup, i18n, keyboard building) from the transport.
 
     python -m bench.bot_throughput [--quick] [--postgres URL]
 
@@ -77,10 +77,10 @@ def baseline_dispatcher() -> Dispatcher:
 
 
 async def main(quick: bool, postgres: str | None) -> None:
+    from bot.factory import build_dispatcher
     from kontakt import db as kdb
     from kontakt.i18n import build_i18n
     from models import Language, Role, User
-    from bot.factory import build_dispatcher
 
     n = 1000 if quick else 5000
     rounds = 2 if quick else 3

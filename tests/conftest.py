@@ -139,6 +139,13 @@ async def say(emulator: BotApiEmulator, user_id: int, text: str, *, timeout: flo
         user_id, after_message_id=max(before, sent["message_id"]), timeout=timeout)
 
 
+def keyboard_labels(msg: dict) -> list[str]:
+    """Texts of a message's reply keyboard (Telegram does not echo reply keyboards
+    back in the Message, so the emulator keeps them under ``_reply_markup``)."""
+    markup = msg.get("_reply_markup") or msg.get("reply_markup") or {}
+    return [b["text"] for row in markup.get("keyboard", []) for b in row]
+
+
 async def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02):
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -152,4 +159,4 @@ async def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02):
         await asyncio.sleep(interval)
 
 
-__all__ = ["say", "wait_until", "web"]
+__all__ = ["keyboard_labels", "say", "wait_until", "web"]

@@ -7,13 +7,12 @@ import logging
 import os
 
 import pytest
-
 from aiogram import Router
 from aiogram.filters import Command
 from aiohttp.test_utils import TestClient, TestServer
 
 from models import Role, User
-from tests.conftest import say, wait_until
+from tests.conftest import keyboard_labels, say, wait_until
 
 
 async def test_start_shows_the_menu_in_the_users_language(service, emulator, make_staff):
@@ -23,7 +22,7 @@ async def test_start_shows_the_menu_in_the_users_language(service, emulator, mak
         user = await make_staff(Role.MANAGER, language=lang, name=f"Tester {lang}")
         reply = await say(emulator, user.telegram_id, "/start")
         assert greeting in reply["text"], reply["text"]
-        labels = [b["text"] for row in reply["reply_markup"]["keyboard"] for b in row]
+        labels = keyboard_labels(reply)
         assert any(staff_btn in t for t in labels)
         assert not any("Invite" in t or "Пригласить" in t for t in labels)  # managers
 
@@ -31,7 +30,7 @@ async def test_start_shows_the_menu_in_the_users_language(service, emulator, mak
 async def test_menu_buttons_work_in_each_language(service, emulator, make_staff):
     user = await make_staff(Role.ADMIN, language="uk", name="Петро Адмін")
     reply = await say(emulator, user.telegram_id, "/start")
-    labels = [b["text"] for row in reply["reply_markup"]["keyboard"] for b in row]
+    labels = keyboard_labels(reply)
     staff_btn = next(t for t in labels if "👥" in t)
     reply = await say(emulator, user.telegram_id, staff_btn)
     assert "Петро Адмін" in str(reply["reply_markup"])

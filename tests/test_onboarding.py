@@ -7,7 +7,7 @@ from datetime import timedelta
 from models import Invite, Role, StaffStatus, User
 from services import staff as staff_service
 from services.clock import utcnow
-from tests.conftest import say
+from tests.conftest import keyboard_labels, say
 
 
 async def _invite(role=Role.MANAGER, **kw) -> str:
@@ -22,8 +22,7 @@ async def test_valid_invite_registers_with_role_and_language(service, emulator, 
     assert user.role == Role.HEAD and user.language == "uk"
     assert user.full_name == "Олена Коваль"
     assert "Ласкаво просимо" in reply["text"]  # answered in Ukrainian
-    keyboard = reply["reply_markup"]["keyboard"]
-    labels = [b["text"] for row in keyboard for b in row]
+    labels = keyboard_labels(reply)
     assert any("Співробітники" in t for t in labels)
     invite = await Invite.get(code=code)
     assert invite.used_at is not None and invite.used_by_id == user.id

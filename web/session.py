@@ -8,7 +8,7 @@ from models import User
 from services import auth as auth_service
 
 COOKIE = "kontakt_session"
-_USER = "kontakt_user"
+_USER: web.RequestKey[User | None] = web.RequestKey("kontakt_user", object)
 
 
 async def current_user(request: web.Request) -> User | None:
