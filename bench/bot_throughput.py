@@ -25,7 +25,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message, Update
 
-from bench.common import emit, emulator_process, median, rss_mb
+from bench.common import emit, emulator_process, median, rss_mb, scratch_postgres
 
 TOKEN = "5555555555:BenchTokenForKontakt"
 CONCURRENCY = 32
@@ -77,6 +77,15 @@ def baseline_dispatcher() -> Dispatcher:
 
 
 async def main(quick: bool, postgres: str | None) -> None:
+    if postgres:
+        async with scratch_postgres(postgres) as url:
+            await run(quick, url, "postgres")
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix="kontakt-bench-"))
+        await run(quick, f"sqlite://{tmp / 'bench.sqlite3'}", "sqlite")
+
+
+async def run(quick: bool, url: str, backend: str) -> None:
     from bot.factory import build_dispatcher
     from kontakt import db as kdb
     from kontakt.i18n import build_i18n
@@ -84,8 +93,6 @@ async def main(quick: bool, postgres: str | None) -> None:
 
     n = 1000 if quick else 5000
     rounds = 2 if quick else 3
-    tmp = Path(tempfile.mkdtemp(prefix="kontakt-bench-"))
-    url = postgres or f"sqlite://{tmp / 'bench.sqlite3'}"
     await kdb.init_db(url)
     await kdb.migrate(url)
     users = []
@@ -114,7 +121,7 @@ async def main(quick: bool, postgres: str | None) -> None:
     ups, bups = median(ours), median(base)
     emit({
         "benchmark": "bot_throughput",
-        "backend": "postgres" if postgres else "sqlite",
+        "backend": backend,
         "updates": n, "rounds": rounds, "concurrency": CONCURRENCY,
         "updates_per_s": round(ups, 1),
         "baseline_updates_per_s": round(bups, 1),
@@ -126,6 +133,7 @@ async def main(quick: bool, postgres: str | None) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--postgres", help="run on this PostgreSQL URL instead of SQLite")
+    parser.add_argument("--postgres", help="run on a scratch database of this PostgreSQL "
+                        "server instead of SQLite")
     args = parser.parse_args()
     asyncio.run(main(args.quick, args.postgres))

@@ -66,3 +66,24 @@ async def emulator_process(token: str, first_user: int, last_user: int):
     finally:
         proc.terminate()
         await proc.wait()
+
+
+@asynccontextmanager
+async def scratch_postgres(server_url: str):
+    """A fresh database on the given PostgreSQL server, dropped afterwards, so a
+    benchmark never touches the data of the database named in the URL."""
+    import os
+    from urllib.parse import urlsplit, urlunsplit
+
+    import asyncpg
+
+    parts = urlsplit(server_url.replace("postgres://", "postgresql://", 1))
+    name = f"kontakt_bench_{os.getpid()}"
+    admin = await asyncpg.connect(urlunsplit(parts))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield urlunsplit(parts._replace(path=f"/{name}", scheme="postgres"))
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

@@ -57,6 +57,10 @@ async def init_db(database_url: str) -> None:
 
     EXECUTOR_CACHE.clear()
     await Tortoise.init(config=tortoise_config(database_url))
+    # one process owns a SQLite file: the staff lookup may be cached (see StaffCache)
+    from services.staff import STAFF_CACHE
+
+    STAFF_CACHE.configure(ttl=30.0 if database_url.startswith("sqlite") else 0.0)
 
 
 async def close_db() -> None:

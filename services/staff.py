@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from tortoise import connections
+from tortoise.signals import post_delete, post_save
 from tortoise.transactions import in_transaction
 
 from models import Department, Invite, Language, Role, StaffStatus, User
@@ -119,20 +122,78 @@ async def do_accept_invite(
                 timezone=default_timezone,
             )
         await Invite.filter(id=invite.id).update(used_by_id=user.id)
+    STAFF_CACHE.clear()
     return user
 
 
 _ACTIVE_BY_TG = 'SELECT * FROM "staff_user" WHERE "telegram_id"={0} AND "status"={1} LIMIT 1'
 
 
+class StaffCache:
+    """Active staff by Telegram id, for the per-update lookup.
+
+    On only where one process owns the database (SQLite, P-4): there every change
+    of a staff member goes through this process, and any save or delete of a
+    :class:`User` (Tortoise signals) and every ``do_*`` below empties the cache,
+    so a dismissal still takes effect at once. The TTL bounds anything else (a
+    hand edit of the file). With PostgreSQL and several replicas it stays off.
+    Strangers are never cached, so a fresh registration is seen at once.
+    """
+
+    def __init__(self) -> None:
+        self.ttl = 0.0
+        self.generation = 0  # bumped by every clear: a lookup that raced a change is not kept
+        self._entries: dict[int, tuple[float, User]] = {}
+
+    def configure(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries.clear()
+
+    def get(self, telegram_id: int) -> User | None:
+        hit = self._entries.get(telegram_id)
+        if hit is None:
+            return None
+        if hit[0] < time.monotonic():
+            self._entries.pop(telegram_id, None)
+            return None
+        return copy.copy(hit[1])  # handlers may change their copy without saving
+
+    def put(self, user: User, generation: int) -> None:
+        if self.ttl > 0 and user.telegram_id is not None and generation == self.generation:
+            self._entries[user.telegram_id] = (time.monotonic() + self.ttl, copy.copy(user))
+
+    def clear(self, *_args, **_kwargs) -> None:
+        self.generation += 1
+        self._entries.clear()
+
+
+STAFF_CACHE = StaffCache()
+
+
+async def _user_changed(sender, instance, *_args) -> None:
+    STAFF_CACHE.clear()
+
+
+post_save(User)(_user_changed)
+post_delete(User)(_user_changed)
+
+
 async def get_active_by_telegram_id(telegram_id: int) -> User | None:
     """Every update asks this, so it skips the query builder: one indexed lookup
     (``telegram_id`` is unique) with the row turned into a model the way Tortoise does."""
+    cached = STAFF_CACHE.get(telegram_id)
+    if cached is not None:
+        return cached
+    generation = STAFF_CACHE.generation
     conn = connections.get("default")
     marks = ("$1", "$2") if conn.capabilities.dialect == "postgres" else ("?", "?")
     rows = await conn.execute_query_dict(_ACTIVE_BY_TG.format(*marks),
                                          [telegram_id, StaffStatus.ACTIVE.value])
-    return User._init_from_db(**rows[0]) if rows else None  # noqa: SLF001
+    if not rows:
+        return None
+    user = User._init_from_db(**rows[0])  # noqa: SLF001
+    STAFF_CACHE.put(user, generation)
+    return user
 
 
 async def get_by_telegram_id(telegram_id: int) -> User | None:
@@ -230,6 +291,7 @@ async def do_dismiss(actor: User, user_id: int) -> User:
         await WebSession.filter(user_id=target.id).delete()
         await LoginToken.filter(user_id=target.id).delete()
         await User.filter(supervisor_id=target.id).update(supervisor_id=None)
+    STAFF_CACHE.clear()
     return target
 
 

@@ -170,3 +170,26 @@ async def test_supervisor_cycles_refused(database_url):
         await staff_service.do_change_supervisor(admin, a.id, b.id)
     with pytest.raises(ValidationFailed):
         await staff_service.do_change_supervisor(admin, a.id, a.id)
+
+
+async def test_staff_cache_never_outlives_a_change(database_url):
+    """The per-update staff lookup may be cached on SQLite; changes empty it at once."""
+    from services.staff import STAFF_CACHE, get_active_by_telegram_id
+
+    admin = await User.create(full_name="A", telegram_id=71, role=Role.ADMIN)
+    person = await User.create(full_name="P", telegram_id=72, language="ru")
+    assert (await get_active_by_telegram_id(72)).language == "ru"
+    assert (await get_active_by_telegram_id(72)).language == "ru"  # from the cache on SQLite
+    await staff_service.do_set_language(person, "en")
+    assert (await get_active_by_telegram_id(72)).language == "en"
+    await staff_service.do_dismiss(admin, person.id)
+    assert await get_active_by_telegram_id(72) is None
+    # a lookup that raced a change is not kept
+    generation = STAFF_CACHE.generation
+    STAFF_CACHE.clear()
+    STAFF_CACHE.put(admin, generation)
+    assert STAFF_CACHE.get(71) is None
+    # a handler changing its copy does not change what others get
+    mine = await get_active_by_telegram_id(71)
+    mine.full_name = "changed without saving"
+    assert (await get_active_by_telegram_id(71)).full_name == "A"

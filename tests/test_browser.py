@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 
@@ -97,6 +98,11 @@ async def test_sandbox_invite_start_menu_and_mini_app(demo, browser, tmp_path):
     await app.get_by_test_id("staff-filter").fill("bondar")
     assert await app.locator("[data-testid=staff-row]:visible").count() == 1
     await app.screenshot(path=str(tmp_path / "miniapp.png"))
+    if os.environ.get("KONTAKT_SCREENSHOTS"):
+        import shutil
+
+        for name in ("sandbox.png", "miniapp.png"):
+            shutil.copy(tmp_path / name, os.path.join(os.environ["KONTAKT_SCREENSHOTS"], name))
 
 
 async def test_mini_app_without_telegram_says_how_to_sign_in(demo, browser):
