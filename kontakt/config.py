@@ -110,7 +110,8 @@ class Settings(BaseSettings):
         """The URL people reach the web pages at."""
         if self.public_url:
             return self.public_url
-        return f"http://{self.http_host}:{self.http_port}"
+        host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::", "") else self.http_host
+        return f"http://{host}:{self.http_port}"
 
     @property
     def webhook_mode(self) -> bool:

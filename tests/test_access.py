@@ -193,3 +193,35 @@ async def test_staff_cache_never_outlives_a_change(database_url):
     mine = await get_active_by_telegram_id(71)
     mine.full_name = "changed without saving"
     assert (await get_active_by_telegram_id(71)).full_name == "A"
+
+
+async def test_admin_sets_department_and_supervisor_with_paging(service, emulator, make_staff):
+    admin = await make_staff(Role.ADMIN, language="en", name="Ada Admin")
+    people = [await make_staff(Role.MANAGER, name=f"Worker {i:02d}") for i in range(12)]
+    dept = await Department.create(name="Field")
+    target, boss = people[0], people[11]
+    chat = admin.telegram_id
+    msg = await say(emulator, chat, "/staff")
+    mid = msg["message_id"]
+
+    def current():
+        return next(m for m in emulator.history(chat) if m["message_id"] == mid)
+
+    def button(label):
+        return next(b for row in current()["reply_markup"]["inline_keyboard"] for b in row
+                    if label in b["text"])
+
+    async def press(label, expect):
+        await emulator.press_button(chat, chat, mid, button(label)["callback_data"])
+        await wait_until(lambda: expect in current().get("text", "")
+                         + str(current().get("reply_markup")))
+
+    await press(target.full_name, "Role: manager")
+    await press("Department", "Department for")
+    await press("Field", "Department changed")
+    assert (await User.get(id=target.id)).department_id == dept.id
+    await press("Supervisor", "Supervisor of")
+    assert "Worker 11" not in str(current()["reply_markup"])  # on the second page
+    await press("▶️", "Worker 11")
+    await press("Worker 11", "Supervisor changed")
+    assert (await User.get(id=target.id)).supervisor_id == boss.id

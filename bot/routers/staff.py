@@ -151,8 +151,13 @@ def build_staff_router() -> Router:
         elif cb.action == "dept":
             person = await staff_service.get_staff(actor, cb.user_id)
             depts = await staff_service.list_departments()
+            pick = int(cb.value or 0)
+            pick = max(0, min(pick, (len(depts) - 1) // PAGE if depts else 0))
             rows = [[_btn(d.name, StaffCB(action="setdept", user_id=person.id, page=cb.page,
-                                          value=str(d.id)))] for d in depts[:40]]
+                                          value=str(d.id)))]
+                    for d in depts[pick * PAGE:(pick + 1) * PAGE]]
+            _pager(rows, len(depts), pick, lambda n: StaffCB(
+                action="dept", user_id=person.id, page=cb.page, value=str(n)))
             rows.append([_btn(_("No department"), StaffCB(action="setdept", user_id=person.id,
                                                           page=cb.page, value="0"))])
             rows.append([_btn(_("« Back"), StaffCB(action="card", user_id=person.id,
@@ -167,9 +172,13 @@ def build_staff_router() -> Router:
         elif cb.action == "sup":
             person = await staff_service.get_staff(actor, cb.user_id)
             people = [p for p in await staff_service.list_staff(actor) if p.id != person.id]
+            pick = int(cb.value or 0)  # the picker's own page
+            pick = max(0, min(pick, (len(people) - 1) // PAGE if people else 0))
             rows = [[_btn(p.full_name, StaffCB(action="setsup", user_id=person.id,
                                                page=cb.page, value=str(p.id)))]
-                    for p in people[:40]]
+                    for p in people[pick * PAGE:(pick + 1) * PAGE]]
+            _pager(rows, len(people), pick, lambda n: StaffCB(
+                action="sup", user_id=person.id, page=cb.page, value=str(n)))
             rows.append([_btn(_("No supervisor"), StaffCB(action="setsup", user_id=person.id,
                                                           page=cb.page, value="0"))])
             rows.append([_btn(_("« Back"), StaffCB(action="card", user_id=person.id,
