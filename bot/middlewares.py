@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update
+from aiogram.types import InlineQueryResultsButton, TelegramObject, Update
 from aiogram.types import User as TgUser
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
@@ -37,7 +37,8 @@ class StaffMiddleware(BaseMiddleware):
     with a text, a button press with an alert, an inline query with no
     results and a note. In groups strangers are silently ignored (a refusal
     there would spam the team). Service updates (chat member changes and the
-    like) from strangers are dropped.
+    like) from strangers are dropped, and so is anything sent as a bot
+    (anonymous group admins, linked channels).
     """
 
     def __init__(self, i18n: I18n, default_language: str) -> None:
@@ -48,8 +49,11 @@ class StaffMiddleware(BaseMiddleware):
                        data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
         tg_user: TgUser | None = data.get("event_from_user")
-        if tg_user is None or tg_user.is_bot:
-            return await handler(event, data)
+        if tg_user is None:
+            return await handler(event, data)  # no person behind it (e.g. a poll update)
+        if tg_user.is_bot:
+            return None  # anonymous group admins, channel posts, other bots: not staff
+
         staff = await staff_service.get_active_by_telegram_id(tg_user.id)
         data["staff"] = staff
         if staff is not None:
@@ -59,8 +63,11 @@ class StaffMiddleware(BaseMiddleware):
         await self._refuse(event, tg_user, data)
         return None
 
+    def _lang(self, tg_user: TgUser) -> str:
+        return language_from_telegram(tg_user.language_code, self.default_language)
+
     def refusal_text(self, tg_user: TgUser) -> str:
-        lang = language_from_telegram(tg_user.language_code, self.default_language)
+        lang = self._lang(tg_user)
         return self.i18n.gettext(
             "Sorry, this bot is only for the staff of our company. "
             "If you work with us, ask your administrator for an invite link.",
@@ -76,8 +83,11 @@ class StaffMiddleware(BaseMiddleware):
             elif update.callback_query:
                 await bot.answer_callback_query(update.callback_query.id, text, show_alert=True)
             elif update.inline_query:
-                await bot.answer_inline_query(update.inline_query.id, results=[],
-                                              cache_time=0, is_personal=True)
+                await bot.answer_inline_query(
+                    update.inline_query.id, results=[], cache_time=0, is_personal=True,
+                    button=InlineQueryResultsButton(text=self.i18n.gettext(
+                        "Only for the staff of our company", locale=self._lang(tg_user)),
+                        start_parameter="refused"))
         except Exception:  # noqa: BLE001 - a refusal that cannot be sent is not an error
             log.info("could not send refusal to %s", tg_user.id)
 

@@ -13,8 +13,11 @@ from models.staff import Department, Role, User
 
 
 class Invite(Model):
+    """A single-use invite. Only the SHA-256 of its code is kept: the code itself
+    lives in the deep link given to the person."""
+
     id = fields.IntField(primary_key=True)
-    code = fields.CharField(max_length=64, unique=True)
+    code_hash = fields.CharField(max_length=64, unique=True)
     role = fields.CharEnumField(Role, max_length=16)
     department: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
         "kontakt.Department", related_name="invites", null=True, on_delete=fields.SET_NULL

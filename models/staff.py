@@ -80,6 +80,8 @@ class User(TimestampedModel):
     status = fields.CharEnumField(StaffStatus, max_length=16, default=StaffStatus.ACTIVE,
                                   db_index=True)
     dismissed_at = fields.DatetimeField(null=True)
+    # casefolded name, username, phone and email: SQLite's LIKE folds ASCII only
+    search_text = fields.CharField(max_length=700, default="")
 
     class Meta:
         table = "staff_user"
@@ -91,3 +93,20 @@ class User(TimestampedModel):
     @property
     def is_active(self) -> bool:
         return self.status == StaffStatus.ACTIVE
+
+    async def save(self, *args, **kwargs) -> None:
+        self.search_text = staff_search_text(self)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "search_text" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "search_text"]
+        await super().save(*args, **kwargs)
+
+
+def fold(text: str | None) -> str:
+    """Lower-case for search in any script (ё and е are the same letter here)."""
+    return (text or "").casefold().replace("ё", "е")
+
+
+def staff_search_text(user: User) -> str:
+    parts = (user.full_name, user.telegram_username, user.phone, user.email)
+    return fold(" ".join(p for p in parts if p))[:700]

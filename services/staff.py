@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import secrets
 import time
 from dataclasses import dataclass
@@ -13,9 +14,10 @@ from tortoise.signals import post_delete, post_save
 from tortoise.transactions import in_transaction
 
 from models import Department, Invite, Language, Role, StaffStatus, User
+from models.staff import fold
 from services.clock import utcnow
 from services.errors import AlreadyRegistered, InviteInvalid, NotFound, ValidationFailed
-from services.permissions import Action, require
+from services.permissions import Action, can, department_subtree_ids, require
 
 INVITE_TTL = timedelta(hours=72)
 INVITE_PREFIX = "inv_"
@@ -31,6 +33,10 @@ def language_from_telegram(code: str | None, default: str = "ru") -> str:
     if base in ("be", "kk", "ky", "uz", "tg", "hy", "az", "ka"):
         return "ru"  # CIS languages: Russian is the usual second language
     return "en"
+
+
+def invite_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
 
 
 def invite_link(bot_username: str, code: str) -> str:
@@ -61,7 +67,7 @@ async def do_create_invite(
         raise ValidationFailed("ttl", "must be between 1 minute and 30 days")
     code = INVITE_PREFIX + secrets.token_urlsafe(18)
     invite = await Invite.create(
-        code=code,
+        code_hash=invite_hash(code),
         role=role,
         department_id=department_id,
         created_by=actor,
@@ -83,11 +89,12 @@ async def do_accept_invite(
     """Register the Telegram person behind ``telegram_id`` with the invite's role.
 
     Atomic and single-use: of two people racing with one code, one wins.
-    A dismissed person invited again is re-activated (their history stays theirs).
+    A dismissed person invited again is re-activated (their history stays theirs),
+    but only by an invite made after the dismissal.
     """
     now = utcnow()
     async with in_transaction():
-        invite = await Invite.get_or_none(code=code)
+        invite = await Invite.get_or_none(code_hash=invite_hash(code or ""))
         if invite is None:
             raise InviteInvalid("unknown")
         if invite.revoked_at is not None:
@@ -99,6 +106,9 @@ async def do_accept_invite(
         existing = await User.get_or_none(telegram_id=telegram_id)
         if existing is not None and existing.is_active:
             raise AlreadyRegistered("already registered")
+        if existing is not None and existing.dismissed_at and \
+                invite.created_at <= existing.dismissed_at:
+            raise InviteInvalid("revoked")
         claimed = await Invite.filter(id=invite.id, used_at=None).update(used_at=now)
         if claimed != 1:
             raise InviteInvalid("used")
@@ -211,16 +221,29 @@ async def list_staff(actor: User, *, include_dismissed: bool = False) -> list[Us
 
 
 async def search_staff(actor: User, query: str, *, limit: int = 20) -> list[User]:
-    """Active colleagues whose name, username, phone or email contains ``query`` (SQL)."""
-    from tortoise.expressions import Q
-
+    """Active colleagues whose name, username, phone or email contains every word of
+    ``query``, in any script and case (SQL, on the casefolded ``search_text``)."""
     await require(actor, Action.VIEW_STAFF)
     qs = User.filter(status=StaffStatus.ACTIVE)
-    query = (query or "").strip()
-    if query:
-        qs = qs.filter(Q(full_name__icontains=query) | Q(telegram_username__icontains=query)
-                       | Q(phone__contains=query) | Q(email__icontains=query))
+    for word in fold(query).split()[:5]:
+        qs = qs.filter(search_text__contains=word)
     return await qs.prefetch_related("department", "position").order_by("full_name").limit(limit)
+
+
+async def invitable_roles(actor: User) -> list[Role]:
+    """Roles ``actor`` may invite with (into some department they may invite into)."""
+    return [role for role in Role if await invitable_department_ids(actor, role)]
+
+
+async def invitable_department_ids(actor: User, role: Role) -> list[int | None]:
+    """Departments (None: no department) ``actor`` may invite a ``role`` into."""
+    if actor.role == Role.ADMIN:
+        candidates: list[int | None] = [None, *await Department.all().values_list("id", flat=True)]
+    elif actor.department_id is not None:
+        candidates = list(await department_subtree_ids(actor.department_id))
+    else:
+        candidates = []
+    return [d for d in candidates if await can(actor, Action.INVITE, (Role(role), d))]
 
 
 async def get_staff(actor: User, user_id: int) -> User:
@@ -291,8 +314,23 @@ async def do_dismiss(actor: User, user_id: int) -> User:
         await WebSession.filter(user_id=target.id).delete()
         await LoginToken.filter(user_id=target.id).delete()
         await User.filter(supervisor_id=target.id).update(supervisor_id=None)
+        # invites they made and nobody used die with their access
+        await Invite.filter(created_by_id=target.id, used_at=None, revoked_at=None).update(
+            revoked_at=utcnow())
     STAFF_CACHE.clear()
     return target
+
+
+async def do_update_staff(actor: User, user_id: int, *, changes: dict) -> User:
+    """Role, department and supervisor in one transaction: all or nothing."""
+    async with in_transaction():
+        if "role" in changes and changes["role"] is not None:
+            await do_change_role(actor, user_id, Role(changes["role"]))
+        if "department_id" in changes:
+            await do_change_department(actor, user_id, changes["department_id"] or None)
+        if "supervisor_id" in changes:
+            await do_change_supervisor(actor, user_id, changes["supervisor_id"] or None)
+    return await _target(user_id)
 
 
 async def do_set_language(actor: User, language: str) -> User:
@@ -318,7 +356,7 @@ async def do_create_department(actor: User, name: str, parent_id: int | None = N
 
 
 async def purge_expired(now=None) -> int:
-    """Housekeeping job: drop expired unused invites' secrets, tokens and sessions."""
+    """Housekeeping job: delete expired login links and web sessions."""
     from models import LoginToken, WebSession
 
     now = now or utcnow()

@@ -3,15 +3,13 @@ refused once per update, in their language, with no data."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from models import Department, Role, User
 from services import staff as staff_service
 from services.errors import PermissionDenied
 from services.permissions import Action, can
-from tests.conftest import say, wait_until
+from tests.conftest import say, settled, wait_until
 
 REFUSAL_RU = "только для сотрудников"
 REFUSAL_EN = "only for the staff"
@@ -31,7 +29,7 @@ async def test_stranger_messages_and_commands_refused(service, emulator, new_tg_
         assert "недействительна" in reply["text"] or "not valid" in reply["text"]
     else:
         assert REFUSAL_RU in reply["text"]
-    await asyncio.sleep(0.2)
+    await settled(service, emulator)
     texts = bot_texts(emulator, tid)
     assert len(texts) == 1  # one refusal, nothing else
     assert "Secret Admin Name" not in texts[0]
@@ -57,8 +55,11 @@ async def test_stranger_inline_query_gets_no_results(service, emulator, new_tg_u
     tid = new_tg_user()
     qid = await emulator.inline_query(tid, "Person")
     await wait_until(lambda: qid in emulator.inline_answers)
-    results = emulator.inline_answers[qid]["results"]
-    assert results in ([], "[]")
+    answer = emulator.inline_answers[qid]
+    assert answer["results"] in ([], "[]")
+    button = answer["button"] if isinstance(answer["button"], dict) else __import__(
+        "json").loads(answer["button"])
+    assert "только для сотрудников" in button["text"].lower()
 
 
 async def test_strangers_in_a_group_are_ignored(service, emulator, new_tg_user, make_staff):
@@ -66,18 +67,58 @@ async def test_strangers_in_a_group_are_ignored(service, emulator, new_tg_user, 
     tid = new_tg_user()
     group = emulator.create_group("Team", forum=False, member_ids=[admin.telegram_id, tid])
     await emulator.send_message(tid, "/staff", chat_id=group["id"])
-    await asyncio.sleep(0.3)
+    await settled(service, emulator)
     assert emulator.bot_messages(group["id"]) == []
 
 
 async def test_dismissed_staff_cut_off_at_once(service, emulator, make_staff):
     admin = await make_staff(Role.ADMIN)
     person = await make_staff(Role.MANAGER, language="en")
-    reply = await say(emulator, person.telegram_id, "/menu")
-    assert "Hello" in reply["text"]
+    reply = await say(emulator, person.telegram_id, "/staff")
+    assert "Hello" not in reply["text"] and reply["reply_markup"]["inline_keyboard"]
     await staff_service.do_dismiss(admin, person.id)
     reply = await say(emulator, person.telegram_id, "/menu")
     assert REFUSAL_EN in reply["text"]
+    # the buttons they still have do nothing but say so
+    data = reply_markup_first_button(emulator, person.telegram_id)
+    qid = await emulator.press_button(person.telegram_id, person.telegram_id,
+                                      data[0], data[1])
+    await wait_until(lambda: qid in emulator.callback_answers)
+    assert REFUSAL_EN in emulator.callback_answers[qid]["text"]
+    qid = await emulator.inline_query(person.telegram_id, "a")
+    await wait_until(lambda: qid in emulator.inline_answers)
+    assert emulator.inline_answers[qid]["results"] in ([], "[]")
+
+
+def reply_markup_first_button(emulator, chat_id):
+    msg = next(m for m in emulator.bot_messages(chat_id) if m.get("reply_markup"))
+    return msg["message_id"], msg["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+
+
+async def test_bots_and_anonymous_admins_are_ignored(service, emulator, make_staff):
+    """Updates sent as a bot (GroupAnonymousBot, channels) are not staff."""
+    admin = await make_staff(Role.ADMIN)
+    group = emulator.create_group("Team", forum=False, member_ids=[admin.telegram_id])
+    emulator.add_user(1087968824, "Group", username="GroupAnonymousBot", language_code=None,
+                      is_bot=True)
+    emulator.add_chat_member(group["id"], 1087968824)
+    await emulator.send_message(1087968824, "/help", chat_id=group["id"])
+    await settled(service, emulator)
+    assert emulator.bot_messages(group["id"]) == []
+
+
+async def test_staff_search_folds_case_in_any_script(database_url):
+    me = await User.create(full_name="Me", telegram_id=1)
+    await User.create(full_name="Анна Ёлкина", telegram_id=2, phone="+79161234567")
+    await User.create(full_name="Oleh Kovalenko", telegram_id=3, email="OLEH@example.com")
+    assert [u.full_name for u in await staff_service.search_staff(me, "анна")] == [
+        "Анна Ёлкина"]
+    assert [u.full_name for u in await staff_service.search_staff(me, "ЕЛКИНА")] == [
+        "Анна Ёлкина"]
+    assert [u.full_name for u in await staff_service.search_staff(me, "oleh@EXAMPLE")] == [
+        "Oleh Kovalenko"]
+    assert [u.full_name for u in await staff_service.search_staff(me, "1234567")] == [
+        "Анна Ёлкина"]
 
 
 async def test_admin_changes_role_and_dismisses_in_the_bot(service, emulator, make_staff):

@@ -24,7 +24,7 @@ async def test_valid_invite_registers_with_role_and_language(service, emulator, 
     assert "Ласкаво просимо" in reply["text"]  # answered in Ukrainian
     labels = keyboard_labels(reply)
     assert any("Співробітники" in t for t in labels)
-    invite = await Invite.get(code=code)
+    invite = await Invite.get(code_hash=staff_service.invite_hash(code))
     assert invite.used_at is not None and invite.used_by_id == user.id
 
 
@@ -114,3 +114,36 @@ async def test_manager_cannot_invite(service, emulator, make_staff):
     manager = await make_staff(Role.MANAGER, language="en")
     reply = await say(emulator, manager.telegram_id, "/invite")
     assert "Only administrators and heads" in reply["text"]
+
+
+async def test_invite_codes_are_stored_hashed(database_url):
+    code = await _invite()
+    assert not await Invite.filter(code_hash=code).exists()
+    assert await Invite.filter(code_hash=staff_service.invite_hash(code)).exists()
+
+
+async def test_dismissal_revokes_the_invites_a_person_made(service, emulator, make_staff,
+                                                          new_tg_user):
+    admin = await make_staff(Role.ADMIN)
+    head = await make_staff(Role.ADMIN, language="en")
+    made = await staff_service.do_create_invite(head, role=Role.ADMIN)
+    await staff_service.do_dismiss(admin, head.id)
+    # neither a stranger nor the dismissed person can use it
+    for tid in (new_tg_user(language="en"), head.telegram_id):
+        reply = await say(emulator, tid, f"/start {made.code}")
+        assert "cancelled" in reply["text"]
+    assert not (await User.get(id=head.id)).is_active
+
+
+async def test_an_invite_older_than_the_dismissal_cannot_reactivate(database_url):
+    admin = await User.create(full_name="A", telegram_id=1, role=Role.ADMIN)
+    person = await User.create(full_name="P", telegram_id=2)
+    old = await _invite(Role.ADMIN)
+    await staff_service.do_dismiss(admin, person.id)
+    import pytest
+
+    from services.errors import InviteInvalid
+
+    with pytest.raises(InviteInvalid):
+        await staff_service.do_accept_invite(old, telegram_id=2, full_name="P", username=None,
+                                            language_code="ru")

@@ -14,7 +14,7 @@ from bot.keyboards import BTN_INVITE, BTN_STAFF, role_name
 from models import Department, Role, User
 from services import staff as staff_service
 from services.errors import DomainError, PermissionDenied, ValidationFailed
-from services.permissions import Action, can, department_subtree_ids
+from services.permissions import Action, can
 from services.staff import INVITE_TTL, invite_link
 
 PAGE = 8
@@ -209,11 +209,7 @@ def build_staff_router() -> Router:
     @router.message(Command("invite"))
     @router.message(F.text == BTN_INVITE)
     async def invite_start(message: Message, staff: User) -> None:
-        roles = []
-        for role in Role:
-            dept = staff.department_id if staff.role == Role.HEAD else None
-            if await can(staff, Action.INVITE, (role, dept)):
-                roles.append(role)
+        roles = await staff_service.invitable_roles(staff)
         if not roles:
             await message.answer(_("Only administrators and heads of departments can invite."))
             return
@@ -223,14 +219,18 @@ def build_staff_router() -> Router:
 
     @router.callback_query(InviteCB.filter(F.step == "role"))
     async def invite_role(query: CallbackQuery, callback_data: InviteCB, staff: User) -> None:
-        if staff.role == Role.HEAD and staff.department_id:
-            allowed = await department_subtree_ids(staff.department_id)
-            depts = await Department.filter(id__in=allowed).order_by("name")
-        else:
-            depts = await staff_service.list_departments()
-        rows = [[_btn(d.name, InviteCB(step="dept", role=callback_data.role, dept=d.id))]
-                for d in depts[:40]]
-        if staff.role == Role.ADMIN:
+        if callback_data.role not in {r.value for r in Role}:
+            await query.answer()
+            return
+        allowed = await staff_service.invitable_department_ids(staff, Role(callback_data.role))
+        if not allowed:
+            await query.answer(_("You do not have the right to do that."), show_alert=True)
+            return
+        names = dict(await Department.filter(
+            id__in=[d for d in allowed if d is not None]).values_list("id", "name"))
+        rows = [[_btn(names[d], InviteCB(step="dept", role=callback_data.role, dept=d))]
+                for d in sorted(names, key=names.get)[:40]]
+        if None in allowed:
             rows.append([_btn(_("No department"),
                               InviteCB(step="dept", role=callback_data.role, dept=0))])
         await query.answer()

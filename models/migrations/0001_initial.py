@@ -51,6 +51,7 @@ class Migration(migrations.Migration):
                 ('timezone', fields.CharField(default='Europe/Moscow', max_length=64)),
                 ('status', fields.CharEnumField(default=StaffStatus.ACTIVE, db_index=True, description='ACTIVE: active\nDISMISSED: dismissed', enum_type=StaffStatus, max_length=16)),
                 ('dismissed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('search_text', fields.CharField(default='', max_length=700)),
             ],
             options={'table': 'staff_user', 'app': 'kontakt', 'pk_attr': 'id', 'table_description': 'A staff member. Only rows here with status ``active`` may use the product.'},
             bases=['TimestampedModel'],
@@ -59,7 +60,7 @@ class Migration(migrations.Migration):
             name='Invite',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('code', fields.CharField(unique=True, max_length=64)),
+                ('code_hash', fields.CharField(unique=True, max_length=64)),
                 ('role', fields.CharEnumField(description='ADMIN: admin\nHEAD: head\nMANAGER: manager', enum_type=Role, max_length=16)),
                 ('department', fields.ForeignKeyField('kontakt.Department', source_field='department_id', null=True, db_constraint=True, to_field='id', related_name='invites', on_delete=OnDelete.SET_NULL)),
                 ('created_by', fields.ForeignKeyField('kontakt.User', source_field='created_by_id', null=True, db_constraint=True, to_field='id', related_name='invites_created', on_delete=OnDelete.SET_NULL)),
@@ -70,7 +71,7 @@ class Migration(migrations.Migration):
                 ('used_by', fields.ForeignKeyField('kontakt.User', source_field='used_by_id', null=True, db_constraint=True, to_field='id', related_name='invite_used', on_delete=OnDelete.SET_NULL)),
                 ('revoked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'invite', 'app': 'kontakt', 'pk_attr': 'id'},
+            options={'table': 'invite', 'app': 'kontakt', 'pk_attr': 'id', 'table_description': 'A single-use invite. Only the SHA-256 of its code is kept: the code itself'},
             bases=['Model'],
         ),
         ops.CreateModel(

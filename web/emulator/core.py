@@ -228,6 +228,7 @@ class BotApiEmulator(MethodsMixin):
         *,
         is_premium: bool = False,
         started: bool = False,
+        is_bot: bool = False,
     ) -> dict:
         """Register a Telegram user (private chat id == user_id).
 
@@ -235,7 +236,7 @@ class BotApiEmulator(MethodsMixin):
         user writes to the bot, sendMessage to them answers 403 "Forbidden: bot can't
         initiate conversation with a user".
         """
-        user: dict = {"id": int(user_id), "is_bot": False, "first_name": first_name}
+        user: dict = {"id": int(user_id), "is_bot": is_bot, "first_name": first_name}
         if last_name:
             user["last_name"] = last_name
         if username:
