@@ -98,6 +98,16 @@ async def test_sandbox_invite_start_menu_and_mini_app(demo, browser, tmp_path):
     await app.get_by_test_id("staff-filter").fill("bondar")
     assert await app.locator("[data-testid=staff-row]:visible").count() == 1
     await app.screenshot(path=str(tmp_path / "miniapp.png"))
+    # the same WebView opened by another Telegram account switches to that account
+    resp = await app.request.get(f"{demo}/sandbox/api/initdata?user_id=100001")
+    data = await resp.json()
+    init = data.get("init_data") or data.get("initData") or data
+    from urllib.parse import quote
+
+    await app.goto(f"{demo}/app?from=telegram#tgWebAppData={quote(init)}")
+    await app.wait_for_function(
+        "document.querySelector('[data-testid=current-user]')?.textContent"
+        ".includes('Анна')")
     if os.environ.get("KONTAKT_SCREENSHOTS"):
         import shutil
 

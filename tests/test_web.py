@@ -7,7 +7,7 @@ import time
 import pytest
 
 from kontakt import db as kdb
-from models import Role
+from models import Role, User
 from services import auth as auth_service
 from services import staff as staff_service
 
@@ -70,12 +70,11 @@ async def test_forged_or_stale_init_data_refused(service, emulator, make_staff, 
         init = emulator.webapp_init_data(user.telegram_id, auth_date=int(time.time()) - 7200)
     elif tamper == "garbage":
         init = "user=%7B%7D&hash=abc"
-    else:
-        from urllib.parse import parse_qsl, urlencode
+    else:  # correctly signed, but nobody in it
+        from web.emulator import sign_init_data
 
-        pairs = [(k, v) for k, v in parse_qsl(emulator.webapp_init_data(user.telegram_id))
-                 if k != "user"]
-        init = urlencode(pairs)
+        init = sign_init_data(emulator.token, {"auth_date": str(int(time.time())),
+                                               "query_id": "AAH-test"})
     resp = await service.client.post("/api/v1/auth/webapp", json={"init_data": init})
     assert resp.status == 401
     assert "kontakt_session" not in resp.cookies
@@ -149,13 +148,58 @@ async def test_login_link_from_the_bot_works_once(service, emulator, make_staff)
     reply = await say(emulator, user.telegram_id, "/web")
     link = next(w for w in reply["text"].split() if "/login/" in w)
     path = link[link.index("/login/"):]
-    resp = await service.client.get(path, allow_redirects=False)
+    # a link preview or scanner fetching it does not use it up
+    for _ in range(2):
+        page = await service.client.get(path)
+        assert page.status == 200 and 'data-testid="login-button"' in await page.text()
+    resp = await service.client.post(path, allow_redirects=False)
     assert resp.status == 302 and resp.headers["Location"] == "/app"
     assert (await service.client.get("/api/v1/me")).status == 200
     service.client.session.cookie_jar.clear()
-    resp = await service.client.get(path, allow_redirects=False)
+    resp = await service.client.post(path, allow_redirects=False)
     assert resp.status == 403
     assert (await service.client.get("/api/v1/me")).status == 401
+
+
+async def test_cross_site_requests_refused(service, emulator, make_staff):
+    admin = await make_staff(Role.ADMIN)
+    victim = await make_staff(Role.MANAGER)
+    await signed_in(service, emulator, admin)
+    evil = {"Origin": "https://evil.example"}
+    resp = await service.client.post(f"/api/v1/staff/{victim.id}/dismiss", headers=evil)
+    assert resp.status == 403
+    resp = await service.client.post(f"/api/v1/staff/{victim.id}/dismiss",
+                                     headers={"Sec-Fetch-Site": "cross-site"})
+    assert resp.status == 403
+    resp = await service.client.post("/api/v1/invites", data='{"role": "admin"}',
+                                     headers={"Content-Type": "text/plain"})
+    assert resp.status == 415
+    assert (await User.get(id=victim.id)).is_active
+    raw = await auth_service.do_create_login_token(victim)
+    resp = await service.client.post(f"/login/{raw}", headers=evil, allow_redirects=False)
+    assert resp.status == 403
+    same = {"Origin": str(service.client.make_url("")).rstrip("/")}
+    resp = await service.client.post(f"/api/v1/staff/{victim.id}/dismiss", headers=same)
+    assert resp.status == 200
+
+
+async def test_huge_ids_are_not_found_not_errors(service, emulator, make_staff):
+    admin = await make_staff(Role.ADMIN)
+    await signed_in(service, emulator, admin)
+    assert (await service.client.get("/api/v1/staff/99999999999")).status == 404
+    resp = await service.client.patch(f"/api/v1/staff/{admin.id}",
+                                      json={"department_id": 99999999999})
+    assert resp.status == 422
+
+
+async def test_patch_is_all_or_nothing(service, emulator, make_staff):
+    admin = await make_staff(Role.ADMIN)
+    person = await make_staff(Role.MANAGER)
+    await signed_in(service, emulator, admin)
+    resp = await service.client.patch(f"/api/v1/staff/{person.id}",
+                                      json={"role": "head", "supervisor_id": person.id})
+    assert resp.status == 422
+    assert (await User.get(id=person.id)).role == Role.MANAGER
 
 
 async def test_expired_login_link_refused(service, make_staff):
@@ -167,7 +211,7 @@ async def test_expired_login_link_refused(service, make_staff):
     user = await make_staff(Role.MANAGER)
     raw = await auth_service.do_create_login_token(user)
     await LoginToken.all().update(expires_at=utcnow() - timedelta(seconds=1))
-    resp = await service.client.get(f"/login/{raw}", allow_redirects=False)
+    resp = await service.client.post(f"/login/{raw}", allow_redirects=False)
     assert resp.status == 403
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jinja2
 from aiogram import Bot, Dispatcher
@@ -20,6 +21,7 @@ from web.keys import (
     BOT_KEY,
     I18N_KEY,
     JINJA_KEY,
+    PUBLIC_ORIGIN_KEY,
     SCHEDULER_KEY,
     SETTINGS_KEY,
     BotInfo,
@@ -58,6 +60,9 @@ def build_web_app(
     app[BOT_INFO_KEY] = bot_info
     if scheduler is not None:
         app[SCHEDULER_KEY] = scheduler
+    if settings.public_url:
+        parts = urlsplit(settings.public_url)
+        app[PUBLIC_ORIGIN_KEY] = f"{parts.scheme}://{parts.netloc}"
     app[JINJA_KEY] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
@@ -66,7 +71,8 @@ def build_web_app(
     app.router.add_get("/", pages.root)
     app.router.add_get("/health", pages.health)
     app.router.add_get("/app", pages.app_page)
-    app.router.add_get("/login/{token}", pages.login_link)
+    app.router.add_get("/login/{token}", pages.login_page)
+    app.router.add_post("/login/{token}", pages.login_link)
     app.router.add_static("/static", HERE / "static")
     api.register(app)
 

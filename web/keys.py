@@ -27,3 +27,5 @@ BOT_KEY: web.AppKey[Bot] = web.AppKey("bot", Bot)
 BOT_INFO_KEY: web.AppKey[BotInfo] = web.AppKey("bot_info", BotInfo)
 SCHEDULER_KEY: web.AppKey[AsyncIOScheduler] = web.AppKey("scheduler", AsyncIOScheduler)
 JINJA_KEY: web.AppKey[jinja2.Environment] = web.AppKey("jinja", jinja2.Environment)
+# scheme://host[:port] of KONTAKT_PUBLIC_URL, accepted as Origin behind a proxy
+PUBLIC_ORIGIN_KEY: web.AppKey[str] = web.AppKey("public_origin", str)

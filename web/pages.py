@@ -62,8 +62,21 @@ async def app_page(request: web.Request) -> web.Response:
                   include_dismissed=include_dismissed)
 
 
+async def login_page(request: web.Request) -> web.Response:
+    """GET /login/{token}: a page with one button. The link is used up only by the
+    POST, so link previews and scanners that fetch it do not burn it."""
+    return render(request, "login.html", lang=_guess_lang(request),
+                  token=request.match_info["token"])
+
+
 async def login_link(request: web.Request) -> web.Response:
-    """GET /login/{token}: the one-time link from the bot's /web."""
+    """POST /login/{token}: the one-time link from the bot's /web signs this browser in."""
+    from web.api.framework import cross_site_refusal
+
+    if cross_site_refusal(request):
+        return render(request, "message.html", lang=_guess_lang(request), status=403,
+                      title_msg=N_("This sign-in link is no longer valid"),
+                      body_msg=N_("Send /web to the bot for a new one."))
     try:
         _user, raw = await auth_service.do_consume_login_token(request.match_info["token"])
     except PermissionDenied:

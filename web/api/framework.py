@@ -18,10 +18,33 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from services.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from web.keys import PUBLIC_ORIGIN_KEY
 from web.session import current_user
 
 log = logging.getLogger("kontakt.api")
 PATH_PARAM = re.compile(r"{(\w+)}")
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
+
+
+def cross_site_refusal(request: web.Request) -> str | None:
+    """Why a state-changing request looks cross-site (CSRF), or None.
+
+    Browsers send ``Sec-Fetch-Site`` and ``Origin`` with every POST/PATCH/DELETE; a
+    request from another site is refused. JSON bodies must say so in Content-Type,
+    which a plain cross-site HTML form cannot.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site not in ("same-origin", "none"):
+        return f"cross-site request refused (Sec-Fetch-Site: {site})"
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        allowed = {f"{request.scheme}://{request.host}"}
+        public = request.app.get(PUBLIC_ORIGIN_KEY)
+        if public:
+            allowed.add(public)
+        if origin not in allowed:
+            return "cross-site request refused (Origin does not match)"
+    return None
 
 
 def problem(status: int, detail: Any) -> web.Response:
@@ -70,6 +93,10 @@ class Api:
     def _wrap(self, op: Operation):
         async def handler(request: web.Request) -> web.StreamResponse:
             kwargs: dict[str, Any] = {}
+            if op.method != "GET":
+                reason = cross_site_refusal(request)
+                if reason:
+                    return problem(403, reason)
             if op.auth:
                 user = await current_user(request)
                 if user is None:
@@ -81,6 +108,8 @@ class Api:
                     if not raw.isdigit():
                         return problem(422, [{"loc": ["path", name], "msg": "must be a number",
                                               "type": "int_parsing"}])
+                    if int(raw) > MAX_ID:
+                        return problem(404, f"no such {name.removesuffix('_id')}")
                     kwargs[name] = int(raw)
                 else:
                     kwargs[name] = raw
@@ -90,6 +119,8 @@ class Api:
                 except ValidationError as err:
                     return problem(422, _validation_detail(err, "query"))
             if op.body is not None:
+                if request.content_type != "application/json":
+                    return problem(415, "send the body as application/json")
                 try:
                     payload = await request.json()
                 except (json.JSONDecodeError, UnicodeDecodeError):

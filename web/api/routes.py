@@ -105,13 +105,8 @@ async def staff_get(request: web.Request, user: User, user_id: int):
 @api.route("PATCH", "/staff/{user_id}", summary="Change role, department or supervisor",
            body=StaffPatch, response=StaffOut, tags=["staff"])
 async def staff_patch(request: web.Request, user: User, user_id: int, body: StaffPatch):
-    fields = body.model_fields_set
-    if "role" in fields and body.role is not None:
-        await staff_service.do_change_role(user, user_id, Role(body.role))
-    if "department_id" in fields:
-        await staff_service.do_change_department(user, user_id, body.department_id or None)
-    if "supervisor_id" in fields:
-        await staff_service.do_change_supervisor(user, user_id, body.supervisor_id or None)
+    changes = body.model_dump(include=body.model_fields_set)
+    await staff_service.do_update_staff(user, user_id, changes=changes)
     return StaffOut.of(await staff_service.get_staff(user, user_id))
 
 

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models import User
 
+MAX_ID = 2**31 - 1
+
 
 class StaffOut(BaseModel):
     id: int
@@ -54,8 +56,8 @@ class StaffQuery(BaseModel):
 class StaffPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["admin", "head", "manager"] | None = None
-    department_id: int | None = Field(default=None, ge=0, description="0 clears it")
-    supervisor_id: int | None = Field(default=None, ge=0, description="0 clears it")
+    department_id: int | None = Field(default=None, ge=0, le=MAX_ID, description="0 clears it")
+    supervisor_id: int | None = Field(default=None, ge=0, le=MAX_ID, description="0 clears it")
 
 
 class MeOut(BaseModel):
@@ -66,7 +68,7 @@ class MeOut(BaseModel):
 class InviteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["admin", "head", "manager"]
-    department_id: int | None = Field(default=None, ge=1)
+    department_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     hours: int = Field(default=72, ge=1, le=720)
 
 
@@ -90,7 +92,7 @@ class DepartmentList(BaseModel):
 class DepartmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
-    parent_id: int | None = Field(default=None, ge=1)
+    parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class WebAppAuthIn(BaseModel):

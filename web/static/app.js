@@ -56,6 +56,27 @@
         });
       }).catch(function () { status.textContent = texts.failed; });
     },
+    // Opened from Telegram with a session cookie of someone else (another account on
+    // the same device, or a browser signed in by /web): sign in as this account.
+    checkAccount: function () {
+      var data = initData();
+      if (!data) return;
+      var who = document.querySelector("[data-telegram-id]");
+      var shown = who ? who.getAttribute("data-telegram-id") : "";
+      var tgId = "";
+      try { tgId = String(JSON.parse(new URLSearchParams(data).get("user") || "{}").id || ""); }
+      catch (e) { tgId = ""; }
+      if (!tgId || tgId === shown) return;
+      fetch("/api/v1/auth/webapp", {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json"},
+        body: JSON.stringify({init_data: data})
+      }).then(function (r) {
+        if (r.ok) { window.location.replace("/app"); return; }
+        return fetch("/api/v1/auth/logout", {method: "POST", credentials: "same-origin"})
+          .then(function () { window.location.replace("/app"); });
+      });
+    },
     filterList: function (q) {
       q = (q || "").toLowerCase().trim();
       document.querySelectorAll("[data-search]").forEach(function (el) {
