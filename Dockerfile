@@ -19,8 +19,11 @@ COPY services ./services
 COPY sync ./sync
 COPY notifications ./notifications
 COPY bench ./bench
-RUN pip install . \
- && python -c "import kontakt.i18n as i; i.ensure_compiled()" \
+# compile the gettext catalogs first, so the .mo files are installed as package data
+RUN pip install "babel>=2.16" \
+ && pybabel compile -d kontakt/locales -D kontakt \
+ && pip install . \
+ && python -c "import kontakt.i18n as i, sys; sys.exit(i.ensure_compiled() != i.LOCALES_DIR)" \
  && useradd --system --uid 10001 --home /data kontakt \
  && mkdir -p /data && chown kontakt /data
 
@@ -28,6 +31,6 @@ USER kontakt
 VOLUME ["/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
-  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=4).status == 200 else 1)"
+  CMD python -c "import os,urllib.request,sys; port=os.environ.get('KONTAKT_HTTP_PORT','8080'); sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{port}/health', timeout=4).status == 200 else 1)"
 # Migrations run first; `run` refuses an unmigrated database anyway.
 CMD ["sh", "-c", "kontakt migrate && exec kontakt run"]

@@ -8,6 +8,7 @@ import secrets
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
 from kontakt.config import ConfigError, Settings, load_settings
 
@@ -20,11 +21,19 @@ def _fail(message: str, code: int = EXIT_CONFIG) -> int:
 
 
 def _secrets_of(settings: Settings) -> list[str]:
+    """Everything that must never appear in a log line."""
+    from urllib.parse import urlsplit
+
     out = []
     if settings.bot_token:
         out.append(settings.bot_token.get_secret_value())
     if settings.secret_key:
         out.append(settings.secret_key.get_secret_value())
+    for url in (settings.database_url, settings.redis_url):
+        if url:
+            password = urlsplit(url).password
+            if password:
+                out.append(password)
     return out
 
 
@@ -64,12 +73,15 @@ async def _demo(settings: Settings, fresh: bool) -> int:
     from kontakt.runtime import SANDBOX_BOT_USERNAME, SANDBOX_TOKEN, serve
     from web.emulator import BotApiEmulator
 
-    path = settings.data_dir / "demo.sqlite3"
+    path = Path(settings.effective_database_url.removeprefix("sqlite://"))
     if fresh:
         for suffix in ("", "-wal", "-shm", "-journal"):
             p = path.with_name(path.name + suffix)
             if p.exists():
                 p.unlink()
+    if settings.http_host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: the sandbox listens on {settings.http_host}: anyone who reaches it "
+              "can act as any demo person", file=sys.stderr)
     await db.init_db(settings.effective_database_url)
     await db.migrate(settings.effective_database_url)
     emulator = BotApiEmulator(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME,
@@ -117,8 +129,15 @@ async def _invite(settings: Settings, role: str, department: str | None, hours: 
     try:
         dept_id = None
         if department:
-            dept = await (Department.get_or_none(id=int(department)) if department.isdigit()
-                          else Department.get_or_none(name=department))
+            if department.isdigit():
+                matches = await Department.filter(id=int(department))
+            else:
+                matches = await Department.filter(name=department)
+            if len(matches) > 1:
+                raise ConfigError(f"--department: {len(matches)} departments are called "
+                                  f"{department!r}; give the id ("
+                                  + ", ".join(str(d.id) for d in matches) + ")")
+            dept = matches[0] if matches else None
             if dept is None:
                 names = ", ".join(await Department.all().values_list("name", flat=True))
                 raise ConfigError(f"--department: no department {department!r} "
@@ -205,6 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             settings = load_settings(require_token=args.command == "run",
                                      require_secret=args.command == "run")
+            if settings.sandbox:
+                raise ConfigError("KONTAKT_SANDBOX: the sandbox runs only with `kontakt demo` "
+                                  "(on its own demo database); unset it for `kontakt run`")
         if args.command == "invite" and not 1 <= args.hours <= 720:
             raise ConfigError("--hours: must be between 1 and 720")
     except ConfigError as exc:
@@ -232,15 +254,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _demo_overrides() -> dict:
+    """The demo always runs on its own SQLite file and its own emulator, whatever the
+    environment says about the production database or Telegram."""
     import os
 
-    overrides: dict = {}
-    data_dir = os.environ.get("KONTAKT_DATA_DIR", "data")
-    if not os.environ.get("KONTAKT_DATABASE_URL"):
-        overrides["database_url"] = f"sqlite://{data_dir}/demo.sqlite3"
-    if not os.environ.get("KONTAKT_SECRET_KEY"):
-        overrides["secret_key"] = secrets.token_urlsafe(32)
-    return overrides
+    from kontakt.config import DEFAULT_DATA_DIR
+
+    data_dir = os.environ.get("KONTAKT_DATA_DIR") or str(DEFAULT_DATA_DIR)
+    return {
+        "database_url": f"sqlite://{data_dir}/demo.sqlite3",
+        "telegram_api_url": None,
+        "public_url": None,
+        "redis_url": None,
+        "secret_key": os.environ.get("KONTAKT_SECRET_KEY") or secrets.token_urlsafe(32),
+    }
 
 
 if __name__ == "__main__":

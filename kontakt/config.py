@@ -134,6 +134,11 @@ def load_settings(*, require_token: bool = False, require_secret: bool = False,
         settings = Settings(**overrides)
     except ValidationError as err:
         raise ConfigError(_format_error(err)) from None
+    if settings.public_url and settings.public_url.startswith("http://") \
+            and not settings.telegram_api_url and not settings.sandbox:
+        raise ConfigError("KONTAKT_PUBLIC_URL: must be https:// (Telegram delivers webhooks "
+                          "and opens Mini Apps only over HTTPS; a self-hosted Bot API server "
+                          "set in KONTAKT_TELEGRAM_API_URL may use http)")
     if require_token and settings.bot_token is None:
         raise ConfigError("KONTAKT_BOT_TOKEN: missing (the token @BotFather gave you)")
     if require_secret and settings.secret_key is None:

@@ -21,10 +21,6 @@ def _normalise_url(url: str) -> str:
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
     url = _normalise_url(database_url)
-    if url.startswith("sqlite://"):
-        path = url[len("sqlite://"):]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
     return {
         "connections": {"default": url},
         "apps": {
@@ -45,8 +41,12 @@ def _config_from_env() -> dict[str, Any]:
     return tortoise_config(Settings().effective_database_url)
 
 
-# Used by the ``tortoise`` CLI (pyproject [tool.tortoise]) for makemigrations.
-TORTOISE_ORM = _config_from_env()
+def __getattr__(name: str) -> Any:
+    # ``TORTOISE_ORM`` is read by the ``tortoise`` CLI (pyproject [tool.tortoise]) for
+    # makemigrations; computed on access so importing this module has no side effects.
+    if name == "TORTOISE_ORM":
+        return _config_from_env()
+    raise AttributeError(name)
 
 
 async def init_db(database_url: str) -> None:
@@ -56,6 +56,11 @@ async def init_db(database_url: str) -> None:
     from tortoise.backends.base.executor import EXECUTOR_CACHE
 
     EXECUTOR_CACHE.clear()
+    url = _normalise_url(database_url)
+    if url.startswith("sqlite://"):
+        path = url[len("sqlite://"):]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
     await Tortoise.init(config=tortoise_config(database_url))
     # one process owns a SQLite file: the staff lookup may be cached (see StaffCache)
     from services.staff import STAFF_CACHE

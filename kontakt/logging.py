@@ -30,4 +30,9 @@ def setup_logging(level: str, secrets: list[str], stream=None) -> logging.Handle
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # at DEBUG these log connection settings and every query with its values
+    # (invite codes, personal data): never below INFO
+    numeric = logging.getLevelName(level) if isinstance(level, str) else level
+    for noisy in ("tortoise", "tortoise.db_client", "asyncpg", "aiosqlite"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, numeric))
     return handler

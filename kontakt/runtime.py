@@ -25,7 +25,7 @@ from bot.factory import build_dispatcher, register_commands
 from kontakt import db
 from kontakt.config import Settings
 from kontakt.i18n import build_i18n
-from notifications.scheduler import build_scheduler
+from notifications.scheduler import JobRunner, build_scheduler
 from web.app import WEBHOOK_PATH, build_web_app
 from web.keys import BotInfo
 
@@ -69,6 +69,7 @@ class Runtime:
     dispatcher: Dispatcher
     web_app: web.Application
     scheduler: AsyncIOScheduler
+    jobs: JobRunner
     bot_info: BotInfo
     emulator: object | None = None
     runner: web.AppRunner | None = None
@@ -128,7 +129,7 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
         url_buttons=settings.sandbox or settings.base_url.startswith("https://"),
         storage=_build_storage(settings),
     )
-    scheduler = build_scheduler()
+    scheduler, jobs = build_scheduler(settings.redis_url)
     web_app = build_web_app(
         settings=settings, i18n=i18n, bot=bot, dispatcher=dp, bot_info=bot_info,
         scheduler=scheduler,
@@ -136,7 +137,7 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
         emulator=emulator if settings.sandbox else None,
     )
     return Runtime(settings=settings, i18n=i18n, bot=bot, dispatcher=dp, web_app=web_app,
-                   scheduler=scheduler, bot_info=bot_info, emulator=emulator)
+                   scheduler=scheduler, jobs=jobs, bot_info=bot_info, emulator=emulator)
 
 
 def _secret(value: str):
@@ -156,6 +157,7 @@ async def start(rt: Runtime, *, serve_http: bool = True) -> None:
             await site.start()
         except OSError as exc:
             await rt.runner.cleanup()
+            rt.runner = None
             raise StartupError(f"KONTAKT_HTTP_PORT: cannot listen on {s.http_host}:"
                                f"{s.http_port}: {exc.strerror}") from None
     rt.scheduler.start()
@@ -164,9 +166,13 @@ async def start(rt: Runtime, *, serve_http: bool = True) -> None:
     except Exception as exc:  # noqa: BLE001 - menus are a nicety; the bot still works
         log.warning("could not register bot commands: %s", exc)
     if rt.bot_info.mode == "webhook":
-        await rt.bot.set_webhook(f"{s.public_url}{WEBHOOK_PATH}",
-                                 secret_token=webhook_secret(s),
-                                 allowed_updates=rt.dispatcher.resolve_used_update_types())
+        try:
+            await rt.bot.set_webhook(f"{s.public_url}{WEBHOOK_PATH}",
+                                     secret_token=webhook_secret(s),
+                                     allowed_updates=rt.dispatcher.resolve_used_update_types())
+        except Exception as exc:  # noqa: BLE001 - say it in one line
+            raise StartupError(f"KONTAKT_PUBLIC_URL: Telegram refused the webhook "
+                               f"{s.public_url}{WEBHOOK_PATH}: {exc}") from None
         log.info("webhook set at %s%s", s.public_url, WEBHOOK_PATH)
     else:
         with contextlib.suppress(Exception):
@@ -190,25 +196,42 @@ async def stop(rt: Runtime) -> None:
     if rt.runner is not None:
         await rt.runner.cleanup()  # waits for webhook requests in progress
     if rt.scheduler.running:
-        rt.scheduler.shutdown(wait=True)
+        rt.scheduler.shutdown(wait=False)
+    await rt.jobs.wait_idle(15)  # a job in progress finishes before the database closes
+    await rt.jobs.close()
     await rt.dispatcher.storage.close()
     await rt.bot.session.close()
 
 
 async def serve(settings: Settings, *, emulator=None, on_started=None) -> None:
-    """Run until SIGTERM/SIGINT."""
-    rt = await build_runtime(settings, emulator=emulator)
-    await start(rt)
+    """Run until SIGTERM/SIGINT. Signals are caught from the first moment, and
+    whatever was started is stopped in reverse order, whatever failed."""
     loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, rt.stopping.set)
-    if on_started is not None:
-        await on_started(rt)
+            loop.add_signal_handler(sig, stopping.set)
+    rt: Runtime | None = None
     try:
-        await rt.stopping.wait()
+        rt = await build_runtime(settings, emulator=emulator)
+        rt.stopping = stopping
+        start_task = asyncio.create_task(start(rt))
+        stop_wait = asyncio.create_task(stopping.wait())
+        done, _ = await asyncio.wait({start_task, stop_wait},
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if start_task in done:
+            start_task.result()  # raises StartupError and the like
+            if on_started is not None:
+                await on_started(rt)
+            await stopping.wait()
+        else:
+            start_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await start_task
+        stop_wait.cancel()
     finally:
         log.info("stopping")
-        await stop(rt)
+        if rt is not None:
+            await stop(rt)
         await db.close_db()
         log.info("stopped")

@@ -1,9 +1,20 @@
 """The APScheduler instance. The database is the source of truth; jobs here only
-wake the process (housekeeping now; reminders and mailings in later sections)."""
+wake the process (housekeeping now; reminders and mailings in later sections).
+
+Every job runs through :class:`JobRunner`, which
+
+* keeps track of running jobs so shutdown can wait for them before the database
+  closes (APScheduler 3 does not wait for coroutine jobs), and
+* with Redis configured, takes a cross-replica lock per job, so of several
+  replicas only one runs a given job at a time.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import secrets
+from collections.abc import Awaitable, Callable
 from datetime import UTC
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -12,6 +23,49 @@ from services.staff import purge_expired
 
 log = logging.getLogger("kontakt.scheduler")
 
+_UNLOCK = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+           "return redis.call('del', KEYS[1]) else return 0 end")
+
+
+class JobRunner:
+    def __init__(self, redis=None, *, lock_ttl_s: int = 300) -> None:
+        self.redis = redis
+        self.lock_ttl_s = lock_ttl_s
+        self._running: set[asyncio.Task] = set()
+
+    def wrap(self, name: str, job: Callable[[], Awaitable[object]]):
+        async def run() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
+            try:
+                token = secrets.token_hex(8)
+                key = f"kontakt:job:{name}"
+                if self.redis is not None and not await self.redis.set(
+                        key, token, nx=True, ex=self.lock_ttl_s):
+                    log.debug("job %s runs on another replica", name)
+                    return
+                try:
+                    await job()
+                finally:
+                    if self.redis is not None:
+                        await self.redis.eval(_UNLOCK, 1, key, token)
+            except Exception:
+                log.exception("job %s failed", name)
+            finally:
+                if task is not None:
+                    self._running.discard(task)
+        run.__name__ = name
+        return run
+
+    async def wait_idle(self, timeout: float) -> None:
+        if self._running:
+            await asyncio.wait(list(self._running), timeout=timeout)
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+
 
 async def housekeeping() -> None:
     removed = await purge_expired()
@@ -19,9 +73,15 @@ async def housekeeping() -> None:
         log.info("housekeeping: removed %d expired login links and sessions", removed)
 
 
-def build_scheduler() -> AsyncIOScheduler:
+def build_scheduler(redis_url: str | None = None) -> tuple[AsyncIOScheduler, JobRunner]:
+    redis = None
+    if redis_url:
+        import redis.asyncio as aioredis
+
+        redis = aioredis.from_url(redis_url)
+    runner = JobRunner(redis)
     scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={"coalesce": True,
                                                              "misfire_grace_time": 300})
-    scheduler.add_job(housekeeping, "interval", hours=1, id="housekeeping",
-                      replace_existing=True)
-    return scheduler
+    scheduler.add_job(runner.wrap("housekeeping", housekeeping), "interval", hours=1,
+                      id="housekeeping", replace_existing=True)
+    return scheduler, runner

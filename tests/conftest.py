@@ -139,6 +139,16 @@ async def say(emulator: BotApiEmulator, user_id: int, text: str, *, timeout: flo
         user_id, after_message_id=max(before, sent["message_id"]), timeout=timeout)
 
 
+async def settled(service, emulator, timeout: float = 5.0) -> None:
+    """Every update sent so far was fetched by the bot and fully handled."""
+    inflight = service.dispatcher["inflight"]
+    await wait_until(lambda: not emulator.pending_updates and inflight.in_flight == 0,
+                     timeout=timeout)
+    await asyncio.sleep(0.05)
+    await wait_until(lambda: not emulator.pending_updates and inflight.in_flight == 0,
+                     timeout=timeout)
+
+
 def keyboard_labels(msg: dict) -> list[str]:
     """Texts of a message's reply keyboard (Telegram does not echo reply keyboards
     back in the Message, so the emulator keeps them under ``_reply_markup``)."""
@@ -159,4 +169,4 @@ async def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02):
         await asyncio.sleep(interval)
 
 
-__all__ = ["keyboard_labels", "say", "wait_until", "web"]
+__all__ = ["keyboard_labels", "say", "settled", "wait_until", "web"]

@@ -32,6 +32,9 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
         ({"KONTAKT_DEFAULT_LANGUAGE": "de"}, "KONTAKT_DEFAULT_LANGUAGE"),
         ({"KONTAKT_PUBLIC_URL": "ftp://x"}, "KONTAKT_PUBLIC_URL"),
         ({"KONTAKT_SECRET_KEY": "short"}, "KONTAKT_SECRET_KEY"),
+        ({"KONTAKT_PUBLIC_URL": "http://crm.example.com"}, "KONTAKT_PUBLIC_URL"),  # not https
+        ({"KONTAKT_SANDBOX": "true", "KONTAKT_BOT_TOKEN": "123:abcdefgh",
+          "KONTAKT_SECRET_KEY": "x" * 32}, "KONTAKT_SANDBOX"),  # never on real data
         ({}, "KONTAKT_BOT_TOKEN"),  # run without a token
         ({"KONTAKT_BOT_TOKEN": "123:abcdefgh"}, "KONTAKT_SECRET_KEY"),  # ... or a secret key
     ],

@@ -41,9 +41,10 @@ async def _wait_health(url: str, timeout: float) -> dict:
             await asyncio.sleep(0.2)
 
 
-async def _spawn(*args: str, env: dict) -> asyncio.subprocess.Process:
+async def _spawn(*args: str, env: dict, cwd) -> asyncio.subprocess.Process:
+    # cwd: a folder of its own, so no developer's .env leaks in
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "kontakt", *args, env={**BASE_ENV, **env},
+        sys.executable, "-m", "kontakt", *args, env={**BASE_ENV, **env}, cwd=str(cwd),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
 
 
@@ -56,7 +57,7 @@ async def test_kontakt_run_answers_start_and_stops_on_sigterm(database_url, emul
     env = {"KONTAKT_BOT_TOKEN": TEST_TOKEN, "KONTAKT_SECRET_KEY": "s" * 32,
            "KONTAKT_TELEGRAM_API_URL": emulator.base_url, "KONTAKT_DATABASE_URL": database_url,
            "KONTAKT_HTTP_PORT": str(port), "KONTAKT_DATA_DIR": str(tmp_path)}
-    proc = await _spawn("run", env=env)
+    proc = await _spawn("run", env=env, cwd=tmp_path)
     try:
         health = await _wait_health(f"http://127.0.0.1:{port}/health", 30)
         assert health["bot_mode"] == "polling"
@@ -73,9 +74,11 @@ async def test_kontakt_run_answers_start_and_stops_on_sigterm(database_url, emul
 
 async def test_kontakt_demo_answers_health_within_60_s(tmp_path):
     port = _free_port()
-    env = {"KONTAKT_DATA_DIR": str(tmp_path), "KONTAKT_HTTP_PORT": str(port)}
+    # the demo ignores production settings: it must not touch this database
+    env = {"KONTAKT_DATA_DIR": str(tmp_path), "KONTAKT_HTTP_PORT": str(port),
+           "KONTAKT_DATABASE_URL": "postgres://nobody@127.0.0.1:9/production"}
     started = time.monotonic()
-    proc = await _spawn("demo", env=env)
+    proc = await _spawn("demo", env=env, cwd=tmp_path)
     try:
         health = await _wait_health(f"http://127.0.0.1:{port}/health", 60)
         assert time.monotonic() - started < 60
