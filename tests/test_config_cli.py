@@ -115,3 +115,13 @@ def test_secrets_never_reach_logs():
     out = stream.getvalue()
     assert "SECRET-token-value" not in out
     assert "***" in out
+
+
+def test_database_and_redis_passwords_are_redacted():
+    from kontakt.cli import _secrets_of
+
+    s = load_settings(database_url="postgres://kontakt:pg-pass-123@db:5432/k",
+                      redis_url="redis://:redis-pass-456@cache:6379/0",
+                      bot_token="123:abcdefgh", secret_key="k" * 20)
+    found = _secrets_of(s)
+    assert {"pg-pass-123", "redis-pass-456", "123:abcdefgh", "k" * 20} <= set(found)
