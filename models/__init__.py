@@ -6,9 +6,56 @@ migration lives in ``models/migrations``.
 """
 
 from models.auth import Invite, LoginToken, WebSession
+from models.clients import (
+    AuditLog,
+    Client,
+    ClientKind,
+    ClientLink,
+    ClientLinkKind,
+    ClientList,
+    ClientManager,
+    ContactPerson,
+    Document,
+    LegalEntity,
+)
+from models.customization import (
+    CardLayout,
+    ClassifierKind,
+    ClassifierNode,
+    ClientClassification,
+    CustomEntity,
+    CustomField,
+    CustomValue,
+    FieldType,
+    Segment,
+    Setting,
+)
+from models.dictionaries import Dictionary, DictionaryItem
 from models.staff import Department, Language, Position, Role, StaffStatus, User
 
 __all__ = [
+    "AuditLog",
+    "CardLayout",
+    "ClassifierKind",
+    "ClassifierNode",
+    "Client",
+    "ClientClassification",
+    "ClientKind",
+    "ClientLink",
+    "ClientLinkKind",
+    "ClientList",
+    "ClientManager",
+    "ContactPerson",
+    "CustomEntity",
+    "CustomField",
+    "CustomValue",
+    "Dictionary",
+    "DictionaryItem",
+    "Document",
+    "FieldType",
+    "LegalEntity",
+    "Segment",
+    "Setting",
     "Department",
     "Invite",
     "Language",
