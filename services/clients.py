@@ -1,0 +1,370 @@
+"""The client dossier: create, change, see, search (S-1, S-3, S-6, S-10, S-11, A-3, A-5).
+
+Access (A-3): a manager sees and edits the clients assigned to them; a head, those
+assigned to anyone in their department or below; an admin, all. Every change is in
+the audit log with who, when, where from, old and new value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from rapidfuzz import fuzz
+from tortoise.expressions import Q, Subquery
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from models import (
+    AuditLog,
+    Client,
+    ClientKind,
+    ClientManager,
+    ContactPerson,
+    LegalEntity,
+    Role,
+    Setting,
+    StaffStatus,
+    User,
+)
+from services.clock import utcnow
+from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.permissions import department_subtree_ids
+from services.requisites import check_edrpou, check_inn, check_ipn, check_kpp, check_ogrn
+from services.text import digits, search_blob, translit, words
+
+SOURCES = ("bot", "web", "api", "import", "system")
+DEFAULT_WEIGHTS = {"name": 10, "phone": 20, "email": 15, "address": 15, "requisites": 20,
+                   "contact": 20}
+
+
+# --- validation --------------------------------------------------------------------
+def normalize_phone(raw: str, region: str = "RU", field: str = "phone") -> str:
+    """Any way people write a phone → E.164 (+79161234567)."""
+    try:
+        number = phonenumbers.parse(raw or "", region)
+    except phonenumbers.NumberParseException:
+        raise ValidationFailed(field, f"{raw!r} is not a phone number")
+    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
+        raise ValidationFailed(field, f"{raw!r} is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(raw: str, field: str = "email") -> str:
+    try:
+        return validate_email((raw or "").strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValidationFailed(field, str(exc))
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+# --- access ------------------------------------------------------------------------
+async def visible_clients(actor: User) -> QuerySet[Client]:
+    """The clients ``actor`` may see (A-3), as a query to filter further in SQL."""
+    if actor is None or not actor.is_active:
+        raise PermissionDenied("not staff")
+    qs = Client.filter(archived_at=None)
+    if actor.role == Role.ADMIN:
+        return qs
+    if actor.role == Role.HEAD and actor.department_id is not None:
+        depts = await department_subtree_ids(actor.department_id)
+        managed = ClientManager.filter(unassigned_at=None, user__department_id__in=list(depts))
+    else:
+        managed = ClientManager.filter(unassigned_at=None, user_id=actor.id)
+    return qs.filter(id__in=Subquery(managed.values("client_id")))
+
+
+async def get_client(actor: User, client_id: int) -> Client:
+    client = await (await visible_clients(actor)).get_or_none(id=client_id)
+    if client is None:
+        # not there, or not theirs: the same answer, so ids reveal nothing
+        raise NotFound("client")
+    return client
+
+
+# --- changes -----------------------------------------------------------------------
+@dataclass
+class Notice:
+    """Something to tell a person after the commit (the front end delivers it)."""
+
+    user_id: int
+    kind: str  # "assigned" | "unassigned"
+    client_id: int
+    client_name: str
+    by_user_id: int | None
+
+
+@dataclass
+class ClientResult:
+    client: Client
+    notices: list[Notice] = field(default_factory=list)
+
+
+async def _audit(actor: User | None, source: str, entity: str, object_id: int,
+                 client_id: int | None, action: str, field_name: str | None = None,
+                 old: Any = None, new: Any = None) -> None:
+    await AuditLog.create(
+        user_id=actor.id if actor else None, source=source, entity=entity,
+        object_id=object_id, client_id=client_id, action=action, field=field_name,
+        old_value=None if old is None else str(old), new_value=None if new is None else str(new))
+
+
+CLIENT_FIELDS = ("kind", "name", "short_name", "last_name", "first_name", "middle_name",
+                 "phone", "email", "website", "country", "street", "building", "office",
+                 "postal_code", "notes", "list_type", "is_group")
+LEGAL_FIELDS = ("name", "country", "inn", "kpp", "ogrn", "edrpou", "ipn", "legal_address",
+                "bank_name", "bik", "account", "corr_account", "mfo", "iban")
+
+
+def _validated_client(data: dict[str, Any], region: str) -> dict[str, Any]:
+    out = {k: _clean(data.get(k)) for k in CLIENT_FIELDS if k in data}
+    kind = out.get("kind") or ClientKind.COMPANY
+    if kind not in (ClientKind.COMPANY, ClientKind.INDIVIDUAL):
+        raise ValidationFailed("kind", "must be company or individual")
+    if kind == ClientKind.INDIVIDUAL and not out.get("name"):
+        full = " ".join(p for p in (out.get("last_name"), out.get("first_name"),
+                                    out.get("middle_name")) if p)
+        out["name"] = full or None
+    if "name" in out or "kind" in data:
+        if not out.get("name"):
+            raise ValidationFailed("name", "is empty")
+        if len(out["name"]) > 300:
+            raise ValidationFailed("name", "is longer than 300 characters")
+    if out.get("phone"):
+        out["phone"] = normalize_phone(out["phone"], region)
+    if out.get("email"):
+        out["email"] = normalize_email(out["email"])
+    if out.get("country") and len(out["country"]) != 2:
+        raise ValidationFailed("country", "use a two-letter code such as RU or UA")
+    return out
+
+
+def _validated_legal(data: dict[str, Any]) -> dict[str, Any]:
+    out = {k: _clean(data.get(k)) for k in LEGAL_FIELDS if k in data}
+    checks = {"inn": check_inn, "kpp": check_kpp, "ogrn": check_ogrn, "edrpou": check_edrpou,
+              "ipn": check_ipn}
+    for key, check in checks.items():
+        if out.get(key):
+            out[key] = check(out[key], f"legal.{key}")
+    if not out.get("name"):
+        raise ValidationFailed("legal.name", "is empty")
+    return out
+
+
+async def _refresh_derived(client: Client) -> None:
+    contacts = await ContactPerson.filter(client_id=client.id, archived_at=None).values(
+        "last_name", "first_name", "phone_digits")
+    legal = await LegalEntity.filter(client_id=client.id).values("inn", "edrpou", "ipn", "name")
+    client.phone_digits = digits(client.phone) or None
+    client.search_text = search_blob(
+        client.name, client.short_name, client.email,
+        *(f"{c['last_name'] or ''} {c['first_name']}" for c in contacts),
+        *(le["name"] for le in legal),
+    ) + " " + " ".join(filter(None, [
+        digits(client.phone), *(c["phone_digits"] for c in contacts),
+        *(le[k] or "" for le in legal for k in ("inn", "edrpou", "ipn"))]))
+    client.completeness = await completeness(client, has_contact=bool(contacts),
+                                             has_requisites=bool(legal))
+
+
+async def completeness(client: Client, *, has_contact: bool, has_requisites: bool) -> int:
+    """S-10: percent of the configured weights the card fills."""
+    setting = await Setting.get_or_none(key="completeness.weights")
+    weights = setting.value if setting else DEFAULT_WEIGHTS
+    filled = {
+        "name": bool(client.name), "phone": bool(client.phone), "email": bool(client.email),
+        "address": bool(client.city_id or client.street), "requisites": has_requisites,
+        "contact": has_contact,
+    }
+    total = sum(weights.values()) or 1
+    return round(100 * sum(w for k, w in weights.items() if filled.get(k)) / total)
+
+
+async def _check_minimum(client: Client) -> None:
+    setting = await Setting.get_or_none(key="completeness.minimum")
+    minimum = int(setting.value) if setting else 0
+    if client.completeness < minimum:
+        raise ValidationFailed("completeness", f"the card is {client.completeness}% complete; "
+                                               f"at least {minimum}% is required")
+
+
+async def do_create_client(actor: User, data: dict[str, Any], *, source: str = "web",
+                           region: str = "RU") -> ClientResult:
+    """Create a client (with its first legal entity and contact, if given); the author
+    becomes its manager. Atomic; notices to deliver after the commit."""
+    if not actor.is_active:
+        raise PermissionDenied("not staff")
+    values = _validated_client(data, region)
+    legal = _validated_legal(data["legal"]) if data.get("legal") else None
+    async with in_transaction():
+        client = await Client.create(created_by=actor, **values)
+        if legal:
+            await LegalEntity.create(client=client, is_primary=True, **legal)
+        await ClientManager.create(client=client, user=actor, assigned_by=actor,
+                                   is_primary=True)
+        await _refresh_derived(client)
+        await _check_minimum(client)
+        await client.save()
+        await _audit(actor, source, "client", client.id, client.id, "create",
+                     new=client.name)
+    return ClientResult(client)
+
+
+async def do_update_client(actor: User, client_id: int, changes: dict[str, Any], *,
+                           source: str = "web", region: str = "RU") -> ClientResult:
+    client = await get_client(actor, client_id)
+    values = _validated_client({"kind": client.kind, **changes}, region)
+    values = {k: v for k, v in values.items() if k in changes}
+    async with in_transaction():
+        for key, new in values.items():
+            old = getattr(client, key)
+            if old != new:
+                setattr(client, key, new)
+                await _audit(actor, source, "client", client.id, client.id, "update", key,
+                             old, new)
+        await _refresh_derived(client)
+        await _check_minimum(client)
+        await client.save()
+    return ClientResult(client)
+
+
+async def do_add_legal_entity(actor: User, client_id: int, data: dict[str, Any], *,
+                              source: str = "web") -> LegalEntity:
+    client = await get_client(actor, client_id)
+    values = _validated_legal(data)
+    async with in_transaction():
+        first = not await LegalEntity.exists(client_id=client.id)
+        entity = await LegalEntity.create(client=client, is_primary=first, **values)
+        await _audit(actor, source, "legal_entity", entity.id, client.id, "create",
+                     new=entity.name)
+        await _refresh_derived(client)
+        await client.save()
+    return entity
+
+
+async def do_add_contact(actor: User, client_id: int, data: dict[str, Any], *,
+                         source: str = "web", region: str = "RU") -> ContactPerson:
+    """S-3: a contact person with phones, emails and messengers, validated."""
+    client = await get_client(actor, client_id)
+    first_name = _clean(data.get("first_name"))
+    if not first_name:
+        raise ValidationFailed("first_name", "is empty")
+    phones = [normalize_phone(p, region, "phones") for p in data.get("phones") or [] if p]
+    emails = [normalize_email(e, "emails") for e in data.get("emails") or [] if e]
+    async with in_transaction():
+        contact = await ContactPerson.create(
+            client=client, first_name=first_name, last_name=_clean(data.get("last_name")),
+            middle_name=_clean(data.get("middle_name")), position=_clean(data.get("position")),
+            phones=phones, emails=emails, messengers=data.get("messengers") or {},
+            telegram_id=data.get("telegram_id"), birthday=data.get("birthday"),
+            phone_digits=" ".join(digits(p) for p in phones),
+            search_text=search_blob(first_name, data.get("last_name"), *emails))
+        await _audit(actor, source, "contact", contact.id, client.id, "create",
+                     new=f"{contact.last_name or ''} {contact.first_name}".strip())
+        await _refresh_derived(client)
+        await client.save()
+    return contact
+
+
+# --- managers (S-6, A-5, S-25) ----------------------------------------------------
+async def current_managers(client_id: int) -> list[User]:
+    rows = await ClientManager.filter(client_id=client_id, unassigned_at=None).prefetch_related(
+        "user").order_by("-is_primary", "assigned_at")
+    return [r.user for r in rows]
+
+
+async def manager_history(actor: User, client_id: int) -> list[ClientManager]:
+    await get_client(actor, client_id)
+    return await ClientManager.filter(client_id=client_id).prefetch_related(
+        "user", "assigned_by", "unassigned_by").order_by("assigned_at")
+
+
+async def _may_reassign(actor: User, client: Client) -> None:
+    if actor.role == Role.ADMIN:
+        return
+    if actor.role == Role.HEAD:
+        return  # get_client already limited heads to their departments' clients
+    raise PermissionDenied("only heads and admins assign managers")
+
+
+async def do_assign_manager(actor: User, client_id: int, user_id: int, *,
+                            source: str = "web") -> ClientResult:
+    client = await get_client(actor, client_id)
+    await _may_reassign(actor, client)
+    user = await User.get_or_none(id=user_id, status=StaffStatus.ACTIVE)
+    if user is None:
+        raise ValidationFailed("manager", "no such active staff member")
+    if actor.role == Role.HEAD and actor.department_id is not None and (
+            user.department_id not in await department_subtree_ids(actor.department_id)):
+        raise PermissionDenied("that person is outside your departments")
+    if await ClientManager.exists(client_id=client.id, user_id=user.id, unassigned_at=None):
+        return ClientResult(client)
+    async with in_transaction():
+        await ClientManager.create(client=client, user=user, assigned_by=actor)
+        await _audit(actor, source, "manager", user.id, client.id, "assign", "manager",
+                     None, user.full_name)
+    return ClientResult(client, [Notice(user.id, "assigned", client.id, client.name,
+                                        actor.id)])
+
+
+async def do_unassign_manager(actor: User, client_id: int, user_id: int, *,
+                              source: str = "web") -> ClientResult:
+    client = await get_client(actor, client_id)
+    await _may_reassign(actor, client)
+    async with in_transaction():
+        n = await ClientManager.filter(client_id=client.id, user_id=user_id,
+                                       unassigned_at=None).update(
+            unassigned_at=utcnow(), unassigned_by_id=actor.id)
+        if not n:
+            raise NotFound("assignment")
+        user = await User.get(id=user_id)
+        await _audit(actor, source, "manager", user_id, client.id, "unassign", "manager",
+                     user.full_name, None)
+    return ClientResult(client, [Notice(user_id, "unassigned", client.id, client.name,
+                                        actor.id)])
+
+
+async def count_assigned(user_id: int) -> int:
+    """S-25: how many clients a person is responsible for now."""
+    return await ClientManager.filter(user_id=user_id, unassigned_at=None,
+                                      client__archived_at=None).count()
+
+
+# --- search (S-11) -----------------------------------------------------------------
+async def search_clients(actor: User, query: str, *, limit: int = 10) -> list[Client]:
+    """By name fragment, phone, email, INN/EDRPOU/IPN or contact person, Cyrillic or
+    Latin, tolerant of a typo. SQL finds candidates; only those are ranked here."""
+    qs = await visible_clients(actor)
+    q_words = words(query)[:5]
+    q_digits = digits(query)
+    if not q_words:
+        return []
+    exact = qs
+    if len(q_digits) >= 5 and len(q_digits) >= len(query.strip()) - 4:
+        exact = exact.filter(search_text__contains=q_digits[-10:])
+    else:
+        for w in q_words:
+            exact = exact.filter(Q(search_text__contains=w) |
+                                 Q(search_text__contains=translit(w)))
+    found = await exact.order_by("name").limit(limit)
+    if found or len(query.strip()) < 4:
+        return found
+    # a typo: candidates sharing a 3-letter piece of the longest word, ranked by similarity
+    longest = max(q_words, key=len)
+    pieces = {longest[i:i + 3] for i in range(0, max(1, len(longest) - 2))}
+    cond = Q()
+    for piece in list(pieces)[:8]:
+        cond |= Q(search_text__contains=piece) | Q(search_text__contains=translit(piece))
+    candidates = await qs.filter(cond).limit(300)
+    target = " ".join(q_words)
+    scored = sorted(((fuzz.partial_ratio(target, c.search_text), c) for c in candidates),
+                    key=lambda t: -t[0])
+    return [c for score, c in scored if score >= 75][:limit]
