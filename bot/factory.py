@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from pathlib import Path
 
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
@@ -13,6 +14,7 @@ from aiogram.types import BotCommand, BotCommandScopeDefault, ErrorEvent, Update
 from aiogram.utils.i18n import I18n
 
 from bot.middlewares import InFlightMiddleware, StaffI18nMiddleware, StaffMiddleware
+from bot.routers.clients import build_cancel_router, build_clients_router
 from bot.routers.inline import build_inline_router
 from bot.routers.lang import build_lang_router
 from bot.routers.staff import build_staff_router
@@ -28,11 +30,14 @@ def N_(text: str) -> str:  # noqa: N802 - marks a string for extraction only
 
 COMMANDS = [
     ("menu", N_("Main menu")),
+    ("find", N_("Find a client")),
+    ("newclient", N_("New client")),
     ("staff", N_("Staff directory")),
     ("web", N_("Sign in to the web version")),
     ("lang", N_("Interface language")),
     ("invite", N_("Invite a colleague")),
     ("help", N_("Help")),
+    ("cancel", N_("Cancel what you are doing")),
 ]
 
 
@@ -46,6 +51,7 @@ def build_dispatcher(
     webapp_url: str | None,
     url_buttons: bool,
     storage: BaseStorage | None = None,
+    data_dir: Path | None = None,
 ) -> Dispatcher:
     dp = Dispatcher(
         storage=storage or MemoryStorage(),
@@ -55,6 +61,7 @@ def build_dispatcher(
         bot_username=bot_username,
         webapp_url=webapp_url,
         url_buttons=url_buttons,
+        data_dir=data_dir or Path("data"),
     )
     inflight = InFlightMiddleware()
     dp["inflight"] = inflight
@@ -63,11 +70,13 @@ def build_dispatcher(
     dp.update.outer_middleware(StaffI18nMiddleware(i18n, default_language))
 
     dp.include_routers(
+        build_cancel_router(),
         build_start_router(),
         build_lang_router(),
         build_web_router(),
         build_staff_router(),
         build_inline_router(),
+        build_clients_router(),
     )
 
     @dp.errors()

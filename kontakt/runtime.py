@@ -128,6 +128,7 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
         webapp_url=webapp_url,
         url_buttons=settings.sandbox or settings.base_url.startswith("https://"),
         storage=_build_storage(settings),
+        data_dir=settings.data_dir,
     )
     scheduler, jobs = build_scheduler(settings.redis_url)
     web_app = build_web_app(

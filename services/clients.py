@@ -221,7 +221,7 @@ async def do_create_client(actor: User, data: dict[str, Any], *, source: str = "
 async def do_update_client(actor: User, client_id: int, changes: dict[str, Any], *,
                            source: str = "web", region: str = "RU") -> ClientResult:
     client = await get_client(actor, client_id)
-    values = _validated_client({"kind": client.kind, **changes}, region)
+    values = _validated_client({"kind": client.kind, "name": client.name, **changes}, region)
     values = {k: v for k, v in values.items() if k in changes}
     async with in_transaction():
         for key, new in values.items():
@@ -365,6 +365,8 @@ async def search_clients(actor: User, query: str, *, limit: int = 10) -> list[Cl
         cond |= Q(search_text__contains=piece) | Q(search_text__contains=translit(piece))
     candidates = await qs.filter(cond).limit(300)
     target = " ".join(q_words)
-    scored = sorted(((fuzz.partial_ratio(target, c.search_text), c) for c in candidates),
+    latin = translit(target)
+    scored = sorted(((max(fuzz.partial_ratio(target, c.search_text),
+                          fuzz.partial_ratio(latin, c.search_text)), c) for c in candidates),
                     key=lambda t: -t[0])
     return [c for score, c in scored if score >= 75][:limit]

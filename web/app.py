@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from kontakt.config import Settings
 from web import pages
+from web.api import clients as _clients_api  # noqa: F401 - registers /clients routes
 from web.api.routes import api
 from web.keys import (
     BOT_INFO_KEY,
@@ -75,6 +76,7 @@ def build_web_app(
     app.router.add_post("/login/{token}", pages.login_link)
     app.router.add_static("/static", HERE / "static")
     api.register(app)
+    app.router.add_post("/api/v1/clients/{client_id}/documents", _clients_api.document_upload)
 
     if webhook_secret is not None:
         # Telegram's X-Telegram-Bot-Api-Secret-Token is checked by aiogram (401 if wrong).

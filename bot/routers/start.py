@@ -19,10 +19,13 @@ def help_text() -> str:
     return _(
         "<b>Kontakt</b> — our company's CRM.\n\n"
         "/menu — main menu\n"
+        "/find — find a client by name, phone, INN or contact\n"
+        "/newclient — add a client\n"
         "/staff — staff directory\n"
         "/web — a sign-in link for the web version on a computer\n"
         "/lang — interface language\n"
         "/invite — invite a colleague (administrators and heads)\n"
+        "/cancel — stop what you are doing\n"
         "/help — this help"
     )
 

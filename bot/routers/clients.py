@@ -1,0 +1,468 @@
+"""Clients in the bot: search (S-11), the compact card, guided creation with
+validation (S-1, S-3), a shared Telegram contact finds or creates the person,
+a file sent while a card is open is attached to it (S-2)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from urllib.parse import quote_plus
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    WebAppInfo,
+)
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+
+from models import AuditLog, Client, ClientKind, ContactPerson, LegalEntity, User
+from services import clients as svc
+from services import documents as docs
+from services.errors import DomainError, NotFound, ValidationFailed
+from services.text import digits
+
+BTN_CLIENTS = __("🔎 Clients")
+BTN_NEW_CLIENT = __("➕ New client")
+
+
+class ClientCB(CallbackData, prefix="cl"):
+    action: str  # card | contacts | files | history | new
+    client_id: int = 0
+
+
+class NewClientCB(CallbackData, prefix="nc"):
+    step: str  # kind | skip | save
+    value: str = ""
+
+
+class Search(StatesGroup):
+    query = State()
+
+
+class NewClient(StatesGroup):
+    kind = State()
+    name = State()
+    phone = State()
+    email = State()
+    code = State()
+    confirm = State()
+
+
+def region_of(user: User) -> str:
+    return "UA" if str(user.language) == "uk" else "RU"
+
+
+def _btn(text: str, cb: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=cb.pack())
+
+
+def field_name(field: str) -> str:
+    names = {
+        "name": _("name"), "phone": _("phone"), "email": _("email"),
+        "legal.inn": _("INN"), "legal.edrpou": _("EDRPOU"), "legal.ipn": _("IPN"),
+        "completeness": _("completeness"), "file": _("file"),
+    }
+    return names.get(field, field)
+
+
+def error_text(exc: DomainError) -> str:
+    if isinstance(exc, ValidationFailed):
+        return _("⚠️ {field}: {message}").format(field=field_name(exc.field),
+                                                 message=html.escape(exc.message))
+    if isinstance(exc, NotFound):
+        return _("That client was not found or is not yours.")
+    return _("You do not have the right to do that.")
+
+
+def map_url(client: Client, city: str | None) -> str | None:
+    """S-4: a map search for the address (Yandex Maps knows RU/UA addresses best)."""
+    parts = [city, client.street, client.building]
+    if not client.street:
+        return None
+    return "https://yandex.ru/maps/?text=" + quote_plus(", ".join(p for p in parts if p))
+
+
+async def card_text(client: Client) -> str:
+    e = html.escape
+    lines = [f"<b>{e(client.name)}</b>"]
+    lines.append(_("Company") if client.kind == ClientKind.COMPANY else _("Individual"))
+    legal = await LegalEntity.filter(client_id=client.id).order_by("-is_primary", "id").first()
+    if legal:
+        codes = [f"{label} {value}" for label, value in (
+            (_("INN"), legal.inn), (_("KPP"), legal.kpp), (_("EDRPOU"), legal.edrpou),
+            (_("IPN"), legal.ipn)) if value]
+        lines.append(e(legal.name) + (f" · {e(', '.join(codes))}" if codes else ""))
+    if client.phone:
+        lines.append(f"☎️ {e(client.phone)}")
+    if client.email:
+        lines.append(f"✉️ {e(client.email)}")
+    if client.street:
+        lines.append("📍 " + e(", ".join(p for p in (client.street, client.building,
+                                                   client.office) if p)))
+    managers = await svc.current_managers(client.id)
+    lines.append(_("Managers: {names}").format(
+        names=e(", ".join(m.full_name for m in managers)) or "—"))
+    lines.append(_("Card filled: {percent}%").format(percent=client.completeness))
+    return "\n".join(lines)
+
+
+def card_markup(client: Client, webapp_url: str | None) -> InlineKeyboardMarkup:
+    rows = [[
+        _btn(_("👥 Contacts"), ClientCB(action="contacts", client_id=client.id)),
+        _btn(_("📎 Files"), ClientCB(action="files", client_id=client.id)),
+        _btn(_("🕓 History"), ClientCB(action="history", client_id=client.id)),
+    ]]
+    url = map_url(client, None)
+    if url:
+        rows.append([InlineKeyboardButton(text=_("🗺 Map"), url=url)])
+    if webapp_url:
+        rows.append([InlineKeyboardButton(
+            text=_("📱 Full card"), web_app=WebAppInfo(url=f"{webapp_url}/clients/{client.id}"))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def show_card(message: Message, state: FSMContext, staff: User, client_id: int,
+                    webapp_url: str | None, *, edit: bool = False) -> None:
+    client = await svc.get_client(staff, client_id)
+    await state.update_data(open_client_id=client.id)
+    text = await card_text(client) + "\n\n" + _("Send a file or photo to attach it to this card.")
+    if edit:
+        await message.edit_text(text, reply_markup=card_markup(client, webapp_url))
+    else:
+        await message.answer(text, reply_markup=card_markup(client, webapp_url))
+
+
+def build_clients_router() -> Router:
+    router = Router(name="clients")
+    router.message.filter(F.chat.type == "private")
+
+    # --- search ---------------------------------------------------------------
+    @router.message(Command("find"))
+    @router.message(F.text == BTN_CLIENTS)
+    async def find(message: Message, state: FSMContext, staff: User,
+                   command: CommandObject | None = None) -> None:
+        if command is not None and command.args:
+            await _search(message, staff, command.args)
+            await state.set_state(Search.query)
+            return
+        await state.set_state(Search.query)
+        await message.answer(_("Type a client's name, phone, email, INN/EDRPOU or a contact "
+                               "person's name."))
+
+    @router.message(Search.query, F.text, ~F.text.startswith("/"))
+    async def search_text(message: Message, staff: User) -> None:
+        await _search(message, staff, message.text or "")
+
+    async def _search(message: Message, staff: User, query: str) -> None:
+        found = await svc.search_clients(staff, query, limit=10)
+        if not found:
+            await message.answer(_("Nothing found for “{query}”. Try part of the name, "
+                                   "a phone or an INN.").format(query=html.escape(query)),
+                                 reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
+                                     _btn(_("➕ New client"), ClientCB(action="new"))]]))
+            return
+        rows = [[_btn(c.name, ClientCB(action="card", client_id=c.id))] for c in found]
+        await message.answer(_("Found: {count}").format(count=len(found)),
+                             reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+    @router.callback_query(ClientCB.filter(F.action == "card"))
+    async def open_card(query: CallbackQuery, callback_data: ClientCB, state: FSMContext,
+                        staff: User, webapp_url: str | None) -> None:
+        try:
+            await show_card(query.message, state, staff, callback_data.client_id, webapp_url)
+        except DomainError as exc:
+            await query.answer(error_text(exc), show_alert=True)
+            return
+        await query.answer()
+
+    @router.callback_query(ClientCB.filter(F.action == "contacts"))
+    async def contacts(query: CallbackQuery, callback_data: ClientCB, staff: User) -> None:
+        try:
+            client = await svc.get_client(staff, callback_data.client_id)
+        except DomainError as exc:
+            await query.answer(error_text(exc), show_alert=True)
+            return
+        people = await ContactPerson.filter(client_id=client.id, archived_at=None)
+        lines = [f"<b>{html.escape(client.name)}</b> — " + _("contacts")]
+        for p in people:
+            name = " ".join(x for x in (p.last_name, p.first_name, p.middle_name) if x)
+            extra = [p.position or "", *p.phones, *p.emails]
+            lines.append("• " + html.escape(name) + (
+                " · " + html.escape(" · ".join(x for x in extra if x)) if any(extra) else ""))
+        if not people:
+            lines.append(_("No contact persons yet."))
+        await query.answer()
+        await query.message.answer("\n".join(lines))
+
+    @router.callback_query(ClientCB.filter(F.action == "files"))
+    async def files(query: CallbackQuery, callback_data: ClientCB, staff: User) -> None:
+        try:
+            documents = await docs.list_documents(staff, callback_data.client_id)
+        except DomainError as exc:
+            await query.answer(error_text(exc), show_alert=True)
+            return
+        await query.answer()
+        if not documents:
+            await query.message.answer(_("No files yet. Send a file or photo while the card "
+                                         "is open to attach it."))
+            return
+        lines = [_("Files:")] + [
+            f"• {html.escape(d.filename)} ({max(1, d.size // 1024)} KB, "
+            f"{d.created_at:%d.%m.%Y})" for d in documents[:20]]
+        await query.message.answer("\n".join(lines))
+
+    @router.callback_query(ClientCB.filter(F.action == "history"))
+    async def history(query: CallbackQuery, callback_data: ClientCB, staff: User) -> None:
+        try:
+            client = await svc.get_client(staff, callback_data.client_id)
+        except DomainError as exc:
+            await query.answer(error_text(exc), show_alert=True)
+            return
+        rows = await AuditLog.filter(client_id=client.id).prefetch_related("user").order_by(
+            "-at").limit(15)
+        lines = [f"<b>{html.escape(client.name)}</b> — " + _("history")]
+        for r in rows:
+            who = r.user.full_name if r.user else "Kontakt"
+            what = r.action + (f" {r.field}" if r.field else "")
+            change = f": {r.old_value or '—'} → {r.new_value or '—'}" if r.field else (
+                f": {r.new_value}" if r.new_value else "")
+            lines.append(html.escape(f"{r.at:%d.%m.%Y %H:%M} {who} ({r.source}) {what}{change}"))
+        await query.answer()
+        await query.message.answer("\n".join(lines))
+
+    # --- files while a card is open (S-2) ----------------------------------------
+    @router.message(F.document | F.photo, StateFilter(None, Search.query))
+    async def attach(message: Message, state: FSMContext, staff: User, bot: Bot,
+                     data_dir: Path) -> None:
+        client_id = (await state.get_data()).get("open_client_id")
+        if not client_id:
+            await message.answer(_("Open a client's card first (🔎 Clients), then send the "
+                                   "file."))
+            return
+        if message.document:
+            file_id, name = message.document.file_id, message.document.file_name or "file"
+            mime, size = message.document.mime_type, message.document.file_size or 0
+        else:
+            photo = message.photo[-1]
+            file_id, name, mime, size = (photo.file_id, f"photo_{photo.file_unique_id}.jpg",
+                                         "image/jpeg", photo.file_size or 0)
+        if size > 20 * 1024 * 1024:
+            await message.answer(_("⚠️ {field}: {message}").format(
+                field=_("file"), message=_("Telegram lets bots download files up to 20 MB; "
+                                           "attach larger ones in the web version.")))
+            return
+        buffer = await bot.download(file_id)
+        try:
+            doc = await docs.do_attach(staff, client_id, filename=name, content=buffer.read(),
+                                       mime_type=mime, data_dir=data_dir, source="bot")
+        except DomainError as exc:
+            await message.answer(error_text(exc))
+            return
+        await message.answer(_("📎 Attached “{name}” to the card.").format(
+            name=html.escape(doc.filename)))
+
+    # --- a shared Telegram contact finds or creates the person --------------------
+    @router.message(F.contact)
+    async def shared_contact(message: Message, state: FSMContext, staff: User,
+                             webapp_url: str | None) -> None:
+        contact = message.contact
+        phone_digits = digits(contact.phone_number)
+        found = await svc.search_clients(staff, phone_digits, limit=5) if phone_digits else []
+        if found:
+            if len(found) == 1:
+                await show_card(message, state, staff, found[0].id, webapp_url)
+                return
+            rows = [[_btn(c.name, ClientCB(action="card", client_id=c.id))] for c in found]
+            await message.answer(_("Found: {count}").format(count=len(found)),
+                                 reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+            return
+        name = " ".join(x for x in (contact.first_name, contact.last_name) if x)
+        try:
+            result = await svc.do_create_client(staff, {
+                "kind": ClientKind.INDIVIDUAL, "name": name,
+                "first_name": contact.first_name, "last_name": contact.last_name,
+                "phone": contact.phone_number if contact.phone_number.startswith("+")
+                else "+" + phone_digits,
+            }, source="bot", region=region_of(staff))
+        except DomainError as exc:
+            await message.answer(error_text(exc))
+            return
+        await message.answer(_("New client created from the contact."))
+        await show_card(message, state, staff, result.client.id, webapp_url)
+
+    # --- guided creation ----------------------------------------------------------
+    @router.message(Command("newclient"))
+    @router.message(F.text == BTN_NEW_CLIENT)
+    async def new_client(message: Message, state: FSMContext) -> None:
+        await _ask_kind(message, state)
+
+    @router.callback_query(ClientCB.filter(F.action == "new"))
+    async def new_client_button(query: CallbackQuery, state: FSMContext) -> None:
+        await query.answer()
+        await _ask_kind(query.message, state)
+
+    async def _ask_kind(message: Message, state: FSMContext) -> None:
+        await state.set_state(NewClient.kind)
+        await state.update_data(draft={})
+        await message.answer(_("New client. Is it a company or a person? (/cancel to stop)"),
+                             reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
+                                 _btn(_("Company"), NewClientCB(step="kind", value="company")),
+                                 _btn(_("Individual"),
+                                      NewClientCB(step="kind", value="individual"))]]))
+
+    def skip_markup() -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup(inline_keyboard=[[_btn(_("Skip"), NewClientCB(step="skip"))]])
+
+    async def _draft(state: FSMContext) -> dict:
+        return dict((await state.get_data()).get("draft") or {})
+
+    @router.callback_query(NewClient.kind, NewClientCB.filter(F.step == "kind"))
+    async def kind_chosen(query: CallbackQuery, callback_data: NewClientCB,
+                          state: FSMContext) -> None:
+        draft = await _draft(state)
+        draft["kind"] = callback_data.value
+        await state.update_data(draft=draft)
+        await state.set_state(NewClient.name)
+        await query.answer()
+        await query.message.answer(_("Name of the company, or the person's full name:"))
+
+    @router.message(NewClient.name, F.text, ~F.text.startswith("/"))
+    async def name_given(message: Message, state: FSMContext) -> None:
+        name = (message.text or "").strip()
+        if not name or len(name) > 300:
+            await message.answer(_("⚠️ {field}: {message}").format(
+                field=_("name"), message=_("write 1 to 300 characters")))
+            return
+        draft = await _draft(state)
+        draft["name"] = name
+        await state.update_data(draft=draft)
+        await state.set_state(NewClient.phone)
+        await message.answer(_("Phone (any format, e.g. 8 916 123-45-67 or +380 50 123 4567):"),
+                             reply_markup=skip_markup())
+
+    @router.message(NewClient.phone, F.text, ~F.text.startswith("/"))
+    async def phone_given(message: Message, state: FSMContext, staff: User) -> None:
+        try:
+            phone = svc.normalize_phone(message.text or "", region_of(staff))
+        except ValidationFailed as exc:
+            await message.answer(error_text(exc) + "\n" + _("Try again or press Skip."),
+                                 reply_markup=skip_markup())
+            return
+        await _next_after_phone(message, state, phone)
+
+    async def _next_after_phone(message: Message, state: FSMContext, phone: str | None):
+        draft = await _draft(state)
+        if phone:
+            draft["phone"] = phone
+        await state.update_data(draft=draft)
+        await state.set_state(NewClient.email)
+        await message.answer(_("Email:"), reply_markup=skip_markup())
+
+    @router.message(NewClient.email, F.text, ~F.text.startswith("/"))
+    async def email_given(message: Message, state: FSMContext) -> None:
+        try:
+            email = svc.normalize_email(message.text or "")
+        except ValidationFailed as exc:
+            await message.answer(error_text(exc) + "\n" + _("Try again or press Skip."),
+                                 reply_markup=skip_markup())
+            return
+        await _next_after_email(message, state, email)
+
+    async def _next_after_email(message: Message, state: FSMContext, email: str | None):
+        draft = await _draft(state)
+        if email:
+            draft["email"] = email
+        await state.update_data(draft=draft)
+        if draft.get("kind") == "company":
+            await state.set_state(NewClient.code)
+            await message.answer(_("INN (Russia, 10 or 12 digits) or EDRPOU (Ukraine, 8 "
+                                   "digits):"), reply_markup=skip_markup())
+        else:
+            await _confirm(message, state)
+
+    @router.message(NewClient.code, F.text, ~F.text.startswith("/"))
+    async def code_given(message: Message, state: FSMContext, staff: User) -> None:
+        from services.requisites import check_edrpou, check_inn, check_ipn
+
+        raw = (message.text or "").strip()
+        try:
+            if len(digits(raw)) == 8:
+                legal = {"edrpou": check_edrpou(raw, "legal.edrpou"), "country": "UA"}
+            elif len(digits(raw)) == 10 and region_of(staff) == "UA":
+                legal = {"ipn": check_ipn(raw, "legal.ipn"), "country": "UA"}
+            else:
+                legal = {"inn": check_inn(raw, "legal.inn"), "country": "RU"}
+        except ValidationFailed as exc:
+            await message.answer(error_text(exc) + "\n" + _("Try again or press Skip."),
+                                 reply_markup=skip_markup())
+            return
+        draft = await _draft(state)
+        draft["legal"] = legal
+        await state.update_data(draft=draft)
+        await _confirm(message, state)
+
+    @router.callback_query(NewClientCB.filter(F.step == "skip"))
+    async def skipped(query: CallbackQuery, state: FSMContext) -> None:
+        current = await state.get_state()
+        await query.answer()
+        if current == NewClient.phone.state:
+            await _next_after_phone(query.message, state, None)
+        elif current == NewClient.email.state:
+            await _next_after_email(query.message, state, None)
+        elif current == NewClient.code.state:
+            await _confirm(query.message, state)
+
+    async def _confirm(message: Message, state: FSMContext) -> None:
+        draft = await _draft(state)
+        await state.set_state(NewClient.confirm)
+        e = html.escape
+        legal = draft.get("legal") or {}
+        lines = [_("Check and save:"), f"<b>{e(draft.get('name', ''))}</b>",
+                 _("Company") if draft.get("kind") == "company" else _("Individual")]
+        lines += [e(v) for v in (draft.get("phone"), draft.get("email")) if v]
+        lines += [f"{k.upper()} {e(v)}" for k, v in legal.items() if k != "country"]
+        await message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[[_btn(_("✅ Save"), NewClientCB(step="save"))]]))
+
+    @router.callback_query(NewClient.confirm, NewClientCB.filter(F.step == "save"))
+    async def save(query: CallbackQuery, state: FSMContext, staff: User,
+                   webapp_url: str | None) -> None:
+        draft = await _draft(state)
+        data = {k: draft[k] for k in ("kind", "name", "phone", "email") if draft.get(k)}
+        if draft.get("legal"):
+            data["legal"] = {"name": draft["name"], **draft["legal"]}
+        try:
+            result = await svc.do_create_client(staff, data, source="bot",
+                                                region=region_of(staff))
+        except DomainError as exc:
+            # the draft stays: the person fixes the named field with /newclient later
+            await query.answer(error_text(exc)[:190], show_alert=True)
+            return
+        await state.set_state(None)
+        await state.update_data(draft={})
+        await query.answer(_("Saved."))
+        await show_card(query.message, state, staff, result.client.id, webapp_url)
+
+    return router
+
+
+def build_cancel_router() -> Router:
+    """/cancel anywhere: drops a draft or a search and says so."""
+    router = Router(name="cancel")
+
+    @router.message(Command("cancel"))
+    async def cancel(message: Message, state: FSMContext) -> None:
+        had = await state.get_state()
+        await state.clear()
+        await message.answer(_("Cancelled; the draft is discarded.") if had
+                             else _("Nothing to cancel."))
+
+    return router

@@ -1,0 +1,96 @@
+"""The dossier over the JSON API: create with validation (S-1), access (A-3),
+managers with a Telegram notice (S-6, S-25), history (audit), documents (S-2)."""
+
+from __future__ import annotations
+
+from aiohttp import FormData
+
+from models import Role
+from tests.test_web import signed_in
+
+
+async def test_create_read_patch_and_history(service, emulator, make_staff):
+    ivan = await make_staff(Role.MANAGER, language="en")
+    await signed_in(service, emulator, ivan)
+    c = service.client
+    resp = await c.post("/api/v1/clients", json={
+        "name": "Romashka", "phone": "8 916 123 45 67",
+        "legal": {"name": "OOO Romashka", "inn": "7707083893"}})
+    assert resp.status == 201, await resp.text()
+    body = await resp.json()
+    cid = body["id"]
+    assert body["phone"] == "+79161234567"
+    assert body["legal_entities"][0]["inn"] == "7707083893"
+    assert [m["user_id"] for m in body["managers"]] == [ivan.id]
+    resp = await c.patch(f"/api/v1/clients/{cid}", json={"email": "a@romashka.ru"})
+    assert resp.status == 200
+    resp = await c.get(f"/api/v1/clients/{cid}/history")
+    fields = [i["field"] for i in (await resp.json())["items"]]
+    assert "email" in fields
+    resp = await c.get("/api/v1/clients?q=romash")
+    assert [i["name"] for i in (await resp.json())["items"]] == ["Romashka"]
+    resp = await c.get("/api/v1/clients?sort=-completeness&per_page=5")
+    assert (await resp.json())["total"] == 1
+
+
+async def test_bad_input_is_422_naming_the_field(service, emulator, make_staff):
+    ivan = await make_staff(Role.MANAGER)
+    await signed_in(service, emulator, ivan)
+    c = service.client
+    resp = await c.post("/api/v1/clients", json={"name": "X", "legal": {
+        "name": "X", "inn": "7707083894"}})
+    assert resp.status == 422
+    assert (await resp.json())["detail"][0]["loc"] == ["body", "legal.inn"]
+    resp = await c.post("/api/v1/clients", json={"name": "X", "phone": "123"})
+    assert (await resp.json())["detail"][0]["loc"] == ["body", "phone"]
+    resp = await c.post("/api/v1/clients", json={"name": "X", "colour": "red"})
+    assert resp.status == 422
+    assert (await c.get("/api/v1/clients")).status == 200
+    assert (await (await c.get("/api/v1/clients")).json())["total"] == 0
+
+
+async def test_access_and_assignment_notice(service, emulator, make_staff):
+    admin = await make_staff(Role.ADMIN, language="en")
+    ivan = await make_staff(Role.MANAGER, language="en")
+    olena = await make_staff(Role.MANAGER, language="uk")
+    await emulator.send_message(olena.telegram_id, "/menu")  # Olena has opened the bot
+    await emulator.wait_for_bot_message(olena.telegram_id)
+    await signed_in(service, emulator, ivan)
+    c = service.client
+    cid = (await (await c.post("/api/v1/clients", json={"name": "Ivan's"})).json())["id"]
+    c.session.cookie_jar.clear()
+    await signed_in(service, emulator, olena)
+    assert (await c.get(f"/api/v1/clients/{cid}")).status == 404
+    assert (await c.post(f"/api/v1/clients/{cid}/managers",
+                         json={"user_id": olena.id})).status == 404
+    c.session.cookie_jar.clear()
+    await signed_in(service, emulator, admin)
+    resp = await c.post(f"/api/v1/clients/{cid}/managers", json={"user_id": olena.id})
+    assert resp.status == 200
+    notice = await emulator.wait_for_bot_message(
+        olena.telegram_id, predicate=lambda m: "Ivan's" in m.get("text", ""))
+    assert "відповідаєте" in notice["text"] or "Ivan's" in notice["text"]
+    resp = await c.delete(f"/api/v1/clients/{cid}/managers/{ivan.id}")
+    managers = (await resp.json())["managers"]
+    assert [(m["full_name"], m["unassigned_at"] is None) for m in managers] == [
+        (ivan.full_name, False), (olena.full_name, True)]
+
+
+async def test_document_upload_and_download(service, emulator, make_staff):
+    ivan = await make_staff(Role.MANAGER)
+    await signed_in(service, emulator, ivan)
+    c = service.client
+    cid = (await (await c.post("/api/v1/clients", json={"name": "Docs"})).json())["id"]
+    form = FormData()
+    form.add_field("file", b"contract text", filename="../../contract.txt",
+                   content_type="text/plain")
+    resp = await c.post(f"/api/v1/clients/{cid}/documents", data=form)
+    assert resp.status == 201, await resp.text()
+    doc = await resp.json()
+    assert doc["filename"] == "contract.txt"  # no path tricks
+    resp = await c.get(f"/api/v1/documents/{doc['id']}")
+    assert resp.status == 200 and await resp.read() == b"contract text"
+    empty = FormData()
+    empty.add_field("file", b"", filename="empty.txt", content_type="text/plain")
+    resp = await c.post(f"/api/v1/clients/{cid}/documents", data=empty)
+    assert resp.status == 422

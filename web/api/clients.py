@@ -1,0 +1,341 @@
+"""/api/v1/clients: the dossier over JSON (S-1, S-3, S-6, S-7, S-10, S-11, A-3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from models import AuditLog, Client, ContactPerson, LegalEntity, User
+from notifications.telegram import deliver_notices
+from services import clients as svc
+from services import documents as docs
+from services.errors import ValidationFailed
+from web.api.framework import MAX_ID
+from web.api.routes import api
+from web.keys import BOT_KEY, I18N_KEY, SETTINGS_KEY
+
+
+class LegalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=300)
+    country: Literal["RU", "UA"] = "RU"
+    inn: str | None = None
+    kpp: str | None = None
+    ogrn: str | None = None
+    edrpou: str | None = None
+    ipn: str | None = None
+    legal_address: str | None = Field(default=None, max_length=400)
+    bank_name: str | None = Field(default=None, max_length=200)
+    bik: str | None = None
+    account: str | None = Field(default=None, max_length=34)
+    corr_account: str | None = Field(default=None, max_length=20)
+    mfo: str | None = None
+    iban: str | None = None
+
+
+class LegalOut(LegalIn):
+    id: int
+    is_primary: bool
+
+
+class ClientIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["company", "individual"] = "company"
+    list_type: Literal["counterparty", "partner"] = "partner"
+    name: str | None = Field(default=None, max_length=300)
+    short_name: str | None = Field(default=None, max_length=120)
+    last_name: str | None = Field(default=None, max_length=100)
+    first_name: str | None = Field(default=None, max_length=100)
+    middle_name: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
+    website: str | None = Field(default=None, max_length=300)
+    country: str | None = Field(default=None, max_length=2)
+    street: str | None = Field(default=None, max_length=200)
+    building: str | None = Field(default=None, max_length=40)
+    office: str | None = Field(default=None, max_length=40)
+    postal_code: str | None = Field(default=None, max_length=16)
+    notes: str | None = Field(default=None, max_length=10000)
+    legal: LegalIn | None = None
+
+
+class ClientPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=300)
+    short_name: str | None = Field(default=None, max_length=120)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
+    website: str | None = Field(default=None, max_length=300)
+    country: str | None = Field(default=None, max_length=2)
+    street: str | None = Field(default=None, max_length=200)
+    building: str | None = Field(default=None, max_length=40)
+    office: str | None = Field(default=None, max_length=40)
+    postal_code: str | None = Field(default=None, max_length=16)
+    notes: str | None = Field(default=None, max_length=10000)
+    list_type: Literal["counterparty", "partner"] | None = None
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    middle_name: str | None = Field(default=None, max_length=100)
+    position: str | None = Field(default=None, max_length=200)
+    phones: list[str] = Field(default_factory=list, max_length=10)
+    emails: list[str] = Field(default_factory=list, max_length=10)
+    messengers: dict[str, str] = Field(default_factory=dict)
+
+
+class ContactOut(BaseModel):
+    id: int
+    first_name: str
+    last_name: str | None
+    middle_name: str | None
+    position: str | None
+    phones: list[str]
+    emails: list[str]
+    messengers: dict[str, str]
+
+
+class ManagerOut(BaseModel):
+    user_id: int
+    full_name: str
+    active_staff: bool
+    assigned_at: datetime
+    unassigned_at: datetime | None
+
+
+class ClientOut(BaseModel):
+    id: int
+    kind: str
+    list_type: str
+    name: str
+    short_name: str | None
+    phone: str | None
+    email: str | None
+    website: str | None
+    country: str | None
+    street: str | None
+    building: str | None
+    office: str | None
+    postal_code: str | None
+    notes: str | None
+    completeness: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, c: Client) -> ClientOut:
+        return cls(**{k: getattr(c, k) for k in cls.model_fields if k not in ("kind",
+                                                                             "list_type")},
+                   kind=str(c.kind), list_type=str(c.list_type))
+
+
+class ClientDetail(ClientOut):
+    legal_entities: list[LegalOut]
+    contacts: list[ContactOut]
+    managers: list[ManagerOut]
+
+
+class ClientPage(BaseModel):
+    items: list[ClientOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class ClientQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    q: str | None = Field(default=None, max_length=200)
+    page: int = Field(default=1, ge=1, le=100000)
+    per_page: int = Field(default=25, ge=1, le=200)
+    sort: Literal["name", "-name", "created_at", "-created_at", "completeness",
+                  "-completeness"] = "name"
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: int = Field(ge=1, le=MAX_ID)
+
+
+class HistoryItem(BaseModel):
+    at: datetime
+    user: str | None
+    source: str
+    entity: str
+    action: str
+    field: str | None
+    old_value: str | None
+    new_value: str | None
+
+
+class History(BaseModel):
+    items: list[HistoryItem]
+
+
+def _source(request: web.Request) -> str:
+    return "web" if request.headers.get("Sec-Fetch-Site") else "api"
+
+
+def _region(user: User) -> str:
+    return "UA" if str(user.language) == "uk" else "RU"
+
+
+async def _detail(user: User, client_id: int) -> ClientDetail:
+    client = await svc.get_client(user, client_id)
+    legal = await LegalEntity.filter(client_id=client.id).order_by("-is_primary", "id")
+    contacts = await ContactPerson.filter(client_id=client.id, archived_at=None)
+    history = await svc.manager_history(user, client.id)
+    return ClientDetail(
+        **ClientOut.of(client).model_dump(),
+        legal_entities=[LegalOut(id=le.id, is_primary=le.is_primary, **{
+            k: getattr(le, k) for k in LegalIn.model_fields}) for le in legal],
+        contacts=[ContactOut(id=c.id, first_name=c.first_name, last_name=c.last_name,
+                             middle_name=c.middle_name, position=c.position, phones=c.phones,
+                             emails=c.emails, messengers=c.messengers) for c in contacts],
+        managers=[ManagerOut(user_id=h.user.id, full_name=h.user.full_name,
+                             active_staff=h.user.is_active, assigned_at=h.assigned_at,
+                             unassigned_at=h.unassigned_at) for h in history],
+    )
+
+
+@api.route("GET", "/clients", summary="Clients one may see (A-3), searched (S-11) and paged",
+           query=ClientQuery, response=ClientPage, tags=["clients"])
+async def clients_list(request: web.Request, user: User, query: ClientQuery):
+    if query.q:
+        found = await svc.search_clients(user, query.q, limit=query.per_page)
+        return ClientPage(items=[ClientOut.of(c) for c in found], total=len(found), page=1,
+                          per_page=query.per_page)
+    qs = await svc.visible_clients(user)
+    total = await qs.count()
+    rows = await qs.order_by(query.sort, "id").offset((query.page - 1) * query.per_page).limit(
+        query.per_page)
+    return ClientPage(items=[ClientOut.of(c) for c in rows], total=total, page=query.page,
+                      per_page=query.per_page)
+
+
+@api.route("POST", "/clients", summary="Create a client (the author becomes its manager)",
+           body=ClientIn, response=ClientDetail, tags=["clients"], status=201)
+async def clients_create(request: web.Request, user: User, body: ClientIn):
+    data = body.model_dump(exclude_none=True)
+    result = await svc.do_create_client(user, data, source=_source(request),
+                                        region=_region(user))
+    return await _detail(user, result.client.id)
+
+
+@api.route("GET", "/clients/{client_id}", summary="The full card", response=ClientDetail,
+           tags=["clients"])
+async def clients_get(request: web.Request, user: User, client_id: int):
+    return await _detail(user, client_id)
+
+
+@api.route("PATCH", "/clients/{client_id}", summary="Change a client (audited field by field)",
+           body=ClientPatch, response=ClientDetail, tags=["clients"])
+async def clients_patch(request: web.Request, user: User, client_id: int, body: ClientPatch):
+    changes = body.model_dump(include=body.model_fields_set)
+    if "name" in changes and not changes["name"]:
+        raise ValidationFailed("name", "is empty")
+    await svc.do_update_client(user, client_id, changes, source=_source(request),
+                               region=_region(user))
+    return await _detail(user, client_id)
+
+
+@api.route("POST", "/clients/{client_id}/legal-entities", summary="Add a legal entity (S-1)",
+           body=LegalIn, response=ClientDetail, tags=["clients"], status=201)
+async def legal_create(request: web.Request, user: User, client_id: int, body: LegalIn):
+    await svc.do_add_legal_entity(user, client_id, body.model_dump(exclude_none=True),
+                                  source=_source(request))
+    return await _detail(user, client_id)
+
+
+@api.route("POST", "/clients/{client_id}/contacts", summary="Add a contact person (S-3)",
+           body=ContactIn, response=ClientDetail, tags=["clients"], status=201)
+async def contact_create(request: web.Request, user: User, client_id: int, body: ContactIn):
+    await svc.do_add_contact(user, client_id, body.model_dump(), source=_source(request),
+                             region=_region(user))
+    return await _detail(user, client_id)
+
+
+@api.route("POST", "/clients/{client_id}/managers", summary="Assign a manager (S-6, S-25)",
+           body=AssignIn, response=ClientDetail, tags=["clients"])
+async def manager_assign(request: web.Request, user: User, client_id: int, body: AssignIn):
+    result = await svc.do_assign_manager(user, client_id, body.user_id, source=_source(request))
+    # after the commit: tell the person in Telegram
+    await deliver_notices(request.app[BOT_KEY], request.app[I18N_KEY], result.notices)
+    return await _detail(user, client_id)
+
+
+@api.route("DELETE", "/clients/{client_id}/managers/{user_id}",
+           summary="End a manager's assignment (kept in the history)", response=ClientDetail,
+           tags=["clients"])
+async def manager_unassign(request: web.Request, user: User, client_id: int, user_id: int):
+    result = await svc.do_unassign_manager(user, client_id, user_id, source=_source(request))
+    await deliver_notices(request.app[BOT_KEY], request.app[I18N_KEY], result.notices)
+    return await _detail(user, client_id)
+
+
+@api.route("GET", "/clients/{client_id}/history", summary="Every change of the client (audit)",
+           response=History, tags=["clients"])
+async def client_history(request: web.Request, user: User, client_id: int):
+    client = await svc.get_client(user, client_id)
+    rows = await AuditLog.filter(client_id=client.id).prefetch_related("user").order_by(
+        "-at", "-id").limit(500)
+    return History(items=[HistoryItem(at=r.at, user=r.user.full_name if r.user else None,
+                                      source=r.source, entity=r.entity, action=r.action,
+                                      field=r.field, old_value=r.old_value,
+                                      new_value=r.new_value) for r in rows])
+
+
+@api.route("GET", "/documents/{document_id}", summary="Download an attached document (S-2)",
+           tags=["clients"])
+async def document_get(request: web.Request, user: User, document_id: int):
+    doc, path = await docs.open_document(user, document_id, request.app[SETTINGS_KEY].data_dir)
+    return web.FileResponse(path, headers={
+        "Content-Type": doc.mime_type,
+        "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(doc.filename)}"})
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name)
+
+
+async def document_upload(request: web.Request) -> web.StreamResponse:
+    """POST /api/v1/clients/{client_id}/documents (multipart, field "file") — S-2."""
+    from services.errors import DomainError
+    from web.api.framework import cross_site_refusal, problem
+    from web.session import current_user
+
+    reason = cross_site_refusal(request)
+    if reason:
+        return problem(403, reason)
+    user = await current_user(request)
+    if user is None:
+        return problem(401, "sign in first: open the app from the bot or use /web")
+    raw_id = request.match_info["client_id"]
+    if not raw_id.isdigit() or int(raw_id) > MAX_ID:
+        return problem(404, "no such client")
+    if not request.content_type.startswith("multipart/"):
+        return problem(415, "send the file as multipart/form-data, field \"file\"")
+    reader = await request.multipart()
+    part = await reader.next()
+    while part is not None and part.name != "file":
+        part = await reader.next()
+    if part is None or not part.filename:
+        return problem(422, [{"loc": ["body", "file"], "msg": "no file", "type": "missing"}])
+    content = await part.read(decode=False)
+    try:
+        doc = await docs.do_attach(user, int(raw_id), filename=part.filename,
+                                   content=bytes(content),
+                                   mime_type=part.headers.get("Content-Type"),
+                                   data_dir=request.app[SETTINGS_KEY].data_dir, source="web")
+    except ValidationFailed as exc:
+        return problem(422, [{"loc": ["body", exc.field], "msg": exc.message,
+                              "type": "value_error"}])
+    except DomainError:
+        return problem(404, "no such client")
+    return web.json_response({"id": doc.id, "filename": doc.filename, "size": doc.size,
+                              "mime_type": doc.mime_type}, status=201)
