@@ -94,3 +94,29 @@ async def test_document_upload_and_download(service, emulator, make_staff):
     empty.add_field("file", b"", filename="empty.txt", content_type="text/plain")
     resp = await c.post(f"/api/v1/clients/{cid}/documents", data=empty)
     assert resp.status == 422
+
+
+async def test_client_pages(service, emulator, make_staff):
+    from services import clients as svc
+
+    ivan = await make_staff(Role.MANAGER, language="ru")
+    olena = await make_staff(Role.MANAGER)
+    mine = (await svc.do_create_client(ivan, {
+        "name": "Ромашка", "street": "Тверская", "building": "1",
+        "legal": {"name": "ООО Ромашка", "inn": "7707083893"}})).client
+    theirs = (await svc.do_create_client(olena, {"name": "Чужой"})).client
+    for i in range(30):
+        await svc.do_create_client(ivan, {"name": f"Клиент {i:02d}"})
+    await signed_in(service, emulator, ivan)
+    c = service.client
+    page = await (await c.get("/app/clients")).text()
+    assert 'data-testid="clients-total">31<' in page
+    assert "Чужой" not in page and 'data-testid="next-page"' in page
+    page = await (await c.get("/app/clients?q=ромаш")).text()
+    assert "Ромашка" in page and "Клиент 01" not in page
+    page = await (await c.get(f"/app/clients/{mine.id}")).text()
+    assert "ИНН 7707083893" in page and "2gis.ru/search/" in page and "yandex.ru/maps" in page
+    assert "google.com/maps" in page
+    resp = await c.get(f"/app/clients/{theirs.id}")
+    assert resp.status == 404 and "Чужой" not in await resp.text()
+    assert (await c.get("/app/clients/99999999999")).status == 404

@@ -72,6 +72,8 @@ def build_web_app(
     app.router.add_get("/", pages.root)
     app.router.add_get("/health", pages.health)
     app.router.add_get("/app", pages.app_page)
+    app.router.add_get("/app/clients", pages.clients_page)
+    app.router.add_get("/app/clients/{client_id}", pages.client_page)
     app.router.add_get("/login/{token}", pages.login_page)
     app.router.add_post("/login/{token}", pages.login_link)
     app.router.add_static("/static", HERE / "static")

@@ -105,3 +105,88 @@ async def health(request: web.Request) -> web.Response:
     body["scheduler"] = "running" if scheduler is not None and scheduler.running else "stopped"
     body["bot_mode"] = request.app[BOT_INFO_KEY].mode
     return web.json_response(body, status=status)
+
+
+def map_links(address: str) -> list[tuple[str, str]]:
+    """S-4: the address on 2GIS, Yandex Maps and Google Maps."""
+    from urllib.parse import quote, quote_plus
+
+    return [
+        ("2GIS", f"https://2gis.ru/search/{quote(address)}"),
+        ("Yandex", f"https://yandex.ru/maps/?text={quote_plus(address)}"),
+        ("Google", f"https://www.google.com/maps/search/?api=1&query={quote_plus(address)}"),
+    ]
+
+
+CLIENT_SORTS = ("name", "-created_at", "-completeness", "completeness")
+
+
+async def clients_page(request: web.Request) -> web.Response:
+    from services import clients as client_service
+
+    user = await current_user(request)
+    if user is None:
+        return render(request, "signin.html", lang=_guess_lang(request))
+    lang = str(user.language)
+    i18n = request.app[I18N_KEY]
+    q = (request.query.get("q") or "").strip()[:200]
+    sort = request.query.get("sort", "name")
+    sort = sort if sort in CLIENT_SORTS else "name"
+    try:
+        page = max(1, min(int(request.query.get("page", "1")), 100000))
+    except ValueError:
+        page = 1
+    per_page = 25
+    if q:
+        clients = await client_service.search_clients(user, q, limit=50)
+        total, pages = len(clients), 1
+    else:
+        qs = await client_service.visible_clients(user)
+        total = await qs.count()
+        pages = max(1, (total + per_page - 1) // per_page)
+        clients = await qs.order_by(sort, "id").offset((page - 1) * per_page).limit(per_page)
+    labels = {"name": "A–Z", "-created_at": i18n.gettext("Newest", locale=lang),
+              "-completeness": i18n.gettext("Most complete", locale=lang),
+              "completeness": i18n.gettext("Least complete", locale=lang)}
+    return render(request, "clients.html", lang=lang, user=user, clients=clients, total=total,
+                  q=q, sort=sort, page=page, pages=pages,
+                  sorts=[(s, labels[s]) for s in CLIENT_SORTS])
+
+
+async def client_page(request: web.Request) -> web.Response:
+    from models import AuditLog, ContactPerson, DictionaryItem, LegalEntity
+    from services import clients as client_service
+    from services import documents as doc_service
+    from services.errors import NotFound
+
+    user = await current_user(request)
+    if user is None:
+        return render(request, "signin.html", lang=_guess_lang(request))
+    lang = str(user.language)
+    raw = request.match_info["client_id"]
+    try:
+        if not raw.isdigit() or int(raw) > 2**31 - 1:
+            raise NotFound("client")
+        client = await client_service.get_client(user, int(raw))
+    except NotFound:
+        return render(request, "message.html", lang=lang, status=404, user=user,
+                      title_msg=N_("Client not found"),
+                      body_msg=N_("It does not exist or is not assigned to you."))
+    city = await DictionaryItem.get_or_none(id=client.city_id) if client.city_id else None
+    address = ", ".join(p for p in (city.name if city else None, client.street,
+                                    client.building, client.office) if p)
+    return render(
+        request, "client.html", lang=lang, user=user, client=client, address=address,
+        maps=map_links(address) if address else [],
+        managers=[m.full_name for m in await client_service.current_managers(client.id)],
+        legal=await LegalEntity.filter(client_id=client.id).order_by("-is_primary", "id"),
+        contacts=await ContactPerson.filter(client_id=client.id, archived_at=None),
+        documents=await doc_service.list_documents(user, client.id),
+        history=await AuditLog.filter(client_id=client.id).prefetch_related("user").order_by(
+            "-at", "-id").limit(100),
+    )
+
+
+# requisite labels used by the client card template
+_REQUISITE_LABELS = (N_("INN"), N_("KPP"), N_("OGRN"), N_("EDRPOU"), N_("IPN"), N_("BIK"),
+                     N_("IBAN"))

@@ -49,7 +49,8 @@
         headers: {"Content-Type": "application/json"},
         body: JSON.stringify({init_data: data})
       }).then(function (r) {
-        if (r.ok) { window.location.replace("/app"); return; }
+        // stay on the page that was asked for (a client card from the bot, say)
+        if (r.ok) { window.location.replace(window.location.pathname + window.location.search); return; }
         return r.json().then(function (j) {
           status.textContent = texts.refused + " " + (typeof j.detail === "string" ? j.detail : "");
           hint.hidden = false;
@@ -75,6 +76,36 @@
         if (r.ok) { window.location.replace("/app"); return; }
         return fetch("/api/v1/auth/logout", {method: "POST", credentials: "same-origin"})
           .then(function () { window.location.replace("/app"); });
+      });
+    },
+    saveClient: function (id, form) {
+      var body = {};
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (el.name) body[el.name] = el.value.trim() || null;
+      });
+      var err = form.querySelector("[data-testid=form-error]");
+      fetch("/api/v1/clients/" + id, {
+        method: "PATCH", credentials: "same-origin",
+        headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)
+      }).then(function (r) {
+        if (r.ok) { window.location.reload(); return; }
+        return r.json().then(function (j) {
+          var d = j.detail;
+          err.textContent = Array.isArray(d) ? d.map(function (x) {
+            return x.loc[x.loc.length - 1] + ": " + x.msg; }).join("; ") : String(d);
+          err.hidden = false;  // the form keeps what was typed
+        });
+      });
+      return false;
+    },
+    upload: function (id, input) {
+      if (!input.files.length) return;
+      var data = new FormData();
+      data.append("file", input.files[0]);
+      fetch("/api/v1/clients/" + id + "/documents", {method: "POST", credentials: "same-origin",
+        body: data}).then(function (r) {
+        if (r.ok) window.location.reload();
+        else r.json().then(function (j) { alert(JSON.stringify(j.detail)); });
       });
     },
     filterList: function (q) {
