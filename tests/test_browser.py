@@ -121,3 +121,31 @@ async def test_mini_app_without_telegram_says_how_to_sign_in(demo, browser):
     hint = page.locator("#signin-hint")
     await hint.wait_for(state="visible")
     assert "/web" in await hint.inner_text()
+
+
+async def test_client_card_edit_keeps_the_draft_on_bad_input(demo, browser):
+    """S-1/S-7 in the Mini App: a bad email is named, what was typed stays, a fix saves."""
+    from models import User
+    from services import clients as svc
+
+    anna = await User.get(telegram_id=100001)
+    client = (await svc.do_create_client(anna, {"name": "Ромашка"})).client
+    page = await browser.new_page(viewport={"width": 400, "height": 900})
+    resp = await page.request.get(f"{demo}/sandbox/api/initdata?user_id=100001")
+    init = (await resp.json())["init_data"]
+    from urllib.parse import quote
+
+    await page.goto(f"{demo}/app/clients/{client.id}#tgWebAppData={quote(init)}")
+    await page.get_by_test_id("client-name").wait_for()  # signed in, still on the card
+    await page.get_by_test_id("field-email").fill("not-an-email")
+    await page.get_by_test_id("field-phone").fill("+7 916 123 45 67")
+    await page.get_by_test_id("save").click()
+    error = page.get_by_test_id("form-error")
+    await error.wait_for(state="visible")
+    assert "email" in await error.inner_text()
+    assert await page.get_by_test_id("field-phone").input_value() == "+7 916 123 45 67"
+    await page.get_by_test_id("field-email").fill("info@romashka.ru")
+    await page.get_by_test_id("save").click()
+    await page.get_by_test_id("timeline").filter(has_text="info@romashka.ru").wait_for()
+    await page.reload()
+    assert await page.get_by_test_id("field-phone").input_value() == "+79161234567"
