@@ -1,7 +1,5 @@
-"""Demo data for ``kontakt demo``: a small company and its Telegram sandbox people.
-
-Clients and tasks join the demo with their sections (issues for S-1.., S-12..).
-"""
+"""Demo data for ``kontakt demo``: a small company, its clients and its Telegram
+sandbox people. Tasks join the demo with their section (S-12..)."""
 
 from __future__ import annotations
 
@@ -57,6 +55,7 @@ async def seed_demo(emulator, *, bot_username: str) -> str:
                       language_code=STRANGER[4])
     emulator.create_group("Команда продаж", forum=True,
                           member_ids=[s[0] for s in DEMO_STAFF])
+    await _seed_clients()
     invite = await do_create_invite(None, role=Role.MANAGER,
                                     department_id=(await Department.get(name="Продажи Москва")).id,
                                     ttl=timedelta(days=7), note="demo newcomer")
@@ -65,3 +64,41 @@ async def seed_demo(emulator, *, bot_username: str) -> str:
         + f"; newcomer {NEWCOMER[1]} {NEWCOMER[2]} can join with "
         + invite_link(bot_username, invite.code)
     )
+
+
+DEMO_CLIENTS = [
+    # (manager telegram id, data)
+    (100003, {"name": "ООО «Ромашка»", "phone": "+74951112233", "email": "info@romashka.ru",
+              "street": "Тверская ул.", "building": "7", "office": "12", "country": "RU",
+              "legal": {"name": "ООО «Ромашка»", "inn": "7707083893", "kpp": "773601001",
+                        "ogrn": "1027700132195"},
+              "contacts": [{"first_name": "Пётр", "last_name": "Петров",
+                            "position": "Директор по закупкам", "phones": ["+79031112233"],
+                            "emails": ["petrov@romashka.ru"]}]}),
+    (100003, {"name": "ИП Сидоров А. В.", "kind": "individual", "last_name": "Сидоров",
+              "first_name": "Алексей", "phone": "+79165554433", "country": "RU"}),
+    (100004, {"name": "ТОВ «Соняшник»", "phone": "+380442223344", "email": "office@sonyashnyk.ua",
+              "street": "вул. Хрещатик", "building": "22", "country": "UA",
+              "legal": {"name": "ТОВ «Соняшник»", "country": "UA", "edrpou": "14360570"},
+              "contacts": [{"first_name": "Ірина", "last_name": "Коваль", "position": "Бухгалтер",
+                            "phones": ["+380671112233"]}]}),
+    (100004, {"name": "Fresh Market LLC", "phone": "+380501234000", "country": "UA",
+              "legal": {"name": "Fresh Market LLC", "country": "UA", "edrpou": "00032129"}}),
+    (100002, {"name": "Группа «Восток»", "email": "group@vostok.example", "country": "RU"}),
+]
+
+
+async def _seed_clients() -> None:
+    from models import Client
+    from services.clients import do_add_contact, do_create_client
+
+    if await Client.exists():
+        return
+    for manager_tid, data in DEMO_CLIENTS:
+        manager = await User.get(telegram_id=manager_tid)
+        data = dict(data)
+        contacts = data.pop("contacts", [])
+        region = "UA" if data.get("country") == "UA" else "RU"
+        client = (await do_create_client(manager, data, source="system", region=region)).client
+        for contact in contacts:
+            await do_add_contact(manager, client.id, contact, source="system", region=region)

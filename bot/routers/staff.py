@@ -48,7 +48,7 @@ async def staff_list_markup(actor: User, page: int) -> tuple[str, InlineKeyboard
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def _card_text(person: User) -> str:
+def _card_text(person: User, clients: int | None = None) -> str:
     e = html.escape
     lines = [f"<b>{e(person.full_name)}</b>"]
     if person.position:
@@ -64,6 +64,8 @@ def _card_text(person: User) -> str:
         lines.append(_("Email: {email}").format(email=e(person.email)))
     if person.telegram_username:
         lines.append(f"Telegram: @{e(person.telegram_username)}")
+    if clients is not None:
+        lines.append(_("Clients: {count}").format(count=clients))
     if not person.is_active:
         lines.append("🚫 " + _("Dismissed"))
     return "\n".join(lines)
@@ -92,8 +94,10 @@ async def _card_markup(actor: User, person: User, page: int) -> InlineKeyboardMa
 
 async def _show_card(query: CallbackQuery, actor: User, user_id: int, page: int,
                      note: str | None = None) -> None:
+    from services.clients import count_assigned
+
     person = await staff_service.get_staff(actor, user_id)
-    text = _card_text(person)
+    text = _card_text(person, await count_assigned(person.id))
     if note:
         text = f"✅ {html.escape(note)}\n\n{text}"
     await query.message.edit_text(text, reply_markup=await _card_markup(actor, person, page))
