@@ -370,3 +370,16 @@ async def search_clients(actor: User, query: str, *, limit: int = 10) -> list[Cl
                           fuzz.partial_ratio(latin, c.search_text)), c) for c in candidates),
                     key=lambda t: -t[0])
     return [c for score, c in scored if score >= 75][:limit]
+
+
+async def client_history(actor: User, client_id: int, *, limit: int = 100) -> list[AuditLog]:
+    """S-7 for now: the audit of the card, newest first, without the values of custom
+    fields the person may not see (A-3: confidential means hidden, also here)."""
+    from services.customfields import hidden_codes
+
+    client = await get_client(actor, client_id)
+    hidden = [f"cf:{code}" for code in await hidden_codes(actor, "client")]
+    qs = AuditLog.filter(client_id=client.id)
+    if hidden:
+        qs = qs.filter(Q(field=None) | ~Q(field__in=hidden))
+    return await qs.prefetch_related("user").order_by("-at", "-id").limit(limit)

@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from kontakt.config import Settings
 from web import pages
 from web.api import clients as _clients_api  # noqa: F401 - registers /clients routes
+from web.api import customization as _customization_api  # noqa: F401 - registers routes
 from web.api.routes import api
 from web.keys import (
     BOT_INFO_KEY,

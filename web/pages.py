@@ -154,7 +154,8 @@ async def clients_page(request: web.Request) -> web.Response:
 
 
 async def client_page(request: web.Request) -> web.Response:
-    from models import AuditLog, ContactPerson, DictionaryItem, LegalEntity
+    from models import ContactPerson, DictionaryItem, LegalEntity
+    from services import classifier
     from services import clients as client_service
     from services import documents as doc_service
     from services.errors import NotFound
@@ -182,9 +183,17 @@ async def client_page(request: web.Request) -> web.Response:
         legal=await LegalEntity.filter(client_id=client.id).order_by("-is_primary", "id"),
         contacts=await ContactPerson.filter(client_id=client.id, archived_at=None),
         documents=await doc_service.list_documents(user, client.id),
-        history=await AuditLog.filter(client_id=client.id).prefetch_related("user").order_by(
-            "-at", "-id").limit(100),
+        history=await client_service.client_history(user, client.id, limit=100),
+        custom=await _custom_for_page(user, client.id),
+        nodes=await classifier.client_nodes(user, client.id),
     )
+
+
+async def _custom_for_page(user, client_id: int) -> list[tuple[object, object]]:
+    from services import customfields
+
+    values = await customfields.values_for(user, "client", client_id)
+    return [(f, values.get(f.code)) for f in await customfields.fields_for(user, "client")]
 
 
 # requisite labels used by the client card template

@@ -23,7 +23,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
-from models import AuditLog, Client, ClientKind, ContactPerson, LegalEntity, User
+from models import Client, ClientKind, ContactPerson, LegalEntity, User
 from services import clients as svc
 from services import documents as docs
 from services.errors import DomainError, NotFound, ValidationFailed
@@ -223,11 +223,10 @@ def build_clients_router() -> Router:
     async def history(query: CallbackQuery, callback_data: ClientCB, staff: User) -> None:
         try:
             client = await svc.get_client(staff, callback_data.client_id)
+            rows = await svc.client_history(staff, client.id, limit=15)
         except DomainError as exc:
             await query.answer(error_text(exc), show_alert=True)
             return
-        rows = await AuditLog.filter(client_id=client.id).prefetch_related("user").order_by(
-            "-at").limit(15)
         lines = [f"<b>{html.escape(client.name)}</b> — " + _("history")]
         for r in rows:
             who = r.user.full_name if r.user else "Kontakt"

@@ -8,7 +8,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from models import AuditLog, Client, ContactPerson, LegalEntity, User
+from models import Client, ContactPerson, LegalEntity, User
 from notifications.telegram import deliver_notices
 from services import clients as svc
 from services import documents as docs
@@ -279,9 +279,7 @@ async def manager_unassign(request: web.Request, user: User, client_id: int, use
 @api.route("GET", "/clients/{client_id}/history", summary="Every change of the client (audit)",
            response=History, tags=["clients"])
 async def client_history(request: web.Request, user: User, client_id: int):
-    client = await svc.get_client(user, client_id)
-    rows = await AuditLog.filter(client_id=client.id).prefetch_related("user").order_by(
-        "-at", "-id").limit(500)
+    rows = await svc.client_history(user, client_id, limit=500)
     return History(items=[HistoryItem(at=r.at, user=r.user.full_name if r.user else None,
                                       source=r.source, entity=r.entity, action=r.action,
                                       field=r.field, old_value=r.old_value,

@@ -1,0 +1,301 @@
+"""Client search (S-11) through ``services.clients.search_clients`` over 100,000
+clients with a legal entity and a contact person each (20,000 with --quick), as an
+admin, on SQLite and (with --postgres) on a scratch PostgreSQL database.
+
+The clients are written with ``bulk_create`` (their search text computed by the same
+pure helper as the importer uses), then 300 searches run one after another: a
+fragment of a name, a phone as people type it, an INN/EDRPOU, and a name with a
+typo, 75 of each, shuffled. The floor is a bare ``SELECT id FROM client WHERE id=?``
+in the same run. The query plans of the name and typo queries are printed to stderr.
+
+    python -m bench.client_search [--quick] [--postgres URL [--trgm]]
+
+Last line: {"p50_ms", "p95_ms" (the worse backend), "sqlite": {...},
+"postgres": {...} | null, "baseline_ms", ...}
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.client_import import ADJECTIVES, FIRST, LAST, NOUNS, RU_CODES, UA_CODES, edrpou, inn10
+from bench.common import emit, rss_mb, scratch_postgres
+
+SEARCHES = 300
+BATCH = 5000
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    values = sorted(values)
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+
+
+def client_data(i: int, rnd: random.Random) -> dict:
+    ua = i % 4 == 3
+    adj, noun = rnd.choice(ADJECTIVES), rnd.choice(NOUNS)
+    sub = f"{(i * 7919) % 10_000_000:07d}"
+    if ua:
+        phone = f"+380{UA_CODES[i % len(UA_CODES)]}{sub}"
+        contact_phone = f"+380{UA_CODES[(i + 3) % len(UA_CODES)]}{sub}"
+    else:
+        phone = f"+7{RU_CODES[i % len(RU_CODES)]}{sub}"
+        contact_phone = f"+7{RU_CODES[(i + 5) % len(RU_CODES)]}{sub}"
+    return {
+        "name": f"{'ТОВ' if ua else 'ООО'} «{adj} {noun} {i}»", "noun": noun, "adj": adj,
+        "phone": phone, "email": f"office{i}@example.{'ua' if ua else 'ru'}",
+        "country": "UA" if ua else "RU",
+        "inn": None if ua else inn10(i), "edrpou": edrpou(i) if ua else None,
+        "first": rnd.choice(FIRST), "last": rnd.choice(LAST), "contact_phone": contact_phone,
+    }
+
+
+async def populate(n: int, manager_ids: list[int]) -> None:
+    from tortoise.transactions import in_transaction
+
+    from models import Client, ClientManager, ContactPerson, LegalEntity
+    from services.clients import DEFAULT_WEIGHTS
+    from services.clock import utcnow
+    from services.importer import derived_fields
+    from services.text import digits, search_blob
+
+    rnd = random.Random(7)
+    now = utcnow()
+    for start in range(0, n, BATCH):
+        clients, legals, contacts, managers = [], [], [], []
+        for i in range(start, min(n, start + BATCH)):
+            d = client_data(i, rnd)
+            cid = i + 1
+            legal = {"name": d["name"], "inn": d["inn"], "edrpou": d["edrpou"], "ipn": None}
+            cpd = digits(d["contact_phone"])
+            phone_digits, search_text, score = derived_fields(
+                name=d["name"], short_name=None, email=d["email"], phone=d["phone"],
+                street=None, city_id=None, contacts=[(d["last"], d["first"], cpd)],
+                legal=[legal], weights=DEFAULT_WEIGHTS)
+            clients.append(Client(
+                id=cid, name=d["name"], phone=d["phone"], phone_digits=phone_digits,
+                email=d["email"], country=d["country"], search_text=search_text,
+                completeness=score, created_at=now, updated_at=now))
+            legals.append(LegalEntity(client_id=cid, name=d["name"], inn=d["inn"],
+                                      edrpou=d["edrpou"], country=d["country"],
+                                      is_primary=True, created_at=now, updated_at=now))
+            contacts.append(ContactPerson(
+                client_id=cid, first_name=d["first"], last_name=d["last"],
+                phones=[d["contact_phone"]], emails=[], messengers={}, phone_digits=cpd,
+                search_text=search_blob(d["first"], d["last"]), created_at=now,
+                updated_at=now))
+            managers.append(ClientManager(client_id=cid, user_id=manager_ids[i % len(
+                manager_ids)], is_primary=True, assigned_at=now))
+        async with in_transaction() as conn:
+            await Client.bulk_create(clients, using_db=conn)
+            await LegalEntity.bulk_create(legals, using_db=conn)
+            await ContactPerson.bulk_create(contacts, using_db=conn)
+            await ClientManager.bulk_create(managers, using_db=conn)
+
+
+def typo(word: str, rnd: random.Random) -> str:
+    """One letter of the word changed (not the first), as people mistype."""
+    word = word.lower()
+    i = rnd.randrange(1, len(word) - 1)
+    vowels = "аоеиуя"
+    ch = word[i]
+    repl = rnd.choice([v for v in vowels if v != ch]) if ch in vowels else rnd.choice("кнтр")
+    return word[:i] + repl + word[i + 1:]
+
+
+def make_queries(n: int) -> list[tuple[str, str]]:
+    rnd = random.Random(11)
+    data_rnd = random.Random(7)
+    sample_ids = sorted(rnd.sample(range(n), 150))
+    wanted = set(sample_ids)
+    # replay the generator to know what the sampled clients look like
+    ds = [d for i in range(max(sample_ids) + 1)
+          if (d := client_data(i, data_rnd)) and i in wanted]
+    queries: list[tuple[str, str]] = []
+    for k in range(SEARCHES // 4):
+        d = ds[k % len(ds)]
+        word = rnd.choice([d["noun"], d["adj"]])
+        queries.append(("name", word.lower()[:rnd.randint(4, 6)]))
+        p = d["phone"]
+        if p.startswith("+7"):  # the ways people type a Russian number
+            code, sub = p[2:5], p[5:]
+            written = [f"8 {code} {sub[:3]}-{sub[3:5]}-{sub[5:]}", f"+7 {code} {sub}",
+                       f"8{code}{sub}", f"8 ({code}) {sub[:3]}-{sub[3:5]}-{sub[5:]}"][k % 4]
+        else:
+            written = [f"0{p[4:6]} {p[6:9]} {p[9:]}", f"+380 {p[4:6]} {p[6:]}"][k % 2]
+        queries.append(("phone", written))
+        queries.append(("inn", d["inn"] or d["edrpou"]))
+        queries.append(("typo", typo(d["noun"] if len(d["noun"]) >= 5 else d["adj"], rnd)))
+    rnd.shuffle(queries)
+    return queries
+
+
+async def explain(qs_sql: str, dialect: str) -> list[str]:
+    from tortoise import connections
+
+    conn = connections.get("default")
+    if dialect == "sqlite":
+        rows = await conn.execute_query_dict(f"EXPLAIN QUERY PLAN {qs_sql}")
+        return [r["detail"] for r in rows]
+    rows = await conn.execute_query_dict(f"EXPLAIN ANALYZE {qs_sql}")
+    return [next(iter(r.values())) for r in rows]
+
+
+async def run_backend(url: str, backend: str, n: int, trgm: bool = False) -> dict:
+    from tortoise import connections
+    from tortoise.expressions import Q
+
+    from kontakt import db as kdb
+    from models import Client, Role, User
+    from services.clients import search_clients
+    from services.text import translit
+
+    await kdb.init_db(url)
+    await kdb.migrate(url)
+    admin = await User.create(telegram_id=1, full_name="Bench Admin", role=Role.ADMIN)
+    managers = [await User.create(telegram_id=100 + k, full_name=f"Manager {k}")
+                for k in range(20)]
+    t0 = time.perf_counter()
+    await populate(n, [m.id for m in managers])
+    load_s = time.perf_counter() - t0
+    conn = connections.get("default")
+    dialect = conn.capabilities.dialect
+    if dialect == "postgres":
+        if trgm:  # what-if: the index suggested for PostgreSQL (not in the migrations)
+            await conn.execute_script(
+                "CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX client_search_trgm "
+                "ON client USING gin (search_text gin_trgm_ops);")
+        await conn.execute_script(
+            "SELECT setval(pg_get_serial_sequence('client', 'id'), "
+            "(SELECT MAX(id) FROM client)); ANALYZE;")
+    else:
+        await conn.execute_script("ANALYZE;")
+
+    queries = make_queries(n)
+    for _, q in queries[:20]:  # warm-up
+        await search_clients(admin, q)
+    times: dict[str, list[float]] = {}
+    found: dict[str, int] = {}
+    misses: dict[str, list[str]] = {}
+    for kind, q in queries:
+        t = time.perf_counter()
+        result = await search_clients(admin, q)
+        times.setdefault(kind, []).append((time.perf_counter() - t) * 1000)
+        found[kind] = found.get(kind, 0) + bool(result)
+        if not result:
+            misses.setdefault(kind, []).append(q)
+    everything = [t for ts in times.values() for t in ts]
+
+    placeholder = "?" if dialect == "sqlite" else "$1"
+    rnd = random.Random(3)
+    base = []
+    for _ in range(SEARCHES):
+        t = time.perf_counter()
+        await conn.execute_query(f"SELECT id FROM client WHERE id={placeholder}",
+                                 [rnd.randint(1, n)])
+        base.append((time.perf_counter() - t) * 1000)
+
+    # where the time goes: the plan of the exact-match query, and the parts of a typo
+    # search (the exact query that finds nothing, the candidates query, the ranking)
+    w = "север"
+    name_sql = (Client.filter(archived_at=None).filter(
+        Q(search_text__contains=w) | Q(search_text__contains=translit(w)))
+        .order_by("name").limit(10).sql(params_inline=True))
+    plans = {"name": await explain(name_sql, dialect)}
+    sys.stderr.write(f"[{backend}] {name_sql}\n" + "\n".join(plans["name"]) + "\n")
+    breakdown = await typo_breakdown(admin, [q for k, q in queries if k == "typo"][:30])
+    await kdb.close_db()
+    return {
+        "clients": n, "searches": len(queries), "load_s": round(load_s, 1),
+        "p50_ms": round(statistics.median(everything), 2),
+        "p95_ms": round(pct(everything, 95), 2),
+        "max_ms": round(max(everything), 2),
+        "by_kind": {k: {"p50_ms": round(statistics.median(v), 2),
+                        "p95_ms": round(pct(v, 95), 2),
+                        "found": f"{found[k]}/{len(v)}"} for k, v in sorted(times.items())},
+        "baseline_ms": round(statistics.median(base), 3),
+        "plan_name_query": plans["name"],
+        "typo_breakdown_ms": breakdown,
+        "misses": {k: v[:5] for k, v in misses.items()},
+    }
+
+
+async def typo_breakdown(admin, queries: list[str]) -> dict:
+    """The steps of search_clients for a query with a typo, timed one by one (the same
+    queries the service makes, copied here only to measure them)."""
+    from rapidfuzz import fuzz
+    from tortoise.expressions import Q
+
+    from services.clients import visible_clients
+    from services.text import translit, words
+
+    parts: dict[str, list[float]] = {"exact_query": [], "candidates_query": [],
+                                     "rank": []}
+    for query in queries:
+        qs = await visible_clients(admin)
+        q_words = words(query)[:5]
+        t = time.perf_counter()
+        exact = qs
+        for w in q_words:
+            exact = exact.filter(Q(search_text__contains=w) |
+                                 Q(search_text__contains=translit(w)))
+        await exact.order_by("name").limit(10)
+        parts["exact_query"].append((time.perf_counter() - t) * 1000)
+        longest = max(q_words, key=len)
+        pieces = {longest[i:i + 3] for i in range(0, max(1, len(longest) - 2))}
+        cond = Q()
+        for piece in list(pieces)[:8]:
+            cond |= Q(search_text__contains=piece) | Q(search_text__contains=translit(piece))
+        t = time.perf_counter()
+        candidates = await qs.filter(cond).limit(300)
+        parts["candidates_query"].append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        target = " ".join(q_words)
+        sorted(((fuzz.partial_ratio(target, c.search_text), c) for c in candidates),
+               key=lambda x: -x[0])
+        parts["rank"].append((time.perf_counter() - t) * 1000)
+    return {k: round(statistics.median(v), 2) for k, v in parts.items() if v}
+
+
+async def main(quick: bool, postgres: str | None, trgm: bool = False) -> None:
+    n = 20_000 if quick else 100_000
+    tmp = Path(tempfile.mkdtemp(prefix="kontakt-bench-"))
+    sqlite = await run_backend(f"sqlite://{tmp / 'bench.sqlite3'}", "sqlite", n)
+    pg = None
+    if postgres:
+        async with scratch_postgres(postgres) as url:
+            pg = await run_backend(url, "postgres", n)
+    pg_trgm = None
+    if postgres and trgm:
+        async with scratch_postgres(postgres) as url:
+            pg_trgm = await run_backend(url, "postgres+trgm", n, trgm=True)
+    worse = max((b for b in (sqlite, pg) if b), key=lambda b: b["p95_ms"])
+    emit({
+        "benchmark": "client_search",
+        "clients": n,
+        "p50_ms": worse["p50_ms"], "p95_ms": worse["p95_ms"],
+        "baseline_ms": worse["baseline_ms"],
+        "aim_p95_ms": 50, "ok": worse["p95_ms"] < 50,
+        "rss_mb": round(rss_mb(), 1),
+        "sqlite": sqlite, "postgres": pg,
+        **({"postgres_with_trgm_index": pg_trgm} if pg_trgm else {}),
+    })
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--postgres", help="also run on a scratch database of this "
+                        "PostgreSQL server")
+    parser.add_argument("--trgm", action="store_true", help="with --postgres: also measure "
+                        "with a pg_trgm GIN index on client.search_text (a what-if)")
+    args = parser.parse_args()
+    asyncio.run(main(args.quick, args.postgres, args.trgm))

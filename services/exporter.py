@@ -1,0 +1,165 @@
+"""Export of a client list to CSV or XLSX (issue 3, "Web": export of any list).
+
+Exports what :func:`services.clients.visible_clients` lets the person see (A-3),
+optionally narrowed by a search query, read from SQL in chunks of ``CHUNK`` clients
+(keyset paging by id) so that the database never hands over the whole table at once.
+
+CSV: UTF-8 with a BOM and ";" between fields, what Excel in Russian and Ukrainian
+locales opens correctly. XLSX: openpyxl in write-only mode (rows streamed to a
+temporary file). Cells that a spreadsheet would run as a formula are prefixed with
+an apostrophe; :mod:`services.importer` removes it again, so an export imports back.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from models import Client, ClientManager, LegalEntity, User
+from services.clients import search_clients, visible_clients
+from services.text import digits, translit, words
+
+CHUNK = 1000
+
+HEADERS: tuple[str, ...] = (
+    "id", "name", "kind", "short_name", "phone", "email", "website",
+    "country", "region", "city", "district", "street", "building", "office", "postal_code",
+    "legal_name", "inn", "kpp", "ogrn", "edrpou", "ipn", "bik", "bank_name", "account",
+    "iban", "managers", "completeness", "created_at",
+)
+
+# the export's headers → import fields (services.importer.COLUMNS): a round trip
+IMPORT_MAPPING: dict[str, str] = {
+    "name": "name", "kind": "kind", "short_name": "short_name", "phone": "phone",
+    "email": "email", "website": "website", "country": "country", "street": "street",
+    "building": "building", "office": "office", "postal_code": "postal_code",
+    "legal_name": "legal.name", "inn": "legal.inn", "kpp": "legal.kpp", "ogrn": "legal.ogrn",
+    "edrpou": "legal.edrpou", "ipn": "legal.ipn", "bik": "legal.bik", "iban": "legal.iban",
+}
+
+_CLIENT_VALUES = ("id", "name", "kind", "short_name", "phone", "email", "website", "country",
+                  "region__name", "city__name", "district__name", "street", "building",
+                  "office", "postal_code", "completeness", "created_at")
+_LEGAL_VALUES = ("client_id", "name", "inn", "kpp", "ogrn", "edrpou", "ipn", "bik",
+                 "bank_name", "account", "iban", "is_primary", "id")
+_FORMULA = re.compile(r"^[=@]|^[+-](?![\d\s()+-]*$)")
+
+
+def _safe(value: Any) -> Any:
+    """A text cell that Excel would evaluate (=, @, or +/- not followed by a number)
+    gets a leading apostrophe (CSV/formula injection)."""
+    if isinstance(value, str) and value and _FORMULA.match(value):
+        return "'" + value
+    return value
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+def _narrow(qs: QuerySet[Client], query: str) -> QuerySet[Client] | None:
+    """The SQL part of search_clients: digits of a phone/INN, or every word (or its
+    transliteration) in the search text. None when the query has no words."""
+    q_words = words(query)[:5]
+    q_digits = digits(query)
+    if not q_words:
+        return None
+    if len(q_digits) >= 5 and len(q_digits) >= len(query.strip()) - 4:
+        return qs.filter(search_text__contains=q_digits[-10:])
+    for w in q_words:
+        qs = qs.filter(Q(search_text__contains=w) | Q(search_text__contains=translit(w)))
+    return qs
+
+
+async def _client_rows(actor: User, query: str | None) -> AsyncIterator[list[dict[str, Any]]]:
+    qs = await visible_clients(actor)
+    if query and query.strip():
+        narrowed = _narrow(qs, query)
+        if narrowed is None:
+            return
+        if not await narrowed.exists() and len(query.strip()) >= 4:
+            # nothing exact: the typo-tolerant search (a few hundred candidates at most)
+            ids = [c.id for c in await search_clients(actor, query, limit=300)]
+            narrowed = qs.filter(id__in=ids) if ids else None
+        if narrowed is None:
+            return
+        qs = narrowed
+    last = 0
+    while True:
+        chunk = await qs.filter(id__gt=last).order_by("id").limit(CHUNK).values(
+            *_CLIENT_VALUES)
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1]["id"]
+        if len(chunk) < CHUNK:
+            return
+
+
+async def _rows(actor: User, query: str | None) -> AsyncIterator[list[Any]]:
+    async for chunk in _client_rows(actor, query):
+        ids = [c["id"] for c in chunk]
+        legal: dict[int, dict[str, Any]] = {}
+        # the primary legal entity, or the first one if none is marked primary
+        for le in sorted(await LegalEntity.filter(client_id__in=ids).values(*_LEGAL_VALUES),
+                         key=lambda r: (not r["is_primary"], r["id"])):
+            legal.setdefault(le["client_id"], le)
+        managers: dict[int, list[str]] = {}
+        for m in await ClientManager.filter(client_id__in=ids, unassigned_at=None).order_by(
+                "-is_primary", "assigned_at", "id").values("client_id", "user__full_name"):
+            managers.setdefault(m["client_id"], []).append(m["user__full_name"])
+        for c in chunk:
+            le = legal.get(c["id"], {})
+            yield [
+                c["id"], c["name"], str(c["kind"]),
+                c["short_name"], c["phone"], c["email"], c["website"], c["country"],
+                c["region__name"], c["city__name"], c["district__name"], c["street"],
+                c["building"], c["office"], c["postal_code"],
+                le.get("name"), le.get("inn"), le.get("kpp"), le.get("ogrn"),
+                le.get("edrpou"), le.get("ipn"), le.get("bik"), le.get("bank_name"),
+                le.get("account"), le.get("iban"),
+                ", ".join(managers.get(c["id"], [])), c["completeness"],
+                _iso(c["created_at"]),
+            ]
+
+
+async def export_clients(actor: User, *, query: str | None = None,
+                         fmt: Literal["csv", "xlsx"] = "csv") -> bytes:
+    """The clients ``actor`` may see (narrowed by ``query``, search semantics) as a
+    CSV or XLSX file."""
+    if fmt == "csv":
+        out = io.BytesIO()
+        out.write("\ufeff".encode())
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+        writer = csv.writer(text, delimiter=";", quoting=csv.QUOTE_MINIMAL,
+                            lineterminator="\r\n")
+        writer.writerow(HEADERS)
+        async for row in _rows(actor, query):
+            writer.writerow(["" if v is None else _safe(v) for v in row])
+        text.flush()
+        data = out.getvalue()
+        text.detach()
+        return data
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("clients")
+        ws.append(list(HEADERS))
+        async for row in _rows(actor, query):
+            ws.append([_safe(v) for v in row])
+        out = io.BytesIO()
+        wb.save(out)
+        return out.getvalue()
+    raise ValueError(f"unknown export format {fmt!r}")

@@ -1,0 +1,664 @@
+"""Import of clients from CSV and XLSX with column mapping, a dry run listing errors by
+row, de-duplication by INN/EDRPOU, phone and email, and progress (issue 3, "Web").
+
+The file is read as a stream (CSV through the ``csv`` module, XLSX through openpyxl in
+read-only mode) and handled in batches of ``batch_size`` rows: each batch is validated
+with the rules of :mod:`services.clients`, checked for duplicates against the database
+with a few ``IN (...)`` queries and against the earlier rows of the file, and the good
+rows are written with ``bulk_create`` in one transaction per batch. Memory stays flat
+whatever the file's size.
+
+Row numbers in the report are those a person sees in the file: the header is row 1.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import inspect
+import io
+import os
+from array import array
+from bisect import bisect_left
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any, BinaryIO
+
+import phonenumbers
+from tortoise.transactions import in_transaction
+
+from models import (
+    AuditLog,
+    Client,
+    ClientKind,
+    ClientManager,
+    ContactPerson,
+    LegalEntity,
+    Setting,
+    User,
+)
+from services.clients import (
+    DEFAULT_WEIGHTS,
+    _validated_client,
+    _validated_legal,
+    normalize_email,
+    normalize_phone,
+)
+from services.clock import utcnow
+from services.errors import PermissionDenied, ValidationFailed
+from services.text import digits, search_blob
+
+# --- what a column may be mapped to ----------------------------------------------------
+COLUMNS: tuple[str, ...] = (
+    "name", "kind", "short_name", "phone", "email", "website", "country", "street",
+    "building", "office", "postal_code", "notes",
+    "legal.name", "legal.inn", "legal.kpp", "legal.ogrn", "legal.edrpou", "legal.ipn",
+    "legal.bik", "legal.iban",
+    "contact.first_name", "contact.last_name", "contact.phone", "contact.email",
+    "contact.position",
+)
+
+# header spellings a person is likely to have in a file → the target field (lower-cased,
+# without spaces, dots, dashes and underscores); used by :func:`guess_mapping`
+_HEADER_GUESSES: dict[str, str] = {
+    **{k.replace(".", "").replace("_", ""): k for k in COLUMNS},
+    "название": "name", "наименование": "name", "клиент": "name", "компания": "name",
+    "назва": "name", "company": "name", "client": "name", "clientname": "name",
+    "тип": "kind", "вид": "kind", "type": "kind",
+    "краткоеназвание": "short_name", "коротканазва": "short_name",
+    "телефон": "phone", "тел": "phone", "phonenumber": "phone", "mobile": "phone",
+    "почта": "email", "электроннаяпочта": "email", "електроннапошта": "email",
+    "email": "email", "емейл": "email", "сайт": "website", "site": "website",
+    "страна": "country", "країна": "country", "улица": "street", "вулиця": "street",
+    "дом": "building", "будинок": "building", "офис": "office", "офіс": "office",
+    "индекс": "postal_code", "індекс": "postal_code", "zip": "postal_code",
+    "postalcode": "postal_code", "примечание": "notes", "примітка": "notes",
+    "комментарий": "notes", "note": "notes", "comment": "notes",
+    "юрлицо": "legal.name", "юридическоелицо": "legal.name", "legalname": "legal.name",
+    "инн": "legal.inn", "inn": "legal.inn", "кпп": "legal.kpp", "kpp": "legal.kpp",
+    "огрн": "legal.ogrn", "ogrn": "legal.ogrn", "огрнип": "legal.ogrn",
+    "едрпоу": "legal.edrpou", "єдрпоу": "legal.edrpou", "егрпоу": "legal.edrpou",
+    "edrpou": "legal.edrpou",
+    "кодєдрпоу": "legal.edrpou", "ипн": "legal.ipn", "іпн": "legal.ipn", "ipn": "legal.ipn",
+    "бик": "legal.bik", "bik": "legal.bik", "iban": "legal.iban",
+    "контакт": "contact.first_name", "имя": "contact.first_name", "ім'я": "contact.first_name",
+    "firstname": "contact.first_name", "фамилия": "contact.last_name",
+    "прізвище": "contact.last_name", "lastname": "contact.last_name",
+    "должность": "contact.position", "посада": "contact.position",
+    "position": "contact.position", "телефонконтакта": "contact.phone",
+    "emailконтакта": "contact.email",
+}
+
+_KINDS = {
+    "company": ClientKind.COMPANY, "компания": ClientKind.COMPANY,
+    "организация": ClientKind.COMPANY, "юрлицо": ClientKind.COMPANY, "юр": ClientKind.COMPANY,
+    "компанія": ClientKind.COMPANY, "організація": ClientKind.COMPANY,
+    "юрособа": ClientKind.COMPANY,
+    "individual": ClientKind.INDIVIDUAL, "person": ClientKind.INDIVIDUAL,
+    "физлицо": ClientKind.INDIVIDUAL, "физ": ClientKind.INDIVIDUAL,
+    "частноелицо": ClientKind.INDIVIDUAL, "фізособа": ClientKind.INDIVIDUAL,
+    "фіз": ClientKind.INDIVIDUAL, "приватнаособа": ClientKind.INDIVIDUAL,
+}
+
+
+def _header_key(text: str) -> str:
+    return "".join(ch for ch in (text or "").casefold() if ch not in " ._-\t").replace("ё", "е")
+
+
+def guess_mapping(headers: Iterable[str]) -> dict[str, str]:
+    """A first guess of the mapping for the mapping form: known header spellings
+    (Russian, Ukrainian, English, and this service's export) → target fields."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for header in headers:
+        target = _HEADER_GUESSES.get(_header_key(header))
+        if target and target not in taken:
+            out[header] = target
+            taken.add(target)
+    return out
+
+
+# --- derived values (the formula of services.clients._refresh_derived) -------------
+def derived_fields(*, name: str | None, short_name: str | None, email: str | None,
+                   phone: str | None, street: str | None, city_id: int | None,
+                   contacts: Iterable[tuple[str | None, str, str | None]],
+                   legal: Iterable[dict[str, Any]],
+                   weights: dict[str, int]) -> tuple[str | None, str, int]:
+    """``(phone_digits, search_text, completeness)`` of a client card, without queries.
+
+    ``contacts``: (last_name, first_name, phone_digits) of its live contact persons;
+    ``legal``: dicts with name, inn, edrpou, ipn of its legal entities; ``weights``: the
+    completeness weights (setting ``completeness.weights`` or ``DEFAULT_WEIGHTS``).
+    Pure, so that ``_refresh_derived`` and bulk writers compute the very same values.
+    """
+    contacts = list(contacts)
+    legal = list(legal)
+    search_text = search_blob(
+        name, short_name, email,
+        *(f"{last or ''} {first}" for last, first, _ in contacts),
+        *(le["name"] for le in legal),
+    ) + " " + " ".join(filter(None, [
+        digits(phone), *(pd for _, _, pd in contacts),
+        *(le.get(k) or "" for le in legal for k in ("inn", "edrpou", "ipn"))]))
+    filled = {
+        "name": bool(name), "phone": bool(phone), "email": bool(email),
+        "address": bool(city_id or street), "requisites": bool(legal),
+        "contact": bool(contacts),
+    }
+    return digits(phone) or None, search_text, completeness_score(weights, filled)
+
+
+def completeness_score(weights: dict[str, int], filled: dict[str, bool]) -> int:
+    """S-10: percent of the configured weights the card fills."""
+    total = sum(weights.values()) or 1
+    return round(100 * sum(w for k, w in weights.items() if filled.get(k)) / total)
+
+
+async def completeness_settings() -> tuple[dict[str, int], int]:
+    """The completeness weights and the minimum (S-10), read once per import."""
+    setting = await Setting.get_or_none(key="completeness.weights")
+    weights = setting.value if setting else DEFAULT_WEIGHTS
+    setting = await Setting.get_or_none(key="completeness.minimum")
+    minimum = int(setting.value) if setting else 0
+    return weights, minimum
+
+
+# --- reading files ---------------------------------------------------------------------
+Source = str | os.PathLike | bytes | bytearray | BinaryIO
+
+
+def _is_xlsx(filename: str, head: bytes) -> bool:
+    return filename.lower().endswith((".xlsx", ".xlsm")) or head[:2] == b"PK"
+
+
+def _open_binary(source: Source) -> BinaryIO:
+    if isinstance(source, bytes | bytearray):
+        return io.BytesIO(source)
+    if isinstance(source, str | os.PathLike):
+        return open(source, "rb")  # noqa: SIM115 - closed by the caller
+    source.seek(0)
+    return source
+
+
+def _head(source: Source) -> bytes:
+    if isinstance(source, bytes | bytearray):
+        return bytes(source[:4])
+    f = _open_binary(source)
+    try:
+        return f.read(4)
+    finally:
+        if isinstance(source, str | os.PathLike):
+            f.close()
+        else:
+            f.seek(0)
+
+
+def _detect_encoding(f: BinaryIO) -> str:
+    """UTF-8 (with or without BOM) if the whole file decodes as such, else cp1251 (what
+    Excel in Russian or Ukrainian Windows saves "CSV" in). Streams: flat memory."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        while chunk := f.read(1 << 20):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        return "cp1251"
+    finally:
+        f.seek(0)
+
+
+def _sniff_delimiter(sample: str) -> str:
+    """, ; or tab: the one that splits the first lines into the same number (> 1) of
+    columns as the header; quotes respected."""
+    lines = sample.splitlines()[:50]
+    if len(lines) > 1 and len(sample) >= 65536:
+        lines = lines[:-1]  # the last line of a cut sample may be partial
+    best, best_score = ",", (-1, -1)
+    for delim in (";", ",", "\t"):
+        rows = list(csv.reader(lines, delimiter=delim))
+        if not rows:
+            continue
+        width = len(rows[0])
+        if width < 2:
+            continue
+        consistent = sum(1 for r in rows[1:] if len(r) == width)
+        score = (consistent, width)
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+class _Table:
+    """Rows of a CSV or XLSX file as lists of stripped strings (or None), streamed."""
+
+    def __init__(self, source: Source, filename: str) -> None:
+        self.source = source
+        self.filename = filename or ""
+        self.is_xlsx = _is_xlsx(self.filename, _head(source))
+        self._closers: list[Callable[[], Any]] = []
+        self.total_estimate = 0
+
+    def __enter__(self) -> _Table:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for close in reversed(self._closers):
+            close()
+        self._closers.clear()
+
+    def rows(self) -> Iterator[list[str | None]]:
+        return self._xlsx_rows() if self.is_xlsx else self._csv_rows()
+
+    def _csv_rows(self) -> Iterator[list[str | None]]:
+        f = _open_binary(self.source)
+        if isinstance(self.source, str | os.PathLike):
+            self._closers.append(f.close)
+        encoding = _detect_encoding(f)
+        text = io.TextIOWrapper(f, encoding=encoding, newline="")
+        self._closers.append(text.detach)  # do not close a stream the caller gave us
+        delimiter = _sniff_delimiter(text.read(65536))
+        text.seek(0)
+        # the number of records, for the progress bar (a cheap streaming pass)
+        self.total_estimate = max(0, sum(1 for _ in csv.reader(text, delimiter=delimiter)) - 1)
+        text.seek(0)
+        for row in csv.reader(text, delimiter=delimiter):
+            yield [_cell(v) for v in row]
+
+    def _xlsx_rows(self) -> Iterator[list[str | None]]:
+        from openpyxl import load_workbook
+
+        f = _open_binary(self.source)
+        if isinstance(self.source, str | os.PathLike):
+            self._closers.append(f.close)
+        wb = load_workbook(f, read_only=True, data_only=True)
+        self._closers.insert(0, wb.close)
+        ws = wb.active
+        try:
+            self.total_estimate = max(0, (ws.max_row or 0) - 1)
+        except (TypeError, ValueError):
+            self.total_estimate = 0
+        for row in ws.iter_rows(values_only=True):
+            yield [_cell(v) for v in row]
+
+
+def _cell(value: Any) -> str | None:
+    """A cell as the text a person sees: 7707083893.0 → "7707083893"; dates as ISO."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        text = str(int(value)) if value.is_integer() else repr(value)
+    elif isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, datetime | date | time):
+        text = value.isoformat()
+    else:
+        text = str(value).strip()
+        # an export's guard against formula injection ('=..., '+...) — undo it
+        if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
+            text = text[1:]
+    return text or None
+
+
+def read_headers(source: Source, filename: str) -> list[str]:
+    """The first row of the file: the column headers to map."""
+    return read_preview(source, filename, rows=0)[0]
+
+
+def read_preview(source: Source, filename: str, rows: int = 5
+                 ) -> tuple[list[str], list[list[str | None]]]:
+    """(headers, the first ``rows`` non-empty data rows) for the mapping form."""
+    with _Table(source, filename) as table:
+        it = table.rows()
+        headers = [h or "" for h in next(it, [])]
+        preview: list[list[str | None]] = []
+        for row in it:
+            if len(preview) >= rows:
+                break
+            if any(row):
+                preview.append(row)
+        if hasattr(it, "close"):
+            it.close()
+    while headers and not headers[-1]:
+        headers.pop()
+    return headers, preview
+
+
+# --- the import --------------------------------------------------------------------
+@dataclass
+class ImportReport:
+    rows_total: int = 0
+    created: int = 0  # in a dry run: how many would be created
+    updated: int = 0
+    skipped_duplicates: int = 0
+    # (row number as in the file, field, message); duplicates have field "duplicate"
+    errors: list[tuple[int, str, str]] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def bad_rows(self) -> int:
+        return len({row for row, f, _ in self.errors if f != "duplicate"})
+
+
+@dataclass
+class _Row:
+    number: int
+    client: dict[str, Any]
+    legal: dict[str, Any] | None
+    contact: dict[str, Any] | None
+    keys: list[tuple[str, str]]  # ("inn", "7707083893"), ("phone", ...), ("email", ...)
+    derived: tuple[str | None, str, int] = (None, "", 0)  # phone_digits, search_text, %
+
+
+_KEY_LABEL = {"inn": "INN", "edrpou": "EDRPOU", "phone": "phone", "email": "email"}
+
+
+def _check_mapping(headers: list[str], mapping: dict[str, str]) -> dict[str, int]:
+    """target field → column index."""
+    index = {}
+    for i, h in enumerate(headers):
+        index.setdefault((h or "").strip(), i)
+    out: dict[str, int] = {}
+    for header, target in mapping.items():
+        if not target:
+            continue
+        if target not in COLUMNS:
+            raise ValidationFailed("mapping", f"unknown field {target!r}")
+        if (header or "").strip() not in index:
+            raise ValidationFailed("mapping", f"no column {header!r} in the file")
+        if target in out:
+            raise ValidationFailed("mapping", f"two columns are mapped to {target!r}")
+        out[target] = index[(header or "").strip()]
+    if "name" not in out and "legal.name" not in out:
+        raise ValidationFailed("mapping", "map a column to the client's name")
+    return out
+
+
+def _split_many(text: str | None) -> list[str]:
+    if not text:
+        return []
+    for sep in ";\n,":
+        text = text.replace(sep, "\n")
+    return [p.strip() for p in text.split("\n") if p.strip()]
+
+
+def _parse_row(number: int, cells: list[str | None], columns: dict[str, int], region: str,
+               weights: dict[str, int], minimum: int,
+               errors: list[tuple[int, str, str]]) -> _Row | None:
+    """Validate one row with the rules of services.clients; None (and errors) if bad."""
+    def get(target: str) -> str | None:
+        i = columns.get(target)
+        return cells[i] if i is not None and i < len(cells) else None
+
+    bad = False
+    raw: dict[str, Any] = {k: get(k) for k in COLUMNS if "." not in k and k in columns}
+    raw["name"] = raw.get("name")
+    kind = raw.get("kind")
+    if kind:
+        raw["kind"] = _KINDS.get(_header_key(kind), kind.strip().lower())
+    else:
+        raw.pop("kind", None)
+    country = (raw.get("country") or "").strip().upper() or None
+    if country:
+        raw["country"] = country
+    row_region = country if country in phonenumbers.SUPPORTED_REGIONS else region
+    legal_raw = {k[6:]: get(k) for k in columns if k.startswith("legal.")}
+    contact_raw = {k[8:]: get(k) for k in columns if k.startswith("contact.")}
+    if not raw["name"] and raw.get("kind") != ClientKind.INDIVIDUAL:
+        # a file of companies may only name the legal entity
+        raw["name"] = legal_raw.get("name")
+    client: dict[str, Any] = {}
+    try:
+        client = _validated_client(raw, row_region)
+    except ValidationFailed as exc:
+        errors.append((number, exc.field, exc.message))
+        bad = True
+    legal = None
+    if any(legal_raw.values()):
+        if not legal_raw.get("name"):
+            # the legal entity is named as the client unless a column says otherwise
+            # (an empty client name is reported once, as "name")
+            legal_raw["name"] = client.get("name") or raw.get("name") or "-"
+        try:
+            legal = _validated_legal(legal_raw)
+            if legal.get("edrpou") and not legal.get("inn"):
+                legal["country"] = "UA"
+            elif client.get("country"):
+                legal["country"] = client["country"]
+        except ValidationFailed as exc:
+            errors.append((number, exc.field, exc.message))
+            bad = True
+    contact = None
+    if any(contact_raw.values()):
+        try:
+            first = (contact_raw.get("first_name") or "").strip()
+            if not first:
+                raise ValidationFailed("contact.first_name", "is empty")
+            phones = [normalize_phone(p, row_region, "contact.phone")
+                      for p in _split_many(contact_raw.get("phone"))]
+            emails = [normalize_email(e, "contact.email")
+                      for e in _split_many(contact_raw.get("email"))]
+            contact = {"first_name": first,
+                       "last_name": (contact_raw.get("last_name") or "").strip() or None,
+                       "position": (contact_raw.get("position") or "").strip() or None,
+                       "phones": phones, "emails": emails,
+                       "phone_digits": " ".join(digits(p) for p in phones)}
+        except ValidationFailed as exc:
+            errors.append((number, exc.field, exc.message))
+            bad = True
+    if bad:
+        return None
+    derived = derived_fields(
+        name=client.get("name"), short_name=client.get("short_name"),
+        email=client.get("email"), phone=client.get("phone"), street=client.get("street"),
+        city_id=None, legal=[legal] if legal else [], weights=weights,
+        contacts=[(contact["last_name"], contact["first_name"], contact["phone_digits"])]
+        if contact else [])
+    if derived[2] < minimum:
+        errors.append((number, "completeness", f"the card is {derived[2]}% complete; "
+                                               f"at least {minimum}% is required"))
+        return None
+    keys: list[tuple[str, str]] = []
+    if legal and legal.get("inn"):
+        keys.append(("inn", legal["inn"]))
+    if legal and legal.get("edrpou"):
+        keys.append(("edrpou", legal["edrpou"]))
+    if client.get("phone"):
+        keys.append(("phone", client["phone"]))
+    if client.get("email"):
+        keys.append(("email", client["email"].lower()))
+        keys.append(("email_as_written", client["email"]))
+    return _Row(number, client, legal, contact, keys, derived)
+
+
+async def _existing(keys: dict[str, set[str]]) -> dict[tuple[str, str], int]:
+    """(key kind, value) → id of a client in the database with it: a few IN queries."""
+    found: dict[tuple[str, str], int] = {}
+    for kind in ("inn", "edrpou"):
+        values = sorted(keys.get(kind, ()))
+        for part in _chunks(values, 500):
+            for r in await LegalEntity.filter(**{f"{kind}__in": part}).values(kind, "client_id"):
+                found.setdefault((kind, r[kind]), r["client_id"])
+    phones = sorted(keys.get("phone", ()))
+    for part in _chunks(phones, 500):
+        by_digits = {digits(p): p for p in part}
+        rows = await Client.filter(phone_digits__in=list(by_digits)).values("id", "phone_digits")
+        for r in rows:
+            found.setdefault(("phone", by_digits[r["phone_digits"]]), r["id"])
+    # e-mails are stored as written (the domain lower-cased); compare case-blind
+    emails = sorted(keys.get("email", set()) | keys.get("email_as_written", set()))
+    for part in _chunks(emails, 500):
+        variants = set(part)
+        rows = await Client.filter(email__in=list(variants)).values("id", "email")
+        for r in rows:
+            found.setdefault(("email", r["email"].lower()), r["id"])
+    return found
+
+
+def _chunks(values: list, size: int) -> Iterator[list]:
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+async def _reserve_client_ids(conn: Any, n: int) -> list[int]:
+    """Ids for ``n`` new clients, so that their legal entities, contacts, managers and
+    audit rows can be bulk-created in the same transaction (bulk_create does not
+    return primary keys)."""
+    if conn.capabilities.dialect == "postgres":
+        rows = await conn.execute_query_dict(
+            "SELECT nextval(pg_get_serial_sequence('client', 'id')) AS id "
+            "FROM generate_series(1, $1)", [n])
+        return sorted(int(r["id"]) for r in rows)
+    # SQLite: the transaction holds the connection's lock, so nobody inserts meanwhile
+    rows = await conn.execute_query_dict("SELECT COALESCE(MAX(id), 0) AS m FROM client")
+    top = int(rows[0]["m"])
+    try:
+        seq = await conn.execute_query_dict(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'client'")
+        if seq:
+            top = max(top, int(seq[0]["seq"]))
+    except Exception:  # noqa: BLE001 - no AUTOINCREMENT table: MAX(id) is enough
+        pass
+    return list(range(top + 1, top + 1 + n))
+
+
+async def _write(actor: User, rows: list[_Row]) -> list[int]:
+    """Create the clients of one batch, with their legal entity, contact person, the
+    importing person as manager and an audit row each, in one transaction."""
+    now = utcnow()
+    async with in_transaction() as conn:
+        ids = await _reserve_client_ids(conn, len(rows))
+        clients, legals, contacts, managers, audits = [], [], [], [], []
+        for cid, row in zip(ids, rows, strict=True):
+            c = row.client
+            if row.contact:
+                ct = row.contact
+                contacts.append(ContactPerson(
+                    client_id=cid, first_name=ct["first_name"], last_name=ct["last_name"],
+                    position=ct["position"], phones=ct["phones"], emails=ct["emails"],
+                    messengers={}, phone_digits=ct["phone_digits"],
+                    search_text=search_blob(ct["first_name"], ct["last_name"], *ct["emails"]),
+                    created_at=now, updated_at=now))
+            if row.legal:
+                legals.append(LegalEntity(client_id=cid, is_primary=True, created_at=now,
+                                          updated_at=now, **row.legal))
+            phone_digits, search_text, score = row.derived
+            clients.append(Client(id=cid, created_by_id=actor.id, phone_digits=phone_digits,
+                                  search_text=search_text, completeness=score,
+                                  created_at=now, updated_at=now, **c))
+            managers.append(ClientManager(client_id=cid, user_id=actor.id,
+                                          assigned_by_id=actor.id, is_primary=True,
+                                          assigned_at=now))
+            audits.append(AuditLog(user_id=actor.id, source="import", entity="client",
+                                   object_id=cid, client_id=cid, action="create",
+                                   new_value=c.get("name"), at=now))
+        await Client.bulk_create(clients, using_db=conn)
+        if legals:
+            await LegalEntity.bulk_create(legals, using_db=conn)
+        if contacts:
+            await ContactPerson.bulk_create(contacts, using_db=conn)
+        await ClientManager.bulk_create(managers, using_db=conn)
+        await AuditLog.bulk_create(audits, using_db=conn)
+    return ids
+
+
+async def _report_progress(progress: Callable[[int, int], Awaitable[Any] | None] | None,
+                           done: int, total: int) -> None:
+    if progress is not None:
+        result = progress(done, total)
+        if inspect.isawaitable(result):
+            await result
+
+
+async def run_import(actor: User, source_file: Source, filename: str,
+                     mapping: dict[str, str], *, dry_run: bool, region: str = "RU",
+                     progress: Callable[[int, int], Awaitable[Any] | None] | None = None,
+                     batch_size: int = 500) -> ImportReport:
+    """Import clients from a CSV or XLSX file. ``mapping``: column header → a field of
+    :data:`COLUMNS`. Bad rows are reported (row, field, message) and nothing of them is
+    saved; duplicates (of a client in the database or of an earlier row) are skipped and
+    reported with field "duplicate"; the good rows are created, the importing person
+    becoming their manager. ``dry_run`` checks everything and writes nothing.
+
+    ``progress(done, total)`` is called after each batch (``total`` is the number of
+    rows in the file, an estimate for XLSX files that do not record their size)."""
+    if actor is None or not actor.is_active:
+        raise PermissionDenied("not staff")
+    report = ImportReport(dry_run=dry_run)
+    weights, minimum = await completeness_settings()
+    # De-duplication within the file. A real run writes each batch before reading the
+    # next, so the database query finds earlier rows too: only the batch's own keys are
+    # kept, plus the row number of each client created (two compact arrays, to say
+    # "row N" rather than "client #id"). A dry run writes nothing and keeps every key.
+    seen: dict[str, int] = {}  # "kind:value" → the row that has it
+    created_ids, created_rows = array("q"), array("q")
+
+    def row_of(client_id: int) -> int | None:
+        i = bisect_left(created_ids, client_id)
+        if i < len(created_ids) and created_ids[i] == client_id:
+            return created_rows[i]
+        return None
+
+    async def flush(batch: list[tuple[int, list[str | None]]]) -> None:
+        if not dry_run:
+            seen.clear()
+        parsed = [row for number, cells in batch
+                  if (row := _parse_row(number, cells, columns, region, weights, minimum,
+                                        report.errors)) is not None]
+        wanted: dict[str, set[str]] = {}
+        for row in parsed:
+            for kind, value in row.keys:
+                wanted.setdefault(kind, set()).add(value)
+        existing = await _existing(wanted) if wanted else {}
+        good: list[_Row] = []
+        for row in parsed:
+            dup = None
+            for key in row.keys:
+                if key[0] not in _KEY_LABEL:
+                    continue
+                label = _KEY_LABEL[key[0]]
+                if (earlier := seen.get(f"{key[0]}:{key[1]}")) is not None:
+                    dup = f"same {label} as row {earlier}"
+                elif key in existing:
+                    earlier = row_of(existing[key])
+                    dup = (f"same {label} as row {earlier}" if earlier is not None
+                           else f"same {label} as client #{existing[key]}")
+                if dup:
+                    break
+            if dup:
+                report.errors.append((row.number, "duplicate", dup))
+                report.skipped_duplicates += 1
+                continue
+            for kind, value in row.keys:
+                if kind in _KEY_LABEL:
+                    seen[f"{kind}:{value}"] = row.number
+            good.append(row)
+        if good and not dry_run:
+            ids = await _write(actor, good)
+            created_ids.extend(ids)
+            created_rows.extend(row.number for row in good)
+        report.created += len(good)
+
+    with _Table(source_file, filename) as table:
+        it = table.rows()
+        headers = [(h or "") for h in next(it, [])]
+        columns = _check_mapping(headers, mapping)
+        batch: list[tuple[int, list[str | None]]] = []
+        lines = 0  # data lines read, empty ones included: what progress counts
+        for lines, cells in enumerate(it, start=1):  # noqa: B007 - used after the loop
+            if not any(cells):
+                continue
+            report.rows_total += 1
+            batch.append((lines + 1, cells))
+            if len(batch) >= batch_size:
+                await flush(batch)
+                batch = []
+                await _report_progress(progress, lines, max(table.total_estimate, lines))
+        if batch:
+            await flush(batch)
+        await _report_progress(progress, lines, lines)
+    report.errors.sort(key=lambda e: e[0])
+    return report

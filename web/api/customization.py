@@ -1,0 +1,237 @@
+"""/api/v1 for customisation without programmers (K-3): custom fields and their values
+(S-5, A-3), dictionaries (A-16, S-8, A-17), the classifier (S-9, M-1), segments (K-14, A-19)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from models import Client, User
+from services import classifier, customfields, dictionaries, segments
+from web.api.framework import MAX_ID
+from web.api.routes import api
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class FieldIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entity: Literal["client", "contact", "activity", "staff"] = "client"
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    type: Literal["text", "number", "money", "date", "bool", "choice", "multichoice"]
+    dictionary_code: str | None = Field(default=None, max_length=64)
+    items: list[str] | None = Field(default=None, max_length=500)
+    required: bool = False
+    confidential: bool = False
+    department_ids: list[int] = Field(default_factory=list, max_length=100)
+
+
+class FieldOut(BaseModel):
+    id: int
+    entity: str
+    code: str
+    name: str
+    type: str
+    required: bool
+    confidential: bool
+    choices: list[dict[str, Any]] = []
+
+
+class FieldList(BaseModel):
+    items: list[FieldOut]
+
+
+class ValuesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    values: dict[str, Any]
+
+
+class ValuesOut(BaseModel):
+    values: dict[str, Any]
+
+
+class ItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class ItemOut(BaseModel):
+    id: int
+    name: str
+    parent_id: int | None
+
+
+class ItemList(BaseModel):
+    items: list[ItemOut]
+
+
+class NodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    kind: Literal["manual", "by_field", "by_manager"] = "manual"
+    rule: Any = None
+
+
+class NodeOut(BaseModel):
+    id: int
+    name: str
+    parent_id: int | None
+    kind: str
+
+
+class NodeList(BaseModel):
+    items: list[NodeOut]
+
+
+class SegmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    rules: Any
+    shared: bool = True
+
+
+class SegmentOut(BaseModel):
+    id: int
+    name: str
+    rules: Any
+    shared: bool
+    members: int
+
+
+class SegmentList(BaseModel):
+    items: list[SegmentOut]
+
+
+class MemberList(BaseModel):
+    items: list[dict[str, Any]]
+    total: int
+
+
+async def _field_out(f) -> FieldOut:
+    choices = []
+    if f.dictionary_id:
+        from models import DictionaryItem
+
+        choices = [{"id": i.id, "name": i.name} for i in await DictionaryItem.filter(
+            dictionary_id=f.dictionary_id, archived=False).order_by("sort_order", "name")]
+    return FieldOut(id=f.id, entity=str(f.entity), code=f.code, name=f.name, type=str(f.type),
+                    required=f.required, confidential=f.confidential, choices=choices)
+
+
+@api.route("GET", "/custom-fields/{entity}", summary="Custom fields one may see (S-5, A-3)",
+           response=FieldList, tags=["customisation"])
+async def fields_list(request: web.Request, user: User, entity: str):
+    return FieldList(items=[await _field_out(f)
+                            for f in await customfields.fields_for(user, entity)])
+
+
+@api.route("POST", "/custom-fields", summary="Define a custom field (admins; K-3)",
+           body=FieldIn, response=FieldOut, tags=["customisation"], status=201)
+async def fields_create(request: web.Request, user: User, body: FieldIn):
+    f = await customfields.do_create_field(
+        user, body.entity, body.code, body.name, body.type,
+        dictionary_code=body.dictionary_code, items=body.items, required=body.required,
+        confidential=body.confidential, department_ids=body.department_ids)
+    return await _field_out(f)
+
+
+@api.route("GET", "/clients/{client_id}/custom", summary="A client's custom values",
+           response=ValuesOut, tags=["customisation"])
+async def values_get(request: web.Request, user: User, client_id: int):
+    values = await customfields.values_for(user, "client", client_id)
+    return ValuesOut(values={k: _jsonable(v) for k, v in values.items()})
+
+
+@api.route("PUT", "/clients/{client_id}/custom", summary="Set a client's custom values",
+           body=ValuesIn, response=ValuesOut, tags=["customisation"])
+async def values_put(request: web.Request, user: User, client_id: int, body: ValuesIn):
+    values = await customfields.do_set_values(user, "client", client_id, body.values)
+    return ValuesOut(values={k: _jsonable(v) for k, v in values.items()})
+
+
+@api.route("GET", "/dictionaries/{code}", summary="Items of a dictionary (A-16, S-8, A-17)",
+           response=ItemList, tags=["customisation"])
+async def items_list(request: web.Request, user: User, code: str):
+    items = await dictionaries.list_items(code, parent_id=_opt_int(request, "parent_id"),
+                                          query=request.query.get("q"))
+    return ItemList(items=[ItemOut(id=i.id, name=i.name, parent_id=i.parent_id) for i in items])
+
+
+def _opt_int(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name)
+    return int(raw) if raw and raw.isdigit() and int(raw) <= MAX_ID else None
+
+
+@api.route("POST", "/dictionaries/{code}", summary="Add an item (staff may extend)",
+           body=ItemIn, response=ItemOut, tags=["customisation"], status=201)
+async def items_add(request: web.Request, user: User, code: str, body: ItemIn):
+    item = await dictionaries.do_add_item(user, code, body.name, body.parent_id)
+    return ItemOut(id=item.id, name=item.name, parent_id=item.parent_id)
+
+
+@api.route("GET", "/classifier", summary="The classifier tree (S-9, M-1)", response=NodeList,
+           tags=["customisation"])
+async def nodes_list(request: web.Request, user: User):
+    return NodeList(items=[NodeOut(id=n.id, name=n.name, parent_id=n.parent_id,
+                                   kind=str(n.kind)) for n in await classifier.list_nodes()])
+
+
+@api.route("POST", "/classifier", summary="Add a node (admins)", body=NodeIn,
+           response=NodeOut, tags=["customisation"], status=201)
+async def nodes_create(request: web.Request, user: User, body: NodeIn):
+    n = await classifier.do_create_node(user, body.name, body.parent_id, body.kind, body.rule)
+    return NodeOut(id=n.id, name=n.name, parent_id=n.parent_id, kind=str(n.kind))
+
+
+@api.route("PUT", "/clients/{client_id}/classifier/{node_id}",
+           summary="Put a client into a manual node", tags=["customisation"])
+async def classify(request: web.Request, user: User, client_id: int, node_id: int):
+    return {"added": await classifier.do_classify(user, client_id, node_id)}
+
+
+@api.route("DELETE", "/clients/{client_id}/classifier/{node_id}",
+           summary="Take a client out of a manual node", tags=["customisation"])
+async def unclassify(request: web.Request, user: User, client_id: int, node_id: int):
+    return {"removed": await classifier.do_unclassify(user, client_id, node_id)}
+
+
+@api.route("GET", "/segments", summary="Saved segments one may use (K-14, A-19)",
+           response=SegmentList, tags=["customisation"])
+async def segments_list(request: web.Request, user: User):
+    out = []
+    for s in await segments.list_segments(user):
+        out.append(SegmentOut(id=s.id, name=s.name, rules=s.rules, shared=s.shared,
+                              members=await (await segments.members(user, s)).count()))
+    return SegmentList(items=out)
+
+
+@api.route("POST", "/segments", summary="Save a segment", body=SegmentIn,
+           response=SegmentOut, tags=["customisation"], status=201)
+async def segments_create(request: web.Request, user: User, body: SegmentIn):
+    s = await segments.do_save_segment(user, body.name, body.rules, body.shared)
+    return SegmentOut(id=s.id, name=s.name, rules=s.rules, shared=s.shared,
+                      members=await (await segments.members(user, s)).count())
+
+
+@api.route("GET", "/segments/{segment_id}/members", summary="Members, computed now in SQL",
+           response=MemberList, tags=["customisation"])
+async def segment_members(request: web.Request, user: User, segment_id: int):
+    qs = await segments.members(user, segment_id)
+    rows: list[Client] = await qs.order_by("name").limit(500)
+    return MemberList(items=[{"id": c.id, "name": c.name} for c in rows],
+                      total=await qs.count())
