@@ -18,6 +18,7 @@ from web import pages
 from web.api import clients as _clients_api  # noqa: F401 - registers /clients routes
 from web.api import customization as _customization_api  # noqa: F401 - registers routes
 from web.api.routes import api
+from web.imports import setup_imports
 from web.keys import (
     BOT_INFO_KEY,
     BOT_KEY,
@@ -75,9 +76,11 @@ def build_web_app(
     app.router.add_get("/app", pages.app_page)
     app.router.add_get("/app/clients", pages.clients_page)
     app.router.add_get("/app/clients/{client_id}", pages.client_page)
+    app.router.add_get("/app/import", pages.import_page)
     app.router.add_get("/login/{token}", pages.login_page)
     app.router.add_post("/login/{token}", pages.login_link)
     app.router.add_static("/static", HERE / "static")
+    setup_imports(app)  # before the API: /clients/export must win over /clients/{client_id}
     api.register(app)
     app.router.add_post("/api/v1/clients/{client_id}/documents", _clients_api.document_upload)
 

@@ -199,3 +199,11 @@ async def _custom_for_page(user, client_id: int) -> list[tuple[object, object]]:
 # requisite labels used by the client card template
 _REQUISITE_LABELS = (N_("INN"), N_("KPP"), N_("OGRN"), N_("EDRPOU"), N_("IPN"), N_("BIK"),
                      N_("IBAN"))
+
+
+async def import_page(request: web.Request) -> web.Response:
+    """Upload a CSV/XLSX, map its columns, check it (dry run), import with progress."""
+    user = await current_user(request)
+    if user is None:
+        return render(request, "signin.html", lang=_guess_lang(request))
+    return render(request, "import.html", lang=str(user.language), user=user)

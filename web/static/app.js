@@ -108,6 +108,81 @@
         else r.json().then(function (j) { alert(JSON.stringify(j.detail)); });
       });
     },
+    importUpload: function (input) {
+      var self = this;
+      var err = document.querySelector("[data-testid=import-error]");
+      err.hidden = true;
+      if (!input.files.length) return;
+      var data = new FormData();
+      data.append("file", input.files[0]);
+      fetch("/api/v1/imports", {method: "POST", credentials: "same-origin", body: data})
+        .then(function (r) { return r.json().then(function (j) { return [r, j]; }); })
+        .then(function (rj) {
+          var r = rj[0], j = rj[1];
+          if (!r.ok) {
+            err.textContent = Array.isArray(j.detail) ? j.detail[0].msg : String(j.detail);
+            err.hidden = false;
+            return;
+          }
+          self.importJob = j.id;
+          var table = document.querySelector("[data-testid=import-mapping]");
+          table.innerHTML = "";
+          j.headers.forEach(function (h, i) {
+            var tr = document.createElement("tr");
+            var th = document.createElement("td");
+            th.textContent = h + (j.preview[0] && j.preview[0][i] ? " (" + j.preview[0][i] + ")" : "");
+            var td = document.createElement("td");
+            var sel = document.createElement("select");
+            sel.setAttribute("data-header", h);
+            var none = document.createElement("option");
+            none.value = ""; none.textContent = self.importTexts.ignore;
+            sel.appendChild(none);
+            j.columns.forEach(function (c) {
+              var o = document.createElement("option");
+              o.value = c; o.textContent = c;
+              if (j.mapping[h] === c) o.selected = true;
+              sel.appendChild(o);
+            });
+            td.appendChild(sel); tr.appendChild(th); tr.appendChild(td); table.appendChild(tr);
+          });
+          document.getElementById("mapping").hidden = false;
+        });
+    },
+    importRun: function (dryRun) {
+      var self = this, mapping = {};
+      document.querySelectorAll("[data-header]").forEach(function (sel) {
+        if (sel.value) mapping[sel.getAttribute("data-header")] = sel.value;
+      });
+      document.getElementById("progress").hidden = false;
+      fetch("/api/v1/imports/" + self.importJob + "/run", {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json"},
+        body: JSON.stringify({mapping: mapping, dry_run: dryRun})
+      }).then(function () { self.importPoll(); });
+    },
+    importPoll: function () {
+      var self = this;
+      fetch("/api/v1/imports/" + self.importJob, {credentials: "same-origin"})
+        .then(function (r) { return r.json(); }).then(function (j) {
+          var bar = document.querySelector("[data-testid=import-progress]");
+          bar.value = j.total ? Math.round(100 * j.done / j.total) : 0;
+          if (j.status === "running") { setTimeout(function () { self.importPoll(); }, 500); return; }
+          var summary = document.querySelector("[data-testid=import-summary]");
+          var list = document.querySelector("[data-testid=import-errors]");
+          list.innerHTML = "";
+          if (j.status === "failed") { summary.textContent = j.error; return; }
+          bar.value = 100;
+          var r = j.report, t = self.importTexts;
+          summary.textContent = (r.dry_run ? t.check + " " : "") + t.summary
+            .replace("{rows}", r.rows_total).replace("{created}", r.created)
+            .replace("{dups}", r.skipped_duplicates).replace("{bad}", r.bad_rows);
+          r.errors.forEach(function (e) {
+            var li = document.createElement("li");
+            li.textContent = t.row + " " + e.row + " · " + e.field + ": " + e.message;
+            list.appendChild(li);
+          });
+        });
+    },
     filterList: function (q) {
       q = (q || "").toLowerCase().trim();
       document.querySelectorAll("[data-search]").forEach(function (el) {

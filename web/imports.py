@@ -1,0 +1,200 @@
+"""Import and export of clients in the web pages (S-11 lists, section 1).
+
+An uploaded file is kept under ``DATA_DIR/imports/<id>/``; the mapping form shows its
+headers and first rows; a dry run or the import runs in the background and the page
+polls its progress. Jobs live in this process: after a restart the person uploads
+again, and the import's de-duplication skips the rows already imported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from services import exporter, importer
+from services.documents import safe_filename
+from services.errors import DomainError, ValidationFailed
+from web.api.framework import cross_site_refusal, problem
+from web.keys import SETTINGS_KEY
+from web.session import current_user
+
+log = logging.getLogger("kontakt.import")
+MAX_UPLOAD = 50 * 1024 * 1024
+
+
+@dataclass
+class ImportJob:
+    id: str
+    owner_id: int
+    path: Any
+    filename: str
+    status: str = "uploaded"  # uploaded | running | done | failed
+    dry_run: bool = False
+    done: int = 0
+    total: int = 0
+    report: dict | None = None
+    error: str | None = None
+    task: asyncio.Task | None = field(default=None, repr=False)
+
+
+JOBS_KEY: web.AppKey[dict[str, ImportJob]] = web.AppKey("import_jobs", dict)
+
+
+def _report(r: importer.ImportReport) -> dict:
+    return {"rows_total": r.rows_total, "created": r.created,
+            "skipped_duplicates": r.skipped_duplicates, "bad_rows": r.bad_rows,
+            "dry_run": r.dry_run,
+            "errors": [{"row": row, "field": f, "message": m} for row, f, m in r.errors[:1000]],
+            "errors_total": len(r.errors)}
+
+
+async def _user_or_problem(request: web.Request, *, write: bool):
+    if write:
+        reason = cross_site_refusal(request)
+        if reason:
+            return None, problem(403, reason)
+    user = await current_user(request)
+    if user is None:
+        return None, problem(401, "sign in first: open the app from the bot or use /web")
+    return user, None
+
+
+async def upload(request: web.Request) -> web.StreamResponse:
+    user, err = await _user_or_problem(request, write=True)
+    if err:
+        return err
+    if not request.content_type.startswith("multipart/"):
+        return problem(415, "send the file as multipart/form-data, field \"file\"")
+    reader = await request.multipart()
+    part = await reader.next()
+    while part is not None and part.name != "file":
+        part = await reader.next()
+    if part is None or not part.filename:
+        return problem(422, [{"loc": ["body", "file"], "msg": "no file", "type": "missing"}])
+    name = safe_filename(part.filename)
+    if not name.lower().endswith((".csv", ".xlsx", ".txt")):
+        return problem(422, [{"loc": ["body", "file"], "msg": "send a .csv or .xlsx file",
+                              "type": "value_error"}])
+    job_id = secrets.token_urlsafe(12)
+    folder = request.app[SETTINGS_KEY].data_dir / "imports" / job_id
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    size = 0
+    with path.open("wb") as f:
+        while chunk := await part.read_chunk(256 * 1024):
+            size += len(chunk)
+            if size > MAX_UPLOAD:
+                f.close()
+                shutil.rmtree(folder, ignore_errors=True)
+                return problem(413, "the file is larger than 50 MB")
+            f.write(chunk)
+    try:
+        headers, preview = importer.read_preview(path, name, rows=5)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the person's to fix
+        shutil.rmtree(folder, ignore_errors=True)
+        return problem(422, [{"loc": ["body", "file"], "msg": f"cannot read it: {exc}",
+                              "type": "value_error"}])
+    jobs = request.app[JOBS_KEY]
+    jobs[job_id] = ImportJob(id=job_id, owner_id=user.id, path=path, filename=name)
+    return web.json_response({"id": job_id, "headers": headers, "preview": preview,
+                              "mapping": importer.guess_mapping(headers),
+                              "columns": list(importer.COLUMNS)}, status=201)
+
+
+def _job(request: web.Request, user) -> ImportJob | None:
+    job = request.app[JOBS_KEY].get(request.match_info["job_id"])
+    return job if job is not None and job.owner_id == user.id else None
+
+
+async def run(request: web.Request) -> web.StreamResponse:
+    user, err = await _user_or_problem(request, write=True)
+    if err:
+        return err
+    job = _job(request, user)
+    if job is None:
+        return problem(404, "no such import")
+    if job.status == "running":
+        return problem(409, "this import is already running")
+    if request.content_type != "application/json":
+        return problem(415, "send the body as application/json")
+    try:
+        body = await request.json()
+        mapping = {str(k): str(v) for k, v in (body.get("mapping") or {}).items() if v}
+        dry_run = bool(body.get("dry_run", True))
+    except (ValueError, AttributeError):
+        return problem(422, [{"loc": ["body"], "msg": "body is not valid JSON",
+                              "type": "json_invalid"}])
+    region = "UA" if str(user.language) == "uk" else "RU"
+    job.status, job.dry_run, job.done, job.total, job.report, job.error = (
+        "running", dry_run, 0, 0, None, None)
+
+    async def progress(done: int, total: int) -> None:
+        job.done, job.total = done, total
+
+    async def work() -> None:
+        try:
+            report = await importer.run_import(user, job.path, job.filename, mapping,
+                                               dry_run=dry_run, region=region,
+                                               progress=progress)
+            job.report, job.status = _report(report), "done"
+            job.done = job.total = report.rows_total
+        except ValidationFailed as exc:
+            job.status, job.error = "failed", f"{exc.field}: {exc.message}"
+        except DomainError as exc:
+            job.status, job.error = "failed", str(exc)
+        except Exception:  # noqa: BLE001 - logged with its traceback, the page says so
+            log.exception("import %s failed", job.id)
+            job.status, job.error = "failed", "the import stopped on an error; see the log"
+
+    job.task = asyncio.create_task(work())
+    return web.json_response({"id": job.id, "status": job.status}, status=202)
+
+
+async def status(request: web.Request) -> web.StreamResponse:
+    user, err = await _user_or_problem(request, write=False)
+    if err:
+        return err
+    job = _job(request, user)
+    if job is None:
+        return problem(404, "no such import")
+    return web.json_response({"id": job.id, "status": job.status, "dry_run": job.dry_run,
+                              "done": job.done, "total": job.total, "report": job.report,
+                              "error": job.error})
+
+
+async def export(request: web.Request) -> web.StreamResponse:
+    user, err = await _user_or_problem(request, write=False)
+    if err:
+        return err
+    fmt = request.query.get("format", "csv")
+    if fmt not in ("csv", "xlsx"):
+        return problem(422, [{"loc": ["query", "format"], "msg": "csv or xlsx",
+                              "type": "literal_error"}])
+    data = await exporter.export_clients(user, query=(request.query.get("q") or None),
+                                         fmt=fmt)
+    mime = ("text/csv; charset=utf-8" if fmt == "csv" else
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return web.Response(body=data, headers={
+        "Content-Type": mime,
+        "Content-Disposition": f'attachment; filename="clients.{fmt}"'})
+
+
+async def cancel_jobs(app: web.Application) -> None:
+    for job in app[JOBS_KEY].values():
+        if job.task is not None and not job.task.done():
+            job.task.cancel()
+
+
+def setup_imports(app: web.Application) -> None:
+    app[JOBS_KEY] = {}
+    app.router.add_post("/api/v1/imports", upload)
+    app.router.add_post("/api/v1/imports/{job_id}/run", run)
+    app.router.add_get("/api/v1/imports/{job_id}", status)
+    app.router.add_get("/api/v1/clients/export", export)
+    app.on_shutdown.append(cancel_jobs)
