@@ -77,6 +77,7 @@ def build_web_app(
     app.router.add_get("/app/clients", pages.clients_page)
     app.router.add_get("/app/clients/{client_id}", pages.client_page)
     app.router.add_get("/app/import", pages.import_page)
+    app.router.add_get("/app/admin", pages.admin_page)
     app.router.add_get("/login/{token}", pages.login_page)
     app.router.add_post("/login/{token}", pages.login_link)
     app.router.add_static("/static", HERE / "static")

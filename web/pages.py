@@ -122,7 +122,10 @@ CLIENT_SORTS = ("name", "-created_at", "-completeness", "completeness")
 
 
 async def clients_page(request: web.Request) -> web.Response:
+    from tortoise.expressions import Subquery
+
     from services import clients as client_service
+    from services.errors import NotFound
 
     user = await current_user(request)
     if user is None:
@@ -137,11 +140,23 @@ async def clients_page(request: web.Request) -> web.Response:
     except ValueError:
         page = 1
     per_page = 25
+    from services import classifier, segments
+
+    segment_id = request.query.get("segment", "")
+    node_id = request.query.get("node", "")
     if q:
         clients = await client_service.search_clients(user, q, limit=50)
         total, pages = len(clients), 1
     else:
         qs = await client_service.visible_clients(user)
+        try:
+            if segment_id.isdigit():
+                qs = await segments.members(user, int(segment_id))
+            if node_id.isdigit():
+                qs = qs.filter(id__in=Subquery((await classifier.node_clients(
+                    user, int(node_id), descendants=True)).values("id")))
+        except NotFound:
+            segment_id = node_id = ""
         total = await qs.count()
         pages = max(1, (total + per_page - 1) // per_page)
         clients = await qs.order_by(sort, "id").offset((page - 1) * per_page).limit(per_page)
@@ -150,7 +165,9 @@ async def clients_page(request: web.Request) -> web.Response:
               "completeness": i18n.gettext("Least complete", locale=lang)}
     return render(request, "clients.html", lang=lang, user=user, clients=clients, total=total,
                   q=q, sort=sort, page=page, pages=pages,
-                  sorts=[(s, labels[s]) for s in CLIENT_SORTS])
+                  sorts=[(s, labels[s]) for s in CLIENT_SORTS],
+                  segs=await segments.list_segments(user), nodes=await classifier.list_nodes(),
+                  segment_id=segment_id, node_id=node_id)
 
 
 async def client_page(request: web.Request) -> web.Response:
@@ -186,6 +203,7 @@ async def client_page(request: web.Request) -> web.Response:
         history=await client_service.client_history(user, client.id, limit=100),
         custom=await _custom_for_page(user, client.id),
         nodes=await classifier.client_nodes(user, client.id),
+        manual_nodes=[n for n in await classifier.list_nodes() if str(n.kind) == "manual"],
     )
 
 
@@ -193,7 +211,11 @@ async def _custom_for_page(user, client_id: int) -> list[tuple[object, object]]:
     from services import customfields
 
     values = await customfields.values_for(user, "client", client_id)
-    return [(f, values.get(f.code)) for f in await customfields.fields_for(user, "client")]
+    fields = await customfields.fields_for(user, "client")
+    for f in fields:
+        if f.dictionary_id:
+            await f.fetch_related("dictionary__items")
+    return [(f, values.get(f.code)) for f in fields]
 
 
 # requisite labels used by the client card template
@@ -207,3 +229,32 @@ async def import_page(request: web.Request) -> web.Response:
     if user is None:
         return render(request, "signin.html", lang=_guess_lang(request))
     return render(request, "import.html", lang=str(user.language), user=user)
+
+
+async def admin_page(request: web.Request) -> web.Response:
+    """K-3: custom fields, dictionaries, classifier, segments, completeness — no code."""
+    from models import Role, Setting
+    from services import classifier, customfields, dictionaries, segments
+    from services.clients import DEFAULT_WEIGHTS
+
+    user = await current_user(request)
+    if user is None:
+        return render(request, "signin.html", lang=_guess_lang(request))
+    lang = str(user.language)
+    if user.role != Role.ADMIN:
+        return render(request, "message.html", lang=lang, status=403, user=user,
+                      title_msg=N_("For administrators"),
+                      body_msg=N_("Ask an administrator to change the settings."))
+    await dictionaries.ensure_system_dictionaries()
+    weights = await Setting.get_or_none(key="completeness.weights")
+    minimum = await Setting.get_or_none(key="completeness.minimum")
+    return render(
+        request, "admin.html", lang=lang, user=user,
+        fields=await customfields.fields_for(user, "client") + await customfields.fields_for(
+            user, "contact"),
+        dicts=await dictionaries.list_dictionaries(),
+        nodes=await classifier.list_nodes(),
+        segs=await segments.list_segments(user),
+        weights=weights.value if weights else DEFAULT_WEIGHTS,
+        minimum=minimum.value if minimum else 0,
+    )

@@ -235,3 +235,27 @@ async def segment_members(request: web.Request, user: User, segment_id: int):
     rows: list[Client] = await qs.order_by("name").limit(500)
     return MemberList(items=[{"id": c.id, "name": c.name} for c in rows],
                       total=await qs.count())
+
+
+class CompletenessIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    weights: dict[Literal["name", "phone", "email", "address", "requisites", "contact"],
+                  int] = Field(min_length=1)
+    minimum: int = Field(default=0, ge=0, le=100)
+
+
+@api.route("PUT", "/settings/completeness",
+           summary="Completeness weights and the minimum to save a card (admins; S-10)",
+           body=CompletenessIn, tags=["customisation"])
+async def completeness_put(request: web.Request, user: User, body: CompletenessIn):
+    from models import Role, Setting
+    from services.errors import PermissionDenied, ValidationFailed
+
+    if user.role != Role.ADMIN:
+        raise PermissionDenied("admins only")
+    if any(w < 0 or w > 100 for w in body.weights.values()):
+        raise ValidationFailed("weights", "each weight is 0 to 100")
+    await Setting.update_or_create(key="completeness.weights",
+                                   defaults={"value": dict(body.weights)})
+    await Setting.update_or_create(key="completeness.minimum", defaults={"value": body.minimum})
+    return {"weights": body.weights, "minimum": body.minimum}

@@ -183,6 +183,62 @@
           });
         });
     },
+    showError: function (el, j) {
+      var d = j && j.detail;
+      el.textContent = Array.isArray(d) ? d.map(function (x) {
+        return x.loc.slice(1).join(".") + ": " + x.msg; }).join("; ") : String(d);
+      el.hidden = false;  // what was typed stays in the form
+    },
+    // a form to JSON: data-kind="int|bool|json|lines"; names with dots nest one level
+    submitJson: function (form, url, method, skip) {
+      var self = this, body = {}, err = form.querySelector(".error");
+      try {
+        Array.prototype.forEach.call(form.elements, function (el) {
+          if (!el.name || (skip && skip.indexOf(el.name) >= 0)) return;
+          var kind = el.getAttribute("data-kind"), v;
+          if (kind === "bool") v = el.checked;
+          else if (kind === "int") v = el.value === "" ? null : Number(el.value);
+          else if (kind === "json") v = el.value.trim() ? JSON.parse(el.value) : null;
+          else if (kind === "lines") v = el.value.split("\n").map(function (x) { return x.trim(); }).filter(Boolean);
+          else v = el.value;
+          if (kind === "lines" && !v.length) return;
+          var parts = el.name.split(".");
+          if (parts.length === 2) { body[parts[0]] = body[parts[0]] || {}; body[parts[0]][parts[1]] = v; }
+          else body[el.name] = v;
+        });
+      } catch (e) { err.textContent = String(e); err.hidden = false; return false; }
+      fetch(url, {method: method, credentials: "same-origin",
+        headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)})
+        .then(function (r) {
+          if (r.ok) { window.location.reload(); return; }
+          return r.json().then(function (j) { self.showError(err, j); });
+        });
+      return false;
+    },
+    saveCustom: function (id, form) {
+      var self = this, values = {}, err = form.querySelector("[data-testid=custom-error]");
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (!el.name) return;
+        var t = el.getAttribute("data-type");
+        if (t === "bool") values[el.name] = el.checked;
+        else if (t === "multichoice") values[el.name] = Array.prototype.filter.call(
+          el.options, function (o) { return o.selected; }).map(function (o) { return o.value; });
+        else values[el.name] = el.value.trim() || null;
+      });
+      fetch("/api/v1/clients/" + id + "/custom", {method: "PUT", credentials: "same-origin",
+        headers: {"Content-Type": "application/json"}, body: JSON.stringify({values: values})})
+        .then(function (r) {
+          if (r.ok) { window.location.reload(); return; }
+          return r.json().then(function (j) { self.showError(err, j); });
+        });
+      return false;
+    },
+    classify: function (clientId, nodeId, method) {
+      if (!nodeId) return false;
+      fetch("/api/v1/clients/" + clientId + "/classifier/" + nodeId, {method: method,
+        credentials: "same-origin"}).then(function () { window.location.reload(); });
+      return false;
+    },
     filterList: function (q) {
       q = (q || "").toLowerCase().trim();
       document.querySelectorAll("[data-search]").forEach(function (el) {
