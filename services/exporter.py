@@ -107,9 +107,22 @@ async def _client_rows(actor: User, query: str | None) -> AsyncIterator[list[dic
             return
 
 
-async def _rows(actor: User, query: str | None) -> AsyncIterator[list[Any]]:
+def _cell(value: Any) -> Any:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return str(value)
+
+
+async def _rows(actor: User, query: str | None, custom_codes: list[str]
+                ) -> AsyncIterator[list[Any]]:
+    from services.customfields import values_for_clients
+
     async for chunk in _client_rows(actor, query):
         ids = [c["id"] for c in chunk]
+        # only the custom fields the person may see (A-3: confidential ones never leave)
+        custom = await values_for_clients(actor, ids) if custom_codes else {}
         legal: dict[int, dict[str, Any]] = {}
         # the primary legal entity, or the first one if none is marked primary
         for le in sorted(await LegalEntity.filter(client_id__in=ids).values(*_LEGAL_VALUES),
@@ -131,21 +144,26 @@ async def _rows(actor: User, query: str | None) -> AsyncIterator[list[Any]]:
                 le.get("account"), le.get("iban"),
                 ", ".join(managers.get(c["id"], [])), c["completeness"],
                 _iso(c["created_at"]),
+                *(_cell(custom.get(c["id"], {}).get(code)) for code in custom_codes),
             ]
 
 
 async def export_clients(actor: User, *, query: str | None = None,
                          fmt: Literal["csv", "xlsx"] = "csv") -> bytes:
     """The clients ``actor`` may see (narrowed by ``query``, search semantics) as a
-    CSV or XLSX file."""
+    CSV or XLSX file, with a ``cf:<code>`` column for each custom field they may see."""
+    from services.customfields import fields_for
+
+    custom_codes = [f.code for f in await fields_for(actor, "client")]
+    headers = [*HEADERS, *(f"cf:{code}" for code in custom_codes)]
     if fmt == "csv":
         out = io.BytesIO()
         out.write("\ufeff".encode())
         text = io.TextIOWrapper(out, encoding="utf-8", newline="")
         writer = csv.writer(text, delimiter=";", quoting=csv.QUOTE_MINIMAL,
                             lineterminator="\r\n")
-        writer.writerow(HEADERS)
-        async for row in _rows(actor, query):
+        writer.writerow(headers)
+        async for row in _rows(actor, query, custom_codes):
             writer.writerow(["" if v is None else _safe(v) for v in row])
         text.flush()
         data = out.getvalue()
@@ -156,8 +174,8 @@ async def export_clients(actor: User, *, query: str | None = None,
 
         wb = Workbook(write_only=True)
         ws = wb.create_sheet("clients")
-        ws.append(list(HEADERS))
-        async for row in _rows(actor, query):
+        ws.append(headers)
+        async for row in _rows(actor, query, custom_codes):
             ws.append([_safe(v) for v in row])
         out = io.BytesIO()
         wb.save(out)

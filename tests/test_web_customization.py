@@ -64,3 +64,70 @@ async def test_admin_builds_and_managers_use(service, emulator, make_staff):
     page = await (await c.get(f"/app/clients?node={node['id']}")).text()
     assert "Romashka" in page and "Vasilek" not in page
     assert other.id
+
+
+async def test_exports_never_carry_confidential_fields(service, emulator, make_staff):
+    """A-3: confidential custom fields are hidden in exports too."""
+    from services import customfields
+
+    admin = await make_staff(Role.ADMIN)
+    ivan = await make_staff(Role.MANAGER)
+    client = (await svc.do_create_client(ivan, {"name": "Romashka"})).client
+    await customfields.do_create_field(admin, "client", "region_note", "Note", "text")
+    await customfields.do_create_field(admin, "client", "margin", "Margin", "number",
+                                       confidential=True)
+    await customfields.do_set_values(admin, "client", client.id,
+                                     {"region_note": "north", "margin": "42.5"})
+    c = service.client
+    await signed_in(service, emulator, admin)
+    text = (await (await c.get("/api/v1/clients/export?format=csv")).read()).decode("utf-8-sig")
+    assert "cf:margin" in text and "42.5" in text
+    c.session.cookie_jar.clear()
+    await signed_in(service, emulator, ivan)
+    text = (await (await c.get("/api/v1/clients/export?format=csv")).read()).decode("utf-8-sig")
+    assert "cf:region_note" in text and "north" in text
+    assert "margin" not in text and "42.5" not in text
+    xlsx = await (await c.get("/api/v1/clients/export?format=xlsx")).read()
+    import io
+
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(xlsx), read_only=True).active
+    cells = [str(v) for row in ws.iter_rows(values_only=True) for v in row if v is not None]
+    assert "cf:margin" not in cells and "42.5" not in " ".join(cells)
+
+
+async def test_related_clients_and_card_layouts(service, emulator, make_staff):
+    """U-3 relations between clients; A-2 the card's sections per department."""
+    from models import Department
+
+    sales = await Department.create(name="Sales")
+    admin = await make_staff(Role.ADMIN)
+    ivan = await make_staff(Role.MANAGER, department=sales)
+    group = (await svc.do_create_client(ivan, {"name": "Vostok Group"})).client
+    member = (await svc.do_create_client(ivan, {"name": "Vostok North"})).client
+    c = service.client
+    await signed_in(service, emulator, ivan)
+    resp = await c.post(f"/api/v1/clients/{member.id}/links",
+                        json={"other_id": group.id, "kind": "group_member"})
+    assert resp.status == 201
+    assert (await c.post(f"/api/v1/clients/{member.id}/links",
+                         json={"other_id": member.id, "kind": "dealer_of"})).status == 422
+    page = await (await c.get(f"/app/clients/{group.id}")).text()
+    assert "Vostok North" in page and 'data-section="history"' in page
+    # the admin trims the card for the Sales department
+    assert (await c.put("/api/v1/card-layout", json={
+        "sections": ["contacts"], "department_id": sales.id})).status == 403
+    c.session.cookie_jar.clear()
+    await signed_in(service, emulator, admin)
+    resp = await c.put("/api/v1/card-layout", json={
+        "sections": ["links", "contacts", "nonsense"], "department_id": sales.id})
+    assert resp.status == 422
+    resp = await c.put("/api/v1/card-layout", json={
+        "sections": ["links", "contacts"], "department_id": sales.id})
+    assert resp.status == 200
+    c.session.cookie_jar.clear()
+    await signed_in(service, emulator, ivan)
+    page = await (await c.get(f"/app/clients/{group.id}")).text()
+    assert 'data-section="links"' in page and 'data-section="history"' not in page
+    assert page.index('data-section="links"') < page.index('data-section="contacts"')

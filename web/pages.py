@@ -172,7 +172,7 @@ async def clients_page(request: web.Request) -> web.Response:
 
 async def client_page(request: web.Request) -> web.Response:
     from models import ContactPerson, DictionaryItem, LegalEntity
-    from services import classifier
+    from services import classifier, layouts, links
     from services import clients as client_service
     from services import documents as doc_service
     from services.errors import NotFound
@@ -204,7 +204,18 @@ async def client_page(request: web.Request) -> web.Response:
         custom=await _custom_for_page(user, client.id),
         nodes=await classifier.client_nodes(user, client.id),
         manual_nodes=[n for n in await classifier.list_nodes() if str(n.kind) == "manual"],
+        links=await links.links_of(user, client.id),
+        link_names=_link_names(request, lang),
+        sections=await layouts.layout_for(user),
     )
+
+
+def _link_names(request: web.Request, lang: str) -> dict[str, str]:
+    i18n = request.app[I18N_KEY]
+    names = {"group_member": N_("member of the group"), "division": N_("division of"),
+             "dealer_of": N_("dealer of"), "competitor_of": N_("competitor of"),
+             "partner_of": N_("partner of"), "supplier_of": N_("supplier of")}
+    return {k: i18n.gettext(v, locale=lang) for k, v in names.items()}
 
 
 async def _custom_for_page(user, client_id: int) -> list[tuple[object, object]]:
@@ -233,9 +244,10 @@ async def import_page(request: web.Request) -> web.Response:
 
 async def admin_page(request: web.Request) -> web.Response:
     """K-3: custom fields, dictionaries, classifier, segments, completeness — no code."""
-    from models import Role, Setting
+    from models import Department, Role, Setting
     from services import classifier, customfields, dictionaries, segments
     from services.clients import DEFAULT_WEIGHTS
+    from services.layouts import SECTIONS
 
     user = await current_user(request)
     if user is None:
@@ -257,4 +269,6 @@ async def admin_page(request: web.Request) -> web.Response:
         segs=await segments.list_segments(user),
         weights=weights.value if weights else DEFAULT_WEIGHTS,
         minimum=minimum.value if minimum else 0,
+        departments=await Department.all().order_by("name"),
+        sections=SECTIONS,
     )

@@ -259,3 +259,53 @@ async def completeness_put(request: web.Request, user: User, body: CompletenessI
                                    defaults={"value": dict(body.weights)})
     await Setting.update_or_create(key="completeness.minimum", defaults={"value": body.minimum})
     return {"weights": body.weights, "minimum": body.minimum}
+
+
+class LinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    other_id: int = Field(ge=1, le=MAX_ID)
+    kind: Literal["group_member", "division", "dealer_of", "competitor_of", "partner_of",
+                  "supplier_of"]
+    note: str | None = Field(default=None, max_length=300)
+
+
+@api.route("POST", "/clients/{client_id}/links", summary="Relate two clients (U-3)",
+           body=LinkIn, tags=["clients"], status=201)
+async def link_create(request: web.Request, user: User, client_id: int, body: LinkIn):
+    from services import links
+
+    link = await links.do_link(user, client_id, body.other_id, body.kind, note=body.note)
+    return {"id": link.id}
+
+
+@api.route("GET", "/clients/{client_id}/links", summary="Related clients (U-3)",
+           tags=["clients"])
+async def link_list(request: web.Request, user: User, client_id: int):
+    from services import links
+
+    return {"items": [vars(v) for v in await links.links_of(user, client_id)]}
+
+
+@api.route("DELETE", "/links/{link_id}", summary="Remove a relation", tags=["clients"])
+async def link_delete(request: web.Request, user: User, link_id: int):
+    from services import links
+
+    await links.do_unlink(user, link_id)
+    return {"ok": True}
+
+
+class LayoutIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sections: list[str] = Field(min_length=1, max_length=20)
+    department_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    user_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+@api.route("PUT", "/card-layout", summary="The client card's sections for a department or "
+           "a person (A-2)", body=LayoutIn, tags=["customisation"])
+async def layout_put(request: web.Request, user: User, body: LayoutIn):
+    from services import layouts
+
+    row = await layouts.do_save_layout(user, body.sections, department_id=body.department_id,
+                                       user_id=body.user_id)
+    return {"id": row.id, "sections": row.layout["sections"]}

@@ -239,6 +239,19 @@
         credentials: "same-origin"}).then(function () { window.location.reload(); });
       return false;
     },
+    saveLayout: function (form) {
+      var self = this, err = form.querySelector(".error");
+      var body = {department_id: Number(form.department_id.value),
+        sections: form.sections.value.split("\n").map(function (x) { return x.trim(); })
+          .filter(Boolean)};
+      fetch("/api/v1/card-layout", {method: "PUT", credentials: "same-origin",
+        headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)})
+        .then(function (r) {
+          if (r.ok) { window.location.reload(); return; }
+          return r.json().then(function (j) { self.showError(err, j); });
+        });
+      return false;
+    },
     filterList: function (q) {
       q = (q || "").toLowerCase().trim();
       document.querySelectorAll("[data-search]").forEach(function (el) {
