@@ -2,9 +2,10 @@
 clients with a legal entity and a contact person each (20,000 with --quick), as an
 admin, on SQLite and (with --postgres) on a scratch PostgreSQL database.
 
-The clients are written with ``bulk_create`` (their search text computed by the same
-pure helper as the importer uses), then 300 searches run one after another: a
-fragment of a name, a phone as people type it, an INN/EDRPOU, and a name with a
+The clients are written with ``bulk_create`` (their search text and search tokens
+computed by the same pure helpers, services.derived, as the importer uses), then 300
+searches run one after another: a fragment of a name, a phone as people type it,
+an INN/EDRPOU, and a name with a
 typo, 75 of each, shuffled. The floor is a bare ``SELECT id FROM client WHERE id=?``
 in the same run. The query plans of the name and typo queries are printed to stderr.
 
@@ -61,16 +62,16 @@ def client_data(i: int, rnd: random.Random) -> dict:
 async def populate(n: int, manager_ids: list[int]) -> None:
     from tortoise.transactions import in_transaction
 
-    from models import Client, ClientManager, ContactPerson, LegalEntity
+    from models import Client, ClientManager, ClientSearchToken, ContactPerson, LegalEntity
     from services.clients import DEFAULT_WEIGHTS
     from services.clock import utcnow
-    from services.importer import derived_fields
+    from services.derived import derived_fields, search_tokens
     from services.text import digits, search_blob
 
     rnd = random.Random(7)
     now = utcnow()
     for start in range(0, n, BATCH):
-        clients, legals, contacts, managers = [], [], [], []
+        clients, legals, contacts, managers, tokens = [], [], [], [], []
         for i in range(start, min(n, start + BATCH)):
             d = client_data(i, rnd)
             cid = i + 1
@@ -84,6 +85,9 @@ async def populate(n: int, manager_ids: list[int]) -> None:
                 id=cid, name=d["name"], phone=d["phone"], phone_digits=phone_digits,
                 email=d["email"], country=d["country"], search_text=search_text,
                 completeness=score, created_at=now, updated_at=now))
+            tokens.extend(ClientSearchToken(client_id=cid, token=t) for t in search_tokens(
+                search_text=search_text, phone=d["phone"], legal=[legal],
+                contacts=[(cpd, [])]))
             legals.append(LegalEntity(client_id=cid, name=d["name"], inn=d["inn"],
                                       edrpou=d["edrpou"], country=d["country"],
                                       is_primary=True, created_at=now, updated_at=now))
@@ -99,6 +103,7 @@ async def populate(n: int, manager_ids: list[int]) -> None:
             await LegalEntity.bulk_create(legals, using_db=conn)
             await ContactPerson.bulk_create(contacts, using_db=conn)
             await ClientManager.bulk_create(managers, using_db=conn)
+            await ClientSearchToken.bulk_create(tokens, using_db=conn, batch_size=5000)
 
 
 def typo(word: str, rnd: random.Random) -> str:
@@ -151,11 +156,10 @@ async def explain(qs_sql: str, dialect: str) -> list[str]:
 
 async def run_backend(url: str, backend: str, n: int, trgm: bool = False) -> dict:
     from tortoise import connections
-    from tortoise.expressions import Q
 
     from kontakt import db as kdb
-    from models import Client, Role, User
-    from services.clients import search_clients
+    from models import Role, User
+    from services.clients import _prefix_next, search_clients
     from services.text import translit
 
     await kdb.init_db(url)
@@ -206,9 +210,11 @@ async def run_backend(url: str, backend: str, n: int, trgm: bool = False) -> dic
     # where the time goes: the plan of the exact-match query, and the parts of a typo
     # search (the exact query that finds nothing, the candidates query, the ranking)
     w = "север"
-    name_sql = (Client.filter(archived_at=None).filter(
-        Q(search_text__contains=w) | Q(search_text__contains=translit(w)))
-        .order_by("name").limit(10).sql(params_inline=True))
+    ranges = " OR ".join(f"(token >= '{p}' AND token < '{_prefix_next(p)}')"
+                         for p in (w, translit(w)))
+    name_sql = (f'SELECT "id", "name" FROM "client" WHERE "archived_at" IS NULL AND "id" IN '
+                f'(SELECT "client_id" FROM "client_search_token" WHERE {ranges}) '
+                f'ORDER BY "name", "id" LIMIT 10')
     plans = {"name": await explain(name_sql, dialect)}
     sys.stderr.write(f"[{backend}] {name_sql}\n" + "\n".join(plans["name"]) + "\n")
     breakdown = await typo_breakdown(admin, [q for k, q in queries if k == "typo"][:30])
@@ -231,37 +237,39 @@ async def run_backend(url: str, backend: str, n: int, trgm: bool = False) -> dic
 async def typo_breakdown(admin, queries: list[str]) -> dict:
     """The steps of search_clients for a query with a typo, timed one by one (the same
     queries the service makes, copied here only to measure them)."""
-    from rapidfuzz import fuzz
-    from tortoise.expressions import Q
+    from rapidfuzz import fuzz, process
+    from tortoise.expressions import Subquery
 
-    from services.clients import visible_clients
+    from models import ClientSearchToken
+    from services.clients import _having_token, _token_prefix, visible_clients
     from services.text import translit, words
 
     parts: dict[str, list[float]] = {"exact_query": [], "candidates_query": [],
-                                     "rank": []}
+                                     "rank": [], "clients_query": []}
     for query in queries:
         qs = await visible_clients(admin)
         q_words = words(query)[:5]
         t = time.perf_counter()
         exact = qs
         for w in q_words:
-            exact = exact.filter(Q(search_text__contains=w) |
-                                 Q(search_text__contains=translit(w)))
-        await exact.order_by("name").limit(10)
+            exact = exact.filter(id__in=_having_token([w, translit(w)]))
+        await exact.order_by("name", "id").limit(10)
         parts["exact_query"].append((time.perf_counter() - t) * 1000)
         longest = max(q_words, key=len)
-        pieces = {longest[i:i + 3] for i in range(0, max(1, len(longest) - 2))}
-        cond = Q()
-        for piece in list(pieces)[:8]:
-            cond |= Q(search_text__contains=piece) | Q(search_text__contains=translit(piece))
+        spellings = list(dict.fromkeys((longest, translit(longest))))
         t = time.perf_counter()
-        candidates = await qs.filter(cond).limit(300)
+        candidates = await ClientSearchToken.filter(
+            _token_prefix(s[:2] for s in spellings)).distinct().limit(5000).values_list(
+            "token", flat=True)
         parts["candidates_query"].append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
-        target = " ".join(q_words)
-        sorted(((fuzz.partial_ratio(target, c.search_text), c) for c in candidates),
-               key=lambda x: -x[0])
+        best = {tok for sp in spellings for tok, _s, _i in process.extract(
+            sp, candidates, scorer=fuzz.ratio, score_cutoff=75, limit=5)}
         parts["rank"].append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        await qs.filter(id__in=Subquery(ClientSearchToken.filter(
+            token__in=sorted(best)).values("client_id"))).order_by("name", "id").limit(10)
+        parts["clients_query"].append((time.perf_counter() - t) * 1000)
     return {k: round(statistics.median(v), 2) for k, v in parts.items() if v}
 
 

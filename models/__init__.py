@@ -31,6 +31,7 @@ from models.customization import (
     Setting,
 )
 from models.dictionaries import Dictionary, DictionaryItem
+from models.search import ClientSearchToken
 from models.staff import Department, Language, Position, Role, StaffStatus, User
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "ClientLink",
     "ClientLinkKind",
     "ClientList",
+    "ClientSearchToken",
     "ClientManager",
     "ContactPerson",
     "CustomEntity",

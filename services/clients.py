@@ -7,12 +7,14 @@ the audit log with who, when, where from, old and new value.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -22,6 +24,7 @@ from models import (
     Client,
     ClientKind,
     ClientManager,
+    ClientSearchToken,
     ContactPerson,
     LegalEntity,
     Role,
@@ -30,6 +33,7 @@ from models import (
     User,
 )
 from services.clock import utcnow
+from services.derived import TOKEN_MAX, derived_fields, search_tokens
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.permissions import department_subtree_ids
 from services.requisites import check_edrpou, check_inn, check_ipn, check_kpp, check_ogrn
@@ -160,19 +164,24 @@ def _validated_legal(data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _refresh_derived(client: Client) -> None:
+    """Phone digits, search text, completeness (services.derived, as the importer) and
+    the search tokens of the card; the tokens are replaced at once (S-11)."""
     contacts = await ContactPerson.filter(client_id=client.id, archived_at=None).values(
-        "last_name", "first_name", "phone_digits")
+        "last_name", "first_name", "phone_digits", "emails")
     legal = await LegalEntity.filter(client_id=client.id).values("inn", "edrpou", "ipn", "name")
-    client.phone_digits = digits(client.phone) or None
-    client.search_text = search_blob(
-        client.name, client.short_name, client.email,
-        *(f"{c['last_name'] or ''} {c['first_name']}" for c in contacts),
-        *(le["name"] for le in legal),
-    ) + " " + " ".join(filter(None, [
-        digits(client.phone), *(c["phone_digits"] for c in contacts),
-        *(le[k] or "" for le in legal for k in ("inn", "edrpou", "ipn"))]))
-    client.completeness = await completeness(client, has_contact=bool(contacts),
-                                             has_requisites=bool(legal))
+    setting = await Setting.get_or_none(key="completeness.weights")
+    client.phone_digits, client.search_text, client.completeness = derived_fields(
+        name=client.name, short_name=client.short_name, email=client.email,
+        phone=client.phone, street=client.street, city_id=client.city_id,
+        contacts=[(c["last_name"], c["first_name"], c["phone_digits"]) for c in contacts],
+        legal=legal, weights=setting.value if setting else DEFAULT_WEIGHTS)
+    if client.id is not None:
+        tokens = search_tokens(
+            search_text=client.search_text, phone=client.phone, legal=legal,
+            contacts=[(c["phone_digits"], c["emails"]) for c in contacts])
+        await ClientSearchToken.filter(client_id=client.id).delete()
+        await ClientSearchToken.bulk_create(
+            [ClientSearchToken(client_id=client.id, token=t) for t in tokens])
 
 
 async def completeness(client: Client, *, has_contact: bool, has_requisites: bool) -> int:
@@ -339,37 +348,82 @@ async def count_assigned(user_id: int) -> int:
 
 
 # --- search (S-11) -----------------------------------------------------------------
+_PHONE_QUERY = re.compile(r"[\d\s()+\-.]+")
+_TYPO_CANDIDATES = 5000  # distinct tokens ranked for a typo
+_TYPO_BEST = 5  # tokens of the best scores whose clients are shown
+_TYPO_SCORE = 75
+
+
+def _prefix_next(prefix: str) -> str:
+    """The least string above every string starting with ``prefix`` (its last character
+    incremented): ``token >= prefix AND token < _prefix_next(prefix)`` is a prefix
+    match an index serves, in code-point order (SQLite, PostgreSQL with C collation)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _token_prefix(prefixes: Iterable[str]) -> Q:
+    cond = Q()
+    for prefix in dict.fromkeys(p[:TOKEN_MAX] for p in prefixes if p):
+        cond |= Q(token__gte=prefix, token__lt=_prefix_next(prefix))
+    return cond
+
+
+def _having_token(prefixes: Iterable[str]) -> Subquery:
+    """Ids of the clients with a token starting with one of ``prefixes``."""
+    return Subquery(ClientSearchToken.filter(_token_prefix(prefixes)).values("client_id"))
+
+
+async def _typo_tokens(word: str) -> list[str]:
+    """The tokens most like ``word`` (one letter wrong, missing or extra), in either
+    script: the distinct tokens sharing its first two letters (or those of its Latin
+    spelling), ranked by similarity; if none is alike, those sharing the first letter
+    (the second one may be the typo)."""
+    spellings = list(dict.fromkeys((word, translit(word))))
+    scores: dict[str, float] = {}
+    for head in (2, 1):
+        candidates = await ClientSearchToken.filter(
+            _token_prefix(s[:head] for s in spellings)).distinct().limit(
+            _TYPO_CANDIDATES).values_list("token", flat=True)
+        for spelling in spellings:
+            for token, score, _i in process.extract(
+                    spelling, candidates, scorer=fuzz.ratio, score_cutoff=_TYPO_SCORE,
+                    limit=_TYPO_BEST):
+                scores[token] = max(score, scores.get(token, 0))
+        if scores:
+            break
+    return sorted(scores, key=lambda t: -scores[t])[:_TYPO_BEST]
+
+
 async def search_clients(actor: User, query: str, *, limit: int = 10) -> list[Client]:
     """By name fragment, phone, email, INN/EDRPOU/IPN or contact person, Cyrillic or
-    Latin, tolerant of a typo. SQL finds candidates; only those are ranked here."""
+    Latin, tolerant of a typo. Every query word must start a search token of the
+    client (client_search_token, an index range each); a typo is ranked among the
+    tokens sharing its first two letters."""
     qs = await visible_clients(actor)
-    q_words = words(query)[:5]
-    q_digits = digits(query)
+    text = (query or "").strip()
+    q_words = words(text)[:5]
+    q_digits = digits(text)
     if not q_words:
         return []
-    exact = qs
-    if len(q_digits) >= 5 and len(q_digits) >= len(query.strip()) - 4:
-        exact = exact.filter(search_text__contains=q_digits[-10:])
+    if len(q_digits) >= 5 and _PHONE_QUERY.fullmatch(text):
+        # a phone as people type it (8 (906) 790-99-50, +7 903 ...), an INN/EDRPOU/IPN
+        exact = qs.filter(id__in=_having_token([q_digits, q_digits[-10:]]))
     else:
+        exact = qs
         for w in q_words:
-            exact = exact.filter(Q(search_text__contains=w) |
-                                 Q(search_text__contains=translit(w)))
-    found = await exact.order_by("name").limit(limit)
-    if found or len(query.strip()) < 4:
+            exact = exact.filter(id__in=_having_token([w, translit(w)]))
+    found = await exact.order_by("name", "id").limit(limit)
+    letters = sum(ch.isalpha() for ch in text)
+    if found or letters < 4:
         return found
-    # a typo: candidates sharing a 3-letter piece of the longest word, ranked by similarity
     longest = max(q_words, key=len)
-    pieces = {longest[i:i + 3] for i in range(0, max(1, len(longest) - 2))}
-    cond = Q()
-    for piece in list(pieces)[:8]:
-        cond |= Q(search_text__contains=piece) | Q(search_text__contains=translit(piece))
-    candidates = await qs.filter(cond).limit(300)
-    target = " ".join(q_words)
-    latin = translit(target)
-    scored = sorted(((max(fuzz.partial_ratio(target, c.search_text),
-                          fuzz.partial_ratio(latin, c.search_text)), c) for c in candidates),
-                    key=lambda t: -t[0])
-    return [c for score, c in scored if score >= 75][:limit]
+    if len(longest) < 4:
+        return []
+    best = await _typo_tokens(longest)
+    if not best:
+        return []
+    return await qs.filter(id__in=Subquery(ClientSearchToken.filter(
+        token__in=sorted(set(best))).values("client_id"))).order_by("name", "id").limit(limit)
 
 
 async def client_history(actor: User, client_id: int, *, limit: int = 100) -> list[AuditLog]:

@@ -33,6 +33,7 @@ from models import (
     Client,
     ClientKind,
     ClientManager,
+    ClientSearchToken,
     ContactPerson,
     LegalEntity,
     Setting,
@@ -46,6 +47,7 @@ from services.clients import (
     normalize_phone,
 )
 from services.clock import utcnow
+from services.derived import derived_fields, search_tokens
 from services.errors import PermissionDenied, ValidationFailed
 from services.text import digits, search_blob
 
@@ -119,42 +121,7 @@ def guess_mapping(headers: Iterable[str]) -> dict[str, str]:
     return out
 
 
-# --- derived values (the formula of services.clients._refresh_derived) -------------
-def derived_fields(*, name: str | None, short_name: str | None, email: str | None,
-                   phone: str | None, street: str | None, city_id: int | None,
-                   contacts: Iterable[tuple[str | None, str, str | None]],
-                   legal: Iterable[dict[str, Any]],
-                   weights: dict[str, int]) -> tuple[str | None, str, int]:
-    """``(phone_digits, search_text, completeness)`` of a client card, without queries.
-
-    ``contacts``: (last_name, first_name, phone_digits) of its live contact persons;
-    ``legal``: dicts with name, inn, edrpou, ipn of its legal entities; ``weights``: the
-    completeness weights (setting ``completeness.weights`` or ``DEFAULT_WEIGHTS``).
-    Pure, so that ``_refresh_derived`` and bulk writers compute the very same values.
-    """
-    contacts = list(contacts)
-    legal = list(legal)
-    search_text = search_blob(
-        name, short_name, email,
-        *(f"{last or ''} {first}" for last, first, _ in contacts),
-        *(le["name"] for le in legal),
-    ) + " " + " ".join(filter(None, [
-        digits(phone), *(pd for _, _, pd in contacts),
-        *(le.get(k) or "" for le in legal for k in ("inn", "edrpou", "ipn"))]))
-    filled = {
-        "name": bool(name), "phone": bool(phone), "email": bool(email),
-        "address": bool(city_id or street), "requisites": bool(legal),
-        "contact": bool(contacts),
-    }
-    return digits(phone) or None, search_text, completeness_score(weights, filled)
-
-
-def completeness_score(weights: dict[str, int], filled: dict[str, bool]) -> int:
-    """S-10: percent of the configured weights the card fills."""
-    total = sum(weights.values()) or 1
-    return round(100 * sum(w for k, w in weights.items() if filled.get(k)) / total)
-
-
+# --- derived values (services.derived, as services.clients._refresh_derived) -------
 async def completeness_settings() -> tuple[dict[str, int], int]:
     """The completeness weights and the minimum (S-10), read once per import."""
     setting = await Setting.get_or_none(key="completeness.weights")
@@ -532,6 +499,7 @@ async def _write(actor: User, rows: list[_Row]) -> list[int]:
     async with in_transaction() as conn:
         ids = await _reserve_client_ids(conn, len(rows))
         clients, legals, contacts, managers, audits = [], [], [], [], []
+        tokens: list[ClientSearchToken] = []
         for cid, row in zip(ids, rows, strict=True):
             c = row.client
             if row.contact:
@@ -546,6 +514,11 @@ async def _write(actor: User, rows: list[_Row]) -> list[int]:
                 legals.append(LegalEntity(client_id=cid, is_primary=True, created_at=now,
                                           updated_at=now, **row.legal))
             phone_digits, search_text, score = row.derived
+            tokens.extend(ClientSearchToken(client_id=cid, token=t) for t in search_tokens(
+                search_text=search_text, phone=c.get("phone"),
+                legal=[row.legal] if row.legal else [],
+                contacts=[(row.contact["phone_digits"], row.contact["emails"])]
+                if row.contact else []))
             clients.append(Client(id=cid, created_by_id=actor.id, phone_digits=phone_digits,
                                   search_text=search_text, completeness=score,
                                   created_at=now, updated_at=now, **c))
@@ -562,6 +535,7 @@ async def _write(actor: User, rows: list[_Row]) -> list[int]:
             await ContactPerson.bulk_create(contacts, using_db=conn)
         await ClientManager.bulk_create(managers, using_db=conn)
         await AuditLog.bulk_create(audits, using_db=conn)
+        await ClientSearchToken.bulk_create(tokens, using_db=conn, batch_size=5000)
     return ids
 
 

@@ -8,7 +8,16 @@ import io
 
 import pytest
 
-from models import AuditLog, Client, ClientManager, ContactPerson, LegalEntity, Role, User
+from models import (
+    AuditLog,
+    Client,
+    ClientManager,
+    ClientSearchToken,
+    ContactPerson,
+    LegalEntity,
+    Role,
+    User,
+)
 from services import clients as svc
 from services import exporter, importer
 from services.errors import ValidationFailed
@@ -125,9 +134,14 @@ async def check_import(org, data: bytes, filename: str) -> importer.ImportReport
             ("import", "create", ivan.id)]
         # derived values exactly as services.clients computes them
         fresh = await Client.get(id=client.id)
+        imported_tokens = sorted(await ClientSearchToken.filter(
+            client_id=client.id).values_list("token", flat=True))
+        assert imported_tokens
         await svc._refresh_derived(fresh)
         assert (client.phone_digits, client.search_text, client.completeness) == (
             fresh.phone_digits, fresh.search_text, fresh.completeness)
+        assert sorted(await ClientSearchToken.filter(
+            client_id=client.id).values_list("token", flat=True)) == imported_tokens
     alfa = await Client.get(name="ООО «Альфа»")
     assert alfa.phone == "+79161112201" and alfa.created_by_id == ivan.id
     contact = await ContactPerson.get(client_id=alfa.id)

@@ -1,0 +1,23 @@
+"""Search tokens of clients (S-11): the words, phone digits, requisites and e-mail
+parts a client is found by, one row each, so that a search is an index range scan
+(``token >= prefix AND token < prefix_next``) on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class ClientSearchToken(Model):
+    """A word a client is found by (folded, at most 64 characters)."""
+
+    id = fields.BigIntField(primary_key=True)
+    client: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "kontakt.Client", related_name="search_tokens", on_delete=fields.CASCADE)
+    token = fields.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        table = "client_search_token"
+        # (token, client_id): the search range scan covers the client ids; (client_id):
+        # replacing the tokens of one client
+        indexes = (("token", "client_id"), ("client_id",))
