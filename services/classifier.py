@@ -29,20 +29,12 @@ from models import (
     Client,
     ClientClassification,
     ClientManager,
-    Role,
     Segment,
     User,
 )
 from services import dictionaries, segments
-from services.errors import NotFound, PermissionDenied, ValidationFailed
-
-
-def _require_admin(actor: User | None) -> User:
-    if actor is None or not actor.is_active:
-        raise PermissionDenied("not staff")
-    if actor.role != Role.ADMIN:
-        raise PermissionDenied("admins only")
-    return actor
+from services.errors import NotFound, ValidationFailed
+from services.permissions import require_admin
 
 
 def _kind(kind: Any) -> ClassifierKind:
@@ -108,7 +100,7 @@ async def _audit(actor: User, source: str, object_id: int, action: str, *,
 async def do_create_node(actor: User, name: str, parent_id: int | None = None,
                          kind: Any = ClassifierKind.MANUAL, rule: Any = None, *,
                          source: str = "web") -> ClassifierNode:
-    _require_admin(actor)
+    require_admin(actor)
     name = dictionaries._clean_name(name)
     kind = _kind(kind)
     if parent_id is not None:
@@ -125,7 +117,7 @@ async def do_create_node(actor: User, name: str, parent_id: int | None = None,
 
 async def do_rename_node(actor: User, node_id: int, name: str, *,
                          source: str = "web") -> ClassifierNode:
-    _require_admin(actor)
+    require_admin(actor)
     node = await _get_node(node_id)
     name = dictionaries._clean_name(name)
     if name != node.name:
@@ -140,7 +132,7 @@ async def do_move_node(actor: User, node_id: int, new_parent_id: int | None, *,
                        sort_order: int | None = None, source: str = "web") -> ClassifierNode:
     """Move a node (with its branch) under another node or to the top; a node cannot
     go under itself or its own descendants."""
-    _require_admin(actor)
+    require_admin(actor)
     node = await _get_node(node_id)
     if new_parent_id is not None:
         await _get_node(new_parent_id)
@@ -165,7 +157,7 @@ async def do_move_node(actor: User, node_id: int, new_parent_id: int | None, *,
 async def do_set_rule(actor: User, node_id: int, kind: Any, rule: Any = None, *,
                       source: str = "web") -> ClassifierNode:
     """Change what a node holds. Leaving ``manual`` drops its hand-made memberships."""
-    _require_admin(actor)
+    require_admin(actor)
     node = await _get_node(node_id)
     kind = _kind(kind)
     rule = await _clean_rule(kind, rule, actor, node.id)
@@ -183,7 +175,7 @@ async def do_set_rule(actor: User, node_id: int, kind: Any, rule: Any = None, *,
 async def do_delete_node(actor: User, node_id: int, *, source: str = "web") -> None:
     """Delete a node with its branch and memberships; refused while a segment or an
     automatic node's rule refers to one of them."""
-    _require_admin(actor)
+    require_admin(actor)
     node = await _get_node(node_id)
     branch = set(await _subtree_ids(node.id))
     for segment in await Segment.all().only("id", "name", "rules"):

@@ -69,7 +69,7 @@ from models import (
 from models.staff import fold
 from services import dictionaries
 from services.errors import NotFound, PermissionDenied, ValidationFailed
-from services.permissions import department_subtree_ids
+from services.permissions import department_subtree_ids, require_admin, require_staff
 
 CONFIDENTIAL_ROLES = frozenset({Role.ADMIN, Role.HEAD})
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -100,19 +100,6 @@ _DMY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})$")
 
 
 # --- access ------------------------------------------------------------------------
-def _require_staff(actor: User | None) -> User:
-    if actor is None or not actor.is_active:
-        raise PermissionDenied("not staff")
-    return actor
-
-
-def _require_admin(actor: User | None) -> User:
-    _require_staff(actor)
-    if actor.role != Role.ADMIN:
-        raise PermissionDenied("admins only")
-    return actor
-
-
 def _entity(entity: Any) -> CustomEntity:
     try:
         return CustomEntity(entity)
@@ -167,7 +154,7 @@ async def _entity_fields(entity: CustomEntity, *, include_archived: bool = False
 async def fields_for(actor: User, entity: Any, *, include_archived: bool = False
                      ) -> list[CustomField]:
     """The fields of ``entity`` that ``actor`` may see, in display order (A-3)."""
-    _require_staff(actor)
+    require_staff(actor)
     entity = _entity(entity)
     viewer = await _viewer(actor)
     return [f for f in await _entity_fields(entity, include_archived=include_archived)
@@ -235,7 +222,7 @@ def register_object_check(entity: CustomEntity, check: ObjectCheck) -> None:
 
 async def _check_object(actor: User, entity: CustomEntity, object_id: int, write: bool
                         ) -> int | None:
-    _require_staff(actor)
+    require_staff(actor)
     check = OBJECT_CHECKS.get(entity)
     if check is None:
         raise PermissionDenied(f"no access rule for {entity.value} records yet")
@@ -279,7 +266,7 @@ async def do_create_field(actor: User, entity: Any, code: str, name: str, type: 
     """Define a field (admins). A choice field uses an existing dictionary
     (``dictionary_code``) or gets its own ``cf_<code>`` made from ``items`` (names, or
     ``{"name": ..., "code": ...}``)."""
-    _require_admin(actor)
+    require_admin(actor)
     entity = _entity(entity)
     code = _clean_code(code)
     name = dictionaries._clean_name(name)
@@ -352,7 +339,7 @@ async def do_update_field(actor: User, field_id: int, *, name: str | None = None
                           source: str = "web") -> CustomField:
     """Change a field's name, flags, departments or place (admins). The type and code
     stay: values are stored by type and segments refer to the code."""
-    _require_admin(actor)
+    require_admin(actor)
     field = await CustomField.get_or_none(id=field_id)
     if field is None:
         raise NotFound("custom_field")

@@ -27,6 +27,7 @@ from tortoise.transactions import in_transaction
 from models import AuditLog, Dictionary, DictionaryItem, Role, User
 from models.staff import fold
 from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.permissions import require_admin, require_staff
 
 REGION, CITY, DISTRICT, SPHERE, AD_SOURCE = "region", "city", "district", "sphere", "ad_source"
 
@@ -65,19 +66,6 @@ MAX_NAME = 200
 
 
 # --- helpers -----------------------------------------------------------------------
-def _require_staff(actor: User | None) -> User:
-    if actor is None or not actor.is_active:
-        raise PermissionDenied("not staff")
-    return actor
-
-
-def _require_admin(actor: User | None) -> User:
-    _require_staff(actor)
-    if actor.role != Role.ADMIN:
-        raise PermissionDenied("admins only")
-    return actor
-
-
 def _clean_name(name: Any, field: str = "name") -> str:
     text = " ".join(str(name or "").split())
     if not text:
@@ -260,7 +248,7 @@ async def do_add_item(actor: User, code: str, name: str, parent_id: int | None =
                       item_code: str | None = None, source: str = "web") -> DictionaryItem:
     """Add ``name`` to dictionary ``code`` (any active staff member for user-extendable
     dictionaries, admins for all)."""
-    _require_staff(actor)
+    require_staff(actor)
     dictionary = await get_dictionary(code)
     if not dictionary.user_extendable and actor.role != Role.ADMIN:
         raise PermissionDenied("only admins add to this list", dictionary=code)
@@ -282,7 +270,7 @@ async def do_add_item(actor: User, code: str, name: str, parent_id: int | None =
 
 async def do_rename_item(actor: User, item_id: int, name: str, *,
                          source: str = "web") -> DictionaryItem:
-    _require_admin(actor)
+    require_admin(actor)
     item = await get_item(item_id)
     name = _clean_name(name)
     if name == item.name:
@@ -303,7 +291,7 @@ async def do_archive_item(actor: User, item_id: int, archived: bool = True, *,
                           source: str = "web") -> DictionaryItem:
     """Hide an item from choice lists (records that use it keep it); ``archived=False``
     restores it. Items are never deleted: clients and custom values point at them."""
-    _require_admin(actor)
+    require_admin(actor)
     item = await get_item(item_id)
     if item.archived == archived:
         return item

@@ -88,3 +88,18 @@ async def can(actor: User | None, action: Action, target: object = None) -> bool
 async def require(actor: User | None, action: Action, target: object = None) -> None:
     if not await can(actor, action, target):
         raise PermissionDenied(f"{action} not allowed", action=str(action))
+
+
+def require_staff(actor: User | None) -> User:
+    """The actor is active staff, or PermissionDenied."""
+    if actor is None or not actor.is_active:
+        raise PermissionDenied("not staff")
+    return actor
+
+
+def require_admin(actor: User | None) -> User:
+    """The actor is an active admin, or PermissionDenied."""
+    require_staff(actor)
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied("admins only")
+    return actor

@@ -68,6 +68,7 @@ from models import (
 from services import customfields, dictionaries
 from services.clock import utcnow
 from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.permissions import require_staff
 
 MAX_DEPTH = 5
 MAX_CONDITIONS = 100
@@ -363,12 +364,6 @@ def referenced_nodes(rules: Any) -> set[int]:
 
 
 # --- saved segments ----------------------------------------------------------------
-def _require_staff(actor: User | None) -> User:
-    if actor is None or not actor.is_active:
-        raise PermissionDenied("not staff")
-    return actor
-
-
 def _visible_segments(actor: User) -> QuerySet[Segment]:
     if actor.role == Role.ADMIN:
         return Segment.all()
@@ -376,7 +371,7 @@ def _visible_segments(actor: User) -> QuerySet[Segment]:
 
 
 async def get_segment(actor: User, segment_id: int) -> Segment:
-    _require_staff(actor)
+    require_staff(actor)
     segment = await _visible_segments(actor).get_or_none(id=segment_id)
     if segment is None:
         raise NotFound("segment")
@@ -385,14 +380,14 @@ async def get_segment(actor: User, segment_id: int) -> Segment:
 
 async def list_segments(actor: User) -> list[Segment]:
     """The person's own segments and the shared ones (all, for admins), by name."""
-    _require_staff(actor)
+    require_staff(actor)
     return await _visible_segments(actor).order_by("name", "id")
 
 
 async def do_save_segment(actor: User, name: str, rules: Any, shared: bool = True, *,
                           segment_id: int | None = None) -> Segment:
     """Create a segment, or change one (its owner or an admin)."""
-    _require_staff(actor)
+    require_staff(actor)
     name = dictionaries._clean_name(name)
     normal = await validate_rules(rules, actor=actor)
     async with in_transaction():
