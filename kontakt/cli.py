@@ -105,6 +105,11 @@ async def _migrate(settings: Settings, target: str | None) -> int:
                 print(f"  {event.split('_')[0]}: {app}.{name}")
 
         await db.migrate(settings.effective_database_url, target=target, progress=progress)
+        if target is None:
+            from services.clients import do_reindex_missing
+
+            if indexed := await do_reindex_missing():
+                print(f"  search index: {indexed} clients indexed")
         if not pending and target is None:
             print("Nothing to migrate: the database is up to date.")
         else:

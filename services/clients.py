@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -32,6 +33,7 @@ from models import (
     StaffStatus,
     User,
 )
+from services import dictionaries as dicts
 from services.clock import utcnow
 from services.derived import TOKEN_MAX, derived_fields, search_tokens
 from services.errors import NotFound, PermissionDenied, ValidationFailed
@@ -151,6 +153,83 @@ def _validated_client(data: dict[str, Any], region: str) -> dict[str, Any]:
     return out
 
 
+REF_FIELDS = ("region_id", "city_id", "district_id", "ad_source_id")
+
+
+async def _validated_refs(data: dict[str, Any], current: Client | None = None
+                          ) -> tuple[dict[str, Any], list[Any] | None]:
+    """S-4, A-16, S-8, A-17: the dictionary parts of a card. ``region_id``, ``city_id``,
+    ``district_id`` and ``ad_source_id`` (None or 0 clears) and ``sphere_ids`` (a list)
+    must be items of their dictionaries, the address parts must fit together (the
+    values not given are taken from ``current``). Returns the foreign keys given and
+    the sphere items (None when not given)."""
+    refs: dict[str, Any] = {}
+    for key in REF_FIELDS:
+        if key in data:
+            value = data[key] or None
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValidationFailed(key.removesuffix("_id"), "choose a value from the list")
+            refs[key] = value
+    if any(k in refs for k in ("region_id", "city_id", "district_id")):
+        address = {k: refs.get(k, getattr(current, k, None) if current else None)
+                   for k in ("region_id", "city_id", "district_id")}
+        await dicts.check_address(address["region_id"], address["city_id"],
+                                  address["district_id"])
+    if refs.get("ad_source_id") is not None:
+        source = await dicts.get_dictionary(dicts.AD_SOURCE)
+        await dicts.find_item(source, refs["ad_source_id"], field="ad_source")
+    spheres = None
+    if "sphere_ids" in data:
+        raw = data["sphere_ids"] or []
+        if not isinstance(raw, list | tuple):
+            raise ValidationFailed("spheres", "choose values from the list")
+        dictionary = await dicts.get_dictionary(dicts.SPHERE)
+        spheres = [await dicts.find_item(dictionary, r, field="spheres")
+                   for r in dict.fromkeys(raw)]
+    return refs, spheres
+
+
+async def _apply_spheres(actor: User, source: str, client: Client, spheres: list[Any]) -> None:
+    await client.fetch_related("spheres")
+    old = {s.id: s.name for s in client.spheres}
+    new = {s.id: s.name for s in spheres}
+    if old.keys() == new.keys():
+        return
+    if gone := [s for s in client.spheres if s.id not in new]:
+        await client.spheres.remove(*gone)
+    if added := [s for s in spheres if s.id not in old]:
+        await client.spheres.add(*added)
+    await _audit(actor, source, "client", client.id, client.id, "update", "spheres",
+                 ", ".join(sorted(old.values())) or None, ", ".join(sorted(new.values())) or None)
+
+
+async def _ref_names(*ids: int | None) -> dict[int, str]:
+    from models import DictionaryItem
+
+    wanted = [i for i in ids if i]
+    if not wanted:
+        return {}
+    return dict(await DictionaryItem.filter(id__in=wanted).values_list("id", "name"))
+
+
+async def address_of(client: Client) -> str:
+    """S-4: the address in one line, as people write it in RU/UA (region, city,
+    district, street, building, office); empty when nothing is filled."""
+    names = await _ref_names(client.region_id, client.city_id, client.district_id)
+    parts = [names.get(client.region_id), names.get(client.city_id),
+             names.get(client.district_id), client.street, client.building, client.office]
+    return ", ".join(p for p in parts if p)
+
+
+def map_links(address: str) -> list[tuple[str, str]]:
+    """S-4: the address on 2GIS, Yandex Maps and Google Maps."""
+    return [
+        ("2GIS", f"https://2gis.ru/search/{quote(address)}"),
+        ("Yandex", f"https://yandex.ru/maps/?text={quote_plus(address)}"),
+        ("Google", f"https://www.google.com/maps/search/?api=1&query={quote_plus(address)}"),
+    ]
+
+
 def _validated_legal(data: dict[str, Any]) -> dict[str, Any]:
     out = {k: _clean(data.get(k)) for k in LEGAL_FIELDS if k in data}
     checks = {"inn": check_inn, "kpp": check_kpp, "ogrn": check_ogrn, "edrpou": check_edrpou,
@@ -184,6 +263,26 @@ async def _refresh_derived(client: Client) -> None:
             [ClientSearchToken(client_id=client.id, token=t) for t in tokens])
 
 
+async def do_reindex_missing(*, batch: int = 500) -> int:
+    """Index the clients that have no search token (made before migration 0003, or by
+    a tool writing the table directly): S-11 finds them afterwards. Batches of
+    ``batch``, each in its own transaction; returns how many were indexed."""
+    done = last = 0
+    while True:
+        ids = await Client.filter(id__gt=last).filter(~Q(id__in=Subquery(
+            ClientSearchToken.all().values("client_id")))).order_by("id").limit(
+            batch).values_list("id", flat=True)
+        if not ids:
+            return done
+        async with in_transaction():
+            for client in await Client.filter(id__in=list(ids)):
+                await _refresh_derived(client)
+                await client.save(update_fields=["phone_digits", "search_text",
+                                                 "completeness"])
+        done += len(ids)
+        last = ids[-1]  # a card with no word at all gets no token: not looked at again
+
+
 async def completeness(client: Client, *, has_contact: bool, has_requisites: bool) -> int:
     """S-10: percent of the configured weights the card fills."""
     setting = await Setting.get_or_none(key="completeness.weights")
@@ -213,8 +312,11 @@ async def do_create_client(actor: User, data: dict[str, Any], *, source: str = "
         raise PermissionDenied("not staff")
     values = _validated_client(data, region)
     legal = _validated_legal(data["legal"]) if data.get("legal") else None
+    refs, spheres = await _validated_refs(data)
     async with in_transaction():
-        client = await Client.create(created_by=actor, **values)
+        client = await Client.create(created_by=actor, **values, **refs)
+        if spheres:
+            await client.spheres.add(*spheres)
         if legal:
             await LegalEntity.create(client=client, is_primary=True, **legal)
         await ClientManager.create(client=client, user=actor, assigned_by=actor,
@@ -232,6 +334,8 @@ async def do_update_client(actor: User, client_id: int, changes: dict[str, Any],
     client = await get_client(actor, client_id)
     values = _validated_client({"kind": client.kind, "name": client.name, **changes}, region)
     values = {k: v for k, v in values.items() if k in changes}
+    refs, spheres = await _validated_refs(changes, client)
+    names = await _ref_names(*refs.values(), *(getattr(client, k) for k in refs))
     async with in_transaction():
         for key, new in values.items():
             old = getattr(client, key)
@@ -239,6 +343,14 @@ async def do_update_client(actor: User, client_id: int, changes: dict[str, Any],
                 setattr(client, key, new)
                 await _audit(actor, source, "client", client.id, client.id, "update", key,
                              old, new)
+        for key, new in refs.items():
+            old = getattr(client, key)
+            if old != new:
+                setattr(client, key, new)
+                await _audit(actor, source, "client", client.id, client.id, "update",
+                             key.removesuffix("_id"), names.get(old), names.get(new))
+        if spheres is not None:
+            await _apply_spheres(actor, source, client, spheres)
         await _refresh_derived(client)
         await _check_minimum(client)
         await client.save()
@@ -394,6 +506,23 @@ async def _typo_tokens(word: str) -> list[str]:
     return sorted(scores, key=lambda t: -scores[t])[:_TYPO_BEST]
 
 
+def search_filter(qs: QuerySet[Client], query: str) -> QuerySet[Client] | None:
+    """The exact part of the search as a filter of ``qs`` (for lists and exports too):
+    a phone or a tax code as people type it, else every query word (or its Latin
+    spelling) starting a token of the client. None when the query has no word."""
+    text = (query or "").strip()
+    q_words = words(text)[:5]
+    q_digits = digits(text)
+    if not q_words:
+        return None
+    if len(q_digits) >= 5 and _PHONE_QUERY.fullmatch(text):
+        # a phone as people type it (8 (906) 790-99-50, +7 903 ...), an INN/EDRPOU/IPN
+        return qs.filter(id__in=_having_token([q_digits, q_digits[-10:]]))
+    for w in q_words:
+        qs = qs.filter(id__in=_having_token([w, translit(w)]))
+    return qs
+
+
 async def search_clients(actor: User, query: str, *, limit: int = 10) -> list[Client]:
     """By name fragment, phone, email, INN/EDRPOU/IPN or contact person, Cyrillic or
     Latin, tolerant of a typo. Every query word must start a search token of the
@@ -401,17 +530,10 @@ async def search_clients(actor: User, query: str, *, limit: int = 10) -> list[Cl
     tokens sharing its first two letters."""
     qs = await visible_clients(actor)
     text = (query or "").strip()
-    q_words = words(text)[:5]
-    q_digits = digits(text)
-    if not q_words:
+    exact = search_filter(qs, text)
+    if exact is None:
         return []
-    if len(q_digits) >= 5 and _PHONE_QUERY.fullmatch(text):
-        # a phone as people type it (8 (906) 790-99-50, +7 903 ...), an INN/EDRPOU/IPN
-        exact = qs.filter(id__in=_having_token([q_digits, q_digits[-10:]]))
-    else:
-        exact = qs
-        for w in q_words:
-            exact = exact.filter(id__in=_having_token([w, translit(w)]))
+    q_words = words(text)[:5]
     found = await exact.order_by("name", "id").limit(limit)
     letters = sum(ch.isalpha() for ch in text)
     if found or letters < 4:

@@ -19,12 +19,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from tortoise.expressions import Q
-from tortoise.queryset import QuerySet
-
-from models import Client, ClientManager, LegalEntity, User
-from services.clients import search_clients, visible_clients
-from services.text import digits, translit, words
+from models import ClientManager, LegalEntity, User
+from services.clients import search_clients, search_filter, visible_clients
 
 CHUNK = 1000
 
@@ -68,24 +64,10 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat()
 
 
-def _narrow(qs: QuerySet[Client], query: str) -> QuerySet[Client] | None:
-    """The SQL part of search_clients: digits of a phone/INN, or every word (or its
-    transliteration) in the search text. None when the query has no words."""
-    q_words = words(query)[:5]
-    q_digits = digits(query)
-    if not q_words:
-        return None
-    if len(q_digits) >= 5 and len(q_digits) >= len(query.strip()) - 4:
-        return qs.filter(search_text__contains=q_digits[-10:])
-    for w in q_words:
-        qs = qs.filter(Q(search_text__contains=w) | Q(search_text__contains=translit(w)))
-    return qs
-
-
 async def _client_rows(actor: User, query: str | None) -> AsyncIterator[list[dict[str, Any]]]:
     qs = await visible_clients(actor)
     if query and query.strip():
-        narrowed = _narrow(qs, query)
+        narrowed = search_filter(qs, query)
         if narrowed is None:
             return
         if not await narrowed.exists() and len(query.strip()) >= 4:

@@ -31,7 +31,11 @@ async def test_search_and_card(service, emulator, make_staff):
     card = await emulator.wait_for_bot_message(chat, after_message_id=before)
     assert "INN 7707083893" in card["text"] and "+79161234567" in card["text"]
     assert "Ivan Field" in card["text"]  # managers
-    assert buttons(card)["🗺 Map"].startswith("https://yandex.ru/maps/?text=")
+    # S-4: the address on the three map services people use in RU/UA
+    assert "Tverskaya, 1" in card["text"]
+    assert buttons(card)["🗺 Yandex"].startswith("https://yandex.ru/maps/?text=Tverskaya")
+    assert buttons(card)["🗺 2GIS"].startswith("https://2gis.ru/search/Tverskaya")
+    assert buttons(card)["🗺 Google"].startswith("https://www.google.com/maps/search/")
     # typo and transliteration in the search state: just type
     reply = await say(emulator, chat, "ромашко")
     assert "Romashka LLC" in buttons(reply)

@@ -149,3 +149,43 @@ async def test_client_card_edit_keeps_the_draft_on_bad_input(demo, browser):
     await page.get_by_test_id("timeline").filter(has_text="info@romashka.ru").wait_for()
     await page.reload()
     assert await page.get_by_test_id("field-phone").input_value() == "+79161234567"
+
+
+async def test_client_card_address_from_dictionaries_with_map_links(demo, browser):
+    """S-4/A-16 in the Mini App: choosing a region narrows the cities; the saved address
+    shows with 2GIS, Yandex and Google links; S-8 spheres and A-17 source are saved."""
+    from models import User
+    from services import clients as svc
+    from services import dictionaries as dicts
+
+    anna = await User.get(telegram_id=100001)
+    await dicts.ensure_system_dictionaries()
+    msk = await dicts.do_add_item(anna, "region", "Московская обл.")
+    spb = await dicts.do_add_item(anna, "region", "Ленинградская обл.")
+    khimki = await dicts.do_add_item(anna, "city", "Химки", msk.id)
+    await dicts.do_add_item(anna, "city", "Гатчина", spb.id)
+    client = (await svc.do_create_client(anna, {"name": "Лютик"})).client
+    page = await browser.new_page(viewport={"width": 400, "height": 900})
+    init = (await (await page.request.get(
+        f"{demo}/sandbox/api/initdata?user_id=100001")).json())["init_data"]
+    from urllib.parse import quote
+
+    await page.goto(f"{demo}/app/clients/{client.id}#tgWebAppData={quote(init)}")
+    await page.get_by_test_id("client-name").wait_for()
+    await page.get_by_test_id("field-region").select_option(label="Московская обл.")
+    visible = await page.eval_on_selector(
+        "[data-testid=field-city]",
+        "s => Array.from(s.options).filter(o => !o.hidden).map(o => o.text)")
+    assert "Химки" in visible and "Гатчина" not in visible
+    await page.get_by_test_id("field-city").select_option(label="Химки")
+    await page.get_by_test_id("field-street").fill("ул. Победы")
+    await page.get_by_test_id("field-spheres").select_option(label="Торговля")
+    await page.get_by_test_id("field-ad_source").select_option(label="Выставка")
+    await page.get_by_test_id("save").click()
+    await page.get_by_role("link", name="2GIS").wait_for()
+    assert await page.get_by_role("link", name="Yandex").count() == 1
+    fresh = await svc.get_client(anna, client.id)
+    assert fresh.city_id == khimki.id and fresh.region_id == msk.id
+    assert fresh.street == "ул. Победы"
+    assert [s.name for s in await fresh.spheres.all()] == ["Торговля"]
+    assert (await fresh.ad_source).name == "Выставка"

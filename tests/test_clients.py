@@ -133,3 +133,21 @@ async def test_search_by_name_phone_inn_contact_translit_and_typo(org):
     assert await names("ромашко") == ["Ромашка"]  # a typo
     assert await names("василек") == ["Василёк"]  # ё typed as е
     assert await names("zzzz") == []
+
+
+async def test_clients_without_search_tokens_are_indexed_by_migrate(org):
+    """S-11: cards from before the token index (migration 0003) are found after
+    ``kontakt migrate`` has indexed them; a card with no word is not looked at twice."""
+    from models import Client, ClientSearchToken
+
+    ivan = org["ivan"]
+    old = (await svc.do_create_client(ivan, {"name": "Ромашка", "phone": "+79161234567"})).client
+    blank = (await svc.do_create_client(ivan, {"name": "!!!"})).client
+    await ClientSearchToken.filter(client_id=old.id).delete()  # as before migration 0003
+    assert await svc.search_clients(ivan, "ромаш") == []
+    assert await svc.do_reindex_missing(batch=1) == 2  # "!!!" has no word: no token
+    assert [c.id for c in await svc.search_clients(ivan, "ромаш")] == [old.id]
+    assert [c.id for c in await svc.search_clients(ivan, "romash")] == [old.id]
+    assert [c.id for c in await svc.search_clients(ivan, "916 123")] == [old.id]
+    assert not await ClientSearchToken.exists(client_id=blank.id)
+    assert await Client.filter(id=old.id).exists()

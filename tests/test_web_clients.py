@@ -120,3 +120,67 @@ async def test_client_pages(service, emulator, make_staff):
     resp = await c.get(f"/app/clients/{theirs.id}")
     assert resp.status == 404 and "Чужой" not in await resp.text()
     assert (await c.get("/app/clients/99999999999")).status == 404
+
+
+async def test_address_spheres_and_ad_source(service, emulator, make_staff):
+    """S-4 structured address from the A-16 dictionaries with map links, S-8 spheres,
+    A-17 advertising source: set on create and edit, checked, audited."""
+    ivan = await make_staff(Role.MANAGER, language="en")
+    await signed_in(service, emulator, ivan)
+    c = service.client
+
+    async def add(code: str, name: str, parent_id: int | None = None) -> int:
+        resp = await c.post(f"/api/v1/dictionaries/{code}",
+                            json={"name": name, "parent_id": parent_id})
+        assert resp.status == 201, await resp.text()
+        return (await resp.json())["id"]
+
+    moscow_region = await add("region", "Московская область")
+    kyiv_region = await add("region", "Київська область")
+    khimki = await add("city", "Химки", moscow_region)
+    centre = await add("district", "Центральный", khimki)
+    spheres = {i["name"]: i["id"] for i in (await (await c.get(
+        "/api/v1/dictionaries/sphere")).json())["items"]}
+    sources = {i["name"]: i["id"] for i in (await (await c.get(
+        "/api/v1/dictionaries/ad_source")).json())["items"]}
+
+    # a city outside the region is refused, naming the city; nothing is created
+    resp = await c.post("/api/v1/clients", json={
+        "name": "Ромашка", "region_id": kyiv_region, "city_id": khimki})
+    assert resp.status == 422
+    assert (await resp.json())["detail"][0]["loc"] == ["body", "city"]
+    resp = await c.post("/api/v1/clients", json={"name": "Ромашка", "ad_source_id": khimki})
+    assert (await resp.json())["detail"][0]["loc"] == ["body", "ad_source"]
+    assert (await (await c.get("/api/v1/clients")).json())["total"] == 0
+
+    resp = await c.post("/api/v1/clients", json={
+        "name": "Ромашка", "region_id": moscow_region, "city_id": khimki,
+        "district_id": centre, "street": "ул. Ленина", "building": "5",
+        "sphere_ids": [spheres["Торговля"], spheres["Производство"]],
+        "ad_source_id": sources["Выставка"]})
+    assert resp.status == 201, await resp.text()
+    body = await resp.json()
+    assert body["city"]["name"] == "Химки" and body["district"]["id"] == centre
+    assert body["ad_source"]["name"] == "Выставка"
+    assert sorted(s["name"] for s in body["spheres"]) == ["Производство", "Торговля"]
+    assert body["address"] == "Московская область, Химки, Центральный, ул. Ленина, 5"
+    assert set(body["map_links"]) == {"2GIS", "Yandex", "Google"}
+    assert "yandex.ru/maps/?text=" in body["map_links"]["Yandex"]
+
+    cid = body["id"]
+    resp = await c.patch(f"/api/v1/clients/{cid}", json={
+        "sphere_ids": [spheres["Торговля"]], "ad_source_id": 0, "district_id": 0})
+    body = await resp.json()
+    assert [s["name"] for s in body["spheres"]] == ["Торговля"]
+    assert body["ad_source"] is None and body["district"] is None
+    assert body["city"]["name"] == "Химки"
+    # a district of another city is refused against the city already on the card
+    other = await add("city", "Мытищи", moscow_region)
+    other_district = await add("district", "Северный", other)
+    resp = await c.patch(f"/api/v1/clients/{cid}", json={"district_id": other_district})
+    assert (await resp.json())["detail"][0]["loc"] == ["body", "district"]
+    history = (await (await c.get(f"/api/v1/clients/{cid}/history")).json())["items"]
+    changes = {i["field"]: (i["old_value"], i["new_value"]) for i in history if i["field"]}
+    assert changes["spheres"] == ("Производство, Торговля", "Торговля")
+    assert changes["ad_source"] == ("Выставка", None)
+    assert changes["district"] == ("Центральный", None)

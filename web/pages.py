@@ -107,17 +107,6 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response(body, status=status)
 
 
-def map_links(address: str) -> list[tuple[str, str]]:
-    """S-4: the address on 2GIS, Yandex Maps and Google Maps."""
-    from urllib.parse import quote, quote_plus
-
-    return [
-        ("2GIS", f"https://2gis.ru/search/{quote(address)}"),
-        ("Yandex", f"https://yandex.ru/maps/?text={quote_plus(address)}"),
-        ("Google", f"https://www.google.com/maps/search/?api=1&query={quote_plus(address)}"),
-    ]
-
-
 CLIENT_SORTS = ("name", "-created_at", "-completeness", "completeness")
 
 
@@ -171,7 +160,7 @@ async def clients_page(request: web.Request) -> web.Response:
 
 
 async def client_page(request: web.Request) -> web.Response:
-    from models import ContactPerson, DictionaryItem, LegalEntity
+    from models import ContactPerson, LegalEntity
     from services import classifier, layouts, links
     from services import clients as client_service
     from services import documents as doc_service
@@ -190,12 +179,10 @@ async def client_page(request: web.Request) -> web.Response:
         return render(request, "message.html", lang=lang, status=404, user=user,
                       title_msg=N_("Client not found"),
                       body_msg=N_("It does not exist or is not assigned to you."))
-    city = await DictionaryItem.get_or_none(id=client.city_id) if client.city_id else None
-    address = ", ".join(p for p in (city.name if city else None, client.street,
-                                    client.building, client.office) if p)
+    address = await client_service.address_of(client)
     return render(
         request, "client.html", lang=lang, user=user, client=client, address=address,
-        maps=map_links(address) if address else [],
+        maps=client_service.map_links(address) if address else [],
         managers=[m.full_name for m in await client_service.current_managers(client.id)],
         legal=await LegalEntity.filter(client_id=client.id).order_by("-is_primary", "id"),
         contacts=await ContactPerson.filter(client_id=client.id, archived_at=None),
@@ -207,7 +194,23 @@ async def client_page(request: web.Request) -> web.Response:
         links=await links.links_of(user, client.id),
         link_names=_link_names(request, lang),
         sections=await layouts.layout_for(user),
+        refs=await _reference_items(),
+        sphere_ids={s.id for s in await client.spheres.all()},
     )
+
+
+async def _reference_items() -> dict[str, list[object]]:
+    """The items the card's edit form chooses from (S-4/A-16, S-8, A-17)."""
+    from models import DictionaryItem
+    from services import dictionaries
+
+    await dictionaries.ensure_system_dictionaries()
+    out: dict[str, list[object]] = {}
+    for code in (dictionaries.REGION, dictionaries.CITY, dictionaries.DISTRICT,
+                 dictionaries.SPHERE, dictionaries.AD_SOURCE):
+        out[code] = await DictionaryItem.filter(
+            dictionary__code=code, archived=False).order_by("sort_order", "name").limit(2000)
+    return out
 
 
 def _link_names(request: web.Request, lang: str) -> dict[str, str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from urllib.parse import quote_plus
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
@@ -82,14 +81,6 @@ def error_text(exc: DomainError) -> str:
     return _("You do not have the right to do that.")
 
 
-def map_url(client: Client, city: str | None) -> str | None:
-    """S-4: a map search for the address (Yandex Maps knows RU/UA addresses best)."""
-    parts = [city, client.street, client.building]
-    if not client.street:
-        return None
-    return "https://yandex.ru/maps/?text=" + quote_plus(", ".join(p for p in parts if p))
-
-
 async def card_text(client: Client) -> str:
     e = html.escape
     lines = [f"<b>{e(client.name)}</b>"]
@@ -104,9 +95,9 @@ async def card_text(client: Client) -> str:
         lines.append(f"☎️ {e(client.phone)}")
     if client.email:
         lines.append(f"✉️ {e(client.email)}")
-    if client.street:
-        lines.append("📍 " + e(", ".join(p for p in (client.street, client.building,
-                                                   client.office) if p)))
+    address = await svc.address_of(client)
+    if address:
+        lines.append("📍 " + e(address))
     managers = await svc.current_managers(client.id)
     lines.append(_("Managers: {names}").format(
         names=e(", ".join(m.full_name for m in managers)) or "—"))
@@ -114,15 +105,17 @@ async def card_text(client: Client) -> str:
     return "\n".join(lines)
 
 
-def card_markup(client: Client, webapp_url: str | None) -> InlineKeyboardMarkup:
+def card_markup(client: Client, webapp_url: str | None, address: str = ""
+                ) -> InlineKeyboardMarkup:
     rows = [[
         _btn(_("👥 Contacts"), ClientCB(action="contacts", client_id=client.id)),
         _btn(_("📎 Files"), ClientCB(action="files", client_id=client.id)),
         _btn(_("🕓 History"), ClientCB(action="history", client_id=client.id)),
     ]]
-    url = map_url(client, None)
-    if url:
-        rows.append([InlineKeyboardButton(text=_("🗺 Map"), url=url)])
+    if address:
+        # S-4: the three map services people use in RU/UA
+        rows.append([InlineKeyboardButton(text=f"🗺 {label}", url=url)
+                     for label, url in svc.map_links(address)])
     if webapp_url:
         rows.append([InlineKeyboardButton(
             text=_("📱 Full card"), web_app=WebAppInfo(url=f"{webapp_url}/clients/{client.id}"))])
@@ -134,10 +127,11 @@ async def show_card(message: Message, state: FSMContext, staff: User, client_id:
     client = await svc.get_client(staff, client_id)
     await state.update_data(open_client_id=client.id)
     text = await card_text(client) + "\n\n" + _("Send a file or photo to attach it to this card.")
+    markup = card_markup(client, webapp_url, await svc.address_of(client))
     if edit:
-        await message.edit_text(text, reply_markup=card_markup(client, webapp_url))
+        await message.edit_text(text, reply_markup=markup)
     else:
-        await message.answer(text, reply_markup=card_markup(client, webapp_url))
+        await message.answer(text, reply_markup=markup)
 
 
 def build_clients_router() -> Router:

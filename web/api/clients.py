@@ -59,6 +59,11 @@ class ClientIn(BaseModel):
     office: str | None = Field(default=None, max_length=40)
     postal_code: str | None = Field(default=None, max_length=16)
     notes: str | None = Field(default=None, max_length=10000)
+    region_id: int | None = Field(default=None, ge=0, le=MAX_ID, description="A-16; 0 clears")
+    city_id: int | None = Field(default=None, ge=0, le=MAX_ID, description="A-16; 0 clears")
+    district_id: int | None = Field(default=None, ge=0, le=MAX_ID, description="A-16; 0 clears")
+    ad_source_id: int | None = Field(default=None, ge=0, le=MAX_ID, description="A-17; 0 clears")
+    sphere_ids: list[int] | None = Field(default=None, max_length=50, description="S-8")
     legal: LegalIn | None = None
 
 
@@ -76,6 +81,11 @@ class ClientPatch(BaseModel):
     postal_code: str | None = Field(default=None, max_length=16)
     notes: str | None = Field(default=None, max_length=10000)
     list_type: Literal["counterparty", "partner"] | None = None
+    region_id: int | None = Field(default=None, ge=0, le=MAX_ID, description="A-16; 0 clears")
+    city_id: int | None = Field(default=None, ge=0, le=MAX_ID, description="A-16; 0 clears")
+    district_id: int | None = Field(default=None, ge=0, le=MAX_ID, description="A-16; 0 clears")
+    ad_source_id: int | None = Field(default=None, ge=0, le=MAX_ID, description="A-17; 0 clears")
+    sphere_ids: list[int] | None = Field(default=None, max_length=50, description="S-8")
 
 
 class ContactIn(BaseModel):
@@ -123,6 +133,10 @@ class ClientOut(BaseModel):
     office: str | None
     postal_code: str | None
     notes: str | None
+    region_id: int | None
+    city_id: int | None
+    district_id: int | None
+    ad_source_id: int | None
     completeness: int
     created_at: datetime
 
@@ -133,7 +147,19 @@ class ClientOut(BaseModel):
                    kind=str(c.kind), list_type=str(c.list_type))
 
 
+class RefOut(BaseModel):
+    id: int
+    name: str
+
+
 class ClientDetail(ClientOut):
+    region: RefOut | None
+    city: RefOut | None
+    district: RefOut | None
+    ad_source: RefOut | None
+    spheres: list[RefOut]
+    address: str | None
+    map_links: dict[str, str]
     legal_entities: list[LegalOut]
     contacts: list[ContactOut]
     managers: list[ManagerOut]
@@ -188,8 +214,19 @@ async def _detail(user: User, client_id: int) -> ClientDetail:
     legal = await LegalEntity.filter(client_id=client.id).order_by("-is_primary", "id")
     contacts = await ContactPerson.filter(client_id=client.id, archived_at=None)
     history = await svc.manager_history(user, client.id)
+    await client.fetch_related("region", "city", "district", "ad_source", "spheres")
+
+    def ref(item) -> RefOut | None:
+        return RefOut(id=item.id, name=item.name) if item is not None else None
+
+    address = await svc.address_of(client)
     return ClientDetail(
         **ClientOut.of(client).model_dump(),
+        region=ref(client.region), city=ref(client.city), district=ref(client.district),
+        ad_source=ref(client.ad_source),
+        spheres=[RefOut(id=s.id, name=s.name) for s in sorted(client.spheres,
+                                                                key=lambda s: s.name)],
+        address=address or None, map_links=dict(svc.map_links(address)) if address else {},
         legal_entities=[LegalOut(id=le.id, is_primary=le.is_primary, **{
             k: getattr(le, k) for k in LegalIn.model_fields}) for le in legal],
         contacts=[ContactOut(id=c.id, first_name=c.first_name, last_name=c.last_name,

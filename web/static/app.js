@@ -81,7 +81,12 @@
     saveClient: function (id, form) {
       var body = {};
       Array.prototype.forEach.call(form.elements, function (el) {
-        if (el.name) body[el.name] = el.value.trim() || null;
+        if (!el.name) return;
+        if (el.dataset.type === "id") body[el.name] = parseInt(el.value, 10) || 0;
+        else if (el.dataset.type === "ids") body[el.name] = Array.prototype.filter.call(
+          el.options, function (o) { return o.selected; }).map(function (o) {
+          return parseInt(o.value, 10); });
+        else body[el.name] = el.value.trim() || null;
       });
       var err = form.querySelector("[data-testid=form-error]");
       fetch("/api/v1/clients/" + id, {
@@ -97,6 +102,17 @@
         });
       });
       return false;
+    },
+    narrow: function (form) {
+      // S-4: a city list shows the chosen region's cities, a district list the city's
+      Array.prototype.forEach.call(form.querySelectorAll("select[data-parent]"), function (sel) {
+        var parent = form.elements[sel.dataset.parent].value;
+        Array.prototype.forEach.call(sel.options, function (o) {
+          var p = o.dataset.parentId;
+          o.hidden = !!(p && parent !== "0" && p !== parent);
+          if (o.hidden && o.selected) sel.value = "0";
+        });
+      });
     },
     upload: function (id, input) {
       if (!input.files.length) return;
