@@ -47,18 +47,62 @@ async def _reset_postgres(url: str) -> None:
         await conn.close()
 
 
+_SQLITE_TEMPLATE: dict[str, str] = {}
+_PG_MIGRATED: dict[str, bool] = {}
+
+
+async def _sqlite_template(tmp_path_factory) -> str:
+    """A migrated SQLite file made once per session; each test gets a copy (running
+    the migrations takes seconds, copying the file milliseconds)."""
+    if "path" not in _SQLITE_TEMPLATE:
+        path = tmp_path_factory.mktemp("template") / "kontakt.sqlite3"
+        url = f"sqlite://{path}"
+        await kdb.init_db(url)
+        await kdb.migrate(url)
+        await kdb.close_db()
+        _SQLITE_TEMPLATE["path"] = str(path)
+    return _SQLITE_TEMPLATE["path"]
+
+
+async def _empty_postgres(url: str) -> None:
+    """Migrated once per session; before each test every table is emptied (and its
+    ids restarted) instead of dropped and migrated again. A test that migrated
+    away (the migration round trip) marks the schema for a fresh start."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        tables = [r["tablename"] for r in await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> 'tortoise_migrations'")]
+        applied = await conn.fetchval(
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'tortoise_migrations'")
+        if _PG_MIGRATED.get(url) and applied and tables:
+            await conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                               + " RESTART IDENTITY CASCADE")
+            return
+    finally:
+        await conn.close()
+    await _reset_postgres(url)
+    await kdb.init_db(url)
+    await kdb.migrate(url)
+    await kdb.close_db()
+    _PG_MIGRATED[url] = True
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-async def database_url(request, tmp_path) -> AsyncIterator[str]:
+async def database_url(request, tmp_path, tmp_path_factory) -> AsyncIterator[str]:
     """An empty, migrated database on each backend."""
     if request.param == "postgres":
         if not PG_URL:
             pytest.skip("KONTAKT_TEST_POSTGRES_URL not set")
-        await _reset_postgres(PG_URL)
+        await _empty_postgres(PG_URL)
         url = PG_URL
     else:
-        url = f"sqlite://{tmp_path / 'kontakt.sqlite3'}"
+        path = tmp_path / "kontakt.sqlite3"
+        shutil.copyfile(await _sqlite_template(tmp_path_factory), path)
+        url = f"sqlite://{path}"
     await kdb.init_db(url)
-    await kdb.migrate(url)
     yield url
     await kdb.close_db()
 
