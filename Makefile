@@ -37,11 +37,13 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-bench: $(STAMP)
-	$(BIN)/python -m bench.bot_throughput
+BENCHES := bot_throughput client_import client_search reminders
+
+bench: $(STAMP)  ## every benchmark, one after another (the last line of each is JSON)
+	for b in $(BENCHES); do $(BIN)/python -m bench.$$b || exit 1; done
 
 bench-quick: $(STAMP)
-	$(BIN)/python -m bench.bot_throughput --quick
+	for b in $(BENCHES); do $(BIN)/python -m bench.$$b --quick || exit 1; done
 
 clean:
 	rm -rf $(VENV) data/demo.sqlite3*

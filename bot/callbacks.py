@@ -19,3 +19,25 @@ class InviteCB(CallbackData, prefix="inv"):
 
 class LangCB(CallbackData, prefix="lang"):
     lang: str
+class ActivityCB(CallbackData, prefix="ac"):
+    # card | done | skipresult | resched | comment | verify | cancel | reopen | client
+    # | list
+    action: str
+    activity_id: int = 0
+    value: str = ""
+
+
+class ReminderCB(CallbackData, prefix="rm"):
+    action: str  # snooze
+    reminder_id: int
+    value: str = ""  # 15m | 1h | tomorrow
+
+
+class QuickLogCB(CallbackData, prefix="ql"):
+    action: str  # save | client | type | date | nodate | cancel | pick
+    value: str = ""
+
+
+class PlaybookCB(CallbackData, prefix="pb"):
+    client_id: int
+    playbook_id: int = 0  # 0: list the playbooks

@@ -14,9 +14,11 @@ from aiogram.types import BotCommand, BotCommandScopeDefault, ErrorEvent, Update
 from aiogram.utils.i18n import I18n
 
 from bot.middlewares import InFlightMiddleware, StaffI18nMiddleware, StaffMiddleware
+from bot.routers.activities import build_activities_router, build_quicklog_in_search_router
 from bot.routers.clients import build_cancel_router, build_clients_router
 from bot.routers.inline import build_inline_router
 from bot.routers.lang import build_lang_router
+from bot.routers.reports import build_reports_router
 from bot.routers.staff import build_staff_router
 from bot.routers.start import build_start_router
 from bot.routers.web import build_web_router
@@ -30,6 +32,12 @@ def N_(text: str) -> str:  # noqa: N802 - marks a string for extraction only
 
 COMMANDS = [
     ("menu", N_("Main menu")),
+    ("today", N_("Today's agenda")),
+    ("week", N_("The next 7 days")),
+    ("overdue", N_("Overdue activities")),
+    ("task", N_("New task")),
+    ("stats", N_("Done activities: chart and reaction time")),
+    ("plan", N_("Plan vs fact this month")),
     ("find", N_("Find a client")),
     ("newclient", N_("New client")),
     ("staff", N_("Staff directory")),
@@ -76,7 +84,10 @@ def build_dispatcher(
         build_web_router(),
         build_staff_router(),
         build_inline_router(),
+        build_reports_router(),
+        build_quicklog_in_search_router(),
         build_clients_router(),
+        build_activities_router(),  # last: its quick log takes any other text
     )
 
     @dp.errors()

@@ -31,6 +31,7 @@ def _main_menu(locale: str, role: Role, webapp_url: str | None) -> ReplyKeyboard
     rows: list[list[KeyboardButton]] = []
     if webapp_url:
         rows.append([KeyboardButton(text=_("📱 Open app"), web_app=WebAppInfo(url=webapp_url))])
+    rows.append([KeyboardButton(text=_("📅 Today")), KeyboardButton(text=_("➕ Task"))])
     rows.append([KeyboardButton(text=_("🔎 Clients")), KeyboardButton(text=_("➕ New client"))])
     rows.append([KeyboardButton(text=_("👥 Staff")), KeyboardButton(text=_("🌐 Web version"))])
     last = [KeyboardButton(text=_("🌍 Language")), KeyboardButton(text=_("❓ Help"))]

@@ -56,6 +56,7 @@ async def seed_demo(emulator, *, bot_username: str) -> str:
     emulator.create_group("Команда продаж", forum=True,
                           member_ids=[s[0] for s in DEMO_STAFF])
     await _seed_clients()
+    await _seed_activities()
     invite = await do_create_invite(None, role=Role.MANAGER,
                                     department_id=(await Department.get(name="Продажи Москва")).id,
                                     ttl=timedelta(days=7), note="demo newcomer")
@@ -102,3 +103,38 @@ async def _seed_clients() -> None:
         client = (await do_create_client(manager, data, source="system", region=region)).client
         for contact in contacts:
             await do_add_contact(manager, client.id, contact, source="system", region=region)
+
+
+async def _seed_activities() -> None:
+    """A few days of work for the demo: today's call, tomorrow's meeting with its
+    reminder, an overdue task, a weekly planning meeting (K-17, S-19, A-8)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from models import Activity, Client
+    from services.activities import do_create_activity
+
+    if await Activity.exists():
+        return
+    ivan = await User.get(telegram_id=100003)
+    anna = await User.get(telegram_id=100001)
+    romashka = await Client.get_or_none(name="ООО «Ромашка»")
+    tz = ZoneInfo(ivan.timezone)
+    now = datetime.now(tz).replace(minute=0, second=0, microsecond=0)
+    tomorrow = (now + timedelta(days=1)).replace(hour=11)
+    plan = [
+        (ivan, {"title": "Позвонить Петрову: условия поставки", "type": "call",
+                "client_id": romashka.id if romashka else None,
+                "starts_at": now + timedelta(hours=2), "priority": "high"}),
+        (ivan, {"title": "Встреча в «Ромашке»: презентация каталога", "type": "meeting",
+                "client_id": romashka.id if romashka else None, "starts_at": tomorrow,
+                "duration_min": 90, "location": "Тверская ул., 7", "reminders": [60, 15]}),
+        (ivan, {"title": "Отправить КП Сидорову", "type": "task",
+                "starts_at": now - timedelta(days=1)}),
+        (anna, {"title": "Планёрка отдела продаж", "type": "meeting",
+                "starts_at": (now - timedelta(days=now.weekday())).replace(hour=10),
+                "duration_min": 30, "rrule": "FREQ=WEEKLY;BYDAY=MO",
+                "assignees": [anna.id]}),
+    ]
+    for author, data in plan:
+        await do_create_activity(author, data, source="system")

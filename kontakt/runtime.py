@@ -25,9 +25,10 @@ from bot.factory import build_dispatcher, register_commands
 from kontakt import db
 from kontakt.config import Settings
 from kontakt.i18n import build_i18n
-from notifications.scheduler import JobRunner, build_scheduler
+from notifications.reminders import ReminderDispatcher
+from notifications.scheduler import JobRunner, add_organizer_jobs, build_scheduler
 from web.app import WEBHOOK_PATH, build_web_app
-from web.keys import BotInfo
+from web.keys import REMINDERS_KEY, BotInfo
 
 log = logging.getLogger("kontakt")
 
@@ -71,6 +72,7 @@ class Runtime:
     scheduler: AsyncIOScheduler
     jobs: JobRunner
     bot_info: BotInfo
+    reminders: ReminderDispatcher | None = None
     emulator: object | None = None
     runner: web.AppRunner | None = None
     polling_task: asyncio.Task | None = None
@@ -131,14 +133,19 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
         data_dir=settings.data_dir,
     )
     scheduler, jobs = build_scheduler(settings.redis_url)
+    reminders = ReminderDispatcher(bot, i18n)
+    add_organizer_jobs(scheduler, jobs, bot, i18n)
+    dp["reminders"] = reminders  # handlers poke it after a commit that adds reminders
     web_app = build_web_app(
         settings=settings, i18n=i18n, bot=bot, dispatcher=dp, bot_info=bot_info,
         scheduler=scheduler,
         webhook_secret=webhook_secret(settings) if mode == "webhook" else None,
         emulator=emulator if settings.sandbox else None,
     )
+    web_app[REMINDERS_KEY] = reminders
     return Runtime(settings=settings, i18n=i18n, bot=bot, dispatcher=dp, web_app=web_app,
-                   scheduler=scheduler, jobs=jobs, bot_info=bot_info, emulator=emulator)
+                   scheduler=scheduler, jobs=jobs, bot_info=bot_info, reminders=reminders,
+                   emulator=emulator)
 
 
 def _secret(value: str):
@@ -162,6 +169,8 @@ async def start(rt: Runtime, *, serve_http: bool = True) -> None:
             raise StartupError(f"KONTAKT_HTTP_PORT: cannot listen on {s.http_host}:"
                                f"{s.http_port}: {exc.strerror}") from None
     rt.scheduler.start()
+    if rt.reminders is not None:
+        rt.reminders.start()  # sends at once what came due while the service was down
     try:
         await register_commands(rt.bot, rt.i18n, s.default_language)
     except Exception as exc:  # noqa: BLE001 - menus are a nicety; the bot still works
@@ -196,6 +205,8 @@ async def stop(rt: Runtime) -> None:
         log.warning("%d updates still running at shutdown", inflight.in_flight)
     if rt.runner is not None:
         await rt.runner.cleanup()  # waits for webhook requests in progress
+    if rt.reminders is not None:
+        await rt.reminders.stop()
     if rt.scheduler.running:
         rt.scheduler.shutdown(wait=False)
     await rt.jobs.wait_idle(15)  # a job in progress finishes before the database closes

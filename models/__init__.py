@@ -5,6 +5,25 @@ marketing) add their own modules here and are listed in ``__all__``; each
 migration lives in ``models/migrations``.
 """
 
+from models.activities import (
+    OPEN_STATES,
+    Activity,
+    ActivityAssignee,
+    ActivityCategory,
+    ActivityComment,
+    ActivityKind,
+    ActivityState,
+    ActivityType,
+    AssigneeRule,
+    NotificationLog,
+    Playbook,
+    PlaybookStep,
+    Priority,
+    Product,
+    Reminder,
+    ReminderState,
+    WorkPlan,
+)
 from models.auth import Invite, LoginToken, WebSession
 from models.clients import (
     AuditLog,
@@ -31,10 +50,27 @@ from models.customization import (
     Setting,
 )
 from models.dictionaries import Dictionary, DictionaryItem
-from models.search import ClientSearchToken
+from models.search import ClientSearchToken, SearchWord
 from models.staff import Department, Language, Position, Role, StaffStatus, User
 
 __all__ = [
+    "OPEN_STATES",
+    "Activity",
+    "ActivityAssignee",
+    "ActivityCategory",
+    "ActivityComment",
+    "ActivityKind",
+    "ActivityState",
+    "ActivityType",
+    "AssigneeRule",
+    "NotificationLog",
+    "Playbook",
+    "PlaybookStep",
+    "Priority",
+    "Product",
+    "Reminder",
+    "ReminderState",
+    "WorkPlan",
     "AuditLog",
     "CardLayout",
     "ClassifierKind",
@@ -56,6 +92,7 @@ __all__ = [
     "Document",
     "FieldType",
     "LegalEntity",
+    "SearchWord",
     "Segment",
     "Setting",
     "Department",

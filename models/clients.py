@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.base import TimestampedModel
@@ -187,11 +188,14 @@ class ClientManager(Model):
 
 
 class Document(Model):
-    """S-2: a file attached to a client (or one of its contacts), stored on disk."""
+    """S-2, S-16: a file attached to a client (or one of its contacts) or to an
+    activity (then ``client`` is the activity's client, if it has one), on disk."""
 
     id = fields.IntField(primary_key=True)
-    client: fields.ForeignKeyRelation[Client] = fields.ForeignKeyField(
-        "kontakt.Client", related_name="documents", on_delete=fields.CASCADE)
+    client: fields.ForeignKeyNullableRelation[Client] = fields.ForeignKeyField(
+        "kontakt.Client", related_name="documents", null=True, on_delete=fields.CASCADE)
+    activity: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.Activity", related_name="documents", null=True, on_delete=fields.CASCADE)
     contact: fields.ForeignKeyNullableRelation[ContactPerson] = fields.ForeignKeyField(
         "kontakt.ContactPerson", related_name="documents", null=True,
         on_delete=fields.SET_NULL)
@@ -229,3 +233,4 @@ class AuditLog(Model):
 
     class Meta:
         table = "audit_log"
+        indexes = [Index(fields=["entity", "object_id"])]

@@ -21,3 +21,15 @@ class ClientSearchToken(Model):
         # (token, client_id): the search range scan covers the client ids; (client_id):
         # replacing the tokens of one client
         indexes = (("token", "client_id"), ("client_id",))
+
+
+class SearchWord(Model):
+    """Every distinct token once (S-11): a misspelt query word is ranked against the
+    words sharing its first letters, read by an index range here rather than by a
+    DISTINCT over every client's tokens. Words no client has any more do no harm (a
+    candidate that finds nobody); nothing deletes them."""
+
+    token = fields.CharField(max_length=64, primary_key=True)
+
+    class Meta:
+        table = "search_word"

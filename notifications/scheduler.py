@@ -85,3 +85,16 @@ def build_scheduler(redis_url: str | None = None) -> tuple[AsyncIOScheduler, Job
     scheduler.add_job(runner.wrap("housekeeping", housekeeping), "interval", hours=1,
                       id="housekeeping", replace_existing=True)
     return scheduler, runner
+
+
+def add_organizer_jobs(scheduler: AsyncIOScheduler, runner: JobRunner, bot, i18n) -> None:
+    """The morning digests and overdue escalations (notifications.digest): every five
+    minutes each looks for what has come due; the database says what was sent."""
+    from functools import partial
+
+    from notifications.digest import send_digests, send_escalations
+
+    scheduler.add_job(runner.wrap("digests", partial(send_digests, bot, i18n)), "interval",
+                      minutes=5, id="digests", replace_existing=True)
+    scheduler.add_job(runner.wrap("escalations", partial(send_escalations, bot, i18n)),
+                      "interval", minutes=5, id="escalations", replace_existing=True)

@@ -20,16 +20,23 @@ log = logging.getLogger("kontakt.notify")
 
 
 async def send_to(bot: Bot, chat_id: int, text: str) -> bool:
+    return await send_markup_to(bot, chat_id, text, None)
+
+
+async def send_markup_to(bot: Bot, chat_id: int, text: str, markup) -> bool:
     for attempt in range(2):
         try:
-            await bot.send_message(chat_id, text)
+            await bot.send_message(chat_id, text, reply_markup=markup)
             return True
         except TelegramRetryAfter as exc:
             if attempt:
                 break
-            await asyncio.sleep(min(exc.retry_after, 30))
+            await asyncio.sleep(min(exc.retry_after, 5))
         except (TelegramForbiddenError, TelegramBadRequest) as exc:
             log.info("cannot message %s: %s", chat_id, exc.message)
+            return False
+        except Exception as exc:  # noqa: BLE001 - the change is saved; a notice is a nicety
+            log.warning("cannot message %s: %s", chat_id, type(exc).__name__)
             return False
     return False
 

@@ -29,6 +29,7 @@ from models import (
     ContactPerson,
     LegalEntity,
     Role,
+    SearchWord,
     Setting,
     StaffStatus,
     User,
@@ -259,8 +260,19 @@ async def _refresh_derived(client: Client) -> None:
             search_text=client.search_text, phone=client.phone, legal=legal,
             contacts=[(c["phone_digits"], c["emails"]) for c in contacts])
         await ClientSearchToken.filter(client_id=client.id).delete()
-        await ClientSearchToken.bulk_create(
-            [ClientSearchToken(client_id=client.id, token=t) for t in tokens])
+        await save_tokens([(client.id, t) for t in tokens])
+
+
+async def save_tokens(pairs: list[tuple[int, str]], *, using_db=None) -> None:
+    """(client id, token) rows of the search index, and each new word in the
+    vocabulary the typo search ranks (S-11)."""
+    if not pairs:
+        return
+    await ClientSearchToken.bulk_create([ClientSearchToken(client_id=c, token=t)
+                                         for c, t in pairs], batch_size=5000, using_db=using_db)
+    words = sorted({t for _c, t in pairs})
+    await SearchWord.bulk_create([SearchWord(token=w) for w in words], batch_size=5000,
+                                 ignore_conflicts=True, using_db=using_db)
 
 
 async def do_reindex_missing(*, batch: int = 500) -> int:
@@ -493,8 +505,8 @@ async def _typo_tokens(word: str) -> list[str]:
     spellings = list(dict.fromkeys((word, translit(word))))
     scores: dict[str, float] = {}
     for head in (2, 1):
-        candidates = await ClientSearchToken.filter(
-            _token_prefix(s[:head] for s in spellings)).distinct().limit(
+        candidates = await SearchWord.filter(
+            _token_prefix(s[:head] for s in spellings)).limit(
             _TYPO_CANDIDATES).values_list("token", flat=True)
         for spelling in spellings:
             for token, score, _i in process.extract(
@@ -551,11 +563,15 @@ async def search_clients(actor: User, query: str, *, limit: int = 10) -> list[Cl
 async def client_history(actor: User, client_id: int, *, limit: int = 100) -> list[AuditLog]:
     """S-7 for now: the audit of the card, newest first, without the values of custom
     fields the person may not see (A-3: confidential means hidden, also here)."""
+    from services.activities import visible_activities
     from services.customfields import hidden_codes
 
     client = await get_client(actor, client_id)
     hidden = [f"cf:{code}" for code in await hidden_codes(actor, "client")]
-    qs = AuditLog.filter(client_id=client.id)
+    # activities of the client one may not see are not in its history either
+    seen = Subquery((await visible_activities(actor)).filter(client_id=client.id).values("id"))
+    qs = AuditLog.filter(client_id=client.id).filter(
+        ~Q(entity="activity") | Q(object_id__in=seen))
     if hidden:
         qs = qs.filter(Q(field=None) | ~Q(field__in=hidden))
     return await qs.prefetch_related("user").order_by("-at", "-id").limit(limit)

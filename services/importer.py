@@ -33,7 +33,6 @@ from models import (
     Client,
     ClientKind,
     ClientManager,
-    ClientSearchToken,
     ContactPerson,
     LegalEntity,
     Setting,
@@ -45,6 +44,7 @@ from services.clients import (
     _validated_legal,
     normalize_email,
     normalize_phone,
+    save_tokens,
 )
 from services.clock import utcnow
 from services.derived import derived_fields, search_tokens
@@ -499,7 +499,7 @@ async def _write(actor: User, rows: list[_Row]) -> list[int]:
     async with in_transaction() as conn:
         ids = await _reserve_client_ids(conn, len(rows))
         clients, legals, contacts, managers, audits = [], [], [], [], []
-        tokens: list[ClientSearchToken] = []
+        tokens: list[tuple[int, str]] = []
         for cid, row in zip(ids, rows, strict=True):
             c = row.client
             if row.contact:
@@ -514,7 +514,7 @@ async def _write(actor: User, rows: list[_Row]) -> list[int]:
                 legals.append(LegalEntity(client_id=cid, is_primary=True, created_at=now,
                                           updated_at=now, **row.legal))
             phone_digits, search_text, score = row.derived
-            tokens.extend(ClientSearchToken(client_id=cid, token=t) for t in search_tokens(
+            tokens.extend((cid, t) for t in search_tokens(
                 search_text=search_text, phone=c.get("phone"),
                 legal=[row.legal] if row.legal else [],
                 contacts=[(row.contact["phone_digits"], row.contact["emails"])]
@@ -535,7 +535,7 @@ async def _write(actor: User, rows: list[_Row]) -> list[int]:
             await ContactPerson.bulk_create(contacts, using_db=conn)
         await ClientManager.bulk_create(managers, using_db=conn)
         await AuditLog.bulk_create(audits, using_db=conn)
-        await ClientSearchToken.bulk_create(tokens, using_db=conn, batch_size=5000)
+        await save_tokens(tokens, using_db=conn)
     return ids
 
 

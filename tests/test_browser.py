@@ -189,3 +189,106 @@ async def test_client_card_address_from_dictionaries_with_map_links(demo, browse
     assert fresh.street == "ул. Победы"
     assert [s.name for s in await fresh.spheres.all()] == ["Торговля"]
     assert (await fresh.ad_source).name == "Выставка"
+
+
+async def _calendar_page(demo, browser, telegram_id: int, tz: str = "Europe/Moscow"):
+    context = await browser.new_context(viewport={"width": 1100, "height": 1000},
+                                        timezone_id=tz, locale="ru-RU")
+    page = await context.new_page()
+    init = (await (await page.request.get(
+        f"{demo}/sandbox/api/initdata?user_id={telegram_id}")).json())["init_data"]
+    from urllib.parse import quote
+
+    await page.goto(f"{demo}/app/calendar#tgWebAppData={quote(init)}")
+    await page.wait_for_selector("#calendar[data-ready='1']")
+    return page
+
+
+async def test_calendar_day_view_overlaps_drag_create_and_bad_input(demo, browser):
+    """K-17/M-13/A-10 in Chromium: two overlapping meetings side by side with their
+    durations; dragging one to 14:00 reschedules it (S-13, history kept); a new
+    activity of type meeting shows the location field; an empty title is refused
+    naming the field and the form keeps what was typed."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from models import Activity, AuditLog, User
+    from services import activities as svc
+
+    msk = ZoneInfo("Europe/Moscow")
+    anna = await User.get(telegram_id=100001)
+    tomorrow = (datetime.now(msk) + timedelta(days=1)).replace(hour=10, minute=0, second=0,
+                                                              microsecond=0)
+    one = (await svc.do_create_activity(anna, {
+        "title": "Совещание", "type": "meeting", "starts_at": tomorrow,
+        "duration_min": 60})).activity
+    await svc.do_create_activity(anna, {
+        "title": "Звонок Ромашке", "type": "call",
+        "starts_at": tomorrow + timedelta(minutes=30), "duration_min": 60})
+    page = await _calendar_page(demo, browser, 100001)
+    await page.get_by_test_id("cal-view").select_option("day")
+    await page.get_by_test_id("cal-next").click()
+    items = page.get_by_test_id("cal-item")
+    await items.filter(has_text="Звонок Ромашке").wait_for()
+    await items.filter(has_text="Совещание").wait_for()
+    first = await items.filter(has_text="Совещание").bounding_box()
+    second = await items.filter(has_text="Звонок Ромашке").bounding_box()
+    assert first["x"] + first["width"] <= second["x"] + 1  # side by side
+    assert 40 < first["height"] < 56  # one hour at 48 px per hour
+    if os.environ.get("KONTAKT_SCREENSHOTS"):
+        await page.get_by_test_id("cal-view").select_option("week")
+        await items.filter(has_text="Совещание").wait_for()
+        await page.screenshot(path=os.path.join(os.environ["KONTAKT_SCREENSHOTS"],
+                                                "calendar-week.png"))
+        await page.get_by_test_id("cal-view").select_option("day")
+        await items.filter(has_text="Совещание").wait_for()
+    # drag the meeting to 14:00 of the same day
+    slots = page.locator(".cal-slots").first
+    box = await slots.bounding_box()
+    await items.filter(has_text="Совещание").drag_to(
+        slots, target_position={"x": box["width"] * 0.8, "y": (14 - 7) * 48 + 2})
+
+    async def moved():
+        a = await Activity.get(id=one.id)
+        return a.starts_at.astimezone(msk).hour == 14 and a
+
+    import asyncio
+
+    for _ in range(100):
+        if await moved():
+            break
+        await asyncio.sleep(0.05)
+    a = await Activity.get(id=one.id)
+    assert a.starts_at.astimezone(msk).strftime("%H:%M") == "14:00"
+    assert a.ends_at - a.starts_at == timedelta(hours=1)
+    assert await AuditLog.filter(entity="activity", object_id=one.id, field="starts_at",
+                                 source="web").exists()
+    # a new meeting: the form shows what a meeting needs (A-10)
+    await page.get_by_test_id("cal-new").click()
+    await page.get_by_test_id("act-type").select_option("meeting")
+    assert await page.get_by_test_id("act-location").is_visible()
+    await page.get_by_test_id("act-type").select_option("task")
+    assert not await page.get_by_test_id("act-location").is_visible()
+    await page.get_by_test_id("act-type").select_option("meeting")
+    await page.get_by_test_id("act-location").fill("Офис клиента")
+    await page.get_by_test_id("act-title").fill("   ")
+    await page.get_by_test_id("act-save").click()
+    error = page.get_by_test_id("act-error")
+    await error.wait_for(state="visible")
+    assert "title" in await error.inner_text()
+    assert await page.get_by_test_id("act-location").input_value() == "Офис клиента"
+    await page.get_by_test_id("act-title").fill("Встреча в офисе")
+    await page.get_by_test_id("act-save").click()
+    await page.get_by_test_id("act-dialog").wait_for(state="hidden")
+    created = await Activity.get(title="Встреча в офисе")
+    assert created.location == "Офис клиента"
+
+
+async def test_calendar_of_a_colleague_needs_the_right(demo, browser):
+    """S-20: a manager's person list holds only themselves; the API refuses another's."""
+    page = await _calendar_page(demo, browser, 100003)
+    options = await page.get_by_test_id("cal-person").locator("option").count()
+    assert options == 1
+    resp = await page.request.get(
+        f"{demo}/api/v1/activities/overdue?person_id=1")
+    assert resp.status in (403, 404)

@@ -15,8 +15,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from kontakt.config import Settings
 from web import pages
+from web.api import activities as _activities_api  # noqa: F401 - registers routes
 from web.api import clients as _clients_api  # noqa: F401 - registers /clients routes
 from web.api import customization as _customization_api  # noqa: F401 - registers routes
+from web.api import reports as _reports_api  # noqa: F401 - registers routes
 from web.api.routes import api
 from web.imports import setup_imports
 from web.keys import (
@@ -77,6 +79,8 @@ def build_web_app(
     app.router.add_get("/app/clients", pages.clients_page)
     app.router.add_get("/app/clients/{client_id}", pages.client_page)
     app.router.add_get("/app/import", pages.import_page)
+    app.router.add_get("/app/calendar", pages.calendar_page)
+    app.router.add_get("/app/reports", pages.reports_page)
     app.router.add_get("/app/admin", pages.admin_page)
     app.router.add_get("/login/{token}", pages.login_page)
     app.router.add_post("/login/{token}", pages.login_link)
@@ -84,6 +88,8 @@ def build_web_app(
     setup_imports(app)  # before the API: /clients/export must win over /clients/{client_id}
     api.register(app)
     app.router.add_post("/api/v1/clients/{client_id}/documents", _clients_api.document_upload)
+    app.router.add_post("/api/v1/activities/{activity_id}/documents",
+                        _activities_api.document_upload)
 
     if webhook_secret is not None:
         # Telegram's X-Telegram-Bot-Api-Secret-Token is checked by aiogram (401 if wrong).

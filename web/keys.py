@@ -12,6 +12,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from kontakt.config import Settings
+from notifications.reminders import ReminderDispatcher
 
 
 @dataclass
@@ -29,3 +30,5 @@ SCHEDULER_KEY: web.AppKey[AsyncIOScheduler] = web.AppKey("scheduler", AsyncIOSch
 JINJA_KEY: web.AppKey[jinja2.Environment] = web.AppKey("jinja", jinja2.Environment)
 # scheme://host[:port] of KONTAKT_PUBLIC_URL, accepted as Origin behind a proxy
 PUBLIC_ORIGIN_KEY: web.AppKey[str] = web.AppKey("public_origin", str)
+# K-15: the reminder loop, poked after a commit that adds or moves reminders
+REMINDERS_KEY: web.AppKey[ReminderDispatcher] = web.AppKey("reminders", ReminderDispatcher)

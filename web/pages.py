@@ -161,9 +161,11 @@ async def clients_page(request: web.Request) -> web.Response:
 
 async def client_page(request: web.Request) -> web.Response:
     from models import ContactPerson, LegalEntity
+    from services import activities as activity_service
     from services import classifier, layouts, links
     from services import clients as client_service
     from services import documents as doc_service
+    from services import playbooks as playbook_service
     from services.errors import NotFound
 
     user = await current_user(request)
@@ -194,6 +196,9 @@ async def client_page(request: web.Request) -> web.Response:
         links=await links.links_of(user, client.id),
         link_names=_link_names(request, lang),
         sections=await layouts.layout_for(user),
+        activities=(await activity_service.client_activities(user, client.id, limit=30))[2],
+        tz=__import__("zoneinfo").ZoneInfo(user.timezone),
+        playbooks=await playbook_service.list_playbooks(),
         refs=await _reference_items(),
         sphere_ids={s.id for s in await client.spheres.all()},
     )
@@ -237,6 +242,77 @@ _REQUISITE_LABELS = (N_("INN"), N_("KPP"), N_("OGRN"), N_("EDRPOU"), N_("IPN"), 
                      N_("IBAN"))
 
 
+async def calendar_page(request: web.Request) -> web.Response:
+    """K-17, M-13, A-10, S-20: the organizer (static/calendar.js over /api/v1/activities)."""
+    user = await current_user(request)
+    if user is None:
+        return render(request, "signin.html", lang=_guess_lang(request))
+    lang = str(user.language)
+    i18n = request.app[I18N_KEY]
+
+    def t(text: str) -> str:
+        return i18n.gettext(text, locale=lang)
+
+    strings = {
+        "overdue": t(N_("Overdue")), "empty": t(N_("Nothing planned here.")),
+        "new_activity": t(N_("New activity")),
+        "states": {s: t(s) for s in ("planned", "done", "postponed", "cancelled",
+                                     "rescheduled")},
+    }
+    return render(request, "calendar.html", lang=lang, user=user, strings=strings)
+
+
+async def reports_page(request: web.Request) -> web.Response:
+    """S-27, M-14, M-16: done activities per person and type (table and chart),
+    reaction time, plan vs fact of the month with a form to set plans."""
+    from datetime import date, datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from models import Role, StaffStatus, User
+    from services import activities as activity_service
+    from services import analytics
+    from services.clock import utcnow
+    from services.permissions import department_subtree_ids
+
+    user = await current_user(request)
+    if user is None:
+        return render(request, "signin.html", lang=_guess_lang(request))
+    lang = str(user.language)
+    tz = ZoneInfo(user.timezone)
+    today = utcnow().astimezone(tz).date()
+    error = None
+    try:
+        first = date.fromisoformat(request.query.get("from") or str(today - timedelta(days=30)))
+        last = date.fromisoformat(request.query.get("to") or str(today))
+        if last < first:
+            raise ValueError
+    except ValueError:
+        error = request.app[I18N_KEY].gettext(N_("The period is not valid: give two dates, "
+                                                 "the first not after the second."),
+                                              locale=lang)
+        first, last = today - timedelta(days=30), today
+    start = datetime.combine(first, time(0), tz)
+    end = datetime.combine(last + timedelta(days=1), time(0), tz)
+    month_start = today.replace(day=1)
+    people = []
+    if user.role == Role.ADMIN:
+        people = await User.filter(status=StaffStatus.ACTIVE).order_by("full_name")
+    elif user.role == Role.HEAD and user.department_id:
+        people = await User.filter(status=StaffStatus.ACTIVE, department_id__in=list(
+            await department_subtree_ids(user.department_id))).order_by("full_name")
+    return render(
+        request, "reports.html", lang=lang, user=user, error=error,
+        start_day=first.isoformat(), end_day=last.isoformat(),
+        start_iso=start.isoformat(), end_iso=end.isoformat(),
+        table=await analytics.activities_by_manager_and_type(user, start, end),
+        reactions=await analytics.reaction_times(user, start, end),
+        plans=await analytics.plan_vs_fact(user, "month", month_start),
+        month_label=month_start.strftime("%m.%Y"), month_start=month_start.isoformat(),
+        type_names={t.code: f"{t.icon} {t.name}" for t in await activity_service.list_types()
+                    if t.code},
+        may_plan=user.role in (Role.ADMIN, Role.HEAD), people=people)
+
+
 async def import_page(request: web.Request) -> web.Response:
     """Upload a CSV/XLSX, map its columns, check it (dry run), import with progress."""
     user = await current_user(request)
@@ -247,10 +323,13 @@ async def import_page(request: web.Request) -> web.Response:
 
 async def admin_page(request: web.Request) -> web.Response:
     """K-3: custom fields, dictionaries, classifier, segments, completeness — no code."""
-    from models import Department, Role, Setting
+    from models import ActivityCategory, Department, Role, Setting
+    from services import activities as activity_service
     from services import classifier, customfields, dictionaries, segments
+    from services.activities import organizer_settings
     from services.clients import DEFAULT_WEIGHTS
     from services.layouts import SECTIONS
+    from services.playbooks import list_playbooks
 
     user = await current_user(request)
     if user is None:
@@ -274,4 +353,9 @@ async def admin_page(request: web.Request) -> web.Response:
         minimum=minimum.value if minimum else 0,
         departments=await Department.all().order_by("name"),
         sections=SECTIONS,
+        organizer=await organizer_settings(),
+        playbooks=await list_playbooks(),
+        activity_types=await activity_service.list_types(),
+        categories=await ActivityCategory.filter(archived=False).order_by("name"),
+        products=await activity_service.list_products(),
     )

@@ -22,6 +22,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
+from bot.callbacks import PlaybookCB
 from models import Client, ClientKind, ContactPerson, LegalEntity, User
 from services import clients as svc
 from services import documents as docs
@@ -81,7 +82,7 @@ def error_text(exc: DomainError) -> str:
     return _("You do not have the right to do that.")
 
 
-async def card_text(client: Client) -> str:
+async def card_text(client: Client, staff: User | None = None) -> str:
     e = html.escape
     lines = [f"<b>{e(client.name)}</b>"]
     lines.append(_("Company") if client.kind == ClientKind.COMPANY else _("Individual"))
@@ -102,7 +103,29 @@ async def card_text(client: Client) -> str:
     lines.append(_("Managers: {names}").format(
         names=e(", ".join(m.full_name for m in managers)) or "—"))
     lines.append(_("Card filled: {percent}%").format(percent=client.completeness))
+    if staff is not None:
+        lines += await _activity_lines(client, staff)
     return "\n".join(lines)
+
+
+async def _activity_lines(client: Client, staff: User) -> list[str]:
+    """The last done and the next planned activity with the client (S-7, S-19)."""
+    from kontakt.formatting import when_text
+    from services.activities import client_activities
+    from services.clock import utcnow
+
+    last, nxt, _latest = await client_activities(staff, client.id, limit=1)
+    lines = []
+    lang, tz, now = str(staff.language), staff.timezone, utcnow()
+    if last is not None:
+        lines.append(_("Last: {when} {icon} {title}").format(
+            when=when_text(last.done_at or last.starts_at, tz, lang, now=now),
+            icon=last.type.icon, title=html.escape(last.title)))
+    if nxt is not None:
+        lines.append(_("Next: {when} {icon} {title}").format(
+            when=when_text(nxt.starts_at, tz, lang, now=now), icon=nxt.type.icon,
+            title=html.escape(nxt.title)))
+    return lines
 
 
 def card_markup(client: Client, webapp_url: str | None, address: str = ""
@@ -111,6 +134,10 @@ def card_markup(client: Client, webapp_url: str | None, address: str = ""
         _btn(_("👥 Contacts"), ClientCB(action="contacts", client_id=client.id)),
         _btn(_("📎 Files"), ClientCB(action="files", client_id=client.id)),
         _btn(_("🕓 History"), ClientCB(action="history", client_id=client.id)),
+    ], [
+        _btn(_("📅 Activities"), ClientCB(action="acts", client_id=client.id)),
+        InlineKeyboardButton(text=_("🧭 Playbook"), callback_data=PlaybookCB(
+            client_id=client.id).pack()),
     ]]
     if address:
         # S-4: the three map services people use in RU/UA
@@ -125,8 +152,9 @@ def card_markup(client: Client, webapp_url: str | None, address: str = ""
 async def show_card(message: Message, state: FSMContext, staff: User, client_id: int,
                     webapp_url: str | None, *, edit: bool = False) -> None:
     client = await svc.get_client(staff, client_id)
-    await state.update_data(open_client_id=client.id)
-    text = await card_text(client) + "\n\n" + _("Send a file or photo to attach it to this card.")
+    await state.update_data(open_client_id=client.id, open_activity_id=None)
+    text = await card_text(client, staff) + "\n\n" + _(
+        "Send a file or photo to attach it to this card.")
     markup = card_markup(client, webapp_url, await svc.address_of(client))
     if edit:
         await message.edit_text(text, reply_markup=markup)
@@ -235,8 +263,9 @@ def build_clients_router() -> Router:
     @router.message(F.document | F.photo, StateFilter(None, Search.query))
     async def attach(message: Message, state: FSMContext, staff: User, bot: Bot,
                      data_dir: Path) -> None:
-        client_id = (await state.get_data()).get("open_client_id")
-        if not client_id:
+        data = await state.get_data()
+        client_id, activity_id = data.get("open_client_id"), data.get("open_activity_id")
+        if not client_id and not activity_id:
             await message.answer(_("Open a client's card first (🔎 Clients), then send the "
                                    "file."))
             return
@@ -254,8 +283,14 @@ def build_clients_router() -> Router:
             return
         buffer = await bot.download(file_id)
         try:
-            doc = await docs.do_attach(staff, client_id, filename=name, content=buffer.read(),
-                                       mime_type=mime, data_dir=data_dir, source="bot")
+            if activity_id:  # the card opened last is an activity's (S-16)
+                doc = await docs.do_attach_to_activity(
+                    staff, activity_id, filename=name, content=buffer.read(), mime_type=mime,
+                    data_dir=data_dir, source="bot")
+            else:
+                doc = await docs.do_attach(staff, client_id, filename=name,
+                                           content=buffer.read(), mime_type=mime,
+                                           data_dir=data_dir, source="bot")
         except DomainError as exc:
             await message.answer(error_text(exc))
             return

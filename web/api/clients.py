@@ -340,6 +340,16 @@ def _quote(name: str) -> str:
 
 async def document_upload(request: web.Request) -> web.StreamResponse:
     """POST /api/v1/clients/{client_id}/documents (multipart, field "file") — S-2."""
+    async def attach(user, object_id: int, **kw):
+        return await docs.do_attach(user, object_id, **kw)
+
+    return await upload_to(request, "client_id", attach, "no such client")
+
+
+async def upload_to(request: web.Request, param: str, attach, not_found: str
+                    ) -> web.StreamResponse:
+    """A multipart upload (field "file") handed to ``attach(user, id, filename=...,
+    content=..., mime_type=..., data_dir=..., source=...)``; 201 with the document."""
     from services.errors import DomainError
     from web.api.framework import cross_site_refusal, problem
     from web.session import current_user
@@ -350,9 +360,9 @@ async def document_upload(request: web.Request) -> web.StreamResponse:
     user = await current_user(request)
     if user is None:
         return problem(401, "sign in first: open the app from the bot or use /web")
-    raw_id = request.match_info["client_id"]
+    raw_id = request.match_info[param]
     if not raw_id.isdigit() or int(raw_id) > MAX_ID:
-        return problem(404, "no such client")
+        return problem(404, not_found)
     if not request.content_type.startswith("multipart/"):
         return problem(415, "send the file as multipart/form-data, field \"file\"")
     reader = await request.multipart()
@@ -363,14 +373,13 @@ async def document_upload(request: web.Request) -> web.StreamResponse:
         return problem(422, [{"loc": ["body", "file"], "msg": "no file", "type": "missing"}])
     content = await part.read(decode=False)
     try:
-        doc = await docs.do_attach(user, int(raw_id), filename=part.filename,
-                                   content=bytes(content),
-                                   mime_type=part.headers.get("Content-Type"),
-                                   data_dir=request.app[SETTINGS_KEY].data_dir, source="web")
+        doc = await attach(user, int(raw_id), filename=part.filename, content=bytes(content),
+                           mime_type=part.headers.get("Content-Type"),
+                           data_dir=request.app[SETTINGS_KEY].data_dir, source="web")
     except ValidationFailed as exc:
         return problem(422, [{"loc": ["body", exc.field], "msg": exc.message,
                               "type": "value_error"}])
     except DomainError:
-        return problem(404, "no such client")
+        return problem(404, not_found)
     return web.json_response({"id": doc.id, "filename": doc.filename, "size": doc.size,
                               "mime_type": doc.mime_type}, status=201)

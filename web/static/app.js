@@ -103,6 +103,15 @@
       });
       return false;
     },
+    applyPlaybook: function (playbookId, clientId) {
+      if (!playbookId) return;
+      fetch("/api/v1/playbooks/" + playbookId + "/apply", {method: "POST",
+        credentials: "same-origin", headers: {"Content-Type": "application/json"},
+        body: JSON.stringify({client_id: clientId})}).then(function (r) {
+        if (r.ok) window.location.reload();
+        else r.json().then(function (j) { alert(JSON.stringify(j.detail)); });
+      });
+    },
     narrow: function (form) {
       // S-4: a city list shows the chosen region's cities, a district list the city's
       Array.prototype.forEach.call(form.querySelectorAll("select[data-parent]"), function (sel) {

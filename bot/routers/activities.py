@@ -1,0 +1,986 @@
+"""Activities in the bot: the quick log (M-3), /today, /week, /overdue with filters
+(S-19), an activity's card with its actions (done with a result, reschedule, snooze,
+open the client, comment, verify, cancel, reopen: A-9, S-13, S-15, S-21), guided
+creation (/task) and a shared location logging a visit."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+
+from bot.callbacks import ActivityCB, PlaybookCB, QuickLogCB, ReminderCB
+from kontakt.formatting import time_text, when_text
+from models import Activity, ActivityState, ActivityType, Client, ContactPerson, Role, User
+from notifications.activities import deliver_activity_notices
+from services import activities as svc
+from services import quicklog
+from services.clock import utcnow
+from services.errors import DomainError, NotFound, ValidationFailed
+
+BTN_TODAY = __("📅 Today")
+BTN_TASK = __("➕ Task")
+
+
+class Act(StatesGroup):
+    result = State()  # the result of an activity being completed
+    resched = State()  # a new date for an activity
+    comment = State()
+
+
+class EditField(StatesGroup):
+    title = State()
+    client = State()
+
+
+class NewTask(StatesGroup):
+    title = State()
+    when = State()
+
+
+class QuickLog(StatesGroup):
+    confirm = State()
+    date = State()
+    client = State()
+
+
+def type_label(t: ActivityType | None) -> str:
+    if t is None:
+        return ""
+    names = {"call": _("Call"), "meeting": _("Meeting"), "visit": _("Visit"),
+             "email": _("Email"), "presentation": _("Presentation"), "sale": _("Sale"),
+             "inbound_request": _("Inbound request"), "data_processing": _("Data processing"),
+             "task": _("Task")}
+    return f"{t.icon} {names.get(t.code or '', t.name)}".strip()
+
+
+def state_label(state: str) -> str:
+    return {"planned": _("planned"), "done": _("done"), "postponed": _("postponed"),
+            "cancelled": _("cancelled"), "rescheduled": _("rescheduled")}.get(state, state)
+
+
+def priority_label(priority: str) -> str:
+    return {"low": _("low"), "normal": _("normal"), "high": _("high"),
+            "critical": _("critical")}.get(priority, priority)
+
+
+def _btn(text: str, cb) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=cb.pack())
+
+
+def error_text(exc: DomainError) -> str:
+    if isinstance(exc, ValidationFailed):
+        return _("⚠️ {field}: {message}").format(field=html.escape(exc.field),
+                                                 message=html.escape(exc.message))
+    if isinstance(exc, NotFound):
+        return _("That was not found or is not yours.")
+    return _("You do not have the right to do that.")
+
+
+def _cut(text: str, limit: int = 1200) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+async def card_text(activity: Activity, staff: User) -> str:
+    e = html.escape
+    await activity.fetch_related("type", "client", "contact", "category")
+    lang, tz = str(staff.language), staff.timezone
+    lines = [f"<b>{e(activity.title)}</b>", type_label(activity.type)]
+    if activity.starts_at:
+        when = when_text(activity.starts_at, tz, lang, now=utcnow())
+        if activity.ends_at:
+            when += "–" + time_text(activity.ends_at, tz)
+        lines.append("🕒 " + when)
+    status = state_label(str(activity.state))
+    if svc.is_overdue(activity):
+        status += " · " + _("⚠️ overdue")
+    lines.append(_("State: {state}").format(state=status) + " · " + _(
+        "priority: {priority}").format(priority=priority_label(str(activity.priority))))
+    if activity.rrule:
+        lines.append("🔁 " + e(activity.rrule))
+    if activity.client:
+        lines.append("🏢 " + e(activity.client.name))
+    if activity.contact:
+        lines.append("👤 " + e(" ".join(p for p in (activity.contact.last_name,
+                                                   activity.contact.first_name) if p)))
+    if activity.location:
+        lines.append("📍 " + e(activity.location))
+    people = await User.filter(id__in=await svc.assignee_ids(activity.id))
+    lines.append(_("Assignees: {names}").format(names=e(", ".join(p.full_name
+                                                                  for p in people))))
+    if activity.goal:
+        lines.append(_("Goal: {text}").format(text=e(_cut(activity.goal))))
+    if activity.result:
+        lines.append(_("Result: {text}").format(text=e(_cut(activity.result))))
+    if activity.verified_at:
+        who = await User.get_or_none(id=activity.verified_by_id)
+        lines.append(_("☑️ Verified by {name}").format(name=e(who.full_name if who else "")))
+    return "\n".join(lines)  # each part cut before escaping: no entity is cut in half
+
+
+async def card_markup(activity: Activity, staff: User) -> InlineKeyboardMarkup:
+    aid = activity.id
+    rows: list[list[InlineKeyboardButton]] = []
+    if str(activity.state) in svc.OPEN:
+        rows.append([_btn(_("✅ Done"), ActivityCB(action="done", activity_id=aid)),
+                     _btn(_("📅 Reschedule"), ActivityCB(action="resched", activity_id=aid))])
+        rows.append([_btn(_("💤 1 h"), ActivityCB(action="later", activity_id=aid, value="1h")),
+                     _btn(_("💤 Tomorrow"), ActivityCB(action="later", activity_id=aid,
+                                                      value="tomorrow")),
+                     _btn(_("✏️ Edit"), ActivityCB(action="edit", activity_id=aid))])
+        rows.append([_btn(_("⏸ Postpone"), ActivityCB(action="postpone", activity_id=aid)),
+                     _btn(_("✖️ Cancel it"), ActivityCB(action="cancel", activity_id=aid))])
+    else:
+        rows.append([_btn(_("↩️ Reopen"), ActivityCB(action="reopen", activity_id=aid))])
+        if (str(activity.state) == ActivityState.DONE and activity.verified_at is None
+                and staff.role in (Role.HEAD, Role.ADMIN) and activity.done_by_id != staff.id):
+            rows.append([_btn(_("☑️ Verify"), ActivityCB(action="verify", activity_id=aid))])
+    last = [_btn(_("💬 Comment"), ActivityCB(action="comment", activity_id=aid))]
+    if activity.client_id:
+        last.append(_btn(_("🏢 Open client"), ActivityCB(action="client", activity_id=aid)))
+    rows.append(last)
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def show_card(message: Message, staff: User, activity_id: int, *, edit: bool = False
+                    ) -> None:
+    activity = await svc.get_activity(staff, activity_id)
+    text, markup = await card_text(activity, staff), await card_markup(activity, staff)
+    if edit:
+        await message.edit_text(text, reply_markup=markup)
+    else:
+        await message.answer(text, reply_markup=markup)
+
+
+# --- lists ---------------------------------------------------------------------------
+async def parse_filters(args: str | None) -> svc.Filters:
+    """S-19: words after /today, /week, /overdue: a type (code or name), a priority,
+    a state; anything else is looked up as a client name."""
+    f = svc.Filters()
+    rest: list[str] = []
+    types = await svc.list_types()
+    priorities = {p: p for p in ("low", "normal", "high", "critical")}
+    priorities.update({priority_label(p).lower(): p for p in priorities.copy()})
+    states = {s: s for s in ("planned", "done", "postponed", "cancelled", "rescheduled")}
+    states.update({state_label(s).lower(): s for s in states.copy()})
+    for word in (args or "").split():
+        w = word.lower()
+        if w.startswith("@") and len(w) > 1:  # a colleague's agenda: @username
+            person = await User.get_or_none(telegram_username__iexact=w[1:])
+            f.assignee_id = person.id if person else -1
+            continue
+        found = next((t for t in types if w in (t.code, t.name.lower(),
+                                                type_label(t).split(" ", 1)[-1].lower())), None)
+        if found is not None:
+            if found.code:
+                f.type_code = found.code
+            else:
+                f.type_id = found.id
+        elif w in priorities:
+            f.priority = priorities[w]
+        elif w in states:
+            f.state = states[w]
+        else:
+            rest.append(word)
+    return f if not rest else _with_client(f, " ".join(rest))
+
+
+def _with_client(f: svc.Filters, text: str) -> svc.Filters:
+    f.client_query = text  # type: ignore[attr-defined] - resolved by the caller
+    return f
+
+
+async def _resolve_client(staff: User, f: svc.Filters) -> str | None:
+    from services.clients import search_clients
+
+    text = getattr(f, "client_query", None)
+    if not text:
+        return None
+    found = await search_clients(staff, text, limit=2)
+    if len(found) != 1:
+        return _("No single client matches “{query}”.").format(query=html.escape(text))
+    f.client_id = found[0].id
+    return None
+
+
+def item_button(item: svc.AgendaItem | Activity, staff: User) -> list[InlineKeyboardButton]:
+    activity = item.activity if isinstance(item, svc.AgendaItem) else item
+    start = item.start if isinstance(item, svc.AgendaItem) else activity.starts_at
+    when = ""
+    if start is not None:
+        when = time_text(start, staff.timezone) if isinstance(item, svc.AgendaItem) else \
+            when_text(start, staff.timezone, str(staff.language), now=utcnow())
+    icon = activity.type.icon if activity.type else ""
+    done = "✔️ " if str(activity.state) == ActivityState.DONE else ""
+    client = f" · {activity.client.name}" if activity.client_id and activity.client else ""
+    text = f"{done}{when} {icon} {activity.title}{client}".strip()
+    return [_btn(text[:60], ActivityCB(action="card", activity_id=activity.id))]
+
+
+async def send_agenda(message: Message, staff: User, kind: str, args: str | None) -> None:
+    try:
+        await _send_agenda(message, staff, kind, args)
+    except DomainError as exc:  # a colleague one may not see, or nobody of that name
+        await message.answer(error_text(exc))
+
+
+async def _send_agenda(message: Message, staff: User, kind: str, args: str | None) -> None:
+    f = await parse_filters(args)
+    if f.assignee_id == -1:
+        raise NotFound("person")
+    if problem := await _resolve_client(staff, f):
+        await message.answer(problem)
+        return
+    now = utcnow()
+    if kind == "overdue":
+        items = await svc.overdue(staff, filters=f)
+        title = _("⚠️ Overdue: {count}").format(count=len(items))
+        rows = [item_button(a, staff) for a in items[:40]]
+    else:
+        days = 7 if kind == "week" else 1
+        start, end = svc.day_bounds(now, staff.timezone, days)
+        items = await svc.agenda(staff, start, end, filters=f)
+        if kind == "week":
+            title = _("🗓 Next 7 days: {count}").format(count=len(items))
+        else:
+            title = _("📅 Today: {count}").format(count=len(items))
+        rows = []
+        day = None
+        for item in items[:40]:
+            label = when_text(item.start, staff.timezone, str(staff.language), now=now)[:-7]
+            if kind == "week" and label != day:
+                day = label
+                rows.append([_btn(f"— {label} —", ActivityCB(action="noop"))])
+            rows.append(item_button(item, staff))
+        overdue_count = len(await svc.overdue(staff, filters=f, limit=100))
+        if overdue_count:
+            rows.append([_btn(_("⚠️ Overdue: {count}").format(count=overdue_count),
+                              ActivityCB(action="list", value="overdue"))])
+    if not items:
+        title += "\n" + _("Nothing here. Type what you did, e.g. “called Petrov, meet on "
+                          "Friday at 15:00”, or use /task.")
+    await message.answer(title, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+                         if rows else None)
+
+
+# --- the quick log (M-3) ---------------------------------------------------------------
+def _draft_of(p: quicklog.Proposal) -> dict:
+    f = p.follow_up
+    return {
+        "text": p.text, "type": p.type_code, "result": p.result,
+        "client_id": p.client.id if p.client else None,
+        "candidates": [c.id for c in p.clients][:8],
+        "contact_id": p.contact.id if p.contact else None,
+        "follow": None if f is None else {
+            "type": f.type_code, "title": f.title,
+            "starts_at": f.starts_at.isoformat() if f.starts_at else None},
+        "problems": p.problems,
+    }
+
+
+async def proposal_text(draft: dict, staff: User) -> str:
+    e = html.escape
+    lines = [_("I understood:")]
+    t = await ActivityType.get_or_none(code=draft["type"])
+    lines.append(_("Done: {type} — {result}").format(type=type_label(t), result=e(
+        draft["result"][:500])))
+    client = await Client.get_or_none(id=draft["client_id"]) if draft["client_id"] else None
+    if client:
+        lines.append("🏢 " + e(client.name))
+    elif draft["candidates"]:
+        lines.append(_("🏢 Several clients match: choose one below."))
+    else:
+        lines.append(_("🏢 No client matched: choose one or save without."))
+    if draft["contact_id"]:
+        c = await ContactPerson.get_or_none(id=draft["contact_id"])
+        if c:
+            lines.append("👤 " + e(" ".join(p for p in (c.last_name, c.first_name) if p)))
+    follow = draft.get("follow")
+    if follow:
+        ft = await ActivityType.get_or_none(code=follow["type"])
+        when = _("no date yet: set one") if not follow["starts_at"] else when_text(
+            datetime.fromisoformat(follow["starts_at"]), staff.timezone, str(staff.language),
+            now=utcnow())
+        lines.append(_("Next: {type} {title} — {when}").format(
+            type=type_label(ft), title=e(follow["title"]), when=when))
+        if "past_date" in draft["problems"]:
+            lines.append(_("⚠️ That date is in the past."))
+    lines.append(_("Nothing is saved until you press Save."))
+    return "\n".join(lines)
+
+
+async def proposal_markup(draft: dict) -> InlineKeyboardMarkup:
+    rows: list[list[InlineKeyboardButton]] = []
+    if not draft["client_id"] and draft["candidates"]:
+        for client in await Client.filter(id__in=draft["candidates"]).order_by("name"):
+            rows.append([_btn("🏢 " + client.name[:50], QuickLogCB(action="pick",
+                                                                  value=str(client.id)))])
+    rows.append([_btn(_("✅ Save"), QuickLogCB(action="save"))])
+    rows.append([_btn(_("🏢 Client"), QuickLogCB(action="client")),
+                 _btn(_("🔖 Type"), QuickLogCB(action="type")),
+                 _btn(_("📅 Date"), QuickLogCB(action="date"))])
+    row = [_btn(_("✖️ Cancel"), QuickLogCB(action="cancel"))]
+    if draft.get("follow"):
+        row.insert(0, _btn(_("🚫 No next step"), QuickLogCB(action="nofollow")))
+    rows.append(row)
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def save_quicklog(staff: User, draft: dict) -> tuple[Activity, list[svc.Notice]]:
+    """One tap saves all: the logged activity (done) and its follow-up task, in one
+    transaction (a refused follow-up leaves nothing half-saved)."""
+    follow = draft.get("follow")
+    logged, nxt, notices = await svc.do_log_with_follow_up(staff, {
+        "title": draft["result"][:120], "type": draft["type"], "result": draft["result"],
+        "client_id": draft["client_id"], "contact_id": draft["contact_id"],
+        "starts_at": utcnow(), "reminders": []}, {
+        "title": follow["title"][:300], "type": follow["type"],
+        "client_id": draft["client_id"], "contact_id": draft["contact_id"],
+        "starts_at": follow["starts_at"]} if follow else None, source="bot")
+    return nxt or logged, notices
+
+
+async def _quick(message: Message, staff: User, state: FSMContext) -> None:
+    """M-3: one message → a proposal with buttons; nothing saved until confirmed."""
+    text = (message.text or "").strip()
+    if len(text) < 8 or len(text.split()) < 2:
+        await message.answer(_("Type what you did in one message, e.g. “called Petrov "
+                               "from Romashka, meet on Friday at 15:00”, or use the menu."))
+        return
+    proposal = await quicklog.propose(staff, text[:2000], language=str(staff.language),
+                                      timezone=staff.timezone, now=utcnow())
+    draft = _draft_of(proposal)
+    await state.set_state(QuickLog.confirm)
+    await state.update_data(quicklog=draft)
+    await message.answer(await proposal_text(draft, staff),
+                         reply_markup=await proposal_markup(draft))
+
+
+# --- the router ----------------------------------------------------------------------
+def build_activities_router() -> Router:
+    router = Router(name="activities")
+    router.message.filter(F.chat.type == "private")
+
+    async def _after(bot: Bot, i18n: I18n, reminders, notices) -> None:
+        """After the commit: tell people, and wake the reminder loop."""
+        if reminders is not None:
+            reminders.poke()
+        if notices:
+            await deliver_activity_notices(bot, i18n, notices)
+
+    @router.message(Command("today"))
+    @router.message(F.text == BTN_TODAY)
+    async def today(message: Message, staff: User, command: CommandObject | None = None):
+        await send_agenda(message, staff, "today", command.args if command else None)
+
+    @router.message(Command("week"))
+    async def week(message: Message, staff: User, command: CommandObject) -> None:
+        await send_agenda(message, staff, "week", command.args)
+
+    @router.message(Command("overdue"))
+    async def overdue_cmd(message: Message, staff: User, command: CommandObject) -> None:
+        await send_agenda(message, staff, "overdue", command.args)
+
+    @router.callback_query(ActivityCB.filter(F.action == "list"))
+    async def list_pressed(query: CallbackQuery, callback_data: ActivityCB, staff: User):
+        await query.answer()
+        await send_agenda(query.message, staff, callback_data.value, None)
+
+    @router.callback_query(ActivityCB.filter(F.action == "noop"))
+    async def noop(query: CallbackQuery) -> None:
+        await query.answer()
+
+    @router.callback_query(ActivityCB.filter(F.action == "card"))
+    async def card(query: CallbackQuery, callback_data: ActivityCB, staff: User,
+                   state: FSMContext) -> None:
+        try:
+            await show_card(query.message, staff, callback_data.activity_id)
+        except DomainError as exc:
+            await query.answer(error_text(exc)[:190], show_alert=True)
+            return
+        # a file or photo sent now is attached to this activity (S-16)
+        await state.update_data(open_activity_id=callback_data.activity_id)
+        await query.answer()
+
+    # --- actions on a card --------------------------------------------------------
+    @router.callback_query(ActivityCB.filter(F.action == "done"))
+    async def done_pressed(query: CallbackQuery, callback_data: ActivityCB, staff: User,
+                           state: FSMContext) -> None:
+        try:
+            activity = await svc.get_activity(staff, callback_data.activity_id)
+        except DomainError as exc:
+            await query.answer(error_text(exc)[:190], show_alert=True)
+            return
+        await state.set_state(Act.result)
+        await state.update_data(activity_id=activity.id)
+        await query.answer()
+        await query.message.answer(
+            _("What is the result of “{title}”? Type it, or press Skip.").format(
+                title=html.escape(activity.title)),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=[[_btn(
+                _("Skip"), ActivityCB(action="skipresult", activity_id=activity.id))]]))
+
+    async def _complete(message: Message, staff: User, state: FSMContext, activity_id: int,
+                        result: str | None, bot: Bot, i18n: I18n, reminders) -> None:
+        try:
+            done = await svc.do_complete(staff, activity_id, result, source="bot")
+        except DomainError as exc:
+            await message.answer(error_text(exc))  # the typed result stays in the chat
+            return
+        await state.set_state(None)
+        await message.answer(_("✅ Done. Plan the next step? Type it, e.g. “call back on "
+                               "Monday at 10:00”."))
+        await show_card(message, staff, done.activity.id)
+        await _after(bot, i18n, reminders, done.notices)
+
+    @router.message(Act.result, F.text, ~F.text.startswith("/"))
+    async def result_typed(message: Message, staff: User, state: FSMContext, bot: Bot,
+                           i18n: I18n, reminders=None) -> None:
+        data = await state.get_data()
+        await _complete(message, staff, state, data["activity_id"], message.text, bot, i18n,
+                        reminders)
+
+    @router.callback_query(ActivityCB.filter(F.action == "skipresult"))
+    async def result_skipped(query: CallbackQuery, callback_data: ActivityCB, staff: User,
+                             state: FSMContext, bot: Bot, i18n: I18n, reminders=None) -> None:
+        await query.answer()
+        await _complete(query.message, staff, state, callback_data.activity_id, None, bot,
+                        i18n, reminders)
+
+    @router.callback_query(ActivityCB.filter(F.action == "resched"))
+    async def resched_pressed(query: CallbackQuery, callback_data: ActivityCB, staff: User,
+                              state: FSMContext) -> None:
+        try:
+            activity = await svc.get_activity(staff, callback_data.activity_id)
+        except DomainError as exc:
+            await query.answer(error_text(exc)[:190], show_alert=True)
+            return
+        await state.set_state(Act.resched)
+        await state.update_data(activity_id=activity.id)
+        await query.answer()
+        await query.message.answer(_("When? For example “tomorrow 10:00”, “on Friday at "
+                                     "15:30” or “28.11 9:00”."))
+
+    @router.message(Act.resched, F.text, ~F.text.startswith("/"))
+    async def resched_typed(message: Message, staff: User, state: FSMContext, bot: Bot,
+                            i18n: I18n, reminders=None) -> None:
+        when = quicklog.parse_when(message.text or "", language=str(staff.language),
+                                   timezone=staff.timezone, now=utcnow())
+        if when is None:
+            await message.answer(_("⚠️ I could not read a date in “{text}”. Try “tomorrow "
+                                   "10:00” or “28.11 9:00”; /cancel to stop.").format(
+                text=html.escape(message.text or "")))
+            return
+        data = await state.get_data()
+        try:
+            moved = await svc.do_reschedule(staff, data["activity_id"], when, source="bot")
+        except DomainError as exc:
+            await message.answer(error_text(exc))
+            return
+        await state.set_state(None)
+        text = _("📅 Moved to {when}.").format(when=when_text(
+            when, staff.timezone, str(staff.language), now=utcnow()))
+        if when < utcnow():
+            text += "\n" + _("⚠️ That date is in the past.")
+        await message.answer(text)
+        await show_card(message, staff, moved.activity.id)
+        await _after(bot, i18n, reminders, moved.notices)
+
+    @router.callback_query(ActivityCB.filter(F.action.in_({"postpone", "cancel", "reopen"})))
+    async def set_state(query: CallbackQuery, callback_data: ActivityCB, staff: User,
+                        bot: Bot, i18n: I18n, reminders=None) -> None:
+        target = {"postpone": "postponed", "cancel": "cancelled", "reopen": "planned"}[
+            callback_data.action]
+        try:
+            changed = await svc.do_set_state(staff, callback_data.activity_id, target,
+                                             source="bot")
+        except DomainError as exc:
+            await query.answer(error_text(exc)[:190], show_alert=True)
+            return
+        await query.answer(state_label(str(changed.activity.state)))
+        await show_card(query.message, staff, changed.activity.id, edit=True)
+        await _after(bot, i18n, reminders, changed.notices)
+
+    @router.callback_query(ActivityCB.filter(F.action == "verify"))
+    async def verify(query: CallbackQuery, callback_data: ActivityCB, staff: User, bot: Bot,
+                     i18n: I18n) -> None:
+        try:
+            checked = await svc.do_verify(staff, callback_data.activity_id, source="bot")
+        except DomainError as exc:
+            await query.answer(error_text(exc)[:190], show_alert=True)
+            return
+        await query.answer(_("Verified."))
+        await show_card(query.message, staff, checked.activity.id, edit=True)
+        await _after(bot, i18n, None, checked.notices)
+
+    @router.callback_query(ActivityCB.filter(F.action == "comment"))
+    async def comment_pressed(query: CallbackQuery, callback_data: ActivityCB,
+                              state: FSMContext) -> None:
+        await state.set_state(Act.comment)
+        await state.update_data(activity_id=callback_data.activity_id)
+        await query.answer()
+        await query.message.answer(_("Type the comment."))
+
+    @router.message(Act.comment, F.text, ~F.text.startswith("/"))
+    async def comment_typed(message: Message, staff: User, state: FSMContext, bot: Bot,
+                            i18n: I18n) -> None:
+        data = await state.get_data()
+        try:
+            _comment, notices = await svc.do_comment(staff, data["activity_id"],
+                                                     message.text or "", source="bot")
+        except DomainError as exc:
+            await message.answer(error_text(exc))
+            return
+        await state.set_state(None)
+        await message.answer(_("💬 Saved."))
+        await _after(bot, i18n, None, notices)
+
+    @router.callback_query(ActivityCB.filter(F.action == "client"))
+    async def open_client(query: CallbackQuery, callback_data: ActivityCB, staff: User,
+                          state: FSMContext, webapp_url: str | None) -> None:
+        from bot.routers.clients import show_card as show_client
+
+        try:
+            activity = await svc.get_activity(staff, callback_data.activity_id)
+            if activity.client_id is None:
+                raise NotFound("client")
+            await show_client(query.message, state, staff, activity.client_id, webapp_url)
+        except DomainError as exc:
+            await query.answer(error_text(exc)[:190], show_alert=True)
+            return
+        await query.answer()
+
+    # --- editing with buttons ------------------------------------------------------------
+    @router.callback_query(ActivityCB.filter(F.action == "later"))
+    async def remind_later(query: CallbackQuery, callback_data: ActivityCB, staff: User,
+                           reminders=None) -> None:
+        try:
+            again = await svc.do_remind_later(staff, callback_data.activity_id,
+                                              callback_data.value)
+        except DomainError as exc:
+            await query.answer(error_text(exc)[:190], show_alert=True)
+            return
+        if reminders is not None:
+            reminders.poke()
+        await query.answer(_("💤 I will remind you at {time}.").format(
+            time=when_text(again.due_at, staff.timezone, str(staff.language), now=utcnow())))
+
+    @router.callback_query(ActivityCB.filter(F.action == "edit"))
+    async def edit_menu(query: CallbackQuery, callback_data: ActivityCB) -> None:
+        aid = callback_data.activity_id
+        await query.answer()
+        await query.message.answer(_("What to change?"), reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[
+                [_btn(_("Title"), ActivityCB(action="etitle", activity_id=aid)),
+                 _btn(_("🔖 Type"), ActivityCB(action="etype", activity_id=aid))],
+                [_btn(f"⚡ {priority_label(p)}", ActivityCB(action="eprio", activity_id=aid,
+                                                           value=p))
+                 for p in ("low", "normal", "high", "critical")],
+                [_btn(_("🏢 Client"), ActivityCB(action="eclient", activity_id=aid)),
+                 _btn(_("👥 Assignees"), ActivityCB(action="epeople", activity_id=aid))],
+            ]))
+
+    async def _apply(query_or_message, staff: User, aid: int, changes: dict, bot: Bot,
+                     i18n: I18n, reminders) -> bool:
+        message = getattr(query_or_message, "message", None) or query_or_message
+        try:
+            changed = await svc.do_update_activity(staff, aid, changes, source="bot")
+        except DomainError as exc:
+            if isinstance(query_or_message, CallbackQuery):
+                await query_or_message.answer(error_text(exc)[:190], show_alert=True)
+            else:
+                await message.answer(error_text(exc))
+            return False
+        if isinstance(query_or_message, CallbackQuery):
+            await query_or_message.answer(_("Saved."))
+        await show_card(message, staff, aid)
+        await _after(bot, i18n, reminders, changed.notices)
+        return True
+
+    @router.callback_query(ActivityCB.filter(F.action == "eprio"))
+    async def edit_priority(query: CallbackQuery, callback_data: ActivityCB, staff: User,
+                            bot: Bot, i18n: I18n, reminders=None) -> None:
+        await _apply(query, staff, callback_data.activity_id,
+                     {"priority": callback_data.value}, bot, i18n, reminders)
+
+    @router.callback_query(ActivityCB.filter(F.action == "etype"))
+    async def edit_type(query: CallbackQuery, callback_data: ActivityCB) -> None:
+        types = await svc.list_types()
+        rows = [[_btn(type_label(t), ActivityCB(action="settype",
+                                                activity_id=callback_data.activity_id,
+                                                value=t.code or str(t.id)))] for t in types]
+        await query.answer()
+        await query.message.answer(_("🔖 Type"), reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=rows))
+
+    @router.callback_query(ActivityCB.filter(F.action == "settype"))
+    async def set_type(query: CallbackQuery, callback_data: ActivityCB, staff: User,
+                       bot: Bot, i18n: I18n, reminders=None) -> None:
+        value = callback_data.value
+        await _apply(query, staff, callback_data.activity_id,
+                     {"type": int(value) if value.isdigit() else value}, bot, i18n, reminders)
+
+    @router.callback_query(ActivityCB.filter(F.action == "etitle"))
+    async def edit_title(query: CallbackQuery, callback_data: ActivityCB,
+                         state: FSMContext) -> None:
+        await state.set_state(EditField.title)
+        await state.update_data(activity_id=callback_data.activity_id)
+        await query.answer()
+        await query.message.answer(_("Type the new title."))
+
+    @router.message(EditField.title, F.text, ~F.text.startswith("/"))
+    async def title_typed(message: Message, staff: User, state: FSMContext, bot: Bot,
+                          i18n: I18n, reminders=None) -> None:
+        data = await state.get_data()
+        if await _apply(message, staff, data["activity_id"], {"title": message.text}, bot,
+                        i18n, reminders):
+            await state.set_state(None)
+
+    @router.callback_query(ActivityCB.filter(F.action == "eclient"))
+    async def edit_client(query: CallbackQuery, callback_data: ActivityCB,
+                          state: FSMContext) -> None:
+        await state.set_state(EditField.client)
+        await state.update_data(activity_id=callback_data.activity_id)
+        await query.answer()
+        await query.message.answer(_("Type part of the client's name, phone or INN."))
+
+    @router.message(EditField.client, F.text, ~F.text.startswith("/"))
+    async def client_typed(message: Message, staff: User, state: FSMContext) -> None:
+        from services.clients import search_clients
+
+        data = await state.get_data()
+        found = await search_clients(staff, message.text or "", limit=8)
+        if not found:
+            await message.answer(_("Nothing found for “{query}”. Try part of the name, "
+                                   "a phone or an INN.").format(
+                query=html.escape(message.text or "")))
+            return
+        rows = [[_btn("🏢 " + c.name[:50], ActivityCB(action="setclient",
+                                                      activity_id=data["activity_id"],
+                                                      value=str(c.id)))] for c in found]
+        await message.answer(_("🏢 Client"), reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=rows))
+
+    @router.callback_query(ActivityCB.filter(F.action == "setclient"))
+    async def set_client(query: CallbackQuery, callback_data: ActivityCB, staff: User,
+                         state: FSMContext, bot: Bot, i18n: I18n, reminders=None) -> None:
+        if await _apply(query, staff, callback_data.activity_id,
+                        {"client_id": int(callback_data.value)}, bot, i18n, reminders):
+            await state.set_state(None)
+
+    @router.callback_query(ActivityCB.filter(F.action == "epeople"))
+    async def edit_people(query: CallbackQuery, callback_data: ActivityCB, staff: User):
+        aid = callback_data.activity_id
+        try:
+            await svc.get_activity(staff, aid)  # not theirs: not found, nothing shown
+        except DomainError as exc:
+            await query.answer(error_text(exc)[:190], show_alert=True)
+            return
+        current = set(await svc.assignee_ids(aid))
+        people = await svc.assignable_people(staff)
+        rows = [[_btn(("✅ " if p.id in current else "▫️ ") + p.full_name[:50],
+                      ActivityCB(action="toggle", activity_id=aid, value=str(p.id)))]
+                for p in people[:40]]
+        await query.answer()
+        await query.message.answer(_("👥 Assignees"), reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=rows))
+
+    @router.callback_query(ActivityCB.filter(F.action == "toggle"))
+    async def toggle_person(query: CallbackQuery, callback_data: ActivityCB, staff: User,
+                            bot: Bot, i18n: I18n, reminders=None) -> None:
+        aid, uid = callback_data.activity_id, int(callback_data.value)
+        current = await svc.assignee_ids(aid)
+        wanted = [u for u in current if u != uid] if uid in current else [*current, uid]
+        if not wanted:
+            await query.answer(_("An activity needs at least one assignee."), show_alert=True)
+            return
+        await _apply(query, staff, aid, {"assignees": wanted}, bot, i18n, reminders)
+
+    @router.callback_query(ReminderCB.filter(F.action == "snooze"))
+    async def snooze(query: CallbackQuery, callback_data: ReminderCB, staff: User,
+                     reminders=None) -> None:
+        try:
+            again = await svc.do_snooze(staff, callback_data.reminder_id, callback_data.value)
+        except DomainError as exc:
+            await query.answer(error_text(exc)[:190], show_alert=True)
+            return
+        if reminders is not None:
+            reminders.poke()
+        await query.answer(_("💤 I will remind you at {time}.").format(
+            time=when_text(again.due_at, staff.timezone, str(staff.language), now=utcnow())))
+        await query.message.edit_reply_markup(reply_markup=None)
+
+    # --- from a client's card: its activities, a playbook (S-7, M-4) -------------------
+    from bot.routers.clients import ClientCB
+
+    @router.callback_query(ClientCB.filter(F.action == "acts"))
+    async def client_acts(query: CallbackQuery, callback_data: ClientCB, staff: User) -> None:
+        _last, _next, latest = await svc.client_activities(staff, callback_data.client_id,
+                                                           limit=15)
+        await query.answer()
+        for a in latest:
+            await a.fetch_related("client")
+        rows = [item_button(a, staff) for a in latest]
+        await query.message.answer(
+            _("📅 Activities: {count}").format(count=len(latest)) if latest
+            else _("No activities yet. Type what you did, or /task."),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=rows) if rows else None)
+
+    @router.callback_query(PlaybookCB.filter(F.playbook_id == 0))
+    async def playbook_list(query: CallbackQuery, callback_data: PlaybookCB) -> None:
+        from services import playbooks
+
+        books = await playbooks.list_playbooks()
+        await query.answer()
+        if not books:
+            await query.message.answer(_("No playbooks yet: an administrator writes them on "
+                                         "the settings page."))
+            return
+        rows = [[_btn(f"🧭 {b.name} ({len(b.steps)})"[:60], PlaybookCB(
+            client_id=callback_data.client_id, playbook_id=b.id))] for b in books]
+        await query.message.answer(_("Which playbook?"),
+                                   reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+    @router.callback_query(PlaybookCB.filter(F.playbook_id > 0))
+    async def playbook_apply(query: CallbackQuery, callback_data: PlaybookCB, staff: User,
+                             bot: Bot, i18n: I18n, reminders=None) -> None:
+        from services import playbooks
+
+        try:
+            tasks, notices = await playbooks.do_apply_playbook(
+                staff, callback_data.playbook_id, callback_data.client_id, source="bot")
+        except DomainError as exc:
+            await query.answer(error_text(exc)[:190], show_alert=True)
+            return
+        await query.answer(_("Saved."))
+        await query.message.edit_reply_markup(reply_markup=None)
+        for t in tasks:
+            await t.fetch_related("type", "client")
+        rows = [item_button(t, staff) for t in tasks]
+        await query.message.answer(_("🧭 Tasks created: {count}").format(count=len(tasks)),
+                                   reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+        await _after(bot, i18n, reminders, notices)
+
+    # --- guided creation ----------------------------------------------------------------
+    @router.message(Command("task"))
+    @router.message(F.text == BTN_TASK)
+    async def new_task(message: Message, state: FSMContext,
+                       command: CommandObject | None = None) -> None:
+        data = await state.get_data()
+        await state.set_state(NewTask.title)
+        await state.update_data(task={"client_id": data.get("open_client_id")})
+        if command is not None and command.args:
+            await _task_title(message, state, command.args)
+            return
+        await message.answer(_("New task. What is to be done? (/cancel to stop)"))
+
+    async def _task_title(message: Message, state: FSMContext, text: str) -> None:
+        title = " ".join(text.split())
+        if not title or len(title) > 300:
+            await message.answer(_("⚠️ title: type one to 300 characters."))
+            return
+        data = await state.get_data()
+        task = {**data.get("task", {}), "title": title}
+        await state.update_data(task=task)
+        await state.set_state(NewTask.when)
+        await message.answer(_("When? For example “tomorrow 10:00” — or Skip."),
+                             reply_markup=InlineKeyboardMarkup(inline_keyboard=[[_btn(
+                                 _("Skip"), ActivityCB(action="nowhen"))]]))
+
+    @router.message(NewTask.title, F.text, ~F.text.startswith("/"))
+    async def task_title(message: Message, state: FSMContext) -> None:
+        await _task_title(message, state, message.text or "")
+
+    async def _save_task(message: Message, staff: User, state: FSMContext,
+                         when: datetime | None, bot: Bot, i18n: I18n, reminders) -> None:
+        data = await state.get_data()
+        task = data.get("task", {})
+        try:
+            created = await svc.do_create_activity(staff, {
+                "title": task.get("title"), "type": "task", "client_id": task.get("client_id"),
+                "starts_at": when}, source="bot")
+        except DomainError as exc:
+            await message.answer(error_text(exc))  # the draft stays; fix and send again
+            return
+        await state.set_state(None)
+        await state.update_data(task={})
+        await message.answer(_("➕ Task saved."))
+        await show_card(message, staff, created.activity.id)
+        await _after(bot, i18n, reminders, created.notices)
+
+    @router.message(NewTask.when, F.text, ~F.text.startswith("/"))
+    async def task_when(message: Message, staff: User, state: FSMContext, bot: Bot,
+                        i18n: I18n, reminders=None) -> None:
+        when = quicklog.parse_when(message.text or "", language=str(staff.language),
+                                   timezone=staff.timezone, now=utcnow())
+        if when is None:
+            await message.answer(_("⚠️ I could not read a date in “{text}”. Try “tomorrow "
+                                   "10:00” or “28.11 9:00”; /cancel to stop.").format(
+                text=html.escape(message.text or "")))
+            return
+        await _save_task(message, staff, state, when, bot, i18n, reminders)
+
+    @router.callback_query(NewTask.when, ActivityCB.filter(F.action == "nowhen"))
+    async def task_nowhen(query: CallbackQuery, staff: User, state: FSMContext, bot: Bot,
+                          i18n: I18n, reminders=None) -> None:
+        await query.answer()
+        await _save_task(query.message, staff, state, None, bot, i18n, reminders)
+
+    # --- a shared location logs a visit -------------------------------------------
+    @router.message(F.location)
+    async def location(message: Message, staff: User, state: FSMContext, bot: Bot,
+                       i18n: I18n) -> None:
+        data = await state.get_data()
+        client_id = data.get("open_client_id")
+        client = None
+        if client_id:
+            client = await Client.get_or_none(id=client_id)
+        title = _("Visit: {client}").format(client=client.name) if client else _("Visit")
+        try:
+            created = await svc.do_create_activity(staff, {
+                "title": title, "type": "visit", "client_id": client_id, "done": True,
+                "starts_at": utcnow(), "latitude": message.location.latitude,
+                "longitude": message.location.longitude, "reminders": []}, source="bot")
+        except DomainError as exc:
+            await message.answer(error_text(exc))
+            return
+        await message.answer(_("🚗 Visit logged."))
+        await show_card(message, staff, created.activity.id)
+
+    # --- the quick log: any other text in no dialog -----------------------------------
+    @router.message(StateFilter(None), F.text, ~F.text.startswith("/"))
+    async def quick(message: Message, staff: User, state: FSMContext) -> None:
+        await _quick(message, staff, state)
+
+    async def _redraw(message: Message, staff: User, draft: dict, *, edit: bool) -> None:
+        text, markup = await proposal_text(draft, staff), await proposal_markup(draft)
+        if edit:
+            await message.edit_text(text, reply_markup=markup)
+        else:
+            await message.answer(text, reply_markup=markup)
+
+    @router.callback_query(QuickLog.confirm, QuickLogCB.filter())
+    async def quick_button(query: CallbackQuery, callback_data: QuickLogCB, staff: User,
+                           state: FSMContext, bot: Bot, i18n: I18n, reminders=None) -> None:
+        draft = (await state.get_data()).get("quicklog")
+        if not draft:
+            await query.answer(_("That proposal has expired; type it again."), show_alert=True)
+            return
+        action = callback_data.action
+        if action == "cancel":
+            await state.set_state(None)
+            await state.update_data(quicklog=None)
+            await query.answer(_("Cancelled; nothing was saved."))
+            await query.message.edit_reply_markup(reply_markup=None)
+            return
+        if action == "pick":
+            draft["client_id"] = int(callback_data.value)
+            if draft["client_id"] not in draft["candidates"]:
+                await query.answer()
+                return
+            draft["contact_id"] = await quicklog.contact_in(draft["client_id"], draft["text"])
+        elif action == "nofollow":
+            draft["follow"] = None
+        elif action == "type":
+            types = [t for t in await svc.list_types() if t.code]
+            current = next((i for i, t in enumerate(types) if t.code == draft["type"]), -1)
+            draft["type"] = types[(current + 1) % len(types)].code
+        elif action == "date":
+            await state.set_state(QuickLog.date)
+            await state.update_data(quicklog=draft)
+            await query.answer()
+            await query.message.answer(_("When is the next step? For example “tomorrow "
+                                         "10:00”."))
+            return
+        elif action == "client":
+            await state.set_state(QuickLog.client)
+            await state.update_data(quicklog=draft)
+            await query.answer()
+            await query.message.answer(_("Type part of the client's name, phone or INN."))
+            return
+        elif action == "save":
+            if draft.get("follow") and not draft["follow"]["starts_at"]:
+                await query.answer(_("Set the date of the next step first (📅 Date), or "
+                                     "press 🚫 No next step."), show_alert=True)
+                return
+            try:
+                activity, notices = await save_quicklog(staff, draft)
+            except DomainError as exc:
+                await query.answer(error_text(exc)[:190], show_alert=True)
+                return  # the proposal stays as it was
+            await state.set_state(None)
+            await state.update_data(quicklog=None)
+            await query.answer(_("Saved."))
+            await query.message.edit_reply_markup(reply_markup=None)
+            await query.message.answer(_("✅ Logged."))
+            await show_card(query.message, staff, activity.id)
+            await _after(bot, i18n, reminders, notices)
+            return
+        await state.update_data(quicklog=draft)
+        await query.answer()
+        await _redraw(query.message, staff, draft, edit=True)
+
+    @router.message(QuickLog.date, F.text, ~F.text.startswith("/"))
+    async def quick_date(message: Message, staff: User, state: FSMContext) -> None:
+        draft = (await state.get_data()).get("quicklog") or {}
+        when = quicklog.parse_when(message.text or "", language=str(staff.language),
+                                   timezone=staff.timezone, now=utcnow())
+        if when is None:
+            await message.answer(_("⚠️ I could not read a date in “{text}”. Try “tomorrow "
+                                   "10:00” or “28.11 9:00”; /cancel to stop.").format(
+                text=html.escape(message.text or "")))
+            return
+        follow = draft.get("follow") or {"type": "task", "title": _("Next step")}
+        follow["starts_at"] = when.isoformat()
+        draft["follow"] = follow
+        draft["problems"] = [p for p in draft.get("problems", []) if p not in (
+            "no_date", "past_date")] + (["past_date"] if when < utcnow() else [])
+        await state.set_state(QuickLog.confirm)
+        await state.update_data(quicklog=draft)
+        await _redraw(message, staff, draft, edit=False)
+
+    @router.message(QuickLog.client, F.text, ~F.text.startswith("/"))
+    async def quick_client(message: Message, staff: User, state: FSMContext) -> None:
+        from services.clients import search_clients
+
+        draft = (await state.get_data()).get("quicklog") or {}
+        found = await search_clients(staff, message.text or "", limit=8)
+        if not found:
+            await message.answer(_("Nothing found for “{query}”. Try part of the name, "
+                                   "a phone or an INN.").format(
+                query=html.escape(message.text or "")))
+            return
+        draft["candidates"] = [c.id for c in found]
+        draft["client_id"] = found[0].id if len(found) == 1 else None
+        draft["contact_id"] = await quicklog.contact_in(found[0].id, draft["text"]) \
+            if len(found) == 1 else None
+        await state.set_state(QuickLog.confirm)
+        await state.update_data(quicklog=draft)
+        await _redraw(message, staff, draft, edit=False)
+
+    return router
+
+
+def build_quicklog_in_search_router() -> Router:
+    """After a search the chat stays in search mode; a message that reads as a log
+    of work ("called Petrov...") is a quick log all the same (M-3)."""
+    from bot.routers.clients import Search
+
+    router = Router(name="quicklog-in-search")
+    router.message.filter(F.chat.type == "private")
+
+    @router.message(Search.query, F.text, ~F.text.startswith("/"),
+                    F.text.func(quicklog.looks_like_log))
+    async def quick_from_search(message: Message, staff: User, state: FSMContext) -> None:
+        await state.set_state(None)
+        await _quick(message, staff, state)
+
+    return router

@@ -1,0 +1,75 @@
+"""Reports in the bot: /stats (S-27 activities per person and type as a chart image,
+M-16 reaction time) and /plan (M-14 plan vs fact of this month)."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, Message
+from aiogram.utils.i18n import gettext as _
+
+from models import User
+from services import analytics
+from services.clock import utcnow
+
+
+def period_of(arg: str | None, tz: str) -> tuple[datetime, datetime, str]:
+    """"week" (default: the last 7 days), "month" (this month), "today"."""
+    zone = ZoneInfo(tz)
+    now = utcnow().astimezone(zone)
+    word = (arg or "week").strip().lower()
+    if word in ("month", "месяц", "місяць"):
+        start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return start, now, now.strftime("%m.%Y")
+    if word in ("today", "сегодня", "сьогодні"):
+        start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        return start, now, now.strftime("%d.%m.%Y")
+    start = (now - timedelta(days=7)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, now, f"{start:%d.%m}–{now:%d.%m.%Y}"
+
+
+def build_reports_router() -> Router:
+    router = Router(name="reports")
+    router.message.filter(F.chat.type == "private")
+
+    @router.message(Command("stats"))
+    async def stats(message: Message, staff: User, command: CommandObject) -> None:
+        start, end, label = period_of(command.args, staff.timezone)
+        table = await analytics.activities_by_manager_and_type(staff, start, end)
+        title = _("Done activities, {period}").format(period=label)
+        empty = _("Nothing done yet")  # translated here: the executor has no i18n context
+        png = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: analytics.chart_png(table, title, empty_text=empty))
+        lines = [f"<b>{html.escape(title)}</b>"]
+        for uid, name in table.people[:30]:
+            parts = ", ".join(f"{code} {table.count(uid, code)}" for code, _n in table.types
+                              if table.count(uid, code))
+            lines.append(f"{html.escape(name)}: {table.totals.get(uid, 0)} ({parts})")
+        reactions = await analytics.reaction_times(staff, start, end)
+        answered = [r for r in reactions if r.median_minutes is not None]
+        if answered:
+            lines.append(_("Reaction to inbound requests (median / 90%), minutes:"))
+            lines += [f"{html.escape(r.full_name)}: {r.median_minutes} / {r.p90_minutes} "
+                      f"({r.answered}/{r.requests})" for r in answered[:30]]
+        await message.answer_photo(BufferedInputFile(png, "stats.png"),
+                                   caption="\n".join(lines)[:1024])
+
+    @router.message(Command("plan"))
+    async def plan(message: Message, staff: User) -> None:
+        today = utcnow().astimezone(ZoneInfo(staff.timezone)).date()
+        rows = await analytics.plan_vs_fact(staff, "month", today.replace(day=1))
+        if not rows:
+            await message.answer(_("No work plan for this month yet: a head sets it in the "
+                                   "web version."))
+            return
+        lines = [_("Plan vs fact, {month}:").format(month=today.strftime("%m.%Y"))]
+        lines += [f"{html.escape(r.full_name)} · {r.type_code}: {r.fact}/{r.target}"
+                  + (f" ({r.percent}%)" if r.percent is not None else "") for r in rows[:50]]
+        await message.answer("\n".join(lines))
+
+    return router

@@ -1,0 +1,262 @@
+"""Reminder delivery (K-15, M-15).
+
+The database is the source of truth; this only wakes the process at the next due
+time. Each round claims the due rows with one conditional UPDATE stamped with a
+token unique to the round (pending and due, or a lease that ran out because a
+process died while sending), so with several replicas on one database each
+reminder is claimed once; then it sends them and marks each one sent.
+
+* Due while the service was down: sent at start, marked late.
+* 429 (flood limit): the row waits ``retry_after`` seconds and is tried again.
+* 403 (the person blocked the bot) or a vanished chat: tried again hourly for a
+  day (the person may unblock), then failed with the reason. The activity still
+  shows in /today, /overdue and the web agenda, so nothing is lost.
+* Any other error: retried with backoff (30 s, 1, 2, 4... min, at most 10 tries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
+from tortoise.expressions import Q
+
+from bot.callbacks import ActivityCB, ReminderCB
+from kontakt.formatting import time_text, when_text
+from models import Activity, Client, Reminder, ReminderState, User
+from services.clock import utcnow
+
+log = logging.getLogger("kontakt.reminders")
+
+LATE_AFTER = timedelta(minutes=2)
+LEASE = timedelta(minutes=2)
+MAX_SLEEP_S = 30.0
+BLOCKED_RETRY = timedelta(hours=1)
+BLOCKED_TRIES = 24
+MAX_TRIES = 10
+
+
+def _claimable(now: datetime) -> Q:
+    return (Q(state=ReminderState.PENDING, next_attempt_at__lte=now)
+            | Q(state=ReminderState.SENDING, claimed_until__lt=now))
+
+
+class ReminderDispatcher:
+    def __init__(self, bot: Bot, i18n: I18n, *, replica: str | None = None,
+                 batch: int = 500, concurrency: int = 20,
+                 max_per_second: float | None = 25.0) -> None:
+        self.bot = bot
+        self.i18n = i18n
+        # Telegram lets a bot send about 30 messages a second in all; keep under it so
+        # a burst is paced instead of answered with 429s (None: no pacing)
+        self.interval = 1.0 / max_per_second if max_per_second else 0.0
+        self._next_slot = 0.0
+        self._pace = asyncio.Lock()
+        self.replica = replica or secrets.token_hex(4)
+        self.batch = batch
+        self.concurrency = concurrency
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+        self.sent = 0
+
+    # --- life cycle -------------------------------------------------------------------
+    def poke(self) -> None:
+        """Something changed (a reminder was created or moved): look again now."""
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(self._run(), name="reminders")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=15)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+            self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                while await self.run_once() and not self._stopping:
+                    pass
+                delay = await self.seconds_to_next()
+            except Exception:  # noqa: BLE001 - the database may be away for a while
+                log.exception("reminder round failed")
+                delay = 5.0
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+
+    async def seconds_to_next(self) -> float:
+        now = utcnow()
+        nxt = await Reminder.filter(state=ReminderState.PENDING).order_by(
+            "next_attempt_at").limit(1).values_list("next_attempt_at", flat=True)
+        lease = await Reminder.filter(state=ReminderState.SENDING).order_by(
+            "claimed_until").limit(1).values_list("claimed_until", flat=True)
+        times = [t for t in (*nxt, *lease) if t is not None]
+        if not times:
+            return MAX_SLEEP_S
+        return max(0.0, min(MAX_SLEEP_S, (min(times) - now).total_seconds() + 0.01))
+
+    # --- one round --------------------------------------------------------------------
+    async def claim(self) -> list[Reminder]:
+        now = utcnow()
+        token = f"{self.replica}:{secrets.token_hex(6)}"
+        ids = await Reminder.filter(_claimable(now)).order_by("next_attempt_at").limit(
+            self.batch).values_list("id", flat=True)
+        if not ids:
+            return []
+        # the condition again: a row another replica claimed meanwhile no longer matches
+        await Reminder.filter(_claimable(now), id__in=list(ids)).update(
+            state=ReminderState.SENDING, claimed_until=now + LEASE, claimed_by=token)
+        return await Reminder.filter(claimed_by=token, state=ReminderState.SENDING).order_by(
+            "due_at", "id")
+
+    async def run_once(self) -> int:
+        """Claim and send what is due; returns how many were claimed."""
+        claimed = await self.claim()
+        if not claimed:
+            return 0
+        activities = {a.id: a for a in await Activity.filter(
+            id__in=list({r.activity_id for r in claimed})).prefetch_related("type")}
+        users = {u.id: u for u in await User.filter(id__in=list({r.user_id for r in claimed}))}
+        client_ids = {a.client_id for a in activities.values() if a.client_id}
+        clients = {c.id: c.name for c in await Client.filter(id__in=list(client_ids))}
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(reminder: Reminder) -> None:
+            async with gate:
+                await self._paced()
+                await self._deliver(reminder, activities.get(reminder.activity_id),
+                                    users.get(reminder.user_id), clients)
+
+        await asyncio.gather(*(one(r) for r in claimed))
+        return len(claimed)
+
+    async def _paced(self) -> None:
+        if not self.interval:
+            return
+        loop = asyncio.get_running_loop()
+        async with self._pace:
+            now = loop.time()
+            wait = self._next_slot - now
+            self._next_slot = max(now, self._next_slot) + self.interval
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def _deliver(self, reminder: Reminder, activity: Activity | None, user: User | None,
+                       clients: dict[int, str]) -> None:
+        from models import OPEN_STATES
+
+        if activity is None or user is None or not user.is_active or not user.telegram_id \
+                or activity.state not in OPEN_STATES:
+            await Reminder.filter(id=reminder.id).update(
+                state=ReminderState.CANCELLED, claimed_until=None,
+                last_error="activity closed or person gone")
+            return
+        now = utcnow()
+        # still ours? (a slow batch may outlive its lease and be claimed again elsewhere)
+        if not await Reminder.filter(id=reminder.id, claimed_by=reminder.claimed_by,
+                                     state=ReminderState.SENDING).update(
+                claimed_until=now + LEASE):
+            return
+        late = now - reminder.due_at > LATE_AFTER
+        text, markup = self.render(reminder, activity, user, clients, late=late, now=now)
+        try:
+            await self.bot.send_message(user.telegram_id, text, reply_markup=markup)
+        except TelegramRetryAfter as exc:
+            await self._retry(reminder, now + timedelta(seconds=exc.retry_after + 1),
+                              f"flood limit: retry after {exc.retry_after} s", count=False)
+            return
+        except (TelegramForbiddenError, TelegramBadRequest) as exc:
+            if reminder.attempts >= BLOCKED_TRIES:
+                await self._fail(reminder, exc.message)
+            else:
+                await self._retry(reminder, now + BLOCKED_RETRY, exc.message)
+            return
+        except (TimeoutError, TelegramNetworkError, OSError) as exc:
+            await self._backoff(reminder, now, f"{type(exc).__name__}: {exc}")
+            return
+        except Exception as exc:  # noqa: BLE001 - the Bot API said something else
+            await self._backoff(reminder, now, f"{type(exc).__name__}: {exc}")
+            return
+        await Reminder.filter(id=reminder.id, claimed_by=reminder.claimed_by).update(
+            state=ReminderState.SENT, sent_at=now, late=late, claimed_until=None)
+        self.sent += 1
+        if activity.rrule and not reminder.snoozed:
+            from services.activities import schedule_next_occurrence
+
+            await schedule_next_occurrence(activity.id, reminder.occurrence_start)
+
+    async def _retry(self, reminder: Reminder, when: datetime, reason: str, *,
+                     count: bool = True) -> None:
+        await Reminder.filter(id=reminder.id).update(
+            state=ReminderState.PENDING, next_attempt_at=when, claimed_until=None,
+            attempts=reminder.attempts + (1 if count else 0), last_error=reason[:300])
+
+    async def _backoff(self, reminder: Reminder, now: datetime, reason: str) -> None:
+        if reminder.attempts + 1 >= MAX_TRIES:
+            await self._fail(reminder, reason)
+            return
+        delay = timedelta(seconds=30) * (2 ** reminder.attempts)
+        log.warning("reminder %s: %s; again in %s", reminder.id, reason, delay)
+        await self._retry(reminder, now + delay, reason)
+
+    async def _fail(self, reminder: Reminder, reason: str) -> None:
+        log.info("reminder %s failed: %s", reminder.id, reason)
+        await Reminder.filter(id=reminder.id).update(
+            state=ReminderState.FAILED, claimed_until=None, last_error=reason[:300])
+
+    # --- the message --------------------------------------------------------------------
+    def render(self, reminder: Reminder, activity: Activity, user: User,
+               clients: dict[int, str], *, late: bool, now: datetime
+               ) -> tuple[str, InlineKeyboardMarkup]:
+        lang, tz = str(user.language), user.timezone
+
+        def _(msg: str) -> str:  # the catalogue's keyword, for extraction
+            return self.i18n.gettext(msg, locale=lang)
+
+        icon = activity.type.icon if activity.type else "⏰"
+        lines = [f"⏰ {icon} <b>{html.escape(activity.title)}</b>",
+                 when_text(reminder.occurrence_start, tz, lang, now=now)]
+        if activity.client_id and activity.client_id in clients:
+            lines.append("🏢 " + html.escape(clients[activity.client_id]))
+        if activity.location:
+            lines.append("📍 " + html.escape(activity.location))
+        if late:
+            lines.append(_("(late: it was due at {time})").format(
+                time=time_text(reminder.due_at, tz)))
+        rows = [
+            [InlineKeyboardButton(text=_("✅ Done"), callback_data=ActivityCB(
+                action="done", activity_id=activity.id).pack()),
+             InlineKeyboardButton(text=_("📅 Reschedule"), callback_data=ActivityCB(
+                 action="resched", activity_id=activity.id).pack())],
+            [InlineKeyboardButton(text=label, callback_data=ReminderCB(
+                action="snooze", reminder_id=reminder.id, value=value).pack())
+             for value, label in (("15m", _("💤 15 min")), ("1h", _("💤 1 h")),
+                                  ("tomorrow", _("💤 Tomorrow")))],
+        ]
+        if activity.client_id:
+            rows.append([InlineKeyboardButton(text=_("🏢 Open client"), callback_data=ActivityCB(
+                action="client", activity_id=activity.id).pack())])
+        return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)

@@ -1,0 +1,539 @@
+"""Quick log (M-3): one free-text message → a proposal to log a contact.
+
+A salesperson writes, e.g., "звонил Петрову из Ромашки, договорились о встрече в
+пятницу в 15:00" (or the same in Ukrainian or English). :func:`propose` finds the
+client and its contact person, the type of what was done, and the follow-up with its
+date and time. Nothing is saved here: the front end shows the proposal to confirm.
+
+Dates: ``dateparser`` reads relative words ("завтра", "через 2 дня", "in 2 days") and
+dates with a month name; weekdays, "next week", numeric dates (27.11, 01.02.2020) and
+times of day are read here, because dateparser is unreliable with them (Ukrainian
+apostrophes, "в 15 часов", "до 27.11", midnight for a date without a time).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from dateparser.search import search_dates
+
+from models import Client, ContactPerson, User
+from models.staff import fold
+from services.clients import search_clients
+from services.clock import utcnow
+from services.text import translit
+
+LANGUAGES = ("ru", "uk", "en")
+DEFAULT_TIME = time(10, 0)  # a follow-up date given without a time of day
+
+PROBLEM_NO_CLIENT = "no_client"
+PROBLEM_SEVERAL_CLIENTS = "several_clients"
+PROBLEM_NO_DATE = "no_date"
+PROBLEM_PAST_DATE = "past_date"
+
+
+@dataclass
+class FollowUp:
+    type_code: str  # "meeting", "call", "task", ...
+    title: str  # short human title: the type's name, or the task's words
+    starts_at: datetime | None  # aware UTC; None when no date was found
+    date_text: str | None  # the part of the message read as the date
+
+
+@dataclass
+class Proposal:
+    text: str  # the original message
+    type_code: str  # what was done: "call", "meeting", "email", "visit", ...
+    result: str  # the logged result: the message, trimmed
+    clients: list[Client] = field(default_factory=list)  # candidates
+    client: Client | None = None  # set only when exactly one candidate
+    contact: ContactPerson | None = None  # a contact person of ``client`` named
+    follow_up: FollowUp | None = None  # None when no next step is asked for
+    problems: list[str] = field(default_factory=list)
+
+
+# --- words -------------------------------------------------------------------------
+# Patterns run on _normalise(text): lower case, ё → е, one kind of apostrophe, with
+# the same length as the text, so positions found point into the original message.
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(rf"\b(?:{pattern})\b")
+
+
+TYPE_PATTERNS: dict[str, re.Pattern[str]] = {
+    "call": _rx(r"(?:по|со|пере|до)?звон\w*|(?:по|за|пере|до)?дзвон\w*|"
+                r"(?:за)?телефонува\w*|call\w*|phoned|rang"),
+    "meeting": _rx(r"встреч\w*|встрет\w*|зустр\w*|meet\w*|met"),
+    "email": _rx(r"письм\w*|(?:на|от|від)?пис(?:ал|ав|ать|ати)\w*|лист(?:а|ом|и|ів)?|"
+                 r"e-?mail\w*|емейл\w*|имейл\w*|імейл\w*|mailed|wrote"),
+    "visit": _rx(r"визит\w*|візит\w*|visit\w*|(?:был|была|были|був|була|були)\s+у|"
+                 r"(?:при|за)езжал\w*|(?:при|за)їжджа\w*|(?:при|за)ехал\w*|(?:при|за)їха\w*|"
+                 r"посетил\w*|відвіда\w*"),
+    "presentation": _rx(r"презент\w*|presentation\w*|presented"),
+    "sale": _rx(r"прода[лвж]\w*|sold|sales?"),
+}
+# Words asking for a next step; the follow-up is read from the first one on.
+FOLLOW_UP = _rx(r"договорил\w*|договорен\w*|домовил\w*|домовлен\w*|agreed?|"
+                r"перезвон\w*|передзвон\w*|call(?:ing)?\s+(?:\w+\s+)?back|callback|"
+                r"follow[- ]?up|next|следующ\w*|наступн\w*|запланир\w*|заплану\w*|"
+                r"назначил\w*|призначил\w*|scheduled?|нужно|надо|треба|потрібно|need\s+to|"
+                r"напомн\w*|нагада\w*|remind\w*")
+
+_WEEKDAY_NAMES = (
+    r"понедельник\w*|понеділ(?:ок|ка|ку)|monday",
+    r"вторник\w*|вівтор(?:ок|ка|ку)|tuesday",
+    r"сред(?:а|у|ы|е|ой)|серед(?:а|у|и|і|ою)|wednesday",
+    r"четверг(?:а|у|ом|е)?|четвер(?:а|у|ом)?|thursday",
+    r"п'?ятниц\w*|friday",
+    r"суббот\w*|субот\w*|saturday",
+    r"воскресен\w*|неділ(?:я|ю|і|ею)|sunday",
+)
+_NEXT = r"следующ\w*|наступн\w*|next"
+WEEKDAY = re.compile(
+    r"\b(?:(?:в|во|у|on|на)\s+)?(?:(?P<next>" + _NEXT + r")\s+)?(?:(?:this|эту|этот|цю|цей)\s+)?"
+    + "(?:" + "|".join(f"(?P<d{i}>{p})" for i, p in enumerate(_WEEKDAY_NAMES)) + r")\b")
+NEXT_WEEK = _rx(r"(?:на\s+)?(?:следующей\s+неделе|следующую\s+неделю|наступного\s+тижня|"
+                r"наступному\s+тижні|next\s+week)")
+NUMERIC_DATE = re.compile(
+    r"(?<![\d.:/])(?P<d>\d{1,2})[./](?P<m>\d{1,2})(?:[./](?P<y>\d{4}|\d{2}))?(?![\d:/]|\.\d)"
+    r"|\b(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})\b")
+MONTH = _rx(r"январ[ьяею]|феврал[ьяею]|март[аеу]?|апрел[ьяею]|ма[йяею]|июн[ьяею]|"
+            r"июл[ьяею]|август[аеу]?|сентябр[ьяею]|октябр[ьяею]|ноябр[ьяею]|декабр[ьяею]|"
+            r"(?:січ|берез|квіт|трав|черв|лип|серп|верес|жовт|груд)(?:ень|ня|ні)|"
+            r"лют(?:ий|ого|ому)|листопад[аі]?|january|february|march|april|may|june|july|"
+            r"august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|"
+            r"sept?|oct|nov|dec")
+# What a dateparser match must contain to be believed (it finds dates in "из", "may")
+RELATIVE = _rx(r"завтра|послезавтра|сегодня|сьогодні|післязавтра|через|tomorrow|today|"
+               r"tonight|in\s+(?:\d+|an?|one|two|three|four|five|six|seven|ten|half)|"
+               r"day\s+after")
+# "через 2 часа", "in an hour": the time of day is part of the date
+_EXACT_TIME = re.compile(r"\b(?:через|in)\s+(?:\S+\s+)?(?:пол)?(?:час|годин|hour|минут|хвилин|min)")
+# Words about time that are never a client's name
+TIME_WORDS = _rx(r"вчера|вчора|учора|позавчера|yesterday|утр(?:о|а|ом)|вечер(?:ом|а|у)?|"
+                 r"ранк(?:у|ом)|вечор(?:а|ом|і)|ночи|ночі|дня|днів|дней|дні|день|днем|"
+                 r"недел[июяе]|тиж(?:день|ня|ні|нів)|месяц(?:а|ев)?|місяц(?:ь|я|і|ів)|"
+                 r"час(?:а|ов|у)?|годин\w*|минут\w*|хвилин\w*|weeks?|months?|days?|hours?|"
+                 r"minutes?|morning|evening|afternoon|числа")
+
+_DAY_PART = r"утра|утром|дня|вечера|ночи|ранку|вечора|ночі|am|pm|a\.m\.|p\.m\."
+TIME_COLON = re.compile(rf"(?<![\d:.])(?P<h>\d{{1,2}}):(?P<m>\d{{2}})(?![\d:])"
+                        rf"(?:\s*(?P<part>{_DAY_PART})\b)?")
+TIME_AMPM = re.compile(r"\b(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?\s*(?P<part>am|pm|a\.m\.|p\.m\.)")
+# "в 15", "о 9.30", "в 3 часа дня", "о 15 годині", "at 3": a bare hour needs a hint
+TIME_PREP = re.compile(
+    rf"\b(?:в|во|о|об|at|к)\s+(?P<h>\d{{1,2}})(?:[.:](?P<m>\d{{2}}))?(?!\d)"
+    rf"(?P<word>\s*(?:час(?:а|ов)?|годин[аиуі]?|год\.?|h|o'clock)\b)?"
+    rf"(?:\s*(?P<part>{_DAY_PART})\b)?")
+TIME_HOURS = re.compile(r"(?<!через )(?<!на )(?<!in )(?<!for )(?<!за )"
+                        r"\b(?P<h>\d{1,2})\s*(?P<word>часов|часа|час|годин[аиуі]?)\b"
+                        rf"(?:\s*(?P<part>{_DAY_PART})\b)?")
+_ENDS_PHRASE = re.compile(r"\s*(?:$|[^\w\s']|(?:и|і|й|та|and|в|у|on|по|at|с|з)\b)")
+# phone numbers: their digits must not be read as dates or times
+PHONE = re.compile(r"(?<![\w.:/])\+?\(?\d[\d\s()\-]{5,}\d(?![\w.:/])")
+
+STOP_WORDS = frozenset("""
+и в во на с со из у к о об от до по за для про при без над под что как это он она оно
+они мы я ты вы его ее их им ему ей ним ней нам мне вам был была было были будет есть не
+ни но а или же ли бы уже еще очень все всё так там тут тоже также сам сама сами когда где
+чтобы потом после перед хотят хочет хотел сказал сказала сказали обсудили обсуждали
+клиент клиента клиенту клиентом компания компании компанию ооо оао зао пао ао ип тов пп
+фоп чп ltd llc inc гмбх і й та з із зі від що це він вона воно вони ми його її їх йому
+їй був була було були буде але чи вже ще дуже теж коли щоб після клієнт клієнта клієнтом
+компанія компанії компанію обговорили сказав сказала the a an and or at to of in on
+with from for by about we he she they you him her them his their its it is was were be
+been will would not but that this then after before also too very client company
+customer said discussed our us
+""".split())
+
+TITLES = {
+    "ru": {"call": "Звонок", "meeting": "Встреча", "email": "Письмо", "visit": "Визит",
+           "presentation": "Презентация", "sale": "Продажа", "task": "Задача"},
+    "uk": {"call": "Дзвінок", "meeting": "Зустріч", "email": "Лист", "visit": "Візит",
+           "presentation": "Презентація", "sale": "Продаж", "task": "Завдання"},
+    "en": {"call": "Call", "meeting": "Meeting", "email": "Email", "visit": "Visit",
+           "presentation": "Presentation", "sale": "Sale", "task": "Task"},
+}
+
+_APOSTROPHES = str.maketrans({c: "'" for c in "’‘ʼ`´′"})
+_WORD = re.compile(r"[^\W\d_]+(?:['\-][^\W\d_]+)*")
+
+
+def _normalise(text: str) -> str:
+    """Lower case, ё → е, one apostrophe; the same length as ``text``."""
+    low = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+    return low.replace("ё", "е").translate(_APOSTROPHES)
+
+
+def _mask_phones(norm: str) -> str:
+    """Phone numbers blanked out (same length): dateparser reads dates in their digits."""
+    def blank(m: re.Match[str]) -> str:
+        if (sum(ch.isdigit() for ch in m.group()) < 7
+                or re.fullmatch(r"\d{4}-\d{2}-\d{2}", m.group())):  # or an ISO date
+            return m.group()
+        return " " * len(m.group())
+    return PHONE.sub(blank, norm)
+
+
+# --- what was done, what is next ---------------------------------------------------
+@dataclass
+class _Hit:
+    code: str
+    start: int
+    end: int
+
+
+def _type_hits(norm: str) -> list[_Hit]:
+    hits = [_Hit(code, m.start(), m.end())
+            for code, rx in TYPE_PATTERNS.items() for m in rx.finditer(norm)]
+    return sorted(hits, key=lambda h: h.start)
+
+
+def _distance(hit: _Hit, start: int, end: int) -> int:
+    return max(start - hit.end, hit.start - end, 0)
+
+
+# --- dates -------------------------------------------------------------------------
+@dataclass
+class _When:
+    start: int
+    end: int
+    day: date | None = None  # a date whose time of day is yet to be found
+    exact: datetime | None = None  # "через 2 часа": the time is part of it
+    weekday: bool = False  # a weekday passed today moves to next week
+
+
+def _weekday_dates(norm: str, today: date) -> list[_When]:
+    found = []
+    for m in WEEKDAY.finditer(norm):
+        wd = next(i for i in range(7) if m.group(f"d{i}"))
+        if m.group("next"):  # "в следующую пятницу": that day of next week
+            day = today - timedelta(days=today.weekday()) + timedelta(days=7 + wd)
+            found.append(_When(m.start(), m.end(), day=day))
+        else:
+            day = today + timedelta(days=(wd - today.weekday()) % 7)
+            found.append(_When(m.start(), m.end(), day=day, weekday=True))
+    for m in NEXT_WEEK.finditer(norm):  # next Monday
+        day = today - timedelta(days=today.weekday()) + timedelta(days=7)
+        found.append(_When(m.start(), m.end(), day=day))
+    return found
+
+
+def _numeric_dates(norm: str, today: date) -> list[_When]:
+    found = []
+    for m in NUMERIC_DATE.finditer(norm):
+        if m.group("iy"):
+            y, mo, d = int(m.group("iy")), int(m.group("im")), int(m.group("id"))
+        else:
+            d, mo = int(m.group("d")), int(m.group("m"))
+            y = int(m.group("y")) if m.group("y") else today.year
+            y += 2000 if y < 100 else 0
+        try:
+            day = date(y, mo, d)
+        except ValueError:
+            continue  # "15.00" is a time, not a date
+        if not m.group("y") and not m.group("iy") and day < today:
+            day = day.replace(year=day.year + 1)  # "27.11" in December: next year's
+        found.append(_When(m.start(), m.end(), day=day))
+    return found
+
+
+# dateparser does not know "через тиждень" or "через місяць" without a number; the
+# Russian words of the same length are understood (lengths kept for the positions)
+_UK_RELATIVE = re.compile(r"\bчерез\s+(тиждень|місяць|годину)\b")
+_UK_RELATIVE_RU = {"тиждень": "неделю ", "місяць": "месяц ", "годину": "час   "}
+
+
+def _dateparser_dates(norm: str, language: str, timezone: str,
+                      local_now: datetime) -> list[_When]:
+    text = _UK_RELATIVE.sub(
+        lambda m: m.group()[: m.start(1) - m.start()] + _UK_RELATIVE_RU[m.group(1)], norm)
+    settings = {
+        "PREFER_DATES_FROM": "future",
+        "TIMEZONE": timezone,
+        "TO_TIMEZONE": "UTC",
+        "RETURN_AS_TIMEZONE_AWARE": True,
+        "RELATIVE_BASE": local_now.replace(tzinfo=None),
+        "DATE_ORDER": "DMY",
+    }
+    languages = [language] + [lang for lang in LANGUAGES if lang != language]
+    try:
+        matches = search_dates(text, languages=languages, settings=settings) or []
+    except Exception:  # dateparser fails on odd input now and then: no date, then
+        return []
+    found, pos = [], 0
+    for phrase, when in matches:
+        start = text.find(phrase, pos)
+        if start < 0:
+            continue
+        pos = end = start + len(phrase)
+        while end < len(norm) and norm[end].isalpha():  # "через місяць" was changed
+            end += 1
+        believable = RELATIVE.search(phrase) or (
+            MONTH.search(phrase) and any(ch.isdigit() for ch in phrase))
+        if not believable or re.search(r"\b(?:вчера|вчора|учора|yesterday)\b", phrase):
+            continue
+        local = when.astimezone(ZoneInfo(timezone))
+        if _EXACT_TIME.search(phrase):
+            found.append(_When(start, end, exact=local))
+        else:
+            found.append(_When(start, end, day=local.date()))
+    return found
+
+
+def _hour(m: re.Match[str]) -> tuple[int, int] | None:
+    h, mi = int(m.group("h")), int(m.groupdict().get("m") or 0)
+    part = (m.groupdict().get("part") or "").replace(".", "")
+    if part in ("am", "утра", "утром", "ранку", "ночи", "ночі") and h == 12:
+        h = 0
+    elif part in ("pm", "дня", "вечера", "вечора") and h < 12:
+        h += 12
+    if h > 23 or mi > 59:
+        return None
+    return h, mi
+
+
+def _find_times(norm: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+    """The times of day in ``norm`` (start, end, hour, minute), first first."""
+    found = []
+    for rx in (TIME_COLON, TIME_AMPM, TIME_PREP, TIME_HOURS):
+        for m in rx.finditer(norm):
+            if any(m.start() < e and s < m.end() for s, e in taken):
+                continue  # the digits of a date
+            if rx is TIME_PREP and not (m.group("m") or m.group("word") or m.group("part")
+                                        or _ENDS_PHRASE.match(norm, m.end())):
+                continue  # "в 3 офиса"
+            hm = _hour(m)
+            if hm:
+                found.append((m.start(), m.end(), *hm))
+    return sorted(found)
+
+
+@dataclass
+class _Parsed:
+    starts_at: datetime  # aware UTC
+    spans: list[tuple[int, int]]  # in the message: the date, the time of day
+
+
+def _parse_when(norm: str, offset: int, language: str, timezone: str,
+                now: datetime) -> _Parsed | None:
+    """The date and time in ``norm`` (a part of the message from ``offset`` on)."""
+    tz = ZoneInfo(timezone)
+    local_now = now.astimezone(tz)
+    today = local_now.date()
+    numeric = _numeric_dates(norm, today)
+    clocks = _find_times(norm, [(w.start, w.end) for w in numeric])
+    clock = clocks[0] if clocks else None
+    # dateparser reads "завтра в 15 часов" as 03:00 the day after: it gets no times
+    blanked = list(norm)
+    for s, e, *_ in clocks:
+        blanked[s:e] = " " * (e - s)
+    dates = sorted(_weekday_dates(norm, today) + numeric
+                   + _dateparser_dates("".join(blanked), language, timezone, local_now),
+                   key=lambda w: w.start)  # sorted() is stable: ours first on a tie
+    when = dates[0] if dates else None
+    spans = []
+    if when:
+        spans.append((offset + when.start, offset + when.end))
+    if clock:
+        spans.append((offset + clock[0], offset + clock[1]))
+    if when and when.exact:
+        return _Parsed(when.exact.astimezone(UTC), spans)
+    if when:
+        at = datetime.combine(when.day, time(*clock[2:]) if clock else DEFAULT_TIME, tz)
+        if when.weekday and at < local_now:
+            at += timedelta(days=7)  # "в среду" said on a Wednesday afternoon
+        elif not clock and when.day == today and at < local_now:
+            # "сегодня" after 10:00: the next full hour
+            at = (local_now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    elif clock:  # a time alone: today, or tomorrow when it has passed
+        at = datetime.combine(today, time(*clock[2:]), tz)
+        if at < local_now:
+            at += timedelta(days=1)
+    else:
+        return None
+    return _Parsed(at.astimezone(UTC), spans)
+
+
+def _date_text(text: str, spans: list[tuple[int, int]]) -> str | None:
+    if not spans:
+        return None
+    spans = sorted(spans)
+    between = text[spans[0][1]:spans[-1][0]] if len(spans) == 2 else ""
+    if len(between.strip(" ,")) > 3:  # other words between the date and the time
+        return " ".join(text[s:e].strip() for s, e in spans)
+    return text[spans[0][0]:max(e for _, e in spans)].strip()
+
+
+def _task_title(text: str, start: int, cut: list[tuple[int, int]], language: str) -> str:
+    """A task's title: the words after the agreement, without it and the date."""
+    chars = list(text)
+    for s, e in cut:
+        chars[s:e] = " " * (e - s)
+    words = _WORD.findall("".join(chars[start:]))
+    while words and (words[0].lower() in STOP_WORDS or words[0].lower() in ("что", "що")):
+        words.pop(0)
+    title = " ".join(words)[:80].strip()
+    return title[:1].upper() + title[1:] if title else TITLES[language]["task"]
+
+
+# --- clients and contacts ----------------------------------------------------------
+def _reserved_spans(norm: str) -> list[tuple[int, int]]:
+    """Where the words about the activity and the date are: not a client's name."""
+    patterns = [*TYPE_PATTERNS.values(), FOLLOW_UP, WEEKDAY, NEXT_WEEK, MONTH, RELATIVE,
+                TIME_WORDS]
+    return [(m.start(), m.end()) for rx in patterns for m in rx.finditer(norm)]
+
+
+def _queries(word: str) -> list[str]:
+    """The word and its stems ("Ромашки" → "Ромашк", "Ромаш"): names are inflected.
+    Each part of "Ромашку-Юг" is stemmed on its own ("Ромашк Юг")."""
+    parts = word.split("-")
+    out = [word]
+    for cut in (1, 2):
+        stems = [p[:-cut] if len(p) >= 5 else p for p in parts]
+        out.append(" ".join(stems))
+    return [q for q in dict.fromkeys(out) if sum(ch.isalpha() for ch in q) >= 3]
+
+
+async def _candidates(actor: User, text: str, norm: str) -> list[Client]:
+    reserved = _reserved_spans(norm)
+    found: dict[int, Client] = {}
+    hits: dict[int, set[int]] = {}  # client id → the words that found it
+    capital: set[int] = set()  # clients found by a capitalised word
+    for i, m in enumerate(_WORD.finditer(text.translate(_APOSTROPHES))):
+        word = m.group()
+        if (sum(ch.isalpha() for ch in word) < 3 or _normalise(word) in STOP_WORDS
+                or any(m.start() < e and s < m.end() for s, e in reserved)):
+            continue
+        for query in _queries(word):
+            for client in await search_clients(actor, query, limit=10):
+                found.setdefault(client.id, client)
+                hits.setdefault(client.id, set()).add(i)
+                if word[0].isupper():
+                    capital.add(client.id)
+    pool = [cid for cid in found if cid in capital] or list(found)
+    if not pool:
+        return []
+    # a client named by more words of the message (its name and its contact's) wins
+    best = max(len(hits[cid]) for cid in pool)
+    return [found[cid] for cid in pool if len(hits[cid]) == best]
+
+
+def _common_start(a: str, b: str) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
+                min(len(a), len(b)))
+
+
+def _name_match(name: str | None, words: list[str]) -> int:
+    """How well a name matches a word of the text: the length of their common start
+    when the word starts with the name's stem (its first 4+ letters; a shorter name
+    must be the whole word), else 0. ``words`` are folded, each also in Latin."""
+    best = 0
+    for spelling in dict.fromkeys((fold(name), translit(name or ""))):
+        if not spelling:
+            continue
+        stem = spelling[:max(4, len(spelling) - 2)]
+        for word in words:
+            if word == spelling or (len(spelling) >= 4 and word.startswith(stem)):
+                best = max(best, _common_start(word, spelling))
+    return best
+
+
+async def _contact(client: Client, norm: str) -> ContactPerson | None:
+    words = [v for w in _WORD.findall(norm) for v in dict.fromkeys((fold(w), translit(w)))]
+    scored = []
+    for person in await ContactPerson.filter(client_id=client.id, archived_at=None):
+        last, first = _name_match(person.last_name, words), _name_match(person.first_name, words)
+        if last or first:
+            scored.append(((last, first), person))
+    if not scored:
+        return None
+    best = max(score for score, _ in scored)
+    winners = [p for score, p in scored if score == best]
+    return winners[0] if len(winners) == 1 else None  # two Ivans: let the person choose
+
+
+# --- the proposal ------------------------------------------------------------------
+async def propose(actor: User, text: str, *, language: str, timezone: str,
+                  now: datetime | None = None) -> Proposal:
+    """M-3: read a quick-log message into a proposal (client, contact person, what
+    was done, the follow-up and its date); ``timezone`` is the person's IANA zone,
+    ``now`` defaults to the current time. Nothing is saved."""
+    language = str(language) if str(language) in LANGUAGES else "ru"
+    now = now or utcnow()
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    norm = _mask_phones(_normalise(text))
+    marker = FOLLOW_UP.search(norm)
+    region = marker.start() if marker else 0
+    types = _type_hits(norm)
+
+    done = next((h for h in types if h.start < region), types[0] if types else None)
+    proposal = Proposal(text=text, type_code=done.code if done else "task",
+                        result=text.strip())
+
+    candidates = await _candidates(actor, text, norm)
+    proposal.clients = candidates
+    if len(candidates) == 1:
+        proposal.client = candidates[0]
+        proposal.contact = await _contact(candidates[0], norm)
+    else:
+        proposal.problems.append(PROBLEM_SEVERAL_CLIENTS if candidates else PROBLEM_NO_CLIENT)
+
+    parsed = _parse_when(norm[region:], region, language, timezone, now)
+    if not marker and not parsed:
+        return proposal
+    # the next step's type: the activity word nearest the date (after the agreement;
+    # without one, any but the word of what was done, if there is another)
+    nexts = ([h for h in types if h.start >= region and (marker or h is not done)]
+             or ([done] if done and not marker else []))
+    if parsed and nexts:
+        s, e = parsed.spans[0]
+        follow = min(nexts, key=lambda h: _distance(h, s, e))
+    else:
+        follow = nexts[0] if nexts else None
+    code = follow.code if follow else "task"
+    cut = [*(parsed.spans if parsed else []), *([marker.span()] if marker else [])]
+    title = (TITLES[language][code] if code != "task"
+             else _task_title(text, region, cut, language))
+    proposal.follow_up = FollowUp(
+        type_code=code, title=title, starts_at=parsed.starts_at if parsed else None,
+        date_text=_date_text(text, parsed.spans) if parsed else None)
+    if not parsed:
+        proposal.problems.append(PROBLEM_NO_DATE)
+    elif parsed.starts_at < now:
+        proposal.problems.append(PROBLEM_PAST_DATE)
+    return proposal
+
+
+# --- pieces the bot uses on their own -------------------------------------------------
+def parse_when(text: str, *, language: str, timezone: str,
+               now: datetime | None = None) -> datetime | None:
+    """A date and time typed alone ("завтра в 10", "28.11 9:00", "on Friday at 3pm"),
+    in the person's time zone, as aware UTC; None when there is none."""
+    language = str(language) if str(language) in LANGUAGES else "ru"
+    now = now or utcnow()
+    norm = _mask_phones(_normalise(text))
+    parsed = _parse_when(norm, 0, language, timezone, now)
+    return parsed.starts_at if parsed else None
+
+
+def looks_like_log(text: str) -> bool:
+    """A message that reads as a log of work: a few words with an activity word or
+    an agreement ("звонил...", "домовились...", "met ...")."""
+    norm = _normalise(text or "")
+    if len(norm.split()) < 3:
+        return False
+    return bool(_type_hits(norm) or FOLLOW_UP.search(norm))
+
+
+async def contact_in(client_id: int, text: str) -> int | None:
+    """The contact person of ``client_id`` named in ``text``, if exactly one."""
+    client = await Client.get_or_none(id=client_id)
+    if client is None:
+        return None
+    person = await _contact(client, _mask_phones(_normalise(text)))
+    return person.id if person else None

@@ -1,0 +1,622 @@
+"""/api/v1/activities: the organizer over JSON (S-12..S-21, A-6..A-10, K-11, K-17, M-13).
+
+Every change is made by a ``do_*`` of services.activities; after the commit the
+people concerned are told in Telegram (S-18) and the reminder loop is woken."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from aiohttp import web
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from models import Activity, ActivityCategory, ActivityType, Client, Role, User
+from notifications.activities import deliver_activity_notices
+from services import activities as svc
+from services.errors import ValidationFailed
+from web.api.framework import MAX_ID
+from web.api.routes import api
+from web.keys import BOT_KEY, I18N_KEY, REMINDERS_KEY
+
+PRIORITY = Literal["low", "normal", "high", "critical"]
+
+
+class TypeOut(BaseModel):
+    id: int
+    code: str | None
+    name: str
+    kind: str
+    icon: str
+    form_fields: list[str]
+
+
+class CategoryOut(BaseModel):
+    id: int
+    name: str
+    colour: str
+
+
+class TypeList(BaseModel):
+    types: list[TypeOut]
+    categories: list[CategoryOut]
+
+
+class ActivityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=300)
+    type: str = Field(default="task", max_length=32, description="a type code")
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    duration_min: int | None = Field(default=None, ge=1, le=60 * 24 * 31)
+    priority: PRIORITY = "normal"
+    client_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    contact_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    product_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    category_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    assignees: list[int] | None = Field(default=None, min_length=1, max_length=20)
+    reminders: list[int] | None = Field(default=None, max_length=5,
+                                        description="minutes before the start")
+    goal: str | None = Field(default=None, max_length=20000)
+    location: str | None = Field(default=None, max_length=400)
+    agenda: str | None = Field(default=None, max_length=20000)
+    rrule: str | None = Field(default=None, max_length=500)
+    done: bool = False
+    result: str | None = Field(default=None, max_length=20000)
+
+
+class ActivityPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    type: str | None = Field(default=None, max_length=32)
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    duration_min: int | None = Field(default=None, ge=1, le=60 * 24 * 31)
+    priority: PRIORITY | None = None
+    percent: int | None = Field(default=None, ge=0, le=100)
+    client_id: int | None = Field(default=None, ge=0, le=MAX_ID, description="0 clears")
+    contact_id: int | None = Field(default=None, ge=0, le=MAX_ID)
+    category_id: int | None = Field(default=None, ge=0, le=MAX_ID)
+    assignees: list[int] | None = Field(default=None, min_length=1, max_length=20)
+    reminders: list[int] | None = Field(default=None, max_length=5)
+    goal: str | None = Field(default=None, max_length=20000)
+    result: str | None = Field(default=None, max_length=20000)
+    location: str | None = Field(default=None, max_length=400)
+    agenda: str | None = Field(default=None, max_length=20000)
+    minutes: str | None = Field(default=None, max_length=20000)
+
+
+class CompleteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    result: str | None = Field(default=None, max_length=20000)
+
+
+class StateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: Literal["planned", "postponed", "cancelled"]
+
+
+class CommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class Ref(BaseModel):
+    id: int
+    name: str
+
+
+class ItemOut(BaseModel):
+    id: int
+    title: str
+    kind: str
+    type: TypeOut
+    colour: str | None
+    priority: str
+    state: str
+    overdue: bool
+    start: datetime | None
+    end: datetime | None
+    duration_min: int | None
+    recurring: bool
+    percent: int
+    client: Ref | None
+    assignees: list[Ref]
+
+
+class AgendaOut(BaseModel):
+    items: list[ItemOut]
+    person_id: int
+
+
+class HistoryRow(BaseModel):
+    at: datetime
+    user: str | None
+    source: str
+    action: str
+    field: str | None
+    old_value: str | None
+    new_value: str | None
+
+
+class CommentOut(BaseModel):
+    id: int
+    author: str
+    text: str
+    source: str
+    created_at: datetime
+
+
+class ActivityOut(ItemOut):
+    goal: str | None
+    result: str | None
+    location: str | None
+    agenda: str | None
+    minutes: str | None
+    rrule: str | None
+    contact_id: int | None
+    category_id: int | None
+    verified_by: str | None
+    verified_at: datetime | None
+    reminders: list[int]
+    history: list[HistoryRow]
+    comments: list[CommentOut]
+    may_verify: bool
+    documents: list[Ref]
+
+
+class AgendaQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: AwareDatetime
+    end: AwareDatetime
+    person_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    type: str | None = Field(default=None, max_length=32)
+    client_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    state: Literal["planned", "done", "postponed", "cancelled", "rescheduled"] | None = None
+    priority: PRIORITY | None = None
+
+
+class OverdueQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class PeopleOut(BaseModel):
+    items: list[Ref]
+
+
+def _source(request: web.Request) -> str:
+    return "web" if request.headers.get("Sec-Fetch-Site") else "api"
+
+
+async def _after(request: web.Request, notices: list[svc.Notice]) -> None:
+    """After the commit: wake the reminder loop, tell people in Telegram."""
+    reminders = request.app.get(REMINDERS_KEY)
+    if reminders is not None:
+        reminders.poke()
+    if notices:
+        await deliver_activity_notices(request.app[BOT_KEY], request.app[I18N_KEY], notices)
+
+
+def _type_out(t: ActivityType) -> TypeOut:
+    return TypeOut(id=t.id, code=t.code, name=t.name, kind=str(t.kind), icon=t.icon,
+                   form_fields=list(t.form_fields or []))
+
+
+async def _people(ids: set[int]) -> dict[int, str]:
+    return dict(await User.filter(id__in=list(ids)).values_list("id", "full_name")) if ids \
+        else {}
+
+
+async def _items(pairs: list[tuple[Activity, datetime | None, bool]]) -> list[ItemOut]:
+    from models import ActivityAssignee
+
+    ids = [a.id for a, _s, _o in pairs]
+    assigned: dict[int, list[int]] = {}
+    for aid, uid in await ActivityAssignee.filter(activity_id__in=ids).order_by(
+            "id").values_list("activity_id", "user_id"):
+        assigned.setdefault(aid, []).append(uid)
+    names = await _people({u for us in assigned.values() for u in us})
+    types = {t.id: t for t in await ActivityType.all()}
+    colours = dict(await ActivityCategory.all().values_list("id", "colour"))
+    clients = dict(await Client.filter(id__in=list({a.client_id for a, _s, _o in pairs
+                                                    if a.client_id})).values_list("id", "name"))
+    out = []
+    for a, start, overdue in pairs:
+        end = None
+        if start is not None:
+            if a.ends_at and a.starts_at:
+                end = start + (a.ends_at - a.starts_at)
+            elif a.duration_min:
+                end = start + timedelta(minutes=a.duration_min)
+        out.append(ItemOut(
+            id=a.id, title=a.title, kind=str(a.kind), type=_type_out(types[a.type_id]),
+            colour=colours.get(a.category_id), priority=str(a.priority), state=str(a.state),
+            overdue=overdue, start=start, end=end, duration_min=a.duration_min,
+            recurring=bool(a.rrule), percent=a.percent,
+            client=Ref(id=a.client_id, name=clients[a.client_id]) if a.client_id in clients
+            else None,
+            assignees=[Ref(id=u, name=names.get(u, "")) for u in assigned.get(a.id, [])]))
+    return out
+
+
+async def _detail(user: User, activity_id: int) -> ActivityOut:
+    from models import Reminder, ReminderState
+
+    a = await svc.get_activity(user, activity_id)
+    item = (await _items([(a, a.starts_at, svc.is_overdue(a))]))[0]
+    history = await svc.history(user, a.id)
+    comments = await svc.comments(user, a.id)
+    verifier = await User.get_or_none(id=a.verified_by_id) if a.verified_by_id else None
+    leads = sorted(set(await Reminder.filter(activity_id=a.id, snoozed=False).exclude(
+        state=ReminderState.CANCELLED).values_list("lead_minutes", flat=True)))
+    may_verify = (str(a.state) == "done" and a.verified_at is None and a.done_by_id != user.id
+                  and (user.role == Role.ADMIN or (user.role == Role.HEAD and await
+                       svc._is_head_over(user, [r.id for r in item.assignees]))))
+    from services import documents as doc_service
+
+    files = await doc_service.activity_documents(user, a.id)
+    return ActivityOut(
+        **item.model_dump(), documents=[Ref(id=d.id, name=d.filename) for d in files],
+        goal=a.goal, result=a.result, location=a.location,
+        agenda=a.agenda, minutes=a.minutes, rrule=a.rrule, contact_id=a.contact_id,
+        category_id=a.category_id, verified_by=verifier.full_name if verifier else None,
+        verified_at=a.verified_at, reminders=leads, may_verify=may_verify,
+        history=[HistoryRow(at=r.at, user=r.user.full_name if r.user else None,
+                            source=r.source, action=r.action, field=r.field,
+                            old_value=r.old_value, new_value=r.new_value) for r in history],
+        comments=[CommentOut(id=c.id, author=c.author_name, text=c.text, source=c.source,
+                             created_at=c.created_at) for c in comments])
+
+
+@api.route("GET", "/activity-types", summary="Activity types and categories (A-7)",
+           response=TypeList, tags=["activities"])
+async def types_list(request: web.Request, user: User):
+    return TypeList(types=[_type_out(t) for t in await svc.list_types()],
+                    categories=[CategoryOut(id=c.id, name=c.name, colour=c.colour)
+                                for c in await ActivityCategory.filter(archived=False)
+                                .order_by("sort_order", "name")])
+
+
+@api.route("GET", "/activities", summary="The agenda of a period, recurring ones expanded "
+           "(S-19, S-20, K-17)", query=AgendaQuery, response=AgendaOut, tags=["activities"])
+async def agenda(request: web.Request, user: User, query: AgendaQuery):
+    if query.end <= query.start or query.end - query.start > timedelta(days=62):
+        raise ValidationFailed("end", "after the start, at most 62 days later")
+    person = query.person_id or user.id
+    filters = svc.Filters(type_code=query.type, client_id=query.client_id, state=query.state,
+                          priority=query.priority)
+    found = await svc.agenda(user, query.start, query.end, person_id=person, filters=filters)
+    return AgendaOut(items=await _items([(i.activity, i.start, i.overdue) for i in found]),
+                     person_id=person)
+
+
+@api.route("GET", "/activities/overdue", summary="Open activities past their time (S-15)",
+           query=OverdueQuery, response=AgendaOut, tags=["activities"])
+async def overdue(request: web.Request, user: User, query: OverdueQuery):
+    person = query.person_id or user.id
+    found = await svc.overdue(user, person_id=person)
+    return AgendaOut(items=await _items([(a, a.starts_at, True) for a in found]),
+                     person_id=person)
+
+
+@api.route("GET", "/calendar-people", summary="Whose calendars one may open (S-20)",
+           response=PeopleOut, tags=["activities"])
+async def people(request: web.Request, user: User):
+    from models import StaffStatus
+    from services.permissions import department_subtree_ids
+
+    qs = User.filter(status=StaffStatus.ACTIVE)
+    if user.role == Role.HEAD and user.department_id:
+        qs = qs.filter(department_id__in=list(await department_subtree_ids(
+            user.department_id)))
+    elif user.role != Role.ADMIN:
+        qs = qs.filter(id=user.id)
+    rows = await qs.order_by("full_name").values_list("id", "full_name")
+    if user.id not in {i for i, _n in rows}:
+        rows = [(user.id, user.full_name), *rows]
+    return PeopleOut(items=[Ref(id=i, name=n) for i, n in rows])
+
+
+@api.route("POST", "/activities", summary="Create an activity (S-12..S-16, A-6..A-8)",
+           body=ActivityIn, response=ActivityOut, tags=["activities"], status=201)
+async def create(request: web.Request, user: User, body: ActivityIn):
+    data = body.model_dump(exclude_none=True)
+    result = await svc.do_create_activity(user, data, source=_source(request))
+    await _after(request, result.notices)
+    return await _detail(user, result.activity.id)
+
+
+@api.route("GET", "/activities/{activity_id}", summary="One activity with its history and "
+           "comments", response=ActivityOut, tags=["activities"])
+async def get_one(request: web.Request, user: User, activity_id: int):
+    return await _detail(user, activity_id)
+
+
+@api.route("PATCH", "/activities/{activity_id}", summary="Change, move (S-13) or reassign",
+           body=ActivityPatch, response=ActivityOut, tags=["activities"])
+async def patch(request: web.Request, user: User, activity_id: int, body: ActivityPatch):
+    changes = body.model_dump(include=body.model_fields_set)
+    for key in ("client_id", "contact_id", "category_id"):
+        if changes.get(key) == 0:
+            changes[key] = None
+    if "title" in changes and not changes["title"]:
+        raise ValidationFailed("title", "is empty")
+    result = await svc.do_update_activity(user, activity_id, changes, source=_source(request))
+    await _after(request, result.notices)
+    return await _detail(user, activity_id)
+
+
+@api.route("POST", "/activities/{activity_id}/complete", summary="Done, with the result",
+           body=CompleteIn, response=ActivityOut, tags=["activities"])
+async def complete(request: web.Request, user: User, activity_id: int, body: CompleteIn):
+    result = await svc.do_complete(user, activity_id, body.result, source=_source(request))
+    await _after(request, result.notices)
+    return await _detail(user, activity_id)
+
+
+@api.route("POST", "/activities/{activity_id}/state", summary="Postpone, cancel or reopen",
+           body=StateIn, response=ActivityOut, tags=["activities"])
+async def set_state(request: web.Request, user: User, activity_id: int, body: StateIn):
+    result = await svc.do_set_state(user, activity_id, body.state, source=_source(request))
+    await _after(request, result.notices)
+    return await _detail(user, activity_id)
+
+
+@api.route("POST", "/activities/{activity_id}/verify", summary="A head checks it (S-21)",
+           response=ActivityOut, tags=["activities"])
+async def verify(request: web.Request, user: User, activity_id: int):
+    result = await svc.do_verify(user, activity_id, source=_source(request))
+    await _after(request, result.notices)
+    return await _detail(user, activity_id)
+
+
+@api.route("POST", "/activities/{activity_id}/comments", summary="Comment on it",
+           body=CommentIn, response=ActivityOut, tags=["activities"], status=201)
+async def comment(request: web.Request, user: User, activity_id: int, body: CommentIn):
+    _comment, notices = await svc.do_comment(user, activity_id, body.text,
+                                             source=_source(request))
+    await _after(request, notices)
+    return await _detail(user, activity_id)
+
+
+
+
+
+class OrganizerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    digest_hour: int = Field(ge=0, le=23, description="local hour of the morning digest")
+    escalation_hours: int = Field(ge=0, le=720, description="overdue this long → the "
+                                  "supervisor is told; 0 never")
+
+
+@api.route("GET", "/settings/organizer", summary="Digest hour and escalation delay",
+           response=OrganizerSettings, tags=["activities"])
+async def organizer_get(request: web.Request, user: User):
+    return OrganizerSettings(**await svc.organizer_settings())
+
+
+@api.route("PUT", "/settings/organizer", summary="Set the digest hour and the escalation "
+           "delay (admins)", body=OrganizerSettings, response=OrganizerSettings,
+           tags=["activities"])
+async def organizer_put(request: web.Request, user: User, body: OrganizerSettings):
+    return OrganizerSettings(**await svc.do_set_organizer_settings(
+        user, body.digest_hour, body.escalation_hours))
+
+
+class StepIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=300)
+    type: str = Field(default="task", max_length=32)
+    offset_days: int = Field(default=0, ge=0, le=365)
+    text: str | None = Field(default=None, max_length=4000)
+    assignee: Literal["applier", "manager", "head"] = "applier"
+
+
+class PlaybookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=4000)
+    steps: list[StepIn] = Field(min_length=1, max_length=30)
+
+
+class PlaybookOut(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    steps: list[StepIn]
+
+
+class PlaybookList(BaseModel):
+    items: list[PlaybookOut]
+
+
+class ApplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    client_id: int = Field(ge=1, le=MAX_ID)
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=300)
+    due: AwareDatetime | None = None
+    assignee_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    type: str = Field(default="task", max_length=32)
+
+
+class DecisionsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decisions: list[DecisionIn] = Field(min_length=1, max_length=50)
+
+
+class Created(BaseModel):
+    items: list[ItemOut]
+
+
+def _playbook_out(p) -> PlaybookOut:
+    steps = sorted(p.steps, key=lambda s: s.position)
+    return PlaybookOut(id=p.id, name=p.name, description=p.description, steps=[
+        StepIn(title=s.title, type=s.type.code or str(s.type_id), offset_days=s.offset_days,
+               text=s.text, assignee=str(s.assignee)) for s in steps])
+
+
+@api.route("GET", "/playbooks", summary="Playbooks (M-4)", response=PlaybookList,
+           tags=["activities"])
+async def playbooks_list(request: web.Request, user: User):
+    from services import playbooks
+
+    items = await playbooks.list_playbooks()
+    for p in items:
+        await p.fetch_related("steps__type")
+    return PlaybookList(items=[_playbook_out(p) for p in items])
+
+
+@api.route("POST", "/playbooks", summary="Write a playbook (admins and heads)",
+           body=PlaybookIn, response=PlaybookOut, tags=["activities"], status=201)
+async def playbooks_create(request: web.Request, user: User, body: PlaybookIn):
+    from services import playbooks
+
+    p = await playbooks.do_create_playbook(user, body.name, [s.model_dump() for s in body.steps],
+                                           body.description)
+    await p.fetch_related("steps__type")
+    return _playbook_out(p)
+
+
+@api.route("POST", "/playbooks/{playbook_id}/apply", summary="Apply to a client: the chain "
+           "of tasks (M-4)", body=ApplyIn, response=Created, tags=["activities"], status=201)
+async def playbooks_apply(request: web.Request, user: User, playbook_id: int, body: ApplyIn):
+    from services import playbooks
+
+    tasks, notices = await playbooks.do_apply_playbook(user, playbook_id, body.client_id,
+                                                       source=_source(request))
+    await _after(request, notices)
+    return Created(items=await _items([(t, t.starts_at, False) for t in tasks]))
+
+
+@api.route("POST", "/activities/{activity_id}/decisions", summary="A meeting's decisions "
+           "become tasks (K-11)", body=DecisionsIn, response=Created, tags=["activities"],
+           status=201)
+async def decisions(request: web.Request, user: User, activity_id: int, body: DecisionsIn):
+    from services import playbooks
+
+    tasks, notices = await playbooks.do_record_decisions(
+        user, activity_id, [d.model_dump(exclude_none=True) for d in body.decisions],
+        source=_source(request))
+    await _after(request, notices)
+    return Created(items=await _items([(t, t.starts_at, False) for t in tasks]))
+
+
+class CustomIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    values: dict[str, object]
+
+
+class CustomOut(BaseModel):
+    values: dict[str, object]
+
+
+@api.route("GET", "/activities/{activity_id}/custom", summary="An activity's custom values "
+           "(S-16; confidential ones absent for those without the right)", response=CustomOut,
+           tags=["activities"])
+async def custom_get(request: web.Request, user: User, activity_id: int):
+    from services import customfields
+    from web.api.customization import _jsonable
+
+    values = await customfields.values_for(user, "activity", activity_id)
+    return CustomOut(values={k: _jsonable(v) for k, v in values.items()})
+
+
+@api.route("PUT", "/activities/{activity_id}/custom", summary="Set an activity's custom "
+           "values (S-16)", body=CustomIn, response=CustomOut, tags=["activities"])
+async def custom_put(request: web.Request, user: User, activity_id: int, body: CustomIn):
+    from services import customfields
+    from web.api.customization import _jsonable
+
+    values = await customfields.do_set_values(user, "activity", activity_id, body.values,
+                                              source=_source(request))
+    return CustomOut(values={k: _jsonable(v) for k, v in values.items()})
+
+
+class OccurrenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    original_start: AwareDatetime
+    starts_at: AwareDatetime
+
+
+@api.route("POST", "/activities/{activity_id}/occurrences", summary="Move one occurrence of "
+           "a recurring activity (A-8)", body=OccurrenceIn, response=ActivityOut,
+           tags=["activities"], status=201)
+async def move_occurrence(request: web.Request, user: User, activity_id: int,
+                          body: OccurrenceIn):
+    result = await svc.do_move_occurrence(user, activity_id, body.original_start,
+                                          body.starts_at, source=_source(request))
+    await _after(request, result.notices)
+    return await _detail(user, result.activity.id)
+
+
+async def document_upload(request: web.Request) -> web.StreamResponse:
+    """POST /api/v1/activities/{activity_id}/documents (multipart, field "file") — S-16."""
+    from services import documents
+    from web.api.clients import upload_to
+
+    async def attach(user, object_id: int, **kw):
+        return await documents.do_attach_to_activity(user, object_id, **kw)
+
+    return await upload_to(request, "activity_id", attach, "no such activity")
+
+
+class TypeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    kind: Literal["event", "task"] = "task"
+    icon: str = Field(default="", max_length=8)
+
+
+class CategoryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    colour: str = Field(pattern=r"^#[0-9a-fA-F]{6}$", description="#rrggbb")
+
+
+class ProductIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=300)
+    code: str | None = Field(default=None, max_length=64)
+    category: str | None = Field(default=None, max_length=100)
+    unit: str = Field(default="шт", min_length=1, max_length=16)
+
+
+class ProductOut(ProductIn):
+    id: int
+
+
+class ProductList(BaseModel):
+    items: list[ProductOut]
+
+
+@api.route("POST", "/activity-types", summary="Add an activity type (A-7, admins)",
+           body=TypeIn, response=TypeOut, tags=["activities"], status=201)
+async def types_add(request: web.Request, user: User, body: TypeIn):
+    return _type_out(await svc.do_add_type(user, body.name, body.kind, body.icon))
+
+
+@api.route("POST", "/activity-categories", summary="Add a category with a colour (A-7, "
+           "admins)", body=CategoryIn, response=CategoryOut, tags=["activities"], status=201)
+async def categories_add(request: web.Request, user: User, body: CategoryIn):
+    c = await svc.do_add_category(user, body.name, body.colour)
+    return CategoryOut(id=c.id, name=c.name, colour=c.colour)
+
+
+@api.route("GET", "/products", summary="The product catalogue (S-12)", response=ProductList,
+           tags=["activities"])
+async def products_list(request: web.Request, user: User):
+    return ProductList(items=[ProductOut(id=p.id, name=p.name, code=p.code,
+                                         category=p.category, unit=p.unit)
+                              for p in await svc.list_products()])
+
+
+@api.route("POST", "/products", summary="Add a product (admins)", body=ProductIn,
+           response=ProductOut, tags=["activities"], status=201)
+async def products_add(request: web.Request, user: User, body: ProductIn):
+    p = await svc.do_add_product(user, body.model_dump())
+    return ProductOut(id=p.id, name=p.name, code=p.code, category=p.category, unit=p.unit)
