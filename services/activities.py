@@ -518,33 +518,9 @@ async def schedule_next_occurrence(activity_id: int, after: datetime) -> None:
     await _remind_at(activity, await assignee_ids(activity.id), leads, nxt[0], now)
 
 
-async def do_snooze(actor: User, reminder_id: int, choice: str) -> Reminder:
-    """K-15: snooze 15 min / 1 h / tomorrow morning (the person's time zone)."""
-    reminder = await Reminder.get_or_none(id=reminder_id, user_id=actor.id)
-    if reminder is None:
-        raise NotFound("reminder")
-    await get_activity(actor, reminder.activity_id)  # no longer theirs: not found
-    now = utcnow()
-    if choice == "tomorrow":
-        due = _next_morning(now, actor.timezone)
-    elif choice in SNOOZE_CHOICES:
-        due = now + SNOOZE_CHOICES[choice]
-    else:
-        raise ValidationFailed("snooze", "15m, 1h or tomorrow")
-    activity = await Activity.get(id=reminder.activity_id)
-    if str(activity.state) not in OPEN:
-        raise ValidationFailed("state", "the activity is no longer open")
-    async with in_transaction():
-        snoozed = await Reminder.create(
-            activity_id=reminder.activity_id, user_id=actor.id, lead_minutes=0,
-            occurrence_start=reminder.occurrence_start, due_at=due, next_attempt_at=due,
-            snoozed=True)
-    return snoozed
-
-
-async def do_remind_later(actor: User, activity_id: int, choice: str) -> Reminder:
-    """"Remind me later" from an activity's card: one more reminder for the person."""
-    activity = await get_activity(actor, activity_id)
+async def _remind_again(actor: User, activity: Activity, occurrence_start: datetime | None,
+                        choice: str) -> Reminder:
+    """One more reminder for ``actor``: in 15 min, 1 h, or tomorrow at 9:00 local."""
     if str(activity.state) not in OPEN:
         raise ValidationFailed("state", "the activity is no longer open")
     now = utcnow()
@@ -555,8 +531,22 @@ async def do_remind_later(actor: User, activity_id: int, choice: str) -> Reminde
     else:
         raise ValidationFailed("snooze", "15m, 1h or tomorrow")
     return await Reminder.create(activity_id=activity.id, user_id=actor.id, lead_minutes=0,
-                                 occurrence_start=activity.starts_at or due, due_at=due,
-                                 next_attempt_at=due, snoozed=True)
+                                 occurrence_start=occurrence_start or activity.starts_at or due,
+                                 due_at=due, next_attempt_at=due, snoozed=True)
+
+
+async def do_snooze(actor: User, reminder_id: int, choice: str) -> Reminder:
+    """K-15: snooze a reminder 15 min / 1 h / tomorrow morning (the person's zone)."""
+    reminder = await Reminder.get_or_none(id=reminder_id, user_id=actor.id)
+    if reminder is None:
+        raise NotFound("reminder")
+    activity = await get_activity(actor, reminder.activity_id)  # no longer theirs: none
+    return await _remind_again(actor, activity, reminder.occurrence_start, choice)
+
+
+async def do_remind_later(actor: User, activity_id: int, choice: str) -> Reminder:
+    """"Remind me later" from an activity's card: one more reminder for the person."""
+    return await _remind_again(actor, await get_activity(actor, activity_id), None, choice)
 
 
 async def assignable_people(actor: User) -> list[User]:

@@ -43,8 +43,12 @@ async def test_reminder_arrives_on_time_with_buttons_and_snoozes(service, emulat
     assert start - timedelta(seconds=1) <= arrived <= start + timedelta(seconds=4)
     labels = buttons(msg)
     assert {"✅ Done", "📅 Reschedule", "💤 15 min", "💤 1 h", "💤 Tomorrow"} <= set(labels)
-    row = await Reminder.get(activity_id=created.activity.id, snoozed=False)
-    assert row.state == ReminderState.SENT and not row.late
+    async def sent_row():  # marked sent just after Telegram answered
+        row = await Reminder.get(activity_id=created.activity.id, snoozed=False)
+        return row if row.state == ReminderState.SENT else None
+
+    row = await wait_until(sent_row)
+    assert not row.late
     # snooze 15 min: a new reminder row, due in 15 minutes
     await emulator.press_button(ivan.telegram_id, ivan.telegram_id, msg["message_id"],
                                 labels["💤 15 min"])
@@ -75,8 +79,12 @@ async def test_due_while_down_is_sent_at_start_marked_late(settings_factory, emu
             ivan.telegram_id, predicate=lambda m: "Missed while down" in m.get("text", ""),
             timeout=10)
         assert "late" in msg["text"]
-        row = await Reminder.get(activity_id=a.id)
-        assert row.state == ReminderState.SENT and row.late
+
+        async def sent_row():
+            row = await Reminder.get(activity_id=a.id)
+            return row if row.state == ReminderState.SENT else None
+
+        assert (await wait_until(sent_row)).late
     finally:
         await stop(rt)
 

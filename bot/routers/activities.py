@@ -411,17 +411,25 @@ def build_activities_router() -> Router:
         await query.answer()
 
     # --- actions on a card --------------------------------------------------------
+    async def _ask(query: CallbackQuery, staff: User, state: FSMContext, activity_id: int,
+                   step: State) -> Activity | None:
+        """A card's button that asks for text: the activity must be one's own to see."""
+        try:
+            activity = await svc.get_activity(staff, activity_id)
+        except DomainError as exc:
+            await query.answer(error_text(exc)[:190], show_alert=True)
+            return None
+        await state.set_state(step)
+        await state.update_data(activity_id=activity.id)
+        await query.answer()
+        return activity
+
     @router.callback_query(ActivityCB.filter(F.action == "done"))
     async def done_pressed(query: CallbackQuery, callback_data: ActivityCB, staff: User,
                            state: FSMContext) -> None:
-        try:
-            activity = await svc.get_activity(staff, callback_data.activity_id)
-        except DomainError as exc:
-            await query.answer(error_text(exc)[:190], show_alert=True)
+        activity = await _ask(query, staff, state, callback_data.activity_id, Act.result)
+        if activity is None:
             return
-        await state.set_state(Act.result)
-        await state.update_data(activity_id=activity.id)
-        await query.answer()
         await query.message.answer(
             _("What is the result of “{title}”? Type it, or press Skip.").format(
                 title=html.escape(activity.title)),
@@ -458,14 +466,8 @@ def build_activities_router() -> Router:
     @router.callback_query(ActivityCB.filter(F.action == "resched"))
     async def resched_pressed(query: CallbackQuery, callback_data: ActivityCB, staff: User,
                               state: FSMContext) -> None:
-        try:
-            activity = await svc.get_activity(staff, callback_data.activity_id)
-        except DomainError as exc:
-            await query.answer(error_text(exc)[:190], show_alert=True)
+        if await _ask(query, staff, state, callback_data.activity_id, Act.resched) is None:
             return
-        await state.set_state(Act.resched)
-        await state.update_data(activity_id=activity.id)
-        await query.answer()
         await query.message.answer(_("When? For example “tomorrow 10:00”, “on Friday at "
                                      "15:30” or “28.11 9:00”."))
 
@@ -522,11 +524,10 @@ def build_activities_router() -> Router:
         await _after(bot, i18n, None, checked.notices)
 
     @router.callback_query(ActivityCB.filter(F.action == "comment"))
-    async def comment_pressed(query: CallbackQuery, callback_data: ActivityCB,
+    async def comment_pressed(query: CallbackQuery, callback_data: ActivityCB, staff: User,
                               state: FSMContext) -> None:
-        await state.set_state(Act.comment)
-        await state.update_data(activity_id=callback_data.activity_id)
-        await query.answer()
+        if await _ask(query, staff, state, callback_data.activity_id, Act.comment) is None:
+            return
         await query.message.answer(_("Type the comment."))
 
     @router.message(Act.comment, F.text, ~F.text.startswith("/"))
@@ -629,11 +630,10 @@ def build_activities_router() -> Router:
                      {"type": int(value) if value.isdigit() else value}, bot, i18n, reminders)
 
     @router.callback_query(ActivityCB.filter(F.action == "etitle"))
-    async def edit_title(query: CallbackQuery, callback_data: ActivityCB,
+    async def edit_title(query: CallbackQuery, callback_data: ActivityCB, staff: User,
                          state: FSMContext) -> None:
-        await state.set_state(EditField.title)
-        await state.update_data(activity_id=callback_data.activity_id)
-        await query.answer()
+        if await _ask(query, staff, state, callback_data.activity_id, EditField.title) is None:
+            return
         await query.message.answer(_("Type the new title."))
 
     @router.message(EditField.title, F.text, ~F.text.startswith("/"))
@@ -645,11 +645,11 @@ def build_activities_router() -> Router:
             await state.set_state(None)
 
     @router.callback_query(ActivityCB.filter(F.action == "eclient"))
-    async def edit_client(query: CallbackQuery, callback_data: ActivityCB,
+    async def edit_client(query: CallbackQuery, callback_data: ActivityCB, staff: User,
                           state: FSMContext) -> None:
-        await state.set_state(EditField.client)
-        await state.update_data(activity_id=callback_data.activity_id)
-        await query.answer()
+        if await _ask(query, staff, state, callback_data.activity_id,
+                      EditField.client) is None:
+            return
         await query.message.answer(_("Type part of the client's name, phone or INN."))
 
     @router.message(EditField.client, F.text, ~F.text.startswith("/"))
