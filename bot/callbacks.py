@@ -41,3 +41,9 @@ class QuickLogCB(CallbackData, prefix="ql"):
 class PlaybookCB(CallbackData, prefix="pb"):
     client_id: int
     playbook_id: int = 0  # 0: list the playbooks
+
+
+class MessageCB(CallbackData, prefix="ms"):
+    action: str  # start | channel | template | write | send | cancel
+    client_id: int
+    value: str = ""

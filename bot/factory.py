@@ -16,8 +16,10 @@ from aiogram.utils.i18n import I18n
 from bot.middlewares import InFlightMiddleware, StaffI18nMiddleware, StaffMiddleware
 from bot.routers.activities import build_activities_router, build_quicklog_in_search_router
 from bot.routers.clients import build_cancel_router, build_clients_router
+from bot.routers.discussions import build_discussions_router
 from bot.routers.inline import build_inline_router
 from bot.routers.lang import build_lang_router
+from bot.routers.messaging import build_messaging_router
 from bot.routers.reports import build_reports_router
 from bot.routers.staff import build_staff_router
 from bot.routers.start import build_start_router
@@ -85,6 +87,8 @@ def build_dispatcher(
         build_staff_router(),
         build_inline_router(),
         build_reports_router(),
+        build_discussions_router(),
+        build_messaging_router(),
         build_quicklog_in_search_router(),
         build_clients_router(),
         build_activities_router(),  # last: its quick log takes any other text

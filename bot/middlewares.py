@@ -29,6 +29,15 @@ def _invite_start(update: Update) -> bool:
         and parts[1].startswith(INVITE_PREFIX)
 
 
+async def _in_task_topic(update: Update) -> bool:
+    message = update.message or update.edited_message
+    if message is None or message.chat.type != "supergroup" or not message.message_thread_id:
+        return False
+    from services.discussions import discussion_of_thread
+
+    return await discussion_of_thread(message.chat.id, message.message_thread_id) is not None
+
+
 class StaffMiddleware(BaseMiddleware):
     """Outer middleware on updates: loads the staff user or refuses politely.
 
@@ -59,6 +68,9 @@ class StaffMiddleware(BaseMiddleware):
         if staff is not None:
             return await handler(event, data)
         if _invite_start(event):
+            return await handler(event, data)
+        if await _in_task_topic(event):
+            # K-2: what a non-staff member writes in a task topic is kept (not relayed)
             return await handler(event, data)
         await self._refuse(event, tg_user, data)
         return None

@@ -29,6 +29,10 @@ def _secrets_of(settings: Settings) -> list[str]:
         out.append(settings.bot_token.get_secret_value())
     if settings.secret_key:
         out.append(settings.secret_key.get_secret_value())
+    if settings.smtp_password:
+        out.append(settings.smtp_password.get_secret_value())
+    if settings.sms_token:
+        out.append(settings.sms_token.get_secret_value())
     for url in (settings.database_url, settings.redis_url):
         if url:
             password = urlsplit(url).password

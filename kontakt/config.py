@@ -47,6 +47,21 @@ class Settings(BaseSettings):
     webapp_auth_max_age_s: int = Field(default=3600, ge=60, le=7 * 86400)
     sandbox: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # A-18 email to clients (no host: emails wait in the outbox until one is set)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    mail_from: str = "Kontakt <noreply@localhost>"
+    # A-18 SMS to clients through one provider (none: SMS wait in the outbox)
+    sms_provider: Literal["none", "generic", "smsru", "twilio"] = "none"
+    sms_url: str | None = None  # generic: the endpoint; smsru/twilio: another base URL
+    sms_method: Literal["POST", "GET"] = "POST"  # generic
+    sms_body: str = '{"to": "{to}", "text": "{text}", "sender": "{sender}"}'  # generic
+    sms_login: str | None = None  # smsru: api_id; twilio: Account SID
+    sms_token: SecretStr | None = None  # twilio: auth token; generic: Bearer token
+    sms_sender: str = "Kontakt"
 
     @field_validator("bot_token")
     @classmethod

@@ -25,10 +25,12 @@ from bot.factory import build_dispatcher, register_commands
 from kontakt import db
 from kontakt.config import Settings
 from kontakt.i18n import build_i18n
+from notifications.outbox import Outbox, SmtpConfig
 from notifications.reminders import ReminderDispatcher
 from notifications.scheduler import JobRunner, add_organizer_jobs, build_scheduler
+from notifications.sms import provider_from_settings
 from web.app import WEBHOOK_PATH, build_web_app
-from web.keys import REMINDERS_KEY, BotInfo
+from web.keys import OUTBOX_KEY, REMINDERS_KEY, BotInfo
 
 log = logging.getLogger("kontakt")
 
@@ -73,6 +75,7 @@ class Runtime:
     jobs: JobRunner
     bot_info: BotInfo
     reminders: ReminderDispatcher | None = None
+    outbox: Outbox | None = None
     emulator: object | None = None
     runner: web.AppRunner | None = None
     polling_task: asyncio.Task | None = None
@@ -134,6 +137,8 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
     )
     scheduler, jobs = build_scheduler(settings.redis_url)
     reminders = ReminderDispatcher(bot, i18n)
+    outbox = Outbox(SmtpConfig.from_settings(settings), sms=provider_from_settings(settings))
+    dp["outbox"] = outbox  # handlers poke it after a commit that queues a message
     add_organizer_jobs(scheduler, jobs, bot, i18n)
     dp["reminders"] = reminders  # handlers poke it after a commit that adds reminders
     web_app = build_web_app(
@@ -143,8 +148,10 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
         emulator=emulator if settings.sandbox else None,
     )
     web_app[REMINDERS_KEY] = reminders
+    web_app[OUTBOX_KEY] = outbox
     return Runtime(settings=settings, i18n=i18n, bot=bot, dispatcher=dp, web_app=web_app,
                    scheduler=scheduler, jobs=jobs, bot_info=bot_info, reminders=reminders,
+                   outbox=outbox,
                    emulator=emulator)
 
 
@@ -171,6 +178,8 @@ async def start(rt: Runtime, *, serve_http: bool = True) -> None:
     rt.scheduler.start()
     if rt.reminders is not None:
         rt.reminders.start()  # sends at once what came due while the service was down
+    if rt.outbox is not None:
+        rt.outbox.start()
     try:
         await register_commands(rt.bot, rt.i18n, s.default_language)
     except Exception as exc:  # noqa: BLE001 - menus are a nicety; the bot still works
@@ -207,6 +216,8 @@ async def stop(rt: Runtime) -> None:
         await rt.runner.cleanup()  # waits for webhook requests in progress
     if rt.reminders is not None:
         await rt.reminders.stop()
+    if rt.outbox is not None:
+        await rt.outbox.stop()
     if rt.scheduler.running:
         rt.scheduler.shutdown(wait=False)
     await rt.jobs.wait_idle(15)  # a job in progress finishes before the database closes

@@ -15,6 +15,7 @@ from models.activities import (
     ActivityState,
     ActivityType,
     AssigneeRule,
+    Discussion,
     NotificationLog,
     Playbook,
     PlaybookStep,
@@ -22,6 +23,7 @@ from models.activities import (
     Product,
     Reminder,
     ReminderState,
+    TeamGroup,
     WorkPlan,
 )
 from models.auth import Invite, LoginToken, WebSession
@@ -50,10 +52,15 @@ from models.customization import (
     Setting,
 )
 from models.dictionaries import Dictionary, DictionaryItem
+from models.messaging import Channel, MessageTemplate, OutboundMessage, OutboxState
 from models.search import ClientSearchToken, SearchWord
 from models.staff import Department, Language, Position, Role, StaffStatus, User
 
 __all__ = [
+    "Channel",
+    "MessageTemplate",
+    "OutboundMessage",
+    "OutboxState",
     "OPEN_STATES",
     "Activity",
     "ActivityAssignee",
@@ -63,6 +70,7 @@ __all__ = [
     "ActivityState",
     "ActivityType",
     "AssigneeRule",
+    "Discussion",
     "NotificationLog",
     "Playbook",
     "PlaybookStep",
@@ -70,6 +78,7 @@ __all__ = [
     "Product",
     "Reminder",
     "ReminderState",
+    "TeamGroup",
     "WorkPlan",
     "AuditLog",
     "CardLayout",

@@ -220,13 +220,18 @@ class ActivityComment(Model):
         "kontakt.User", related_name="comments", null=True, on_delete=fields.SET_NULL)
     author_name = fields.CharField(max_length=200)
     text = fields.TextField()
+    kind = fields.CharField(max_length=16, default="text")  # text|photo|document|voice|location
+    file_id = fields.CharField(max_length=255, null=True)  # Telegram's, for a photo or file
     source = fields.CharField(max_length=16, default="web")
+    telegram_chat_id = fields.BigIntField(null=True)
+    telegram_message_id = fields.BigIntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     edited_at = fields.DatetimeField(null=True)
     deleted_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "activity_comment"
+        unique_together = (("telegram_chat_id", "telegram_message_id"),)
 
 
 class AssigneeRule(StrEnum):
@@ -302,3 +307,41 @@ class NotificationLog(Model):
     class Meta:
         table = "notification_log"
         unique_together = (("kind", "user", "key"),)
+
+
+class TeamGroup(TimestampedModel):
+    """K-2: a forum supergroup of a team where each task gets a topic. One per department
+    (``department`` None: the company's). ``missing_rights`` lists what the bot lacks."""
+
+    id = fields.IntField(primary_key=True)
+    chat_id = fields.BigIntField(unique=True)
+    title = fields.CharField(max_length=255)
+    department: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.Department", related_name="team_groups", null=True,
+        on_delete=fields.SET_NULL)
+    missing_rights = fields.JSONField(default=list)
+    set_up_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.User", related_name="team_groups_set_up", null=True,
+        on_delete=fields.SET_NULL)
+
+    class Meta:
+        table = "team_group"
+
+
+class Discussion(TimestampedModel):
+    """K-2: the conversation of one activity: a topic of a team group, or (without a
+    forum group) the relay through each participant's private chat."""
+
+    id = fields.IntField(primary_key=True)
+    activity: fields.OneToOneRelation[Activity] = fields.OneToOneField(
+        "kontakt.Activity", related_name="discussion", on_delete=fields.CASCADE)
+    group: fields.ForeignKeyNullableRelation[TeamGroup] = fields.ForeignKeyField(
+        "kontakt.TeamGroup", related_name="discussions", null=True,
+        on_delete=fields.SET_NULL)
+    thread_id = fields.BigIntField(null=True)  # None while the topic is being made
+    topic_name = fields.CharField(max_length=128, default="")
+    card_message_id = fields.BigIntField(null=True)
+    closed = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "discussion"

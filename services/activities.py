@@ -824,9 +824,12 @@ async def do_comment(actor: User, activity_id: int, text: str, *, source: str = 
     if len(text) > 4000:
         raise ValidationFailed("text", "is longer than 4000 characters")
     people = await assignee_ids(activity.id)
-    comment = await ActivityComment.create(activity_id=activity.id, author_id=actor.id,
-                                           author_name=actor.full_name, text=text,
-                                           source=source)
+    async with in_transaction():
+        comment = await ActivityComment.create(activity_id=activity.id, author_id=actor.id,
+                                               author_name=actor.full_name, text=text,
+                                               source=source)
+        # the task's and the client's timelines show the discussion (K-2, S-7)
+        await _audit(actor, source, activity, "comment", new=text[:500])
     return comment, _notices("comment", activity, people, actor, text[:200])
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from models import CardLayout, Department, Role, User
 from services.errors import PermissionDenied, ValidationFailed
 
-SECTIONS = ("requisites", "activities", "custom", "classifier", "links", "contacts", "files",
-            "edit", "history")
+SECTIONS = ("requisites", "activities", "messages", "custom", "classifier", "links",
+            "contacts", "files", "edit", "history")
 
 
 async def layout_for(user: User) -> list[str]:

@@ -282,6 +282,11 @@ async def test_calendar_day_view_overlaps_drag_create_and_bad_input(demo, browse
     await page.get_by_test_id("act-dialog").wait_for(state="hidden")
     created = await Activity.get(title="Встреча в офисе")
     assert created.location == "Офис клиента"
+    # K-2: the task's comments in its form, the same as its topic's
+    await items.filter(has_text="Совещание").click()
+    await page.get_by_test_id("act-comment").fill("Перенесли на 14:00 по просьбе клиента")
+    await page.get_by_test_id("act-comment-send").click()
+    await page.get_by_test_id("act-comments").filter(has_text="Перенесли на 14:00").wait_for()
 
 
 async def test_calendar_of_a_colleague_needs_the_right(demo, browser):
@@ -292,3 +297,38 @@ async def test_calendar_of_a_colleague_needs_the_right(demo, browser):
     resp = await page.request.get(
         f"{demo}/api/v1/activities/overdue?person_id=1")
     assert resp.status in (403, 404)
+
+
+async def test_client_card_message_preview_sms_segments_and_missing_variable(demo, browser):
+    """A-18 on the card: an SMS preview counts Cyrillic as UCS-2; an email with an
+    unknown variable is refused naming it, the draft kept."""
+    from models import User
+    from services import clients as svc
+
+    anna = await User.get(telegram_id=100001)
+    client = (await svc.do_create_client(anna, {"name": "Василёк",
+                                                "phone": "+79161112233"})).client
+    page = await browser.new_page(viewport={"width": 400, "height": 900})
+    init = (await (await page.request.get(
+        f"{demo}/sandbox/api/initdata?user_id=100001")).json())["init_data"]
+    from urllib.parse import quote
+
+    await page.goto(f"{demo}/app/clients/{client.id}#tgWebAppData={quote(init)}")
+    await page.get_by_test_id("client-name").wait_for()
+    await page.get_by_test_id("email-subject").fill("Встреча")
+    await page.get_by_test_id("email-body").fill("Добрый день, {{ cleint.name }}")
+    await page.get_by_test_id("email-preview-button").click()
+    error = page.get_by_test_id("email-error")
+    await error.wait_for(state="visible")
+    assert "cleint" in await error.inner_text()
+    assert await page.get_by_test_id("email-body").input_value() == \
+        "Добрый день, {{ cleint.name }}"
+    await page.get_by_test_id("message-channel").select_option("sms")
+    assert not await page.get_by_test_id("email-subject").is_visible()
+    await page.get_by_test_id("email-body").fill("Ждём вас завтра в 15:00, {{ client.name }}")
+    await page.get_by_test_id("email-preview-button").click()
+    preview = page.get_by_test_id("email-preview")
+    await preview.wait_for(state="visible")
+    text = await preview.inner_text()
+    assert "+79161112233" in text and "UCS-2" in text and "SMS × 1" in text
+    assert "Василёк" in text

@@ -13,7 +13,9 @@ async def test_migration_round_trip(database_url):
     assert await kdb.pending_migrations(database_url) == ["kontakt.0001_initial",
                                                          "kontakt.0002_clients",
                                                          "kontakt.0003_search_tokens",
-                                                         "kontakt.0004_activities"]
+                                                         "kontakt.0004_activities",
+                                                         "kontakt.0005_discussions",
+                                                         "kontakt.0006_messaging"]
     await kdb.migrate(database_url)
     assert await kdb.pending_migrations(database_url) == []
     assert await Department.all().count() == 0  # tables were dropped and made anew

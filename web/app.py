@@ -18,6 +18,7 @@ from web import pages
 from web.api import activities as _activities_api  # noqa: F401 - registers routes
 from web.api import clients as _clients_api  # noqa: F401 - registers /clients routes
 from web.api import customization as _customization_api  # noqa: F401 - registers routes
+from web.api import messaging as _messaging_api  # noqa: F401 - registers routes
 from web.api import reports as _reports_api  # noqa: F401 - registers routes
 from web.api.routes import api
 from web.imports import setup_imports

@@ -12,6 +12,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from kontakt.config import Settings
+from notifications.outbox import Outbox
 from notifications.reminders import ReminderDispatcher
 
 
@@ -32,3 +33,5 @@ JINJA_KEY: web.AppKey[jinja2.Environment] = web.AppKey("jinja", jinja2.Environme
 PUBLIC_ORIGIN_KEY: web.AppKey[str] = web.AppKey("public_origin", str)
 # K-15: the reminder loop, poked after a commit that adds or moves reminders
 REMINDERS_KEY: web.AppKey[ReminderDispatcher] = web.AppKey("reminders", ReminderDispatcher)
+# the outbox, poked after a commit that queues a message
+OUTBOX_KEY: web.AppKey[Outbox] = web.AppKey("outbox", Outbox)

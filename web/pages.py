@@ -165,6 +165,7 @@ async def client_page(request: web.Request) -> web.Response:
     from services import classifier, layouts, links
     from services import clients as client_service
     from services import documents as doc_service
+    from services import messaging as message_service
     from services import playbooks as playbook_service
     from services.errors import NotFound
 
@@ -199,6 +200,8 @@ async def client_page(request: web.Request) -> web.Response:
         activities=(await activity_service.client_activities(user, client.id, limit=30))[2],
         tz=__import__("zoneinfo").ZoneInfo(user.timezone),
         playbooks=await playbook_service.list_playbooks(),
+        email_templates=await message_service.list_templates(),
+        messages=await message_service.client_messages(user, client.id, limit=20),
         refs=await _reference_items(),
         sphere_ids={s.id for s in await client.spheres.all()},
     )
@@ -237,6 +240,9 @@ async def _custom_for_page(user, client_id: int) -> list[tuple[object, object]]:
     return [(f, values.get(f.code)) for f in fields]
 
 
+# outbox states shown on the client card
+_MESSAGE_STATES = (N_("queued"), N_("sending"), N_("sent"), N_("failed"))
+
 # requisite labels used by the client card template
 _REQUISITE_LABELS = (N_("INN"), N_("KPP"), N_("OGRN"), N_("EDRPOU"), N_("IPN"), N_("BIK"),
                      N_("IBAN"))
@@ -256,6 +262,8 @@ async def calendar_page(request: web.Request) -> web.Response:
     strings = {
         "overdue": t(N_("Overdue")), "empty": t(N_("Nothing planned here.")),
         "new_activity": t(N_("New activity")),
+        "no_group": t(N_("There is no team forum group yet: comments on the task stay in "
+                         "the CRM and reach the participants in private.")),
         "states": {s: t(s) for s in ("planned", "done", "postponed", "cancelled",
                                      "rescheduled")},
     }

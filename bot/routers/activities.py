@@ -20,7 +20,8 @@ from aiogram.utils.i18n import lazy_gettext as __
 from bot.callbacks import ActivityCB, PlaybookCB, QuickLogCB, ReminderCB
 from kontakt.formatting import time_text, when_text
 from models import Activity, ActivityState, ActivityType, Client, ContactPerson, Role, User
-from notifications.activities import deliver_activity_notices
+from notifications import discussions as topics
+from notifications.activities import KINDS, deliver_activity_notices
 from services import activities as svc
 from services import quicklog
 from services.clock import utcnow
@@ -85,6 +86,36 @@ def error_text(exc: DomainError) -> str:
     return _("You do not have the right to do that.")
 
 
+def _activity_of(message: Message | None) -> int | None:
+    """The activity a bot message is about: its card/open button says so."""
+    markup = message.reply_markup if message is not None else None
+    for row in (markup.inline_keyboard if markup else []):
+        for button in row:
+            data = button.callback_data or ""
+            if data.startswith("ac:"):
+                try:
+                    return ActivityCB.unpack(data).activity_id or None
+                except (ValueError, TypeError):
+                    continue
+    return None
+
+
+async def topic_after(bot: Bot, i18n: I18n, activity_id: int, staff: User | None,
+                      event: str | None) -> None:
+    """The task's topic follows the change, announced in the company's language."""
+    lang = str(i18n.default_locale)
+    text = None
+    kind = "changed" if event == "assignees" else event
+    if kind in KINDS and staff is not None:
+        activity = await Activity.get_or_none(id=activity_id)
+        if activity is not None:
+            text = i18n.gettext(KINDS[kind], locale=lang).format(
+                by=html.escape(staff.full_name), title=f"<b>{html.escape(activity.title)}</b>")
+    # a new assignee who is not in the team group is invited to the conversation
+    await topics.sync_topic(bot, i18n, activity_id, text, lang,
+                            invite=event == "assignees")
+
+
 def _cut(text: str, limit: int = 1200) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
@@ -143,7 +174,8 @@ async def card_markup(activity: Activity, staff: User) -> InlineKeyboardMarkup:
         if (str(activity.state) == ActivityState.DONE and activity.verified_at is None
                 and staff.role in (Role.HEAD, Role.ADMIN) and activity.done_by_id != staff.id):
             rows.append([_btn(_("☑️ Verify"), ActivityCB(action="verify", activity_id=aid))])
-    last = [_btn(_("💬 Comment"), ActivityCB(action="comment", activity_id=aid))]
+    last = [_btn(_("💬 Comment"), ActivityCB(action="comment", activity_id=aid)),
+            _btn(_("🗣 Discuss"), ActivityCB(action="discuss", activity_id=aid))]
     if activity.client_id:
         last.append(_btn(_("🏢 Open client"), ActivityCB(action="client", activity_id=aid)))
     rows.append(last)
@@ -369,12 +401,16 @@ def build_activities_router() -> Router:
     router = Router(name="activities")
     router.message.filter(F.chat.type == "private")
 
-    async def _after(bot: Bot, i18n: I18n, reminders, notices) -> None:
-        """After the commit: tell people, and wake the reminder loop."""
+    async def _after(bot: Bot, i18n: I18n, reminders, notices, activity_id: int | None = None,
+                     staff: User | None = None, event: str | None = None) -> None:
+        """After the commit: wake the reminder loop, tell people, update the task's topic
+        (K-2: the change announced, the topic renamed, closed or reopened)."""
         if reminders is not None:
             reminders.poke()
         if notices:
             await deliver_activity_notices(bot, i18n, notices)
+        if activity_id is not None:
+            await topic_after(bot, i18n, activity_id, staff, event)
 
     @router.message(Command("today"))
     @router.message(F.text == BTN_TODAY)
@@ -447,7 +483,7 @@ def build_activities_router() -> Router:
         await message.answer(_("✅ Done. Plan the next step? Type it, e.g. “call back on "
                                "Monday at 10:00”."))
         await show_card(message, staff, done.activity.id)
-        await _after(bot, i18n, reminders, done.notices)
+        await _after(bot, i18n, reminders, done.notices, activity_id, staff, "done")
 
     @router.message(Act.result, F.text, ~F.text.startswith("/"))
     async def result_typed(message: Message, staff: User, state: FSMContext, bot: Bot,
@@ -494,7 +530,8 @@ def build_activities_router() -> Router:
             text += "\n" + _("⚠️ That date is in the past.")
         await message.answer(text)
         await show_card(message, staff, moved.activity.id)
-        await _after(bot, i18n, reminders, moved.notices)
+        await _after(bot, i18n, reminders, moved.notices, moved.activity.id, staff,
+                     "rescheduled")
 
     @router.callback_query(ActivityCB.filter(F.action.in_({"postpone", "cancel", "reopen"})))
     async def set_state(query: CallbackQuery, callback_data: ActivityCB, staff: User,
@@ -509,7 +546,9 @@ def build_activities_router() -> Router:
             return
         await query.answer(state_label(str(changed.activity.state)))
         await show_card(query.message, staff, changed.activity.id, edit=True)
-        await _after(bot, i18n, reminders, changed.notices)
+        event = {"postpone": "postponed", "cancel": "cancelled"}.get(callback_data.action,
+                                                                       "reopened")
+        await _after(bot, i18n, reminders, changed.notices, changed.activity.id, staff, event)
 
     @router.callback_query(ActivityCB.filter(F.action == "verify"))
     async def verify(query: CallbackQuery, callback_data: ActivityCB, staff: User, bot: Bot,
@@ -543,6 +582,8 @@ def build_activities_router() -> Router:
         await state.set_state(None)
         await message.answer(_("💬 Saved."))
         await _after(bot, i18n, None, notices)
+        await topics.post_comment(bot, data["activity_id"], staff.full_name,
+                                  message.text or "")
 
     @router.callback_query(ActivityCB.filter(F.action == "client"))
     async def open_client(query: CallbackQuery, callback_data: ActivityCB, staff: User,
@@ -603,7 +644,8 @@ def build_activities_router() -> Router:
         if isinstance(query_or_message, CallbackQuery):
             await query_or_message.answer(_("Saved."))
         await show_card(message, staff, aid)
-        await _after(bot, i18n, reminders, changed.notices)
+        await _after(bot, i18n, reminders, changed.notices, aid, staff,
+                     "assignees" if "assignees" in changes else "changed")
         return True
 
     @router.callback_query(ActivityCB.filter(F.action == "eprio"))
@@ -854,6 +896,25 @@ def build_activities_router() -> Router:
             return
         await message.answer(_("🚗 Visit logged."))
         await show_card(message, staff, created.activity.id)
+
+    # --- relay mode (K-2): a reply to a task's message is a comment of the task -------
+    @router.message(StateFilter(None), F.text, ~F.text.startswith("/"),
+                    F.reply_to_message.reply_markup)
+    async def reply_comment(message: Message, staff: User, state: FSMContext, bot: Bot,
+                            i18n: I18n) -> None:
+        activity_id = _activity_of(message.reply_to_message)
+        if activity_id is None:
+            await _quick(message, staff, state)
+            return
+        try:
+            _comment, notices = await svc.do_comment(staff, activity_id, message.text or "",
+                                                     source="bot")
+        except DomainError as exc:
+            await message.answer(error_text(exc))
+            return
+        await message.answer(_("💬 Saved."))
+        await _after(bot, i18n, None, notices)
+        await topics.post_comment(bot, activity_id, staff.full_name, message.text or "")
 
     # --- the quick log: any other text in no dialog -----------------------------------
     @router.message(StateFilter(None), F.text, ~F.text.startswith("/"))

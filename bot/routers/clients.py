@@ -22,7 +22,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
-from bot.callbacks import PlaybookCB
+from bot.callbacks import MessageCB, PlaybookCB
 from models import Client, ClientKind, ContactPerson, LegalEntity, User
 from services import clients as svc
 from services import documents as docs
@@ -138,6 +138,8 @@ def card_markup(client: Client, webapp_url: str | None, address: str = ""
         _btn(_("📅 Activities"), ClientCB(action="acts", client_id=client.id)),
         InlineKeyboardButton(text=_("🧭 Playbook"), callback_data=PlaybookCB(
             client_id=client.id).pack()),
+        InlineKeyboardButton(text=_("✉️ Message"), callback_data=MessageCB(
+            action="start", client_id=client.id).pack()),
     ]]
     if address:
         # S-4: the three map services people use in RU/UA

@@ -189,13 +189,20 @@ def _source(request: web.Request) -> str:
     return "web" if request.headers.get("Sec-Fetch-Site") else "api"
 
 
-async def _after(request: web.Request, notices: list[svc.Notice]) -> None:
-    """After the commit: wake the reminder loop, tell people in Telegram."""
+async def _after(request: web.Request, notices: list[svc.Notice], activity_id: int | None = None,
+                 user: User | None = None, event: str | None = None) -> None:
+    """After the commit: wake the reminder loop, tell people in Telegram, and let the
+    task's topic follow the change (K-2)."""
     reminders = request.app.get(REMINDERS_KEY)
     if reminders is not None:
         reminders.poke()
     if notices:
         await deliver_activity_notices(request.app[BOT_KEY], request.app[I18N_KEY], notices)
+    if activity_id is not None:
+        from bot.routers.activities import topic_after
+
+        await topic_after(request.app[BOT_KEY], request.app[I18N_KEY], activity_id, user,
+                          event)
 
 
 def _type_out(t: ActivityType) -> TypeOut:
@@ -343,7 +350,9 @@ async def patch(request: web.Request, user: User, activity_id: int, body: Activi
     if "title" in changes and not changes["title"]:
         raise ValidationFailed("title", "is empty")
     result = await svc.do_update_activity(user, activity_id, changes, source=_source(request))
-    await _after(request, result.notices)
+    await _after(request, result.notices, activity_id, user,
+                 "rescheduled" if "starts_at" in changes else
+                 "assignees" if "assignees" in changes else "changed")
     return await _detail(user, activity_id)
 
 
@@ -351,7 +360,7 @@ async def patch(request: web.Request, user: User, activity_id: int, body: Activi
            body=CompleteIn, response=ActivityOut, tags=["activities"])
 async def complete(request: web.Request, user: User, activity_id: int, body: CompleteIn):
     result = await svc.do_complete(user, activity_id, body.result, source=_source(request))
-    await _after(request, result.notices)
+    await _after(request, result.notices, activity_id, user, "done")
     return await _detail(user, activity_id)
 
 
@@ -359,7 +368,8 @@ async def complete(request: web.Request, user: User, activity_id: int, body: Com
            body=StateIn, response=ActivityOut, tags=["activities"])
 async def set_state(request: web.Request, user: User, activity_id: int, body: StateIn):
     result = await svc.do_set_state(user, activity_id, body.state, source=_source(request))
-    await _after(request, result.notices)
+    await _after(request, result.notices, activity_id, user,
+                 {"planned": "reopened"}.get(body.state, body.state))
     return await _detail(user, activity_id)
 
 
@@ -367,7 +377,7 @@ async def set_state(request: web.Request, user: User, activity_id: int, body: St
            response=ActivityOut, tags=["activities"])
 async def verify(request: web.Request, user: User, activity_id: int):
     result = await svc.do_verify(user, activity_id, source=_source(request))
-    await _after(request, result.notices)
+    await _after(request, result.notices, activity_id, user, "verified")
     return await _detail(user, activity_id)
 
 
@@ -377,6 +387,9 @@ async def comment(request: web.Request, user: User, activity_id: int, body: Comm
     _comment, notices = await svc.do_comment(user, activity_id, body.text,
                                              source=_source(request))
     await _after(request, notices)
+    from notifications.discussions import post_comment
+
+    await post_comment(request.app[BOT_KEY], activity_id, user.full_name, body.text)
     return await _detail(user, activity_id)
 
 
@@ -620,3 +633,22 @@ async def products_list(request: web.Request, user: User):
 async def products_add(request: web.Request, user: User, body: ProductIn):
     p = await svc.do_add_product(user, body.model_dump())
     return ProductOut(id=p.id, name=p.name, code=p.code, category=p.category, unit=p.unit)
+
+
+class DiscussionOut(BaseModel):
+    link: str | None = Field(description="the topic; None without a team forum group "
+                             "(comments are relayed in private chats)")
+    new: bool
+    recreated: bool
+
+
+@api.route("POST", "/activities/{activity_id}/discussion", summary="Open (or make) the "
+           "task's topic in the team's forum group (K-2)", response=DiscussionOut,
+           tags=["activities"])
+async def discussion(request: web.Request, user: User, activity_id: int):
+    from notifications.discussions import open_topic
+
+    i18n = request.app[I18N_KEY]
+    opened = await open_topic(request.app[BOT_KEY], i18n, user, activity_id,
+                              str(i18n.default_locale))
+    return DiscussionOut(link=opened.link, new=opened.new, recreated=opened.recreated)

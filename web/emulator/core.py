@@ -679,10 +679,11 @@ class BotApiEmulator(MethodsMixin):
         )
 
     async def send_location(
-        self, user_id: int, latitude: float, longitude: float, *, chat_id: int | None = None
+        self, user_id: int, latitude: float, longitude: float, *, chat_id: int | None = None,
+        message_thread_id: int | None = None,
     ) -> dict:
         return self._user_message(
-            user_id, chat_id, None, None,
+            user_id, chat_id, message_thread_id, None,
             location={"latitude": float(latitude), "longitude": float(longitude)},
         )
 
@@ -751,12 +752,13 @@ class BotApiEmulator(MethodsMixin):
         caption: str | None = None,
         *,
         chat_id: int | None = None,
+        message_thread_id: int | None = None,
     ) -> dict:
         rec = self._store_file("photo", content, file_name="photo.jpg", mime_type="image/jpeg")
         extra: dict = {"photo": self._photo_obj(rec)}
         if caption:
             extra["caption"] = caption
-        return self._user_message(user_id, chat_id, None, None, **extra)
+        return self._user_message(user_id, chat_id, message_thread_id, None, **extra)
 
     async def create_topic(
         self, user_id: int, chat_id: int, name: str, icon_color: int = 7322096

@@ -246,6 +246,7 @@ class MethodsMixin:
             raise BadRequest("Bad Request: message text is empty")
         ents = p.obj("entities")
         text, entities, html = format_text(raw, p.str("parse_mode"), ents)
+        entities = self._mentioned_users(entities)
         if not text.strip():
             raise BadRequest("Bad Request: message text is empty")
         if utf16_len(text) > 4096:
@@ -262,11 +263,25 @@ class MethodsMixin:
             out["link_preview_options"] = {"is_disabled": True}
         return out
 
+    def _mentioned_users(self: BotApiEmulator, entities: list[dict]) -> list[dict]:
+        """A text_mention carries the whole User, as Telegram sends it; a mention of
+        a user the bot cannot know stays plain text."""
+        out = []
+        for e in entities or []:
+            if e.get("type") == "text_mention":
+                user = self._users.get(int(e["user"]["id"]))
+                if user is None:
+                    continue
+                e = {**e, "user": dict(user)}
+            out.append(e)
+        return out
+
     def _caption_content(self: BotApiEmulator, p: P) -> dict:
         raw = p.str("caption")
         if raw is None:
             return {}
         text, entities, html = format_text(raw, p.str("parse_mode"), p.obj("caption_entities"))
+        entities = self._mentioned_users(entities)
         if utf16_len(text) > 1024:
             raise BadRequest("Bad Request: message caption is too long")
         out: dict = {"caption": text}

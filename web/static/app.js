@@ -103,6 +103,53 @@
       });
       return false;
     },
+    email: function (clientId, form, what) {
+      // preview shows the message as it will go (or what is wrong); send queues it
+      var body = {}, err = form.querySelector("[data-testid=email-error]"),
+          out = form.querySelector("[data-testid=email-preview]");
+      ["template_id", "contact_id"].forEach(function (k) {
+        if (form.elements[k] && form.elements[k].value) body[k] = parseInt(form.elements[k].value, 10);
+      });
+      var sms = form.elements.channel && form.elements.channel.value === "sms";
+      if (!body.template_id) {
+        if (!sms) body.subject = form.elements.subject.value;
+        body.body = form.elements.body.value;
+      }
+      var url = "/api/v1/clients/" + clientId + (sms ? "/sms" : "/messages") +
+        (what === "preview" ? "/preview" : "");
+      err.hidden = true;
+      fetch(url, {method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)})
+        .then(function (r) { return r.json().then(function (j) { return [r, j]; }); })
+        .then(function (rj) {
+          var r = rj[0], j = rj[1];
+          if (!r.ok) {
+            var d = j.detail;
+            err.textContent = Array.isArray(d) ? d.map(function (x) {
+              return x.loc[x.loc.length - 1] + ": " + x.msg; }).join("; ") : String(d);
+            err.hidden = false;  // the draft stays as typed
+            return;
+          }
+          if (what === "preview") {
+            out.textContent = sms ? (j.to ? j.to + "\n" : "") + j.text + "\n\n" +
+              j.encoding + " · " + j.characters + " · SMS × " + j.parts :
+              (j.to ? j.to + "\n" : "") + j.subject + "\n\n" + j.body;
+            out.hidden = false;
+          } else window.location.reload();
+        });
+    },
+    channel: function (form) {
+      // the subject is for email; each channel lists its own templates
+      var ch = form.elements.channel.value;
+      Array.prototype.forEach.call(form.querySelectorAll("[data-only]"), function (el) {
+        el.hidden = el.dataset.only !== ch; });
+      var sel = form.elements.template_id;
+      if (sel) {
+        Array.prototype.forEach.call(sel.options, function (o) {
+          if (o.dataset.channel) o.hidden = o.dataset.channel !== ch; });
+        sel.value = "";
+      }
+    },
     applyPlaybook: function (playbookId, clientId) {
       if (!playbookId) return;
       fetch("/api/v1/playbooks/" + playbookId + "/apply", {method: "POST",

@@ -292,6 +292,9 @@
     fillTypes(f.elements.type, "task");
     if (when) f.elements.starts_at.value = localInput(when);
     $("act-done").hidden = true;
+    $("act-discuss").hidden = true;
+    $("act-comments").innerHTML = "";
+    $("act-comment-box").hidden = $("act-comments-title").hidden = true;
     $("act-meta").textContent = "";
     $("act-history").innerHTML = "";
     $("act-error").hidden = true;
@@ -313,9 +316,12 @@
       ["goal", "location", "agenda", "minutes", "result"].forEach(function (k) {
         f.elements[k].value = a[k] || ""; });
       $("act-done").hidden = ["planned", "rescheduled", "postponed"].indexOf(a.state) < 0;
+      $("act-discuss").hidden = false;
+      $("act-comment-box").hidden = $("act-comments-title").hidden = false;
       $("act-meta").textContent = T.states[a.state] + (a.overdue ? " · ⚠ " + T.overdue : "") +
         (a.client ? " · " + a.client.name : "") + " · " +
         a.assignees.map(function (p) { return p.name; }).join(", ");
+      renderComments(a.comments);
       $("act-history").innerHTML = a.history.map(function (h) {
         return "<li>" + esc(new Date(h.at).toLocaleString(locale)) + " · " + esc(h.user || "") +
           " · " + esc(h.source) + " · " + esc(h.action) + (h.field ? " " + esc(h.field) : "") +
@@ -324,6 +330,20 @@
       showFields(a.type.code || String(a.type.id));
       $("act-dialog").showModal();
     }).catch(function (e) { showError($("cal-error"), e); });
+  }
+  function renderComments(comments) {
+    // K-2: the same comments as the task's topic in the team group
+    $("act-comments").innerHTML = comments.map(function (c) {
+      return '<li class="row"><div class="main"><div class="name">' + esc(c.author) +
+        ' <span class="hint">' + esc(new Date(c.created_at).toLocaleString(locale)) +
+        "</span></div><div>" + esc(c.text) + "</div></div></li>"; }).join("");
+  }
+  function sendComment() {
+    var text = $("act-comment").value.trim();
+    if (!text || !S.editing) return;
+    api("POST", "/api/v1/activities/" + S.editing.id + "/comments", {text: text})
+      .then(function (a) { $("act-comment").value = ""; renderComments(a.comments); })
+      .catch(function (e) { showError($("act-error"), e); });
   }
   function formBody() {
     var f = $("act-form"), body = {
@@ -369,6 +389,16 @@
       .catch(function (e) { showError($("act-error"), e); });
   }
 
+  function discuss() {
+    // K-2: the task's topic in the team's forum group (made on the first press)
+    api("POST", "/api/v1/activities/" + S.editing.id + "/discussion").then(function (d) {
+      if (d.link) {
+        var tg = window.Telegram && window.Telegram.WebApp;
+        if (tg && tg.openTelegramLink) tg.openTelegramLink(d.link); else window.open(d.link);
+      } else showError($("act-error"), new Error(T.no_group));
+    }).catch(function (e) { showError($("act-error"), e); });
+  }
+
   // --- toolbar ------------------------------------------------------------------------
   function step(n) {
     if (S.view === "month") S.day = new Date(S.day.getFullYear(), S.day.getMonth() + n, 1);
@@ -388,6 +418,8 @@
       var d = new Date(); d.setMinutes(0, 0, 0); openNew(new Date(d.getTime() + 3600000)); });
     $("act-save").addEventListener("click", save);
     $("act-done").addEventListener("click", done);
+    $("act-discuss").addEventListener("click", discuss);
+    $("act-comment-send").addEventListener("click", sendComment);
     $("act-close").addEventListener("click", function () { $("act-dialog").close(); });
     $("act-form").elements.type.addEventListener("change", function (e) {
       showFields(e.target.value); });

@@ -1,0 +1,163 @@
+"""Email and SMS to a client from the bot (A-18): the card's ✉️ Message → email or
+SMS → a template or your own text → the preview as it will go (an SMS with its
+segment count) → Send. For your own email the first line is the subject. Bad input
+(an unknown variable, no address) is named and the draft kept."""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import MessageCB
+from models import User
+from services import messaging as svc
+from services.errors import DomainError, ValidationFailed
+from services.sms import segments
+
+
+class Compose(StatesGroup):
+    text = State()
+
+
+def _btn(text: str, cb: MessageCB) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=cb.pack())
+
+
+def _error(exc: DomainError) -> str:
+    if isinstance(exc, ValidationFailed):
+        return _("⚠️ {field}: {message}").format(field=html.escape(exc.field),
+                                                 message=html.escape(exc.message))
+    return _("That client was not found or is not yours.")
+
+
+async def _preview(message: Message, staff: User, state: FSMContext) -> None:
+    draft = (await state.get_data()).get("message_draft") or {}
+    cid, channel = draft["client_id"], draft["channel"]
+    args = {k: draft[k] for k in ("template_id", "subject", "body") if draft.get(k)}
+    try:
+        if channel == "sms":
+            args.pop("subject", None)
+            text, _t = await svc.compose_sms(staff, cid, **args)
+            to = await svc.sms_recipient(staff, cid, None)
+            info = segments(text)
+            shown = _("📱 SMS to {to} · {parts} SMS ({encoding}, {count} characters)").format(
+                to=to, parts=info.parts, encoding=info.encoding, count=info.characters
+            ) + "\n\n" + html.escape(text)
+        else:
+            rendered, _t = await svc.compose(staff, cid, **args)
+            to = await svc.recipient(staff, cid, None)
+            shown = _("✉️ Email to {to}").format(to=html.escape(to)) + "\n<b>" + html.escape(
+                rendered.subject) + "</b>\n\n" + html.escape(rendered.body)
+    except DomainError as exc:
+        await message.answer(_error(exc) + "\n" + _("Type the text again, or /cancel."))
+        await state.set_state(Compose.text)
+        return
+    await state.set_state(None)
+    await message.answer(shown[:4000], reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
+        _btn(_("✅ Send"), MessageCB(action="send", client_id=cid)),
+        _btn(_("✖️ Cancel"), MessageCB(action="cancel", client_id=cid))]]))
+
+
+def build_messaging_router() -> Router:
+    router = Router(name="messaging")
+    router.message.filter(F.chat.type == "private")
+
+    @router.callback_query(MessageCB.filter(F.action == "start"))
+    async def start(query: CallbackQuery, callback_data: MessageCB) -> None:
+        cid = callback_data.client_id
+        await query.answer()
+        await query.message.answer(_("Email or SMS?"), reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[[_btn("✉️ Email", MessageCB(action="channel", client_id=cid,
+                                                         value="email")),
+                              _btn("📱 SMS", MessageCB(action="channel", client_id=cid,
+                                                       value="sms"))]]))
+
+    @router.callback_query(MessageCB.filter(F.action == "channel"))
+    async def channel(query: CallbackQuery, callback_data: MessageCB, state: FSMContext):
+        cid, ch = callback_data.client_id, callback_data.value
+        await state.update_data(message_draft={"client_id": cid, "channel": ch})
+        rows = [[_btn(f"📄 {t.name} ({t.language})"[:60], MessageCB(
+            action="template", client_id=cid, value=str(t.id)))]
+            for t in await svc.list_templates(ch)]
+        rows.append([_btn(_("✍️ Write"), MessageCB(action="write", client_id=cid))])
+        await query.answer()
+        await query.message.answer(_("A template, or your own text?"),
+                                   reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+    @router.callback_query(MessageCB.filter(F.action == "template"))
+    async def template(query: CallbackQuery, callback_data: MessageCB, staff: User,
+                       state: FSMContext) -> None:
+        draft = (await state.get_data()).get("message_draft") or {}
+        if draft.get("client_id") != callback_data.client_id:
+            await query.answer(_("That draft has expired; start again from the card."),
+                               show_alert=True)
+            return
+        draft["template_id"] = int(callback_data.value)
+        await state.update_data(message_draft=draft)
+        await query.answer()
+        await _preview(query.message, staff, state)
+
+    @router.callback_query(MessageCB.filter(F.action == "write"))
+    async def write(query: CallbackQuery, state: FSMContext) -> None:
+        draft = (await state.get_data()).get("message_draft") or {}
+        await state.set_state(Compose.text)
+        await query.answer()
+        await query.message.answer(
+            _("Type the email: the first line is the subject, the rest the text. "
+              "Variables such as {{ contact.first_name }} or {{ sender.full_name }} work.")
+            if draft.get("channel") == "email" else
+            _("Type the SMS. Variables such as {{ client.name }} work."))
+
+    @router.message(Compose.text, F.text, ~F.text.startswith("/"))
+    async def typed(message: Message, staff: User, state: FSMContext) -> None:
+        draft = (await state.get_data()).get("message_draft") or {}
+        if not draft:
+            await state.set_state(None)
+            return
+        text = message.text or ""
+        draft.pop("template_id", None)
+        if draft["channel"] == "email":
+            subject, _sep, body = text.partition("\n")
+            draft.update(subject=subject.strip(), body=body.strip() or subject.strip())
+        else:
+            draft["body"] = text
+        await state.update_data(message_draft=draft)
+        await _preview(message, staff, state)
+
+    @router.callback_query(MessageCB.filter(F.action == "cancel"))
+    async def cancel(query: CallbackQuery, state: FSMContext) -> None:
+        await state.update_data(message_draft=None)
+        await query.answer(_("Cancelled; nothing was sent."))
+        await query.message.edit_reply_markup(reply_markup=None)
+
+    @router.callback_query(MessageCB.filter(F.action == "send"))
+    async def send(query: CallbackQuery, staff: User, state: FSMContext,
+                   outbox=None) -> None:
+        draft = (await state.get_data()).get("message_draft") or {}
+        if not draft:
+            await query.answer(_("That draft has expired; start again from the card."),
+                               show_alert=True)
+            return
+        args = {k: draft[k] for k in ("template_id", "subject", "body") if draft.get(k)}
+        try:
+            if draft["channel"] == "sms":
+                await svc.do_send_sms(staff, draft["client_id"], source="bot", **args)
+            else:
+                await svc.do_send_email(staff, draft["client_id"], source="bot", **args)
+        except DomainError as exc:
+            await query.answer(_error(exc)[:190], show_alert=True)
+            return
+        await state.update_data(message_draft=None)
+        if outbox is not None:
+            outbox.poke()  # after the commit
+        await query.answer(_("📤 Queued for sending."))
+        await query.message.edit_reply_markup(reply_markup=None)
+        await query.message.answer(_("📤 Queued for sending; the client's card shows when "
+                                     "it is delivered."))
+
+    return router

@@ -1,0 +1,216 @@
+"""The outbox (A-18): every email goes through ``outbound_message``.
+
+Like the reminder loop: the database is the source of truth; the loop claims due
+rows with one conditional UPDATE stamped with a per-round token (so of several
+replicas each message is claimed once), renews the lease just before each send, and
+marks it sent with the SMTP Message-ID. An SMTP server that is down or answers 4xx:
+retried with backoff (30 s, 1, 2, 4... min, 10 tries); a 5xx for the recipient (a
+bad address): failed at once with the server's reason. A crash between the send and
+the mark leaves the row "sending" until its lease runs out; it is then sent again —
+the one window where a duplicate is possible, as with any SMTP client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import aiosmtplib
+from tortoise.expressions import Q
+
+from models.messaging import Channel, OutboundMessage, OutboxState
+from services.clock import utcnow
+
+log = logging.getLogger("kontakt.outbox")
+LEASE = timedelta(minutes=2)
+MAX_TRIES = 10
+MAX_SLEEP_S = 30.0
+
+
+def _claimable(now: datetime) -> Q:
+    return (Q(state=OutboxState.QUEUED, next_attempt_at__lte=now)
+            | Q(state=OutboxState.SENDING, claimed_until__lt=now))
+
+
+class SmtpConfig:
+    def __init__(self, host: str | None, port: int, security: str, user: str | None,
+                 password: str | None, sender: str) -> None:
+        self.host, self.port, self.security = host, port, security
+        self.user, self.password, self.sender = user, password, sender
+
+    @classmethod
+    def from_settings(cls, settings) -> SmtpConfig:
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password \
+            else None
+        return cls(settings.smtp_host, settings.smtp_port, settings.smtp_security,
+                   settings.smtp_user, password, settings.mail_from)
+
+
+class Outbox:
+    def __init__(self, smtp: SmtpConfig, *, sms=None, replica: str | None = None,
+                 batch: int = 100, concurrency: int = 5) -> None:
+        self.smtp = smtp
+        self.sms = sms  # a notifications.sms provider, or None
+        self.replica = replica or secrets.token_hex(4)
+        self.batch = batch
+        self.concurrency = concurrency
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+        self.sent = 0
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None and (self.smtp.host or self.sms is not None):
+            self._stopping = False
+            self._task = asyncio.create_task(self._run(), name="outbox")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=15)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+            self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                while await self.run_once() and not self._stopping:
+                    pass
+                delay = await self._seconds_to_next()
+            except Exception:  # noqa: BLE001 - the database may be away for a while
+                log.exception("outbox round failed")
+                delay = 5.0
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+
+    async def _seconds_to_next(self) -> float:
+        now = utcnow()
+        nxt = await OutboundMessage.filter(state=OutboxState.QUEUED).order_by(
+            "next_attempt_at").limit(1).values_list("next_attempt_at", flat=True)
+        lease = await OutboundMessage.filter(state=OutboxState.SENDING).order_by(
+            "claimed_until").limit(1).values_list("claimed_until", flat=True)
+        times = [t for t in (*nxt, *lease) if t is not None]
+        if not times:
+            return MAX_SLEEP_S
+        return max(0.0, min(MAX_SLEEP_S, (min(times) - now).total_seconds() + 0.01))
+
+    def _channels(self) -> list[str]:
+        """Only what can be sent now is claimed; the rest waits queued."""
+        return [c for c, ready in ((Channel.EMAIL, bool(self.smtp.host)),
+                                   (Channel.SMS, self.sms is not None)) if ready]
+
+    async def claim(self) -> list[OutboundMessage]:
+        now = utcnow()
+        token = f"{self.replica}:{secrets.token_hex(6)}"
+        ids = await OutboundMessage.filter(_claimable(now), channel__in=self._channels(
+        )).order_by("next_attempt_at").limit(self.batch).values_list("id", flat=True)
+        if not ids:
+            return []
+        await OutboundMessage.filter(_claimable(now), id__in=list(ids)).update(
+            state=OutboxState.SENDING, claimed_until=now + LEASE, claimed_by=token)
+        return await OutboundMessage.filter(claimed_by=token, state=OutboxState.SENDING)
+
+    async def run_once(self) -> int:
+        claimed = await self.claim()
+        if not claimed:
+            return 0
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(message: OutboundMessage) -> None:
+            async with gate:
+                await self._deliver(message)
+
+        await asyncio.gather(*(one(m) for m in claimed))
+        return len(claimed)
+
+    def _email(self, message: OutboundMessage) -> EmailMessage:
+        email = EmailMessage()
+        email["From"] = self.smtp.sender
+        email["To"] = message.to_address
+        email["Subject"] = message.subject
+        if message.reply_to:
+            email["Reply-To"] = message.reply_to
+        email["Message-ID"] = make_msgid(idstring=f"kontakt-{message.id}")
+        email.set_content(message.body)
+        if message.html:
+            email.add_alternative(message.html, subtype="html")
+        return email
+
+    async def _deliver(self, message: OutboundMessage) -> None:
+        now = utcnow()
+        if not await OutboundMessage.filter(id=message.id, claimed_by=message.claimed_by,
+                                            state=OutboxState.SENDING).update(
+                claimed_until=now + LEASE):
+            return  # claimed again elsewhere after our lease ran out
+        if message.channel == Channel.SMS:
+            await self._deliver_sms(message)
+            return
+        email = self._email(message)
+        try:
+            await aiosmtplib.send(
+                email, hostname=self.smtp.host, port=self.smtp.port,
+                username=self.smtp.user or None, password=self.smtp.password or None,
+                start_tls=self.smtp.security == "starttls",
+                use_tls=self.smtp.security == "tls", timeout=30)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            reasons = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+            await self._fail(message, reasons or str(exc))
+            return
+        except aiosmtplib.SMTPResponseException as exc:
+            if 500 <= exc.code < 600:
+                await self._fail(message, f"{exc.code} {exc.message}")
+            else:
+                await self._backoff(message, f"{exc.code} {exc.message}")
+            return
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            await self._backoff(message, f"{type(exc).__name__}: {exc}")
+            return
+        await OutboundMessage.filter(id=message.id, claimed_by=message.claimed_by).update(
+            state=OutboxState.SENT, sent_at=utcnow(), claimed_until=None,
+            provider_id=email["Message-ID"][:200], attempts=message.attempts + 1)
+        self.sent += 1
+
+    async def _deliver_sms(self, message: OutboundMessage) -> None:
+        from notifications.sms import SmsError
+
+        try:
+            provider_id = await self.sms.send(message.to_address, message.body)
+        except SmsError as exc:
+            if exc.permanent:
+                await self._fail(message, exc.reason)
+            else:
+                await self._backoff(message, exc.reason)
+            return
+        await OutboundMessage.filter(id=message.id, claimed_by=message.claimed_by).update(
+            state=OutboxState.SENT, sent_at=utcnow(), claimed_until=None,
+            provider_id=provider_id[:200] or None, attempts=message.attempts + 1)
+        self.sent += 1
+
+    async def _backoff(self, message: OutboundMessage, reason: str) -> None:
+        if message.attempts + 1 >= MAX_TRIES:
+            await self._fail(message, reason)
+            return
+        delay = timedelta(seconds=30) * (2 ** message.attempts)
+        log.warning("message %s: %s; again in %s", message.id, reason, delay)
+        await OutboundMessage.filter(id=message.id).update(
+            state=OutboxState.QUEUED, next_attempt_at=utcnow() + delay, claimed_until=None,
+            attempts=message.attempts + 1, last_error=reason[:500])
+
+    async def _fail(self, message: OutboundMessage, reason: str) -> None:
+        log.info("message %s failed: %s", message.id, reason)
+        await OutboundMessage.filter(id=message.id).update(
+            state=OutboxState.FAILED, claimed_until=None, attempts=message.attempts + 1,
+            last_error=reason[:500])

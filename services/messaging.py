@@ -1,0 +1,275 @@
+"""Email to clients (A-18): templates rendered in a sandbox, a message from a client's
+card, a persistent outbox.
+
+Rules:
+
+* Templates are Jinja2, per channel and language, edited by admins. Variables:
+  ``client`` (name, phone, email, address), ``contact`` (first_name, last_name,
+  middle_name, position), ``sender`` (full_name, phone, email, position),
+  ``activity`` (title, starts_at as text, location). Rendering is sandboxed (no
+  attribute of Python internals is reachable) and strict: a missing variable is an
+  error naming it, shown at preview and at save — never an empty hole in a sent
+  message. A syntax error is named with its line.
+* Sending needs an address: the contact's first email, else the client's. The
+  message is queued in the outbox in the same transaction as its audit row (the
+  client's timeline shows it); the front end wakes the sender after the commit.
+  Reply-To is the sending manager's email, when they have one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from tortoise.transactions import in_transaction
+
+from models import AuditLog, ContactPerson, Role, User
+from models.messaging import Channel, MessageTemplate, OutboundMessage
+from services.clients import get_client, normalize_email
+from services.clock import utcnow
+from services.errors import NotFound, PermissionDenied, ValidationFailed
+
+_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
+                            keep_trailing_newline=True)
+_HTML_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+MAX_BODY = 100_000
+
+
+@dataclass
+class Rendered:
+    subject: str
+    body: str
+    html: str | None
+
+
+def _render(env: SandboxedEnvironment, source: str, context: dict[str, Any], field: str) -> str:
+    try:
+        return env.from_string(source).render(**context)
+    except TemplateSyntaxError as exc:
+        raise ValidationFailed(field, f"line {exc.lineno}: {exc.message}")
+    except UndefinedError as exc:
+        raise ValidationFailed(field, f"unknown variable: {exc.message}")
+    except SecurityError as exc:
+        raise ValidationFailed(field, f"not allowed: {exc}")
+    except (TypeError, ValueError, ZeroDivisionError) as exc:
+        raise ValidationFailed(field, f"cannot render: {exc}")
+
+
+def render(subject: str, body: str, html: str | None, context: dict[str, Any]) -> Rendered:
+    return Rendered(_render(_ENV, subject or "", context, "subject"),
+                    _render(_ENV, body, context, "body"),
+                    _render(_HTML_ENV, html, context, "html") if html else None)
+
+
+async def context_for(actor: User, client_id: int, contact_id: int | None = None,
+                      activity_id: int | None = None) -> dict[str, Any]:
+    """The variables of a message to a client (only what the actor may see)."""
+    from services.clients import address_of
+
+    client = await get_client(actor, client_id)
+    contact = None
+    if contact_id:
+        contact = await ContactPerson.get_or_none(id=contact_id, client_id=client.id,
+                                                  archived_at=None)
+        if contact is None:
+            raise ValidationFailed("contact", "is not a contact person of the client")
+    ctx: dict[str, Any] = {
+        "client": {"name": client.name, "phone": client.phone or "",
+                   "email": client.email or "", "address": await address_of(client)},
+        "sender": {"full_name": actor.full_name, "phone": actor.phone or "",
+                   "email": actor.email or ""},
+    }
+    if contact is not None:
+        ctx["contact"] = {"first_name": contact.first_name,
+                          "last_name": contact.last_name or "",
+                          "middle_name": contact.middle_name or "",
+                          "position": contact.position or ""}
+    if activity_id:
+        from kontakt.formatting import when_text
+        from services.activities import get_activity
+
+        activity = await get_activity(actor, activity_id)
+        ctx["activity"] = {"title": activity.title, "location": activity.location or "",
+                           "starts_at": when_text(activity.starts_at, actor.timezone,
+                                                  str(actor.language))
+                           if activity.starts_at else ""}
+    return ctx
+
+
+# --- templates (admins) --------------------------------------------------------------
+SAMPLE = {
+    "client": {"name": "ООО «Пример»", "phone": "+74950000000", "email": "info@example.ru",
+               "address": "Москва, Тверская ул., 1"},
+    "contact": {"first_name": "Иван", "last_name": "Петров", "middle_name": "Сергеевич",
+                "position": "Директор"},
+    "sender": {"full_name": "Анна Смирнова", "phone": "+79160000000",
+               "email": "anna@example.ru"},
+    "activity": {"title": "Встреча", "location": "Офис", "starts_at": "пт, 27 нояб., 15:00"},
+}
+
+
+async def do_save_template(actor: User, data: dict[str, Any],
+                           template_id: int | None = None) -> MessageTemplate:
+    """Check the template renders with every variable present (a typo in a variable
+    name is named now, not when a client gets the message)."""
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied("only admins edit templates")
+    name = " ".join(str(data.get("name") or "").split())
+    if not name or len(name) > 200:
+        raise ValidationFailed("name", "one to 200 characters")
+    channel = data.get("channel", "email")
+    if channel not in (Channel.EMAIL, Channel.SMS):
+        raise ValidationFailed("channel", "email or sms")
+    language = data.get("language", "ru")
+    if language not in ("ru", "uk", "en"):
+        raise ValidationFailed("language", "ru, uk or en")
+    body = str(data.get("body") or "")
+    if not body.strip() or len(body) > MAX_BODY:
+        raise ValidationFailed("body", "is empty or too long")
+    subject = str(data.get("subject") or "")
+    if channel == Channel.EMAIL and not subject.strip():
+        raise ValidationFailed("subject", "an email needs a subject")
+    html = data.get("html") or None
+    render(subject, body, html, SAMPLE)  # raises naming the field and the variable
+    values = {"name": name, "channel": channel, "language": language, "subject": subject,
+              "body": body, "html": html}
+    if template_id is None:
+        if await MessageTemplate.filter(name=name, channel=channel,
+                                        language=language).exists():
+            raise ValidationFailed("name", f"{name!r} already exists for {channel}/{language}")
+        return await MessageTemplate.create(created_by_id=actor.id, **values)
+    template = await MessageTemplate.get_or_none(id=template_id)
+    if template is None:
+        raise NotFound("template")
+    for key, value in values.items():
+        setattr(template, key, value)
+    await template.save()
+    return template
+
+
+async def list_templates(channel: str | None = None) -> list[MessageTemplate]:
+    qs = MessageTemplate.filter(archived=False)
+    if channel:
+        qs = qs.filter(channel=channel)
+    return await qs.order_by("channel", "name", "language")
+
+
+# --- a message from a card -------------------------------------------------------------
+async def compose(actor: User, client_id: int, *, template_id: int | None = None,
+                  subject: str | None = None, body: str | None = None,
+                  html: str | None = None, contact_id: int | None = None,
+                  activity_id: int | None = None) -> tuple[Rendered, MessageTemplate | None]:
+    """The message as it will be sent (the preview), or ValidationFailed naming what is
+    wrong: a missing variable, a syntax error, an empty body."""
+    template = None
+    if template_id:
+        template = await MessageTemplate.get_or_none(id=template_id, archived=False,
+                                                     channel=Channel.EMAIL)
+        if template is None:
+            raise ValidationFailed("template", "no such email template")
+        subject, body, html = template.subject, template.body, template.html
+    if not (body or "").strip():
+        raise ValidationFailed("body", "is empty")
+    if not (subject or "").strip():
+        raise ValidationFailed("subject", "is empty")
+    context = await context_for(actor, client_id, contact_id, activity_id)
+    return render(subject or "", body or "", html, context), template
+
+
+async def recipient(actor: User, client_id: int, contact_id: int | None) -> str:
+    client = await get_client(actor, client_id)
+    if contact_id:
+        contact = await ContactPerson.get_or_none(id=contact_id, client_id=client.id)
+        if contact is None:
+            raise ValidationFailed("contact", "is not a contact person of the client")
+        if contact.emails:
+            return normalize_email(contact.emails[0], "contact")
+    if client.email:
+        return normalize_email(client.email, "email")
+    raise ValidationFailed("email", "the client has no email address")
+
+
+async def do_send_email(actor: User, client_id: int, *, source: str = "web",
+                        **message: Any) -> OutboundMessage:
+    """A-18: queue an email to the client (or a contact person); the audit row puts it
+    on the client's timeline. Sent by the outbox after the commit."""
+    rendered, template = await compose(actor, client_id, **message)
+    to = await recipient(actor, client_id, message.get("contact_id"))
+    async with in_transaction():
+        outbound = await OutboundMessage.create(
+            channel=Channel.EMAIL, to_address=to, subject=rendered.subject[:300],
+            body=rendered.body, html=rendered.html, reply_to=actor.email or None,
+            client_id=client_id, contact_id=message.get("contact_id"),
+            activity_id=message.get("activity_id"),
+            template_id=template.id if template else None, created_by_id=actor.id,
+            next_attempt_at=utcnow())
+        await AuditLog.create(user_id=actor.id, source=source, entity="message",
+                              object_id=outbound.id, client_id=client_id, action="email",
+                              field="to", new_value=f"{to}: {rendered.subject[:200]}")
+    return outbound
+
+
+async def client_messages(actor: User, client_id: int, limit: int = 50
+                          ) -> list[OutboundMessage]:
+    client = await get_client(actor, client_id)
+    return await OutboundMessage.filter(client_id=client.id).order_by("-created_at",
+                                                                      "-id").limit(limit)
+
+
+# --- SMS -------------------------------------------------------------------------------
+async def compose_sms(actor: User, client_id: int, *, template_id: int | None = None,
+                      body: str | None = None, contact_id: int | None = None,
+                      activity_id: int | None = None) -> tuple[str, MessageTemplate | None]:
+    """The SMS text as it will be sent, or ValidationFailed naming what is wrong."""
+    from services.sms import MAX_SEGMENTS, segments
+
+    template = None
+    if template_id:
+        template = await MessageTemplate.get_or_none(id=template_id, archived=False,
+                                                     channel=Channel.SMS)
+        if template is None:
+            raise ValidationFailed("template", "no such SMS template")
+        body = template.body
+    if not (body or "").strip():
+        raise ValidationFailed("body", "is empty")
+    context = await context_for(actor, client_id, contact_id, activity_id)
+    text = _render(_ENV, body or "", context, "body").strip()
+    if segments(text).parts > MAX_SEGMENTS:
+        raise ValidationFailed("body", f"longer than {MAX_SEGMENTS} SMS")
+    return text, template
+
+
+async def sms_recipient(actor: User, client_id: int, contact_id: int | None) -> str:
+    from services.clients import normalize_phone
+
+    client = await get_client(actor, client_id)
+    if contact_id:
+        contact = await ContactPerson.get_or_none(id=contact_id, client_id=client.id)
+        if contact is None:
+            raise ValidationFailed("contact", "is not a contact person of the client")
+        if contact.phones:
+            return normalize_phone(contact.phones[0], field="contact")
+    if client.phone:
+        return normalize_phone(client.phone)
+    raise ValidationFailed("phone", "the client has no phone number")
+
+
+async def do_send_sms(actor: User, client_id: int, *, source: str = "web",
+                      **message: Any) -> OutboundMessage:
+    """A-18: queue an SMS (E.164) to the client or a contact; on the client's timeline."""
+    message.pop("subject", None)
+    message.pop("html", None)
+    text, template = await compose_sms(actor, client_id, **message)
+    to = await sms_recipient(actor, client_id, message.get("contact_id"))
+    async with in_transaction():
+        outbound = await OutboundMessage.create(
+            channel=Channel.SMS, to_address=to, body=text, client_id=client_id,
+            contact_id=message.get("contact_id"), activity_id=message.get("activity_id"),
+            template_id=template.id if template else None, created_by_id=actor.id,
+            next_attempt_at=utcnow())
+        await AuditLog.create(user_id=actor.id, source=source, entity="message",
+                              object_id=outbound.id, client_id=client_id, action="sms",
+                              field="to", new_value=f"{to}: {text[:200]}")
+    return outbound

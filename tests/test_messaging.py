@@ -1,0 +1,250 @@
+"""Email to clients (A-18) against aiosmtpd, a real SMTP server with AUTH: templates
+checked at save (a missing variable named), a preview, a message from the card
+delivered once with Reply-To and both parts, the SMTP server down for a while and the
+message delivered later once, a refused recipient failed with the server's reason."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from models import OutboundMessage, OutboxState, Role
+from services import clients as client_svc
+from services.clock import utcnow
+from tests.conftest import wait_until
+from tests.test_web import signed_in
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("nobody@"):
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+def _auth(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"crm" and \
+        auth_data.password == b"s3cret"
+    return AuthResult(success=ok)
+
+
+def smtp_server(port: int) -> tuple[Controller, Inbox]:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=_auth,
+                            auth_require_tls=False, auth_required=True)
+    controller.start()
+    return controller, inbox
+
+
+@pytest.fixture
+async def mail_service(settings_factory):
+    """The service with SMTP settings pointing at a port of our own."""
+    from kontakt.runtime import build_runtime, start, stop
+
+    port = _free_port()
+    rt = await build_runtime(settings_factory(
+        smtp_host="127.0.0.1", smtp_port=port, smtp_security="none", smtp_user="crm",
+        smtp_password="s3cret", mail_from="Kontakt <crm@example.ru>"))
+    await start(rt, serve_http=False)
+    client = TestClient(TestServer(rt.web_app, host="127.0.0.1"))
+    await client.start_server()
+    rt.client, rt.smtp_port = client, port
+    yield rt
+    await client.close()
+    await stop(rt)
+
+
+async def test_templates_are_checked_when_saved(mail_service, emulator, make_staff):
+    admin = await make_staff(Role.ADMIN, language="en")
+    manager = await make_staff(Role.MANAGER, language="en")
+    await signed_in(mail_service, emulator, admin)
+    c = mail_service.client
+    base = {"name": "Meeting", "channel": "email", "subject": "Meeting {{ activity.title }}"}
+    resp = await c.post("/api/v1/templates", json={**base, "body": "Hello {{ cleint.name }}"})
+    assert resp.status == 422
+    detail = (await resp.json())["detail"][0]
+    assert detail["loc"] == ["body", "body"] and "cleint" in detail["msg"]
+    resp = await c.post("/api/v1/templates", json={**base, "body": "Hello {{ client.name "})
+    assert "line 1" in (await resp.json())["detail"][0]["msg"]
+    resp = await c.post("/api/v1/templates", json={
+        **base, "body": "{{ client.__class__.__mro__ }}"})
+    assert resp.status == 422  # the sandbox: no Python internals
+    resp = await c.post("/api/v1/templates", json={
+        **base, "body": "Здравствуйте, {{ contact.first_name }}! {{ sender.full_name }}",
+        "html": "<p>Здравствуйте, {{ contact.first_name }}!</p>"})
+    assert resp.status == 201, await resp.text()
+    c.session.cookie_jar.clear()
+    await signed_in(mail_service, emulator, manager)
+    resp = await c.post("/api/v1/templates", json={**base, "name": "x", "body": "x"})
+    assert resp.status == 403
+
+
+async def test_email_from_the_card_is_delivered_once(mail_service, emulator, make_staff):
+    admin = await make_staff(Role.ADMIN, language="en")
+    ivan = await make_staff(Role.MANAGER, language="en", name="Ivan Field",
+                            email="ivan@crm.example.ru")
+    client = (await client_svc.do_create_client(ivan, {"name": "Romashka",
+                                                       "email": "info@romashka.ru"})).client
+    contact = await client_svc.do_add_contact(ivan, client.id, {
+        "first_name": "Petr", "last_name": "Petrov", "emails": ["petrov@romashka.ru"]})
+    controller, inbox = smtp_server(mail_service.smtp_port)
+    try:
+        await signed_in(mail_service, emulator, admin)
+        c = mail_service.client
+        tpl = await (await c.post("/api/v1/templates", json={
+            "name": "Hello", "subject": "For {{ client.name }}",
+            "body": "Hello, {{ contact.first_name }}! {{ sender.full_name }}",
+            "html": "<p>Hello, <b>{{ contact.first_name }}</b></p>"})).json()
+        c.session.cookie_jar.clear()
+        await signed_in(mail_service, emulator, ivan)
+        # a template that needs a contact, previewed without one: the variable is named
+        resp = await c.post(f"/api/v1/clients/{client.id}/messages/preview",
+                            json={"template_id": tpl["id"]})
+        assert resp.status == 422 and "contact" in (await resp.json())["detail"][0]["msg"]
+        resp = await c.post(f"/api/v1/clients/{client.id}/messages/preview",
+                            json={"template_id": tpl["id"], "contact_id": contact.id})
+        preview = await resp.json()
+        assert preview == {"to": "petrov@romashka.ru", "subject": "For Romashka",
+                           "body": "Hello, Petr! Ivan Field",
+                           "html": "<p>Hello, <b>Petr</b></p>"}
+        resp = await c.post(f"/api/v1/clients/{client.id}/messages",
+                            json={"template_id": tpl["id"], "contact_id": contact.id})
+        assert resp.status == 201, await resp.text()
+        await wait_until(lambda: len(inbox.messages) == 1, timeout=10)
+        envelope = inbox.messages[0]
+        raw = envelope.content.decode()
+        assert envelope.rcpt_tos == ["petrov@romashka.ru"]
+        assert "Reply-To: ivan@crm.example.ru" in raw and "text/html" in raw
+
+        async def sent():
+            m = await OutboundMessage.get(client_id=client.id)
+            return m if m.state == OutboxState.SENT else None
+
+        message = await wait_until(sent)
+        assert message.provider_id
+        listed = await (await c.get(f"/api/v1/clients/{client.id}/messages")).json()
+        assert [m["state"] for m in listed["items"]] == ["sent"]
+        history = await (await c.get(f"/api/v1/clients/{client.id}/history")).json()
+        assert any(h["entity"] == "message" for h in history["items"])
+        page = await c.get(f"/app/clients/{client.id}")
+        assert "For Romashka" in await page.text()
+        assert len(inbox.messages) == 1
+    finally:
+        controller.stop()
+
+
+async def test_smtp_down_then_delivered_later_once(mail_service, emulator, make_staff):
+    ivan = await make_staff(Role.MANAGER, language="en")
+    client = (await client_svc.do_create_client(ivan, {"name": "Lutik",
+                                                       "email": "office@lutik.ru"})).client
+    await signed_in(mail_service, emulator, ivan)
+    c = mail_service.client
+    resp = await c.post(f"/api/v1/clients/{client.id}/messages",
+                        json={"subject": "Offer", "body": "Our offer"})
+    assert resp.status == 201
+
+    async def retried():  # nothing listens: queued again with the reason
+        m = await OutboundMessage.get(client_id=client.id)
+        return m if m.attempts == 1 and m.state == OutboxState.QUEUED else None
+
+    message = await wait_until(retried, timeout=10)
+    assert message.last_error
+    controller, inbox = smtp_server(mail_service.smtp_port)
+    try:
+        await OutboundMessage.filter(id=message.id).update(next_attempt_at=utcnow())
+        mail_service.outbox.poke()
+        await wait_until(lambda: len(inbox.messages) == 1, timeout=10)
+
+        async def sent():
+            m = await OutboundMessage.get(id=message.id)
+            return m if m.state == OutboxState.SENT else None
+
+        assert (await wait_until(sent)).attempts == 2
+        mail_service.outbox.poke()
+        await wait_until(lambda: True)
+        assert len(inbox.messages) == 1
+    finally:
+        controller.stop()
+
+
+async def test_a_refused_recipient_fails_with_the_reason(mail_service, emulator, make_staff):
+    ivan = await make_staff(Role.MANAGER, language="en")
+    client = (await client_svc.do_create_client(ivan, {"name": "Ghost",
+                                                       "email": "nobody@ghost.ru"})).client
+    empty = (await client_svc.do_create_client(ivan, {"name": "No email"})).client
+    controller, _inbox = smtp_server(mail_service.smtp_port)
+    try:
+        await signed_in(mail_service, emulator, ivan)
+        c = mail_service.client
+        resp = await c.post(f"/api/v1/clients/{empty.id}/messages",
+                            json={"subject": "x", "body": "y"})
+        assert resp.status == 422 and (await resp.json())["detail"][0]["loc"] == [
+            "body", "email"]
+        await c.post(f"/api/v1/clients/{client.id}/messages", json={"subject": "x",
+                                                                    "body": "y"})
+
+        async def failed():
+            m = await OutboundMessage.get(client_id=client.id)
+            return m if m.state == OutboxState.FAILED else None
+
+        message = await wait_until(failed, timeout=10)
+        assert "550" in message.last_error
+    finally:
+        controller.stop()
+
+
+async def test_email_from_the_bot_card_with_preview(mail_service, emulator, make_staff):
+    """A-18 in the bot: ✉️ Message → Email → Write → preview → Send → delivered."""
+    from tests.conftest import say
+
+    ivan = await make_staff(Role.MANAGER, language="en", name="Ivan Field")
+    client = (await client_svc.do_create_client(ivan, {"name": "Lutik",
+                                                       "email": "office@lutik.ru"})).client
+    controller, inbox = smtp_server(mail_service.smtp_port)
+    chat = ivan.telegram_id
+
+    def buttons(msg):
+        return {b["text"]: b.get("callback_data")
+                for row in (msg.get("reply_markup") or {}).get("inline_keyboard", [])
+                for b in row}
+
+    async def press(msg, label):
+        before = max(m["message_id"] for m in emulator.history(chat))
+        await emulator.press_button(chat, chat, msg["message_id"], buttons(msg)[label])
+        return await emulator.wait_for_bot_message(chat, after_message_id=before)
+
+    try:
+        found = await say(emulator, chat, "/find lutik")
+        card = await press(found, "Lutik")
+        which = await press(card, "✉️ Message")
+        kind = await press(which, "✉️ Email")
+        await press(kind, "✍️ Write")
+        bad = await say(emulator, chat, "Offer\nHello {{ clent.name }}")
+        assert "clent" in bad["text"]  # named; type again
+        preview = await say(emulator, chat, "Offer for {{ client.name }}\nBest, "
+                                            "{{ sender.full_name }}")
+        assert "office@lutik.ru" in preview["text"] and "Offer for Lutik" in preview["text"]
+        await press(preview, "✅ Send")
+        await wait_until(lambda: len(inbox.messages) == 1, timeout=10)
+        assert b"Best, Ivan Field" in inbox.messages[0].content
+        assert await OutboundMessage.filter(client_id=client.id).count() == 1
+    finally:
+        controller.stop()
