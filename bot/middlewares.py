@@ -31,7 +31,7 @@ def _invite_start(update: Update) -> bool:
 
 async def _in_task_topic(update: Update) -> bool:
     message = update.message or update.edited_message
-    if message is None or message.chat.type != "supergroup" or not message.message_thread_id:
+    if message is None or message.chat.type != "supergroup" or not message.is_topic_message:
         return False
     from services.discussions import discussion_of_thread
 
@@ -70,8 +70,12 @@ class StaffMiddleware(BaseMiddleware):
         if _invite_start(event):
             return await handler(event, data)
         if await _in_task_topic(event):
-            # K-2: what a non-staff member writes in a task topic is kept (not relayed)
-            return await handler(event, data)
+            # K-2: what a non-staff member writes in a task topic is kept (by name, not
+            # relayed) and goes no further: no command of the bot is theirs
+            from bot.routers.discussions import store_topic_message
+
+            await store_topic_message(event.message or event.edited_message)
+            return None
         await self._refuse(event, tg_user, data)
         return None
 

@@ -27,7 +27,12 @@ from kontakt.config import Settings
 from kontakt.i18n import build_i18n
 from notifications.outbox import Outbox, SmtpConfig
 from notifications.reminders import ReminderDispatcher
-from notifications.scheduler import JobRunner, add_organizer_jobs, build_scheduler
+from notifications.scheduler import (
+    JobRunner,
+    add_mailing_job,
+    add_organizer_jobs,
+    build_scheduler,
+)
 from notifications.sms import provider_from_settings
 from web.app import WEBHOOK_PATH, build_web_app
 from web.keys import OUTBOX_KEY, REMINDERS_KEY, BotInfo
@@ -139,6 +144,9 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
     reminders = ReminderDispatcher(bot, i18n)
     outbox = Outbox(SmtpConfig.from_settings(settings), sms=provider_from_settings(settings))
     dp["outbox"] = outbox  # handlers poke it after a commit that queues a message
+    add_mailing_job(scheduler, jobs, outbox,
+                    secret=settings.secret_key.get_secret_value() if settings.secret_key
+                    else "", base_url=settings.base_url)
     add_organizer_jobs(scheduler, jobs, bot, i18n)
     dp["reminders"] = reminders  # handlers poke it after a commit that adds reminders
     web_app = build_web_app(

@@ -52,15 +52,28 @@ from models.customization import (
     Setting,
 )
 from models.dictionaries import Dictionary, DictionaryItem
-from models.messaging import Channel, MessageTemplate, OutboundMessage, OutboxState
+from models.messaging import (
+    Channel,
+    Mailing,
+    MailingRecipient,
+    MailingState,
+    MessageTemplate,
+    OutboundMessage,
+    OutboxState,
+    Unsubscribe,
+)
 from models.search import ClientSearchToken, SearchWord
 from models.staff import Department, Language, Position, Role, StaffStatus, User
 
 __all__ = [
     "Channel",
+    "Mailing",
+    "MailingRecipient",
+    "MailingState",
     "MessageTemplate",
     "OutboundMessage",
     "OutboxState",
+    "Unsubscribe",
     "OPEN_STATES",
     "Activity",
     "ActivityAssignee",

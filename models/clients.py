@@ -70,6 +70,10 @@ class Client(TimestampedModel):
         "kontakt.DictionaryItem", related_name="clients_from_source", null=True,
         on_delete=fields.SET_NULL)
     notes = fields.TextField(null=True)
+    # K-16: mailings skip a client without consent for the channel or not to be contacted
+    email_consent = fields.BooleanField(default=True)
+    sms_consent = fields.BooleanField(default=True)
+    do_not_contact = fields.BooleanField(default=False)
     completeness = fields.IntField(default=0)  # S-10, percent
     # lower-cased, ё→е, with a Latin transliteration: what search looks in (S-11)
     search_text = fields.TextField(default="")

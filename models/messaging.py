@@ -83,3 +83,66 @@ class OutboundMessage(Model):
         table = "outbound_message"
         indexes = [Index(fields=["state", "next_attempt_at"]),
                    Index(fields=["client_id", "created_at"])]
+
+
+class MailingState(StrEnum):
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+class Mailing(TimestampedModel):
+    """K-16: one template to a list (a segment's members or chosen clients), sent at a
+    rate, skipping people without consent, unsubscribed or not to be contacted."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    channel = fields.CharEnumField(Channel, max_length=8)
+    template: fields.ForeignKeyRelation[MessageTemplate] = fields.ForeignKeyField(
+        "kontakt.MessageTemplate", related_name="mailings", on_delete=fields.RESTRICT)
+    segment_id = fields.IntField(null=True)  # the list it was made from (kept as made)
+    per_minute = fields.IntField(default=60)
+    state = fields.CharEnumField(MailingState, max_length=10, default=MailingState.DRAFT)
+    created_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.User", related_name="mailings", null=True, on_delete=fields.SET_NULL)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "mailing"
+
+
+class MailingRecipient(Model):
+    """One person of a mailing and what became of them (the per-recipient log)."""
+
+    id = fields.BigIntField(primary_key=True)
+    mailing: fields.ForeignKeyRelation[Mailing] = fields.ForeignKeyField(
+        "kontakt.Mailing", related_name="recipients", on_delete=fields.CASCADE)
+    client: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.Client", related_name="mailing_rows", null=True, on_delete=fields.SET_NULL)
+    address = fields.CharField(max_length=254, null=True)
+    state = fields.CharField(max_length=10, default="pending")  # pending|queued|skipped
+    reason = fields.CharField(max_length=100, null=True)  # why skipped
+    message: fields.ForeignKeyNullableRelation[OutboundMessage] = fields.ForeignKeyField(
+        "kontakt.OutboundMessage", related_name="mailing_rows", null=True,
+        on_delete=fields.SET_NULL)
+
+    class Meta:
+        table = "mailing_recipient"
+        unique_together = (("mailing", "client"),)
+        indexes = [Index(fields=["mailing_id", "state"])]
+
+
+class Unsubscribe(Model):
+    """An address that asked for no more mailings (the link in an email, STOP by SMS)."""
+
+    id = fields.IntField(primary_key=True)
+    channel = fields.CharEnumField(Channel, max_length=8)
+    address = fields.CharField(max_length=254)
+    at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "unsubscribe"
+        unique_together = (("channel", "address"),)

@@ -22,6 +22,7 @@ from services.clock import utcnow
 
 log = logging.getLogger("kontakt.discussions")
 INVITE_HOURS = 24
+LOST = ("TOPIC_ID_INVALID", "TOPIC_DELETED", "thread not found")
 
 
 def topic_link(chat_id: int, thread_id: int) -> str:
@@ -75,22 +76,36 @@ async def open_topic(bot: Bot, i18n: I18n, actor: User, activity_id: int,
             if discussion.thread_id is not None:
                 break
             await asyncio.sleep(0.1)
-            discussion = await Discussion.get(id=discussion.id)
+            fresh = await Discussion.get_or_none(id=discussion.id)
+            if fresh is None:  # the first press failed: this one tries
+                return await open_topic(bot, i18n, actor, activity_id, default_language)
+            discussion = fresh
         if discussion.thread_id is None:
-            raise RuntimeError("the topic was not made in time")
+            # the first press died half-way: take the claim over
+            await svc.do_topic_lost(discussion.id)
+            return await open_topic(bot, i18n, actor, activity_id, default_language)
         try:  # still there? (a topic deleted in Telegram is made anew)
             await bot.edit_forum_topic(group.chat_id, discussion.thread_id,
                                        name=discussion.topic_name)
         except TelegramBadRequest as exc:
-            if "TOPIC_NOT_MODIFIED" not in exc.message:
+            if any(m in exc.message for m in LOST):
                 await svc.do_topic_lost(discussion.id)
                 again = await open_topic(bot, i18n, actor, activity_id, default_language)
                 return Opened(again.link, True, recreated=True)
+            if "TOPIC_NOT_MODIFIED" not in exc.message:
+                raise
         return Opened(topic_link(group.chat_id, discussion.thread_id), False)
     activity = await Activity.get(id=activity_id)
     lang = default_language
     try:
         topic = await bot.create_forum_topic(group.chat_id, discussion.topic_name)
+    except Exception:
+        await svc.do_topic_lost(discussion.id)  # the next press tries again
+        raise
+    # stored at once: a failure below must not leave the topic without its task
+    await svc.do_topic_made(discussion.id, topic.message_thread_id, None)
+    card = None
+    try:
         text, markup = await _card(bot, i18n, activity, lang, actor.timezone)
         card = await bot.send_message(group.chat_id, text, reply_markup=markup,
                                       message_thread_id=topic.message_thread_id)
@@ -99,10 +114,10 @@ async def open_topic(bot: Bot, i18n: I18n, actor: User, activity_id: int,
                                        disable_notification=True)
         except TelegramBadRequest as exc:
             log.info("could not pin the card: %s", exc.message)
-    except Exception:
-        await svc.do_topic_lost(discussion.id)  # the next press tries again
-        raise
-    await svc.do_topic_made(discussion.id, topic.message_thread_id, card.message_id)
+    except Exception as exc:  # noqa: BLE001 - the topic is there; the card is a nicety
+        log.warning("could not post the card into topic %s: %s", topic.message_thread_id, exc)
+    if card is not None:
+        await svc.do_topic_made(discussion.id, topic.message_thread_id, card.message_id)
     await invite_missing(bot, i18n, group, activity)
     return Opened(topic_link(group.chat_id, topic.message_thread_id), True)
 

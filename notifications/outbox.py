@@ -13,6 +13,7 @@ the one window where a duplicate is possible, as with any SMTP client.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from datetime import datetime, timedelta
@@ -98,10 +99,13 @@ class Outbox:
 
     async def _seconds_to_next(self) -> float:
         now = utcnow()
-        nxt = await OutboundMessage.filter(state=OutboxState.QUEUED).order_by(
-            "next_attempt_at").limit(1).values_list("next_attempt_at", flat=True)
-        lease = await OutboundMessage.filter(state=OutboxState.SENDING).order_by(
-            "claimed_until").limit(1).values_list("claimed_until", flat=True)
+        channels = self._channels()  # a channel with nothing to send it waits queued
+        nxt = await OutboundMessage.filter(state=OutboxState.QUEUED, channel__in=channels
+                                           ).order_by("next_attempt_at").limit(1).values_list(
+            "next_attempt_at", flat=True)
+        lease = await OutboundMessage.filter(state=OutboxState.SENDING, channel__in=channels
+                                             ).order_by("claimed_until").limit(1).values_list(
+            "claimed_until", flat=True)
         times = [t for t in (*nxt, *lease) if t is not None]
         if not times:
             return MAX_SLEEP_S
@@ -127,14 +131,49 @@ class Outbox:
         claimed = await self.claim()
         if not claimed:
             return 0
+        emails = [m for m in claimed if m.channel == Channel.EMAIL]
+        others = [m for m in claimed if m.channel != Channel.EMAIL]
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(message: OutboundMessage) -> None:
             async with gate:
                 await self._deliver(message)
 
-        await asyncio.gather(*(one(m) for m in claimed))
+        # emails: a few SMTP sessions, each sending many messages in turn
+        workers = [self._email_worker(emails[i::self.concurrency])
+                   for i in range(min(self.concurrency, len(emails)))]
+        await asyncio.gather(*workers, *(one(m) for m in others))
         return len(claimed)
+
+    def _session(self) -> aiosmtplib.SMTP:
+        return aiosmtplib.SMTP(hostname=self.smtp.host, port=self.smtp.port,
+                               start_tls=self.smtp.security == "starttls",
+                               use_tls=self.smtp.security == "tls", timeout=30)
+
+    async def _email_worker(self, messages: list[OutboundMessage]) -> None:
+        session: aiosmtplib.SMTP | None = None
+        for message in messages:
+            if session is None:
+                session = self._session()
+                try:
+                    await session.connect()
+                    if self.smtp.user:
+                        await session.login(self.smtp.user, self.smtp.password or "")
+                except aiosmtplib.SMTPAuthenticationError as exc:
+                    await self._backoff(message, f"login refused: {exc.code} {exc.message}")
+                    session = None
+                    continue
+                except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                    await self._backoff(message, f"{type(exc).__name__}: {exc}")
+                    session = None
+                    continue
+            if not await self._deliver(message, session):
+                with contextlib.suppress(Exception):
+                    session.close()
+                session = None  # the next message opens a fresh session
+        if session is not None:
+            with contextlib.suppress(Exception):
+                await session.quit()
 
     def _email(self, message: OutboundMessage) -> EmailMessage:
         email = EmailMessage()
@@ -149,39 +188,51 @@ class Outbox:
             email.add_alternative(message.html, subtype="html")
         return email
 
-    async def _deliver(self, message: OutboundMessage) -> None:
+    async def _deliver(self, message: OutboundMessage,
+                       session: aiosmtplib.SMTP | None = None) -> bool:
+        """Send one message; False when the SMTP session should not be used again."""
         now = utcnow()
-        if not await OutboundMessage.filter(id=message.id, claimed_by=message.claimed_by,
-                                            state=OutboxState.SENDING).update(
-                claimed_until=now + LEASE):
-            return  # claimed again elsewhere after our lease ran out
+        # still ours? Within the first half of the lease nobody can have taken it (only
+        # an expired lease is claimed again); later, renew it or step back
+        if now > message.claimed_until - LEASE / 2 and not await OutboundMessage.filter(
+                id=message.id, claimed_by=message.claimed_by,
+                state=OutboxState.SENDING).update(claimed_until=now + LEASE):
+            return True  # claimed again elsewhere after our lease ran out
         if message.channel == Channel.SMS:
             await self._deliver_sms(message)
-            return
-        email = self._email(message)
+            return True
         try:
-            await aiosmtplib.send(
-                email, hostname=self.smtp.host, port=self.smtp.port,
-                username=self.smtp.user or None, password=self.smtp.password or None,
-                start_tls=self.smtp.security == "starttls",
-                use_tls=self.smtp.security == "tls", timeout=30)
+            email = self._email(message)
+        except (ValueError, TypeError) as exc:  # a header Python's email refuses
+            await self._fail(message, f"cannot build the email: {exc}")
+            return True
+        try:
+            if session is not None:
+                await session.send_message(email)
+            else:
+                await aiosmtplib.send(
+                    email, hostname=self.smtp.host, port=self.smtp.port,
+                    username=self.smtp.user or None, password=self.smtp.password or None,
+                    start_tls=self.smtp.security == "starttls",
+                    use_tls=self.smtp.security == "tls", timeout=30)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             reasons = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
             await self._fail(message, reasons or str(exc))
-            return
+            return False
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
                 await self._fail(message, f"{exc.code} {exc.message}")
             else:
                 await self._backoff(message, f"{exc.code} {exc.message}")
-            return
+            return False
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             await self._backoff(message, f"{type(exc).__name__}: {exc}")
-            return
+            return False
         await OutboundMessage.filter(id=message.id, claimed_by=message.claimed_by).update(
             state=OutboxState.SENT, sent_at=utcnow(), claimed_until=None,
             provider_id=email["Message-ID"][:200], attempts=message.attempts + 1)
         self.sent += 1
+        return True
 
     async def _deliver_sms(self, message: OutboundMessage) -> None:
         from notifications.sms import SmsError
@@ -205,12 +256,14 @@ class Outbox:
             return
         delay = timedelta(seconds=30) * (2 ** message.attempts)
         log.warning("message %s: %s; again in %s", message.id, reason, delay)
-        await OutboundMessage.filter(id=message.id).update(
+        await OutboundMessage.filter(id=message.id, claimed_by=message.claimed_by,
+                                     state=OutboxState.SENDING).update(
             state=OutboxState.QUEUED, next_attempt_at=utcnow() + delay, claimed_until=None,
             attempts=message.attempts + 1, last_error=reason[:500])
 
     async def _fail(self, message: OutboundMessage, reason: str) -> None:
         log.info("message %s failed: %s", message.id, reason)
-        await OutboundMessage.filter(id=message.id).update(
+        await OutboundMessage.filter(id=message.id, claimed_by=message.claimed_by,
+                                     state=OutboxState.SENDING).update(
             state=OutboxState.FAILED, claimed_until=None, attempts=message.attempts + 1,
             last_error=reason[:500])

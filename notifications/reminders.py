@@ -176,10 +176,10 @@ class ReminderDispatcher:
             return
         now = utcnow()
         # still ours? (a slow batch may outlive its lease and be claimed again elsewhere)
-        if not await Reminder.filter(id=reminder.id, claimed_by=reminder.claimed_by,
-                                     state=ReminderState.SENDING).update(
-                claimed_until=now + LEASE):
-            return
+        if now > reminder.claimed_until - LEASE / 2 and not await Reminder.filter(
+                id=reminder.id, claimed_by=reminder.claimed_by,
+                state=ReminderState.SENDING).update(claimed_until=now + LEASE):
+            return  # within the first half of the lease nobody else can have taken it
         late = now - reminder.due_at > LATE_AFTER
         text, markup = self.render(reminder, activity, user, clients, late=late, now=now)
         try:
@@ -210,7 +210,8 @@ class ReminderDispatcher:
 
     async def _retry(self, reminder: Reminder, when: datetime, reason: str, *,
                      count: bool = True) -> None:
-        await Reminder.filter(id=reminder.id).update(
+        await Reminder.filter(id=reminder.id, claimed_by=reminder.claimed_by,
+                              state=ReminderState.SENDING).update(
             state=ReminderState.PENDING, next_attempt_at=when, claimed_until=None,
             attempts=reminder.attempts + (1 if count else 0), last_error=reason[:300])
 
@@ -224,7 +225,8 @@ class ReminderDispatcher:
 
     async def _fail(self, reminder: Reminder, reason: str) -> None:
         log.info("reminder %s failed: %s", reminder.id, reason)
-        await Reminder.filter(id=reminder.id).update(
+        await Reminder.filter(id=reminder.id, claimed_by=reminder.claimed_by,
+                              state=ReminderState.SENDING).update(
             state=ReminderState.FAILED, claimed_until=None, last_error=reason[:300])
 
     # --- the message --------------------------------------------------------------------

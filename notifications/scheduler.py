@@ -98,3 +98,17 @@ def add_organizer_jobs(scheduler: AsyncIOScheduler, runner: JobRunner, bot, i18n
                       minutes=5, id="digests", replace_existing=True)
     scheduler.add_job(runner.wrap("escalations", partial(send_escalations, bot, i18n)),
                       "interval", minutes=5, id="escalations", replace_existing=True)
+
+
+def add_mailing_job(scheduler: AsyncIOScheduler, runner: JobRunner, outbox, *, secret: str,
+                    base_url: str, interval_s: int = 10) -> None:
+    """K-16: every few seconds the running mailings put their next recipients, within
+    their rate, into the outbox (services.mailings.pump), then the outbox is woken."""
+    from services.mailings import pump
+
+    async def job() -> None:
+        if await pump(secret=secret, base_url=base_url, interval_s=interval_s):
+            outbox.poke()
+
+    scheduler.add_job(runner.wrap("mailings", job), "interval", seconds=interval_s,
+                      id="mailings", replace_existing=True)

@@ -14,6 +14,11 @@ from typing import Protocol
 import aiohttp
 
 
+def _basic(login: str, password: str) -> str:
+    encode = getattr(aiohttp, "encode_basic_auth", None)  # aiohttp 3.14+
+    return encode(login, password) if encode else aiohttp.BasicAuth(login, password).encode()
+
+
 class SmsError(Exception):
     def __init__(self, reason: str, *, permanent: bool) -> None:
         super().__init__(reason)
@@ -71,6 +76,10 @@ class GenericHttp:
         raise SmsError(f"{status} {body[:300]}", permanent=not _temporary(status))
 
 
+# SMS.ru codes worth another try: the service is busy (220) or a limit is reached (230-232)
+SMSRU_TEMPORARY = {220, 230, 231, 232}
+
+
 class SmsRu:
     """SMS.ru: GET /sms/send?api_id=…&to=…&msg=…&json=1."""
 
@@ -89,12 +98,14 @@ class SmsRu:
         except ValueError:
             raise SmsError(f"{status} {body[:300]}", permanent=False) from None
         if data.get("status") != "OK":
-            raise SmsError(f"{data.get('status_code')} {data.get('status_text')}",
-                           permanent=True)
+            code = data.get("status_code")
+            raise SmsError(f"{code} {data.get('status_text')}",
+                           permanent=code not in SMSRU_TEMPORARY)
         item = (data.get("sms") or {}).get(phone) or {}
         if item.get("status") != "OK":
-            raise SmsError(f"{item.get('status_code')} {item.get('status_text')}",
-                           permanent=True)
+            code = item.get("status_code")
+            raise SmsError(f"{code} {item.get('status_text')}",
+                           permanent=code not in SMSRU_TEMPORARY)
         return str(item.get("sms_id") or "")
 
 
@@ -110,7 +121,7 @@ class Twilio:
         status, body = await _request(
             "POST", f"{self.base}/2010-04-01/Accounts/{self.sid}/Messages.json",
             data={"To": to, "From": self.sender, "Body": text},
-            headers={"Authorization": aiohttp.BasicAuth(self.sid, self.token).encode()})
+            headers={"Authorization": _basic(self.sid, self.token)})
         try:
             data = json.loads(body)
         except ValueError:

@@ -57,6 +57,9 @@ async def do_register_group(actor: User, chat_id: int, title: str, *, is_forum: 
         missing.insert(0, "is_forum")
     department_id = actor.department_id if actor.role == Role.HEAD else None
     group = await TeamGroup.get_or_none(chat_id=chat_id)
+    if group is not None and actor.role != Role.ADMIN and \
+            group.department_id != actor.department_id:
+        raise PermissionDenied("this group serves another team; an admin may change it")
     if group is None:
         group = await TeamGroup.create(chat_id=chat_id, title=title[:255],
                                        department_id=department_id, missing_rights=missing,
@@ -103,7 +106,13 @@ async def claim_discussion(actor: User, activity_id: int) -> Claim:
                                              topic_name=topic_name(activity.title))
         return Claim(discussion, group, True)
     except IntegrityError:
-        discussion = await Discussion.get(activity_id=activity.id)
+        discussion = await Discussion.get_or_none(activity_id=activity.id)
+        if discussion is None:  # the first press failed meanwhile: try again
+            return await claim_discussion(actor, activity_id)
+    if discussion.group_id is None and group is not None:
+        # relay mode until now; a team group has been set up since: make the topic
+        await Discussion.filter(id=discussion.id, group_id=None).delete()
+        return await claim_discussion(actor, activity_id)
     current = await TeamGroup.get_or_none(id=discussion.group_id) if discussion.group_id \
         else None
     return Claim(discussion, current, False)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from tortoise.transactions import in_transaction
 
@@ -31,10 +31,26 @@ from services.clients import get_client, normalize_email
 from services.clock import utcnow
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                            keep_trailing_newline=True)
-_HTML_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
 MAX_BODY = 100_000
+MAX_OPERAND = 10_000  # a string or number a template may multiply or raise
+
+
+class _Sandbox(SandboxedEnvironment):
+    """No Python internals (the sandbox), and no `'a' * 10**9`: multiplying and raising
+    are checked so a template cannot eat the server's memory or time."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context, operator, left, right):
+        for value in (left, right):
+            size = len(value) if isinstance(value, str | list | tuple) else value
+            if isinstance(size, int | float) and abs(size) > MAX_OPERAND:
+                raise SecurityError(f"{operator} with a value over {MAX_OPERAND}")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_HTML_ENV = _Sandbox(undefined=StrictUndefined, autoescape=True)
 
 
 @dataclass
@@ -46,19 +62,24 @@ class Rendered:
 
 def _render(env: SandboxedEnvironment, source: str, context: dict[str, Any], field: str) -> str:
     try:
-        return env.from_string(source).render(**context)
+        out = env.from_string(source).render(**context)
     except TemplateSyntaxError as exc:
         raise ValidationFailed(field, f"line {exc.lineno}: {exc.message}")
     except UndefinedError as exc:
         raise ValidationFailed(field, f"unknown variable: {exc.message}")
     except SecurityError as exc:
         raise ValidationFailed(field, f"not allowed: {exc}")
-    except (TypeError, ValueError, ZeroDivisionError) as exc:
+    except (TemplateError, TypeError, ValueError, ArithmeticError, IndexError,
+            KeyError) as exc:
         raise ValidationFailed(field, f"cannot render: {exc}")
+    if len(out) > MAX_BODY:
+        raise ValidationFailed(field, f"longer than {MAX_BODY} characters when rendered")
+    return out
 
 
 def render(subject: str, body: str, html: str | None, context: dict[str, Any]) -> Rendered:
-    return Rendered(_render(_ENV, subject or "", context, "subject"),
+    # a subject is one line: a line break from a name or a template would end the headers
+    return Rendered(" ".join(_render(_ENV, subject or "", context, "subject").split()),
                     _render(_ENV, body, context, "body"),
                     _render(_HTML_ENV, html, context, "html") if html else None)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNO"
            "PQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
 GSM7_EXT = set("^{}\\[~]|€\f")
-MAX_SEGMENTS = 10
+MAX_SEGMENTS = 8  # SMS.ru refuses longer texts; other gateways allow at least as many
 
 
 @dataclass

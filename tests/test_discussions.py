@@ -206,3 +206,32 @@ async def test_discuss_from_the_web_and_comments_on_the_client_timeline(service,
     assert [x["text"] for x in detail["comments"]] == ["Sent by courier"]
     history = await (await c.get(f"/api/v1/clients/{client.id}/history")).json()
     assert any("Sent by courier" in (h["new_value"] or "") for h in history["items"])
+
+
+async def test_strangers_in_a_topic_reach_no_command_and_groups_are_not_taken_over(
+        service, emulator, make_staff):
+    """A stranger's /start in a task topic is kept as a comment, nothing answers it;
+    a head of another department may not re-register a team's group."""
+    sales = await Department.create(name="Sales")
+    other = await Department.create(name="Other")
+    head = await make_staff(Role.HEAD, language="en", department=sales)
+    rival = await make_staff(Role.HEAD, language="en", department=other)
+    chat = await _group(emulator, service, head, [rival.telegram_id])
+    await emulator.send_message(head.telegram_id, "/setup", chat_id=chat)
+    await settled(service, emulator)
+    await emulator.send_message(rival.telegram_id, "/setup", chat_id=chat)
+    await settled(service, emulator)
+    assert (await TeamGroup.get(chat_id=chat)).department_id == sales.id
+    a = (await svc.do_create_activity(head, {"title": "Price list"})).activity
+    opened = await topics.open_topic(service.bot, service.i18n, head, a.id)
+    thread = int(opened.link.rsplit("/", 1)[1])
+    stranger = 777000002
+    emulator.add_user(stranger, "Guest", None)
+    emulator.add_chat_member(chat, stranger)
+    before = len(emulator.bot_messages(chat))
+    for text in ("/start", "/staff", "hello there"):
+        await emulator.send_message(stranger, text, chat_id=chat, message_thread_id=thread)
+    await settled(service, emulator)
+    assert len(emulator.bot_messages(chat)) == before  # no answer, no apology
+    assert [c.text for c in await ActivityComment.filter(activity_id=a.id).order_by(
+        "telegram_message_id")] == ["/start", "/staff", "hello there"]

@@ -248,3 +248,91 @@ async def test_email_from_the_bot_card_with_preview(mail_service, emulator, make
         assert await OutboundMessage.filter(client_id=client.id).count() == 1
     finally:
         controller.stop()
+
+
+async def test_subject_is_one_line_and_templates_cannot_exhaust_memory(mail_service,
+                                                                       emulator, make_staff):
+    ivan = await make_staff(Role.MANAGER, language="en")
+    client = (await client_svc.do_create_client(ivan, {"name": "Lutik",
+                                                       "email": "office@lutik.ru"})).client
+    await signed_in(mail_service, emulator, ivan)
+    c = mail_service.client
+    resp = await c.post(f"/api/v1/clients/{client.id}/messages/preview", json={
+        "subject": "Offer\nBcc: all@evil.example\n", "body": "x"})
+    assert (await resp.json())["subject"] == "Offer Bcc: all@evil.example"
+    resp = await c.post(f"/api/v1/clients/{client.id}/messages/preview", json={
+        "subject": "x", "body": "{{ 'a' * 10**9 }}"})
+    assert resp.status == 422 and (await resp.json())["detail"][0]["loc"] == ["body", "body"]
+    resp = await c.post(f"/api/v1/clients/{client.id}/messages/preview", json={
+        "subject": "x", "body": "{{ range(10**8)|list|length }}"})
+    assert resp.status == 422
+
+
+async def test_mailing_skips_whom_it_must_and_sends_each_once(mail_service, emulator,
+                                                               make_staff):
+    """K-16: the list is made with the skipped and why; two pumps at once and a
+    "restart" queue each recipient once; paused sends nobody; the unsubscribe link works
+    and later mailings skip the address."""
+    import asyncio
+
+    from models import MailingRecipient, MailingState, Unsubscribe
+    from services import mailings
+
+    admin = await make_staff(Role.ADMIN, language="en", email="boss@crm.example.ru")
+    names = {}
+    for name, data in (("Alpha", {"email": "a@alpha.ru"}), ("Beta", {"email": "b@beta.ru"}),
+                       ("Gamma", {}), ("Delta", {"email": "d@delta.ru"}),
+                       ("Eps", {"email": "e@eps.ru"})):
+        names[name] = (await client_svc.do_create_client(admin, {"name": name, **data})).client
+    names["Delta"].do_not_contact = True
+    await names["Delta"].save()
+    await mailings.do_unsubscribe("email", "e@eps.ru")
+    secret = mail_service.settings.secret_key.get_secret_value()
+    controller, inbox = smtp_server(mail_service.smtp_port)
+    try:
+        await signed_in(mail_service, emulator, admin)
+        c = mail_service.client
+        tpl = await (await c.post("/api/v1/templates", json={
+            "name": "News", "subject": "News for {{ client.name }}",
+            "body": "Dear {{ client.name }}, here is our news."})).json()
+        resp = await c.post("/api/v1/mailings", json={
+            "name": "November", "template_id": tpl["id"], "per_minute": 6000,
+            "client_ids": [x.id for x in names.values()]})
+        assert resp.status == 201, await resp.text()
+        made = await resp.json()
+        assert (made["total"], made["pending"], made["skipped"]) == (5, 2, 3)
+        assert made["reasons"] == {"no_address": 1, "do_not_contact": 1, "unsubscribed": 1}
+        mid = made["id"]
+        # paused: nobody is queued
+        await c.post(f"/api/v1/mailings/{mid}/action", json={"action": "start"})
+        await c.post(f"/api/v1/mailings/{mid}/action", json={"action": "pause"})
+        assert await mailings.pump(secret=secret, base_url="http://crm") == 0
+        await c.post(f"/api/v1/mailings/{mid}/action", json={"action": "resume"})
+        # two pumps at once (two replicas), then one more as after a restart
+        first, second = await asyncio.gather(
+            mailings.pump(secret=secret, base_url="http://crm"),
+            mailings.pump(secret=secret, base_url="http://crm"))
+        assert first + second <= 2
+        await mailings.pump(secret=secret, base_url="http://crm")
+        await mailings.pump(secret=secret, base_url="http://crm")  # nobody left: done
+        assert await MailingRecipient.filter(mailing_id=mid, state="queued").count() == 2
+        mail_service.outbox.poke()
+        await wait_until(lambda: len(inbox.messages) == 2, timeout=10)
+        assert sorted(m.rcpt_tos[0] for m in inbox.messages) == ["a@alpha.ru", "b@beta.ru"]
+        progress = await (await c.get(f"/api/v1/mailings/{mid}")).json()
+        assert progress["state"] == MailingState.DONE
+        assert (progress["sent"] + progress["queued"], progress["failed"]) == (2, 0)
+        # the unsubscribe link of the email: GET asks, POST records
+        body = inbox.messages[0].content.decode()
+        link = body[body.index("http://crm/u/"):].split()[0]
+        token = link.rsplit("/", 1)[1]
+        page = await c.get(f"/u/{token}")
+        assert page.status == 200 and "data-testid=\"unsubscribe\"" in await page.text()
+        assert (await c.post(f"/u/{token}")).status == 200
+        assert await Unsubscribe.filter(channel="email").count() == 2
+        assert (await c.get("/u/forged.token")).status == 404
+        page = await c.get("/app/mailings")
+        assert "November" in await page.text()
+        assert len(inbox.messages) == 2
+    finally:
+        controller.stop()

@@ -175,7 +175,9 @@ async def test_a_row_claimed_again_elsewhere_is_not_sent_twice(service, emulator
     await Reminder.filter(activity_id=a.id).update(due_at=utcnow(), next_attempt_at=utcnow())
     d = ReminderDispatcher(service.bot, service.i18n, replica="slow")
     [row] = await d.claim()
-    await Reminder.filter(id=row.id).update(claimed_by="fast:1")  # the other replica's
+    # the batch was slow: our lease ran out and the other replica claimed the row
+    row.claimed_until = utcnow() - timedelta(seconds=1)
+    await Reminder.filter(id=row.id).update(claimed_by="fast:1")
     activity = await Activity.get(id=a.id).prefetch_related("type")
     await d._deliver(row, activity, await User.get(id=ivan.id), {})
     assert reminder_messages(emulator, ivan.telegram_id) == [] and d.sent == 0

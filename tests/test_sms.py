@@ -164,3 +164,33 @@ async def test_provider_refusal_fails_and_503_is_retried(sms_service, emulator, 
 
     again = await wait_until(retried, timeout=10)
     assert "503" in again.last_error
+
+
+@pytest.mark.parametrize("sms_service", ["twilio"], indirect=True)
+async def test_stop_reply_unsubscribes_the_number(sms_service, emulator, make_staff):
+    """K-16: a STOP reply (the provider's inbound webhook, a secret URL) unsubscribes the
+    number; the next SMS mailing skips it, saying why."""
+    from models import Unsubscribe
+    from services import mailings
+
+    admin = await make_staff(Role.ADMIN, language="ru")
+    client = (await client_svc.do_create_client(admin, {"name": "Ромашка",
+                                                       "phone": "+79161234567"})).client
+    secret = sms_service.settings.secret_key.get_secret_value()
+    c = sms_service.client
+    assert (await c.post("/webhooks/sms/wrong", data={"From": "+79161234567",
+                                                      "Body": "STOP"})).status == 404
+    url = f"/webhooks/sms/{mailings.inbound_token(secret)}"
+    resp = await c.post(url, data={"From": "+79161234567", "Body": "hello"})
+    assert resp.status == 200 and not await Unsubscribe.exists()
+    resp = await c.post(url, data={"From": "8 916 123-45-67", "Body": " Стоп! "})
+    assert "<Response/>" in await resp.text()
+    assert await Unsubscribe.filter(channel="sms", address="+79161234567").exists()
+    await signed_in(sms_service, emulator, admin)
+    tpl = await (await c.post("/api/v1/templates", json={
+        "name": "Promo", "channel": "sms", "body": "Скидки для {{ client.name }}"})).json()
+    made = await (await c.post("/api/v1/mailings", json={
+        "name": "SMS promo", "template_id": tpl["id"], "client_ids": [client.id]})).json()
+    assert made["reasons"] == {"unsubscribed": 1}
+    page = await c.get("/app/mailings")
+    assert url in await page.text()  # the admin sees the address to give the provider

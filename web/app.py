@@ -18,6 +18,7 @@ from web import pages
 from web.api import activities as _activities_api  # noqa: F401 - registers routes
 from web.api import clients as _clients_api  # noqa: F401 - registers /clients routes
 from web.api import customization as _customization_api  # noqa: F401 - registers routes
+from web.api import mailings as _mailings_api  # noqa: F401 - registers routes
 from web.api import messaging as _messaging_api  # noqa: F401 - registers routes
 from web.api import reports as _reports_api  # noqa: F401 - registers routes
 from web.api.routes import api
@@ -82,6 +83,10 @@ def build_web_app(
     app.router.add_get("/app/import", pages.import_page)
     app.router.add_get("/app/calendar", pages.calendar_page)
     app.router.add_get("/app/reports", pages.reports_page)
+    app.router.add_get("/app/mailings", pages.mailings_page)
+    app.router.add_get("/u/{token}", pages.unsubscribe_page)
+    app.router.add_post("/u/{token}", pages.unsubscribe_page)
+    app.router.add_post("/webhooks/sms/{token}", pages.inbound_sms)
     app.router.add_get("/app/admin", pages.admin_page)
     app.router.add_get("/login/{token}", pages.login_page)
     app.router.add_post("/login/{token}", pages.login_link)

@@ -242,6 +242,8 @@ async def _custom_for_page(user, client_id: int) -> list[tuple[object, object]]:
 
 # outbox states shown on the client card (A-18)
 _MESSAGE_STATES = (N_("queued"), N_("sending"), N_("sent"), N_("failed"))
+# mailing states (K-16)
+_MAILING_STATES = (N_("draft"), N_("running"), N_("paused"))
 
 # requisite labels used by the client card template
 _REQUISITE_LABELS = (N_("INN"), N_("KPP"), N_("OGRN"), N_("EDRPOU"), N_("IPN"), N_("BIK"),
@@ -319,6 +321,79 @@ async def reports_page(request: web.Request) -> web.Response:
         type_names={t.code: f"{t.icon} {t.name}" for t in await activity_service.list_types()
                     if t.code},
         may_plan=user.role in (Role.ADMIN, Role.HEAD), people=people)
+
+
+async def unsubscribe_page(request: web.Request) -> web.Response:
+    """K-16: /u/<token> from an email: GET asks, POST records it (one click, and mail
+    scanners that only GET do not unsubscribe anybody)."""
+    from services import mailings
+
+    settings = request.app[SETTINGS_KEY]
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    found = mailings.read_token(secret, request.match_info["token"])
+    lang = _guess_lang(request)
+    if found is None:
+        return render(request, "message.html", lang=lang, status=404,
+                      title_msg=N_("Link not valid"),
+                      body_msg=N_("This unsubscribe link is not valid."))
+    channel, address = found
+    if request.method == "POST":
+        await mailings.do_unsubscribe(channel, address)
+        return render(request, "message.html", lang=lang, title_msg=N_("Unsubscribed"),
+                      body_msg=N_("You will not receive our mailings at this address any "
+                                  "more."))
+    return render(request, "unsubscribe.html", lang=lang, address=address)
+
+
+async def inbound_sms(request: web.Request) -> web.Response:
+    """K-16: a provider posts the replies to our SMS here (Twilio: form From/Body; a
+    generic gateway: JSON or form from/text). STOP unsubscribes the number. The URL
+    holds a secret token (shown on the settings page)."""
+    import hmac as _hmac
+
+    from services import mailings
+
+    settings = request.app[SETTINGS_KEY]
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    if not _hmac.compare_digest(request.match_info["token"], mailings.inbound_token(secret)):
+        return web.Response(status=404)
+    if request.content_type == "application/json":
+        try:
+            data = await request.json()
+        except ValueError:
+            return web.Response(status=400, text="not JSON")
+        data = data if isinstance(data, dict) else {}
+    else:
+        data = dict(await request.post())
+    sender = str(data.get("From") or data.get("from") or data.get("phone") or "")
+    text = str(data.get("Body") or data.get("text") or data.get("message") or "")
+    await mailings.do_inbound_sms(sender, text)
+    if "From" in data:  # Twilio waits for TwiML
+        return web.Response(text="<Response/>", content_type="text/xml")
+    return web.json_response({"ok": True})
+
+
+async def mailings_page(request: web.Request) -> web.Response:
+    """K-16: mailings with progress bars; make one from a segment and a template."""
+    from models import Mailing, Role
+    from services import mailings, segments
+    from services.messaging import list_templates
+
+    user = await current_user(request)
+    if user is None:
+        return render(request, "signin.html", lang=_guess_lang(request))
+    lang = str(user.language)
+    qs = Mailing.all() if user.role == Role.ADMIN else Mailing.filter(created_by_id=user.id)
+    items = [await mailings.progress(user, i) for i in await qs.order_by("-id").limit(50)
+             .values_list("id", flat=True)]
+    settings = request.app[SETTINGS_KEY]
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    return render(request, "mailings.html", lang=lang, user=user, items=items,
+                  templates=await list_templates(), segs=await segments.list_segments(user),
+                  may_send=user.role in (Role.ADMIN, Role.HEAD),
+                  inbound_url=f"{settings.base_url}/webhooks/sms/"
+                              f"{mailings.inbound_token(secret)}"
+                  if user.role == Role.ADMIN else None)
 
 
 async def import_page(request: web.Request) -> web.Response:

@@ -83,27 +83,31 @@ def build_discussions_router() -> Router:
         await query.message.answer(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=[
             [InlineKeyboardButton(text=_("Open the topic"), url=opened.link)]]))
 
-    @router.message(F.chat.type == "supergroup", F.message_thread_id)
-    async def topic_message(message: Message, staff: User | None = None) -> None:
-        await _store(message)
+    @router.message(F.chat.type == "supergroup", F.is_topic_message)
+    async def topic_message(message: Message) -> None:
+        await store_topic_message(message)
 
-    @router.edited_message(F.chat.type == "supergroup", F.message_thread_id)
-    async def topic_edit(message: Message, staff: User | None = None) -> None:
-        await _store(message)
-
-    async def _store(message: Message) -> None:
-        discussion = await svc.discussion_of_thread(message.chat.id, message.message_thread_id)
-        if discussion is None or message.from_user is None or message.from_user.is_bot:
-            return
-        kind, text, file_id = _kind_and_text(message)
-        if not text and kind == "text":
-            return  # a service message (topic created, closed...)
-        await svc.do_topic_message(
-            discussion, telegram_user_id=message.from_user.id,
-            author_name=message.from_user.full_name, chat_id=message.chat.id,
-            message_id=message.message_id, kind=kind, text=text[:4000], file_id=file_id)
+    @router.edited_message(F.chat.type == "supergroup", F.is_topic_message)
+    async def topic_edit(message: Message) -> None:
+        await store_topic_message(message)
 
     return router
+
+
+async def store_topic_message(message: Message | None) -> None:
+    """A message (or its edit) in a task topic becomes a comment of the task."""
+    if message is None or not message.message_thread_id:
+        return
+    discussion = await svc.discussion_of_thread(message.chat.id, message.message_thread_id)
+    if discussion is None or message.from_user is None or message.from_user.is_bot:
+        return
+    kind, text, file_id = _kind_and_text(message)
+    if not text and kind == "text":
+        return  # a service message (topic created, closed...)
+    await svc.do_topic_message(
+        discussion, telegram_user_id=message.from_user.id,
+        author_name=message.from_user.full_name, chat_id=message.chat.id,
+        message_id=message.message_id, kind=kind, text=text[:4000], file_id=file_id)
 
 
 

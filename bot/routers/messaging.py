@@ -5,6 +5,7 @@ segment count) → Send. For your own email the first line is the subject. Bad i
 
 from __future__ import annotations
 
+import asyncio
 import html
 
 from aiogram import F, Router
@@ -47,18 +48,18 @@ async def _preview(message: Message, staff: User, state: FSMContext) -> None:
             info = segments(text)
             shown = _("📱 SMS to {to} · {parts} SMS ({encoding}, {count} characters)").format(
                 to=to, parts=info.parts, encoding=info.encoding, count=info.characters
-            ) + "\n\n" + html.escape(text)
+            ) + "\n\n" + html.escape(text[:3000])
         else:
             rendered, _t = await svc.compose(staff, cid, **args)
             to = await svc.recipient(staff, cid, None)
             shown = _("✉️ Email to {to}").format(to=html.escape(to)) + "\n<b>" + html.escape(
-                rendered.subject) + "</b>\n\n" + html.escape(rendered.body)
+                rendered.subject) + "</b>\n\n" + html.escape(rendered.body[:3000])
     except DomainError as exc:
         await message.answer(_error(exc) + "\n" + _("Type the text again, or /cancel."))
         await state.set_state(Compose.text)
         return
     await state.set_state(None)
-    await message.answer(shown[:4000], reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
+    await message.answer(shown, reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
         _btn(_("✅ Send"), MessageCB(action="send", client_id=cid)),
         _btn(_("✖️ Cancel"), MessageCB(action="cancel", client_id=cid))]]))
 
@@ -135,11 +136,19 @@ def build_messaging_router() -> Router:
         await query.answer(_("Cancelled; nothing was sent."))
         await query.message.edit_reply_markup(reply_markup=None)
 
+    sending: dict[int, asyncio.Lock] = {}  # one send at a time per person
+
     @router.callback_query(MessageCB.filter(F.action == "send"))
-    async def send(query: CallbackQuery, staff: User, state: FSMContext,
-                   outbox=None) -> None:
+    async def send(query: CallbackQuery, callback_data: MessageCB, staff: User,
+                   state: FSMContext, outbox=None) -> None:
+        async with sending.setdefault(staff.id, asyncio.Lock()):
+            await _send(query, callback_data, staff, state, outbox)
+
+    async def _send(query: CallbackQuery, callback_data: MessageCB, staff: User,
+                    state: FSMContext, outbox) -> None:
         draft = (await state.get_data()).get("message_draft") or {}
-        if not draft:
+        if not draft or draft.get("client_id") != callback_data.client_id:
+            # sent already (a second tap), or an old preview's button
             await query.answer(_("That draft has expired; start again from the card."),
                                show_alert=True)
             return

@@ -118,12 +118,23 @@
       var url = "/api/v1/clients/" + clientId + (sms ? "/sms" : "/messages") +
         (what === "preview" ? "/preview" : "");
       err.hidden = true;
+      var buttons = form.querySelectorAll("button");
+      if (what !== "preview") {  // one tap sends one message
+        if (form.dataset.sending) return;
+        form.dataset.sending = "1";
+        Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
+      }
+      var release = function () {
+        delete form.dataset.sending;
+        Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; });
+      };
       fetch(url, {method: "POST", credentials: "same-origin",
         headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)})
         .then(function (r) { return r.json().then(function (j) { return [r, j]; }); })
         .then(function (rj) {
           var r = rj[0], j = rj[1];
           if (!r.ok) {
+            release();
             var d = j.detail;
             err.textContent = Array.isArray(d) ? d.map(function (x) {
               return x.loc[x.loc.length - 1] + ": " + x.msg; }).join("; ") : String(d);
@@ -149,6 +160,14 @@
           if (o.dataset.channel) o.hidden = o.dataset.channel !== ch; });
         sel.value = "";
       }
+    },
+    mailingAction: function (id, action) {
+      fetch("/api/v1/mailings/" + id + "/action", {method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json"}, body: JSON.stringify({action: action})})
+        .then(function (r) {
+          if (r.ok) window.location.reload();
+          else r.json().then(function (j) { alert(JSON.stringify(j.detail)); });
+        });
     },
     applyPlaybook: function (playbookId, clientId) {
       if (!playbookId) return;

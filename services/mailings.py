@@ -1,0 +1,291 @@
+"""Mailing lists (K-16): one template to many clients, personalised, at a rate.
+
+Rules:
+
+* A mailing is made from a segment's members (computed now, within what the author
+  may see) or from chosen clients, with an email or SMS template. Each client is a
+  recipient row: pending, or skipped with the reason — no address, no consent for the
+  channel, marked do-not-contact, unsubscribed. The list is fixed when made.
+* Start, pause, resume, cancel. A running mailing is pumped by a timed job: at most
+  ``per_minute`` recipients a minute are personalised and put in the outbox; each
+  recipient row is claimed by one conditional UPDATE (pending → queued), so two
+  replicas, or a restart half-way, never queue anybody twice.
+* Emails carry an unsubscribe link (``/u/<token>``, signed with the secret key); an
+  address that unsubscribed is skipped by every later mailing.
+* Progress: recipients by state, and their messages by outbox state, counted in SQL.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from models import (
+    AuditLog,
+    Client,
+    Mailing,
+    MailingRecipient,
+    MailingState,
+    MessageTemplate,
+    OutboundMessage,
+    Role,
+    Unsubscribe,
+    User,
+)
+from models.messaging import Channel
+from services.clock import utcnow
+from services.errors import NotFound, PermissionDenied, ValidationFailed
+
+BATCH = 500
+
+
+# --- unsubscribe links -----------------------------------------------------------------
+def unsubscribe_token(secret: str, channel: str, address: str) -> str:
+    payload = f"{channel}:{address}".encode()
+    sig = hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()[:24]
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + sig
+
+
+def read_token(secret: str, token: str) -> tuple[str, str] | None:
+    try:
+        raw, sig = token.rsplit(".", 1)
+        payload = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        channel, address = payload.decode().split(":", 1)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    good = hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()[:24]
+    return (channel, address) if hmac.compare_digest(good, sig) else None
+
+
+async def do_unsubscribe(channel: str, address: str) -> None:
+    if channel not in (Channel.EMAIL, Channel.SMS):
+        raise ValidationFailed("channel", "email or sms")
+    await Unsubscribe.get_or_create(channel=channel, address=address.lower())
+
+
+# --- making a mailing -----------------------------------------------------------------
+def _address(client: dict[str, Any], channel: str) -> str | None:
+    return client["email"] if channel == Channel.EMAIL else client["phone"]
+
+
+async def do_create_mailing(actor: User, *, name: str, template_id: int,
+                            segment_id: int | None = None,
+                            client_ids: list[int] | None = None,
+                            per_minute: int = 60) -> Mailing:
+    from services import segments
+    from services.clients import visible_clients
+
+    if actor.role not in (Role.ADMIN, Role.HEAD):
+        raise PermissionDenied("admins and heads send mailings")
+    name = " ".join((name or "").split())
+    if not name or len(name) > 200:
+        raise ValidationFailed("name", "one to 200 characters")
+    template = await MessageTemplate.get_or_none(id=template_id, archived=False)
+    if template is None:
+        raise ValidationFailed("template", "no such template")
+    if isinstance(per_minute, bool) or not isinstance(per_minute, int) or \
+            not 1 <= per_minute <= 6000:
+        raise ValidationFailed("per_minute", "from 1 to 6000")
+    if segment_id:
+        try:
+            qs = await segments.members(actor, segment_id)
+        except NotFound:
+            raise ValidationFailed("segment", "no such segment") from None
+    elif client_ids:
+        qs = (await visible_clients(actor)).filter(id__in=list(client_ids))
+    else:
+        raise ValidationFailed("segment", "choose a segment or clients")
+    channel = str(template.channel)
+    blocked = set(await Unsubscribe.filter(channel=channel).values_list("address",
+                                                                        flat=True))
+    consent = "email_consent" if channel == Channel.EMAIL else "sms_consent"
+    async with in_transaction():
+        mailing = await Mailing.create(name=name, channel=channel, template=template,
+                                       segment_id=segment_id, per_minute=per_minute,
+                                       created_by_id=actor.id)
+        last = 0
+        while True:  # in chunks: a segment may hold tens of thousands
+            rows = await qs.filter(id__gt=last).order_by("id").limit(BATCH).values(
+                "id", "email", "phone", "do_not_contact", consent)
+            if not rows:
+                break
+            batch = []
+            for c in rows:
+                address = _address(c, channel)
+                reason = ("do_not_contact" if c["do_not_contact"] else
+                          "no_consent" if not c[consent] else
+                          "no_address" if not address else
+                          "unsubscribed" if address.lower() in blocked else None)
+                batch.append(MailingRecipient(mailing_id=mailing.id, client_id=c["id"],
+                                              address=address,
+                                              state="skipped" if reason else "pending",
+                                              reason=reason))
+            await MailingRecipient.bulk_create(batch)
+            last = rows[-1]["id"]
+    return mailing
+
+
+async def _mailing(actor: User, mailing_id: int) -> Mailing:
+    mailing = await Mailing.get_or_none(id=mailing_id)
+    if mailing is None or (actor.role != Role.ADMIN and mailing.created_by_id != actor.id):
+        raise NotFound("mailing")
+    return mailing
+
+
+TRANSITIONS = {
+    "start": ((MailingState.DRAFT,), MailingState.RUNNING),
+    "pause": ((MailingState.RUNNING,), MailingState.PAUSED),
+    "resume": ((MailingState.PAUSED,), MailingState.RUNNING),
+    "cancel": ((MailingState.DRAFT, MailingState.RUNNING, MailingState.PAUSED),
+               MailingState.CANCELLED),
+}
+
+
+async def do_mailing_action(actor: User, mailing_id: int, action: str) -> Mailing:
+    if action not in TRANSITIONS:
+        raise ValidationFailed("action", "start, pause, resume or cancel")
+    mailing = await _mailing(actor, mailing_id)
+    allowed, target = TRANSITIONS[action]
+    if mailing.state not in allowed:
+        raise ValidationFailed("state", f"a {mailing.state} mailing cannot {action}")
+    mailing.state = target
+    if action == "start":
+        mailing.started_at = utcnow()
+    if target == MailingState.CANCELLED:
+        mailing.finished_at = utcnow()
+    await mailing.save()
+    await AuditLog.create(user_id=actor.id, source="web", entity="mailing",
+                          object_id=mailing.id, client_id=None, action=action)
+    return mailing
+
+
+async def progress(actor: User, mailing_id: int) -> dict[str, Any]:
+    mailing = await _mailing(actor, mailing_id)
+    by_state = dict(await MailingRecipient.filter(mailing_id=mailing.id).annotate(
+        n=Count("id")).group_by("state").values_list("state", "n"))
+    sent = dict(await OutboundMessage.filter(mailing_id=mailing.id).annotate(
+        n=Count("id")).group_by("state").values_list("state", "n"))
+    reasons = dict(await MailingRecipient.filter(mailing_id=mailing.id, state="skipped"
+                                                 ).annotate(n=Count("id")).group_by(
+        "reason").values_list("reason", "n"))
+    total = sum(by_state.values())
+    return {"mailing": mailing, "total": total, "pending": by_state.get("pending", 0),
+            "skipped": by_state.get("skipped", 0), "reasons": reasons,
+            "queued": sent.get("queued", 0) + sent.get("sending", 0),
+            "sent": sent.get("sent", 0), "failed": sent.get("failed", 0)}
+
+
+# --- the pump (a timed job) --------------------------------------------------------------
+async def _contexts(client_ids: list[int], author: User | None) -> dict[int, dict]:
+    """The template variables of a batch of clients, in two queries."""
+    from services.clients import _ref_names
+
+    rows = await Client.filter(id__in=client_ids).values(
+        "id", "name", "phone", "email", "street", "building", "office", "region_id",
+        "city_id", "district_id")
+    names = await _ref_names(*{r[k] for r in rows for k in ("region_id", "city_id",
+                                                           "district_id") if r[k]})
+    sender = {"full_name": author.full_name if author else "",
+              "phone": (author.phone or "") if author else "",
+              "email": (author.email or "") if author else ""}
+    out = {}
+    for r in rows:
+        parts = [names.get(r["region_id"]), names.get(r["city_id"]),
+                 names.get(r["district_id"]), r["street"], r["building"], r["office"]]
+        out[r["id"]] = {"client": {"name": r["name"], "phone": r["phone"] or "",
+                                   "email": r["email"] or "",
+                                   "address": ", ".join(p for p in parts if p)},
+                        "sender": sender}
+    return out
+
+
+async def pump(*, secret: str, base_url: str, interval_s: float = 10.0) -> int:
+    """Queue the next recipients of every running mailing, within its rate; a mailing
+    with nobody pending left is done. Returns how many were queued.
+
+    A batch is claimed (pending → queued) and its messages are written in one
+    transaction: another replica's claim waits on the same rows and then finds them
+    taken; a crash rolls both back, so nobody is lost or queued twice."""
+    from services.messaging import _ENV, _render
+
+    queued = 0
+    for mailing in await Mailing.filter(state=MailingState.RUNNING):
+        template = await MessageTemplate.get(id=mailing.template_id)
+        author = await User.get_or_none(id=mailing.created_by_id)
+        allowance = max(1, round(mailing.per_minute * interval_s / 60))
+        rows = await MailingRecipient.filter(mailing_id=mailing.id, state="pending").order_by(
+            "id").limit(allowance).values("id", "client_id", "address")
+        if not rows:
+            await Mailing.filter(id=mailing.id, state=MailingState.RUNNING).update(
+                state=MailingState.DONE, finished_at=utcnow())
+            continue
+        contexts = await _contexts([r["client_id"] for r in rows if r["client_id"]], author)
+        messages, skipped = {}, {}
+        for r in rows:
+            context = contexts.get(r["client_id"])
+            if context is None:
+                skipped[r["id"]] = "client removed"
+                continue
+            try:
+                body = _render(_ENV, template.body, context, "body")
+                subject = " ".join(_render(_ENV, template.subject or "", context,
+                                           "subject").split())
+            except ValidationFailed as exc:
+                skipped[r["id"]] = f"render: {exc.message}"[:100]
+                continue
+            if mailing.channel == Channel.EMAIL:
+                link = f"{base_url}/u/{unsubscribe_token(secret, 'email', r['address'])}"
+                body += f"\n\n--\nUnsubscribe: {link}"
+            messages[r["id"]] = (r, subject, body)
+        now = utcnow()
+        async with in_transaction():
+            if messages:
+                token = f"claim:{secrets.token_hex(8)}"
+                await MailingRecipient.filter(id__in=list(messages), state="pending").update(
+                    state="queued", reason=token)
+                mine = set(await MailingRecipient.filter(reason=token).values_list(
+                    "id", flat=True))
+                await OutboundMessage.bulk_create([OutboundMessage(
+                    channel=mailing.channel, to_address=r["address"], subject=subject[:300],
+                    body=body, client_id=r["client_id"], template_id=template.id,
+                    mailing_id=mailing.id, created_by_id=mailing.created_by_id,
+                    reply_to=author.email if author else None, next_attempt_at=now)
+                    for rid, (r, subject, body) in messages.items() if rid in mine],
+                    batch_size=500)
+                await MailingRecipient.filter(reason=token).update(reason=None)
+                queued += len(mine)
+            for rid, reason in skipped.items():
+                await MailingRecipient.filter(id=rid, state="pending").update(
+                    state="skipped", reason=reason)
+    return queued
+
+
+# --- STOP replies by SMS ------------------------------------------------------------------
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "СТОП", "ОТПИСАТЬСЯ", "ВІДПИСАТИСЯ",
+              "ОТПИСКА", "ВІДПИСКА"}
+
+
+def inbound_token(secret: str) -> str:
+    """The secret part of the inbound SMS webhook's URL."""
+    return hmac.new(secret.encode(), b"sms-inbound", hashlib.sha256).hexdigest()[:32]
+
+
+async def do_inbound_sms(sender: str, text: str) -> bool:
+    """A reply by SMS: STOP (in any of our languages) unsubscribes the number from
+    mailings. True when it did."""
+    from services.clients import normalize_phone
+
+    if " ".join((text or "").split()).upper().strip(".!") not in STOP_WORDS:
+        return False
+    try:
+        phone = normalize_phone(sender or "")
+    except ValidationFailed:
+        return False
+    await Unsubscribe.get_or_create(channel=Channel.SMS, address=phone.lower())
+    return True
