@@ -134,6 +134,12 @@ class Activity(TimestampedModel):
     parent: fields.ForeignKeyNullableRelation[Activity] = fields.ForeignKeyField(
         "kontakt.Activity", related_name="follow_ups", null=True, on_delete=fields.SET_NULL)
     escalated_at = fields.DatetimeField(null=True)  # overdue told to the supervisor
+    # the client is told N hours before (a template of email or SMS), once
+    client_notice_hours = fields.IntField(null=True)
+    client_notice_template: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.MessageTemplate", related_name="activities", null=True,
+        on_delete=fields.SET_NULL)
+    client_notified_at = fields.DatetimeField(null=True)
     done_at = fields.DatetimeField(null=True)
     done_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "kontakt.User", related_name="activities_done", null=True, on_delete=fields.SET_NULL)

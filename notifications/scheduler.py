@@ -105,9 +105,12 @@ def add_mailing_job(scheduler: AsyncIOScheduler, runner: JobRunner, outbox, *, s
     """K-16: every few seconds the running mailings put their next recipients, within
     their rate, into the outbox (services.mailings.pump), then the outbox is woken."""
     from services.mailings import pump
+    from services.messaging import send_client_notices
 
     async def job() -> None:
-        if await pump(secret=secret, base_url=base_url, interval_s=interval_s):
+        queued = await pump(secret=secret, base_url=base_url, interval_s=interval_s)
+        queued += await send_client_notices()  # A-18: the client told before an activity
+        if queued:
             outbox.poke()
 
     scheduler.add_job(runner.wrap("mailings", job), "interval", seconds=interval_s,

@@ -377,6 +377,25 @@ async def _validated(data: dict[str, Any], actor: User, *, current: Activity | N
                                                  archived=False).exists():
                 raise ValidationFailed("category", "no such category")
             out["category_id"] = data["category_id"]
+    if "client_notice_hours" in data:
+        hours = data["client_notice_hours"]
+        if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int)
+                                  or not 1 <= hours <= 168):
+            raise ValidationFailed("client_notice_hours", "hours from 1 to 168")
+        out["client_notice_hours"] = hours
+    if "client_notice_template_id" in data:
+        from models import MessageTemplate
+
+        out["client_notice_template_id"] = None
+        if data["client_notice_template_id"]:
+            if not await MessageTemplate.filter(id=data["client_notice_template_id"],
+                                                archived=False).exists():
+                raise ValidationFailed("client_notice_template", "no such template")
+            out["client_notice_template_id"] = data["client_notice_template_id"]
+    if out.get("client_notice_hours") and not (
+            out.get("client_notice_template_id") or (current and
+                                                     current.client_notice_template_id)):
+        raise ValidationFailed("client_notice_template", "choose the message to send")
     for key in ("latitude", "longitude"):
         if key in data:
             value = data[key]
@@ -650,6 +669,7 @@ async def do_update_activity(actor: User, activity_id: int, changes: dict[str, A
             activity.state = ActivityState.RESCHEDULED
         if moved:
             activity.escalated_at = None  # overdue again later: told again
+            activity.client_notified_at = None  # the client hears the new time
         await activity.save()
         if new_people != people:
             gone = [u for u in people if u not in new_people]

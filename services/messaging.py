@@ -294,3 +294,44 @@ async def do_send_sms(actor: User, client_id: int, *, source: str = "web",
                               object_id=outbound.id, client_id=client_id, action="sms",
                               field="to", new_value=f"{to}: {text[:200]}")
     return outbound
+
+
+# --- notices to the client before an activity ----------------------------------------
+async def send_client_notices(now=None) -> int:
+    """A-18: activities with a client notice whose time has come: the message is
+    queued once (the activity is claimed by a conditional UPDATE), in the author's name;
+    a notice that cannot be sent (no address, a template error) is in the activity's
+    history with the reason. Returns how many were queued."""
+    from datetime import timedelta
+
+    from models import OPEN_STATES, Activity
+    from services.errors import DomainError
+
+    now = now or utcnow()
+    queued = 0
+    candidates = await Activity.filter(
+        state__in=list(OPEN_STATES), client_notified_at=None, rrule=None,
+        client_id__not_isnull=True, client_notice_hours__not_isnull=True,
+        client_notice_template_id__not_isnull=True, starts_at__gt=now,
+        starts_at__lte=now + timedelta(hours=168)).limit(500)
+    for activity in candidates:
+        if activity.starts_at - timedelta(hours=activity.client_notice_hours) > now:
+            continue
+        if not await Activity.filter(id=activity.id, client_notified_at=None).update(
+                client_notified_at=now):
+            continue  # another replica has it
+        author = await User.get_or_none(id=activity.author_id)
+        template = await MessageTemplate.get_or_none(id=activity.client_notice_template_id)
+        try:
+            if author is None or template is None:
+                raise ValidationFailed("client_notice", "the author or template is gone")
+            send = do_send_sms if template.channel == Channel.SMS else do_send_email
+            await send(author, activity.client_id, source="system", template_id=template.id,
+                       contact_id=activity.contact_id, activity_id=activity.id)
+            queued += 1
+        except DomainError as exc:
+            await AuditLog.create(user_id=None, source="system", entity="activity",
+                                  object_id=activity.id, client_id=activity.client_id,
+                                  action="client_notice", field="error",
+                                  new_value=str(exc)[:300])
+    return queued

@@ -336,3 +336,68 @@ async def test_mailing_skips_whom_it_must_and_sends_each_once(mail_service, emul
         assert len(inbox.messages) == 2
     finally:
         controller.stop()
+
+
+async def test_client_is_told_before_a_meeting_once(mail_service, emulator, make_staff):
+    """A-18: an activity tells its client N hours before, once (again if moved); the
+    author sees the delivery state on the activity."""
+    from datetime import timedelta
+
+    from services.messaging import send_client_notices
+
+    admin = await make_staff(Role.ADMIN, language="en")
+    ivan = await make_staff(Role.MANAGER, language="en", email="ivan@crm.example.ru")
+    client = (await client_svc.do_create_client(ivan, {"name": "Lutik",
+                                                       "email": "office@lutik.ru"})).client
+    controller, inbox = smtp_server(mail_service.smtp_port)
+    try:
+        await signed_in(mail_service, emulator, admin)
+        c = mail_service.client
+        tpl = await (await c.post("/api/v1/templates", json={
+            "name": "Meeting reminder", "subject": "Meeting: {{ activity.title }}",
+            "body": "We expect you {{ activity.starts_at }}. {{ sender.full_name }}"})).json()
+        c.session.cookie_jar.clear()
+        await signed_in(mail_service, emulator, ivan)
+        start = (utcnow() + timedelta(hours=2)).replace(microsecond=0)
+        resp = await c.post("/api/v1/activities", json={
+            "title": "Tasting", "type": "meeting", "client_id": client.id,
+            "starts_at": start.isoformat(), "client_notice_hours": 24})
+        assert (await resp.json())["detail"][0]["loc"] == ["body", "client_notice_template"]
+        resp = await c.post("/api/v1/activities", json={
+            "title": "Tasting", "type": "meeting", "client_id": client.id,
+            "starts_at": start.isoformat(), "client_notice_hours": 24,
+            "client_notice_template_id": tpl["id"]})
+        assert resp.status == 201, await resp.text()
+        aid = (await resp.json())["id"]
+        assert await send_client_notices() == 1
+        assert await send_client_notices() == 0  # once
+        mail_service.outbox.poke()
+        await wait_until(lambda: len(inbox.messages) == 1, timeout=10)
+        assert b"Meeting: Tasting" in inbox.messages[0].content
+
+        async def delivered():
+            detail = await (await c.get(f"/api/v1/activities/{aid}")).json()
+            states = [m["state"] for m in detail["client_messages"]]
+            return states if states == ["sent"] else None
+
+        assert await wait_until(delivered, timeout=10)
+        # moved: the client hears the new time
+        await c.patch(f"/api/v1/activities/{aid}", json={
+            "starts_at": (start + timedelta(hours=1)).isoformat()})
+        assert await send_client_notices() == 1
+    finally:
+        controller.stop()
+
+
+async def test_template_editor_preview_and_admin_page(mail_service, emulator, make_staff):
+    """A-18: the editor's live preview renders sample data or names the problem."""
+    admin = await make_staff(Role.ADMIN, language="en")
+    await signed_in(mail_service, emulator, admin)
+    c = mail_service.client
+    resp = await c.post("/api/v1/templates/preview", json={
+        "subject": "For {{ client.name }}", "body": "Hello {{ contact.first_name }}"})
+    assert (await resp.json())["body"] == "Hello Иван"
+    resp = await c.post("/api/v1/templates/preview", json={"body": "{{ contact.frist_name }}"})
+    assert resp.status == 422 and "frist_name" in (await resp.json())["detail"][0]["msg"]
+    page = await c.get("/app/admin")
+    assert "template-form" in await page.text()

@@ -412,6 +412,7 @@ async def admin_page(request: web.Request) -> web.Response:
     from services.activities import organizer_settings
     from services.clients import DEFAULT_WEIGHTS
     from services.layouts import SECTIONS
+    from services.messaging import list_templates
     from services.playbooks import list_playbooks
 
     user = await current_user(request)
@@ -441,4 +442,5 @@ async def admin_page(request: web.Request) -> web.Response:
         activity_types=await activity_service.list_types(),
         categories=await ActivityCategory.filter(archived=False).order_by("name"),
         products=await activity_service.list_products(),
+        message_templates=await list_templates(),
     )

@@ -63,6 +63,9 @@ class ActivityIn(BaseModel):
     rrule: str | None = Field(default=None, max_length=500)
     done: bool = False
     result: str | None = Field(default=None, max_length=20000)
+    client_notice_hours: int | None = Field(default=None, ge=1, le=168,
+                                            description="A-18: tell the client N hours before")
+    client_notice_template_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class ActivityPatch(BaseModel):
@@ -84,6 +87,8 @@ class ActivityPatch(BaseModel):
     location: str | None = Field(default=None, max_length=400)
     agenda: str | None = Field(default=None, max_length=20000)
     minutes: str | None = Field(default=None, max_length=20000)
+    client_notice_hours: int | None = Field(default=None, ge=1, le=168)
+    client_notice_template_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class CompleteIn(BaseModel):
@@ -163,6 +168,8 @@ class ActivityOut(ItemOut):
     comments: list[CommentOut]
     may_verify: bool
     documents: list[Ref]
+    client_notice_hours: int | None
+    client_messages: list[dict[str, str | None]]
 
 
 class AgendaQuery(BaseModel):
@@ -263,7 +270,14 @@ async def _detail(user: User, activity_id: int) -> ActivityOut:
     from services import documents as doc_service
 
     files = await doc_service.activity_documents(user, a.id)
+    from models import OutboundMessage
+
+    sent = await OutboundMessage.filter(activity_id=a.id).order_by("id").values(
+        "channel", "to_address", "state", "last_error")
     return ActivityOut(
+        client_notice_hours=a.client_notice_hours,
+        client_messages=[{"channel": str(m["channel"]), "to": m["to_address"],
+                          "state": str(m["state"]), "error": m["last_error"]} for m in sent],
         **item.model_dump(), documents=[Ref(id=d.id, name=d.filename) for d in files],
         goal=a.goal, result=a.result, location=a.location,
         agenda=a.agenda, minutes=a.minutes, rrule=a.rrule, contact_id=a.contact_id,

@@ -160,3 +160,21 @@ async def sms_send(request: web.Request, user: User, client_id: int, body: Compo
     if outbox is not None:
         outbox.poke()
     return _message(outbound)
+
+
+class TemplatePreviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: Literal["email", "sms"] = "email"
+    subject: str = Field(default="", max_length=300)
+    body: str = Field(default="", max_length=100_000)
+    html: str | None = Field(default=None, max_length=200_000)
+
+
+@api.route("POST", "/templates/preview", summary="A template rendered with sample data, or "
+           "what is wrong with it (the editor's live preview)", body=TemplatePreviewIn,
+           response=PreviewOut, tags=["messaging"])
+async def templates_preview(request: web.Request, user: User, body: TemplatePreviewIn):
+    rendered = svc.render(body.subject if body.channel == "email" else "", body.body,
+                          body.html if body.channel == "email" else None, svc.SAMPLE)
+    return PreviewOut(to=None, subject=rendered.subject, body=rendered.body,
+                      html=rendered.html)

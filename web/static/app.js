@@ -161,6 +161,31 @@
         sel.value = "";
       }
     },
+    templatePreview: function (form) {
+      // the template as it will read, with sample data, while it is typed
+      clearTimeout(form._preview);
+      form._preview = setTimeout(function () {
+        var out = form.querySelector("[data-testid=template-preview]"),
+            err = form.querySelector("[data-testid=template-error]");
+        var body = {channel: form.elements.channel.value, subject: form.elements.subject.value,
+                    body: form.elements.body.value};
+        if (!body.body.trim()) return;
+        fetch("/api/v1/templates/preview", {method: "POST", credentials: "same-origin",
+          headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)})
+          .then(function (r) { return r.json().then(function (j) { return [r, j]; }); })
+          .then(function (rj) {
+            if (!rj[0].ok) {
+              var d = rj[1].detail;
+              err.textContent = Array.isArray(d) ? d.map(function (x) {
+                return x.loc[x.loc.length - 1] + ": " + x.msg; }).join("; ") : String(d);
+              err.hidden = false;
+              return;
+            }
+            err.hidden = true;
+            out.textContent = (rj[1].subject ? rj[1].subject + "\n\n" : "") + rj[1].body;
+          });
+      }, 300);
+    },
     mailingAction: function (id, action) {
       fetch("/api/v1/mailings/" + id + "/action", {method: "POST", credentials: "same-origin",
         headers: {"Content-Type": "application/json"}, body: JSON.stringify({action: action})})
