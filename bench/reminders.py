@@ -271,7 +271,7 @@ async def measure(backend: str, pending: int, quick: bool, bot: Bot, recorder: S
     from tortoise import connections
 
     from models import Activity, Reminder, ReminderState, User
-    from notifications.reminders import ReminderDispatcher, _claimable
+    from notifications.reminders import ReminderDispatcher
     from services.clock import utcnow
 
     t0 = utcnow()
@@ -295,7 +295,7 @@ async def measure(backend: str, pending: int, quick: bool, bot: Bot, recorder: S
         assert not got, "a spread reminder came due during the idle measurement"
     now = utcnow()
     plans = {
-        "claim": await explain(Reminder.filter(_claimable(now)).order_by(
+        "claim": await explain(Reminder.filter(disp.claimable(now)).order_by(
             "next_attempt_at").limit(disp.batch).values_list("id", flat=True).sql(
             params_inline=True), dialect),
         "next_pending": await explain(Reminder.filter(state=ReminderState.PENDING).order_by(

@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -24,17 +23,11 @@ import aiosmtplib
 from tortoise.expressions import Q
 
 from models.messaging import Channel, OutboundMessage, OutboxState
+from notifications.claimloop import ClaimLoop
 from services.clock import utcnow
 
 log = logging.getLogger("kontakt.outbox")
-LEASE = timedelta(minutes=2)
 MAX_TRIES = 10
-MAX_SLEEP_S = 30.0
-
-
-def _claimable(now: datetime) -> Q:
-    return (Q(state=OutboxState.QUEUED, next_attempt_at__lte=now)
-            | Q(state=OutboxState.SENDING, claimed_until__lt=now))
 
 
 class SmtpConfig:
@@ -51,81 +44,29 @@ class SmtpConfig:
                    settings.smtp_user, password, settings.mail_from)
 
 
-class Outbox:
+class Outbox(ClaimLoop):
+    model = OutboundMessage
+    waiting = OutboxState.QUEUED
+    sending = OutboxState.SENDING
+    name = "outbox"
+
     def __init__(self, smtp: SmtpConfig, *, sms=None, replica: str | None = None,
                  batch: int = 100, concurrency: int = 5) -> None:
+        super().__init__(replica=replica, batch=batch)
         self.smtp = smtp
         self.sms = sms  # a notifications.sms provider, or None
-        self.replica = replica or secrets.token_hex(4)
-        self.batch = batch
         self.concurrency = concurrency
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self._stopping = False
-        self.sent = 0
 
-    def poke(self) -> None:
-        self._wake.set()
+    def can_run(self) -> bool:
+        return bool(self.smtp.host) or self.sms is not None
 
-    def start(self) -> None:
-        if self._task is None and (self.smtp.host or self.sms is not None):
-            self._stopping = False
-            self._task = asyncio.create_task(self._run(), name="outbox")
-
-    async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, timeout=15)
-            except (TimeoutError, asyncio.CancelledError):
-                self._task.cancel()
-            self._task = None
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                while await self.run_once() and not self._stopping:
-                    pass
-                delay = await self._seconds_to_next()
-            except Exception:  # noqa: BLE001 - the database may be away for a while
-                log.exception("outbox round failed")
-                delay = 5.0
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except TimeoutError:
-                pass
-
-    async def _seconds_to_next(self) -> float:
-        now = utcnow()
-        channels = self._channels()  # a channel with nothing to send it waits queued
-        nxt = await OutboundMessage.filter(state=OutboxState.QUEUED, channel__in=channels
-                                           ).order_by("next_attempt_at").limit(1).values_list(
-            "next_attempt_at", flat=True)
-        lease = await OutboundMessage.filter(state=OutboxState.SENDING, channel__in=channels
-                                             ).order_by("claimed_until").limit(1).values_list(
-            "claimed_until", flat=True)
-        times = [t for t in (*nxt, *lease) if t is not None]
-        if not times:
-            return MAX_SLEEP_S
-        return max(0.0, min(MAX_SLEEP_S, (min(times) - now).total_seconds() + 0.01))
+    def scope(self) -> Q:
+        return Q(channel__in=self._channels())  # the rest waits queued, unclaimed
 
     def _channels(self) -> list[str]:
         """Only what can be sent now is claimed; the rest waits queued."""
         return [c for c, ready in ((Channel.EMAIL, bool(self.smtp.host)),
                                    (Channel.SMS, self.sms is not None)) if ready]
-
-    async def claim(self) -> list[OutboundMessage]:
-        now = utcnow()
-        token = f"{self.replica}:{secrets.token_hex(6)}"
-        ids = await OutboundMessage.filter(_claimable(now), channel__in=self._channels(
-        )).order_by("next_attempt_at").limit(self.batch).values_list("id", flat=True)
-        if not ids:
-            return []
-        await OutboundMessage.filter(_claimable(now), id__in=list(ids)).update(
-            state=OutboxState.SENDING, claimed_until=now + LEASE, claimed_by=token)
-        return await OutboundMessage.filter(claimed_by=token, state=OutboxState.SENDING)
 
     async def run_once(self) -> int:
         claimed = await self.claim()
@@ -191,12 +132,7 @@ class Outbox:
     async def _deliver(self, message: OutboundMessage,
                        session: aiosmtplib.SMTP | None = None) -> bool:
         """Send one message; False when the SMTP session should not be used again."""
-        now = utcnow()
-        # still ours? Within the first half of the lease nobody can have taken it (only
-        # an expired lease is claimed again); later, renew it or step back
-        if now > message.claimed_until - LEASE / 2 and not await OutboundMessage.filter(
-                id=message.id, claimed_by=message.claimed_by,
-                state=OutboxState.SENDING).update(claimed_until=now + LEASE):
+        if not await self.still_ours(message, utcnow()):
             return True  # claimed again elsewhere after our lease ran out
         if message.channel == Channel.SMS:
             await self._deliver_sms(message)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import secrets
 from datetime import datetime, timedelta
 
 from aiogram import Bot
@@ -31,32 +30,32 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
-from tortoise.expressions import Q
 
 from bot.callbacks import ActivityCB, ReminderCB
 from kontakt.formatting import time_text, when_text
 from models import Activity, Client, Reminder, ReminderState, User
+from notifications.claimloop import ClaimLoop
 from services.clock import utcnow
 
 log = logging.getLogger("kontakt.reminders")
 
 LATE_AFTER = timedelta(minutes=2)
-LEASE = timedelta(minutes=2)
-MAX_SLEEP_S = 30.0
 BLOCKED_RETRY = timedelta(hours=1)
 BLOCKED_TRIES = 24
 MAX_TRIES = 10
 
 
-def _claimable(now: datetime) -> Q:
-    return (Q(state=ReminderState.PENDING, next_attempt_at__lte=now)
-            | Q(state=ReminderState.SENDING, claimed_until__lt=now))
+class ReminderDispatcher(ClaimLoop):
+    model = Reminder
+    waiting = ReminderState.PENDING
+    sending = ReminderState.SENDING
+    name = "reminders"
+    claim_order = ("due_at", "id")
 
-
-class ReminderDispatcher:
     def __init__(self, bot: Bot, i18n: I18n, *, replica: str | None = None,
                  batch: int = 500, concurrency: int = 20,
                  max_per_second: float | None = 25.0) -> None:
+        super().__init__(replica=replica, batch=batch)
         self.bot = bot
         self.i18n = i18n
         # Telegram lets a bot send about 30 messages a second in all; keep under it so
@@ -64,73 +63,7 @@ class ReminderDispatcher:
         self.interval = 1.0 / max_per_second if max_per_second else 0.0
         self._next_slot = 0.0
         self._pace = asyncio.Lock()
-        self.replica = replica or secrets.token_hex(4)
-        self.batch = batch
         self.concurrency = concurrency
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self._stopping = False
-        self.sent = 0
-
-    # --- life cycle -------------------------------------------------------------------
-    def poke(self) -> None:
-        """Something changed (a reminder was created or moved): look again now."""
-        self._wake.set()
-
-    def start(self) -> None:
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._run(), name="reminders")
-
-    async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, timeout=15)
-            except (TimeoutError, asyncio.CancelledError):
-                self._task.cancel()
-            self._task = None
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                while await self.run_once() and not self._stopping:
-                    pass
-                delay = await self.seconds_to_next()
-            except Exception:  # noqa: BLE001 - the database may be away for a while
-                log.exception("reminder round failed")
-                delay = 5.0
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except TimeoutError:
-                pass
-
-    async def seconds_to_next(self) -> float:
-        now = utcnow()
-        nxt = await Reminder.filter(state=ReminderState.PENDING).order_by(
-            "next_attempt_at").limit(1).values_list("next_attempt_at", flat=True)
-        lease = await Reminder.filter(state=ReminderState.SENDING).order_by(
-            "claimed_until").limit(1).values_list("claimed_until", flat=True)
-        times = [t for t in (*nxt, *lease) if t is not None]
-        if not times:
-            return MAX_SLEEP_S
-        return max(0.0, min(MAX_SLEEP_S, (min(times) - now).total_seconds() + 0.01))
-
-    # --- one round --------------------------------------------------------------------
-    async def claim(self) -> list[Reminder]:
-        now = utcnow()
-        token = f"{self.replica}:{secrets.token_hex(6)}"
-        ids = await Reminder.filter(_claimable(now)).order_by("next_attempt_at").limit(
-            self.batch).values_list("id", flat=True)
-        if not ids:
-            return []
-        # the condition again: a row another replica claimed meanwhile no longer matches
-        await Reminder.filter(_claimable(now), id__in=list(ids)).update(
-            state=ReminderState.SENDING, claimed_until=now + LEASE, claimed_by=token)
-        return await Reminder.filter(claimed_by=token, state=ReminderState.SENDING).order_by(
-            "due_at", "id")
 
     async def run_once(self) -> int:
         """Claim and send what is due; returns how many were claimed."""
@@ -175,11 +108,8 @@ class ReminderDispatcher:
                 last_error="activity closed or person gone")
             return
         now = utcnow()
-        # still ours? (a slow batch may outlive its lease and be claimed again elsewhere)
-        if now > reminder.claimed_until - LEASE / 2 and not await Reminder.filter(
-                id=reminder.id, claimed_by=reminder.claimed_by,
-                state=ReminderState.SENDING).update(claimed_until=now + LEASE):
-            return  # within the first half of the lease nobody else can have taken it
+        if not await self.still_ours(reminder, now):
+            return
         late = now - reminder.due_at > LATE_AFTER
         text, markup = self.render(reminder, activity, user, clients, late=late, now=now)
         try:

@@ -116,6 +116,18 @@ async def topic_after(bot: Bot, i18n: I18n, activity_id: int, staff: User | None
                             invite=event == "assignees")
 
 
+async def read_when(message: Message, staff: User) -> datetime | None:
+    """The date and time a person typed (their zone and language), or None after
+    saying it could not be read; the dialog waits for another try."""
+    when = quicklog.parse_when(message.text or "", language=str(staff.language),
+                               timezone=staff.timezone, now=utcnow())
+    if when is None:
+        await message.answer(_("⚠️ I could not read a date in “{text}”. Try “tomorrow "
+                               "10:00” or “28.11 9:00”; /cancel to stop.").format(
+            text=html.escape(message.text or "")))
+    return when
+
+
 def _cut(text: str, limit: int = 1200) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
@@ -510,12 +522,8 @@ def build_activities_router() -> Router:
     @router.message(Act.resched, F.text, ~F.text.startswith("/"))
     async def resched_typed(message: Message, staff: User, state: FSMContext, bot: Bot,
                             i18n: I18n, reminders=None) -> None:
-        when = quicklog.parse_when(message.text or "", language=str(staff.language),
-                                   timezone=staff.timezone, now=utcnow())
+        when = await read_when(message, staff)
         if when is None:
-            await message.answer(_("⚠️ I could not read a date in “{text}”. Try “tomorrow "
-                                   "10:00” or “28.11 9:00”; /cancel to stop.").format(
-                text=html.escape(message.text or "")))
             return
         data = await state.get_data()
         try:
@@ -861,12 +869,8 @@ def build_activities_router() -> Router:
     @router.message(NewTask.when, F.text, ~F.text.startswith("/"))
     async def task_when(message: Message, staff: User, state: FSMContext, bot: Bot,
                         i18n: I18n, reminders=None) -> None:
-        when = quicklog.parse_when(message.text or "", language=str(staff.language),
-                                   timezone=staff.timezone, now=utcnow())
+        when = await read_when(message, staff)
         if when is None:
-            await message.answer(_("⚠️ I could not read a date in “{text}”. Try “tomorrow "
-                                   "10:00” or “28.11 9:00”; /cancel to stop.").format(
-                text=html.escape(message.text or "")))
             return
         await _save_task(message, staff, state, when, bot, i18n, reminders)
 
@@ -992,12 +996,8 @@ def build_activities_router() -> Router:
     @router.message(QuickLog.date, F.text, ~F.text.startswith("/"))
     async def quick_date(message: Message, staff: User, state: FSMContext) -> None:
         draft = (await state.get_data()).get("quicklog") or {}
-        when = quicklog.parse_when(message.text or "", language=str(staff.language),
-                                   timezone=staff.timezone, now=utcnow())
+        when = await read_when(message, staff)
         if when is None:
-            await message.answer(_("⚠️ I could not read a date in “{text}”. Try “tomorrow "
-                                   "10:00” or “28.11 9:00”; /cancel to stop.").format(
-                text=html.escape(message.text or "")))
             return
         follow = draft.get("follow") or {"type": "task", "title": _("Next step")}
         follow["starts_at"] = when.isoformat()

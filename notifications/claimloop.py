@@ -1,0 +1,125 @@
+"""The loop the reminders and the outbox share: the database is the source of truth,
+the process only wakes at the next due row.
+
+Each round claims due rows — waiting and due, or a lease that ran out because a
+process died while sending — with one conditional UPDATE stamped with a token unique
+to the round, so of several replicas each row is claimed once. Before each send a
+row is checked to be still ours (:meth:`still_ours`): within the first half of the
+lease nobody else can hold it; later the lease is renewed, or the row is left to
+whoever claimed it since."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+from tortoise.expressions import Q
+from tortoise.models import Model
+
+from services.clock import utcnow
+
+log = logging.getLogger("kontakt.claimloop")
+LEASE = timedelta(minutes=2)
+MAX_SLEEP_S = 30.0
+
+
+class ClaimLoop:
+    model: type[Model]
+    waiting: str  # the state of a row that waits for its next_attempt_at
+    sending: str  # the state of a claimed row, until claimed_until
+    name: str = "loop"
+    claim_order: tuple[str, ...] = ("id",)
+
+    def __init__(self, *, replica: str | None, batch: int) -> None:
+        self.replica = replica or secrets.token_hex(4)
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+        self.sent = 0
+
+    # --- what a subclass says ------------------------------------------------------------
+    def scope(self) -> Q:
+        """The rows this process may claim at all (the outbox: its configured channels)."""
+        return Q()
+
+    def can_run(self) -> bool:
+        return True
+
+    async def run_once(self) -> int:
+        raise NotImplementedError
+
+    # --- life cycle ----------------------------------------------------------------------
+    def poke(self) -> None:
+        """Something changed (a row was made or moved): look again now."""
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None and self.can_run():
+            self._stopping = False
+            self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=15)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+            self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                while await self.run_once() and not self._stopping:
+                    pass
+                delay = await self.seconds_to_next()
+            except Exception:  # noqa: BLE001 - the database may be away for a while
+                log.exception("%s round failed", self.name)
+                delay = 5.0
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+
+    async def seconds_to_next(self) -> float:
+        now = utcnow()
+        nxt = await self.model.filter(self.scope(), state=self.waiting).order_by(
+            "next_attempt_at").limit(1).values_list("next_attempt_at", flat=True)
+        lease = await self.model.filter(self.scope(), state=self.sending).order_by(
+            "claimed_until").limit(1).values_list("claimed_until", flat=True)
+        times = [t for t in (*nxt, *lease) if t is not None]
+        if not times:
+            return MAX_SLEEP_S
+        return max(0.0, min(MAX_SLEEP_S, (min(times) - now).total_seconds() + 0.01))
+
+    # --- claiming ------------------------------------------------------------------------
+    def claimable(self, now: datetime) -> Q:
+        return (Q(state=self.waiting, next_attempt_at__lte=now)
+                | Q(state=self.sending, claimed_until__lt=now))
+
+    async def claim(self) -> list:
+        now = utcnow()
+        token = f"{self.replica}:{secrets.token_hex(6)}"
+        ids = await self.model.filter(self.claimable(now), self.scope()).order_by(
+            "next_attempt_at").limit(self.batch).values_list("id", flat=True)
+        if not ids:
+            return []
+        # the condition again: a row another replica claimed meanwhile no longer matches
+        await self.model.filter(self.claimable(now), id__in=list(ids)).update(
+            state=self.sending, claimed_until=now + LEASE, claimed_by=token)
+        return await self.model.filter(claimed_by=token, state=self.sending).order_by(
+            *self.claim_order)
+
+    async def still_ours(self, row, now: datetime) -> bool:
+        """True when ``row`` may be sent by us (a slow batch may outlive its lease and
+        be claimed again elsewhere)."""
+        if now <= row.claimed_until - LEASE / 2:
+            return True
+        return bool(await self.model.filter(id=row.id, claimed_by=row.claimed_by,
+                                            state=self.sending).update(
+            claimed_until=now + LEASE))
