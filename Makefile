@@ -37,7 +37,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-BENCHES := bot_throughput client_import client_search reminders mailing
+BENCHES := bot_throughput client_import client_search reminders mailing gcal_sync
 
 bench: $(STAMP)  ## every benchmark, one after another (the last line of each is JSON)
 	for b in $(BENCHES); do $(BIN)/python -m bench.$$b || exit 1; done

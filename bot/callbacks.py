@@ -44,6 +44,12 @@ class PlaybookCB(CallbackData, prefix="pb"):
 
 
 class MessageCB(CallbackData, prefix="ms"):
-    action: str  # start | channel | template | write | send | cancel
+    # start | channel | template | write | send | cancel | attach | file | files_done
+    action: str
     client_id: int
     value: str = ""
+
+
+class MailingCB(CallbackData, prefix="ml"):
+    action: str  # open | start | pause | resume | cancel | list
+    mailing_id: int = 0

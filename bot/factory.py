@@ -15,10 +15,12 @@ from aiogram.utils.i18n import I18n
 
 from bot.middlewares import InFlightMiddleware, StaffI18nMiddleware, StaffMiddleware
 from bot.routers.activities import build_activities_router, build_quicklog_in_search_router
+from bot.routers.calendar_sync import build_calendar_sync_router
 from bot.routers.clients import build_cancel_router, build_clients_router
 from bot.routers.discussions import build_discussions_router
 from bot.routers.inline import build_inline_router
 from bot.routers.lang import build_lang_router
+from bot.routers.mailings import build_mailings_router
 from bot.routers.messaging import build_messaging_router
 from bot.routers.reports import build_reports_router
 from bot.routers.staff import build_staff_router
@@ -40,12 +42,14 @@ COMMANDS = [
     ("task", N_("New task")),
     ("stats", N_("Done activities: chart and reaction time")),
     ("plan", N_("Plan vs fact this month")),
+    ("calendar", N_("Google Calendar sync and the ICS feed")),
     ("find", N_("Find a client")),
     ("newclient", N_("New client")),
     ("staff", N_("Staff directory")),
     ("web", N_("Sign in to the web version")),
     ("lang", N_("Interface language")),
     ("invite", N_("Invite a colleague")),
+    ("mailings", N_("Mailings: progress, start, pause")),
     ("help", N_("Help")),
     ("cancel", N_("Cancel what you are doing")),
 ]
@@ -87,8 +91,10 @@ def build_dispatcher(
         build_staff_router(),
         build_inline_router(),
         build_reports_router(),
+        build_calendar_sync_router(),
         build_discussions_router(),
         build_messaging_router(),
+        build_mailings_router(),
         build_quicklog_in_search_router(),
         build_clients_router(),
         build_activities_router(),  # last: its quick log takes any other text

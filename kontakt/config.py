@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     sms_login: str | None = None  # smsru: api_id; twilio: Account SID
     sms_token: SecretStr | None = None  # twilio: auth token; generic: Bearer token
     sms_sender: str = "Kontakt"
+    # K-1 Google Calendar sync (no client id: the /calendar command says it is not set up)
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    google_auth_uri: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_uri: str = "https://oauth2.googleapis.com/token"
+    google_revoke_uri: str = "https://oauth2.googleapis.com/revoke"
+    google_api_endpoint: str | None = None  # another Calendar API address (tests, proxies)
+    calendar_poll_s: int = Field(default=300, ge=5, le=86400)  # pull without notifications
 
     @field_validator("bot_token")
     @classmethod
@@ -78,7 +86,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:// or postgres://")
         return v
 
-    @field_validator("telegram_api_url", "public_url")
+    @field_validator("telegram_api_url", "public_url", "google_api_endpoint")
     @classmethod
     def _http_url(cls, v: str | None) -> str | None:
         if v in (None, ""):

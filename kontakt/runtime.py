@@ -25,17 +25,21 @@ from bot.factory import build_dispatcher, register_commands
 from kontakt import db
 from kontakt.config import Settings
 from kontakt.i18n import build_i18n
+from notifications.mailings import MailingProgress
 from notifications.outbox import Outbox, SmtpConfig
 from notifications.reminders import ReminderDispatcher
 from notifications.scheduler import (
     JobRunner,
     add_mailing_job,
+    add_mailing_progress_job,
     add_organizer_jobs,
     build_scheduler,
 )
 from notifications.sms import provider_from_settings
+from sync.engine import CalendarSync
+from sync.google import GoogleConfig
 from web.app import WEBHOOK_PATH, build_web_app
-from web.keys import OUTBOX_KEY, REMINDERS_KEY, BotInfo
+from web.keys import CALENDAR_KEY, OUTBOX_KEY, REMINDERS_KEY, BotInfo
 
 log = logging.getLogger("kontakt")
 
@@ -81,6 +85,7 @@ class Runtime:
     bot_info: BotInfo
     reminders: ReminderDispatcher | None = None
     outbox: Outbox | None = None
+    calendar: CalendarSync | None = None
     emulator: object | None = None
     runner: web.AppRunner | None = None
     polling_task: asyncio.Task | None = None
@@ -142,13 +147,19 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
     )
     scheduler, jobs = build_scheduler(settings.redis_url)
     reminders = ReminderDispatcher(bot, i18n)
-    outbox = Outbox(SmtpConfig.from_settings(settings), sms=provider_from_settings(settings))
+    outbox = Outbox(SmtpConfig.from_settings(settings), sms=provider_from_settings(settings),
+                    data_dir=settings.data_dir)
     dp["outbox"] = outbox  # handlers poke it after a commit that queues a message
     add_mailing_job(scheduler, jobs, outbox,
                     secret=settings.secret_key.get_secret_value() if settings.secret_key
                     else "", base_url=settings.base_url)
+    mailing_progress = MailingProgress(bot, i18n)
+    dp["mailing_progress"] = mailing_progress  # the bot's own edits are remembered
+    add_mailing_progress_job(scheduler, jobs, mailing_progress)
     add_organizer_jobs(scheduler, jobs, bot, i18n)
     dp["reminders"] = reminders  # handlers poke it after a commit that adds reminders
+    calendar = build_calendar_sync(settings, bot, i18n)
+    dp["calendar_sync"] = calendar  # /calendar: consent links, calendars, disconnect
     web_app = build_web_app(
         settings=settings, i18n=i18n, bot=bot, dispatcher=dp, bot_info=bot_info,
         scheduler=scheduler,
@@ -157,10 +168,28 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
     )
     web_app[REMINDERS_KEY] = reminders
     web_app[OUTBOX_KEY] = outbox
+    web_app[CALENDAR_KEY] = calendar
     return Runtime(settings=settings, i18n=i18n, bot=bot, dispatcher=dp, web_app=web_app,
                    scheduler=scheduler, jobs=jobs, bot_info=bot_info, reminders=reminders,
-                   outbox=outbox,
+                   outbox=outbox, calendar=calendar,
                    emulator=emulator)
+
+
+def build_calendar_sync(settings: Settings, bot: Bot, i18n) -> CalendarSync:
+    """K-1: the sync worker. Push notifications need a public HTTPS address; without
+    one (or in the sandbox) the calendar is pulled every ``calendar_poll_s``."""
+    from notifications.calendar import tell_calendar
+
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    webhook = f"{settings.public_url}/webhooks/google/calendar" if (
+        settings.public_url and settings.public_url.startswith("https://")) else None
+
+    async def notify(user_id: int, what: str) -> None:
+        await tell_calendar(bot, i18n, user_id, what)
+
+    return CalendarSync(GoogleConfig.from_settings(settings), secret=secret,
+                        base_url=settings.base_url, webhook_url=webhook,
+                        poll_s=settings.calendar_poll_s, notify=notify)
 
 
 def _secret(value: str):
@@ -188,6 +217,8 @@ async def start(rt: Runtime, *, serve_http: bool = True) -> None:
         rt.reminders.start()  # sends at once what came due while the service was down
     if rt.outbox is not None:
         rt.outbox.start()
+    if rt.calendar is not None and rt.calendar.cfg.enabled:
+        rt.calendar.start()
     try:
         await register_commands(rt.bot, rt.i18n, s.default_language)
     except Exception as exc:  # noqa: BLE001 - menus are a nicety; the bot still works
@@ -226,6 +257,8 @@ async def stop(rt: Runtime) -> None:
         await rt.reminders.stop()
     if rt.outbox is not None:
         await rt.outbox.stop()
+    if rt.calendar is not None:
+        await rt.calendar.stop()
     if rt.scheduler.running:
         rt.scheduler.shutdown(wait=False)
     await rt.jobs.wait_idle(15)  # a job in progress finishes before the database closes

@@ -27,6 +27,7 @@ from models.activities import (
     WorkPlan,
 )
 from models.auth import Invite, LoginToken, WebSession
+from models.calendar import CalendarEvent, CalendarLink, CompanyGoogle, IcsFeed, LinkState
 from models.clients import (
     AuditLog,
     Client,
@@ -66,6 +67,11 @@ from models.search import ClientSearchToken, SearchWord
 from models.staff import Department, Language, Position, Role, StaffStatus, User
 
 __all__ = [
+    "CalendarEvent",
+    "CalendarLink",
+    "CompanyGoogle",
+    "IcsFeed",
+    "LinkState",
     "Channel",
     "Mailing",
     "MailingRecipient",

@@ -76,6 +76,7 @@ class OutboundMessage(Model):
     attempts = fields.IntField(default=0)
     last_error = fields.CharField(max_length=500, null=True)
     provider_id = fields.CharField(max_length=200, null=True)  # the SMTP Message-ID
+    attachments = fields.JSONField(default=list)  # ids of documents sent with an email
     created_at = fields.DatetimeField(auto_now_add=True)
     sent_at = fields.DatetimeField(null=True)
 
@@ -109,6 +110,10 @@ class Mailing(TimestampedModel):
         "kontakt.User", related_name="mailings", null=True, on_delete=fields.SET_NULL)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
+    # the bot message that shows the progress, edited as it goes, and the end summary
+    progress_chat_id = fields.BigIntField(null=True)
+    progress_message_id = fields.BigIntField(null=True)
+    summary_sent_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "mailing"

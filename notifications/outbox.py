@@ -8,6 +8,11 @@ retried with backoff (30 s, 1, 2, 4... min, 10 tries); a 5xx for the recipient (
 bad address): failed at once with the server's reason. A crash between the send and
 the mark leaves the row "sending" until its lease runs out; it is then sent again —
 the one window where a duplicate is possible, as with any SMTP client.
+
+Files attached to an email (``outbound_message.attachments``, document ids) are read
+from the data folder when the message is built, each added with its name and type; a
+file deleted since, or missing on disk, fails that message with the reason (the rest
+go on).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import logging
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 import aiosmtplib
 from tortoise.expressions import Q
@@ -28,6 +34,10 @@ from services.clock import utcnow
 
 log = logging.getLogger("kontakt.outbox")
 MAX_TRIES = 10
+
+
+class AttachmentMissing(Exception):
+    """A file of the email cannot be read: the message fails with this reason."""
 
 
 class SmtpConfig:
@@ -51,11 +61,12 @@ class Outbox(ClaimLoop):
     name = "outbox"
 
     def __init__(self, smtp: SmtpConfig, *, sms=None, replica: str | None = None,
-                 batch: int = 100, concurrency: int = 5) -> None:
+                 batch: int = 100, concurrency: int = 5, data_dir: Path | None = None) -> None:
         super().__init__(replica=replica, batch=batch)
         self.smtp = smtp
         self.sms = sms  # a notifications.sms provider, or None
         self.concurrency = concurrency
+        self.data_dir = data_dir  # where documents are stored (attachments)
 
     def can_run(self) -> bool:
         return bool(self.smtp.host) or self.sms is not None
@@ -116,7 +127,34 @@ class Outbox(ClaimLoop):
             with contextlib.suppress(Exception):
                 await session.quit()
 
-    def _email(self, message: OutboundMessage) -> EmailMessage:
+    async def _files(self, message: OutboundMessage) -> list[tuple[str, str, bytes]]:
+        """The attached documents as (filename, mime type, bytes), in the order chosen;
+        AttachmentMissing naming the first that cannot be read."""
+        from models import Document
+
+        ids = [i for i in (message.attachments or []) if isinstance(i, int)]
+        if not ids:
+            return []
+        if self.data_dir is None:
+            raise AttachmentMissing("attachments: no data folder is configured")
+        docs = {d.id: d for d in await Document.filter(id__in=ids)}
+        out = []
+        for doc_id in ids:
+            doc = docs.get(doc_id)
+            if doc is None:
+                raise AttachmentMissing(f"attachment {doc_id}: the document was deleted")
+            path = self.data_dir / doc.storage_path
+            try:
+                content = await asyncio.to_thread(path.read_bytes)
+            except OSError as exc:
+                raise AttachmentMissing(f"attachment «{doc.filename}»: the file is missing "
+                                        f"on disk ({exc.strerror or type(exc).__name__})"
+                                        ) from None
+            out.append((doc.filename, doc.mime_type, content))
+        return out
+
+    def _email(self, message: OutboundMessage,
+               files: list[tuple[str, str, bytes]] | None = None) -> EmailMessage:
         email = EmailMessage()
         email["From"] = self.smtp.sender
         email["To"] = message.to_address
@@ -127,6 +165,12 @@ class Outbox(ClaimLoop):
         email.set_content(message.body)
         if message.html:
             email.add_alternative(message.html, subtype="html")
+        for filename, mime_type, content in files or []:
+            maintype, _sep, subtype = (mime_type or "").split(";")[0].strip().partition("/")
+            if not maintype or not subtype or "/" in subtype or " " in subtype:
+                maintype, subtype = "application", "octet-stream"
+            email.add_attachment(content, maintype=maintype, subtype=subtype,
+                                 filename=filename)
         return email
 
     async def _deliver(self, message: OutboundMessage,
@@ -138,7 +182,10 @@ class Outbox(ClaimLoop):
             await self._deliver_sms(message)
             return True
         try:
-            email = self._email(message)
+            email = self._email(message, await self._files(message))
+        except AttachmentMissing as exc:
+            await self._fail(message, str(exc))
+            return True
         except (ValueError, TypeError) as exc:  # a header Python's email refuses
             await self._fail(message, f"cannot build the email: {exc}")
             return True

@@ -115,3 +115,12 @@ def add_mailing_job(scheduler: AsyncIOScheduler, runner: JobRunner, outbox, *, s
 
     scheduler.add_job(runner.wrap("mailings", job), "interval", seconds=interval_s,
                       id="mailings", replace_existing=True)
+
+
+def add_mailing_progress_job(scheduler: AsyncIOScheduler, runner: JobRunner, progress, *,
+                             interval_s: int = 5) -> None:
+    """K-16 in Telegram: every few seconds the mailings' progress messages are edited
+    as their counts change, and the end summaries that are due are sent
+    (notifications.mailings.MailingProgress)."""
+    scheduler.add_job(runner.wrap("mailing-progress", progress.run_once), "interval",
+                      seconds=interval_s, id="mailing-progress", replace_existing=True)

@@ -55,6 +55,7 @@ from models import (
     StaffStatus,
     User,
 )
+from services.calendar import follow_activity
 from services.clock import utcnow
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.permissions import department_subtree_ids
@@ -339,6 +340,10 @@ async def _validated(data: dict[str, Any], actor: User, *, current: Activity | N
                                     or not 0 < minutes <= 60 * 24 * 31):
             raise ValidationFailed("duration_min", "must be minutes, more than 0")
         out["duration_min"] = minutes
+    if "all_day" in data:  # a whole day (or days, to ends_at's day) in the activity's zone
+        if not isinstance(data["all_day"], bool):
+            raise ValidationFailed("all_day", "must be true or false")
+        out["all_day"] = data["all_day"]
     for key in ("starts_at", "ends_at"):
         if key in data:
             out[key] = _aware(data[key], key)
@@ -487,7 +492,9 @@ async def _rebuild_reminders(activity: Activity, people: list[int],
     """Pending reminders follow the activity: for each assignee and lead time (kept on
     the activity), at the next start still to come (the next occurrence, for a
     recurring one). Sent ones stay as history; one being sent right now is left alone
-    (rebuilding it would send it twice); snoozes stay while the person is assigned."""
+    (rebuilding it would send it twice); snoozes stay while the person is assigned.
+    Connected calendars follow too (K-1): the events are marked to be pushed."""
+    await follow_activity(activity, people)
     now = utcnow()
     if leads is not None and leads != activity.reminder_leads:
         activity.reminder_leads = leads
@@ -757,6 +764,7 @@ async def _split(actor: User, series: Activity, people: list[int], original: dat
         else None
     series.exdates = [*(series.exdates or []), original.isoformat()]
     await series.save(update_fields=["exdates", "updated_at"])
+    await follow_activity(series, people)  # the calendar's series leaves that date out
     single = await Activity.create(
         kind=series.kind, type_id=series.type_id, category_id=series.category_id,
         title=series.title, goal=series.goal, client_id=series.client_id,
@@ -793,6 +801,24 @@ async def do_move_occurrence(actor: User, series_id: int, original_start: dateti
         await _rebuild_reminders(moved, people, None)
         await _rebuild_reminders(series, people, None)
     return ActivityResult(moved, _notices("rescheduled", moved, people, actor))
+
+
+async def do_skip_occurrence(actor: User, series_id: int, original_start: datetime, *,
+                             source: str = "web") -> ActivityResult:
+    """A-8: one occurrence of a recurring activity left out (deleted in a calendar)."""
+    series = await get_activity(actor, series_id)
+    people = await assignee_ids(series.id)
+    await _may_change(actor, series, people)
+    original = _aware(original_start, "original_start")
+    if not series.rrule or original not in occurrences(series, original,
+                                                       original + timedelta(seconds=1)):
+        raise ValidationFailed("original_start", "no occurrence starts then")
+    async with in_transaction():
+        series.exdates = [*(series.exdates or []), original.isoformat()]
+        await series.save(update_fields=["exdates", "updated_at"])
+        await _audit(actor, source, series, "skip", "occurrence", None, original)
+        await _rebuild_reminders(series, people, None)
+    return ActivityResult(series, _notices("changed", series, people, actor))
 
 
 async def do_set_state(actor: User, activity_id: int, state: str, *, source: str = "web"

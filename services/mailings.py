@@ -13,6 +13,11 @@ Rules:
 * Emails carry an unsubscribe link (``/u/<token>``, signed with the secret key); an
   address that unsubscribed is skipped by every later mailing.
 * Progress: recipients by state, and their messages by outbox state, counted in SQL.
+  A mailing started from the bot remembers its progress message (chat and message
+  id), which a timed job edits as the counts change. When a mailing is done (or
+  cancelled) and its messages have left the outbox, one summary goes to whoever
+  started it: claimed by a conditional UPDATE of ``summary_sent_at``, so two replicas
+  send it once.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.functions import Count
@@ -147,7 +153,16 @@ TRANSITIONS = {
 }
 
 
-async def do_mailing_action(actor: User, mailing_id: int, action: str) -> Mailing:
+async def list_mailings(actor: User, limit: int = 50) -> list[Mailing]:
+    """The newest mailings one may see: all for admins, one's own for heads."""
+    if actor.role not in (Role.ADMIN, Role.HEAD):
+        raise PermissionDenied("admins and heads send mailings")
+    qs = Mailing.all() if actor.role == Role.ADMIN else Mailing.filter(created_by_id=actor.id)
+    return await qs.order_by("-id").limit(limit)
+
+
+async def do_mailing_action(actor: User, mailing_id: int, action: str,
+                            source: str = "web") -> Mailing:
     if action not in TRANSITIONS:
         raise ValidationFailed("action", "start, pause, resume or cancel")
     mailing = await _mailing(actor, mailing_id)
@@ -160,13 +175,18 @@ async def do_mailing_action(actor: User, mailing_id: int, action: str) -> Mailin
     if target == MailingState.CANCELLED:
         mailing.finished_at = utcnow()
     await mailing.save()
-    await AuditLog.create(user_id=actor.id, source="web", entity="mailing",
+    await AuditLog.create(user_id=actor.id, source=source, entity="mailing",
                           object_id=mailing.id, client_id=None, action=action)
     return mailing
 
 
 async def progress(actor: User, mailing_id: int) -> dict[str, Any]:
-    mailing = await _mailing(actor, mailing_id)
+    return await counts(await _mailing(actor, mailing_id))
+
+
+async def counts(mailing: Mailing) -> dict[str, Any]:
+    """Recipients by state and their messages by outbox state (no access check: the
+    caller has one, or is a timed job)."""
     by_state = dict(await MailingRecipient.filter(mailing_id=mailing.id).annotate(
         n=Count("id")).group_by("state").values_list("state", "n"))
     sent = dict(await OutboundMessage.filter(mailing_id=mailing.id).annotate(
@@ -179,6 +199,68 @@ async def progress(actor: User, mailing_id: int) -> dict[str, Any]:
             "skipped": by_state.get("skipped", 0), "reasons": reasons,
             "queued": sent.get("queued", 0) + sent.get("sending", 0),
             "sent": sent.get("sent", 0), "failed": sent.get("failed", 0)}
+
+
+# --- progress in the bot and the end summary ------------------------------------------
+SUMMARY_WAIT = timedelta(minutes=15)  # the outbox still retrying: summed up anyway
+SUMMARY_WINDOW = timedelta(days=2)  # older mailings (made before this) get none
+
+
+async def do_track_progress(actor: User, mailing_id: int, chat_id: int,
+                            message_id: int) -> Mailing:
+    """The bot message that shows this mailing's progress from now on; the summary
+    goes to that chat."""
+    mailing = await _mailing(actor, mailing_id)
+    await Mailing.filter(id=mailing.id).update(progress_chat_id=chat_id,
+                                               progress_message_id=message_id)
+    mailing.progress_chat_id, mailing.progress_message_id = chat_id, message_id
+    return mailing
+
+
+async def forget_progress_message(mailing_id: int, message_id: int) -> None:
+    """The progress message is gone (deleted, the bot blocked): no more edits; the
+    summary still goes to its chat."""
+    await Mailing.filter(id=mailing_id, progress_message_id=message_id).update(
+        progress_message_id=None)
+
+
+async def tracked_mailings(now: datetime | None = None) -> list[Mailing]:
+    """Mailings whose progress message is still to be kept up to date."""
+    from tortoise.expressions import Q
+
+    now = now or utcnow()
+    return await Mailing.filter(
+        Q(finished_at=None) | Q(finished_at__gte=now - SUMMARY_WINDOW),
+        progress_message_id__not_isnull=True, summary_sent_at=None).order_by("id").limit(200)
+
+
+async def summaries_due(now: datetime | None = None) -> list[Mailing]:
+    """Done or cancelled mailings without a summary yet whose messages have left the
+    outbox (or that finished a while ago: a server retrying for hours is not waited)."""
+    now = now or utcnow()
+    due = []
+    for mailing in await Mailing.filter(
+            state__in=[MailingState.DONE, MailingState.CANCELLED], summary_sent_at=None,
+            finished_at__gte=now - SUMMARY_WINDOW).order_by("id").limit(200):
+        waiting = await OutboundMessage.filter(mailing_id=mailing.id,
+                                               state__in=["queued", "sending"]).exists()
+        if not waiting or mailing.finished_at <= now - SUMMARY_WAIT:
+            due.append(mailing)
+    return due
+
+
+async def claim_summary(mailing_id: int, now: datetime | None = None) -> bool:
+    """True for exactly one caller (of any replica): that one sends the summary."""
+    return bool(await Mailing.filter(id=mailing_id, summary_sent_at=None).update(
+        summary_sent_at=now or utcnow()))
+
+
+async def failure_reasons(mailing_id: int, limit: int = 3) -> list[tuple[str, int]]:
+    """The commonest reasons the messages of a mailing failed, most frequent first."""
+    rows = await OutboundMessage.filter(mailing_id=mailing_id, state="failed").annotate(
+        n=Count("id")).group_by("last_error").values_list("last_error", "n")
+    rows = sorted(((r or "?", n) for r, n in rows), key=lambda x: (-x[1], x[0]))
+    return rows[:limit]
 
 
 # --- the pump (a timed job) --------------------------------------------------------------

@@ -14,6 +14,10 @@ Rules:
   message is queued in the outbox in the same transaction as its audit row (the
   client's timeline shows it); the front end wakes the sender after the commit.
   Reply-To is the sending manager's email, when they have one.
+* An email may carry files of the client (its own, its contacts', those of its
+  activities the sender sees): at most ten, 20 MB together; an id that is not such a
+  file is refused naming it. The outbox reads them from the data folder when sending.
+  An SMS carries no files.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefine
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from tortoise.transactions import in_transaction
 
-from models import AuditLog, ContactPerson, Role, User
+from models import AuditLog, ContactPerson, Document, Role, User
 from models.messaging import Channel, MessageTemplate, OutboundMessage
 from services.clients import get_client, normalize_email
 from services.clock import utcnow
@@ -33,6 +37,8 @@ from services.errors import NotFound, PermissionDenied, ValidationFailed
 
 MAX_BODY = 100_000
 MAX_OPERAND = 10_000  # a string or number a template may multiply or raise
+MAX_ATTACHMENTS = 10
+MAX_ATTACHMENTS_SIZE = 20 * 1024 * 1024  # what most mail servers still accept
 
 
 class _Sandbox(SandboxedEnvironment):
@@ -212,12 +218,58 @@ async def recipient(actor: User, client_id: int, contact_id: int | None) -> str:
     raise ValidationFailed("email", "the client has no email address")
 
 
+async def attachable_documents(actor: User, client_id: int, limit: int | None = None
+                               ) -> list[Document]:
+    """The files one may send with an email to the client, newest first: the client's,
+    its contacts', and those of its activities the actor sees."""
+    from services.documents import list_documents
+
+    files = await list_documents(actor, client_id)
+    return files[:limit] if limit else files
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}"
+
+
+async def check_attachments(actor: User, client_id: int, ids: Any) -> list[Document]:
+    """The documents ``ids`` name, in that order, when each is a file of the client the
+    actor may see and together they are small enough to send; else ValidationFailed
+    naming the first that is not."""
+    if not ids:
+        return []
+    if not isinstance(ids, list | tuple) or any(
+            isinstance(i, bool) or not isinstance(i, int) for i in ids):
+        raise ValidationFailed("attachments", "a list of document ids")
+    wanted = list(dict.fromkeys(ids))  # each file once, in the order chosen
+    if len(wanted) > MAX_ATTACHMENTS:
+        raise ValidationFailed("attachments", f"at most {MAX_ATTACHMENTS} files")
+    allowed = {d.id: d for d in await attachable_documents(actor, client_id)}
+    for doc_id in wanted:
+        if doc_id not in allowed:
+            raise ValidationFailed("attachments",
+                                   f"document {doc_id} is not a file of this client")
+    files = [allowed[i] for i in wanted]
+    total = sum(d.size for d in files)
+    if total > MAX_ATTACHMENTS_SIZE:
+        raise ValidationFailed("attachments", f"the files come to {_mb(total)} MB; at most "
+                               f"{MAX_ATTACHMENTS_SIZE // (1024 * 1024)} MB can be sent "
+                               f"in one email")
+    return files
+
+
 async def do_send_email(actor: User, client_id: int, *, source: str = "web",
+                        attachments: list[int] | None = None,
                         **message: Any) -> OutboundMessage:
-    """A-18: queue an email to the client (or a contact person); the audit row puts it
-    on the client's timeline. Sent by the outbox after the commit."""
+    """A-18: queue an email to the client (or a contact person), with files of the
+    client if asked; the audit row puts it on the client's timeline. Sent by the outbox
+    after the commit."""
     rendered, template = await compose(actor, client_id, **message)
     to = await recipient(actor, client_id, message.get("contact_id"))
+    files = await check_attachments(actor, client_id, attachments)
+    shown = f"{to}: {rendered.subject[:200]}"
+    if files:
+        shown += " · 📎 " + ", ".join(d.filename for d in files)
     async with in_transaction():
         outbound = await OutboundMessage.create(
             channel=Channel.EMAIL, to_address=to, subject=rendered.subject[:300],
@@ -225,10 +277,10 @@ async def do_send_email(actor: User, client_id: int, *, source: str = "web",
             client_id=client_id, contact_id=message.get("contact_id"),
             activity_id=message.get("activity_id"),
             template_id=template.id if template else None, created_by_id=actor.id,
-            next_attempt_at=utcnow())
+            attachments=[d.id for d in files], next_attempt_at=utcnow())
         await AuditLog.create(user_id=actor.id, source=source, entity="message",
                               object_id=outbound.id, client_id=client_id, action="email",
-                              field="to", new_value=f"{to}: {rendered.subject[:200]}")
+                              field="to", new_value=shown[:1000])
     return outbound
 
 
@@ -242,10 +294,14 @@ async def client_messages(actor: User, client_id: int, limit: int = 50
 # --- SMS -------------------------------------------------------------------------------
 async def compose_sms(actor: User, client_id: int, *, template_id: int | None = None,
                       body: str | None = None, contact_id: int | None = None,
-                      activity_id: int | None = None) -> tuple[str, MessageTemplate | None]:
+                      activity_id: int | None = None,
+                      attachments: list[int] | None = None
+                      ) -> tuple[str, MessageTemplate | None]:
     """The SMS text as it will be sent, or ValidationFailed naming what is wrong."""
     from services.sms import MAX_SEGMENTS, segments
 
+    if attachments:
+        raise ValidationFailed("attachments", "an SMS cannot carry files; send an email")
     template = None
     if template_id:
         template = await MessageTemplate.get_or_none(id=template_id, archived=False,
@@ -297,6 +353,19 @@ async def do_send_sms(actor: User, client_id: int, *, source: str = "web",
 
 
 # --- notices to the client before an activity ----------------------------------------
+async def activity_notice(activity, limit: int = 5
+                          ) -> tuple[MessageTemplate | None, list[OutboundMessage]]:
+    """What the client of an activity (one the caller may see) is told before it: the
+    template, when a notice is set, and the newest messages about the activity with
+    their delivery state, oldest first."""
+    template = None
+    if activity.client_notice_hours and activity.client_notice_template_id:
+        template = await MessageTemplate.get_or_none(id=activity.client_notice_template_id)
+    messages = await OutboundMessage.filter(activity_id=activity.id).order_by(
+        "-id").limit(limit)
+    return template, list(reversed(messages))
+
+
 async def send_client_notices(now=None) -> int:
     """A-18: activities with a client notice whose time has come: the message is
     queued once (the activity is claimed by a conditional UPDATE), in the author's name;

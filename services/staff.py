@@ -317,6 +317,11 @@ async def do_dismiss(actor: User, user_id: int) -> User:
         # invites they made and nobody used die with their access
         await Invite.filter(created_by_id=target.id, used_at=None, revoked_at=None).update(
             revoked_at=utcnow())
+        # K-1: the company's events leave their Google Calendar; the ICS feed stops
+        from services import calendar as calendar_sync
+
+        await calendar_sync.do_disconnect(target, remove_events=True)
+        await calendar_sync.do_revoke_feed(target)
     STAFF_CACHE.clear()
     return target
 

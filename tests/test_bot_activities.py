@@ -324,3 +324,53 @@ async def test_agenda_of_a_colleague_by_username(service, emulator, make_staff):
     assert "right" in refused["text"] and not buttons(refused)
     nobody = await say(emulator, head.telegram_id, "/overdue @nobody_here")
     assert "not found" in nobody["text"]
+
+
+async def test_tell_the_client_before_an_activity_from_its_card(service, emulator,
+                                                                make_staff):
+    """A-18 in the bot: ✏️ Edit → 🔔 Tell the client → a template → hours; the card
+    shows the notice and, once queued, the message's delivery state; 🔕 Off clears it."""
+    from services.messaging import do_save_template, send_client_notices
+
+    admin = await make_staff(Role.ADMIN, language="en")
+    ivan = await make_staff(Role.MANAGER, language="en")
+    template = await do_save_template(admin, {
+        "name": "Meeting reminder", "channel": "email", "language": "en",
+        "subject": "Meeting: {{ activity.title }}", "body": "See you {{ activity.starts_at }}"})
+    client = (await client_svc.do_create_client(ivan, {"name": "Lutik",
+                                                       "email": "office@lutik.ru"})).client
+    a = (await svc.do_create_activity(ivan, {"title": "Tasting", "type": "meeting",
+                                             "client_id": client.id,
+                                             "starts_at": utcnow() + timedelta(hours=2)})
+         ).activity
+    alone = (await svc.do_create_activity(ivan, {"title": "Alone",
+                                                 "starts_at": utcnow() + timedelta(hours=2)})
+             ).activity
+    chat = ivan.telegram_id
+
+    async def open_card(activity_id):
+        await say(emulator, chat, "/today")
+        before = max(m["message_id"] for m in emulator.history(chat))
+        await emulator.press_button(chat, chat, emulator.bot_messages(chat)[-1]["message_id"],
+                                    f"ac:card:{activity_id}:", strict=False)
+        return await emulator.wait_for_bot_message(chat, after_message_id=before)
+
+    menu = await press(emulator, chat, await open_card(alone.id), "✏️ Edit")
+    assert "🔔 Tell the client" not in buttons(menu)  # no client, nobody to tell
+    menu = await press(emulator, chat, await open_card(a.id), "✏️ Edit")
+    which = await press(emulator, chat, menu, "🔔 Tell the client")
+    hours = await press(emulator, chat, which, "✉️ Meeting reminder (en)")
+    assert list(buttons(hours)) == ["1 h before", "3 h before", "24 h before", "🔕 Off"]
+    card = await press(emulator, chat, hours, "3 h before")
+    assert "The client is told 3 h before: ✉️ Meeting reminder" in card["text"]
+    a = await Activity.get(id=a.id)
+    assert (a.client_notice_hours, a.client_notice_template_id) == (3, template.id)
+    assert await send_client_notices() == 1  # two hours to go: the time has come
+    card = await open_card(a.id)
+    assert "✉️ office@lutik.ru: queued" in card["text"]
+    which = await press(emulator, chat, await press(emulator, chat, card, "✏️ Edit"),
+                        "🔔 Tell the client")
+    card = await press(emulator, chat, which, "🔕 Off")
+    a = await Activity.get(id=a.id)
+    assert (a.client_notice_hours, a.client_notice_template_id) == (None, None)
+    assert "The client is told" not in card["text"]

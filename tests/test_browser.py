@@ -289,6 +289,55 @@ async def test_calendar_day_view_overlaps_drag_create_and_bad_input(demo, browse
     await page.get_by_test_id("act-comments").filter(has_text="Перенесли на 14:00").wait_for()
 
 
+async def test_calendar_form_tells_the_client_before_a_meeting(demo, browser):
+    """A-18 in the calendar's form: for an activity with a client, a template of the
+    active ones and the hours before; saved on the activity; off again with none."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from models import Activity, User
+    from services import activities as svc
+    from services import clients as client_svc
+    from services.messaging import do_save_template
+
+    anna = await User.get(telegram_id=100001)
+    template = await do_save_template(anna, {
+        "name": "Напоминание о встрече", "channel": "sms", "language": "ru",
+        "body": "Ждём вас {{ activity.starts_at }}"})
+    client = (await client_svc.do_create_client(anna, {"name": "Незабудка",
+                                                       "phone": "+79160000001"})).client
+    when = (datetime.now(ZoneInfo("Europe/Moscow")) + timedelta(days=1)).replace(
+        hour=12, minute=0, second=0, microsecond=0)
+    meeting = (await svc.do_create_activity(anna, {
+        "title": "Дегустация", "type": "meeting", "client_id": client.id, "starts_at": when,
+        "duration_min": 60})).activity
+    page = await _calendar_page(demo, browser, 100001)
+    await page.get_by_test_id("cal-view").select_option("day")
+    await page.get_by_test_id("cal-next").click()
+    await page.get_by_test_id("cal-item").filter(has_text="Дегустация").click()
+    await page.get_by_test_id("act-dialog").wait_for(state="visible")
+    assert await page.get_by_test_id("act-notice").is_visible()
+    await page.get_by_test_id("act-notice-template").select_option(str(template.id))
+    assert await page.get_by_test_id("act-notice-hours").input_value() == "24"
+    await page.get_by_test_id("act-notice-hours").fill("3")
+    await page.get_by_test_id("act-save").click()
+    await page.get_by_test_id("act-dialog").wait_for(state="hidden")
+    a = await Activity.get(id=meeting.id)
+    assert (a.client_notice_hours, a.client_notice_template_id) == (3, template.id)
+    # opened again it shows what is set; "do not tell" turns it off
+    await page.get_by_test_id("cal-item").filter(has_text="Дегустация").click()
+    await page.get_by_test_id("act-dialog").wait_for(state="visible")
+    assert await page.get_by_test_id("act-notice-hours").input_value() == "3"
+    await page.get_by_test_id("act-notice-template").select_option("")
+    await page.get_by_test_id("act-save").click()
+    await page.get_by_test_id("act-dialog").wait_for(state="hidden")
+    a = await Activity.get(id=meeting.id)
+    assert (a.client_notice_hours, a.client_notice_template_id) == (None, None)
+    # an activity without a client has nobody to tell
+    await page.get_by_test_id("cal-new").click()
+    assert not await page.get_by_test_id("act-notice").is_visible()
+
+
 async def test_calendar_of_a_colleague_needs_the_right(demo, browser):
     """S-20: a manager's person list holds only themselves; the API refuses another's."""
     page = await _calendar_page(demo, browser, 100003)
@@ -332,3 +381,61 @@ async def test_client_card_message_preview_sms_segments_and_missing_variable(dem
     text = await preview.inner_text()
     assert "+79161112233" in text and "UCS-2" in text and "SMS × 1" in text
     assert "Василёк" in text
+
+
+async def test_client_card_email_with_a_ticked_file(demo, browser):
+    """A-18 on the card: the client's files are offered for an email (not for an SMS);
+    the ticked one is named in the preview and goes with the message."""
+    from models import Document, OutboundMessage, User
+    from services import clients as svc
+
+    anna = await User.get(telegram_id=100001)
+    client = (await svc.do_create_client(anna, {"name": "Ромашка-Север",
+                                                "email": "info@north.ru"})).client
+    doc = await Document.create(client_id=client.id, filename="КП.pdf", size=2048,
+                                storage_path="documents/x/y", mime_type="application/pdf",
+                                sha256="0" * 64, uploaded_by=anna)
+    page = await browser.new_page(viewport={"width": 400, "height": 900})
+    init = (await (await page.request.get(
+        f"{demo}/sandbox/api/initdata?user_id=100001")).json())["init_data"]
+    from urllib.parse import quote
+
+    await page.goto(f"{demo}/app/clients/{client.id}#tgWebAppData={quote(init)}")
+    await page.get_by_test_id("client-name").wait_for()
+    assert await page.get_by_test_id("email-attachments").is_visible()
+    await page.get_by_test_id("email-subject").fill("Предложение")
+    await page.get_by_test_id("email-body").fill("Добрый день! Предложение во вложении.")
+    await page.get_by_test_id(f"attach-{doc.id}").check()
+    await page.get_by_test_id("email-preview-button").click()
+    preview = page.get_by_test_id("email-preview")
+    await preview.wait_for(state="visible")
+    assert "📎 КП.pdf" in await preview.inner_text()
+    await page.get_by_test_id("message-channel").select_option("sms")
+    assert not await page.get_by_test_id("email-attachments").is_visible()
+    await page.get_by_test_id("message-channel").select_option("email")
+    async with page.expect_navigation():
+        await page.get_by_test_id("email-send").click()
+    message = await OutboundMessage.get(client_id=client.id)
+    assert message.attachments == [doc.id]
+    assert "📎 1" in await page.get_by_test_id("message-files").inner_text()
+
+
+async def test_calendar_page_sync_panel_and_ics_feed(demo, browser):
+    """K-1 on the web: without Google set up the panel says so; the ICS feed address is
+    made, serves the person's activities, and stops working when stopped."""
+    page = await _calendar_page(demo, browser, 100001)
+    await page.locator("#sync summary").click()
+    await page.wait_for_function(
+        "document.querySelector('[data-testid=sync-state]').textContent.length > 0")
+    assert "KONTAKT_GOOGLE_CLIENT_ID" in await page.get_by_test_id("sync-state").text_content()
+    assert await page.get_by_test_id("sync-connect").is_hidden()
+    await page.get_by_test_id("sync-feed-new").click()
+    await page.wait_for_function(
+        "document.querySelector('[data-testid=sync-feed]').value.includes('/ics/')")
+    url = await page.get_by_test_id("sync-feed").input_value()
+    resp = await page.request.get(url)
+    assert resp.status == 200 and "BEGIN:VCALENDAR" in await resp.text()
+    await page.get_by_test_id("sync-feed-off").click()
+    await page.wait_for_function(
+        "document.querySelector('[data-testid=sync-feed]').value === ''")
+    assert (await page.request.get(url)).status == 404

@@ -124,7 +124,7 @@ async def test_email_from_the_card_is_delivered_once(mail_service, emulator, mak
         preview = await resp.json()
         assert preview == {"to": "petrov@romashka.ru", "subject": "For Romashka",
                            "body": "Hello, Petr! Ivan Field",
-                           "html": "<p>Hello, <b>Petr</b></p>"}
+                           "html": "<p>Hello, <b>Petr</b></p>", "attachments": []}
         resp = await c.post(f"/api/v1/clients/{client.id}/messages",
                             json={"template_id": tpl["id"], "contact_id": contact.id})
         assert resp.status == 201, await resp.text()
@@ -401,3 +401,276 @@ async def test_template_editor_preview_and_admin_page(mail_service, emulator, ma
     assert resp.status == 422 and "frist_name" in (await resp.json())["detail"][0]["msg"]
     page = await c.get("/app/admin")
     assert "template-form" in await page.text()
+
+
+# --- attachments (A-18) ----------------------------------------------------------------
+def _attachments(envelope) -> list[tuple[str, str, bytes]]:
+    import email
+    import email.policy
+
+    parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    return [(part.get_filename(), part.get_content_type(), part.get_content())
+            for part in parsed.iter_attachments()]
+
+
+async def test_email_with_a_file_of_the_client(mail_service, emulator, make_staff):
+    """A file of the client goes with the email with its name, type and bytes; a file
+    of another client (or a colleague's), too many megabytes and an SMS with a file
+    are refused naming why."""
+    from models import Document
+    from services import documents
+
+    ivan = await make_staff(Role.MANAGER, language="en", email="ivan@crm.example.ru")
+    olga = await make_staff(Role.MANAGER, language="en")
+    client = (await client_svc.do_create_client(ivan, {"name": "Romashka",
+                                                       "email": "info@romashka.ru",
+                                                       "phone": "+74951112233"})).client
+    other = (await client_svc.do_create_client(ivan, {"name": "Lutik"})).client
+    hers = (await client_svc.do_create_client(olga, {"name": "Vasilek"})).client
+    data_dir = mail_service.settings.data_dir
+    offer = await documents.do_attach(ivan, client.id, filename="Предложение (1).pdf",
+                                      content=b"%PDF-1.4 the offer", mime_type="application/pdf",
+                                      data_dir=data_dir)
+    price = await documents.do_attach(ivan, client.id, filename="price.csv",
+                                      content=b"item;price\nrose;10\n", mime_type="text/csv",
+                                      data_dir=data_dir)
+    foreign = await documents.do_attach(ivan, other.id, filename="other.pdf",
+                                        content=b"%PDF other", mime_type="application/pdf",
+                                        data_dir=data_dir)
+    stranger = await documents.do_attach(olga, hers.id, filename="hers.pdf",
+                                         content=b"%PDF hers", mime_type="application/pdf",
+                                         data_dir=data_dir)
+    huge = await Document.create(client_id=client.id, filename="huge.zip", storage_path="x",
+                                 size=21 * 1024 * 1024, sha256="0" * 64)
+    controller, inbox = smtp_server(mail_service.smtp_port)
+    try:
+        await signed_in(mail_service, emulator, ivan)
+        c = mail_service.client
+        url = f"/api/v1/clients/{client.id}/messages"
+        listed = await (await c.get(f"/api/v1/clients/{client.id}/attachable")).json()
+        assert {f["filename"] for f in listed["items"]} == {"Предложение (1).pdf", "price.csv",
+                                                           "huge.zip"}
+        for bad in (foreign.id, stranger.id, 987654):
+            resp = await c.post(url, json={"subject": "Offer", "body": "See the files",
+                                           "attachments": [offer.id, bad]})
+            assert resp.status == 422
+            detail = (await resp.json())["detail"][0]
+            assert detail["loc"] == ["body", "attachments"] and str(bad) in detail["msg"]
+        resp = await c.post(url, json={"subject": "Offer", "body": "x",
+                                       "attachments": [offer.id, huge.id]})
+        assert resp.status == 422 and "20 MB" in (await resp.json())["detail"][0]["msg"]
+        resp = await c.post(f"/api/v1/clients/{client.id}/sms", json={
+            "body": "x", "attachments": [offer.id]})
+        assert resp.status == 422
+        assert (await resp.json())["detail"][0]["loc"] == ["body", "attachments"]
+        assert await OutboundMessage.all().count() == 0  # nothing was queued
+        preview = await (await c.post(f"{url}/preview", json={
+            "subject": "Offer", "body": "See the files",
+            "attachments": [offer.id, price.id]})).json()
+        assert [f["filename"] for f in preview["attachments"]] == ["Предложение (1).pdf",
+                                                                   "price.csv"]
+        resp = await c.post(url, json={"subject": "Offer", "body": "See the files",
+                                       "attachments": [offer.id, price.id]})
+        assert resp.status == 201, await resp.text()
+        assert (await resp.json())["attachments"] == [offer.id, price.id]
+        await wait_until(lambda: len(inbox.messages) == 1, timeout=10)
+        assert _attachments(inbox.messages[0]) == [
+            ("Предложение (1).pdf", "application/pdf", b"%PDF-1.4 the offer"),
+            ("price.csv", "text/csv", "item;price\nrose;10\n")]
+        assert b"See the files" in inbox.messages[0].content
+        page = await c.get(f"/app/clients/{client.id}")
+        assert 'data-testid="attach-' in await page.text()
+    finally:
+        controller.stop()
+
+
+async def test_a_missing_file_fails_the_email_with_the_reason(mail_service, emulator,
+                                                               make_staff):
+    """The file went from the disk after the email was queued: that email fails naming
+    it; the outbox goes on with the next."""
+    from services import documents
+
+    ivan = await make_staff(Role.MANAGER, language="en")
+    client = (await client_svc.do_create_client(ivan, {"name": "Lutik",
+                                                       "email": "office@lutik.ru"})).client
+    doc = await documents.do_attach(ivan, client.id, filename="act.pdf", content=b"%PDF act",
+                                    mime_type="application/pdf",
+                                    data_dir=mail_service.settings.data_dir)
+    (mail_service.settings.data_dir / doc.storage_path).unlink()
+    controller, inbox = smtp_server(mail_service.smtp_port)
+    try:
+        await signed_in(mail_service, emulator, ivan)
+        c = mail_service.client
+        resp = await c.post(f"/api/v1/clients/{client.id}/messages", json={
+            "subject": "Act", "body": "The act", "attachments": [doc.id]})
+        assert resp.status == 201
+
+        async def failed():
+            m = await OutboundMessage.get(client_id=client.id)
+            return m if m.state == OutboxState.FAILED else None
+
+        message = await wait_until(failed, timeout=10)
+        assert "act.pdf" in message.last_error and "missing" in message.last_error
+        resp = await c.post(f"/api/v1/clients/{client.id}/messages", json={
+            "subject": "Hello", "body": "Without files"})
+        assert resp.status == 201
+        await wait_until(lambda: len(inbox.messages) == 1, timeout=10)
+        assert b"Without files" in inbox.messages[0].content
+        listed = await (await c.get(f"/api/v1/clients/{client.id}/messages")).json()
+        assert sorted(m["state"] for m in listed["items"]) == ["failed", "sent"]
+    finally:
+        controller.stop()
+
+
+def _buttons(msg) -> dict:
+    return {b["text"]: b.get("callback_data")
+            for row in (msg.get("reply_markup") or {}).get("inline_keyboard", []) for b in row}
+
+
+async def _press(emulator, chat, msg, label, *, wait=True):
+    before = max(m["message_id"] for m in emulator.history(chat))
+    await emulator.press_button(chat, chat, msg["message_id"], _buttons(msg)[label])
+    if wait:
+        return await emulator.wait_for_bot_message(chat, after_message_id=before)
+    return None
+
+
+async def test_email_from_the_bot_with_a_file(mail_service, emulator, make_staff):
+    """📎 Attach in the bot: the client's files as toggles, the preview names the ones
+    ticked, and the email carries them."""
+    from services import documents
+    from tests.conftest import say
+
+    ivan = await make_staff(Role.MANAGER, language="en", name="Ivan Field")
+    client = (await client_svc.do_create_client(ivan, {"name": "Lutik",
+                                                       "email": "office@lutik.ru"})).client
+    data_dir = mail_service.settings.data_dir
+    await documents.do_attach(ivan, client.id, filename="offer.pdf", content=b"%PDF offer",
+                              mime_type="application/pdf", data_dir=data_dir)
+    await documents.do_attach(ivan, client.id, filename="photo.jpg", content=b"\xff\xd8 jpg",
+                              mime_type="image/jpeg", data_dir=data_dir)
+    controller, inbox = smtp_server(mail_service.smtp_port)
+    chat = ivan.telegram_id
+    try:
+        found = await say(emulator, chat, "/find lutik")
+        card = await _press(emulator, chat, found, "Lutik")
+        which = await _press(emulator, chat, card, "✉️ Message")
+        kind = await _press(emulator, chat, which, "✉️ Email")
+        await _press(emulator, chat, kind, "✍️ Write")
+        preview = await say(emulator, chat, "Our offer\nPlease see the file.")
+        assert "📎 Attach" in _buttons(preview)
+        files = await _press(emulator, chat, preview, "📎 Attach")
+        labels = list(_buttons(files))
+        assert sorted(t.split(" (")[0] for t in labels[:2]) == ["▫️ offer.pdf", "▫️ photo.jpg"]
+        offer = next(t for t in labels if t.startswith("▫️ offer.pdf"))
+        await _press(emulator, chat, files, offer, wait=False)
+
+        def ticked():
+            msg = emulator.get_message(chat, files["message_id"])
+            return msg if any(t.startswith("✅ offer.pdf") for t in _buttons(msg)) else None
+
+        files = await wait_until(ticked)
+        again = await _press(emulator, chat, files, "👌 Done")
+        assert "📎 Attached: offer.pdf" in again["text"]
+        await _press(emulator, chat, again, "✅ Send")
+        await wait_until(lambda: len(inbox.messages) == 1, timeout=10)
+        assert _attachments(inbox.messages[0]) == [("offer.pdf", "application/pdf",
+                                                    b"%PDF offer")]
+    finally:
+        controller.stop()
+
+
+# --- mailing progress in the bot (K-16) ------------------------------------------------
+async def test_mailing_progress_in_the_bot_and_one_summary(mail_service, emulator,
+                                                           make_staff):
+    """/mailings → a mailing → ▶️ Start leaves one progress message; the job edits it as
+    the messages go out and, when the mailing is done, two replicas at once send one
+    summary (sent, failed with the reason, skipped by reason). A mailing started on the
+    web page sums up to its creator; a deleted progress message is left alone."""
+    import asyncio
+
+    from models import Mailing
+    from notifications.mailings import MailingProgress
+    from services import mailings
+    from tests.conftest import say, settled
+
+    boss = await make_staff(Role.ADMIN, language="en", email="boss@crm.example.ru")
+    ids = []
+    for name, data in (("Alpha", {"email": "a@alpha.ru"}), ("Beta", {"email": "b@beta.ru"}),
+                       ("Ghost", {"email": "nobody@ghost.ru"}), ("Gamma", {})):
+        ids.append((await client_svc.do_create_client(boss, {"name": name, **data})).client.id)
+    secret = mail_service.settings.secret_key.get_secret_value()
+    chat = boss.telegram_id
+    controller, inbox = smtp_server(mail_service.smtp_port)
+    try:
+        await signed_in(mail_service, emulator, boss)
+        c = mail_service.client
+        tpl = await (await c.post("/api/v1/templates", json={
+            "name": "News", "subject": "News for {{ client.name }}",
+            "body": "Dear {{ client.name }}, our news."})).json()
+        made = await (await c.post("/api/v1/mailings", json={
+            "name": "November", "template_id": tpl["id"], "per_minute": 6000,
+            "client_ids": ids})).json()
+        listed = await say(emulator, chat, "/mailings")
+        label = next(t for t in _buttons(listed) if "November" in t)
+        card = await _press(emulator, chat, listed, label)
+        assert "0/3 sent" in card["text"] and "▶️ Start" in _buttons(card)
+        progress = await _press(emulator, chat, card, "▶️ Start")
+        assert "0/3 sent" in progress["text"] and "⏸ Pause" in _buttons(progress)
+        await settled(mail_service, emulator)
+        mailing = await Mailing.get(id=made["id"])
+        assert (mailing.state, mailing.progress_chat_id, mailing.progress_message_id) == (
+            "running", chat, progress["message_id"])
+        await mailings.pump(secret=secret, base_url="http://crm")
+        mail_service.outbox.poke()
+        await wait_until(lambda: len(inbox.messages) == 2, timeout=10)
+
+        async def settled_outbox():
+            return not await OutboundMessage.filter(state__in=["queued", "sending"]).exists()
+
+        await wait_until(settled_outbox, timeout=10)
+        await mailings.pump(secret=secret, base_url="http://crm")  # nobody left: done
+        one, two = MailingProgress(mail_service.bot, mail_service.i18n, min_interval_s=0), \
+            MailingProgress(mail_service.bot, mail_service.i18n, min_interval_s=0)
+        await asyncio.gather(one.run_once(), two.run_once())
+        await one.run_once()
+        shown = emulator.get_message(chat, progress["message_id"])
+        assert "2/3 sent, 1 failed, 1 skipped" in shown["text"] and "100%" in shown["text"]
+        assert "edit_date" in shown and not _buttons(shown)  # ended: no more buttons
+        summaries = [m for m in emulator.bot_messages(chat) if "is done" in m.get("text", "")]
+        assert len(summaries) == 1
+        text = summaries[0]["text"]
+        assert "Sent: 2" in text and "Failed: 1" in text and "550" in text
+        assert "Skipped: 1" in text and "no address: 1" in text
+        assert (await Mailing.get(id=made["id"])).summary_sent_at is not None
+        # started on the web page: the creator hears the end all the same
+        second = await (await c.post("/api/v1/mailings", json={
+            "name": "December", "template_id": tpl["id"], "client_ids": ids[3:]})).json()
+        await c.post(f"/api/v1/mailings/{second['id']}/action", json={"action": "start"})
+        await mailings.pump(secret=secret, base_url="http://crm")
+        await one.run_once()
+        await emulator.wait_for_bot_message(
+            chat, predicate=lambda m: "December" in m.get("text", "") and "is done" in m["text"])
+        # a progress message the person deleted is no longer edited, and nothing breaks
+        third = await (await c.post("/api/v1/mailings", json={
+            "name": "January", "template_id": tpl["id"], "client_ids": ids[:1]})).json()
+        listed = await say(emulator, chat, "/mailings")
+        label = next(t for t in _buttons(listed) if "January" in t)
+        card = await _press(emulator, chat, listed, label)
+        progress = await _press(emulator, chat, card, "▶️ Start")
+        await settled(mail_service, emulator)
+        await mail_service.bot.delete_message(chat, progress["message_id"])
+        await mailings.pump(secret=secret, base_url="http://crm")
+        await one.run_once()
+        assert (await Mailing.get(id=third["id"])).progress_message_id is None
+    finally:
+        controller.stop()
+
+
+async def test_mailings_in_the_bot_are_for_admins_and_heads(mail_service, emulator,
+                                                            make_staff):
+    from tests.conftest import say
+
+    ivan = await make_staff(Role.MANAGER, language="en")
+    reply = await say(emulator, ivan.telegram_id, "/mailings")
+    assert "administrators and heads" in reply["text"]

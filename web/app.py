@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from kontakt.config import Settings
 from web import pages
 from web.api import activities as _activities_api  # noqa: F401 - registers routes
+from web.api import calendar_sync as _calendar_sync
 from web.api import clients as _clients_api  # noqa: F401 - registers /clients routes
 from web.api import customization as _customization_api  # noqa: F401 - registers routes
 from web.api import mailings as _mailings_api  # noqa: F401 - registers routes
@@ -87,6 +88,9 @@ def build_web_app(
     app.router.add_get("/u/{token}", pages.unsubscribe_page)
     app.router.add_post("/u/{token}", pages.unsubscribe_page)
     app.router.add_post("/webhooks/sms/{token}", pages.inbound_sms)
+    app.router.add_get("/oauth/google/callback", _calendar_sync.oauth_callback)
+    app.router.add_post("/webhooks/google/calendar", _calendar_sync.google_notification)
+    app.router.add_get("/ics/{token}", _calendar_sync.ics_feed)
     app.router.add_get("/app/admin", pages.admin_page)
     app.router.add_get("/login/{token}", pages.login_page)
     app.router.add_post("/login/{token}", pages.login_link)

@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from kontakt.config import Settings
 from notifications.outbox import Outbox
 from notifications.reminders import ReminderDispatcher
+from sync.engine import CalendarSync
 
 
 @dataclass
@@ -35,3 +36,5 @@ PUBLIC_ORIGIN_KEY: web.AppKey[str] = web.AppKey("public_origin", str)
 REMINDERS_KEY: web.AppKey[ReminderDispatcher] = web.AppKey("reminders", ReminderDispatcher)
 # the outbox, poked after a commit that queues a message
 OUTBOX_KEY: web.AppKey[Outbox] = web.AppKey("outbox", Outbox)
+# K-1: the Google Calendar sync (OAuth callback, push notifications, consent links)
+CALENDAR_KEY: web.AppKey[CalendarSync] = web.AppKey("calendar_sync", CalendarSync)

@@ -268,6 +268,9 @@ async def calendar_page(request: web.Request) -> web.Response:
                          "the CRM and reach the participants in private.")),
         "states": {s: t(s) for s in ("planned", "done", "postponed", "cancelled",
                                      "rescheduled")},
+        "notice_none": t(N_("— do not tell the client —")),
+        "message_states": {s: t(s) for s in ("queued", "sending", "sent", "failed",
+                                             "cancelled")},
     }
     return render(request, "calendar.html", lang=lang, user=user, strings=strings)
 

@@ -166,7 +166,34 @@ async def card_text(activity: Activity, staff: User) -> str:
     if activity.verified_at:
         who = await User.get_or_none(id=activity.verified_by_id)
         lines.append(_("☑️ Verified by {name}").format(name=e(who.full_name if who else "")))
+    if activity.client_id:
+        lines += await notice_lines(activity)
     return "\n".join(lines)  # each part cut before escaping: no entity is cut in half
+
+
+def message_state_label(state: str) -> str:
+    return {"queued": _("queued"), "sending": _("sending"), "sent": _("sent"),
+            "failed": _("failed"), "cancelled": _("cancelled")}.get(state, state)
+
+
+async def notice_lines(activity: Activity) -> list[str]:
+    """A-18 on the card: the notice to the client, and its messages' delivery state."""
+    from services.messaging import activity_notice
+
+    e = html.escape
+    template, messages = await activity_notice(activity)
+    lines = []
+    if template is not None:
+        icon = "📱" if str(template.channel) == "sms" else "✉️"
+        lines.append(_("🔔 The client is told {hours} h before: {template}").format(
+            hours=activity.client_notice_hours, template=f"{icon} {e(template.name)}"))
+    for m in messages:
+        icon = "📱" if str(m.channel) == "sms" else "✉️"
+        line = f"{icon} {e(m.to_address)}: {message_state_label(str(m.state))}"
+        if m.last_error and str(m.state) != "sent":
+            line += " — " + e(_cut(m.last_error, 150))
+        lines.append(line)
+    return lines
 
 
 async def card_markup(activity: Activity, staff: User) -> InlineKeyboardMarkup:
@@ -624,19 +651,85 @@ def build_activities_router() -> Router:
             time=when_text(again.due_at, staff.timezone, str(staff.language), now=utcnow())))
 
     @router.callback_query(ActivityCB.filter(F.action == "edit"))
-    async def edit_menu(query: CallbackQuery, callback_data: ActivityCB) -> None:
+    async def edit_menu(query: CallbackQuery, callback_data: ActivityCB, staff: User) -> None:
         aid = callback_data.activity_id
+        try:
+            activity = await svc.get_activity(staff, aid)
+        except DomainError as exc:
+            await query.answer(error_text(exc)[:190], show_alert=True)
+            return
+        rows = [
+            [_btn(_("Title"), ActivityCB(action="etitle", activity_id=aid)),
+             _btn(_("🔖 Type"), ActivityCB(action="etype", activity_id=aid))],
+            [_btn(f"⚡ {priority_label(p)}", ActivityCB(action="eprio", activity_id=aid,
+                                                       value=p))
+             for p in ("low", "normal", "high", "critical")],
+            [_btn(_("🏢 Client"), ActivityCB(action="eclient", activity_id=aid)),
+             _btn(_("👥 Assignees"), ActivityCB(action="epeople", activity_id=aid))],
+        ]
+        if activity.client_id:  # A-18: the client told before it by email or SMS
+            rows.append([_btn(_("🔔 Tell the client"), ActivityCB(action="enotice",
+                                                                 activity_id=aid))])
         await query.answer()
         await query.message.answer(_("What to change?"), reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[
-                [_btn(_("Title"), ActivityCB(action="etitle", activity_id=aid)),
-                 _btn(_("🔖 Type"), ActivityCB(action="etype", activity_id=aid))],
-                [_btn(f"⚡ {priority_label(p)}", ActivityCB(action="eprio", activity_id=aid,
-                                                           value=p))
-                 for p in ("low", "normal", "high", "critical")],
-                [_btn(_("🏢 Client"), ActivityCB(action="eclient", activity_id=aid)),
-                 _btn(_("👥 Assignees"), ActivityCB(action="epeople", activity_id=aid))],
-            ]))
+            inline_keyboard=rows))
+
+    @router.callback_query(ActivityCB.filter(F.action == "enotice"))
+    async def edit_notice(query: CallbackQuery, callback_data: ActivityCB, staff: User):
+        from services.messaging import list_templates
+
+        aid = callback_data.activity_id
+        try:
+            activity = await svc.get_activity(staff, aid)
+        except DomainError as exc:
+            await query.answer(error_text(exc)[:190], show_alert=True)
+            return
+        if not activity.client_id:
+            await query.answer(_("Choose the client first: the message goes to the client."),
+                               show_alert=True)
+            return
+        templates = await list_templates()
+        rows = [[_btn(("📱 " if str(t.channel) == "sms" else "✉️ ") + f"{t.name} ({t.language})"[
+            :50], ActivityCB(action="ntpl", activity_id=aid, value=str(t.id)))]
+            for t in templates[:30]]
+        if activity.client_notice_hours:
+            rows.append([_btn(_("🔕 Off"), ActivityCB(action="nset", activity_id=aid,
+                                                     value="off"))])
+        await query.answer()
+        if not templates and not rows:
+            await query.message.answer(_("No message templates yet: an administrator writes "
+                                         "them on the settings page."))
+            return
+        await query.message.answer(_("🔔 Which message does the client get before it?"),
+                                   reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+    @router.callback_query(ActivityCB.filter(F.action == "ntpl"))
+    async def notice_template(query: CallbackQuery, callback_data: ActivityCB) -> None:
+        aid, tid = callback_data.activity_id, callback_data.value
+        if not tid.isdigit():
+            await query.answer()
+            return
+        rows = [[_btn(_("{hours} h before").format(hours=h), ActivityCB(
+            action="nset", activity_id=aid, value=f"{tid}-{h}")) for h in (1, 3, 24)],
+            [_btn(_("🔕 Off"), ActivityCB(action="nset", activity_id=aid, value="off"))]]
+        await query.answer()
+        await query.message.edit_reply_markup(reply_markup=None)
+        await query.message.answer(_("🔔 How long before the start?"),
+                                   reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+    @router.callback_query(ActivityCB.filter(F.action == "nset"))
+    async def notice_set(query: CallbackQuery, callback_data: ActivityCB, staff: User,
+                         bot: Bot, i18n: I18n, reminders=None) -> None:
+        tid, _sep, hours = callback_data.value.partition("-")
+        if callback_data.value == "off":
+            changes = {"client_notice_hours": None, "client_notice_template_id": None}
+        elif tid.isdigit() and hours.isdigit():
+            changes = {"client_notice_template_id": int(tid), "client_notice_hours": int(hours)}
+        else:
+            await query.answer()
+            return
+        if await _apply(query, staff, callback_data.activity_id, changes, bot, i18n, reminders):
+            await query.message.edit_reply_markup(reply_markup=None)
 
     async def _apply(query_or_message, staff: User, aid: int, changes: dict, bot: Bot,
                      i18n: I18n, reminders) -> bool:

@@ -1,7 +1,8 @@
 """Email and SMS to a client from the bot (A-18): the card's ✉️ Message → email or
 SMS → a template or your own text → the preview as it will go (an SMS with its
-segment count) → Send. For your own email the first line is the subject. Bad input
-(an unknown variable, no address) is named and the draft kept."""
+segment count) → Send. For your own email the first line is the subject; 📎 Attach
+lists the client's files (the newest ten) to tick, and the preview names them. Bad
+input (an unknown variable, no address) is named and the draft kept."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ from services.sms import segments
 
 class Compose(StatesGroup):
     text = State()
+
+
+FILES_SHOWN = 10  # the newest files of the client offered to attach
 
 
 def _btn(text: str, cb: MessageCB) -> InlineKeyboardButton:
@@ -59,9 +63,32 @@ async def _preview(message: Message, staff: User, state: FSMContext) -> None:
         await state.set_state(Compose.text)
         return
     await state.set_state(None)
-    await message.answer(shown, reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
-        _btn(_("✅ Send"), MessageCB(action="send", client_id=cid)),
-        _btn(_("✖️ Cancel"), MessageCB(action="cancel", client_id=cid))]]))
+    rows = [[_btn(_("✅ Send"), MessageCB(action="send", client_id=cid)),
+             _btn(_("✖️ Cancel"), MessageCB(action="cancel", client_id=cid))]]
+    if channel == "email":
+        try:
+            files = await svc.check_attachments(staff, cid, draft.get("attachments"))
+        except DomainError:  # a file deleted meanwhile: the draft goes without it
+            files = []
+            draft["attachments"] = []
+            await state.update_data(message_draft=draft)
+        if files:
+            shown += "\n\n" + _("📎 Attached: {files}").format(files=html.escape(", ".join(
+                d.filename for d in files)))
+        if files or await svc.attachable_documents(staff, cid, limit=1):
+            rows.insert(0, [_btn(_("📎 Attach"), MessageCB(action="attach", client_id=cid))])
+    await message.answer(shown, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+async def _files_markup(staff: User, cid: int, chosen: list[int]) -> InlineKeyboardMarkup:
+    """The client's newest files as toggles (✅ attached, ▫️ not), then Done."""
+    rows = []
+    for d in await svc.attachable_documents(staff, cid, limit=FILES_SHOWN):
+        mark = "✅ " if d.id in chosen else "▫️ "
+        label = f"{mark}{d.filename[:40]} ({max(1, d.size // 1024)} KB)"
+        rows.append([_btn(label, MessageCB(action="file", client_id=cid, value=str(d.id)))])
+    rows.append([_btn(_("👌 Done"), MessageCB(action="files_done", client_id=cid))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def build_messaging_router() -> Router:
@@ -130,6 +157,63 @@ def build_messaging_router() -> Router:
         await state.update_data(message_draft=draft)
         await _preview(message, staff, state)
 
+    async def _draft_of(query: CallbackQuery, callback_data: MessageCB,
+                        state: FSMContext) -> dict | None:
+        draft = (await state.get_data()).get("message_draft") or {}
+        if draft.get("client_id") != callback_data.client_id or draft.get("channel") != "email":
+            await query.answer(_("That draft has expired; start again from the card."),
+                               show_alert=True)
+            return None
+        return draft
+
+    @router.callback_query(MessageCB.filter(F.action == "attach"))
+    async def attach(query: CallbackQuery, callback_data: MessageCB, staff: User,
+                     state: FSMContext) -> None:
+        draft = await _draft_of(query, callback_data, state)
+        if draft is None:
+            return
+        try:
+            markup = await _files_markup(staff, draft["client_id"],
+                                         draft.get("attachments") or [])
+        except DomainError as exc:
+            await query.answer(_error(exc)[:190], show_alert=True)
+            return
+        await query.answer()
+        await query.message.edit_reply_markup(reply_markup=None)  # a new preview follows
+        await query.message.answer(_("📎 Tap the files to send with the email (up to 10, "
+                                     "20 MB in all), then Done."), reply_markup=markup)
+
+    @router.callback_query(MessageCB.filter(F.action == "file"))
+    async def toggle_file(query: CallbackQuery, callback_data: MessageCB, staff: User,
+                          state: FSMContext) -> None:
+        draft = await _draft_of(query, callback_data, state)
+        if draft is None:
+            return
+        doc_id = int(callback_data.value) if callback_data.value.isdigit() else 0
+        chosen = [i for i in draft.get("attachments") or [] if i != doc_id]
+        if len(chosen) == len(draft.get("attachments") or []):
+            chosen.append(doc_id)
+        try:  # a file not of this client, or too much together: said, not ticked
+            await svc.check_attachments(staff, draft["client_id"], chosen)
+        except DomainError as exc:
+            await query.answer(_error(exc)[:190], show_alert=True)
+            return
+        draft["attachments"] = chosen
+        await state.update_data(message_draft=draft)
+        await query.answer()
+        await query.message.edit_reply_markup(
+            reply_markup=await _files_markup(staff, draft["client_id"], chosen))
+
+    @router.callback_query(MessageCB.filter(F.action == "files_done"))
+    async def files_done(query: CallbackQuery, callback_data: MessageCB, staff: User,
+                         state: FSMContext) -> None:
+        draft = await _draft_of(query, callback_data, state)
+        if draft is None:
+            return
+        await query.answer()
+        await query.message.edit_reply_markup(reply_markup=None)
+        await _preview(query.message, staff, state)
+
     @router.callback_query(MessageCB.filter(F.action == "cancel"))
     async def cancel(query: CallbackQuery, state: FSMContext) -> None:
         await state.update_data(message_draft=None)
@@ -157,7 +241,8 @@ def build_messaging_router() -> Router:
             if draft["channel"] == "sms":
                 await svc.do_send_sms(staff, draft["client_id"], source="bot", **args)
             else:
-                await svc.do_send_email(staff, draft["client_id"], source="bot", **args)
+                await svc.do_send_email(staff, draft["client_id"], source="bot",
+                                        attachments=draft.get("attachments") or None, **args)
         except DomainError as exc:
             await query.answer(_error(exc)[:190], show_alert=True)
             return

@@ -17,7 +17,7 @@ from services import activities as svc
 from services.errors import ValidationFailed
 from web.api.framework import MAX_ID
 from web.api.routes import api
-from web.keys import BOT_KEY, I18N_KEY, REMINDERS_KEY
+from web.keys import BOT_KEY, CALENDAR_KEY, I18N_KEY, REMINDERS_KEY
 
 PRIORITY = Literal["low", "normal", "high", "critical"]
 
@@ -169,6 +169,7 @@ class ActivityOut(ItemOut):
     may_verify: bool
     documents: list[Ref]
     client_notice_hours: int | None
+    client_notice_template_id: int | None = None
     client_messages: list[dict[str, str | None]]
 
 
@@ -203,6 +204,9 @@ async def _after(request: web.Request, notices: list[svc.Notice], activity_id: i
     reminders = request.app.get(REMINDERS_KEY)
     if reminders is not None:
         reminders.poke()
+    calendar = request.app.get(CALENDAR_KEY)
+    if calendar is not None:
+        calendar.poke()  # K-1: the assignees' calendars follow now, not at the next tick
     if notices:
         await deliver_activity_notices(request.app[BOT_KEY], request.app[I18N_KEY], notices)
     if activity_id is not None:
@@ -276,6 +280,7 @@ async def _detail(user: User, activity_id: int) -> ActivityOut:
         "channel", "to_address", "state", "last_error")
     return ActivityOut(
         client_notice_hours=a.client_notice_hours,
+        client_notice_template_id=a.client_notice_template_id,
         client_messages=[{"channel": str(m["channel"]), "to": m["to_address"],
                           "state": str(m["state"]), "error": m["last_error"]} for m in sent],
         **item.model_dump(), documents=[Ref(id=d.id, name=d.filename) for d in files],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,6 +41,16 @@ class ComposeIn(BaseModel):
     html: str | None = Field(default=None, max_length=200_000)
     contact_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     activity_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    attachments: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
+        default=None, max_length=svc.MAX_ATTACHMENTS,
+        description="ids of the client's documents to attach (email only; 20 MB in all)")
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    filename: str
+    size: int
+    mime_type: str
 
 
 class PreviewOut(BaseModel):
@@ -48,6 +58,7 @@ class PreviewOut(BaseModel):
     subject: str
     body: str
     html: str | None
+    attachments: list[AttachmentOut] = []
 
 
 class MessageOut(BaseModel):
@@ -59,10 +70,15 @@ class MessageOut(BaseModel):
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    attachments: list[int] = []
 
 
 class MessageList(BaseModel):
     items: list[MessageOut]
+
+
+class AttachmentList(BaseModel):
+    items: list[AttachmentOut]
 
 
 def _out(t) -> TemplateOut:
@@ -73,7 +89,11 @@ def _out(t) -> TemplateOut:
 def _message(m) -> MessageOut:
     return MessageOut(id=m.id, channel=str(m.channel), to=m.to_address, subject=m.subject,
                       state=str(m.state), last_error=m.last_error, created_at=m.created_at,
-                      sent_at=m.sent_at)
+                      sent_at=m.sent_at, attachments=list(m.attachments or []))
+
+
+def _file(d) -> AttachmentOut:
+    return AttachmentOut(id=d.id, filename=d.filename, size=d.size, mime_type=d.mime_type)
 
 
 @api.route("GET", "/templates", summary="Message templates (A-18)", response=TemplateList,
@@ -99,13 +119,22 @@ async def templates_put(request: web.Request, user: User, template_id: int, body
            "be sent, or what is wrong with it", body=ComposeIn, response=PreviewOut,
            tags=["messaging"])
 async def preview(request: web.Request, user: User, client_id: int, body: ComposeIn):
-    rendered, _template = await svc.compose(user, client_id, **body.model_dump())
+    rendered, _template = await svc.compose(user, client_id,
+                                            **body.model_dump(exclude={"attachments"}))
+    files = await svc.check_attachments(user, client_id, body.attachments)
     try:
         to = await svc.recipient(user, client_id, body.contact_id)
     except svc.ValidationFailed:
         to = None  # shown in the preview; sending names the problem
     return PreviewOut(to=to, subject=rendered.subject, body=rendered.body,
-                      html=rendered.html)
+                      html=rendered.html, attachments=[_file(d) for d in files])
+
+
+@api.route("GET", "/clients/{client_id}/attachable", summary="The client's files an email "
+           "may carry, newest first", response=AttachmentList, tags=["messaging"])
+async def attachable(request: web.Request, user: User, client_id: int):
+    return AttachmentList(items=[_file(d) for d in await svc.attachable_documents(
+        user, client_id)])
 
 
 @api.route("POST", "/clients/{client_id}/messages", summary="Send an email to the client "

@@ -115,6 +115,12 @@
         if (!sms) body.subject = form.elements.subject.value;
         body.body = form.elements.body.value;
       }
+      if (!sms) {  // the client's files ticked to go with the email
+        var files = Array.prototype.filter.call(
+          form.querySelectorAll("input[name=attachments]"), function (el) { return el.checked; })
+          .map(function (el) { return parseInt(el.value, 10); });
+        if (files.length) body.attachments = files;
+      }
       var url = "/api/v1/clients/" + clientId + (sms ? "/sms" : "/messages") +
         (what === "preview" ? "/preview" : "");
       err.hidden = true;
@@ -144,7 +150,9 @@
           if (what === "preview") {
             out.textContent = sms ? (j.to ? j.to + "\n" : "") + j.text + "\n\n" +
               j.encoding + " · " + j.characters + " · SMS × " + j.parts :
-              (j.to ? j.to + "\n" : "") + j.subject + "\n\n" + j.body;
+              (j.to ? j.to + "\n" : "") + j.subject + "\n\n" + j.body +
+              (j.attachments && j.attachments.length ? "\n\n📎 " + j.attachments.map(
+                function (a) { return a.filename; }).join(", ") : "");
             out.hidden = false;
           } else window.location.reload();
         });

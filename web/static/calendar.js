@@ -15,7 +15,7 @@
     person: parseInt(root.dataset.me, 10),
     me: parseInt(root.dataset.me, 10),
     colour: "category",
-    types: [], items: [], editing: null
+    types: [], templates: [], items: [], editing: null
   };
   var HOUR_PX = 48, FIRST_HOUR = 7, LAST_HOUR = 21, STEP_MIN = 15;
   var PRIORITY = {low: "#8bc34a", normal: "#4a90d9", high: "#ff9800", critical: "#e53935"};
@@ -284,10 +284,32 @@
                     (f === "result" && S.editing && S.editing.state === "done"));
     });
   }
+  // an activity with a client may tell the client N hours before (email or SMS)
+  function fillNotice(a) {
+    var box = $("act-notice"), f = $("act-form");
+    box.hidden = !(a && a.client);
+    if (box.hidden) return;
+    var sel = f.elements.client_notice_template_id, current = a.client_notice_hours ?
+      a.client_notice_template_id : null;
+    var options = S.templates.slice();
+    if (current && !options.some(function (t) { return t.id === current; }))
+      options.push({id: current, name: "#" + current, language: "", channel: ""});
+    sel.innerHTML = '<option value="">' + esc(T.notice_none) + "</option>" +
+      options.map(function (t) {
+        return '<option value="' + t.id + '">' + (t.channel === "sms" ? "📱 " : "✉️ ") +
+          esc(t.name + (t.language ? " (" + t.language + ")" : "")) + "</option>"; }).join("");
+    sel.value = current ? String(current) : "";
+    f.elements.client_notice_hours.value = current ? a.client_notice_hours : "";
+    $("act-notice-state").innerHTML = (a.client_messages || []).map(function (m) {
+      return '<li data-testid="act-notice-message">' + (m.channel === "sms" ? "📱 " : "✉️ ") +
+        esc(m.to) + " · " + esc(T.message_states[m.state] || m.state) +
+        (m.error && m.state !== "sent" ? " · " + esc(m.error) : "") + "</li>"; }).join("");
+  }
   function openNew(when) {
     S.editing = null;
     var f = $("act-form");
     f.reset();
+    fillNotice(null);
     $("act-heading").textContent = T.new_activity;
     fillTypes(f.elements.type, "task");
     if (when) f.elements.starts_at.value = localInput(when);
@@ -322,6 +344,7 @@
         (a.client ? " · " + a.client.name : "") + " · " +
         a.assignees.map(function (p) { return p.name; }).join(", ");
       renderComments(a.comments);
+      fillNotice(a);
       $("act-history").innerHTML = a.history.map(function (h) {
         return "<li>" + esc(new Date(h.at).toLocaleString(locale)) + " · " + esc(h.user || "") +
           " · " + esc(h.source) + " · " + esc(h.action) + (h.field ? " " + esc(h.field) : "") +
@@ -359,6 +382,12 @@
       var el = f.elements[k];
       if (!el.closest("label").hidden) body[k] = el.value.trim() || null;
     });
+    if (!$("act-notice").hidden) {  // the template chosen and the hours, or neither
+      var tpl = parseInt(f.elements.client_notice_template_id.value, 10);
+      var hours = parseInt(f.elements.client_notice_hours.value, 10);
+      body.client_notice_template_id = tpl > 0 ? tpl : null;
+      body.client_notice_hours = tpl > 0 ? (hours > 0 ? hours : 24) : null;
+    }
     return body;
   }
   function save() {
@@ -423,9 +452,15 @@
     $("act-close").addEventListener("click", function () { $("act-dialog").close(); });
     $("act-form").elements.type.addEventListener("change", function (e) {
       showFields(e.target.value); });
-    Promise.all([api("GET", "/api/v1/activity-types"), api("GET", "/api/v1/calendar-people")])
+    $("act-form").elements.client_notice_template_id.addEventListener("change", function (e) {
+      var hours = $("act-form").elements.client_notice_hours;
+      if (e.target.value && !hours.value) hours.value = 24;
+    });
+    Promise.all([api("GET", "/api/v1/activity-types"), api("GET", "/api/v1/calendar-people"),
+                 api("GET", "/api/v1/templates").catch(function () { return {items: []}; })])
       .then(function (r) {
         S.types = r[0].types;
+        S.templates = r[2].items;
         $("cal-person").innerHTML = r[1].items.map(function (p) {
           return '<option value="' + p.id + '"' + (p.id === S.person ? " selected" : "") + ">" +
             esc(p.name) + "</option>"; }).join("");

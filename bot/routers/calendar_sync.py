@@ -1,0 +1,200 @@
+"""/calendar (K-1): connect Google Calendar (a consent link, or the company's Google
+Workspace account), see the sync's state, choose another calendar, disconnect
+(removing Kontakt's events or leaving them), and the read-only ICS feed address."""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from models import CompanyGoogle, User
+from services import calendar as svc
+from sync.engine import CalendarSync, ConnectFailed
+from sync.google import AccessRevoked, GoogleError
+
+FAILURES = {
+    "no_service_account": lambda: _("The company's Google Workspace account is not set up."),
+    "service_account_unreadable": lambda: _("The company's Google Workspace key cannot be "
+                                            "read."),
+    "delegation_refused": lambda: _("Google Workspace refused to act for this address."),
+    "not_connected": lambda: _("Google Calendar is not connected."),
+    "unknown_calendar": lambda: _("There is no such calendar in your account."),
+}
+
+
+def _b(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data)
+
+
+async def _screen(staff: User, engine: CalendarSync | None, base_url: str
+                  ) -> tuple[str, InlineKeyboardMarkup]:
+    st = await svc.status(staff)
+    rows: list[list[InlineKeyboardButton]] = []
+    lines = [f"<b>{_('📆 Google Calendar')}</b>"]
+    available = engine is not None and engine.cfg.enabled
+    if not available:
+        lines.append(_("Google Calendar sync is not set up on this server (the administrator "
+                       "sets KONTAKT_GOOGLE_CLIENT_ID and KONTAKT_GOOGLE_CLIENT_SECRET). The "
+                       "read-only feed below works in any calendar app."))
+    elif not st["connected"]:
+        lines.append(_("Not connected. Your activities can appear in your Google Calendar "
+                       "and changes made there come back here."))
+        rows.append([InlineKeyboardButton(text=_("🔗 Connect Google Calendar"),
+                                          url=engine.consent_url(staff))])
+        if staff.email and await CompanyGoogle.exists():
+            rows.append([_b(_("🏢 Connect as {email} (Google Workspace)").format(
+                email=staff.email), "cal:ws")])
+    else:
+        lines.append(_("Account: {account}\nCalendar: {calendar}\nEvents there: {events}, "
+                       "waiting to be sent: {pending}").format(
+            account=html.escape(st["account"] or "—"),
+            calendar=html.escape(st["calendar"] or "—"), events=st["events"],
+            pending=st["pending"]))
+        if st["state"] == "paused":
+            lines.append(_("⚠️ Paused: Google's access was revoked. Connect again; nothing "
+                           "is lost."))
+            rows.append([InlineKeyboardButton(text=_("🔗 Connect again"),
+                                              url=engine.consent_url(staff))])
+        elif st["last_error"]:
+            lines.append(_("Last error: {error}").format(error=html.escape(st["last_error"])))
+        if st["state"] == "active" and st["mode"] == "oauth":
+            rows.append([_b(_("📂 Another calendar"), "cal:list")])
+        rows.append([_b(_("🔌 Disconnect"), "cal:off")])
+    feed = await svc.IcsFeed.get_or_none(user_id=staff.id)
+    if feed:
+        lines.append(_("ICS feed (read-only, keep it secret):") +
+                     f"\n<code>{base_url}/ics/{feed.token}.ics</code>")
+        rows.append([_b(_("♻️ New feed address"), "cal:feed:new"),
+                     _b(_("🚫 Stop the feed"), "cal:feed:off")])
+    else:
+        rows.append([_b(_("📎 ICS feed for other calendar apps"), "cal:feed:new")])
+    return "\n\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def build_calendar_sync_router() -> Router:
+    router = Router(name="calendar_sync")
+    router.message.filter(F.chat.type == "private")
+
+    @router.message(Command("calendar"))
+    async def calendar(message: Message, staff: User, base_url: str,
+                       calendar_sync: CalendarSync | None = None) -> None:
+        text, kb = await _screen(staff, calendar_sync, base_url)
+        await message.answer(text, reply_markup=kb, disable_web_page_preview=True)
+
+    async def _refresh(query: CallbackQuery, staff: User, engine: CalendarSync | None,
+                       base_url: str, note: str | None = None) -> None:
+        text, kb = await _screen(staff, engine, base_url)
+        if note:
+            text = f"{note}\n\n{text}"
+        if isinstance(query.message, Message):
+            await query.message.edit_text(text, reply_markup=kb,
+                                          disable_web_page_preview=True)
+
+    @router.callback_query(F.data == "cal:feed:new")
+    async def feed_new(query: CallbackQuery, staff: User, base_url: str,
+                       calendar_sync: CalendarSync | None = None) -> None:
+        await svc.feed_token(staff, renew=True)
+        await query.answer(_("A new feed address is made; the old one no longer works."))
+        await _refresh(query, staff, calendar_sync, base_url)
+
+    @router.callback_query(F.data == "cal:feed:off")
+    async def feed_off(query: CallbackQuery, staff: User, base_url: str,
+                       calendar_sync: CalendarSync | None = None) -> None:
+        await svc.do_revoke_feed(staff)
+        await query.answer(_("The feed is stopped."))
+        await _refresh(query, staff, calendar_sync, base_url)
+
+    @router.callback_query(F.data == "cal:off")
+    async def off(query: CallbackQuery) -> None:
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.edit_reply_markup(reply_markup=InlineKeyboardMarkup(
+                inline_keyboard=[[_b(_("🗑 Disconnect and remove Kontakt's events"),
+                                     "cal:off:rm")],
+                                 [_b(_("📌 Disconnect, leave the events"), "cal:off:keep")],
+                                 [_b(_("⬅️ Back"), "cal:back")]]))
+
+    @router.callback_query(F.data == "cal:back")
+    async def back(query: CallbackQuery, staff: User, base_url: str,
+                   calendar_sync: CalendarSync | None = None) -> None:
+        await query.answer()
+        await _refresh(query, staff, calendar_sync, base_url)
+
+    @router.callback_query(F.data.in_({"cal:off:rm", "cal:off:keep"}))
+    async def off_do(query: CallbackQuery, staff: User, base_url: str,
+                     calendar_sync: CalendarSync | None = None) -> None:
+        link = await svc.do_disconnect(staff, remove_events=query.data == "cal:off:rm")
+        if calendar_sync is not None:
+            calendar_sync.poke()  # after the commit
+        await query.answer(_("Disconnected.") if link else _("Not connected."))
+        note = (_("Kontakt's events are being removed from your calendar.")
+                if query.data == "cal:off:rm" else _("The events stay in your calendar."))
+        await _refresh(query, staff, calendar_sync, base_url, note if link else None)
+
+    @router.callback_query(F.data == "cal:list")
+    async def choose(query: CallbackQuery, staff: User,
+                     calendar_sync: CalendarSync | None = None) -> None:
+        if calendar_sync is None:
+            await query.answer()
+            return
+        try:
+            items = await calendar_sync.calendars(staff)
+        except (GoogleError, AccessRevoked):
+            await query.answer(_("Google could not be reached. Try again in a minute."),
+                               show_alert=True)
+            return
+        await query.answer()
+        rows = [[_b(("⭐ " if c["primary"] else "") + c["summary"][:40], f"cal:use:{i}")]
+                for i, c in enumerate(items[:20])]
+        rows.append([_b(_("⬅️ Back"), "cal:back")])
+        if isinstance(query.message, Message):
+            await query.message.edit_text(
+                _("Which calendar should Kontakt's events be in? They move there."),
+                reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+    @router.callback_query(F.data.startswith("cal:use:"))
+    async def use(query: CallbackQuery, staff: User, base_url: str,
+                  calendar_sync: CalendarSync | None = None) -> None:
+        if calendar_sync is None:
+            await query.answer()
+            return
+        try:
+            index = int(query.data.split(":")[2])
+            items = await calendar_sync.calendars(staff)
+            await calendar_sync.choose_calendar(staff, items[index]["id"])
+        except (ValueError, IndexError):
+            await query.answer(_("There is no such calendar in your account."), show_alert=True)
+            return
+        except ConnectFailed as exc:
+            await query.answer(FAILURES[exc.code](), show_alert=True)
+            return
+        except (GoogleError, AccessRevoked):
+            await query.answer(_("Google could not be reached. Try again in a minute."),
+                               show_alert=True)
+            return
+        await query.answer(_("Done: the events move to that calendar."))
+        await _refresh(query, staff, calendar_sync, base_url)
+
+    @router.callback_query(F.data == "cal:ws")
+    async def workspace(query: CallbackQuery, staff: User, base_url: str,
+                        calendar_sync: CalendarSync | None = None) -> None:
+        if calendar_sync is None or not staff.email:
+            await query.answer()
+            return
+        try:
+            await calendar_sync.connect_service(staff, staff.email)
+        except ConnectFailed as exc:
+            await query.answer(FAILURES[exc.code](), show_alert=True)
+            return
+        except (GoogleError, AccessRevoked):
+            await query.answer(_("Google could not be reached. Try again in a minute."),
+                               show_alert=True)
+            return
+        await query.answer(_("Connected."))
+        await _refresh(query, staff, calendar_sync, base_url)
+
+    return router

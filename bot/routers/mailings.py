@@ -1,0 +1,107 @@
+"""Mailings in the bot (K-16), for admins and heads: /mailings lists the newest with
+their progress; a mailing's card has Start, Pause, Resume and Cancel. An action taken
+here leaves one progress message in the chat, which the timed job of
+notifications.mailings keeps up to date; the end summary comes to the same chat.
+Mailings are made on the web page (a template and a segment are easier chosen there)."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import MailingCB
+from models import User
+from notifications.mailings import STATES, progress_markup, progress_text
+from services import mailings as svc
+from services.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+
+SHOWN = 10
+
+
+def _error(exc: DomainError) -> str:
+    if isinstance(exc, ValidationFailed):
+        return _("⚠️ {field}: {message}").format(field=html.escape(exc.field),
+                                                 message=html.escape(exc.message))
+    if isinstance(exc, NotFound):
+        return _("That mailing was not found or is not yours.")
+    return _("Mailings are for administrators and heads.")
+
+
+def build_mailings_router() -> Router:
+    router = Router(name="mailings")
+    router.message.filter(F.chat.type == "private")
+
+    @router.message(Command("mailings"))
+    async def mailings_cmd(message: Message, staff: User, base_url: str) -> None:
+        try:
+            items = await svc.list_mailings(staff, limit=SHOWN)
+        except PermissionDenied as exc:
+            await message.answer(_error(exc))
+            return
+        if not items:
+            await message.answer(_("No mailings yet. Make one on the Mailings page: "
+                                   "{url}").format(url=html.escape(f"{base_url}/app/mailings")))
+            return
+        rows = []
+        for m in items:
+            p = await svc.counts(m)
+            label = f"📣 {m.name[:36]} · {_(STATES.get(str(m.state), str(m.state)))} · " \
+                    f"{p['sent']}/{p['total'] - p['skipped']}"
+            rows.append([InlineKeyboardButton(text=label, callback_data=MailingCB(
+                action="open", mailing_id=m.id).pack())])
+        await message.answer(_("📣 Mailings: the newest {count}. Tap one for its progress "
+                               "and actions.").format(count=len(items)),
+                             reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+    @router.callback_query(MailingCB.filter(F.action == "open"))
+    async def open_card(query: CallbackQuery, callback_data: MailingCB, staff: User,
+                        i18n: I18n) -> None:
+        try:
+            p = await svc.progress(staff, callback_data.mailing_id)
+        except DomainError as exc:
+            await query.answer(_error(exc)[:190], show_alert=True)
+            return
+        lang = str(staff.language)
+        await query.answer()
+        await query.message.answer(progress_text(i18n, lang, p),
+                                   reply_markup=progress_markup(i18n, lang, p["mailing"]))
+
+    @router.callback_query(MailingCB.filter(F.action.in_(set(svc.TRANSITIONS))))
+    async def act(query: CallbackQuery, callback_data: MailingCB, staff: User, i18n: I18n,
+                  mailing_progress=None) -> None:
+        try:
+            mailing = await svc.do_mailing_action(staff, callback_data.mailing_id,
+                                                  callback_data.action, source="bot")
+            p = await svc.progress(staff, mailing.id)
+        except DomainError as exc:
+            await query.answer(_error(exc)[:190], show_alert=True)
+            return
+        # after the commit: this chat's progress message shows the new state
+        lang = str(staff.language)
+        text, markup = progress_text(i18n, lang, p), progress_markup(i18n, lang, mailing)
+        await query.answer(_(STATES.get(str(mailing.state), str(mailing.state))))
+        chat_id, pressed = query.message.chat.id, query.message.message_id
+        if (mailing.progress_chat_id, mailing.progress_message_id) == (chat_id, pressed):
+            with contextlib.suppress(TelegramBadRequest):  # "not modified" is fine
+                await query.message.edit_text(text, reply_markup=markup)
+        else:
+            with contextlib.suppress(TelegramBadRequest):
+                await query.message.edit_reply_markup(reply_markup=None)
+            if mailing.progress_chat_id and mailing.progress_message_id:
+                with contextlib.suppress(Exception):  # the old progress message: no buttons
+                    await query.bot.edit_message_reply_markup(
+                        chat_id=mailing.progress_chat_id,
+                        message_id=mailing.progress_message_id, reply_markup=None)
+            shown = await query.message.answer(text, reply_markup=markup)
+            await svc.do_track_progress(staff, mailing.id, shown.chat.id, shown.message_id)
+        if mailing_progress is not None:
+            mailing_progress.remember(mailing.id, text)
+
+    return router

@@ -1,0 +1,789 @@
+"""Two-way Google Calendar sync (K-1).
+
+One worker per person at a time: a round takes the person's lock (a conditional UPDATE
+of ``calendar_link.locked_until``, so two replicas never sync one calendar at once),
+then
+
+1. pushes the person's marked events (``calendar_event.dirty``: the outbox, marked in
+   the transaction of the activity's change, so a crash between the commit and the push
+   loses nothing): insert with our own id (a retried insert is a 409, never a second
+   event), update with ``If-Match`` (a 412 means the calendar changed it meanwhile:
+   its changes are merged field by field first), delete;
+2. pulls what changed in the calendar (``syncToken``; a 410 means a full resync, which
+   matches events by their ids and makes no duplicates) when a push notification came,
+   or every ``poll_s`` as the fallback;
+3. renews the push channel before it runs out.
+
+Our own writes coming back are recognised by their etag. A refresh token that stopped
+working pauses the person's sync and tells them; their marked rows wait for the
+reconnect. Google's calls block, so they run in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from models import (
+    Activity,
+    ActivityAssignee,
+    ActivityState,
+    AuditLog,
+    CalendarEvent,
+    CalendarLink,
+    Client,
+    CompanyGoogle,
+    LinkState,
+    User,
+)
+from services import activities as acts
+from services import calendar as cal
+from services.clock import utcnow
+from services.crypto import SecretUnreadable, decrypt, encrypt, sign, unsign
+from services.errors import DomainError
+from sync import mapping
+from sync.google import (
+    AccessRevoked,
+    CalendarClient,
+    GoogleConfig,
+    GoogleError,
+    exchange_code,
+    oauth_credentials,
+    revoke,
+    service_credentials,
+)
+
+log = logging.getLogger("kontakt.sync")
+LEASE = timedelta(minutes=2)
+CHANNEL_TTL_S = 7 * 86400
+RENEW_BEFORE = timedelta(days=1)
+PUSH_BATCH = 500
+POOL = 4  # connections per person while a backlog is pushed
+
+
+@dataclass
+class _Batch:
+    """What a batch of outbox rows needs, read in three queries instead of per row."""
+
+    activities: dict[int, Activity]
+    people: dict[int, list[int]]
+    clients: dict[int, str]
+    done: set[int] = field(default_factory=set)
+
+    @classmethod
+    async def load(cls, rows: list[CalendarEvent]) -> _Batch:
+        ids = {r.activity_id for r in rows if r.activity_id}
+        activities = {a.id: a for a in await Activity.filter(id__in=list(ids))}
+        people: dict[int, list[int]] = {}
+        for aid, uid in await ActivityAssignee.filter(activity_id__in=list(ids)).order_by(
+                "id").values_list("activity_id", "user_id"):
+            people.setdefault(aid, []).append(uid)
+        client_ids = {a.client_id for a in activities.values() if a.client_id}
+        clients = dict(await Client.filter(id__in=list(client_ids)).values_list("id", "name"))
+        return cls(activities, people, clients)
+
+
+class CalendarGone(Exception):
+    """The person's calendar is not there any more."""
+
+
+class ConnectFailed(Exception):
+    """Connecting did not work; ``code`` says why (shown translated)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+Notify = Callable[[int, str], Awaitable[None]]  # (user id, "paused" | "connected" ...)
+
+
+class CalendarSync:
+    def __init__(self, cfg: GoogleConfig, *, secret: str, base_url: str, retry_s: float = 30.0,
+                 webhook_url: str | None = None, poll_s: float = 300.0,
+                 notify: Notify | None = None, replica: str | None = None,
+                 tick_s: float = 0.5) -> None:
+        self.cfg, self.secret, self.base_url = cfg, secret, base_url.rstrip("/")
+        self.webhook_url = webhook_url
+        self.poll_s, self.tick_s, self.retry_s = poll_s, tick_s, retry_s
+        self.notify = notify
+        self.replica = replica or secrets.token_hex(4)
+        self._clients: dict[int, tuple[str, CalendarClient]] = {}
+        self._pools: dict[int, list[CalendarClient]] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self.list_calls = 0  # for the benchmark: events.list calls made
+
+    # --- life cycle -----------------------------------------------------------------------
+    def poke(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="calendar-sync")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the loop outlives any one bad round
+                log.exception("calendar: a sync round failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.tick_s)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    # --- a round --------------------------------------------------------------------------
+    async def due_links(self, now: datetime) -> list[CalendarLink]:
+        dirty = await CalendarEvent.filter(dirty=True, next_attempt_at__lte=now).distinct(
+        ).values_list("user_id", flat=True)
+        stale = now - timedelta(seconds=self.poll_s)
+        return await CalendarLink.filter(
+            Q(user_id__in=list(dirty)) | Q(pull_wanted_at__not_isnull=True)
+            | Q(last_pull_at__isnull=True) | Q(last_pull_at__lt=stale)
+            | Q(state=LinkState.REMOVING)
+            | Q(channel_expires_at__lt=now + RENEW_BEFORE),
+            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+            Q(locked_until__isnull=True) | Q(locked_until__lt=now),
+            state__in=[LinkState.ACTIVE, LinkState.REMOVING]).limit(50)
+
+    async def run_once(self) -> int:
+        """Every due person once; returns how many were worked on."""
+        if not self.cfg.enabled:
+            return 0
+        done = 0
+        for link in await self.due_links(utcnow()):
+            if await self._lock(link.id):
+                beat = asyncio.create_task(self._heartbeat(link.id))
+                try:
+                    await self.sync_person(link.id)
+                    done += 1
+                except Exception as exc:  # one person's trouble never stops the others
+                    log.exception("calendar: syncing user %s failed", link.user_id)
+                    await CalendarLink.filter(id=link.id).update(
+                        last_error=f"{type(exc).__name__}: {exc}"[:500],
+                        next_attempt_at=utcnow() + timedelta(seconds=10 * self.retry_s))
+                finally:
+                    beat.cancel()
+                    await self._unlock(link.id)
+        return done
+
+    async def _heartbeat(self, link_id: int) -> None:
+        """The person's lock is renewed while their round runs, however long."""
+        while True:
+            await asyncio.sleep(LEASE.total_seconds() / 3)
+            await self._renew(link_id)
+
+    async def _lock(self, link_id: int) -> bool:
+        now = utcnow()
+        got = await CalendarLink.filter(
+            Q(locked_until__isnull=True) | Q(locked_until__lt=now), id=link_id).update(
+            locked_by=self.replica, locked_until=now + LEASE)
+        return bool(got)
+
+    async def _renew(self, link_id: int) -> None:
+        await CalendarLink.filter(id=link_id, locked_by=self.replica).update(
+            locked_until=utcnow() + LEASE)
+
+    async def _unlock(self, link_id: int) -> None:
+        await CalendarLink.filter(id=link_id, locked_by=self.replica).update(
+            locked_by=None, locked_until=None)
+
+    async def sync_person(self, link_id: int) -> None:
+        link = await CalendarLink.get(id=link_id)
+        owner = await User.get_or_none(id=link.user_id)
+        if link.state != LinkState.REMOVING and (owner is None or not owner.is_active):
+            # dismissed: the company's events leave their calendar, their edits stop counting
+            if owner is not None:
+                await cal.do_disconnect(owner, remove_events=True)
+            link = await CalendarLink.get(id=link_id)
+        try:
+            client = await self._client(link)
+            if link.state == LinkState.REMOVING:
+                await self._finish_disconnect(link, client)
+                return
+            await self.push(link, client)
+            now = utcnow()
+            if (link.pull_wanted_at is not None or link.last_pull_at is None
+                    or link.last_pull_at < now - timedelta(seconds=self.poll_s)):
+                await self.pull(link, client)
+            if self.webhook_url and (link.channel_expires_at is None
+                                     or link.channel_expires_at < now + RENEW_BEFORE):
+                await self._watch(link, client)
+            if link.last_error:
+                await CalendarLink.filter(id=link.id).update(last_error=None,
+                                                             next_attempt_at=None)
+        except CalendarGone:
+            # the calendar itself was deleted (or shared no more): that is not the
+            # person deleting each event; pause and ask them to choose or reconnect
+            if await cal.do_pause(link.id, "calendar gone: it was deleted or is no longer "
+                                           "writable"):
+                self._clients.pop(link.user_id, None)
+                if self.notify:
+                    await self._tell(link.user_id, "gone")
+        except AccessRevoked as exc:
+            if link.state == LinkState.REMOVING:
+                await self._forget(link)
+                return
+            if await cal.do_pause(link.id, f"access revoked: {exc}"[:300]):
+                log.info("calendar: access revoked for user %s; sync paused", link.user_id)
+                self._clients.pop(link.user_id, None)
+                if self.notify:
+                    await self._tell(link.user_id, "paused")
+        except GoogleError as exc:
+            delay = exc.retry_after or (self.retry_s if exc.temporary else 10 * self.retry_s)
+            await CalendarLink.filter(id=link.id).update(
+                last_error=str(exc)[:500], next_attempt_at=utcnow() + timedelta(seconds=delay))
+            log.info("calendar: user %s: %s; again in %ss", link.user_id, exc, delay)
+
+    async def _tell(self, user_id: int, what: str) -> None:
+        try:
+            await self.notify(user_id, what)  # type: ignore[misc]
+        except Exception:  # telling is best effort; the state is in the database
+            log.warning("calendar: telling user %s failed", user_id, exc_info=True)
+
+    async def _client(self, link: CalendarLink) -> CalendarClient:
+        version = f"{link.mode}:{link.token or ''}:{link.account}"
+        cached = self._clients.get(link.user_id)
+        if cached and cached[0] == version:
+            return cached[1]
+        if link.mode == "service":
+            company = await CompanyGoogle.first()
+            if company is None or not link.account:
+                raise AccessRevoked("no company service account")
+            try:
+                key = json.loads(decrypt(self.secret, company.key, purpose="google-key"))
+            except SecretUnreadable as exc:
+                raise AccessRevoked(f"the service account key cannot be read: {exc}") from None
+            creds = service_credentials(key, link.account)
+        else:
+            if not link.token:
+                raise AccessRevoked("no token")
+            try:
+                refresh = decrypt(self.secret, link.token)
+            except SecretUnreadable:
+                raise AccessRevoked("the stored token cannot be read (was the secret key "
+                                    "changed?)") from None
+            creds = oauth_credentials(self.cfg, refresh)
+        client = await asyncio.to_thread(CalendarClient, self.cfg, creds)
+        self._clients[link.user_id] = (version, client)
+        return client
+
+    # --- CRM → Google ---------------------------------------------------------------------
+    async def push(self, link: CalendarLink, client: CalendarClient) -> int:
+        pushed = 0
+        while True:
+            rows = await CalendarEvent.filter(
+                user_id=link.user_id, dirty=True, next_attempt_at__lte=utcnow()
+            ).order_by("id").limit(PUSH_BATCH)
+            if not rows:
+                return pushed
+            # taken off the outbox first: a change made while we push marks a row again
+            await CalendarEvent.filter(id__in=[r.id for r in rows]).update(dirty=False)
+            batch = await _Batch.load(rows)
+            try:
+                if len(rows) < 2 * POOL:
+                    await self._push_rows(link, client, rows, batch)
+                else:  # a big backlog (a connect): several connections at once
+                    clients = await self._pool(link, client)
+                    parts = [rows[i::len(clients)] for i in range(len(clients))]
+                    jobs = [self._push_rows(link, c, part, batch)
+                            for c, part in zip(clients, parts, strict=True)]
+                    results = await asyncio.gather(*jobs, return_exceptions=True)
+                    if failed := next((r for r in results if isinstance(r, BaseException)),
+                                      None):
+                        raise failed
+            finally:
+                # rows a stopped round did not reach go back on the outbox
+                left = [r.id for r in rows if r.id not in batch.done]
+                if left:
+                    await CalendarEvent.filter(id__in=left).update(dirty=True)
+            pushed += len(rows)
+            await self._renew(link.id)
+
+    async def _push_rows(self, link: CalendarLink, client: CalendarClient,
+                         rows: list[CalendarEvent], batch: _Batch) -> None:
+        for row in rows:
+            await self._push_row(link, client, row, batch)
+
+    async def _pool(self, link: CalendarLink, first: CalendarClient) -> list[CalendarClient]:
+        """httplib2 connections are not shared between threads: one client each."""
+        pool = self._pools.get(link.user_id)
+        if pool is None or pool[0] is not first:
+            extra = await asyncio.gather(*(asyncio.to_thread(
+                CalendarClient, self.cfg, first.credentials) for _ in range(POOL - 1)))
+            pool = self._pools[link.user_id] = [first, *extra]
+        return pool
+
+    async def _push_row(self, link: CalendarLink, client: CalendarClient,
+                        row: CalendarEvent, batch: _Batch) -> None:
+        try:
+            await self._push_one(link, client, row, batch)
+            batch.done.add(row.id)
+        except GoogleError as exc:
+            if not exc.temporary and exc.status not in (401, 403):
+                log.warning("calendar: event %s refused: %s", row.event_id, exc)
+            delay = exc.retry_after or min(3600, 15 * 2 ** min(row.attempts, 8))
+            await CalendarEvent.filter(id=row.id).update(
+                dirty=True, attempts=row.attempts + 1, last_error=str(exc)[:500],
+                next_attempt_at=utcnow() + timedelta(seconds=delay))
+            batch.done.add(row.id)
+            if exc.temporary or exc.status == 0:
+                raise  # the calendar is unwell: the person's round stops here
+
+    async def _push_one(self, link: CalendarLink, client: CalendarClient,
+                        row: CalendarEvent, batch: _Batch) -> None:
+        activity = batch.activities.get(row.activity_id) if row.activity_id else None
+        people = batch.people.get(row.activity_id, []) if activity else []
+        target = link.calendar_id
+        if not (row.wanted and cal.wanted(activity, row.user_id, people)):
+            if row.in_google:
+                await asyncio.to_thread(client.delete, row.calendar_id or target, row.event_id)
+            # gone there; the row goes too, unless it was wanted again meanwhile
+            await CalendarEvent.filter(id=row.id).update(in_google=False, etag=None)
+            await CalendarEvent.filter(id=row.id, dirty=False).delete()
+            return
+        assert activity is not None and target is not None
+        body = self._body_with(activity, row, batch.clients.get(activity.client_id))
+        digest = mapping.body_hash(body)
+        if row.in_google and row.calendar_id == target and digest == row.body_hash:
+            return
+        if row.in_google and row.calendar_id != target:  # the person chose another one
+            await asyncio.to_thread(client.delete, row.calendar_id, row.event_id)
+            row.in_google, row.etag = False, None
+        if not row.in_google:
+            try:
+                event = await asyncio.to_thread(client.insert, target, body)
+            except GoogleError as exc:
+                if exc.status != 409:
+                    raise
+                # ours already (a retried insert, or kept from an earlier connection):
+                # take it over; Kontakt's version is written over it below
+                found = await asyncio.to_thread(client.get, target, row.event_id)
+                if found is None:
+                    # the id was used by an event Google has purged and will not reuse:
+                    # the same event under a new id
+                    row.event_id = f"{cal.event_id_for(activity.id, row.user_id)}" \
+                                   f"g{secrets.token_hex(3)}"
+                    await CalendarEvent.filter(id=row.id).update(event_id=row.event_id)
+                    body = {**body, "id": row.event_id}
+                    event = await asyncio.to_thread(client.insert, target, body)
+                else:
+                    event = await asyncio.to_thread(client.update, target, row.event_id,
+                                                    body, found.get("etag"))
+        else:
+            try:
+                event = await asyncio.to_thread(client.update, target, row.event_id, body,
+                                                row.etag)
+            except GoogleError as exc:
+                if exc.status == 412:  # changed in the calendar since we last saw it
+                    current = await asyncio.to_thread(client.get, target, row.event_id)
+                    if current is not None:
+                        await self._apply(link, current, row)
+                    await CalendarEvent.filter(id=row.id).update(dirty=True)
+                    return
+                if exc.status in (404, 410):
+                    if not await asyncio.to_thread(client.calendar_exists, target):
+                        raise CalendarGone(target) from None
+                    await self._deleted_there(link, row, activity)
+                    return
+                raise
+        await CalendarEvent.filter(id=row.id).update(
+            in_google=True, calendar_id=target, etag=event.get("etag"),
+            snapshot=mapping.snapshot(event), body_hash=digest, attempts=0,
+            last_error=None, synced_at=utcnow())
+
+    async def _body(self, activity: Activity, row: CalendarEvent) -> dict[str, Any]:
+        client = await Client.get_or_none(id=activity.client_id).only("id", "name") \
+            if activity.client_id else None
+        return self._body_with(activity, row, client.name if client else None)
+
+    def _body_with(self, activity: Activity, row: CalendarEvent, client: str | None
+                   ) -> dict[str, Any]:
+        link = f"{self.base_url}/app/calendar?activity={activity.id}"
+        return mapping.body_for(activity, user_id=row.user_id, event_id=row.event_id,
+                                client=client, link=link)
+
+    # --- Google → CRM ---------------------------------------------------------------------
+    async def pull(self, link: CalendarLink, client: CalendarClient) -> int:
+        started = utcnow()
+        token = link.sync_token
+        full = token is None
+        try:
+            items, next_token, calls = await asyncio.to_thread(
+                client.list_events, link.calendar_id, token)
+        except GoogleError as exc:
+            if exc.status != 410 or not token:
+                raise
+            log.info("calendar: user %s: sync token expired, full resync", link.user_id)
+            items, next_token, calls = await asyncio.to_thread(
+                client.list_events, link.calendar_id, None)
+            calls, full = calls + 1, True
+        self.list_calls += calls
+        applied = 0
+        for item in items:
+            if await self._apply(link, item):
+                applied += 1
+        if full:
+            applied += await self._reconcile(link, {item["id"] for item in items})
+        await CalendarLink.filter(id=link.id).update(sync_token=next_token,
+                                                     last_pull_at=utcnow())
+        # a notification that came while we pulled asks for another pull
+        await CalendarLink.filter(id=link.id, pull_wanted_at__lte=started).update(
+            pull_wanted_at=None)
+        return applied
+
+    async def _reconcile(self, link: CalendarLink, listed: set[str]) -> int:
+        """After a full listing: our events that are not there any more were deleted
+        while we were not told (a full listing leaves deleted events out)."""
+        missing = await CalendarEvent.filter(
+            user_id=link.user_id, in_google=True, calendar_id=link.calendar_id,
+            dirty=False).exclude(event_id__in=list(listed)).limit(1000) if listed else \
+            await CalendarEvent.filter(user_id=link.user_id, in_google=True,
+                                       calendar_id=link.calendar_id, dirty=False).limit(1000)
+        count = 0
+        for row in missing:
+            activity = await Activity.get_or_none(id=row.activity_id) \
+                if row.activity_id else None
+            if await self._deleted_there(link, row, activity):
+                count += 1
+        return count
+
+    async def _apply(self, link: CalendarLink, item: dict[str, Any],
+                     row: CalendarEvent | None = None) -> bool:
+        """One event as the calendar has it now; True if the activity changed."""
+        if item.get("recurringEventId"):
+            return await self._apply_instance(link, item)
+        row = row or await CalendarEvent.get_or_none(user_id=link.user_id,
+                                                     event_id=item["id"])
+        if row is not None and row.etag and item.get("etag") == row.etag:
+            return False  # our own write coming back
+        user = await User.get(id=link.user_id)
+        cancelled = item.get("status") == "cancelled"
+        if row is None:
+            private = (item.get("extendedProperties") or {}).get("private") or {}
+            if cancelled or private.get("kontakt_activity") or not link.calendar_ours:
+                return False
+            return await self._new_task(link, user, item)
+        activity = await Activity.get_or_none(id=row.activity_id) if row.activity_id else None
+        if cancelled:
+            if not row.wanted or activity is None:
+                await row.delete()
+                return False
+            return await self._deleted_there(link, row, activity)
+        if activity is None:
+            return False
+        theirs = mapping.snapshot(item)
+        ours = mapping.snapshot(await self._body(activity, row))
+        merged = cal.merge(row.snapshot or theirs, ours, theirs)
+        changed = False
+        if merged.changes:
+            changes = mapping.changes_for(activity, merged.changes)
+            try:
+                if changes:
+                    await acts.do_update_activity(user, activity.id, changes, source="calendar")
+                    changed = True
+            except DomainError as exc:  # Kontakt's version goes back to the calendar
+                await self._audit(user, activity, "cal_refused", str(exc))
+        for name, value in merged.overridden.items():
+            await self._audit(user, activity, "cal_conflict", f"{name}: {value}")
+        fresh = await Activity.get(id=activity.id)
+        now_ours = await self._body(fresh, row)
+        same = mapping.snapshot(now_ours) == theirs
+        await CalendarEvent.filter(id=row.id).update(
+            etag=item.get("etag"), snapshot=theirs, synced_at=utcnow(),
+            **({"body_hash": mapping.body_hash(now_ours)} if same else
+               {"body_hash": None, "dirty": True, "next_attempt_at": utcnow()}))
+        if same and await Activity.filter(id=fresh.id, updated_at=fresh.updated_at).exists():
+            # nothing to send back, unless the activity changed since we read it
+            await CalendarEvent.filter(id=row.id).update(dirty=False)
+        return changed
+
+    async def _audit(self, user: User, activity: Activity, action: str, value: str) -> None:
+        await AuditLog.create(user_id=user.id, source="calendar", entity="activity",
+                              object_id=activity.id, client_id=activity.client_id,
+                              action=action, new_value=value[:500])
+
+    async def _deleted_there(self, link: CalendarLink, row: CalendarEvent,
+                             activity: Activity | None) -> bool:
+        """Deleted in the person's calendar: one of several assignees is taken off;
+        the only one cancels the activity (never deletes it)."""
+        await CalendarEvent.filter(id=row.id).update(in_google=False, etag=None)
+        if activity is None:
+            await row.delete()
+            return False
+        user = await User.get(id=link.user_id)
+        people = await acts.assignee_ids(activity.id)
+        try:
+            if str(activity.state) not in acts.OPEN:
+                await row.delete()  # done: it stays done, by whom it was; the event is gone
+                return False
+            if len(people) > 1 and user.id in people:
+                await acts.do_update_activity(
+                    user, activity.id, {"assignees": [p for p in people if p != user.id]},
+                    source="calendar")
+            else:
+                await acts.do_set_state(user, activity.id, ActivityState.CANCELLED,
+                                        source="calendar")
+        except DomainError as exc:
+            await self._audit(user, activity, "cal_refused", str(exc))
+            await CalendarEvent.filter(id=row.id).update(dirty=True, next_attempt_at=utcnow())
+            return False
+        await CalendarEvent.filter(id=row.id, wanted=False).delete()
+        return True
+
+    async def _new_task(self, link: CalendarLink, user: User, item: dict[str, Any]) -> bool:
+        data = mapping.new_activity_from(item, user.timezone)
+        if data is None:
+            return False
+        skipped = data.pop("_exdates", None)
+        try:
+            async with in_transaction():
+                made = await acts.do_create_activity(user, {**data, "assignees": [user.id]},
+                                                     source="calendar")
+                if skipped:  # the dates left out in the calendar stay left out
+                    await Activity.filter(id=made.activity.id).update(exdates=skipped)
+                # the row follow_activity made takes the calendar's id: the event exists
+                await CalendarEvent.filter(activity_id=made.activity.id,
+                                           user_id=user.id).update(
+                    event_id=item["id"], in_google=True, calendar_id=link.calendar_id,
+                    etag=item.get("etag"), snapshot=mapping.snapshot(item), dirty=True,
+                    next_attempt_at=utcnow())
+        except DomainError as exc:
+            log.info("calendar: event %s not taken as a task: %s", item.get("id"), exc)
+            return False
+        return True
+
+    async def _apply_instance(self, link: CalendarLink, item: dict[str, Any]) -> bool:
+        """One occurrence of a repeating event changed or deleted in the calendar:
+        deleted → left out of the series; changed (moved, renamed...) → an activity of its
+        own with the calendar's values, and the calendar's changed instance gives way to
+        that activity's own event. ("This and following" splits a series in Google into a
+        new event: that is not followed.)"""
+        master = await CalendarEvent.get_or_none(user_id=link.user_id,
+                                                 event_id=item["recurringEventId"])
+        if master is None or master.activity_id is None or not item.get("originalStartTime"):
+            return False
+        series = await Activity.get_or_none(id=master.activity_id)
+        if series is None:
+            return False
+        when = mapping.when_of(item.get("originalStartTime"))
+        if not when:
+            return False
+        # an all-day series' occurrence is a date: local midnight in the series' zone
+        original = mapping.to_datetime(when, series.timezone)
+        user = await User.get(id=link.user_id)
+        try:
+            if item.get("status") == "cancelled":
+                await acts.do_skip_occurrence(user, series.id, original, source="calendar")
+                return True
+            theirs = mapping.snapshot(item)
+            if not theirs["start"]:
+                return False
+            new_start = mapping.to_datetime(theirs["start"], series.timezone)
+            moved = (await acts.do_move_occurrence(user, series.id, original, new_start,
+                                                   source="calendar")).activity
+            base = mapping.snapshot(await self._body(series, master))
+            fields = {k: theirs[k] for k in ("title", "location", "goal", "end")
+                      if theirs[k] != base.get(k)}
+            changes = mapping.changes_for(moved, fields)
+            changes.pop("starts_at", None)
+            if changes:
+                await acts.do_update_activity(user, moved.id, changes, source="calendar")
+            client = await self._client(link)
+            await asyncio.to_thread(client.delete, link.calendar_id, item["id"])
+        except DomainError as exc:
+            log.info("calendar: instance %s not applied: %s", item.get("id"), exc)
+            return False
+        return True
+
+    # --- channels and disconnecting ----------------------------------------------------------
+    async def _watch(self, link: CalendarLink, client: CalendarClient) -> None:
+        channel_id, token = secrets.token_hex(16), secrets.token_urlsafe(24)
+        made = await asyncio.to_thread(client.watch, link.calendar_id, channel_id, token,
+                                       self.webhook_url, CHANNEL_TTL_S)
+        expires = utcnow() + timedelta(seconds=CHANNEL_TTL_S)
+        if made.get("expiration"):
+            expires = datetime.fromtimestamp(int(made["expiration"]) / 1000, tz=expires.tzinfo)
+        old = (link.channel_id, link.channel_resource_id)
+        await CalendarLink.filter(id=link.id).update(
+            channel_id=channel_id, channel_token=token,
+            channel_resource_id=made.get("resourceId"), channel_expires_at=expires)
+        if old[0] and old[1]:
+            try:
+                await asyncio.to_thread(client.stop, old[0], old[1])
+            except GoogleError as exc:
+                log.info("calendar: stopping an old channel failed: %s", exc)
+
+    async def _finish_disconnect(self, link: CalendarLink, client: CalendarClient) -> None:
+        if link.channel_id and link.channel_resource_id:
+            try:
+                await asyncio.to_thread(client.stop, link.channel_id,
+                                        link.channel_resource_id)
+            except GoogleError as exc:  # it runs out by itself within a week
+                log.info("calendar: stopping the channel failed: %s", exc)
+            await CalendarLink.filter(id=link.id).update(channel_id=None,
+                                                         channel_resource_id=None)
+        if link.remove_events:
+            # every row is marked unwanted: deletes, those waiting out a backoff too
+            await CalendarEvent.filter(user_id=link.user_id).update(
+                wanted=False, dirty=True, next_attempt_at=utcnow())
+            await self.push(link, client)
+            if link.calendar_ours and link.calendar_id:
+                try:
+                    await asyncio.to_thread(client.gc.delete_calendar, link.calendar_id)
+                except Exception as exc:  # noqa: BLE001 - the events are gone already
+                    log.info("calendar: deleting the Kontakt calendar failed: %s", exc)
+        if link.mode == "oauth" and link.token:
+            try:
+                await asyncio.to_thread(revoke, self.cfg, decrypt(self.secret, link.token))
+            except SecretUnreadable:
+                pass
+        await self._forget(link)
+
+    async def _forget(self, link: CalendarLink) -> None:
+        async with in_transaction():
+            await CalendarEvent.filter(user_id=link.user_id).delete()
+            await CalendarLink.filter(id=link.id).delete()
+        self._clients.pop(link.user_id, None)
+
+    # --- connecting ------------------------------------------------------------------------
+    def redirect_uri(self) -> str:
+        return f"{self.base_url}/oauth/google/callback"
+
+    def consent_url(self, user: User) -> str:
+        """Google's consent screen for this person; the state is signed and lasts 15
+        minutes, so a link cannot be used for somebody else or later."""
+        state = sign(self.secret, {"u": user.id, "n": secrets.token_hex(8)},
+                     purpose="google-oauth", ttl_s=900)
+        return self.cfg.consent_url(self.redirect_uri(), state, login_hint=user.email)
+
+    def user_of_state(self, state: str) -> int | None:
+        payload = unsign(self.secret, state or "", purpose="google-oauth")
+        return int(payload["u"]) if payload and isinstance(payload.get("u"), int) else None
+
+    async def use_state(self, state: str) -> int | None:
+        """The person a consent link was made for, once: a link used is used up."""
+        payload = unsign(self.secret, state or "", purpose="google-oauth")
+        if not payload or not isinstance(payload.get("u"), int):
+            return None
+        if not await acts.claim_once("oauth", payload["u"], str(payload.get("n"))[:64]):
+            return None
+        return int(payload["u"])
+
+    async def connect(self, user: User, code: str) -> CalendarLink:
+        """The consent's code → a refresh token (encrypted at rest) → the "Kontakt"
+        calendar made in the person's account (or the one they chose before) → the
+        person's activities queued for it."""
+        tokens = await asyncio.to_thread(exchange_code, self.cfg, code, self.redirect_uri())
+        refresh = tokens.get("refresh_token")
+        if not refresh:
+            raise ConnectFailed("no_offline_access")
+        client = await asyncio.to_thread(CalendarClient, self.cfg,
+                                         oauth_credentials(self.cfg, refresh))
+        account = await asyncio.to_thread(client.account)
+        old = await cal.link_of(user)
+        if old is not None and old.calendar_id and old.account == account \
+                and old.state != LinkState.REMOVING:
+            calendar_id, ours, name = old.calendar_id, old.calendar_ours, old.calendar_name
+        else:
+            name = "Kontakt"
+            calendar_id = await asyncio.to_thread(client.create_calendar, name, user.timezone)
+            ours = True
+        link = await cal.do_save_link(user, mode="oauth", account=account,
+                                      token=encrypt(self.secret, refresh),
+                                      calendar_id=calendar_id, calendar_ours=ours,
+                                      calendar_name=name)
+        self._clients[user.id] = (f"oauth:{link.token}:{account}", client)
+        self.poke()
+        return link
+
+    async def connect_service(self, user: User, email: str) -> CalendarLink:
+        """Google Workspace: the company's service account acts as the person (their
+        work address); a "Kontakt" calendar is made the same way."""
+        company = await CompanyGoogle.first()
+        if company is None:
+            raise ConnectFailed("no_service_account")
+        try:
+            key = json.loads(decrypt(self.secret, company.key, purpose="google-key"))
+        except SecretUnreadable:
+            raise ConnectFailed("service_account_unreadable") from None
+        client = await asyncio.to_thread(CalendarClient, self.cfg,
+                                         service_credentials(key, email))
+        try:
+            calendar_id = await asyncio.to_thread(client.create_calendar, "Kontakt",
+                                                  user.timezone)
+        except AccessRevoked:
+            raise ConnectFailed("delegation_refused") from None
+        link = await cal.do_save_link(user, mode="service", account=email, token=None,
+                                      calendar_id=calendar_id, calendar_ours=True,
+                                      calendar_name="Kontakt")
+        self.poke()
+        return link
+
+    async def calendars(self, user: User) -> list[dict[str, Any]]:
+        link = await cal.link_of(user)
+        if link is None or link.state != LinkState.ACTIVE:
+            return []
+        # a client of its own: the worker's connection may be in use in another thread
+        cached = self._clients.get(link.user_id)
+        if cached is None:
+            await self._client(link)
+            cached = self._clients[link.user_id]
+        client = await asyncio.to_thread(CalendarClient, self.cfg, cached[1].credentials)
+        return [c for c in await asyncio.to_thread(client.calendars)
+                if c.get("role") in ("owner", "writer")]
+
+    async def choose_calendar(self, user: User, calendar_id: str) -> CalendarLink:
+        """Another calendar of the person's: our events move there."""
+        link = await cal.link_of(user)
+        if link is None or link.state != LinkState.ACTIVE:
+            raise ConnectFailed("not_connected")
+        found = {c["id"]: c for c in await self.calendars(user)}
+        if calendar_id not in found:
+            raise ConnectFailed("unknown_calendar")
+        # the old channel watches the old calendar
+        await CalendarLink.filter(id=link.id).update(channel_expires_at=None)
+        saved = await cal.do_save_link(
+            user, mode=link.mode, account=link.account, token=link.token,
+            calendar_id=calendar_id, calendar_ours=False,
+            calendar_name=found[calendar_id]["summary"])
+        self.poke()
+        return saved
+
+    # --- notifications ---------------------------------------------------------------------
+    async def notified(self, channel_id: str, token: str, state: str) -> bool:
+        """A push notification (X-Goog-Channel-ID / -Token / -Resource-State): a known
+        channel with its token asks for a pull. False: not ours (ignored)."""
+        if not channel_id or len(channel_id) > 64:
+            return False
+        link = await CalendarLink.get_or_none(channel_id=channel_id)
+        if link is None or not link.channel_token or \
+                not hmac.compare_digest(link.channel_token.encode(), (token or "").encode()):
+            return False
+        if state != "sync":
+            await CalendarLink.filter(id=link.id).update(pull_wanted_at=utcnow())
+            self.poke()
+        return True

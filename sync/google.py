@@ -1,0 +1,278 @@
+"""One person's Google Calendar over google-api-python-client (gcsa for the calendar
+itself and the event mapping). Every call here blocks: the engine runs them with
+``asyncio.to_thread``. The API address, token and consent URLs come from the settings,
+so the tests' fake Google is reached with ``client_options={"api_endpoint": ...}``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+import google.auth.exceptions
+import httplib2
+from gcsa.calendar import Calendar
+from gcsa.google_calendar import GoogleCalendar
+from google.oauth2 import service_account
+from google.oauth2.credentials import Credentials
+from google_auth_httplib2 import AuthorizedHttp
+from googleapiclient import discovery
+from googleapiclient.errors import HttpError
+
+log = logging.getLogger(__name__)
+SCOPE = "https://www.googleapis.com/auth/calendar"
+TIMEOUT_S = 20
+OUR_CALENDAR = "Kontakt CRM: activities of yours (made by Kontakt)"
+
+
+@dataclass(frozen=True)
+class GoogleConfig:
+    client_id: str = ""
+    client_secret: str = ""
+    auth_uri: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    token_uri: str = "https://oauth2.googleapis.com/token"
+    revoke_uri: str = "https://oauth2.googleapis.com/revoke"
+    api_endpoint: str | None = None  # None: Google's
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> GoogleConfig:
+        secret = settings.google_client_secret
+        return cls(client_id=settings.google_client_id or "",
+                   client_secret=secret.get_secret_value() if secret else "",
+                   auth_uri=settings.google_auth_uri, token_uri=settings.google_token_uri,
+                   revoke_uri=settings.google_revoke_uri,
+                   api_endpoint=settings.google_api_endpoint)
+
+    def consent_url(self, redirect_uri: str, state: str, login_hint: str | None = None) -> str:
+        query = {"client_id": self.client_id, "redirect_uri": redirect_uri,
+                 "response_type": "code", "scope": SCOPE, "access_type": "offline",
+                 "prompt": "consent", "include_granted_scopes": "true", "state": state}
+        if login_hint:
+            query["login_hint"] = login_hint
+        return f"{self.auth_uri}?{urllib.parse.urlencode(query)}"
+
+
+class GoogleError(Exception):
+    """A refused call: ``status`` (0: unreachable), Google's ``reason``, Retry-After."""
+
+    def __init__(self, status: int, reason: str, message: str = "",
+                 retry_after: float | None = None) -> None:
+        super().__init__(f"{status} {reason}: {message}".strip())
+        self.status, self.reason, self.retry_after = status, reason, retry_after
+
+    @property
+    def temporary(self) -> bool:
+        return self.status in (0, 408, 429, 500, 502, 503, 504) or (
+            self.status == 403 and self.reason in ("rateLimitExceeded", "userRateLimitExceeded"))
+
+
+class AccessRevoked(Exception):
+    """The refresh token no longer works: the person has to connect again."""
+
+
+def _error(exc: HttpError) -> GoogleError:
+    reason, message = "", ""
+    try:
+        data = json.loads(exc.content.decode() if isinstance(exc.content, bytes)
+                          else exc.content)
+        err = data.get("error", {})
+        message = err.get("message", "")
+        if err.get("errors"):
+            reason = err["errors"][0].get("reason", "")
+    except (ValueError, AttributeError):
+        message = str(exc)[:200]
+    retry = exc.resp.get("retry-after") if exc.resp is not None else None
+    try:
+        retry_after = float(retry) if retry else None
+    except ValueError:
+        retry_after = None
+    return GoogleError(int(exc.resp.status), reason, message, retry_after)
+
+
+def exchange_code(cfg: GoogleConfig, code: str, redirect_uri: str) -> dict[str, Any]:
+    """The consent's code for tokens (the authorization_code grant, RFC 6749 4.1.3)."""
+    data = urllib.parse.urlencode({
+        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+        "client_id": cfg.client_id, "client_secret": cfg.client_secret}).encode()
+    req = urllib.request.Request(cfg.token_uri, data=data, method="POST", headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:  # noqa: S310 (config)
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            detail = json.loads(exc.read()).get("error", "")
+        except ValueError:
+            detail = ""
+        raise GoogleError(exc.code, str(detail) or "token_refused") from None
+    except (urllib.error.URLError, TimeoutError) as exc:
+        raise GoogleError(0, "unreachable", str(exc)) from None
+
+
+def revoke(cfg: GoogleConfig, token: str) -> None:
+    """Best effort: Google forgets the grant (on disconnect)."""
+    req = urllib.request.Request(
+        cfg.revoke_uri, data=urllib.parse.urlencode({"token": token}).encode(),
+        method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        urllib.request.urlopen(req, timeout=TIMEOUT_S).close()  # noqa: S310
+    except (urllib.error.URLError, TimeoutError) as exc:
+        log.info("calendar: revoking the token failed: %s", exc)
+
+
+def oauth_credentials(cfg: GoogleConfig, refresh_token: str) -> Credentials:
+    return Credentials(token=None, refresh_token=refresh_token, token_uri=cfg.token_uri,
+                       client_id=cfg.client_id, client_secret=cfg.client_secret,
+                       scopes=[SCOPE])
+
+
+def service_credentials(key: dict[str, Any], subject: str) -> service_account.Credentials:
+    """Google Workspace: the company's service account acting as the person."""
+    return service_account.Credentials.from_service_account_info(
+        key, scopes=[SCOPE], subject=subject)
+
+
+class CalendarClient:
+    """The calls the sync makes, each translating Google's errors to
+    :class:`GoogleError` and a dead refresh token to :class:`AccessRevoked`."""
+
+    def __init__(self, cfg: GoogleConfig, credentials: Any) -> None:
+        self.cfg = cfg
+        self.credentials = credentials
+        self.gc = GoogleCalendar(credentials=credentials)  # builds offline, no call yet
+        http = AuthorizedHttp(credentials, http=httplib2.Http(timeout=TIMEOUT_S))
+        options = {"api_endpoint": cfg.api_endpoint} if cfg.api_endpoint else None
+        # gcsa builds for Google's address; the same service, pointed where configured
+        self.gc.service = self.service = discovery.build(
+            "calendar", "v3", http=http, client_options=options, static_discovery=True,
+            cache_discovery=False)
+        self.events = self.service.events()  # made once: each call builds its methods
+
+    def _run(self, request: Any, headers: dict[str, str] | None = None) -> Any:
+        if headers:
+            request.headers.update(headers)
+        return self._gcsa(request.execute, num_retries=0)
+
+    def _gcsa(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except HttpError as exc:
+            raise _error(exc) from None
+        except google.auth.exceptions.RefreshError as exc:
+            if getattr(exc, "retryable", False):  # the token endpoint is unwell, not us
+                raise GoogleError(503, "token_endpoint", str(exc)[:200]) from None
+            raise AccessRevoked(str(exc)[:200]) from None
+        except google.auth.exceptions.TransportError as exc:
+            raise GoogleError(0, "unreachable", str(exc)[:200]) from None
+        except (httplib2.HttpLib2Error, OSError, TimeoutError) as exc:
+            raise GoogleError(0, "unreachable", str(exc)[:200]) from None
+
+    # calendars
+    def account(self) -> str:
+        return self._run(self.service.calendars().get(calendarId="primary"))["id"]
+
+    def create_calendar(self, name: str, timezone: str) -> str:
+        """The person's "Kontakt" calendar: the one made earlier (kept on a disconnect that
+        left the events) is taken again instead of making a second."""
+        for entry in self.calendars():
+            if entry["summary"] == name and entry.get("description") == OUR_CALENDAR \
+                    and entry.get("role") == "owner":
+                return entry["id"]
+        made = self._gcsa(self.gc.add_calendar, Calendar(name, timezone=timezone,
+                                                         description=OUR_CALENDAR))
+        return made.calendar_id
+
+    def calendars(self) -> list[dict[str, Any]]:
+        out, token = [], None
+        while True:
+            page = self._run(self.service.calendarList().list(pageToken=token))
+            out += [{"id": c["id"], "summary": c.get("summary", c["id"]),
+                     "primary": bool(c.get("primary")), "role": c.get("accessRole"),
+                     "description": c.get("description")}
+                    for c in page.get("items", [])]
+            token = page.get("nextPageToken")
+            if not token:
+                return out
+
+    # events
+    def insert(self, calendar_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._run(self.events.insert(calendarId=calendar_id, body=body))
+
+    def get(self, calendar_id: str, event_id: str) -> dict[str, Any] | None:
+        try:
+            return self._run(self.events.get(calendarId=calendar_id,
+                                                       eventId=event_id))
+        except GoogleError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def update(self, calendar_id: str, event_id: str, body: dict[str, Any],
+               etag: str | None) -> dict[str, Any]:
+        """events.patch with only the fields Kontakt owns, so guests, conference links,
+        colours and attachments the person added stay; If-Match when we know the etag."""
+        fields = {k: v for k, v in body.items() if k != "id"}
+        return self._run(self.events.patch(
+            calendarId=calendar_id, eventId=event_id, body=fields),
+            {"If-Match": etag} if etag else None)
+
+    def calendar_exists(self, calendar_id: str) -> bool:
+        try:
+            self._run(self.service.calendars().get(calendarId=calendar_id))
+        except GoogleError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def delete(self, calendar_id: str, event_id: str, etag: str | None = None) -> None:
+        try:
+            self._run(self.events.delete(calendarId=calendar_id, eventId=event_id),
+                      {"If-Match": etag} if etag else None)
+        except GoogleError as exc:
+            if exc.status not in (404, 410):  # gone already
+                raise
+
+    def list_events(self, calendar_id: str, sync_token: str | None
+                    ) -> tuple[list[dict[str, Any]], str | None, int]:
+        """Every event (a full sync) or what changed since ``sync_token``, all pages;
+        returns the items, the next sync token and how many list calls it took. A sync
+        token Google no longer knows raises GoogleError(410)."""
+        items: list[dict[str, Any]] = []
+        page_token, calls = None, 0
+        while True:
+            args: dict[str, Any] = {"calendarId": calendar_id, "maxResults": 2500,
+                                    "pageToken": page_token}
+            if sync_token:
+                args["syncToken"] = sync_token
+            else:
+                args["showDeleted"] = False
+            page = self._run(self.events.list(**args))
+            calls += 1
+            items += page.get("items", [])
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                return items, page.get("nextSyncToken"), calls
+
+    def watch(self, calendar_id: str, channel_id: str, token: str, address: str,
+              ttl_s: int) -> dict[str, Any]:
+        return self._run(self.events.watch(calendarId=calendar_id, body={
+            "id": channel_id, "type": "web_hook", "address": address, "token": token,
+            "params": {"ttl": str(ttl_s)}}))
+
+    def stop(self, channel_id: str, resource_id: str) -> None:
+        try:
+            self._run(self.service.channels().stop(body={"id": channel_id,
+                                                         "resourceId": resource_id}))
+        except GoogleError as exc:
+            if exc.status != 404:
+                raise
