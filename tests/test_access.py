@@ -131,16 +131,23 @@ async def test_admin_changes_role_and_dismisses_in_the_bot(service, emulator, ma
     await emulator.press_button(chat, chat, msg["message_id"], bob["callback_data"])
     await emulator.wait_for_call("editMessageText", predicate=lambda p: "Bob" in p["text"])
 
-    def button(label):
+    def has(label):
         current = next(m for m in emulator.history(chat) if m["message_id"] == msg["message_id"])
-        return next(b for row in current["reply_markup"]["inline_keyboard"] for b in row
-                    if label in b["text"])
+        return next((b for row in current["reply_markup"]["inline_keyboard"] for b in row
+                     if label in b["text"]), None)
+
+    def button(label):
+        found = has(label)
+        assert found is not None, label
+        return found
 
     await emulator.press_button(chat, chat, msg["message_id"], button("Role")["callback_data"])
     await emulator.wait_for_call("editMessageText", predicate=lambda p: "New role" in p["text"])
     await emulator.press_button(chat, chat, msg["message_id"],
                                 button("head of department")["callback_data"])
     await wait_until(lambda: _role_is(person.id, Role.HEAD))
+    # the role is saved before the card is drawn again: wait for the card, not the row
+    await wait_until(lambda: has("Dismiss") is not None)
     await emulator.press_button(chat, chat, msg["message_id"], button("Dismiss")["callback_data"])
     await emulator.wait_for_call("editMessageText", predicate=lambda p: "Dismiss Bob" in p["text"])
     await emulator.press_button(chat, chat, msg["message_id"],
