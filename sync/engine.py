@@ -122,6 +122,7 @@ class CalendarSync:
         self._pools: dict[int, list[CalendarClient]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._stopping = False
         self.list_calls = 0  # for the benchmark: events.list calls made
 
     # --- life cycle -----------------------------------------------------------------------
@@ -132,23 +133,34 @@ class CalendarSync:
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name="calendar-sync")
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, timeout_s: float = 15.0) -> None:
+        """The round under way is finished (a person's lock is not left held), then the
+        loop ends; cancelled only if that takes longer than ``timeout_s``."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
+        except TimeoutError:
             self._task.cancel()
             try:
                 await self._task
             except asyncio.CancelledError:
                 pass
-            self._task = None
+        finally:
+            self._task, self._stopping = None, False
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.run_once()
             except asyncio.CancelledError:
                 raise
             except Exception:  # the loop outlives any one bad round
                 log.exception("calendar: a sync round failed")
+            if self._stopping:
+                return
             try:
                 await asyncio.wait_for(self._wake.wait(), self.tick_s)
             except TimeoutError:

@@ -415,8 +415,12 @@ async def test_push_notifications_trigger_a_pull(engine, google, people):
         engine.start()
         google.user_update_event(link.calendar_id, svc.event_id_for(a.id, ivan.id),
                                  summary="Watched and changed")
-        await wait_until(lambda: Activity.filter(title="Watched and changed").exists(),
-                         timeout=5)
+        async def pulled() -> bool:
+            return await Activity.filter(title="Watched and changed").exists()
+
+        await wait_until(pulled, timeout=5)
+        assert any(n["channel_id"] == link.channel_id and n["state"] == "exists"
+                   for n in google.notifications)
         async with aiohttp.ClientSession() as http:
             async with http.post(engine.webhook_url, headers={
                     "X-Goog-Channel-ID": link.channel_id, "X-Goog-Channel-Token": "forged",
@@ -429,7 +433,7 @@ async def test_push_notifications_trigger_a_pull(engine, google, people):
             channel_expires_at=utcnow() + timedelta(hours=2))
         await sync(engine)
         renewed = await CalendarLink.get(id=link.id)
-        assert renewed.channel_id != old_id
+        assert renewed.channel_id != old_id, (renewed.locked_until, renewed.last_error)
         assert renewed.channel_expires_at > utcnow() + timedelta(days=6)
         assert any(c[1] == "/channels/stop" for c in google.calls)
     finally:
