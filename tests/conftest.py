@@ -6,6 +6,7 @@ staff factory and an aiohttp test client."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import os
 import shutil
@@ -204,7 +205,7 @@ async def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02):
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         result = predicate()
-        if asyncio.iscoroutine(result):
+        if inspect.isawaitable(result):  # a coroutine, or a query such as .exists()
             result = await result
         if result:
             return result
