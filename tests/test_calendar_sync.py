@@ -705,3 +705,19 @@ async def test_a_repeating_event_made_in_the_calendar_keeps_its_left_out_dates(e
     assert task.rrule == "FREQ=DAILY;COUNT=4"
     starts = acts.occurrences(task, first - timedelta(hours=1), first + timedelta(days=5))
     assert skipped not in starts and len(starts) == 3
+
+
+async def test_all_day_is_checked_and_pushed_as_dates(engine, google, people):
+    from services.errors import ValidationFailed
+
+    ivan, *_ = people
+    with pytest.raises(ValidationFailed, match="true or false"):
+        await acts.do_create_activity(ivan, {"title": "Bad", "type": "task",
+                                             "starts_at": soon(), "all_day": "yes"})
+    a = (await acts.do_create_activity(ivan, {"title": "Inventory day", "type": "task",
+                                              "starts_at": soon(48), "all_day": True})).activity
+    link = await connect(engine, google, ivan, "ivan@example.com")
+    await sync(engine)
+    [event] = ours(google, link)
+    assert "date" in event["start"] and "dateTime" not in event["start"]
+    assert event["start"]["date"] == svc.local_date(a.starts_at, a.timezone).isoformat()

@@ -48,6 +48,7 @@ class ActivityIn(BaseModel):
     type: str = Field(default="task", max_length=32, description="a type code")
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
+    all_day: bool | None = Field(default=None, description="a whole day (to ends_at's day)")
     duration_min: int | None = Field(default=None, ge=1, le=60 * 24 * 31)
     priority: PRIORITY = "normal"
     client_id: int | None = Field(default=None, ge=1, le=MAX_ID)
@@ -74,6 +75,7 @@ class ActivityPatch(BaseModel):
     type: str | None = Field(default=None, max_length=32)
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
+    all_day: bool | None = None
     duration_min: int | None = Field(default=None, ge=1, le=60 * 24 * 31)
     priority: PRIORITY | None = None
     percent: int | None = Field(default=None, ge=0, le=100)
@@ -124,6 +126,7 @@ class ItemOut(BaseModel):
     end: datetime | None
     duration_min: int | None
     recurring: bool
+    all_day: bool = False
     percent: int
     client: Ref | None
     assignees: list[Ref]
@@ -251,7 +254,7 @@ async def _items(pairs: list[tuple[Activity, datetime | None, bool]]) -> list[It
             id=a.id, title=a.title, kind=str(a.kind), type=_type_out(types[a.type_id]),
             colour=colours.get(a.category_id), priority=str(a.priority), state=str(a.state),
             overdue=overdue, start=start, end=end, duration_min=a.duration_min,
-            recurring=bool(a.rrule), percent=a.percent,
+            recurring=bool(a.rrule), all_day=a.all_day, percent=a.percent,
             client=Ref(id=a.client_id, name=clients[a.client_id]) if a.client_id in clients
             else None,
             assignees=[Ref(id=u, name=names.get(u, "")) for u in assigned.get(a.id, [])]))
