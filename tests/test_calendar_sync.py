@@ -721,3 +721,48 @@ async def test_all_day_is_checked_and_pushed_as_dates(engine, google, people):
     [event] = ours(google, link)
     assert "date" in event["start"] and "dateTime" not in event["start"]
     assert event["start"]["date"] == svc.local_date(a.starts_at, a.timezone).isoformat()
+
+
+async def test_calendar_buttons_in_the_bot(gservice, emulator, google, make_staff):
+    """📂 Another calendar, 📎 the feed and 🔌 Disconnect through the emulator."""
+    ivan = await make_staff(Role.MANAGER, language="en", email="ivan@example.com")
+    await acts.do_create_activity(ivan, {"title": "Bot buttons", "type": "task",
+                                         "starts_at": soon()})
+    link = await connect(gservice.calendar, google, ivan, "ivan@example.com")
+    chat = ivan.telegram_id
+    screen = await say(emulator, chat, "/calendar")
+
+    def data(msg_id: int, label: str) -> str:
+        current = next(m for m in emulator.history(chat) if m["message_id"] == msg_id)
+        return next(b["callback_data"] for row in current["reply_markup"]["inline_keyboard"]
+                    for b in row if label in b["text"] and "callback_data" in b)
+
+    mid = screen["message_id"]
+    await emulator.press_button(chat, chat, mid, data(mid, "ICS feed"))
+    await emulator.wait_for_call("editMessageText", predicate=lambda p: "/ics/" in p["text"])
+    token = (await svc.IcsFeed.get(user_id=ivan.id)).token
+    assert (await gservice.client.get(f"/ics/{token}.ics")).status == 200
+    await emulator.press_button(chat, chat, mid, data(mid, "Another calendar"))
+    await emulator.wait_for_call("editMessageText",
+                                 predicate=lambda p: "Which calendar" in p["text"])
+    await emulator.press_button(chat, chat, mid, data(mid, "ivan@example.com"))
+    await wait_until(lambda: CalendarLink.filter(id=link.id,
+                                                 calendar_id="ivan@example.com").exists())
+    await wait_until(lambda: any(e["summary"] == "Bot buttons"
+                                 for e in google.events("ivan@example.com")), timeout=10)
+    def has(label: str) -> bool:
+        try:
+            return bool(data(mid, label))
+        except StopIteration:
+            return False
+
+    await wait_until(lambda: has("🔌 Disconnect"))
+    await emulator.press_button(chat, chat, mid, data(mid, "🔌 Disconnect"))
+    await wait_until(lambda: has("leave the events"))
+    await emulator.press_button(chat, chat, mid, data(mid, "leave the events"))
+
+    async def gone() -> bool:
+        return not await CalendarLink.filter(user_id=ivan.id).exists()
+
+    await wait_until(gone, timeout=10)
+    assert any(e["summary"] == "Bot buttons" for e in google.events("ivan@example.com"))

@@ -5,6 +5,7 @@ Workspace account), see the sync's state, choose another calendar, disconnect
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable
 
 from aiogram import F, Router
 from aiogram.filters import Command
@@ -73,6 +74,21 @@ async def _screen(staff: User, engine: CalendarSync | None, base_url: str
     else:
         rows.append([_b(_("📎 ICS feed for other calendar apps"), "cal:feed:new")])
     return "\n\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def _attempt(query: CallbackQuery, action: Awaitable[object]) -> bool:
+    """Run a call that reaches Google; a refusal or Google being away is said in an
+    alert, and False returned."""
+    try:
+        await action
+    except ConnectFailed as exc:
+        await query.answer(FAILURES[exc.code](), show_alert=True)
+        return False
+    except (GoogleError, AccessRevoked):
+        await query.answer(_("Google could not be reached. Try again in a minute."),
+                           show_alert=True)
+        return False
+    return True
 
 
 def build_calendar_sync_router() -> Router:
@@ -162,22 +178,18 @@ def build_calendar_sync_router() -> Router:
         if calendar_sync is None:
             await query.answer()
             return
-        try:
-            index = int(query.data.split(":")[2])
-            items = await calendar_sync.calendars(staff)
-            await calendar_sync.choose_calendar(staff, items[index]["id"])
-        except (ValueError, IndexError):
-            await query.answer(_("There is no such calendar in your account."), show_alert=True)
-            return
-        except ConnectFailed as exc:
-            await query.answer(FAILURES[exc.code](), show_alert=True)
-            return
-        except (GoogleError, AccessRevoked):
-            await query.answer(_("Google could not be reached. Try again in a minute."),
-                               show_alert=True)
-            return
-        await query.answer(_("Done: the events move to that calendar."))
-        await _refresh(query, staff, calendar_sync, base_url)
+
+        async def choose() -> None:
+            try:
+                index = int(query.data.split(":")[2])
+                chosen = (await calendar_sync.calendars(staff))[index]["id"]
+            except (ValueError, IndexError):
+                raise ConnectFailed("unknown_calendar") from None
+            await calendar_sync.choose_calendar(staff, chosen)
+
+        if await _attempt(query, choose()):
+            await query.answer(_("Done: the events move to that calendar."))
+            await _refresh(query, staff, calendar_sync, base_url)
 
     @router.callback_query(F.data == "cal:ws")
     async def workspace(query: CallbackQuery, staff: User, base_url: str,
@@ -185,16 +197,8 @@ def build_calendar_sync_router() -> Router:
         if calendar_sync is None or not staff.email:
             await query.answer()
             return
-        try:
-            await calendar_sync.connect_service(staff, staff.email)
-        except ConnectFailed as exc:
-            await query.answer(FAILURES[exc.code](), show_alert=True)
-            return
-        except (GoogleError, AccessRevoked):
-            await query.answer(_("Google could not be reached. Try again in a minute."),
-                               show_alert=True)
-            return
-        await query.answer(_("Connected."))
-        await _refresh(query, staff, calendar_sync, base_url)
+        if await _attempt(query, calendar_sync.connect_service(staff, staff.email)):
+            await query.answer(_("Connected."))
+            await _refresh(query, staff, calendar_sync, base_url)
 
     return router
