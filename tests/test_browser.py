@@ -439,3 +439,40 @@ async def test_calendar_page_sync_panel_and_ics_feed(demo, browser):
     await page.wait_for_function(
         "document.querySelector('[data-testid=sync-feed]').value === ''")
     assert (await page.request.get(url)).status == 404
+
+
+async def test_admin_sets_the_google_workspace_key(demo, browser):
+    """K-1: the service account's key from the settings page; a wrong one is refused
+    with the reason and the draft kept; the saved key is not shown again."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    context = await browser.new_context(viewport={"width": 1000, "height": 900})
+    page = await context.new_page()
+    init = (await (await page.request.get(
+        f"{demo}/sandbox/api/initdata?user_id=100001")).json())["init_data"]
+    from urllib.parse import quote
+
+    await page.goto(f"{demo}/app/admin#tgWebAppData={quote(init)}")
+    box = page.get_by_test_id("workspace-key")
+    await box.wait_for()
+    await box.fill('{"type": "authorized_user"}')
+    save = page.get_by_test_id("workspace-form").locator("button")
+    await save.press("Enter")  # the sticky header covers the page's last button for click()
+    error = page.get_by_test_id("workspace-form").locator(".error")
+    await error.wait_for(state="visible")
+    assert "service_account" in await error.text_content()
+    assert await box.input_value() == '{"type": "authorized_user"}'
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    import json
+
+    await box.fill(json.dumps({"type": "service_account", "client_email":
+                               "sync@company.iam.gserviceaccount.com", "private_key": pem,
+                               "token_uri": "https://oauth2.googleapis.com/token"}))
+    await save.press("Enter")
+    await page.get_by_test_id("workspace-account").wait_for()
+    assert "sync@company.iam.gserviceaccount.com" in await page.get_by_test_id(
+        "workspace-account").text_content()
+    assert "PRIVATE KEY" not in await page.content()

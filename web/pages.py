@@ -409,7 +409,7 @@ async def import_page(request: web.Request) -> web.Response:
 
 async def admin_page(request: web.Request) -> web.Response:
     """K-3: custom fields, dictionaries, classifier, segments, completeness — no code."""
-    from models import ActivityCategory, Department, Role, Setting
+    from models import ActivityCategory, CompanyGoogle, Department, Role, Setting
     from services import activities as activity_service
     from services import classifier, customfields, dictionaries, segments
     from services.activities import organizer_settings
@@ -446,4 +446,5 @@ async def admin_page(request: web.Request) -> web.Response:
         categories=await ActivityCategory.filter(archived=False).order_by("name"),
         products=await activity_service.list_products(),
         message_templates=await list_templates(),
+        workspace=await CompanyGoogle.first(),
     )
