@@ -217,8 +217,8 @@ async def start(rt: Runtime, *, serve_http: bool = True) -> None:
         rt.reminders.start()  # sends at once what came due while the service was down
     if rt.outbox is not None:
         rt.outbox.start()
-    if rt.calendar is not None and rt.calendar.cfg.enabled:
-        rt.calendar.start()
+    if rt.calendar is not None:
+        rt.calendar.start()  # only when Google is set up (can_run)
     try:
         await register_commands(rt.bot, rt.i18n, s.default_language)
     except Exception as exc:  # noqa: BLE001 - menus are a nicety; the bot still works

@@ -46,6 +46,7 @@ from models import (
     LinkState,
     User,
 )
+from notifications.claimloop import ClaimLoop
 from services import activities as acts
 from services import calendar as cal
 from services.clock import utcnow
@@ -108,64 +109,32 @@ class ConnectFailed(Exception):
 Notify = Callable[[int, str], Awaitable[None]]  # (user id, "paused" | "connected" ...)
 
 
-class CalendarSync:
+class CalendarSync(ClaimLoop):
+    """The sync worker. Its life cycle (start, graceful stop, poke, rounds until nothing
+    is due, then a wait) is the claim loop's; a round here is per person, under their
+    lock, rather than a claim of rows, and the wait is a short tick (the services that
+    mark events cannot poke it)."""
+
+    name = "calendar-sync"
+
     def __init__(self, cfg: GoogleConfig, *, secret: str, base_url: str, retry_s: float = 30.0,
                  webhook_url: str | None = None, poll_s: float = 300.0,
                  notify: Notify | None = None, replica: str | None = None,
                  tick_s: float = 0.5) -> None:
+        super().__init__(replica=replica, batch=PUSH_BATCH)
         self.cfg, self.secret, self.base_url = cfg, secret, base_url.rstrip("/")
         self.webhook_url = webhook_url
         self.poll_s, self.tick_s, self.retry_s = poll_s, tick_s, retry_s
         self.notify = notify
-        self.replica = replica or secrets.token_hex(4)
         self._clients: dict[int, tuple[str, CalendarClient]] = {}
         self._pools: dict[int, list[CalendarClient]] = {}
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self._stopping = False
         self.list_calls = 0  # for the benchmark: events.list calls made
 
-    # --- life cycle -----------------------------------------------------------------------
-    def poke(self) -> None:
-        self._wake.set()
+    def can_run(self) -> bool:
+        return self.cfg.enabled
 
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="calendar-sync")
-
-    async def stop(self, timeout_s: float = 15.0) -> None:
-        """The round under way is finished (a person's lock is not left held), then the
-        loop ends; cancelled only if that takes longer than ``timeout_s``."""
-        if self._task is None:
-            return
-        self._stopping = True
-        self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
-        except TimeoutError:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-        finally:
-            self._task, self._stopping = None, False
-
-    async def _loop(self) -> None:
-        while not self._stopping:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the loop outlives any one bad round
-                log.exception("calendar: a sync round failed")
-            if self._stopping:
-                return
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.tick_s)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+    async def seconds_to_next(self) -> float:
+        return self.tick_s
 
     # --- a round --------------------------------------------------------------------------
     async def due_links(self, now: datetime) -> list[CalendarLink]:
