@@ -39,6 +39,25 @@
     applyTheme();
   }
   window.kontakt = {
+    // a JSON call of our API; rejects with the error's detail ("field: message; ...")
+    api: function (method, url, body) {
+      var opts = {method: method, credentials: "same-origin", headers: {}};
+      if (body !== undefined) {
+        opts.headers["Content-Type"] = "application/json";
+        opts.body = JSON.stringify(body);
+      }
+      return fetch(url, opts).then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (j) {
+          if (!r.ok) {
+            var d = j.detail;
+            var msg = Array.isArray(d) ? d.map(function (x) {
+              return x.loc[x.loc.length - 1] + ": " + x.msg; }).join("; ") : String(d || r.status);
+            throw new Error(msg);
+          }
+          return j;
+        });
+      });
+    },
     signIn: function (texts) {
       var data = initData();
       var status = document.getElementById("signin-status");

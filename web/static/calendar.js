@@ -40,24 +40,7 @@
     return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
       return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]; });
   }
-  function api(method, url, body) {
-    var opts = {method: method, credentials: "same-origin", headers: {}};
-    if (body !== undefined) {
-      opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body);
-    }
-    return fetch(url, opts).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (j) {
-        if (!r.ok) {
-          var d = j.detail;
-          var msg = Array.isArray(d) ? d.map(function (x) {
-            return x.loc[x.loc.length - 1] + ": " + x.msg; }).join("; ") : String(d || r.status);
-          throw new Error(msg);
-        }
-        return j;
-      });
-    });
-  }
+  var api = window.kontakt.api;  // app.js
   function showError(el, err) { el.textContent = err.message || String(err); el.hidden = false; }
 
   function range() {

@@ -4,19 +4,7 @@
   "use strict";
   var T = JSON.parse(document.getElementById("sync-i18n").textContent);
   function $(id) { return document.getElementById(id); }
-  function api(method, url, body) {
-    var opts = {method: method, credentials: "same-origin", headers: {}};
-    if (body !== undefined) {
-      opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body);
-    }
-    return fetch(url, opts).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (j) {
-        if (!r.ok) throw new Error(typeof j.detail === "string" ? j.detail : String(r.status));
-        return j;
-      });
-    });
-  }
+  var api = window.kontakt.api;  // app.js
   function fail(err) { $("sync-error").textContent = err.message; $("sync-error").hidden = false; }
   function show(s) {
     $("sync-error").hidden = true;
