@@ -205,14 +205,21 @@ async def compose(actor: User, client_id: int, *, template_id: int | None = None
     return render(subject or "", body or "", html, context), template
 
 
-async def recipient(actor: User, client_id: int, contact_id: int | None) -> str:
+async def _addressee(actor: User, client_id: int, contact_id: int | None):
+    """The client the actor may see, and the contact person (of that client) if given."""
     client = await get_client(actor, client_id)
-    if contact_id:
-        contact = await ContactPerson.get_or_none(id=contact_id, client_id=client.id)
-        if contact is None:
-            raise ValidationFailed("contact", "is not a contact person of the client")
-        if contact.emails:
-            return normalize_email(contact.emails[0], "contact")
+    if not contact_id:
+        return client, None
+    contact = await ContactPerson.get_or_none(id=contact_id, client_id=client.id)
+    if contact is None:
+        raise ValidationFailed("contact", "is not a contact person of the client")
+    return client, contact
+
+
+async def recipient(actor: User, client_id: int, contact_id: int | None) -> str:
+    client, contact = await _addressee(actor, client_id, contact_id)
+    if contact is not None and contact.emails:
+        return normalize_email(contact.emails[0], "contact")
     if client.email:
         return normalize_email(client.email, "email")
     raise ValidationFailed("email", "the client has no email address")
@@ -321,13 +328,9 @@ async def compose_sms(actor: User, client_id: int, *, template_id: int | None = 
 async def sms_recipient(actor: User, client_id: int, contact_id: int | None) -> str:
     from services.clients import normalize_phone
 
-    client = await get_client(actor, client_id)
-    if contact_id:
-        contact = await ContactPerson.get_or_none(id=contact_id, client_id=client.id)
-        if contact is None:
-            raise ValidationFailed("contact", "is not a contact person of the client")
-        if contact.phones:
-            return normalize_phone(contact.phones[0], field="contact")
+    client, contact = await _addressee(actor, client_id, contact_id)
+    if contact is not None and contact.phones:
+        return normalize_phone(contact.phones[0], field="contact")
     if client.phone:
         return normalize_phone(client.phone)
     raise ValidationFailed("phone", "the client has no phone number")
