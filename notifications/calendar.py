@@ -12,6 +12,25 @@ from models import CalendarLink, User
 from notifications.telegram import send_to
 
 
+def N_(text: str) -> str:  # noqa: N802 - marks a string for extraction only
+    return text
+
+
+# why connecting did not work (sync.engine.ConnectFailed.code, GoogleError.reason), as
+# the bot and the web callback say it; each front end translates
+CONNECT_FAILURES = {
+    "no_offline_access": N_("Google did not give lasting access. Remove Kontakt at "
+                            "myaccount.google.com/permissions and connect again."),
+    "token_refused": N_("Google refused the sign-in code. Send /calendar for a new link."),
+    "unreachable": N_("Google could not be reached. Try again in a minute."),
+    "no_service_account": N_("The company's Google Workspace account is not set up."),
+    "service_account_unreadable": N_("The company's Google Workspace key cannot be read."),
+    "delegation_refused": N_("Google Workspace refused to act for this address."),
+    "not_connected": N_("Google Calendar is not connected."),
+    "unknown_calendar": N_("There is no such calendar in your account."),
+}
+
+
 async def tell_calendar(bot: Bot, i18n: I18n, user_id: int, what: str) -> bool:
     user = await User.get_or_none(id=user_id)
     if user is None or user.telegram_id is None or not user.is_active:

@@ -13,18 +13,10 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 
 from models import CompanyGoogle, User
+from notifications.calendar import CONNECT_FAILURES
 from services import calendar as svc
 from sync.engine import CalendarSync, ConnectFailed
 from sync.google import AccessRevoked, GoogleError
-
-FAILURES = {
-    "no_service_account": lambda: _("The company's Google Workspace account is not set up."),
-    "service_account_unreadable": lambda: _("The company's Google Workspace key cannot be "
-                                            "read."),
-    "delegation_refused": lambda: _("Google Workspace refused to act for this address."),
-    "not_connected": lambda: _("Google Calendar is not connected."),
-    "unknown_calendar": lambda: _("There is no such calendar in your account."),
-}
 
 
 def _b(text: str, data: str) -> InlineKeyboardButton:
@@ -82,11 +74,11 @@ async def _attempt(query: CallbackQuery, action: Awaitable[object]) -> bool:
     try:
         await action
     except ConnectFailed as exc:
-        await query.answer(FAILURES[exc.code](), show_alert=True)
+        await query.answer(_(CONNECT_FAILURES[exc.code]), show_alert=True)
         return False
     except (GoogleError, AccessRevoked):
-        await query.answer(_("Google could not be reached. Try again in a minute."),
-                           show_alert=True)
+        away = CONNECT_FAILURES["unreachable"]
+        await query.answer(_(away), show_alert=True)
         return False
     return True
 
@@ -157,11 +149,12 @@ def build_calendar_sync_router() -> Router:
         if calendar_sync is None:
             await query.answer()
             return
-        try:
-            items = await calendar_sync.calendars(staff)
-        except (GoogleError, AccessRevoked):
-            await query.answer(_("Google could not be reached. Try again in a minute."),
-                               show_alert=True)
+        items: list[dict] = []
+
+        async def fetch() -> None:
+            items.extend(await calendar_sync.calendars(staff))
+
+        if not await _attempt(query, fetch()):
             return
         await query.answer()
         rows = [[_b(("⭐ " if c["primary"] else "") + c["summary"][:40], f"cal:use:{i}")]

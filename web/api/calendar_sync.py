@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from models import IcsFeed, User
-from notifications.calendar import tell_calendar
+from notifications.calendar import CONNECT_FAILURES, tell_calendar
 from services import calendar as svc
 from services.errors import ValidationFailed
 from sync.engine import CalendarSync, ConnectFailed
@@ -22,17 +22,6 @@ from web.pages import N_, _guess_lang, render
 
 log = logging.getLogger("kontakt.web.calendar")
 
-FAILURES = {
-    "no_offline_access": N_("Google did not give lasting access. Remove Kontakt at "
-                            "myaccount.google.com/permissions and connect again."),
-    "token_refused": N_("Google refused the sign-in code. Send /calendar for a new link."),
-    "unreachable": N_("Google could not be reached. Try again in a minute."),
-    "no_service_account": N_("The company's Google Workspace account is not set up."),
-    "service_account_unreadable": N_("The company's Google Workspace key cannot be read."),
-    "delegation_refused": N_("Google Workspace refused to act for this address."),
-    "not_connected": N_("Google Calendar is not connected."),
-    "unknown_calendar": N_("There is no such calendar in your account."),
-}
 
 
 def _sync(request: web.Request) -> CalendarSync:
@@ -63,13 +52,13 @@ async def oauth_callback(request: web.Request) -> web.Response:
         await engine.connect(user, q["code"])
     except ConnectFailed as exc:
         return render(request, "message.html", lang=lang, status=400,
-                      title_msg=N_("Not connected"), body_msg=FAILURES[exc.code])
+                      title_msg=N_("Not connected"), body_msg=CONNECT_FAILURES[exc.code])
     except (GoogleError, AccessRevoked) as exc:
         log.info("calendar: connecting user %s failed: %s", user.id, exc)
         code = getattr(exc, "reason", "")
         return render(request, "message.html", lang=lang, status=502,
                       title_msg=N_("Not connected"),
-                      body_msg=FAILURES.get(code, FAILURES["unreachable"]))
+                      body_msg=CONNECT_FAILURES.get(code, CONNECT_FAILURES["unreachable"]))
     await tell_calendar(request.app[BOT_KEY], request.app[I18N_KEY], user.id, "connected")
     return render(request, "message.html", lang=lang, title_msg=N_("Calendar connected"),
                   body_msg=N_("Your activities are being put in your Google Calendar. You "
