@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCALES := kontakt/locales
 
-.PHONY: demo test bench bench-quick lint messages compile-messages run migrate clean
+.PHONY: demo test bench bench-quick lint messages compile-messages run migrate clean mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,3 +47,6 @@ bench-quick: $(STAMP)
 
 clean:
 	rm -rf $(VENV) data/demo.sqlite3*
+
+mutation: $(STAMP)  ## MODULE=services/permissions.py [ARGS="--sample 60"]: how many small changes its tests notice
+	$(BIN)/python -m tools.mutation $(MODULE) $(ARGS)
