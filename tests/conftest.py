@@ -1,7 +1,15 @@
 """Shared fixtures: real databases (SQLite always, PostgreSQL when
 KONTAKT_TEST_POSTGRES_URL is set), the Bot API emulator over real HTTP with
 aiogram pointed at it, the whole service wired by the composition root, a
-staff factory and an aiohttp test client."""
+staff factory and an aiohttp test client.
+
+Every test runs on a pinned clock (``pinned_clock``): the suite must pass on any
+day, in any time zone. The instant is ``TEST_NOW``, a plain Wednesday morning; set
+``KONTAKT_TEST_NOW`` to run the whole suite at another one, e.g. a Sunday, a month's
+last evening or a night when the clocks change:
+
+    KONTAKT_TEST_NOW=2026-03-29T00:30:00+00:00 make test
+"""
 
 from __future__ import annotations
 
@@ -11,8 +19,10 @@ import itertools
 import os
 import shutil
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import pytest
+import time_machine
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -26,6 +36,19 @@ TEST_TOKEN = "4242424242:TestTokenForKontaktEmulator"
 SECRET = "test-secret-key-0123456789abcdef"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 _ids = itertools.count(500_000_001)
+TEST_NOW = datetime.fromisoformat(os.environ.get("KONTAKT_TEST_NOW")
+                                  or "2026-06-10T07:00:00+00:00")  # 10:00 in Moscow
+if TEST_NOW.tzinfo is None:
+    raise SystemExit("KONTAKT_TEST_NOW needs an offset, e.g. 2026-06-10T07:00:00+00:00")
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock():
+    """Python's clock (time.time, datetime.now, date.today, in every thread) starts at
+    TEST_NOW for each test and ticks on from there, so timeouts and waits behave as
+    usual. The browser tests pin Chromium's clock to the same instant."""
+    with time_machine.travel(TEST_NOW, tick=True) as traveller:
+        yield traveller
 
 
 def pytest_collection_modifyitems(config, items):
