@@ -13,8 +13,9 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault, ErrorEvent, Update
 from aiogram.utils.i18n import I18n
 
+from bot.dialogs import LeaveDialogMiddleware, build_fallback_router
 from bot.middlewares import InFlightMiddleware, StaffI18nMiddleware, StaffMiddleware
-from bot.routers.activities import build_activities_router, build_quicklog_in_search_router
+from bot.routers.activities import build_activities_router
 from bot.routers.calendar_sync import build_calendar_sync_router
 from bot.routers.clients import build_cancel_router, build_clients_router
 from bot.routers.discussions import build_discussions_router
@@ -22,6 +23,7 @@ from bot.routers.inline import build_inline_router
 from bot.routers.lang import build_lang_router
 from bot.routers.mailings import build_mailings_router
 from bot.routers.messaging import build_messaging_router
+from bot.routers.quicklog import build_quicklog_in_search_router, build_quicklog_router
 from bot.routers.reports import build_reports_router
 from bot.routers.staff import build_staff_router
 from bot.routers.start import build_start_router
@@ -82,6 +84,7 @@ def build_dispatcher(
     dp.update.outer_middleware(inflight)
     dp.update.outer_middleware(StaffMiddleware(i18n, default_language))
     dp.update.outer_middleware(StaffI18nMiddleware(i18n, default_language))
+    dp.message.outer_middleware(LeaveDialogMiddleware())
 
     dp.include_routers(
         build_cancel_router(),
@@ -97,7 +100,9 @@ def build_dispatcher(
         build_mailings_router(),
         build_quicklog_in_search_router(),
         build_clients_router(),
-        build_activities_router(),  # last: its quick log takes any other text
+        build_activities_router(),
+        build_quicklog_router(),  # the quick log takes any other text
+        build_fallback_router(),  # last: whatever nobody took gets an answer
     )
 
     @dp.errors()

@@ -12,12 +12,29 @@ from aiogram.utils.i18n import lazy_gettext as __
 from models import Role, User
 
 # Menu button labels; handlers match them with the same lazy strings.
+BTN_TODAY = __("📅 Today")
+BTN_TASK = __("➕ Task")
+BTN_CLIENTS = __("🔎 Clients")
+BTN_NEW_CLIENT = __("➕ New client")
 BTN_STAFF = __("👥 Staff")
 BTN_WEB = __("🌐 Web version")
 BTN_LANG = __("🌍 Language")
 BTN_HELP = __("❓ Help")
 BTN_INVITE = __("➕ Invite")
 BTN_APP = __("📱 Open app")
+MENU_BUTTONS = (BTN_APP, BTN_TODAY, BTN_TASK, BTN_CLIENTS, BTN_NEW_CLIENT, BTN_STAFF, BTN_WEB,
+                BTN_LANG, BTN_HELP, BTN_INVITE)
+
+
+@lru_cache(maxsize=1)
+def menu_labels() -> frozenset[str]:
+    """Every menu button's text in every language: a press of one always leaves a dialog."""
+    i18n = get_i18n()
+    labels: set[str] = set()
+    for locale in (*i18n.available_locales, "en"):
+        with i18n.use_locale(locale):
+            labels.update(str(button) for button in MENU_BUTTONS)
+    return frozenset(labels)
 
 
 def main_menu(user: User, *, webapp_url: str | None) -> ReplyKeyboardMarkup:

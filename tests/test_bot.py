@@ -72,6 +72,8 @@ async def test_handler_exception_is_answered_and_logged(settings_factory, emulat
         raise RuntimeError("kaboom in a handler")
 
     rt.dispatcher.include_router(boom)
+    routers = rt.dispatcher.sub_routers
+    routers.insert(0, routers.pop())  # before the fallback, which answers anything left
     await start(rt, serve_http=False)
     try:
         user = await make_staff(Role.MANAGER, language="en")
@@ -143,6 +145,8 @@ async def test_shutdown_waits_for_updates_in_flight(settings_factory, emulator, 
         await message.answer("slow done")
 
     rt.dispatcher.include_router(slow)
+    routers = rt.dispatcher.sub_routers
+    routers.insert(0, routers.pop())  # before the fallback, which answers anything left
     await start(rt, serve_http=False)
     user = await make_staff(Role.MANAGER)
     await emulator.send_message(user.telegram_id, "/slow")

@@ -9,26 +9,24 @@ import html
 from datetime import datetime
 
 from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import lazy_gettext as __
 
-from bot.callbacks import ActivityCB, PlaybookCB, QuickLogCB, ReminderCB
+from bot.callbacks import ActivityCB, PlaybookCB, ReminderCB
+from bot.keyboards import BTN_TASK, BTN_TODAY
 from kontakt.formatting import time_text, when_text
-from models import Activity, ActivityState, ActivityType, Client, ContactPerson, Role, User
+from models import Activity, ActivityState, ActivityType, Client, Role, User
 from notifications import discussions as topics
 from notifications.activities import KINDS, deliver_activity_notices
 from services import activities as svc
 from services import quicklog
 from services.clock import utcnow
 from services.errors import DomainError, NotFound, ValidationFailed
-
-BTN_TODAY = __("📅 Today")
-BTN_TASK = __("➕ Task")
 
 
 class Act(StatesGroup):
@@ -46,11 +44,6 @@ class NewTask(StatesGroup):
     title = State()
     when = State()
 
-
-class QuickLog(StatesGroup):
-    confirm = State()
-    date = State()
-    client = State()
 
 
 def type_label(t: ActivityType | None) -> str:
@@ -340,99 +333,6 @@ async def _send_agenda(message: Message, staff: User, kind: str, args: str | Non
                           "Friday at 15:00”, or use /task.")
     await message.answer(title, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
                          if rows else None)
-
-
-# --- the quick log (M-3) ---------------------------------------------------------------
-def _draft_of(p: quicklog.Proposal) -> dict:
-    f = p.follow_up
-    return {
-        "text": p.text, "type": p.type_code, "result": p.result,
-        "client_id": p.client.id if p.client else None,
-        "candidates": [c.id for c in p.clients][:8],
-        "contact_id": p.contact.id if p.contact else None,
-        "follow": None if f is None else {
-            "type": f.type_code, "title": f.title,
-            "starts_at": f.starts_at.isoformat() if f.starts_at else None},
-        "problems": p.problems,
-    }
-
-
-async def proposal_text(draft: dict, staff: User) -> str:
-    e = html.escape
-    lines = [_("I understood:")]
-    t = await ActivityType.get_or_none(code=draft["type"])
-    lines.append(_("Done: {type} — {result}").format(type=type_label(t), result=e(
-        draft["result"][:500])))
-    client = await Client.get_or_none(id=draft["client_id"]) if draft["client_id"] else None
-    if client:
-        lines.append("🏢 " + e(client.name))
-    elif draft["candidates"]:
-        lines.append(_("🏢 Several clients match: choose one below."))
-    else:
-        lines.append(_("🏢 No client matched: choose one or save without."))
-    if draft["contact_id"]:
-        c = await ContactPerson.get_or_none(id=draft["contact_id"])
-        if c:
-            lines.append("👤 " + e(" ".join(p for p in (c.last_name, c.first_name) if p)))
-    follow = draft.get("follow")
-    if follow:
-        ft = await ActivityType.get_or_none(code=follow["type"])
-        when = _("no date yet: set one") if not follow["starts_at"] else when_text(
-            datetime.fromisoformat(follow["starts_at"]), staff.timezone, str(staff.language),
-            now=utcnow())
-        lines.append(_("Next: {type} {title} — {when}").format(
-            type=type_label(ft), title=e(follow["title"]), when=when))
-        if "past_date" in draft["problems"]:
-            lines.append(_("⚠️ That date is in the past."))
-    lines.append(_("Nothing is saved until you press Save."))
-    return "\n".join(lines)
-
-
-async def proposal_markup(draft: dict) -> InlineKeyboardMarkup:
-    rows: list[list[InlineKeyboardButton]] = []
-    if not draft["client_id"] and draft["candidates"]:
-        for client in await Client.filter(id__in=draft["candidates"]).order_by("name"):
-            rows.append([_btn("🏢 " + client.name[:50], QuickLogCB(action="pick",
-                                                                  value=str(client.id)))])
-    rows.append([_btn(_("✅ Save"), QuickLogCB(action="save"))])
-    rows.append([_btn(_("🏢 Client"), QuickLogCB(action="client")),
-                 _btn(_("🔖 Type"), QuickLogCB(action="type")),
-                 _btn(_("📅 Date"), QuickLogCB(action="date"))])
-    row = [_btn(_("✖️ Cancel"), QuickLogCB(action="cancel"))]
-    if draft.get("follow"):
-        row.insert(0, _btn(_("🚫 No next step"), QuickLogCB(action="nofollow")))
-    rows.append(row)
-    return InlineKeyboardMarkup(inline_keyboard=rows)
-
-
-async def save_quicklog(staff: User, draft: dict) -> tuple[Activity, list[svc.Notice]]:
-    """One tap saves all: the logged activity (done) and its follow-up task, in one
-    transaction (a refused follow-up leaves nothing half-saved)."""
-    follow = draft.get("follow")
-    logged, nxt, notices = await svc.do_log_with_follow_up(staff, {
-        "title": draft["result"][:120], "type": draft["type"], "result": draft["result"],
-        "client_id": draft["client_id"], "contact_id": draft["contact_id"],
-        "starts_at": utcnow(), "reminders": []}, {
-        "title": follow["title"][:300], "type": follow["type"],
-        "client_id": draft["client_id"], "contact_id": draft["contact_id"],
-        "starts_at": follow["starts_at"]} if follow else None, source="bot")
-    return nxt or logged, notices
-
-
-async def _quick(message: Message, staff: User, state: FSMContext) -> None:
-    """M-3: one message → a proposal with buttons; nothing saved until confirmed."""
-    text = (message.text or "").strip()
-    if len(text) < 8 or len(text.split()) < 2:
-        await message.answer(_("Type what you did in one message, e.g. “called Petrov "
-                               "from Romashka, meet on Friday at 15:00”, or use the menu."))
-        return
-    proposal = await quicklog.propose(staff, text[:2000], language=str(staff.language),
-                                      timezone=staff.timezone, now=utcnow())
-    draft = _draft_of(proposal)
-    await state.set_state(QuickLog.confirm)
-    await state.update_data(quicklog=draft)
-    await message.answer(await proposal_text(draft, staff),
-                         reply_markup=await proposal_markup(draft))
 
 
 # --- the router ----------------------------------------------------------------------
@@ -1001,8 +901,7 @@ def build_activities_router() -> Router:
                             i18n: I18n) -> None:
         activity_id = _activity_of(message.reply_to_message)
         if activity_id is None:
-            await _quick(message, staff, state)
-            return
+            raise SkipHandler  # not a task's message: the quick log's to read
         try:
             _comment, notices = await svc.do_comment(staff, activity_id, message.text or "",
                                                      source="bot")
@@ -1012,129 +911,5 @@ def build_activities_router() -> Router:
         await message.answer(_("💬 Saved."))
         await _after(bot, i18n, None, notices)
         await topics.post_comment(bot, activity_id, staff.full_name, message.text or "")
-
-    # --- the quick log: any other text in no dialog -----------------------------------
-    @router.message(StateFilter(None), F.text, ~F.text.startswith("/"))
-    async def quick(message: Message, staff: User, state: FSMContext) -> None:
-        await _quick(message, staff, state)
-
-    async def _redraw(message: Message, staff: User, draft: dict, *, edit: bool) -> None:
-        text, markup = await proposal_text(draft, staff), await proposal_markup(draft)
-        if edit:
-            await message.edit_text(text, reply_markup=markup)
-        else:
-            await message.answer(text, reply_markup=markup)
-
-    @router.callback_query(QuickLog.confirm, QuickLogCB.filter())
-    async def quick_button(query: CallbackQuery, callback_data: QuickLogCB, staff: User,
-                           state: FSMContext, bot: Bot, i18n: I18n, reminders=None) -> None:
-        draft = (await state.get_data()).get("quicklog")
-        if not draft:
-            await query.answer(_("That proposal has expired; type it again."), show_alert=True)
-            return
-        action = callback_data.action
-        if action == "cancel":
-            await state.set_state(None)
-            await state.update_data(quicklog=None)
-            await query.answer(_("Cancelled; nothing was saved."))
-            await query.message.edit_reply_markup(reply_markup=None)
-            return
-        if action == "pick":
-            draft["client_id"] = int(callback_data.value)
-            if draft["client_id"] not in draft["candidates"]:
-                await query.answer()
-                return
-            draft["contact_id"] = await quicklog.contact_in(draft["client_id"], draft["text"])
-        elif action == "nofollow":
-            draft["follow"] = None
-        elif action == "type":
-            types = [t for t in await svc.list_types() if t.code]
-            current = next((i for i, t in enumerate(types) if t.code == draft["type"]), -1)
-            draft["type"] = types[(current + 1) % len(types)].code
-        elif action == "date":
-            await state.set_state(QuickLog.date)
-            await state.update_data(quicklog=draft)
-            await query.answer()
-            await query.message.answer(_("When is the next step? For example “tomorrow "
-                                         "10:00”."))
-            return
-        elif action == "client":
-            await state.set_state(QuickLog.client)
-            await state.update_data(quicklog=draft)
-            await query.answer()
-            await query.message.answer(_("Type part of the client's name, phone or INN."))
-            return
-        elif action == "save":
-            if draft.get("follow") and not draft["follow"]["starts_at"]:
-                await query.answer(_("Set the date of the next step first (📅 Date), or "
-                                     "press 🚫 No next step."), show_alert=True)
-                return
-            try:
-                activity, notices = await save_quicklog(staff, draft)
-            except DomainError as exc:
-                await query.answer(error_text(exc)[:190], show_alert=True)
-                return  # the proposal stays as it was
-            await state.set_state(None)
-            await state.update_data(quicklog=None)
-            await query.answer(_("Saved."))
-            await query.message.edit_reply_markup(reply_markup=None)
-            await query.message.answer(_("✅ Logged."))
-            await show_card(query.message, staff, activity.id)
-            await _after(bot, i18n, reminders, notices)
-            return
-        await state.update_data(quicklog=draft)
-        await query.answer()
-        await _redraw(query.message, staff, draft, edit=True)
-
-    @router.message(QuickLog.date, F.text, ~F.text.startswith("/"))
-    async def quick_date(message: Message, staff: User, state: FSMContext) -> None:
-        draft = (await state.get_data()).get("quicklog") or {}
-        when = await read_when(message, staff)
-        if when is None:
-            return
-        follow = draft.get("follow") or {"type": "task", "title": _("Next step")}
-        follow["starts_at"] = when.isoformat()
-        draft["follow"] = follow
-        draft["problems"] = [p for p in draft.get("problems", []) if p not in (
-            "no_date", "past_date")] + (["past_date"] if when < utcnow() else [])
-        await state.set_state(QuickLog.confirm)
-        await state.update_data(quicklog=draft)
-        await _redraw(message, staff, draft, edit=False)
-
-    @router.message(QuickLog.client, F.text, ~F.text.startswith("/"))
-    async def quick_client(message: Message, staff: User, state: FSMContext) -> None:
-        from services.clients import search_clients
-
-        draft = (await state.get_data()).get("quicklog") or {}
-        found = await search_clients(staff, message.text or "", limit=8)
-        if not found:
-            await message.answer(_("Nothing found for “{query}”. Try part of the name, "
-                                   "a phone or an INN.").format(
-                query=html.escape(message.text or "")))
-            return
-        draft["candidates"] = [c.id for c in found]
-        draft["client_id"] = found[0].id if len(found) == 1 else None
-        draft["contact_id"] = await quicklog.contact_in(found[0].id, draft["text"]) \
-            if len(found) == 1 else None
-        await state.set_state(QuickLog.confirm)
-        await state.update_data(quicklog=draft)
-        await _redraw(message, staff, draft, edit=False)
-
-    return router
-
-
-def build_quicklog_in_search_router() -> Router:
-    """After a search the chat stays in search mode; a message that reads as a log
-    of work ("called Petrov...") is a quick log all the same (M-3)."""
-    from bot.routers.clients import Search
-
-    router = Router(name="quicklog-in-search")
-    router.message.filter(F.chat.type == "private")
-
-    @router.message(Search.query, F.text, ~F.text.startswith("/"),
-                    F.text.func(quicklog.looks_like_log))
-    async def quick_from_search(message: Message, staff: User, state: FSMContext) -> None:
-        await state.set_state(None)
-        await _quick(message, staff, state)
 
     return router

@@ -20,17 +20,14 @@ from aiogram.types import (
     WebAppInfo,
 )
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.callbacks import MessageCB, PlaybookCB
+from bot.keyboards import BTN_CLIENTS, BTN_NEW_CLIENT
 from models import Client, ClientKind, ContactPerson, LegalEntity, User
 from services import clients as svc
 from services import documents as docs
 from services.errors import DomainError, NotFound, ValidationFailed
 from services.text import digits
-
-BTN_CLIENTS = __("🔎 Clients")
-BTN_NEW_CLIENT = __("➕ New client")
 
 
 class ClientCB(CallbackData, prefix="cl"):
