@@ -298,4 +298,7 @@ async def serve(settings: Settings, *, emulator=None, on_started=None) -> None:
         if rt is not None:
             await stop(rt)
         await db.close_db()
+        from services import bounded
+
+        await asyncio.to_thread(bounded.shutdown)  # the worker processes, if any started
         log.info("stopped")

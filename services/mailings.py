@@ -294,7 +294,7 @@ async def pump(*, secret: str, base_url: str, interval_s: float = 10.0) -> int:
     A batch is claimed (pending → queued) and its messages are written in one
     transaction: another replica's claim waits on the same rows and then finds them
     taken; a crash rolls both back, so nobody is lost or queued twice."""
-    from services.messaging import _ENV, _render
+    from services.messaging import render_fields
 
     queued = 0
     for mailing in await Mailing.filter(state=MailingState.RUNNING):
@@ -315,9 +315,10 @@ async def pump(*, secret: str, base_url: str, interval_s: float = 10.0) -> int:
                 skipped[r["id"]] = "client removed"
                 continue
             try:
-                body = _render(_ENV, template.body, context, "body")
-                subject = " ".join(_render(_ENV, template.subject or "", context,
-                                           "subject").split())
+                subject, body = await render_fields(
+                    [("subject", template.subject or "", False), ("body", template.body,
+                                                                  False)], context)
+                subject = " ".join(subject.split())
             except ValidationFailed as exc:
                 skipped[r["id"]] = f"render: {exc.message}"[:100]
                 continue

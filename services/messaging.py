@@ -66,28 +66,80 @@ class Rendered:
     html: str | None
 
 
-def _render(env: SandboxedEnvironment, source: str, context: dict[str, Any], field: str) -> str:
-    try:
-        out = env.from_string(source).render(**context)
-    except TemplateSyntaxError as exc:
-        raise ValidationFailed(field, f"line {exc.lineno}: {exc.message}")
-    except UndefinedError as exc:
-        raise ValidationFailed(field, f"unknown variable: {exc.message}")
-    except SecurityError as exc:
-        raise ValidationFailed(field, f"not allowed: {exc}")
-    except (TemplateError, TypeError, ValueError, ArithmeticError, IndexError,
-            KeyError) as exc:
-        raise ValidationFailed(field, f"cannot render: {exc}")
-    if len(out) > MAX_BODY:
-        raise ValidationFailed(field, f"longer than {MAX_BODY} characters when rendered")
+RENDER_TIMEOUT_S = 2.0  # a real template renders in milliseconds
+
+
+class _TooLong(Exception):
+    pass
+
+
+def _render_in_worker(jobs: list[tuple[str, str, bool]], context: dict[str, Any]) -> list:
+    """In a worker process (services.bounded): each (field, source, html) rendered, as
+    ("ok", text) or ("error", field, message). Output is counted as it is made, so a
+    template that would write megabytes stops at MAX_BODY."""
+    out: list = []
+    for field, source, is_html in jobs:
+        env = _HTML_ENV if is_html else _ENV
+        try:
+            parts, size = [], 0
+            for chunk in env.from_string(source).generate(**context):
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise _TooLong
+                parts.append(chunk)
+            out.append(("ok", "".join(parts)))
+        except _TooLong:
+            out.append(("error", field, f"longer than {MAX_BODY} characters when rendered"))
+        except TemplateSyntaxError as exc:
+            out.append(("error", field, f"line {exc.lineno}: {exc.message}"))
+        except UndefinedError as exc:
+            out.append(("error", field, f"unknown variable: {exc.message}"))
+        except SecurityError as exc:
+            out.append(("error", field, f"not allowed: {exc}"))
+        except MemoryError:
+            from services.bounded import MEMORY_LIMIT
+
+            out.append(("error", field, f"needs more than {MEMORY_LIMIT // 2**20} MB to "
+                                        "render"))
+        except (TemplateError, TypeError, ValueError, ArithmeticError, IndexError,
+                KeyError, RecursionError) as exc:
+            out.append(("error", field, f"cannot render: {exc}"))
     return out
 
 
-def render(subject: str, body: str, html: str | None, context: dict[str, Any]) -> Rendered:
+async def render_fields(jobs: list[tuple[str, str, bool]], context: dict[str, Any]
+                        ) -> list[str]:
+    """Render (field, source, html) templates off the event loop, within the limits of
+    time (RENDER_TIMEOUT_S), output (MAX_BODY) and memory (services.bounded); the first
+    refusal is raised as ValidationFailed naming the field and the limit."""
+    from services import bounded
+
+    if not any(source for _field, source, _html in jobs):
+        return ["" for _ in jobs]
+    field = next((f for f, source, _h in jobs if source), "body")
+    try:
+        results = await bounded.run(_render_in_worker, jobs, context,
+                                    timeout=RENDER_TIMEOUT_S)
+    except bounded.LimitExceeded as exc:
+        if exc.limit == "time":
+            raise ValidationFailed(field, f"takes longer than {RENDER_TIMEOUT_S:g} s to "
+                                          "render") from None
+        raise ValidationFailed(field, f"needs more than {exc.value} MB to render") from None
+    texts = []
+    for result in results:
+        if result[0] == "error":
+            raise ValidationFailed(result[1], result[2])
+        texts.append(result[1])
+    return texts
+
+
+async def render(subject: str, body: str, html: str | None, context: dict[str, Any]
+                 ) -> Rendered:
+    subject_text, body_text, html_text = await render_fields(
+        [("subject", subject or "", False), ("body", body, False),
+         ("html", html or "", True)], context)
     # a subject is one line: a line break from a name or a template would end the headers
-    return Rendered(" ".join(_render(_ENV, subject or "", context, "subject").split()),
-                    _render(_ENV, body, context, "body"),
-                    _render(_HTML_ENV, html, context, "html") if html else None)
+    return Rendered(" ".join(subject_text.split()), body_text, html_text if html else None)
 
 
 async def context_for(actor: User, client_id: int, contact_id: int | None = None,
@@ -137,6 +189,16 @@ SAMPLE = {
 }
 
 
+async def preview_template(actor: User, channel: str, subject: str, body: str,
+                           html: str | None) -> Rendered:
+    """The template editor's live preview, with sample data: for those who may edit
+    templates (admins)."""
+    if actor.role != Role.ADMIN or not actor.is_active:
+        raise PermissionDenied("only admins edit templates")
+    email = channel == Channel.EMAIL
+    return await render(subject if email else "", body, html if email else None, SAMPLE)
+
+
 async def do_save_template(actor: User, data: dict[str, Any],
                            template_id: int | None = None) -> MessageTemplate:
     """Check the template renders with every variable present (a typo in a variable
@@ -159,13 +221,15 @@ async def do_save_template(actor: User, data: dict[str, Any],
     if channel == Channel.EMAIL and not subject.strip():
         raise ValidationFailed("subject", "an email needs a subject")
     html = data.get("html") or None
-    render(subject, body, html, SAMPLE)  # raises naming the field and the variable
+    await render(subject, body, html, SAMPLE)  # raises naming the field and the variable
     values = {"name": name, "channel": channel, "language": language, "subject": subject,
               "body": body, "html": html}
+    taken = MessageTemplate.filter(name=name, channel=channel, language=language)
+    if template_id is not None:
+        taken = taken.exclude(id=template_id)
+    if await taken.exists():  # a new template, or one renamed to a name taken
+        raise ValidationFailed("name", f"{name!r} already exists for {channel}/{language}")
     if template_id is None:
-        if await MessageTemplate.filter(name=name, channel=channel,
-                                        language=language).exists():
-            raise ValidationFailed("name", f"{name!r} already exists for {channel}/{language}")
         return await MessageTemplate.create(created_by_id=actor.id, **values)
     template = await MessageTemplate.get_or_none(id=template_id)
     if template is None:
@@ -202,7 +266,7 @@ async def compose(actor: User, client_id: int, *, template_id: int | None = None
     if not (subject or "").strip():
         raise ValidationFailed("subject", "is empty")
     context = await context_for(actor, client_id, contact_id, activity_id)
-    return render(subject or "", body or "", html, context), template
+    return await render(subject or "", body or "", html, context), template
 
 
 async def _addressee(actor: User, client_id: int, contact_id: int | None):
@@ -319,7 +383,7 @@ async def compose_sms(actor: User, client_id: int, *, template_id: int | None = 
     if not (body or "").strip():
         raise ValidationFailed("body", "is empty")
     context = await context_for(actor, client_id, contact_id, activity_id)
-    text = _render(_ENV, body or "", context, "body").strip()
+    text = (await render_fields([("body", body or "", False)], context))[0].strip()
     if segments(text).parts > MAX_SEGMENTS:
         raise ValidationFailed("body", f"longer than {MAX_SEGMENTS} SMS")
     return text, template

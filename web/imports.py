@@ -21,6 +21,7 @@ from services import exporter, importer
 from services.documents import safe_filename
 from services.errors import DomainError, ValidationFailed
 from web.api.framework import cross_site_refusal, problem
+from web.jsonbody import BadJSON, read_json
 from web.keys import SETTINGS_KEY
 from web.session import current_user
 
@@ -124,9 +125,11 @@ async def run(request: web.Request) -> web.StreamResponse:
     if request.content_type != "application/json":
         return problem(415, "send the body as application/json")
     try:
-        body = await request.json()
+        body = await read_json(request)
         mapping = {str(k): str(v) for k, v in (body.get("mapping") or {}).items() if v}
         dry_run = bool(body.get("dry_run", True))
+    except BadJSON as exc:
+        return problem(422, [{"loc": ["body"], "msg": str(exc), "type": "json_invalid"}])
     except (ValueError, AttributeError):
         return problem(422, [{"loc": ["body"], "msg": "body is not valid JSON",
                               "type": "json_invalid"}])

@@ -10,6 +10,7 @@ from services import auth as auth_service
 from services import staff as staff_service
 from services.errors import PermissionDenied
 from services.permissions import Action, can
+from web.jsonbody import read_json
 from web.keys import BOT_INFO_KEY, I18N_KEY, JINJA_KEY, SCHEDULER_KEY, SETTINGS_KEY
 from web.session import current_user, set_session_cookie
 
@@ -362,8 +363,8 @@ async def inbound_sms(request: web.Request) -> web.Response:
         return web.Response(status=404)
     if request.content_type == "application/json":
         try:
-            data = await request.json()
-        except ValueError:
+            data = await read_json(request)
+        except ValueError:  # BadJSON too
             return web.Response(status=400, text="not JSON")
         data = data if isinstance(data, dict) else {}
     else:

@@ -7,7 +7,6 @@ domain errors map to 403/404/422; a missing session to 401.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -18,6 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from services.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from web.jsonbody import BadJSON, read_json
 from web.keys import PUBLIC_ORIGIN_KEY
 from web.session import current_user
 
@@ -122,9 +122,9 @@ class Api:
                 if request.content_type != "application/json":
                     return problem(415, "send the body as application/json")
                 try:
-                    payload = await request.json()
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    return problem(422, [{"loc": ["body"], "msg": "body is not valid JSON",
+                    payload = await read_json(request)
+                except BadJSON as exc:
+                    return problem(422, [{"loc": ["body"], "msg": str(exc),
                                           "type": "json_invalid"}])
                 try:
                     kwargs["body"] = op.body.model_validate(payload)

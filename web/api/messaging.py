@@ -203,7 +203,7 @@ class TemplatePreviewIn(BaseModel):
            "what is wrong with it (the editor's live preview)", body=TemplatePreviewIn,
            response=PreviewOut, tags=["messaging"])
 async def templates_preview(request: web.Request, user: User, body: TemplatePreviewIn):
-    rendered = svc.render(body.subject if body.channel == "email" else "", body.body,
-                          body.html if body.channel == "email" else None, svc.SAMPLE)
+    rendered = await svc.preview_template(user, body.channel, body.subject, body.body,
+                                          body.html)
     return PreviewOut(to=None, subject=rendered.subject, body=rendered.body,
                       html=rendered.html)

@@ -1,0 +1,127 @@
+"""One signed-in person cannot stall or exhaust the service (issue 18): templates that
+loop for ever, double a string until memory runs out, or write megabytes are
+stopped at their limit in a worker process and refused naming the limit, while
+/health keeps answering; the template preview is for those who may edit templates;
+renaming a template to a name taken is refused, not a 500."""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import time
+
+import pytest
+
+from models import MessageTemplate, Role
+from services import bounded
+from services import messaging as svc
+from tests.test_web import signed_in
+
+NESTED_LOOPS = ("{% for a in range(400) %}{% for b in range(400) %}{% for c in range(400) %}"
+                "{% for d in range(400) %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}done")
+DOUBLING = ("{% set s = namespace(v='ab') %}{% for i in range(30) %}{% set s.v = s.v ~ s.v %}"
+            "{% endfor %}{{ s.v|length }}")
+HUGE_FILTER_ARG = "{{ 'x'|center(50000000) }}"
+HUGE_OUTPUT = "{% for i in range(90000) %}0123456789{% endfor %}"
+
+
+def _max_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@pytest.mark.parametrize(("source", "named"), [
+    (NESTED_LOOPS, "takes longer than 2 s"),
+    (DOUBLING, "MB to render"),
+    (HUGE_FILTER_ARG, "longer than 100000 characters"),
+    (HUGE_OUTPUT, "longer than 100000 characters"),
+    ("{{ range(10**8)|list|length }}", "Range too big"),
+])
+async def test_abusive_templates_are_refused_naming_the_limit_and_health_answers(
+        service, emulator, make_staff, source, named):
+    admin = await make_staff(Role.ADMIN, language="en")
+    await signed_in(service, emulator, admin)
+    c = service.client
+    rss_before = _max_rss_mb()
+    preview = asyncio.create_task(c.post("/api/v1/templates/preview", json={
+        "channel": "sms", "body": source}))
+    await asyncio.sleep(0.2)  # the render is under way
+    started = time.monotonic()
+    health = await c.get("/health")
+    assert health.status == 200
+    assert time.monotonic() - started < 0.5  # the event loop is free meanwhile
+    resp = await preview
+    assert resp.status == 422
+    detail = (await resp.json())["detail"][0]
+    assert detail["loc"][-1] == "body" and named in detail["msg"], detail
+    # the service's own memory did not take the blow
+    assert _max_rss_mb() - rss_before < 150
+    # and the next template renders as usual (a worker killed on time-out is replaced)
+    resp = await c.post("/api/v1/templates/preview", json={
+        "channel": "sms", "body": "Hello {{ contact.first_name }}"})
+    assert (await resp.json())["body"] == "Hello Иван"
+
+
+async def test_a_managers_message_from_a_card_is_bounded_too(service, emulator, make_staff):
+    from services import clients as client_svc
+
+    ivan = await make_staff(Role.MANAGER, language="en")
+    client = (await client_svc.do_create_client(ivan, {"name": "Lutik",
+                                                       "email": "office@lutik.ru"})).client
+    await signed_in(service, emulator, ivan)
+    resp = await service.client.post(f"/api/v1/clients/{client.id}/messages/preview", json={
+        "subject": "x", "body": NESTED_LOOPS})
+    assert resp.status == 422
+    assert "takes longer than 2 s" in (await resp.json())["detail"][0]["msg"]
+
+
+async def test_template_preview_is_for_those_who_edit_templates(service, emulator,
+                                                                make_staff):
+    ivan = await make_staff(Role.MANAGER, language="en")
+    await signed_in(service, emulator, ivan)
+    resp = await service.client.post("/api/v1/templates/preview", json={"body": "hi"})
+    assert resp.status == 403
+
+
+async def test_renaming_a_template_to_a_name_taken_is_refused(database_url, make_staff):
+    admin = await make_staff(Role.ADMIN, language="en")
+    await svc.do_save_template(admin, {"name": "Offer", "channel": "sms", "body": "a"})
+    other = await svc.do_save_template(admin, {"name": "Thanks", "channel": "sms",
+                                               "body": "b"})
+    with pytest.raises(svc.ValidationFailed) as err:
+        await svc.do_save_template(admin, {"name": "Offer", "channel": "sms", "body": "b"},
+                                   other.id)
+    assert err.value.field == "name" and "already exists" in err.value.message
+    assert (await MessageTemplate.get(id=other.id)).name == "Thanks"
+    # keeping its own name is no clash
+    await svc.do_save_template(admin, {"name": "Thanks", "channel": "sms", "body": "c"},
+                               other.id)
+
+
+async def test_a_worker_over_its_time_is_stopped_and_others_go_on():
+    """services.bounded itself: a call past its time limit ends in LimitExceeded while
+    a quick call at the same time returns."""
+    slow = asyncio.create_task(bounded.run(time.sleep, 30, timeout=1))
+    quick = await bounded.run(sum, [1, 2, 3], timeout=5)
+    assert quick == 6
+    with pytest.raises(bounded.LimitExceeded) as err:
+        await slow
+    assert err.value.limit == "time"
+
+
+@pytest.mark.parametrize("depth", [40, 1000, 100_000])
+async def test_deeply_nested_json_is_a_422_on_every_json_route(service, emulator, make_staff,
+                                                                 depth):
+    """Sign-in (no session needed) and a route behind it: nesting is refused naming the
+    limit; the service stays up."""
+    body = "[" * depth + "]" * depth
+    resp = await service.client.post("/api/v1/auth/webapp", data=body,
+                                     headers={"Content-Type": "application/json"})
+    assert resp.status == 422
+    assert "nested deeper than 32" in (await resp.json())["detail"][0]["msg"]
+    admin = await make_staff(Role.ADMIN, language="en")
+    await signed_in(service, emulator, admin)
+    nested = '{"body": ' + "[" * depth + "]" * depth + "}"
+    resp = await service.client.post("/api/v1/templates/preview", data=nested,
+                                     headers={"Content-Type": "application/json"})
+    assert resp.status == 422
+    assert (await service.client.get("/health")).status == 200
