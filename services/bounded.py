@@ -42,7 +42,16 @@ class LimitExceeded(Exception):
         self.value = value
 
 
-def _limit_memory(limit: int) -> None:
+# what the workers run, imported when a worker starts: a call's time limit counts from
+# when a worker takes it, and must not be spent importing
+PRELOAD = ("services.messaging", "services.tabular")
+
+
+def _start_worker(limit: int) -> None:
+    import importlib
+
+    for module in PRELOAD:
+        importlib.import_module(module)
     try:
         import resource
 
@@ -62,7 +71,7 @@ def _get_pool():
     with _lock:
         if _pool is None or not _pool.active:
             _pool = ProcessPool(max_workers=WORKERS, max_tasks=MAX_TASKS,
-                                initializer=_limit_memory, initargs=(MEMORY_LIMIT,),
+                                initializer=_start_worker, initargs=(MEMORY_LIMIT,),
                                 context=multiprocessing.get_context("forkserver"))
         return _pool
 

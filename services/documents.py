@@ -14,7 +14,7 @@ from models import AuditLog, Document, User
 from services.clients import get_client
 from services.errors import NotFound, ValidationFailed
 
-MAX_SIZE = 50 * 1024 * 1024  # Telegram bots download at most 20 MB; the web allows 50
+MAX_SIZE = 20 * 1024 * 1024  # what Telegram lets bots download, and the web's upload limit
 _UNSAFE = re.compile(r"[^\w.\- ()\[\]]+", re.UNICODE)
 
 

@@ -13,17 +13,14 @@ Row numbers in the report are those a person sees in the file: the header is row
 
 from __future__ import annotations
 
-import codecs
-import csv
+import asyncio
 import inspect
-import io
-import os
 from array import array
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from typing import Any, BinaryIO
+from itertools import islice
+from typing import Any
 
 import phonenumbers
 from tortoise.transactions import in_transaction
@@ -49,6 +46,7 @@ from services.clients import (
 from services.clock import utcnow
 from services.derived import derived_fields, search_tokens
 from services.errors import PermissionDenied, ValidationFailed
+from services.tabular import Source, Table, read_headers, read_preview  # noqa: F401
 from services.text import digits, search_blob
 
 # --- what a column may be mapped to ----------------------------------------------------
@@ -132,166 +130,6 @@ async def completeness_settings() -> tuple[dict[str, int], int]:
 
 
 # --- reading files ---------------------------------------------------------------------
-Source = str | os.PathLike | bytes | bytearray | BinaryIO
-
-
-def _is_xlsx(filename: str, head: bytes) -> bool:
-    return filename.lower().endswith((".xlsx", ".xlsm")) or head[:2] == b"PK"
-
-
-def _open_binary(source: Source) -> BinaryIO:
-    if isinstance(source, bytes | bytearray):
-        return io.BytesIO(source)
-    if isinstance(source, str | os.PathLike):
-        return open(source, "rb")  # noqa: SIM115 - closed by the caller
-    source.seek(0)
-    return source
-
-
-def _head(source: Source) -> bytes:
-    if isinstance(source, bytes | bytearray):
-        return bytes(source[:4])
-    f = _open_binary(source)
-    try:
-        return f.read(4)
-    finally:
-        if isinstance(source, str | os.PathLike):
-            f.close()
-        else:
-            f.seek(0)
-
-
-def _detect_encoding(f: BinaryIO) -> str:
-    """UTF-8 (with or without BOM) if the whole file decodes as such, else cp1251 (what
-    Excel in Russian or Ukrainian Windows saves "CSV" in). Streams: flat memory."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        while chunk := f.read(1 << 20):
-            decoder.decode(chunk)
-        decoder.decode(b"", final=True)
-        return "utf-8-sig"
-    except UnicodeDecodeError:
-        return "cp1251"
-    finally:
-        f.seek(0)
-
-
-def _sniff_delimiter(sample: str) -> str:
-    """, ; or tab: the one that splits the first lines into the same number (> 1) of
-    columns as the header; quotes respected."""
-    lines = sample.splitlines()[:50]
-    if len(lines) > 1 and len(sample) >= 65536:
-        lines = lines[:-1]  # the last line of a cut sample may be partial
-    best, best_score = ",", (-1, -1)
-    for delim in (";", ",", "\t"):
-        rows = list(csv.reader(lines, delimiter=delim))
-        if not rows:
-            continue
-        width = len(rows[0])
-        if width < 2:
-            continue
-        consistent = sum(1 for r in rows[1:] if len(r) == width)
-        score = (consistent, width)
-        if score > best_score:
-            best, best_score = delim, score
-    return best
-
-
-class _Table:
-    """Rows of a CSV or XLSX file as lists of stripped strings (or None), streamed."""
-
-    def __init__(self, source: Source, filename: str) -> None:
-        self.source = source
-        self.filename = filename or ""
-        self.is_xlsx = _is_xlsx(self.filename, _head(source))
-        self._closers: list[Callable[[], Any]] = []
-        self.total_estimate = 0
-
-    def __enter__(self) -> _Table:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for close in reversed(self._closers):
-            close()
-        self._closers.clear()
-
-    def rows(self) -> Iterator[list[str | None]]:
-        return self._xlsx_rows() if self.is_xlsx else self._csv_rows()
-
-    def _csv_rows(self) -> Iterator[list[str | None]]:
-        f = _open_binary(self.source)
-        if isinstance(self.source, str | os.PathLike):
-            self._closers.append(f.close)
-        encoding = _detect_encoding(f)
-        text = io.TextIOWrapper(f, encoding=encoding, newline="")
-        self._closers.append(text.detach)  # do not close a stream the caller gave us
-        delimiter = _sniff_delimiter(text.read(65536))
-        text.seek(0)
-        # the number of records, for the progress bar (a cheap streaming pass)
-        self.total_estimate = max(0, sum(1 for _ in csv.reader(text, delimiter=delimiter)) - 1)
-        text.seek(0)
-        for row in csv.reader(text, delimiter=delimiter):
-            yield [_cell(v) for v in row]
-
-    def _xlsx_rows(self) -> Iterator[list[str | None]]:
-        from openpyxl import load_workbook
-
-        f = _open_binary(self.source)
-        if isinstance(self.source, str | os.PathLike):
-            self._closers.append(f.close)
-        wb = load_workbook(f, read_only=True, data_only=True)
-        self._closers.insert(0, wb.close)
-        ws = wb.active
-        try:
-            self.total_estimate = max(0, (ws.max_row or 0) - 1)
-        except (TypeError, ValueError):
-            self.total_estimate = 0
-        for row in ws.iter_rows(values_only=True):
-            yield [_cell(v) for v in row]
-
-
-def _cell(value: Any) -> str | None:
-    """A cell as the text a person sees: 7707083893.0 → "7707083893"; dates as ISO."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        text = str(int(value)) if value.is_integer() else repr(value)
-    elif isinstance(value, int):
-        text = str(value)
-    elif isinstance(value, datetime | date | time):
-        text = value.isoformat()
-    else:
-        text = str(value).strip()
-        # an export's guard against formula injection ('=..., '+...) — undo it
-        if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
-            text = text[1:]
-    return text or None
-
-
-def read_headers(source: Source, filename: str) -> list[str]:
-    """The first row of the file: the column headers to map."""
-    return read_preview(source, filename, rows=0)[0]
-
-
-def read_preview(source: Source, filename: str, rows: int = 5
-                 ) -> tuple[list[str], list[list[str | None]]]:
-    """(headers, the first ``rows`` non-empty data rows) for the mapping form."""
-    with _Table(source, filename) as table:
-        it = table.rows()
-        headers = [h or "" for h in next(it, [])]
-        preview: list[list[str | None]] = []
-        for row in it:
-            if len(preview) >= rows:
-                break
-            if any(row):
-                preview.append(row)
-        if hasattr(it, "close"):
-            it.close()
-    while headers and not headers[-1]:
-        headers.pop()
-    return headers, preview
 
 
 # --- the import --------------------------------------------------------------------
@@ -616,23 +454,25 @@ async def run_import(actor: User, source_file: Source, filename: str,
             created_rows.extend(row.number for row in good)
         report.created += len(good)
 
-    with _Table(source_file, filename) as table:
+    # reading and parsing the file run in a thread, a batch at a time: the event loop
+    # stays free; the limits of services.tabular are checked before the first row
+    table = await asyncio.to_thread(Table, source_file, filename)
+    with table:
         it = table.rows()
-        headers = [(h or "") for h in next(it, [])]
+        headers = [(h or "") for h in await asyncio.to_thread(next, it, [])]
         columns = _check_mapping(headers, mapping)
-        batch: list[tuple[int, list[str | None]]] = []
         lines = 0  # data lines read, empty ones included: what progress counts
-        for lines, cells in enumerate(it, start=1):  # noqa: B007 - used after the loop
-            if not any(cells):
-                continue
-            report.rows_total += 1
-            batch.append((lines + 1, cells))
-            if len(batch) >= batch_size:
+        while chunk := await asyncio.to_thread(lambda: list(islice(it, batch_size))):
+            batch: list[tuple[int, list[str | None]]] = []
+            for cells in chunk:
+                lines += 1
+                if any(cells):
+                    report.rows_total += 1
+                    batch.append((lines + 1, cells))
+            if batch:
                 await flush(batch)
-                batch = []
+            if len(chunk) == batch_size:  # the last, short one is reported as the end
                 await _report_progress(progress, lines, max(table.total_estimate, lines))
-        if batch:
-            await flush(batch)
         await _report_progress(progress, lines, lines)
     report.errors.sort(key=lambda e: e[0])
     return report

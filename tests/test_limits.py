@@ -125,3 +125,125 @@ async def test_deeply_nested_json_is_a_422_on_every_json_route(service, emulator
                                      headers={"Content-Type": "application/json"})
     assert resp.status == 422
     assert (await service.client.get("/health")).status == 200
+
+
+# --- files to import (issue 18) --------------------------------------------------------
+def _xlsx(rows) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _rezip(xlsx: bytes, change) -> bytes:
+    """The same XLSX with its parts changed by ``change(name, data) -> data``, or with
+    parts added when it returns extra (name, chunks) pairs for name None."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as zin, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zout:
+        for item in zin.infolist():
+            data = change(item.filename, zin.read(item.filename))
+            if isinstance(data, list):  # written in chunks: a part too big to hold
+                with zout.open(item.filename, "w", force_zip64=True) as part:
+                    for chunk in data:
+                        part.write(chunk)
+            else:
+                zout.writestr(item, data)
+    return out.getvalue()
+
+
+async def _upload(service, name: str, content: bytes):
+    from aiohttp import FormData
+
+    form = FormData()
+    form.add_field("file", content, filename=name)
+    return await service.client.post("/api/v1/imports", data=form)
+
+
+async def test_an_xlsx_declaring_a_huge_sheet_reads_only_its_cells(service, emulator,
+                                                                    make_staff):
+    import re
+
+    ivan = await make_staff(Role.MANAGER, language="en")
+    await signed_in(service, emulator, ivan)
+    bomb = _rezip(_xlsx([["name", "phone"], ["Lutik", "+79161234567"]]),
+                  lambda name, data: re.sub(rb'<dimension ref="[^"]*"\s*/>',
+                                            b'<dimension ref="A1:XFD1048576"/>', data)
+                  if name.endswith("sheet1.xml") else data)
+    assert len(bomb) < 10_000
+    started = time.monotonic()
+    resp = await _upload(service, "bomb.xlsx", bomb)
+    assert resp.status == 201 and time.monotonic() - started < 5
+    body = await resp.json()
+    assert body["headers"] == ["name", "phone"]
+    assert body["preview"] == [["Lutik", "+79161234567"]]
+
+
+async def test_an_xlsx_that_unpacks_to_hundreds_of_mb_is_refused_before_reading(
+        service, emulator, make_staff):
+    """A small file whose sheet (like shared strings) expands to 210 MB: refused from
+    the zip's directory, before a byte of it is parsed."""
+    ivan = await make_staff(Role.MANAGER, language="en")
+    await signed_in(service, emulator, ivan)
+    padding = b"<!--" + b"A" * (1 << 20) + b"-->"
+    bomb = _rezip(_xlsx([["name"], ["Lutik"]]),
+                  lambda name, data: [data] + [padding] * 210
+                  if name.endswith("sheet1.xml") else data)
+    assert len(bomb) < 5 * 2**20
+    rss_before = _max_rss_mb()
+    started = time.monotonic()
+    resp = await _upload(service, "bomb.xlsx", bomb)
+    assert resp.status == 422 and time.monotonic() - started < 5
+    assert "unpacks to 210 MB; at most 200 MB" in (await resp.json())["detail"][0]["msg"]
+    assert _max_rss_mb() - rss_before < 100
+
+
+async def test_a_csv_of_millions_of_empty_lines_and_a_huge_cell_are_refused(service,
+                                                                          emulator,
+                                                                          make_staff):
+    ivan = await make_staff(Role.MANAGER, language="en")
+    await signed_in(service, emulator, ivan)
+    started = time.monotonic()
+    resp = await _upload(service, "empty.csv", b"name;phone\n" + b"\n" * 3_000_000)
+    assert resp.status == 422 and time.monotonic() - started < 5
+    assert "more than 200 000 rows" in (await resp.json())["detail"][0]["msg"]
+    resp = await _upload(service, "cell.csv", b"name;notes\nLutik;" + b"x" * 2_000_000 + b"\n")
+    assert resp.status == 422
+    assert "longer than 10000 characters" in (await resp.json())["detail"][0]["msg"]
+    # a long cell within the limit is cut in the preview, not sent whole
+    resp = await _upload(service, "long.csv", b"name;notes\nLutik;" + b"y" * 5000 + b"\n")
+    assert resp.status == 201
+    notes = (await resp.json())["preview"][0][1]
+    assert len(notes) == 201 and notes.endswith("…")
+
+
+async def test_an_upload_over_the_limit_is_refused_as_json(service, emulator, make_staff):
+    ivan = await make_staff(Role.MANAGER, language="en")
+    await signed_in(service, emulator, ivan)
+    resp = await _upload(service, "big.csv", b"name\n" + b"a;" * (11 * 2**20))
+    assert resp.status == 413
+    assert "larger than 20 MB" in (await resp.json())["detail"]
+
+
+async def test_a_document_over_20_mb_is_refused_as_json(service, emulator, make_staff):
+    from aiohttp import FormData
+
+    from services import clients as client_svc
+
+    ivan = await make_staff(Role.MANAGER, language="en")
+    client = (await client_svc.do_create_client(ivan, {"name": "Lutik"})).client
+    await signed_in(service, emulator, ivan)
+    form = FormData()
+    form.add_field("file", b"%" * (21 * 2**20), filename="scan.pdf")
+    resp = await service.client.post(f"/api/v1/clients/{client.id}/documents", data=form)
+    assert resp.status == 413
+    assert "larger than 20 MB" in (await resp.json())["detail"]

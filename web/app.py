@@ -40,9 +40,18 @@ HERE = Path(__file__).parent
 WEBHOOK_PATH = "/telegram/webhook"
 
 
+MAX_REQUEST = 20 * 1024 * 1024  # services.documents.MAX_SIZE; imports have the same
+
+
 @web.middleware
 async def security_headers(request: web.Request, handler):
-    resp = await handler(request)
+    try:
+        resp = await handler(request)
+    except web.HTTPRequestEntityTooLarge:
+        # aiohttp's own answer is plain text; the pages and the API read JSON
+        from web.api.framework import problem
+
+        resp = problem(413, f"the request is larger than {MAX_REQUEST // 2**20} MB")
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     resp.headers.setdefault("Referrer-Policy", "same-origin")
     if request.path.startswith(("/app", "/api/")):
@@ -61,7 +70,7 @@ def build_web_app(
     webhook_secret: str | None = None,
     emulator=None,
 ) -> web.Application:
-    app = web.Application(middlewares=[security_headers], client_max_size=20 * 1024 * 1024)
+    app = web.Application(middlewares=[security_headers], client_max_size=MAX_REQUEST)
     app[SETTINGS_KEY] = settings
     app[I18N_KEY] = i18n
     app[BOT_KEY] = bot

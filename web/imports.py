@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from services import exporter, importer
+from services import bounded, exporter, importer, tabular
 from services.documents import safe_filename
 from services.errors import DomainError, ValidationFailed
 from web.api.framework import cross_site_refusal, problem
@@ -26,7 +26,7 @@ from web.keys import SETTINGS_KEY
 from web.session import current_user
 
 log = logging.getLogger("kontakt.import")
-MAX_UPLOAD = 50 * 1024 * 1024
+MAX_UPLOAD = 20 * 1024 * 1024  # as every other upload (web/app.py's client_max_size)
 
 
 @dataclass
@@ -93,14 +93,18 @@ async def upload(request: web.Request) -> web.StreamResponse:
             if size > MAX_UPLOAD:
                 f.close()
                 shutil.rmtree(folder, ignore_errors=True)
-                return problem(413, "the file is larger than 50 MB")
+                return problem(413, "the file is larger than 20 MB")
             f.write(chunk)
-    try:
-        headers, preview = importer.read_preview(path, name, rows=5)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is the person's to fix
+    try:  # in a worker process, within time and memory limits
+        result = await bounded.run(tabular.preview_file, path, name, 5, timeout=30)
+    except bounded.LimitExceeded as exc:
+        result = ("error", "file", "takes too long to read" if exc.limit == "time" else
+                  f"needs more than {exc.value} MB to read")
+    if result[0] == "error":
         shutil.rmtree(folder, ignore_errors=True)
-        return problem(422, [{"loc": ["body", "file"], "msg": f"cannot read it: {exc}",
+        return problem(422, [{"loc": ["body", "file"], "msg": result[2],
                               "type": "value_error"}])
+    headers, preview = result[1], result[2]
     jobs = request.app[JOBS_KEY]
     jobs[job_id] = ImportJob(id=job_id, owner_id=user.id, path=path, filename=name)
     return web.json_response({"id": job_id, "headers": headers, "preview": preview,
