@@ -247,3 +247,86 @@ async def test_a_document_over_20_mb_is_refused_as_json(service, emulator, make_
     resp = await service.client.post(f"/api/v1/clients/{client.id}/documents", data=form)
     assert resp.status == 413
     assert "larger than 20 MB" in (await resp.json())["detail"]
+
+
+# --- odd input is a 4xx, never a 500 (issue 18) -------------------------------------------
+def _patch_fields(model) -> list[str]:
+    return list(model.model_fields)
+
+
+@pytest.mark.parametrize("route", ["client", "activity", "staff"])
+async def test_a_null_for_any_field_of_a_patch_is_never_a_500(service, emulator, make_staff,
+                                                             route):
+    from services import activities as act_svc
+    from services import clients as client_svc
+    from web.api.activities import ActivityPatch
+    from web.api.clients import ClientPatch
+    from web.api.schemas import StaffPatch
+
+    admin = await make_staff(Role.ADMIN, language="en")
+    other = await make_staff(Role.MANAGER, language="en")
+    client = (await client_svc.do_create_client(admin, {"name": "Lutik"})).client
+    activity = (await act_svc.do_create_activity(admin, {"title": "Call"})).activity
+    await signed_in(service, emulator, admin)
+    path, model = {"client": (f"/api/v1/clients/{client.id}", ClientPatch),
+                   "activity": (f"/api/v1/activities/{activity.id}", ActivityPatch),
+                   "staff": (f"/api/v1/staff/{other.id}", StaffPatch)}[route]
+    for field in _patch_fields(model):
+        resp = await service.client.patch(path, json={field: None})
+        assert resp.status in (200, 422), (field, resp.status, await resp.text())
+        if resp.status == 422:
+            assert field in str((await resp.json())["detail"]), field
+
+
+@pytest.mark.parametrize("user_id", [2**63, 2**70, -(2**64)])
+async def test_signed_init_data_with_a_user_id_beyond_64_bits_is_refused(service, emulator,
+                                                                          user_id):
+    import json
+
+    from web.emulator import sign_init_data
+
+    init = sign_init_data(emulator.token, {
+        "auth_date": str(int(time.time())), "query_id": "AAH-test",
+        "user": json.dumps({"id": user_id, "first_name": "Big", "is_bot": False})})
+    resp = await service.client.post("/api/v1/auth/webapp", json={"init_data": init})
+    assert resp.status == 401
+    assert "user id" in (await resp.json())["detail"]
+
+
+async def test_a_nul_byte_in_an_upload_name_is_no_500(service, emulator, make_staff):
+    from services import clients as client_svc
+
+    ivan = await make_staff(Role.MANAGER, language="en")
+    client = (await client_svc.do_create_client(ivan, {"name": "Lutik"})).client
+    await signed_in(service, emulator, ivan)
+    def raw_multipart(filename: str, content: bytes) -> tuple[bytes, dict]:
+        # aiohttp's client will not put a NUL into a header; an attacker's client will
+        boundary = "kontakt-boundary"
+        body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                f'filename="{filename}"\r\nContent-Type: application/octet-stream'
+                f'\r\n\r\n').encode() + content + f"\r\n--{boundary}--\r\n".encode()
+        return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+    body, headers = raw_multipart("clie\x00nts.csv", b"name\nLutik\n")
+    resp = await service.client.post("/api/v1/imports", data=body, headers=headers)
+    assert resp.status == 400 and "cannot be read" in (await resp.json())["detail"]
+    body, headers = raw_multipart("sc\x00an.pdf", b"%PDF-1.4")
+    resp = await service.client.post(f"/api/v1/clients/{client.id}/documents", data=body,
+                                     headers=headers)
+    assert resp.status == 400 and "cannot be read" in (await resp.json())["detail"]
+    # a name with other control characters is kept, cleaned
+    body, headers = raw_multipart("sc\tan\u202e.pdf", b"%PDF-1.4")
+    resp = await service.client.post(f"/api/v1/clients/{client.id}/documents", data=body,
+                                     headers=headers)
+    assert resp.status == 201, await resp.text()
+    assert (await resp.json())["filename"] == "sc_an_.pdf"
+
+
+async def test_a_5000_character_find_is_answered(service, emulator, make_staff):
+    from tests.conftest import say
+
+    ivan = await make_staff(Role.MANAGER, language="en")
+    reply = await say(emulator, ivan.telegram_id, "/find " + "я" * 5000)
+    assert "Nothing found" in reply["text"] and len(reply["text"]) < 1000
+    reply = await say(emulator, ivan.telegram_id, "ж" * 4000)  # in search mode now
+    assert "Nothing found" in reply["text"]

@@ -11,6 +11,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.utils.i18n import I18n
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from kontakt.config import Settings
@@ -52,6 +53,10 @@ async def security_headers(request: web.Request, handler):
         from web.api.framework import problem
 
         resp = problem(413, f"the request is larger than {MAX_REQUEST // 2**20} MB")
+    except HttpProcessingError as exc:  # a body that cannot be parsed (a NUL in a part's
+        from web.api.framework import problem  # header, a broken multipart): the sender's
+
+        resp = problem(400, f"the request cannot be read: {exc.message}"[:300])
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     resp.headers.setdefault("Referrer-Policy", "same-origin")
     if request.path.startswith(("/app", "/api/")):

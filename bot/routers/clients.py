@@ -183,10 +183,12 @@ def build_clients_router() -> Router:
         await _search(message, staff, message.text or "")
 
     async def _search(message: Message, staff: User, query: str) -> None:
+        query = " ".join(query.split())[:200]  # nobody searches by more; echoed shorter
         found = await svc.search_clients(staff, query, limit=10)
         if not found:
+            shown = query if len(query) <= 60 else query[:60] + "…"
             await message.answer(_("Nothing found for “{query}”. Try part of the name, "
-                                   "a phone or an INN.").format(query=html.escape(query)),
+                                   "a phone or an INN.").format(query=html.escape(shown)),
                                  reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
                                      _btn(_("➕ New client"), ClientCB(action="new"))]]))
             return

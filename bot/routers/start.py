@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
@@ -40,7 +42,8 @@ def build_start_router() -> Router:
                                 default_timezone: str) -> None:
         if staff is not None:
             await message.answer(_("You are already registered, {name}.").format(
-                name=staff.full_name), reply_markup=main_menu(staff, webapp_url=webapp_url))
+                name=html.escape(staff.full_name)),
+                reply_markup=main_menu(staff, webapp_url=webapp_url))
             return
         tg = message.from_user
         assert tg is not None
@@ -69,7 +72,7 @@ def build_start_router() -> Router:
         with i18n.use_locale(str(user.language)):
             await message.answer(
                 _("Welcome to Kontakt, {name}! You are registered as {role}.").format(
-                    name=user.full_name, role=role_name(user.role))
+                    name=html.escape(user.full_name), role=role_name(user.role))
                 + "\n\n" + help_text(),
                 reply_markup=main_menu(user, webapp_url=webapp_url),
             )
@@ -78,7 +81,7 @@ def build_start_router() -> Router:
     @router.message(Command("menu"))
     async def start(message: Message, staff: User, webapp_url: str | None) -> None:
         await message.answer(
-            _("Hello, {name}! Choose what to do.").format(name=staff.full_name),
+            _("Hello, {name}! Choose what to do.").format(name=html.escape(staff.full_name)),
             reply_markup=main_menu(staff, webapp_url=webapp_url),
         )
 

@@ -80,7 +80,8 @@ class ClientPatch(BaseModel):
     office: str | None = Field(default=None, max_length=40)
     postal_code: str | None = Field(default=None, max_length=16)
     notes: str | None = Field(default=None, max_length=10000)
-    list_type: Literal["counterparty", "partner"] | None = None
+    # a column that cannot be empty: left out is unchanged, null is refused naming it
+    list_type: Literal["counterparty", "partner"] = None  # type: ignore[assignment]
     region_id: int | None = Field(default=None, ge=0, le=MAX_ID, description="A-16; 0 clears")
     city_id: int | None = Field(default=None, ge=0, le=MAX_ID, description="A-16; 0 clears")
     district_id: int | None = Field(default=None, ge=0, le=MAX_ID, description="A-16; 0 clears")

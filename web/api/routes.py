@@ -45,6 +45,8 @@ def verify_init_data(token: str, init_data: str, max_age_s: int, now: float | No
         raise ValueError("init data is from the future")
     if data.user is None:
         raise ValueError("init data has no user")
+    if not 0 < data.user.id < 2**63:  # what Telegram can send, and a database can hold
+        raise ValueError("the user id is out of range")
     return data
 
 
