@@ -49,11 +49,17 @@ async def do_unlink(actor: User, link_id: int, *, source: str = "web") -> None:
     link = await ClientLink.get_or_none(id=link_id).prefetch_related("client", "other")
     if link is None:
         raise NotFound("link")
-    await get_client(actor, link.client_id)
+    try:  # both ends, as to make it: a relation to a hidden client is not there for them
+        await get_client(actor, link.client_id)
+        await get_client(actor, link.other_id)
+    except NotFound:
+        raise NotFound("link") from None
     async with in_transaction():
-        await AuditLog.create(user=actor, source=source, entity="link", object_id=link.id,
-                              client_id=link.client_id, action="delete", field="link",
-                              old_value=f"{link.kind} → {link.other.name}")
+        for client_id, text in ((link.client_id, f"{link.kind} → {link.other.name}"),
+                                (link.other_id, f"{link.client.name} → {link.kind}")):
+            await AuditLog.create(user=actor, source=source, entity="link",
+                                  object_id=link.id, client_id=client_id, action="delete",
+                                  field="link", old_value=text)
         await link.delete()
 
 

@@ -85,6 +85,15 @@ async def can(actor: User | None, action: Action, target: object = None) -> bool
     return False
 
 
+async def may_name_supervisor(actor: User, boss: User) -> bool:
+    """Whom ``actor`` may name as someone's supervisor (both people of a change are
+    checked: the person by CHANGE_SUPERVISOR, the new supervisor here): an admin
+    anyone; a head themselves or someone of their departments."""
+    if actor.role == Role.ADMIN:
+        return True
+    return boss.id == actor.id or await _in_heads_scope(actor, boss.department_id)
+
+
 async def require(actor: User | None, action: Action, target: object = None) -> None:
     if not await can(actor, action, target):
         raise PermissionDenied(f"{action} not allowed", action=str(action))

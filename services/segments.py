@@ -370,18 +370,39 @@ def _visible_segments(actor: User) -> QuerySet[Segment]:
     return Segment.filter(Q(owner_id=actor.id) | Q(shared=True))
 
 
+def custom_codes(rules: Any) -> set[str]:
+    """Codes of the custom fields a rules object's conditions use."""
+    found: set[str] = set()
+    conditions = rules.get("conditions", []) if isinstance(rules, dict) else rules
+    for cond in conditions if isinstance(conditions, list) else []:
+        if isinstance(cond, dict) and "conditions" in cond:
+            found |= custom_codes(cond)
+        elif isinstance(cond, dict) and str(cond.get("field", "")).startswith("cf:"):
+            found.add(str(cond["field"])[3:].strip())
+    return found
+
+
+async def _usable(actor: User, found: list[Segment]) -> list[Segment]:
+    """A segment whose rules use a custom field hidden from ``actor`` (confidential, or
+    of other departments) is not theirs to see or use: its rules would show the value
+    and its members answer the question."""
+    hidden = await customfields.hidden_codes(actor, "client")
+    return [s for s in found if not custom_codes(s.rules) & hidden] if hidden else found
+
+
 async def get_segment(actor: User, segment_id: int) -> Segment:
     require_staff(actor)
     segment = await _visible_segments(actor).get_or_none(id=segment_id)
-    if segment is None:
+    if segment is None or not await _usable(actor, [segment]):
         raise NotFound("segment")
     return segment
 
 
 async def list_segments(actor: User) -> list[Segment]:
-    """The person's own segments and the shared ones (all, for admins), by name."""
+    """The person's own segments and the shared ones (all, for admins), by name; not
+    those using custom fields hidden from the person."""
     require_staff(actor)
-    return await _visible_segments(actor).order_by("name", "id")
+    return await _usable(actor, await _visible_segments(actor).order_by("name", "id"))
 
 
 async def do_save_segment(actor: User, name: str, rules: Any, shared: bool = True, *,

@@ -16,8 +16,20 @@ from tortoise.transactions import in_transaction
 from models import Department, Invite, Language, Role, StaffStatus, User
 from models.staff import fold
 from services.clock import utcnow
-from services.errors import AlreadyRegistered, InviteInvalid, NotFound, ValidationFailed
-from services.permissions import Action, can, department_subtree_ids, require
+from services.errors import (
+    AlreadyRegistered,
+    InviteInvalid,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from services.permissions import (
+    Action,
+    can,
+    department_subtree_ids,
+    may_name_supervisor,
+    require,
+)
 
 INVITE_TTL = timedelta(hours=72)
 INVITE_PREFIX = "inv_"
@@ -289,6 +301,9 @@ async def do_change_supervisor(actor: User, user_id: int, supervisor_id: int | N
         boss = await User.get_or_none(id=supervisor_id, status=StaffStatus.ACTIVE)
         if boss is None:
             raise ValidationFailed("supervisor", "no such active staff member")
+        if not await may_name_supervisor(actor, boss):
+            raise PermissionDenied("supervisor of another department",
+                                   action=str(Action.CHANGE_SUPERVISOR))
         # refuse cycles: walk up from the new supervisor
         seen, cursor = {target.id}, boss
         while cursor is not None and cursor.supervisor_id is not None:
