@@ -33,6 +33,10 @@ def _secrets_of(settings: Settings) -> list[str]:
         out.append(settings.smtp_password.get_secret_value())
     if settings.sms_token:
         out.append(settings.sms_token.get_secret_value())
+    if settings.sms_login:  # SMS.ru's api_id is the whole credential
+        out.append(settings.sms_login)
+    if settings.google_client_secret:
+        out.append(settings.google_client_secret.get_secret_value())
     for url in (settings.database_url, settings.redis_url):
         if url:
             password = urlsplit(url).password

@@ -160,6 +160,8 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
     dp["reminders"] = reminders  # handlers poke it after a commit that adds reminders
     calendar = build_calendar_sync(settings, bot, i18n)
     dp["calendar_sync"] = calendar  # /calendar: consent links, calendars, disconnect
+    # the ICS feed's addresses are signed with it (services.calendar.feed_address)
+    dp["feed_secret"] = settings.secret_key.get_secret_value() if settings.secret_key else ""
     web_app = build_web_app(
         settings=settings, i18n=i18n, bot=bot, dispatcher=dp, bot_info=bot_info,
         scheduler=scheduler,

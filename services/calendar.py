@@ -18,6 +18,7 @@ Rules (also in the README):
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from models import (
     Role,
     User,
 )
+from services import crypto
 from services.clock import utcnow
 from services.crypto import encrypt
 from services.errors import PermissionDenied, ValidationFailed
@@ -230,25 +232,41 @@ def merge(base: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any]) ->
 
 
 # --- the ICS feed -------------------------------------------------------------------------
-async def feed_token(user: User, *, renew: bool = False) -> str:
-    """The secret part of the person's feed address; ``renew`` revokes the old one."""
+# The address is ``<id>.<mac>``: the database keeps the random id only, the mac is made
+# from it under KONTAKT_SECRET_KEY, so a copy of the database opens no feed (as a
+# session's cookie is kept hashed).
+def _address(secret: str, feed_id: str) -> str:
+    return f"{feed_id}.{crypto.mac(secret, feed_id, purpose='ics-feed')}"
+
+
+async def feed_address(user: User, secret: str) -> str | None:
+    """The secret part of the person's feed address, if they have a feed."""
+    feed = await IcsFeed.get_or_none(user_id=user.id)
+    return _address(secret, feed.token) if feed else None
+
+
+async def feed_token(user: User, secret: str, *, renew: bool = False) -> str:
+    """The secret part of the person's feed address (made if none); ``renew`` revokes
+    the old one."""
     feed = await IcsFeed.get_or_none(user_id=user.id)
     if feed is None:
-        feed = await IcsFeed.create(user_id=user.id, token=secrets.token_urlsafe(24))
+        feed = await IcsFeed.create(user_id=user.id, token=secrets.token_urlsafe(18))
     elif renew:
-        feed.token = secrets.token_urlsafe(24)
+        feed.token = secrets.token_urlsafe(18)
         await feed.save(update_fields=["token"])
-    return feed.token
+    return _address(secret, feed.token)
 
 
 async def do_revoke_feed(user: User) -> None:
     await IcsFeed.filter(user_id=user.id).delete()
 
 
-async def feed_owner(token: str) -> User | None:
-    if not token or len(token) > 64:
+async def feed_owner(token: str, secret: str) -> User | None:
+    feed_id, _, given = (token or "").rpartition(".")
+    if not feed_id or len(token) > 100 or not hmac.compare_digest(
+            _address(secret, feed_id), token):
         return None
-    feed = await IcsFeed.get_or_none(token=token).prefetch_related("user")
+    feed = await IcsFeed.get_or_none(token=feed_id).prefetch_related("user")
     if feed is None or not feed.user.is_active:
         return None
     return feed.user

@@ -39,6 +39,11 @@ def decrypt(secret: str, token: str, *, purpose: str = "oauth") -> str:
         raise SecretUnreadable(str(exc) or "invalid token") from None
 
 
+def mac(secret: str, text: str, *, purpose: str) -> str:
+    """An HMAC of ``text`` under the purpose's key (32 hex characters)."""
+    return hmac.new(_key(secret, purpose), text.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def sign(secret: str, payload: dict, *, purpose: str, ttl_s: int) -> str:
     """A short signed, expiring token (the OAuth ``state``): payload + expiry + HMAC."""
     body = json.dumps({**payload, "exp": int(time.time()) + ttl_s},

@@ -462,14 +462,23 @@ async def test_ics_feed_is_secret_and_revocable(service, make_staff):
     start = soon()
     await acts.do_create_activity(ivan, {"title": "Feed me", "type": "meeting",
                                          "starts_at": start, "rrule": "FREQ=DAILY;COUNT=3"})
-    token = await svc.feed_token(ivan)
+    secret = service.settings.secret_key.get_secret_value()
+    token = await svc.feed_token(ivan, secret)
+    # the database keeps only the address's id: it opens no feed by itself
+    from models import IcsFeed
+
+    stored = (await IcsFeed.get(user_id=ivan.id)).token
+    assert stored != token and token.startswith(stored + ".")
+    assert (await service.client.get(f"/ics/{stored}.ics")).status == 404
+    forged = stored + "." + "0" * 32
+    assert (await service.client.get(f"/ics/{forged}.ics")).status == 404
     resp = await service.client.get(f"/ics/{token}.ics")
     assert resp.status == 200 and resp.content_type == "text/calendar"
     cal = ICalendar.from_ical(await resp.read())
     [event] = [c for c in cal.walk("VEVENT")]
     assert str(event["summary"]) == "Feed me" and event["rrule"]["FREQ"] == ["DAILY"]
     assert event["dtstart"].dt == start
-    new = await svc.feed_token(ivan, renew=True)
+    new = await svc.feed_token(ivan, secret, renew=True)
     assert (await service.client.get(f"/ics/{token}.ics")).status == 404
     assert (await service.client.get(f"/ics/{new}.ics")).status == 200
     await svc.do_revoke_feed(ivan)
@@ -739,8 +748,9 @@ async def test_calendar_buttons_in_the_bot(gservice, emulator, google, make_staf
 
     mid = screen["message_id"]
     await emulator.press_button(chat, chat, mid, data(mid, "ICS feed"))
-    await emulator.wait_for_call("editMessageText", predicate=lambda p: "/ics/" in p["text"])
-    token = (await svc.IcsFeed.get(user_id=ivan.id)).token
+    edit = await emulator.wait_for_call("editMessageText",
+                                        predicate=lambda p: "/ics/" in p["text"])
+    token = edit["text"].split("/ics/")[1].split(".ics")[0]  # the address the bot showed
     assert (await gservice.client.get(f"/ics/{token}.ics")).status == 200
     await emulator.press_button(chat, chat, mid, data(mid, "Another calendar"))
     await emulator.wait_for_call("editMessageText",

@@ -125,3 +125,28 @@ def test_database_and_redis_passwords_are_redacted():
                       bot_token="123:abcdefgh", secret_key="k" * 20)
     found = _secrets_of(s)
     assert {"pg-pass-123", "redis-pass-456", "123:abcdefgh", "k" * 20} <= set(found)
+
+
+def test_google_client_secret_and_sms_credentials_are_redacted():
+    """Issue 18: like the other secrets, these never reach a log line."""
+    import io
+    import logging
+
+    from kontakt.cli import _secrets_of
+    from kontakt.logging import setup_logging
+
+    s = load_settings(google_client_id="123-abc.apps.googleusercontent.com",
+                      google_client_secret="GOCSPX-google-secret-1", sms_provider="smsru",
+                      sms_login="A1B2C3D4-sms-api-id", sms_token="twilio-auth-token-9",
+                      bot_token="123:abcdefgh", secret_key="k" * 20)
+    stream = io.StringIO()
+    handler = setup_logging("INFO", _secrets_of(s), stream=stream)
+    try:
+        logging.getLogger("kontakt.test").warning(
+            "token endpoint said no for GOCSPX-google-secret-1; sms.ru api_id="
+            "A1B2C3D4-sms-api-id; twilio twilio-auth-token-9")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    out = stream.getvalue()
+    for secret in ("GOCSPX-google-secret-1", "A1B2C3D4-sms-api-id", "twilio-auth-token-9"):
+        assert secret not in out

@@ -23,7 +23,7 @@ def _b(text: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=data)
 
 
-async def _screen(staff: User, engine: CalendarSync | None, base_url: str
+async def _screen(staff: User, engine: CalendarSync | None, base_url: str, feed_secret: str
                   ) -> tuple[str, InlineKeyboardMarkup]:
     st = await svc.status(staff)
     rows: list[list[InlineKeyboardButton]] = []
@@ -57,10 +57,10 @@ async def _screen(staff: User, engine: CalendarSync | None, base_url: str
         if st["state"] == "active" and st["mode"] == "oauth":
             rows.append([_b(_("📂 Another calendar"), "cal:list")])
         rows.append([_b(_("🔌 Disconnect"), "cal:off")])
-    feed = await svc.IcsFeed.get_or_none(user_id=staff.id)
+    feed = await svc.feed_address(staff, feed_secret)
     if feed:
         lines.append(_("ICS feed (read-only, keep it secret):") +
-                     f"\n<code>{base_url}/ics/{feed.token}.ics</code>")
+                     f"\n<code>{base_url}/ics/{feed}.ics</code>")
         rows.append([_b(_("♻️ New feed address"), "cal:feed:new"),
                      _b(_("🚫 Stop the feed"), "cal:feed:off")])
     else:
@@ -88,14 +88,15 @@ def build_calendar_sync_router() -> Router:
     router.message.filter(F.chat.type == "private")
 
     @router.message(Command("calendar"))
-    async def calendar(message: Message, staff: User, base_url: str,
+    async def calendar(message: Message, staff: User, base_url: str, feed_secret: str,
                        calendar_sync: CalendarSync | None = None) -> None:
-        text, kb = await _screen(staff, calendar_sync, base_url)
+        text, kb = await _screen(staff, calendar_sync, base_url, feed_secret)
         await message.answer(text, reply_markup=kb, disable_web_page_preview=True)
 
     async def _refresh(query: CallbackQuery, staff: User, engine: CalendarSync | None,
+                       feed_secret: str,
                        base_url: str, note: str | None = None) -> None:
-        text, kb = await _screen(staff, engine, base_url)
+        text, kb = await _screen(staff, engine, base_url, feed_secret)
         if note:
             text = f"{note}\n\n{text}"
         if isinstance(query.message, Message):
@@ -103,18 +104,18 @@ def build_calendar_sync_router() -> Router:
                                           disable_web_page_preview=True)
 
     @router.callback_query(F.data == "cal:feed:new")
-    async def feed_new(query: CallbackQuery, staff: User, base_url: str,
+    async def feed_new(query: CallbackQuery, staff: User, base_url: str, feed_secret: str,
                        calendar_sync: CalendarSync | None = None) -> None:
-        await svc.feed_token(staff, renew=True)
+        await svc.feed_token(staff, feed_secret, renew=True)
         await query.answer(_("A new feed address is made; the old one no longer works."))
-        await _refresh(query, staff, calendar_sync, base_url)
+        await _refresh(query, staff, calendar_sync, feed_secret, base_url)
 
     @router.callback_query(F.data == "cal:feed:off")
-    async def feed_off(query: CallbackQuery, staff: User, base_url: str,
+    async def feed_off(query: CallbackQuery, staff: User, base_url: str, feed_secret: str,
                        calendar_sync: CalendarSync | None = None) -> None:
         await svc.do_revoke_feed(staff)
         await query.answer(_("The feed is stopped."))
-        await _refresh(query, staff, calendar_sync, base_url)
+        await _refresh(query, staff, calendar_sync, feed_secret, base_url)
 
     @router.callback_query(F.data == "cal:off")
     async def off(query: CallbackQuery) -> None:
@@ -127,13 +128,13 @@ def build_calendar_sync_router() -> Router:
                                  [_b(_("⬅️ Back"), "cal:back")]]))
 
     @router.callback_query(F.data == "cal:back")
-    async def back(query: CallbackQuery, staff: User, base_url: str,
+    async def back(query: CallbackQuery, staff: User, base_url: str, feed_secret: str,
                    calendar_sync: CalendarSync | None = None) -> None:
         await query.answer()
-        await _refresh(query, staff, calendar_sync, base_url)
+        await _refresh(query, staff, calendar_sync, feed_secret, base_url)
 
     @router.callback_query(F.data.in_({"cal:off:rm", "cal:off:keep"}))
-    async def off_do(query: CallbackQuery, staff: User, base_url: str,
+    async def off_do(query: CallbackQuery, staff: User, base_url: str, feed_secret: str,
                      calendar_sync: CalendarSync | None = None) -> None:
         link = await svc.do_disconnect(staff, remove_events=query.data == "cal:off:rm")
         if calendar_sync is not None:
@@ -141,7 +142,7 @@ def build_calendar_sync_router() -> Router:
         await query.answer(_("Disconnected.") if link else _("Not connected."))
         note = (_("Kontakt's events are being removed from your calendar.")
                 if query.data == "cal:off:rm" else _("The events stay in your calendar."))
-        await _refresh(query, staff, calendar_sync, base_url, note if link else None)
+        await _refresh(query, staff, calendar_sync, feed_secret, base_url, note if link else None)
 
     @router.callback_query(F.data == "cal:list")
     async def choose(query: CallbackQuery, staff: User,
@@ -166,7 +167,7 @@ def build_calendar_sync_router() -> Router:
                 reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
     @router.callback_query(F.data.startswith("cal:use:"))
-    async def use(query: CallbackQuery, staff: User, base_url: str,
+    async def use(query: CallbackQuery, staff: User, base_url: str, feed_secret: str,
                   calendar_sync: CalendarSync | None = None) -> None:
         if calendar_sync is None:
             await query.answer()
@@ -182,16 +183,16 @@ def build_calendar_sync_router() -> Router:
 
         if await _attempt(query, choose()):
             await query.answer(_("Done: the events move to that calendar."))
-            await _refresh(query, staff, calendar_sync, base_url)
+            await _refresh(query, staff, calendar_sync, feed_secret, base_url)
 
     @router.callback_query(F.data == "cal:ws")
-    async def workspace(query: CallbackQuery, staff: User, base_url: str,
+    async def workspace(query: CallbackQuery, staff: User, base_url: str, feed_secret: str,
                         calendar_sync: CalendarSync | None = None) -> None:
         if calendar_sync is None or not staff.email:
             await query.answer()
             return
         if await _attempt(query, calendar_sync.connect_service(staff, staff.email)):
             await query.answer(_("Connected."))
-            await _refresh(query, staff, calendar_sync, base_url)
+            await _refresh(query, staff, calendar_sync, feed_secret, base_url)
 
     return router

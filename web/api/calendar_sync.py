@@ -10,7 +10,7 @@ from datetime import datetime
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from models import IcsFeed, User
+from models import User
 from notifications.calendar import CONNECT_FAILURES, tell_calendar
 from services import calendar as svc
 from services.errors import ValidationFailed
@@ -78,12 +78,17 @@ async def google_notification(request: web.Request) -> web.Response:
 
 async def ics_feed(request: web.Request) -> web.Response:
     token = request.match_info["token"].removesuffix(".ics")
-    user = await svc.feed_owner(token)
+    user = await svc.feed_owner(token, _secret(request))
     if user is None:
         return web.Response(status=404, text="not found")
     body = await svc.ics_feed(user, base_url=request.app[SETTINGS_KEY].base_url)
     return web.Response(body=body, content_type="text/calendar", charset="utf-8",
                         headers={"Cache-Control": "private, max-age=300"})
+
+
+def _secret(request: web.Request) -> str:
+    settings = request.app[SETTINGS_KEY]
+    return settings.secret_key.get_secret_value() if settings.secret_key else ""
 
 
 # --- JSON API ---------------------------------------------------------------------------
@@ -113,9 +118,9 @@ def _feed_url(request: web.Request, token: str) -> str:
 async def sync_status(request: web.Request, user: User):
     engine = request.app.get(CALENDAR_KEY)
     data = await svc.status(user)
-    feed = await IcsFeed.get_or_none(user_id=user.id)
+    feed = await svc.feed_address(user, _secret(request))
     return SyncStatus(available=bool(engine and engine.cfg.enabled),
-                      feed_url=_feed_url(request, feed.token) if feed else None, **data)
+                      feed_url=_feed_url(request, feed) if feed else None, **data)
 
 
 class ConnectOut(BaseModel):
@@ -186,7 +191,8 @@ class FeedOut(BaseModel):
            tags=["calendar"])
 async def feed_make(request: web.Request, user: User):
     renew = request.query.get("renew") in ("1", "true")
-    return FeedOut(url=_feed_url(request, await svc.feed_token(user, renew=renew)))
+    return FeedOut(url=_feed_url(request, await svc.feed_token(user, _secret(request),
+                                                                 renew=renew)))
 
 
 @api.route("DELETE", "/calendar-sync/feed", summary="Revoke your ICS feed address",
