@@ -113,7 +113,7 @@ class Ref(BaseModel):
     name: str
 
 
-class ItemOut(BaseModel):
+class AgendaItemOut(BaseModel):
     id: int
     title: str
     kind: str
@@ -133,7 +133,7 @@ class ItemOut(BaseModel):
 
 
 class AgendaOut(BaseModel):
-    items: list[ItemOut]
+    items: list[AgendaItemOut]
     person_id: int
 
 
@@ -155,7 +155,7 @@ class CommentOut(BaseModel):
     created_at: datetime
 
 
-class ActivityOut(ItemOut):
+class ActivityOut(AgendaItemOut):
     goal: str | None
     result: str | None
     location: str | None
@@ -229,7 +229,7 @@ async def _people(ids: set[int]) -> dict[int, str]:
         else {}
 
 
-async def _items(pairs: list[tuple[Activity, datetime | None, bool]]) -> list[ItemOut]:
+async def _items(pairs: list[tuple[Activity, datetime | None, bool]]) -> list[AgendaItemOut]:
     from models import ActivityAssignee
 
     ids = [a.id for a, _s, _o in pairs]
@@ -250,7 +250,7 @@ async def _items(pairs: list[tuple[Activity, datetime | None, bool]]) -> list[It
                 end = start + (a.ends_at - a.starts_at)
             elif a.duration_min:
                 end = start + timedelta(minutes=a.duration_min)
-        out.append(ItemOut(
+        out.append(AgendaItemOut(
             id=a.id, title=a.title, kind=str(a.kind), type=_type_out(types[a.type_id]),
             colour=colours.get(a.category_id), priority=str(a.priority), state=str(a.state),
             overdue=overdue, start=start, end=end, duration_min=a.duration_min,
@@ -485,7 +485,7 @@ class DecisionsIn(BaseModel):
 
 
 class Created(BaseModel):
-    items: list[ItemOut]
+    items: list[AgendaItemOut]
 
 
 def _playbook_out(p) -> PlaybookOut:

@@ -69,14 +69,14 @@ class ItemIn(BaseModel):
     parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
-class ItemOut(BaseModel):
+class DictionaryItemOut(BaseModel):
     id: int
     name: str
     parent_id: int | None
 
 
 class ItemList(BaseModel):
-    items: list[ItemOut]
+    items: list[DictionaryItemOut]
 
 
 class NodeIn(BaseModel):
@@ -169,7 +169,8 @@ async def values_put(request: web.Request, user: User, client_id: int, body: Val
 async def items_list(request: web.Request, user: User, code: str):
     items = await dictionaries.list_items(code, parent_id=_opt_int(request, "parent_id"),
                                           query=request.query.get("q"))
-    return ItemList(items=[ItemOut(id=i.id, name=i.name, parent_id=i.parent_id) for i in items])
+    return ItemList(items=[DictionaryItemOut(id=i.id, name=i.name, parent_id=i.parent_id)
+                           for i in items])
 
 
 def _opt_int(request: web.Request, name: str) -> int | None:
@@ -178,10 +179,10 @@ def _opt_int(request: web.Request, name: str) -> int | None:
 
 
 @api.route("POST", "/dictionaries/{code}", summary="Add an item (staff may extend)",
-           body=ItemIn, response=ItemOut, tags=["customisation"], status=201)
+           body=ItemIn, response=DictionaryItemOut, tags=["customisation"], status=201)
 async def items_add(request: web.Request, user: User, code: str, body: ItemIn):
     item = await dictionaries.do_add_item(user, code, body.name, body.parent_id)
-    return ItemOut(id=item.id, name=item.name, parent_id=item.parent_id)
+    return DictionaryItemOut(id=item.id, name=item.name, parent_id=item.parent_id)
 
 
 @api.route("GET", "/classifier", summary="The classifier tree (S-9, M-1)", response=NodeList,

@@ -141,6 +141,10 @@ class Api:
                                       "type": "value_error"}])
             except DomainError as exc:
                 return problem(409, str(exc))
+            except web.HTTPException as exc:  # raised by a helper: answered as JSON too
+                if exc.status < 400:
+                    raise
+                return problem(exc.status, exc.text or exc.reason)
             if isinstance(result, web.StreamResponse):
                 return result
             if isinstance(result, BaseModel):
@@ -158,14 +162,22 @@ class Api:
         return web.json_response(self.openapi())
 
     def openapi(self) -> dict[str, Any]:
-        schemas: dict[str, Any] = {}
+        from pydantic.json_schema import models_json_schema
 
-        def ref(model: type[BaseModel]) -> dict[str, str]:
-            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            for name, sub in schema.pop("$defs", {}).items():
-                schemas[name] = sub
-            schemas[model.__name__] = schema
-            return {"$ref": f"#/components/schemas/{model.__name__}"}
+        # every model at once, so two models of one name (an ItemOut of activities and
+        # one of dictionaries) get names of their own instead of one overwriting the other
+        wanted: list[tuple[type[BaseModel], str]] = []
+        for op in self.operations:
+            if op.body is not None:
+                wanted.append((op.body, "validation"))
+            if op.response is not None:
+                wanted.append((op.response, "serialization"))
+        refs, top = models_json_schema(list(dict.fromkeys(wanted)),
+                                       ref_template="#/components/schemas/{model}")
+        schemas: dict[str, Any] = dict(top.get("$defs", {}))
+
+        def ref(model: type[BaseModel], mode: str = "validation") -> dict[str, str]:
+            return refs[(model, mode)]
 
         error = {"type": "object", "properties": {"detail": {}}, "required": ["detail"]}
         schemas["Error"] = error
@@ -190,15 +202,29 @@ class Api:
             responses: dict[str, Any] = {}
             ok: dict[str, Any] = {"description": "OK"}
             if op.response is not None:
-                ok["content"] = {"application/json": {"schema": ref(op.response)}}
+                ok["content"] = {"application/json": {
+                    "schema": ref(op.response, "serialization")}}
             responses[str(op.status)] = ok
             err = {"content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/Error"}}}}
             responses["422"] = {"description": "Validation error, field by field", **err}
+            # without a session: "sign in first"; the sign-in routes refuse with them too
+            responses["401"] = {"description": "Not signed in, or the sign-in refused",
+                                **err}
+            responses["403"] = {"description": "Not allowed", **err}
             if op.auth:
-                responses["401"] = {"description": "Not signed in", **err}
-                responses["403"] = {"description": "Not allowed", **err}
                 item["security"] = [{"session": []}]
+            # what _wrap answers besides: NotFound, a DomainError, a body not JSON, and
+            # the app's own limits (web/app.py)
+            responses["404"] = {"description": "No such thing (or not yours to see)", **err}
+            if op.method != "GET":
+                responses["409"] = {"description": "Not possible in the present state",
+                                    **err}
+            if op.body is not None:
+                responses["413"] = {"description": "The request is too large", **err}
+                responses["415"] = {"description": "The body is not application/json",
+                                    **err}
+                responses["400"] = {"description": "The request cannot be read", **err}
             item["responses"] = responses
             paths.setdefault(self.prefix + op.path, {})[op.method.lower()] = item
         return {
