@@ -513,14 +513,26 @@ async def test_calendar_command_connects_through_the_web_callback(gservice, emul
     reply = await say(emulator, ivan.telegram_id, "/calendar")
     assert "Not connected" in reply["text"]
     buttons = [b for row in reply["reply_markup"]["inline_keyboard"] for b in row]
-    url = next(b["url"] for b in buttons if "url" in b)
+    url = urlsplit(next(b["url"] for b in buttons if "url" in b))
+    assert url.path == "/oauth/google/start"  # Kontakt's link, which binds the browser
     google.add_account("ivan@example.com")
     google.consent_account = "ivan@example.com"
-    async with aiohttp.ClientSession() as http, http.get(url, allow_redirects=False) as resp:
+    # this browser opens it: a cookie, and on to Google; a second open is refused
+    start = await gservice.client.get(f"{url.path}?{url.query}", allow_redirects=False)
+    assert start.status == 302 and "kontakt_oauth" in start.cookies
+    again = await gservice.client.get(f"{url.path}?{url.query}", allow_redirects=False)
+    assert again.status == 400
+    async with aiohttp.ClientSession() as http, \
+            http.get(start.headers["Location"], allow_redirects=False) as resp:
         back = urlsplit(resp.headers["Location"])
     # a forged state is refused and changes nothing
     bad = await gservice.client.get("/oauth/google/callback?code=x&state=forged")
     assert bad.status == 400
+    # the right state in another browser (no cookie) connects nothing
+    async with aiohttp.ClientSession() as other, other.get(
+            str(gservice.client.make_url(f"/oauth/google/callback?{back.query}"))) as resp:
+        assert resp.status == 400 and "browser" in await resp.text()
+    assert not await CalendarLink.exists(user_id=ivan.id)
     ok = await gservice.client.get(f"/oauth/google/callback?{back.query}")
     assert ok.status == 200
     assert "Calendar connected" in await ok.text()

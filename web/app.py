@@ -102,6 +102,7 @@ def build_web_app(
     app.router.add_get("/u/{token}", pages.unsubscribe_page)
     app.router.add_post("/u/{token}", pages.unsubscribe_page)
     app.router.add_post("/webhooks/sms/{token}", pages.inbound_sms)
+    app.router.add_get("/oauth/google/start", _calendar_sync.oauth_start)
     app.router.add_get("/oauth/google/callback", _calendar_sync.oauth_callback)
     app.router.add_post("/webhooks/google/calendar", _calendar_sync.google_notification)
     app.router.add_get("/ics/{token}", _calendar_sync.ics_feed)

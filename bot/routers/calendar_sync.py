@@ -15,6 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from models import CompanyGoogle, User
 from notifications.calendar import CONNECT_FAILURES
 from services import calendar as svc
+from sync import consent
 from sync.engine import CalendarSync, ConnectFailed
 from sync.google import AccessRevoked, GoogleError
 
@@ -37,7 +38,7 @@ async def _screen(staff: User, engine: CalendarSync | None, base_url: str, feed_
         lines.append(_("Not connected. Your activities can appear in your Google Calendar "
                        "and changes made there come back here."))
         rows.append([InlineKeyboardButton(text=_("🔗 Connect Google Calendar"),
-                                          url=engine.consent_url(staff))])
+                                          url=consent.start_url(engine, staff))])
         if staff.email and await CompanyGoogle.exists():
             rows.append([_b(_("🏢 Connect as {email} (Google Workspace)").format(
                 email=staff.email), "cal:ws")])
@@ -51,7 +52,7 @@ async def _screen(staff: User, engine: CalendarSync | None, base_url: str, feed_
             lines.append(_("⚠️ Paused: Google's access was revoked. Connect again; nothing "
                            "is lost."))
             rows.append([InlineKeyboardButton(text=_("🔗 Connect again"),
-                                              url=engine.consent_url(staff))])
+                                              url=consent.start_url(engine, staff))])
         elif st["last_error"]:
             lines.append(_("Last error: {error}").format(error=html.escape(st["last_error"])))
         if st["state"] == "active" and st["mode"] == "oauth":

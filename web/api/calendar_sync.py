@@ -14,6 +14,7 @@ from models import User
 from notifications.calendar import CONNECT_FAILURES, tell_calendar
 from services import calendar as svc
 from services.errors import ValidationFailed
+from sync import consent
 from sync.engine import CalendarSync, ConnectFailed
 from sync.google import AccessRevoked, GoogleError
 from web.api.routes import api
@@ -31,18 +32,44 @@ def _sync(request: web.Request) -> CalendarSync:
     return engine
 
 
+def _link_not_valid(request: web.Request, lang: str) -> web.Response:
+    return render(request, "message.html", lang=lang, status=400,
+                  title_msg=N_("Link not valid"),
+                  body_msg=N_("This link is not valid or has expired. Send /calendar "
+                              "to the bot for a new one."))
+
+
+async def oauth_start(request: web.Request) -> web.StreamResponse:
+    """Kontakt's consent link: binds this browser (a cookie), then on to Google."""
+    lang = _guess_lang(request)
+    engine = request.app.get(CALENDAR_KEY)
+    opened = await consent.open_start(engine, request.query.get("s", "")) if engine else None
+    user = await User.get_or_none(id=opened[0]) if opened else None
+    if opened is None or user is None or not user.is_active:
+        return _link_not_valid(request, lang)
+    response = web.HTTPFound(consent.google_url(engine, user.id, opened[1], user.email))
+    response.set_cookie(consent.COOKIE, opened[1], max_age=consent.TTL_S, httponly=True,
+                        secure=engine.base_url.startswith("https://"), samesite="Lax",
+                        path="/oauth/google")
+    return response
+
+
 async def oauth_callback(request: web.Request) -> web.Response:
     """Google sends the person back here with a code (or an error) and our state."""
     lang = _guess_lang(request)
     engine = request.app.get(CALENDAR_KEY)
     q = request.query
+    if engine is not None and not consent.same_browser(
+            engine, q.get("state", ""), request.cookies.get(consent.COOKIE)):
+        return render(request, "message.html", lang=lang, status=400,
+                      title_msg=N_("Link not valid"),
+                      body_msg=N_("Finish connecting in the browser where you opened the "
+                                  "link from Telegram. Send /calendar to the bot for a new "
+                                  "one."))
     user_id = await engine.use_state(q.get("state", "")) if engine else None
     user = await User.get_or_none(id=user_id) if user_id else None
     if engine is None or user is None or not user.is_active:
-        return render(request, "message.html", lang=lang, status=400,
-                      title_msg=N_("Link not valid"),
-                      body_msg=N_("This link is not valid or has expired. Send /calendar "
-                                  "to the bot for a new one."))
+        return _link_not_valid(request, lang)
     lang = str(user.language)
     if q.get("error") or not q.get("code"):
         return render(request, "message.html", lang=lang, title_msg=N_("Not connected"),
@@ -130,7 +157,7 @@ class ConnectOut(BaseModel):
 @api.route("POST", "/calendar-sync/connect", summary="The Google consent link for you",
            response=ConnectOut, tags=["calendar"])
 async def sync_connect(request: web.Request, user: User):
-    return ConnectOut(url=_sync(request).consent_url(user))
+    return ConnectOut(url=consent.start_url(_sync(request), user))
 
 
 class DisconnectIn(BaseModel):
