@@ -64,13 +64,19 @@ async def do_login_telegram_user(telegram_id: int) -> tuple[User, str]:
     return user, await _new_session(user, "webapp")
 
 
-async def session_user(raw: str | None) -> User | None:
+async def session_of(raw: str | None) -> WebSession | None:
+    """The live session of a cookie, with its user (active staff only)."""
     if not raw:
         return None
     session = await WebSession.get_or_none(token_hash=_hash(raw)).prefetch_related("user")
     if session is None or session.expires_at <= utcnow() or not session.user.is_active:
         return None
-    return session.user
+    return session
+
+
+async def session_user(raw: str | None) -> User | None:
+    session = await session_of(raw)
+    return session.user if session else None
 
 
 async def do_logout(raw: str | None) -> None:

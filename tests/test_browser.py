@@ -286,7 +286,7 @@ async def test_calendar_day_view_overlaps_drag_create_and_bad_input(demo, browse
     assert a.starts_at.astimezone(msk).strftime("%H:%M") == "14:00"
     assert a.ends_at - a.starts_at == timedelta(hours=1)
     assert await AuditLog.filter(entity="activity", object_id=one.id, field="starts_at",
-                                 source="web").exists()
+                                 source="miniapp").exists()
     # a new meeting: the form shows what a meeting needs
     await page.get_by_test_id("cal-new").click()
     await page.get_by_test_id("act-type").select_option("meeting")

@@ -220,3 +220,32 @@ async def test_logout(service, emulator, make_staff):
     await signed_in(service, emulator, user)
     assert (await service.client.post("/api/v1/auth/logout")).status == 200
     assert (await service.client.get("/api/v1/me")).status == 401
+
+
+async def test_the_audit_records_how_the_session_came_not_a_header(service, emulator,
+                                                                   make_staff):
+    """Issue 18: "from where" is the session's origin (the Mini App's signed initData or
+    the bot's one-time link), whatever headers the client sends."""
+    from models import AuditLog
+    from services import clients as client_svc
+
+    ivan = await make_staff(Role.MANAGER, language="en")
+    client = (await client_svc.do_create_client(ivan, {"name": "Lutik"})).client
+    await signed_in(service, emulator, ivan)  # the Mini App
+    for headers in ({}, {"Sec-Fetch-Site": "same-origin"}):
+        resp = await service.client.patch(f"/api/v1/clients/{client.id}",
+                                          json={"notes": f"n{len(headers)}"},
+                                          headers={**headers, "Origin": str(
+                                              service.client.make_url("")).rstrip("/")})
+        assert resp.status == 200, await resp.text()
+    sources = await AuditLog.filter(client_id=client.id, field="notes").values_list(
+        "source", flat=True)
+    assert sources == ["miniapp", "miniapp"]
+    # a browser signed in with the bot's /web link
+    raw = await auth_service._new_session(ivan, "link")
+    service.client.session.cookie_jar.clear()
+    resp = await service.client.patch(f"/api/v1/clients/{client.id}", json={"notes": "w"},
+                                      cookies={"kontakt_session": raw})
+    assert resp.status == 200, await resp.text()
+    assert await AuditLog.filter(client_id=client.id, field="notes", new_value="w",
+                                 source="web").exists()

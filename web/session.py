@@ -11,10 +11,22 @@ COOKIE = "kontakt_session"
 _USER: web.RequestKey[User | None] = web.RequestKey("kontakt_user", object)
 
 
+_VIA: web.RequestKey[str | None] = web.RequestKey("kontakt_via", object)
+
+
 async def current_user(request: web.Request) -> User | None:
     if _USER not in request:
-        request[_USER] = await auth_service.session_user(request.cookies.get(COOKIE))
+        session = await auth_service.session_of(request.cookies.get(COOKIE))
+        request[_USER] = session.user if session else None
+        request[_VIA] = session.via if session else None
     return request[_USER]
+
+
+def request_source(request: web.Request) -> str:
+    """Where a change came from, for the audit: how the session was made (the Mini App's
+    signed initData, or the bot's one-time sign-in link), never a header the client
+    sets."""
+    return {"webapp": "miniapp", "link": "web"}.get(request.get(_VIA) or "", "web")
 
 
 def set_session_cookie(response: web.StreamResponse, raw: str, *, secure: bool) -> None:

@@ -18,6 +18,7 @@ from services.errors import ValidationFailed
 from web.api.framework import MAX_ID
 from web.api.routes import api
 from web.keys import BOT_KEY, CALENDAR_KEY, I18N_KEY, REMINDERS_KEY
+from web.session import request_source
 
 PRIORITY = Literal["low", "normal", "high", "critical"]
 
@@ -197,7 +198,7 @@ class PeopleOut(BaseModel):
 
 
 def _source(request: web.Request) -> str:
-    return "web" if request.headers.get("Sec-Fetch-Site") else "api"
+    return request_source(request)
 
 
 async def _after(request: web.Request, notices: list[svc.Notice], activity_id: int | None = None,

@@ -16,6 +16,7 @@ from services.errors import ValidationFailed
 from web.api.framework import MAX_ID
 from web.api.routes import api
 from web.keys import BOT_KEY, I18N_KEY, SETTINGS_KEY
+from web.session import request_source
 
 
 class LegalIn(BaseModel):
@@ -203,7 +204,7 @@ class History(BaseModel):
 
 
 def _source(request: web.Request) -> str:
-    return "web" if request.headers.get("Sec-Fetch-Site") else "api"
+    return request_source(request)
 
 
 def _region(user: User) -> str:

@@ -13,6 +13,7 @@ from services import messaging as svc
 from web.api.framework import MAX_ID
 from web.api.routes import api
 from web.keys import OUTBOX_KEY
+from web.session import request_source
 
 
 class TemplateIn(BaseModel):
@@ -141,8 +142,8 @@ async def attachable(request: web.Request, user: User, client_id: int):
            "(queued; on the client's timeline)", body=ComposeIn, response=MessageOut,
            tags=["messaging"], status=201)
 async def send(request: web.Request, user: User, client_id: int, body: ComposeIn):
-    outbound = await svc.do_send_email(user, client_id, source="web" if request.headers.get(
-        "Sec-Fetch-Site") else "api", **body.model_dump())
+    outbound = await svc.do_send_email(user, client_id, source=request_source(request),
+        **body.model_dump())
     outbox = request.app.get(OUTBOX_KEY)
     if outbox is not None:
         outbox.poke()  # after the commit
@@ -183,8 +184,8 @@ async def sms_preview(request: web.Request, user: User, client_id: int, body: Co
 @api.route("POST", "/clients/{client_id}/sms", summary="Send an SMS to the client (queued)",
            body=ComposeIn, response=MessageOut, tags=["messaging"], status=201)
 async def sms_send(request: web.Request, user: User, client_id: int, body: ComposeIn):
-    outbound = await svc.do_send_sms(user, client_id, source="web" if request.headers.get(
-        "Sec-Fetch-Site") else "api", **body.model_dump())
+    outbound = await svc.do_send_sms(user, client_id, source=request_source(request),
+        **body.model_dump())
     outbox = request.app.get(OUTBOX_KEY)
     if outbox is not None:
         outbox.poke()
