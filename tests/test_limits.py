@@ -330,3 +330,67 @@ async def test_a_5000_character_find_is_answered(service, emulator, make_staff):
     assert "Nothing found" in reply["text"] and len(reply["text"]) < 1000
     reply = await say(emulator, ivan.telegram_id, "ж" * 4000)  # in search mode now
     assert "Nothing found" in reply["text"]
+
+
+# --- names that look like HTML (issue 18) -----------------------------------------------
+HTML_NAME = "<img src=x onerror=alert(1)> & <b>Boss"
+
+
+async def test_an_html_like_name_is_shown_as_text_in_every_message_with_a_name(
+        service, emulator, new_tg_user, make_staff):
+    """The welcome, /start, /menu, "already registered", the staff card, a client's
+    managers and an activity notice: each answers, with the name as typed."""
+    from services import activities as act_svc
+    from services import clients as client_svc
+    from services import staff as staff_svc
+    from tests.conftest import say, settled
+
+    def shown(msg) -> bool:
+        return HTML_NAME in msg.get("text", "") and "went wrong" not in msg.get("text", "")
+
+    code = (await staff_svc.do_create_invite(None, role=Role.MANAGER)).code
+    tid = new_tg_user(language="en", name=HTML_NAME)
+    assert shown(await say(emulator, tid, f"/start {code}"))  # the welcome
+    assert shown(await say(emulator, tid, "/start"))
+    assert shown(await say(emulator, tid, "/menu"))
+    assert shown(await say(emulator, tid, f"/start {code}"))  # already registered
+    from models import User
+
+    odd = await User.get(telegram_id=tid)
+    admin = await make_staff(Role.ADMIN, language="en")
+    # the staff card, as the admin opens it
+    await say(emulator, admin.telegram_id, "👥 Staff")
+    listing = emulator.bot_messages(admin.telegram_id)[-1]
+    card_data = next(b["callback_data"] for row in listing["reply_markup"]["inline_keyboard"]
+                     for b in row if b["text"].endswith(HTML_NAME))
+    before = max(m["message_id"] for m in emulator.history(admin.telegram_id))
+    await emulator.press_button(admin.telegram_id, admin.telegram_id,
+                                listing["message_id"], card_data)
+    await settled(service, emulator)
+    card = [m for m in emulator.history(admin.telegram_id) if m["message_id"] > before
+            or m["message_id"] == listing["message_id"]]
+    assert any(shown(m) for m in card), card
+    # a client's card names its managers
+    client = (await client_svc.do_create_client(odd, {"name": "Lutik"})).client
+    reply = await say(emulator, admin.telegram_id, "/find Lutik")
+    data = reply["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    before = max(m["message_id"] for m in emulator.history(admin.telegram_id))
+    await emulator.press_button(admin.telegram_id, admin.telegram_id, reply["message_id"],
+                                data)
+    card = await emulator.wait_for_bot_message(admin.telegram_id, after_message_id=before)
+    assert shown(card)
+    # a task given to a colleague by the odd name: the notice names them
+    from models import Department
+
+    sales = await Department.create(name="Sales")
+    odd.department = sales
+    await odd.save()
+    colleague = await make_staff(Role.MANAGER, language="en", department=sales)
+    await say(emulator, colleague.telegram_id, "/menu")  # the colleague has opened the bot
+    result = await act_svc.do_create_activity(odd, {
+        "title": "Call Lutik", "client_id": client.id, "assignees": [colleague.id]})
+    from notifications.activities import deliver_activity_notices
+
+    await deliver_activity_notices(service.bot, service.i18n, result.notices)
+    notice = emulator.bot_messages(colleague.telegram_id)[-1]
+    assert shown(notice), notice
