@@ -143,6 +143,8 @@ def _validated_client(data: dict[str, Any], region: str) -> dict[str, Any]:
     if "name" in out or "kind" in data:
         if not out.get("name"):
             raise ValidationFailed("name", "is empty")
+        if not any(ch.isalnum() for ch in out["name"]):
+            raise ValidationFailed("name", "must contain a letter or a digit")
         if len(out["name"]) > 300:
             raise ValidationFailed("name", "is longer than 300 characters")
     if out.get("phone"):

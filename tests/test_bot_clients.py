@@ -46,12 +46,15 @@ async def test_search_and_card(service, emulator, make_staff):
     assert client.id
 
 
-async def test_someone_elses_client_is_not_found(service, emulator, make_staff):
+async def test_someone_elses_client_is_named_not_opened(service, emulator, make_staff):
+    """Issue 17: not "nothing found" (which invites a second card), but whose it is —
+    and no button to open it."""
     ivan = await make_staff(Role.MANAGER, language="en")
-    olena = await make_staff(Role.MANAGER, language="en")
+    olena = await make_staff(Role.MANAGER, language="en", name="Olena Koval")
     await svc.do_create_client(olena, {"name": "Secret Client"})
     reply = await say(emulator, ivan.telegram_id, "/find secret")
-    assert "Nothing found" in reply["text"]
+    assert "Secret Client is the client of Olena Koval" in reply["text"]
+    assert not reply.get("reply_markup")
 
 
 async def test_guided_creation_keeps_the_draft_on_bad_input(service, emulator, make_staff):

@@ -26,6 +26,7 @@ from bot.keyboards import BTN_CLIENTS, BTN_NEW_CLIENT
 from models import Client, ClientKind, ContactPerson, LegalEntity, User
 from services import clients as svc
 from services import documents as docs
+from services import duplicates
 from services.errors import DomainError, NotFound, ValidationFailed
 from services.text import digits
 
@@ -55,6 +56,19 @@ class NewClient(StatesGroup):
 
 def region_of(user: User) -> str:
     return "UA" if str(user.language) == "uk" else "RU"
+
+
+def match_line(m: duplicates.Match) -> str:
+    """One likely duplicate, as much as the person may know of it."""
+    reason = {"inn": _("same INN"), "phone": _("same phone"), "email": _("same email"),
+              "name": _("similar name")}.get(m.reason)
+    name = f"<b>{html.escape(m.name)}</b>" + (f" ({reason})" if reason else "")
+    if m.visible:
+        return "🏢 " + name
+    if m.managers:
+        return "🔒 " + _("{client} is the client of {managers}; ask them or your head.").format(
+            client=name, managers=html.escape(", ".join(m.managers)))
+    return "🔒 " + _("{client} is a colleague's client; ask your head.").format(client=name)
 
 
 def _btn(text: str, cb: CallbackData) -> InlineKeyboardButton:
@@ -185,6 +199,9 @@ def build_clients_router() -> Router:
     async def _search(message: Message, staff: User, query: str) -> None:
         query = " ".join(query.split())[:200]  # nobody searches by more; echoed shorter
         found = await svc.search_clients(staff, query, limit=10)
+        if not found and (hidden := await duplicates.hidden_matches(staff, query)):
+            await message.answer("\n".join(match_line(m) for m in hidden))
+            return
         if not found:
             shown = query if len(query) <= 60 else query[:60] + "…"
             await message.answer(_("Nothing found for “{query}”. Try part of the name, "
@@ -396,16 +413,17 @@ def build_clients_router() -> Router:
         await message.answer(_("Email:"), reply_markup=skip_markup())
 
     @router.message(NewClient.email, F.text, ~F.text.startswith("/"))
-    async def email_given(message: Message, state: FSMContext) -> None:
+    async def email_given(message: Message, state: FSMContext, staff: User) -> None:
         try:
             email = svc.normalize_email(message.text or "")
         except ValidationFailed as exc:
             await message.answer(error_text(exc) + "\n" + _("Try again or press Skip."),
                                  reply_markup=skip_markup())
             return
-        await _next_after_email(message, state, email)
+        await _next_after_email(message, state, email, staff)
 
-    async def _next_after_email(message: Message, state: FSMContext, email: str | None):
+    async def _next_after_email(message: Message, state: FSMContext, email: str | None,
+                                staff: User):
         draft = await _draft(state)
         if email:
             draft["email"] = email
@@ -415,7 +433,7 @@ def build_clients_router() -> Router:
             await message.answer(_("INN (Russia, 10 or 12 digits) or EDRPOU (Ukraine, 8 "
                                    "digits):"), reply_markup=skip_markup())
         else:
-            await _confirm(message, state)
+            await _confirm(message, state, staff)
 
     @router.message(NewClient.code, F.text, ~F.text.startswith("/"))
     async def code_given(message: Message, state: FSMContext, staff: User) -> None:
@@ -436,20 +454,20 @@ def build_clients_router() -> Router:
         draft = await _draft(state)
         draft["legal"] = legal
         await state.update_data(draft=draft)
-        await _confirm(message, state)
+        await _confirm(message, state, staff)
 
     @router.callback_query(NewClientCB.filter(F.step == "skip"))
-    async def skipped(query: CallbackQuery, state: FSMContext) -> None:
+    async def skipped(query: CallbackQuery, state: FSMContext, staff: User) -> None:
         current = await state.get_state()
         await query.answer()
         if current == NewClient.phone.state:
             await _next_after_phone(query.message, state, None)
         elif current == NewClient.email.state:
-            await _next_after_email(query.message, state, None)
+            await _next_after_email(query.message, state, None, staff)
         elif current == NewClient.code.state:
-            await _confirm(query.message, state)
+            await _confirm(query.message, state, staff)
 
-    async def _confirm(message: Message, state: FSMContext) -> None:
+    async def _confirm(message: Message, state: FSMContext, staff: User) -> None:
         draft = await _draft(state)
         await state.set_state(NewClient.confirm)
         e = html.escape
@@ -458,8 +476,25 @@ def build_clients_router() -> Router:
                  _("Company") if draft.get("kind") == "company" else _("Individual")]
         lines += [e(v) for v in (draft.get("phone"), draft.get("email")) if v]
         lines += [f"{k.upper()} {e(v)}" for k, v in legal.items() if k != "country"]
-        await message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[[_btn(_("✅ Save"), NewClientCB(step="save"))]]))
+        rows = []
+        try:
+            matches = await duplicates.likely_duplicates(
+                staff, {k: draft[k] for k in ("kind", "name", "phone", "email") if draft.get(k)}
+                | {"legal": legal}, region=region_of(staff))
+        except DomainError:
+            matches = []
+        if matches:
+            lines.append("")
+            lines.append(_("⚠️ This may already be in Kontakt:"))
+            for m in matches:
+                lines.append(match_line(m))
+                if m.visible:
+                    rows.append([_btn(_("Open “{name}”").format(name=m.name[:40]),
+                                      ClientCB(action="card", client_id=m.client_id))])
+        rows.append([_btn(_("✅ Save anyway") if matches else _("✅ Save"),
+                          NewClientCB(step="save"))])
+        await message.answer("\n".join(lines),
+                             reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
     @router.callback_query(NewClient.confirm, NewClientCB.filter(F.step == "save"))
     async def save(query: CallbackQuery, state: FSMContext, staff: User,
