@@ -46,6 +46,7 @@ COMMANDS = [
     ("plan", N_("Plan vs fact this month")),
     ("calendar", N_("Google Calendar sync and the ICS feed")),
     ("find", N_("Find a client")),
+    ("clients", N_("My clients")),
     ("newclient", N_("New client")),
     ("staff", N_("Staff directory")),
     ("web", N_("Sign in to the web version")),

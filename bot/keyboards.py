@@ -64,3 +64,16 @@ def role_name(role: str) -> str:
         "head": _("head of department"),
         "manager": _("manager"),
     }.get(str(role), str(role))
+
+
+def pager_row(rows: list, total: int, page: int, size: int, make_cb) -> None:
+    """◀️ ▶️ under a paged list, where there is a page before or after."""
+    from aiogram.types import InlineKeyboardButton
+
+    nav = []
+    if page > 0:
+        nav.append(InlineKeyboardButton(text="◀️", callback_data=make_cb(page - 1).pack()))
+    if (page + 1) * size < total:
+        nav.append(InlineKeyboardButton(text="▶️", callback_data=make_cb(page + 1).pack()))
+    if nav:
+        rows.append(nav)

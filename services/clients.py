@@ -467,6 +467,14 @@ async def do_unassign_manager(actor: User, client_id: int, user_id: int, *,
                                         actor.id)])
 
 
+async def my_clients(actor: User, *, offset: int = 0, limit: int = 10
+                     ) -> tuple[list[Client], int]:
+    """The clients ``actor`` currently manages, by name: a page and the total."""
+    qs = Client.filter(id__in=Subquery(ClientManager.filter(
+        user_id=actor.id, unassigned_at=None).values("client_id")))
+    return await qs.order_by("name", "id").offset(offset).limit(limit), await qs.count()
+
+
 async def count_assigned(user_id: int) -> int:
     """S-25: how many clients a person is responsible for now."""
     return await ClientManager.filter(user_id=user_id, unassigned_at=None,

@@ -101,3 +101,37 @@ async def test_a_search_for_a_colleagues_client_says_whose_it_is(service, emulat
     # nothing at all: the offer to create it stays
     reply = await say(emulator, ivan.telegram_id, "/find Nosuchname")
     assert "Nothing found" in reply["text"]
+
+
+async def test_my_clients_in_the_bot_paged(service, emulator, make_staff):
+    """Issue 17: "my clients", ten a page, each opening its card; another's not listed;
+    an empty list says what to do next."""
+    ivan, olga = await _two_departments(make_staff)
+    for i in range(23):
+        await client_svc.do_create_client(ivan, {"name": f"Client {i:02}"})
+    await client_svc.do_create_client(olga, {"name": "Not Ivan's"})
+    chat = ivan.telegram_id
+    prompt = await say(emulator, chat, "🔎 Clients")
+    labels = {b["text"]: b["callback_data"]
+              for row in prompt["reply_markup"]["inline_keyboard"] for b in row}
+    before = max(m["message_id"] for m in emulator.history(chat))
+    await emulator.press_button(chat, chat, prompt["message_id"], labels["📋 My clients"])
+    page = await emulator.wait_for_bot_message(chat, after_message_id=before)
+    assert "1–10 of 23" in page["text"]
+
+    def names(msg):
+        return [b["text"] for row in msg["reply_markup"]["inline_keyboard"] for b in row]
+
+    assert names(page)[:10] == [f"Client {i:02}" for i in range(10)] and "▶️" in names(page)
+    nav = {b["text"]: b["callback_data"] for b in page["reply_markup"]["inline_keyboard"][-1]}
+    await emulator.press_button(chat, chat, page["message_id"], nav["▶️"])
+    await emulator.wait_for_call("editMessageText", predicate=lambda p: "11–20" in p["text"])
+    # the last page, by the command
+    reply = await say(emulator, chat, "/clients")
+    assert "1–10 of 23" in reply["text"]
+    assert "Not Ivan's" not in str(reply)
+    empty = await say(emulator, olga.telegram_id, "/clients")
+    assert "1–1 of 1" in empty["text"]
+    newcomer = await make_staff(Role.MANAGER, language="en")
+    reply = await say(emulator, newcomer.telegram_id, "/clients")
+    assert "no clients yet" in reply["text"] and "New client" in str(reply["reply_markup"])

@@ -22,7 +22,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import MessageCB, PlaybookCB
-from bot.keyboards import BTN_CLIENTS, BTN_NEW_CLIENT
+from bot.keyboards import BTN_CLIENTS, BTN_NEW_CLIENT, pager_row
 from models import Client, ClientKind, ContactPerson, LegalEntity, User
 from services import clients as svc
 from services import documents as docs
@@ -34,6 +34,13 @@ from services.text import digits
 class ClientCB(CallbackData, prefix="cl"):
     action: str  # card | contacts | files | history | new
     client_id: int = 0
+
+
+class MyClientsCB(CallbackData, prefix="mc"):
+    page: int = 0
+
+
+MY_PAGE = 10
 
 
 class NewClientCB(CallbackData, prefix="nc"):
@@ -56,6 +63,25 @@ class NewClient(StatesGroup):
 
 def region_of(user: User) -> str:
     return "UA" if str(user.language) == "uk" else "RU"
+
+
+async def my_clients_page(staff: User, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The clients the person manages, ten a page, each opening its card."""
+    page = max(0, page)
+    clients, total = await svc.my_clients(staff, offset=page * MY_PAGE, limit=MY_PAGE)
+    if not clients and page > 0:
+        page = max(0, (total - 1) // MY_PAGE)
+        clients, total = await svc.my_clients(staff, offset=page * MY_PAGE, limit=MY_PAGE)
+    if not total:
+        return _("📋 You manage no clients yet. Add one with ➕ New client, or find one "
+                 "with 🔎 Clients."), InlineKeyboardMarkup(inline_keyboard=[[
+                     _btn(_("➕ New client"), ClientCB(action="new"))]])
+    rows = [[_btn(c.name[:60], ClientCB(action="card", client_id=c.id))] for c in clients]
+    pager_row(rows, total, page, MY_PAGE, lambda p: MyClientsCB(page=p))
+    first = page * MY_PAGE + 1
+    return _("📋 My clients: {first}–{last} of {total}").format(
+        first=first, last=first + len(clients) - 1, total=total), InlineKeyboardMarkup(
+        inline_keyboard=rows)
 
 
 def match_line(m: duplicates.Match) -> str:
@@ -190,7 +216,25 @@ def build_clients_router() -> Router:
             return
         await state.set_state(Search.query)
         await message.answer(_("Type a client's name, phone, email, INN/EDRPOU or a contact "
-                               "person's name."))
+                               "person's name."), reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[[_btn(_("📋 My clients"), MyClientsCB(page=0)),
+                              _btn(_("➕ New client"), ClientCB(action="new"))]]))
+
+    @router.message(Command("clients"))
+    async def my_clients_command(message: Message, staff: User) -> None:
+        text, markup = await my_clients_page(staff, 0)
+        await message.answer(text, reply_markup=markup)
+
+    @router.callback_query(MyClientsCB.filter())
+    async def my_clients_button(query: CallbackQuery, callback_data: MyClientsCB,
+                                staff: User) -> None:
+        text, markup = await my_clients_page(staff, callback_data.page)
+        await query.answer()
+        if query.message is not None and query.message.text and query.message.text.startswith(
+                "📋"):
+            await query.message.edit_text(text, reply_markup=markup)  # another page
+        else:
+            await query.message.answer(text, reply_markup=markup)
 
     @router.message(Search.query, F.text, ~F.text.startswith("/"))
     async def search_text(message: Message, staff: User) -> None:

@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import InviteCB, StaffCB
-from bot.keyboards import BTN_INVITE, BTN_STAFF, role_name
+from bot.keyboards import BTN_INVITE, BTN_STAFF, pager_row, role_name
 from models import Department, Role, User
 from services import staff as staff_service
 from services.errors import DomainError, PermissionDenied, ValidationFailed
@@ -25,13 +25,7 @@ def _btn(text: str, cb) -> InlineKeyboardButton:
 
 
 def _pager(rows: list, total: int, page: int, make_cb) -> None:
-    nav = []
-    if page > 0:
-        nav.append(_btn("◀️", make_cb(page - 1)))
-    if (page + 1) * PAGE < total:
-        nav.append(_btn("▶️", make_cb(page + 1)))
-    if nav:
-        rows.append(nav)
+    pager_row(rows, total, page, PAGE, make_cb)
 
 
 async def staff_list_markup(actor: User, page: int) -> tuple[str, InlineKeyboardMarkup]:
