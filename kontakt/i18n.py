@@ -9,6 +9,8 @@ compiles it with Babel at start-up.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 from aiogram.utils.i18n import I18n
@@ -61,3 +63,15 @@ def ensure_compiled(locales_dir: Path = LOCALES_DIR) -> Path:
 
 def build_i18n(default_locale: str = "ru") -> I18n:
     return I18n(path=ensure_compiled(), default_locale=default_locale, domain=DOMAIN)
+
+
+@lru_cache(maxsize=1)
+def _shared_i18n() -> I18n:
+    return build_i18n()
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    """gettext for one language, for code without aiogram's i18n context (the JSON API
+    describing a history entry, say)."""
+    i18n = _shared_i18n()
+    return lambda text: i18n.gettext(text, locale=lang)

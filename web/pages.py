@@ -6,6 +6,8 @@ import logging
 
 from aiohttp import web
 
+from kontakt.history import history_line
+from kontakt.i18n import translator
 from services import auth as auth_service
 from services import staff as staff_service
 from services.errors import PermissionDenied
@@ -191,7 +193,8 @@ async def client_page(request: web.Request) -> web.Response:
         legal=await LegalEntity.filter(client_id=client.id).order_by("-is_primary", "id"),
         contacts=await ContactPerson.filter(client_id=client.id, archived_at=None),
         documents=await doc_service.list_documents(user, client.id),
-        history=await client_service.client_history(user, client.id, limit=100),
+        history=[history_line(r, translator(lang), user.timezone) for r in
+                 await client_service.client_history(user, client.id, limit=100)],
         custom=await _custom_for_page(user, client.id),
         nodes=await classifier.client_nodes(user, client.id),
         manual_nodes=[n for n in await classifier.list_nodes() if str(n.kind) == "manual"],

@@ -23,6 +23,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import MessageCB, PlaybookCB
 from bot.keyboards import BTN_CLIENTS, BTN_NEW_CLIENT, pager_row
+from kontakt.history import history_line
 from models import Client, ClientKind, ContactPerson, LegalEntity, User
 from services import clients as svc
 from services import documents as docs
@@ -312,12 +313,9 @@ def build_clients_router() -> Router:
             await query.answer(error_text(exc), show_alert=True)
             return
         lines = [f"<b>{html.escape(client.name)}</b> — " + _("history")]
-        for r in rows:
-            who = r.user.full_name if r.user else "Kontakt"
-            what = r.action + (f" {r.field}" if r.field else "")
-            change = f": {r.old_value or '—'} → {r.new_value or '—'}" if r.field else (
-                f": {r.new_value}" if r.new_value else "")
-            lines.append(html.escape(f"{r.at:%d.%m.%Y %H:%M} {who} ({r.source}) {what}{change}"))
+        lines += [html.escape(history_line(r, _, staff.timezone)) for r in rows]
+        if not rows:
+            lines.append(_("No changes yet."))
         await query.answer()
         await query.message.answer("\n".join(lines))
 

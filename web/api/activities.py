@@ -11,6 +11,8 @@ from typing import Literal
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from kontakt.history import history_line
+from kontakt.i18n import translator
 from models import Activity, ActivityCategory, ActivityType, Client, Role, User
 from notifications.activities import deliver_activity_notices
 from services import activities as svc
@@ -146,6 +148,8 @@ class HistoryRow(BaseModel):
     field: str | None
     old_value: str | None
     new_value: str | None
+    text: str = Field(description="The entry as the person reads it: their language, "
+                                  "their time zone")
 
 
 class CommentOut(BaseModel):
@@ -266,6 +270,7 @@ async def _detail(user: User, activity_id: int) -> ActivityOut:
     from models import Reminder, ReminderState
 
     a = await svc.get_activity(user, activity_id)
+    gettext = translator(str(user.language))
     item = (await _items([(a, a.starts_at, svc.is_overdue(a))]))[0]
     history = await svc.history(user, a.id)
     comments = await svc.comments(user, a.id)
@@ -294,7 +299,8 @@ async def _detail(user: User, activity_id: int) -> ActivityOut:
         verified_at=a.verified_at, reminders=leads, may_verify=may_verify,
         history=[HistoryRow(at=r.at, user=r.user.full_name if r.user else None,
                             source=r.source, action=r.action, field=r.field,
-                            old_value=r.old_value, new_value=r.new_value) for r in history],
+                            old_value=r.old_value, new_value=r.new_value,
+                            text=history_line(r, gettext, user.timezone)) for r in history],
         comments=[CommentOut(id=c.id, author=c.author_name, text=c.text, source=c.source,
                              created_at=c.created_at) for c in comments])
 

@@ -329,9 +329,7 @@
       renderComments(a.comments);
       fillNotice(a);
       $("act-history").innerHTML = a.history.map(function (h) {
-        return "<li>" + esc(new Date(h.at).toLocaleString(locale)) + " · " + esc(h.user || "") +
-          " · " + esc(h.source) + " · " + esc(h.action) + (h.field ? " " + esc(h.field) : "") +
-          "</li>"; }).join("");
+        return "<li>" + esc(h.text) + "</li>"; }).join("");
       $("act-error").hidden = true;
       showFields(a.type.code || String(a.type.id));
       $("act-dialog").showModal();
