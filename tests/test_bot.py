@@ -48,7 +48,7 @@ async def test_lang_switches_the_interface(service, emulator, make_staff):
     assert "English" in reply["text"]
     assert (await User.get(id=user.id)).language == "en"
     reply = await say(emulator, user.telegram_id, "/help")
-    assert "main menu" in reply["text"]
+    assert "First steps" in reply["text"] and "type what happened" in reply["text"]
 
 
 async def test_commands_registered_per_language(service, emulator):

@@ -228,3 +228,17 @@ async def test_anything_outside_a_dialog_gets_an_answer(service, emulator, make_
     chat = ivan.telegram_id
     reply = await say(emulator, chat, "/nosuchcommand")
     assert "/help" in reply["text"]
+
+
+async def test_help_and_the_welcome_teach_the_first_steps(service, emulator, new_tg_user):
+    """Issue 17: typing a log, /today, /task, the Mini App — in the person's language."""
+    from services import staff as staff_svc
+
+    code = (await staff_svc.do_create_invite(None, role=Role.MANAGER)).code
+    tid = new_tg_user(language="ru", name="Иван Петров")
+    welcome = await say(emulator, tid, f"/start {code}")
+    for words in ("Первые шаги", "напишите одним сообщением", "/today", "/task",
+                  "Открыть приложение"):
+        assert words in welcome["text"], words
+    reply = await say(emulator, tid, "/help")
+    assert "Первые шаги" in reply["text"] and "/clients" in reply["text"]
