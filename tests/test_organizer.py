@@ -172,6 +172,9 @@ async def test_reports_api_page_and_bot(service, emulator, make_staff):
     msg = await say(emulator, head.telegram_id, "/stats month")
     assert "Sorry" not in msg.get("text", ""), msg.get("text")
     assert msg.get("photo") and "Ivan Field" in msg.get("caption", "")
+    import re
+
+    assert re.search(r"\(Call \d+", msg["caption"])  # the type by name, not "call" (17)
     plan = await say(emulator, head.telegram_id, "/plan")
     assert "Ivan Field" in plan["text"] and "/10" in plan["text"]
     # a manager cannot set plans

@@ -20,6 +20,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import ActivityCB, PlaybookCB, ReminderCB
 from bot.keyboards import BTN_TASK, BTN_TODAY
 from kontakt.formatting import time_text, when_text
+from kontakt.labels import type_name
 from models import Activity, ActivityState, ActivityType, Client, Role, User
 from notifications import discussions as topics
 from notifications.activities import KINDS, deliver_activity_notices
@@ -49,11 +50,7 @@ class NewTask(StatesGroup):
 def type_label(t: ActivityType | None) -> str:
     if t is None:
         return ""
-    names = {"call": _("Call"), "meeting": _("Meeting"), "visit": _("Visit"),
-             "email": _("Email"), "presentation": _("Presentation"), "sale": _("Sale"),
-             "inbound_request": _("Inbound request"), "data_processing": _("Data processing"),
-             "task": _("Task")}
-    return f"{t.icon} {names.get(t.code or '', t.name)}".strip()
+    return f"{t.icon} {type_name(t.code, t.name, _)}".strip()
 
 
 def state_label(state: str) -> str:

@@ -13,6 +13,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
+from kontakt.labels import with_type_names
 from models import User
 from services import analytics
 from services.clock import utcnow
@@ -40,14 +41,15 @@ def build_reports_router() -> Router:
     @router.message(Command("stats"))
     async def stats(message: Message, staff: User, command: CommandObject) -> None:
         start, end, label = period_of(command.args, staff.timezone)
-        table = await analytics.activities_by_manager_and_type(staff, start, end)
+        table = with_type_names(
+            await analytics.activities_by_manager_and_type(staff, start, end), _)
         title = _("Done activities, {period}").format(period=label)
         empty = _("Nothing done yet")  # translated here: the executor has no i18n context
         png = await asyncio.get_running_loop().run_in_executor(
             None, lambda: analytics.chart_png(table, title, empty_text=empty))
         lines = [f"<b>{html.escape(title)}</b>"]
         for uid, name in table.people[:30]:
-            parts = ", ".join(f"{code} {table.count(uid, code)}" for code, _n in table.types
+            parts = ", ".join(f"{name} {table.count(uid, code)}" for code, name in table.types
                               if table.count(uid, code))
             lines.append(f"{html.escape(name)}: {table.totals.get(uid, 0)} ({parts})")
         reactions = await analytics.reaction_times(staff, start, end)

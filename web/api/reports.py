@@ -10,6 +10,8 @@ from datetime import date
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from kontakt.i18n import translator
+from kontakt.labels import with_type_names
 from models import User
 from services import analytics
 from web.api.framework import MAX_ID
@@ -81,8 +83,9 @@ class ReactionReport(BaseModel):
 @api.route("GET", "/reports/activities", summary="Done activities per person and type "
            "(S-27)", query=PeriodQuery, response=ActivitiesReport, tags=["reports"])
 async def activities_report(request: web.Request, user: User, query: PeriodQuery):
-    table = await analytics.activities_by_manager_and_type(user, query.start, query.end,
-                                                           department_id=query.department_id)
+    table = with_type_names(await analytics.activities_by_manager_and_type(
+        user, query.start, query.end, department_id=query.department_id),
+        translator(str(user.language)))
     return ActivitiesReport(types=dict(table.types), rows=[
         CountRow(user_id=uid, full_name=name, total=table.totals.get(uid, 0),
                  by_type={code: table.count(uid, code) for code, _n in table.types
@@ -92,8 +95,9 @@ async def activities_report(request: web.Request, user: User, query: PeriodQuery
 @api.route("GET", "/reports/activities.png", summary="The same as a chart image (S-27)",
            query=PeriodQuery, tags=["reports"])
 async def activities_chart(request: web.Request, user: User, query: PeriodQuery):
-    table = await analytics.activities_by_manager_and_type(user, query.start, query.end,
-                                                           department_id=query.department_id)
+    table = with_type_names(await analytics.activities_by_manager_and_type(
+        user, query.start, query.end, department_id=query.department_id),
+        translator(str(user.language)))
     title = f"{query.start:%d.%m.%Y} – {query.end:%d.%m.%Y}"
     png = await asyncio.get_running_loop().run_in_executor(
         None, lambda: analytics.chart_png(table, title))
