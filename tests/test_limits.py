@@ -394,3 +394,29 @@ async def test_an_html_like_name_is_shown_as_text_in_every_message_with_a_name(
     await deliver_activity_notices(service.bot, service.i18n, result.notices)
     notice = emulator.bot_messages(colleague.telegram_id)[-1]
     assert shown(notice), notice
+
+
+async def test_an_email_queued_without_smtp_says_so_to_sender_and_admin(service, emulator,
+                                                                        make_staff):
+    """Issue 17: no SMTP on this server (the fixture sets none): the sender is told the
+    message waits, the administrators are told once a day what to set."""
+    from services import clients as client_svc
+    from tests.conftest import say, wait_until
+
+    admin = await make_staff(Role.ADMIN, language="ru")
+    await say(emulator, admin.telegram_id, "/menu")  # the admin has opened the bot
+    ivan = await make_staff(Role.MANAGER, language="en", name="Ivan Petrov")
+    client = (await client_svc.do_create_client(ivan, {"name": "Lutik",
+                                                       "email": "office@lutik.ru"})).client
+    await signed_in(service, emulator, ivan)
+    before = len(emulator.bot_messages(admin.telegram_id))
+    for _ in range(2):
+        resp = await service.client.post(f"/api/v1/clients/{client.id}/messages",
+                                         json={"subject": "Offer", "body": "Hello"})
+        assert resp.status == 201, await resp.text()
+        assert "does not send email yet" in (await resp.json())["waiting"]
+    await wait_until(lambda: len(emulator.bot_messages(admin.telegram_id)) > before)
+    told = emulator.bot_messages(admin.telegram_id)[before:]
+    assert len(told) == 1  # once a day, not once a message
+    assert "Ivan Petrov" in told[0]["text"] and "KONTAKT_SMTP_HOST" in told[0]["text"]
+    assert "не отправляет" in told[0]["text"]  # in the admin's language

@@ -13,10 +13,12 @@ from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import MessageCB
 from models import User
+from notifications.unsent import channel_ready, tell_admins
 from services import messaging as svc
 from services.errors import DomainError, ValidationFailed
 from services.sms import segments
@@ -224,12 +226,12 @@ def build_messaging_router() -> Router:
 
     @router.callback_query(MessageCB.filter(F.action == "send"))
     async def send(query: CallbackQuery, callback_data: MessageCB, staff: User,
-                   state: FSMContext, outbox=None) -> None:
+                   state: FSMContext, i18n: I18n, outbox=None) -> None:
         async with sending.setdefault(staff.id, asyncio.Lock()):
-            await _send(query, callback_data, staff, state, outbox)
+            await _send(query, callback_data, staff, state, i18n, outbox)
 
     async def _send(query: CallbackQuery, callback_data: MessageCB, staff: User,
-                    state: FSMContext, outbox) -> None:
+                    state: FSMContext, i18n: I18n, outbox) -> None:
         draft = (await state.get_data()).get("message_draft") or {}
         if not draft or draft.get("client_id") != callback_data.client_id:
             # sent already (a second tap), or an old preview's button
@@ -251,7 +253,16 @@ def build_messaging_router() -> Router:
             outbox.poke()  # after the commit
         await query.answer(_("📤 Queued for sending."))
         await query.message.edit_reply_markup(reply_markup=None)
-        await query.message.answer(_("📤 Queued for sending; the client's card shows when "
-                                     "it is delivered."))
+        channel = "sms" if draft["channel"] == "sms" else "email"
+        if channel_ready(outbox, channel):
+            await query.message.answer(_("📤 Queued for sending; the client's card shows "
+                                         "when it is delivered."))
+            return
+        await query.message.answer(
+            _("📤 Queued, but this server does not send email yet: it waits until your "
+               "administrator sets it up (they are told).") if channel == "email" else
+             _("📤 Queued, but this server does not send SMS yet: it waits until your "
+               "administrator sets it up (they are told)."))
+        await tell_admins(query.bot, i18n, channel, staff)
 
     return router

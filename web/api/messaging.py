@@ -8,11 +8,13 @@ from typing import Annotated, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from kontakt.i18n import translator
 from models import User
+from notifications.unsent import channel_ready, tell_admins
 from services import messaging as svc
 from web.api.framework import MAX_ID
 from web.api.routes import api
-from web.keys import OUTBOX_KEY
+from web.keys import BOT_KEY, I18N_KEY, OUTBOX_KEY
 from web.session import request_source
 
 
@@ -72,6 +74,8 @@ class MessageOut(BaseModel):
     created_at: datetime
     sent_at: datetime | None
     attachments: list[int] = []
+    waiting: str | None = Field(default=None, description="Why a message just queued "
+                                "will not go yet (its channel is not set up), for the sender")
 
 
 class MessageList(BaseModel):
@@ -144,10 +148,24 @@ async def attachable(request: web.Request, user: User, client_id: int):
 async def send(request: web.Request, user: User, client_id: int, body: ComposeIn):
     outbound = await svc.do_send_email(user, client_id, source=request_source(request),
         **body.model_dump())
+    return await _queued(request, user, outbound, "email")
+
+
+async def _queued(request: web.Request, user: User, outbound, channel: str) -> MessageOut:
+    """After the commit: wake the outbox, or — the channel not set up — say so to the
+    sender (``waiting``) and to the administrators in the bot."""
     outbox = request.app.get(OUTBOX_KEY)
-    if outbox is not None:
-        outbox.poke()  # after the commit
-    return _message(outbound)
+    out = _message(outbound)
+    if channel_ready(outbox, channel):
+        outbox.poke()
+        return out
+    await tell_admins(request.app[BOT_KEY], request.app[I18N_KEY], channel, user)
+    _ = translator(str(user.language))
+    out.waiting = _("This server does not send email yet: the message waits until your "
+                    "administrator sets it up (they are told).") if channel == "email" else \
+        _("This server does not send SMS yet: the message waits until your administrator "
+          "sets it up (they are told).")
+    return out
 
 
 @api.route("GET", "/clients/{client_id}/messages", summary="Messages to the client with "
@@ -186,10 +204,7 @@ async def sms_preview(request: web.Request, user: User, client_id: int, body: Co
 async def sms_send(request: web.Request, user: User, client_id: int, body: ComposeIn):
     outbound = await svc.do_send_sms(user, client_id, source=request_source(request),
         **body.model_dump())
-    outbox = request.app.get(OUTBOX_KEY)
-    if outbox is not None:
-        outbox.poke()
-    return _message(outbound)
+    return await _queued(request, user, outbound, "sms")
 
 
 class TemplatePreviewIn(BaseModel):

@@ -173,6 +173,10 @@
               (j.attachments && j.attachments.length ? "\n\n📎 " + j.attachments.map(
                 function (a) { return a.filename; }).join(", ") : "");
             out.hidden = false;
+          } else if (j.waiting) {  // queued, but its channel is not set up: say so
+            release();
+            out.textContent = "⚠️ " + j.waiting;
+            out.hidden = false;
           } else window.location.reload();
         });
     },
