@@ -504,3 +504,34 @@ async def test_admin_sets_the_google_workspace_key(demo, browser):
     assert "sync@company.iam.gserviceaccount.com" in await page.get_by_test_id(
         "workspace-account").text_content()
     assert "PRIVATE KEY" not in await page.content()
+
+
+async def test_a_failed_request_is_told_readably_not_as_json(demo, browser):
+    """Issue 17: a refused upload says "file: is empty", not alert(JSON.stringify(...))."""
+    from urllib.parse import quote
+
+    from models import User
+    from services import clients as svc
+
+    anna = await User.get(telegram_id=100001)
+    client = (await svc.do_create_client(anna, {"name": "Ромашка"})).client
+    page = await browser.new_page(viewport={"width": 390, "height": 844})
+    init = (await (await page.request.get(
+        f"{demo}/sandbox/api/initdata?user_id=100001")).json())["init_data"]
+    await page.goto(f"{demo}/app/clients/{client.id}#tgWebAppData={quote(init)}")
+    await page.get_by_test_id("client-name").wait_for()
+    told: list[str] = []
+
+    async def on_dialog(dialog):
+        told.append(dialog.message)
+        await dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    await page.get_by_test_id("upload").set_input_files(
+        {"name": "empty.pdf", "mimeType": "application/pdf", "buffer": b""})
+    for _ in range(100):
+        if told:
+            break
+        await page.wait_for_timeout(50)
+    assert told and "file" in told[0] and "empty" in told[0]
+    assert "{" not in told[0] and "[" not in told[0]

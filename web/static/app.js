@@ -48,15 +48,25 @@
       }
       return fetch(url, opts).then(function (r) {
         return r.json().catch(function () { return {}; }).then(function (j) {
-          if (!r.ok) {
-            var d = j.detail;
-            var msg = Array.isArray(d) ? d.map(function (x) {
-              return x.loc[x.loc.length - 1] + ": " + x.msg; }).join("; ") : String(d || r.status);
-            throw new Error(msg);
-          }
+          if (!r.ok) throw new Error(window.kontakt.detailText(j.detail, r.status));
           return j;
         });
       });
+    },
+    // an error's detail as a person reads it: "field: message; ..." or the message
+    detailText: function (d, status) {
+      return Array.isArray(d) ? d.map(function (x) {
+        return x.loc[x.loc.length - 1] + ": " + x.msg; }).join("; ") : String(d || status);
+    },
+    // a message in a dialog: Telegram's own inside the Mini App, the browser's elsewhere
+    tell: function (text) {
+      var app = webApp();
+      if (app && app.showAlert && app.initData) app.showAlert(text); else alert(text);
+    },
+    // the answer of a failed request, told readably
+    tellFailure: function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        window.kontakt.tell(window.kontakt.detailText(j.detail, r.status)); });
     },
     signIn: function (texts) {
       var data = initData();
@@ -222,7 +232,7 @@
         headers: {"Content-Type": "application/json"}, body: JSON.stringify({action: action})})
         .then(function (r) {
           if (r.ok) window.location.reload();
-          else r.json().then(function (j) { alert(JSON.stringify(j.detail)); });
+          else window.kontakt.tellFailure(r);
         });
     },
     applyPlaybook: function (playbookId, clientId) {
@@ -231,7 +241,7 @@
         credentials: "same-origin", headers: {"Content-Type": "application/json"},
         body: JSON.stringify({client_id: clientId})}).then(function (r) {
         if (r.ok) window.location.reload();
-        else r.json().then(function (j) { alert(JSON.stringify(j.detail)); });
+        else window.kontakt.tellFailure(r);
       });
     },
     narrow: function (form) {
@@ -252,7 +262,7 @@
       fetch("/api/v1/clients/" + id + "/documents", {method: "POST", credentials: "same-origin",
         body: data}).then(function (r) {
         if (r.ok) window.location.reload();
-        else r.json().then(function (j) { alert(JSON.stringify(j.detail)); });
+        else window.kontakt.tellFailure(r);
       });
     },
     importUpload: function (input) {
