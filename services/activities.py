@@ -80,7 +80,7 @@ MAX_LEADS = 5
 MAX_LEAD_MINUTES = 60 * 24 * 14
 SNOOZE_CHOICES = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1)}
 OPEN = tuple(str(s) for s in OPEN_STATES)
-SOURCES = ("bot", "web", "api", "calendar", "system")
+SOURCES = ("bot", "web", "miniapp", "api", "calendar", "system")
 
 
 def _next_morning(now: datetime, tz: str) -> datetime:

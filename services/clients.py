@@ -39,10 +39,20 @@ from services.clock import utcnow
 from services.derived import TOKEN_MAX, derived_fields, search_tokens
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.permissions import department_subtree_ids
-from services.requisites import check_edrpou, check_inn, check_ipn, check_kpp, check_ogrn
+from services.requisites import (
+    check_account,
+    check_bik,
+    check_edrpou,
+    check_iban,
+    check_inn,
+    check_ipn,
+    check_kpp,
+    check_mfo,
+    check_ogrn,
+)
 from services.text import digits, search_blob, translit, words
 
-SOURCES = ("bot", "web", "api", "import", "system")
+SOURCES = ("bot", "web", "miniapp", "api", "import", "system")
 DEFAULT_WEIGHTS = {"name": 10, "phone": 20, "email": 15, "address": 15, "requisites": 20,
                    "contact": 20}
 
@@ -236,10 +246,22 @@ def map_links(address: str) -> list[tuple[str, str]]:
 def _validated_legal(data: dict[str, Any]) -> dict[str, Any]:
     out = {k: _clean(data.get(k)) for k in LEGAL_FIELDS if k in data}
     checks = {"inn": check_inn, "kpp": check_kpp, "ogrn": check_ogrn, "edrpou": check_edrpou,
-              "ipn": check_ipn}
+              "ipn": check_ipn, "bik": check_bik, "iban": check_iban, "mfo": check_mfo,
+              "corr_account": check_account}
     for key, check in checks.items():
         if out.get(key):
             out[key] = check(out[key], f"legal.{key}")
+    if out.get("account"):  # twenty digits in Russia; an IBAN (up to 34) in Ukraine
+        account = out["account"].replace(" ", "")
+        if len(account) > 34 or not account.isalnum():
+            raise ValidationFailed("legal.account", "an account number is 20 digits or "
+                                                    "an IBAN")
+        out["account"] = account
+    for key, limit in (("name", 300), ("legal_address", 400), ("bank_name", 200)):
+        if out.get(key) and len(out[key]) > limit:
+            raise ValidationFailed(f"legal.{key}", f"is longer than {limit} characters")
+    if out.get("country") and len(out["country"]) != 2:
+        raise ValidationFailed("legal.country", "use a two-letter code such as RU or UA")
     if not out.get("name"):
         raise ValidationFailed("legal.name", "is empty")
     return out

@@ -97,3 +97,13 @@ def check_iban(value: str, field: str = "iban") -> str:
     if number % 97 != 1:
         raise ValidationFailed(field, "IBAN check digits are wrong (a typo?)")
     return iban
+
+
+def check_mfo(value: str, field: str = "mfo") -> str:
+    """A Ukrainian bank's MFO: six digits."""
+    return _digits(field, value, (6,), "MFO")
+
+
+def check_account(value: str, field: str = "account") -> str:
+    """A Russian settlement or correspondent account: twenty digits."""
+    return _digits(field, value, (20,), "an account number")

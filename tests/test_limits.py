@@ -420,3 +420,29 @@ async def test_an_email_queued_without_smtp_says_so_to_sender_and_admin(service,
     assert len(told) == 1  # once a day, not once a message
     assert "Ivan Petrov" in told[0]["text"] and "KONTAKT_SMTP_HOST" in told[0]["text"]
     assert "не отправляет" in told[0]["text"]  # in the admin's language
+
+
+@pytest.mark.parametrize(("field", "value", "named"), [
+    ("mfo", "1234567", "MFO must be 6 digits"),
+    ("mfo", "ËñÚ", "MFO must be 6 digits"),
+    ("bik", "123", "BIK must be 9 digits"),
+    ("iban", "r", "IBAN must look like"),
+    ("corr_account", "301018104", "20 digits"),
+    ("account", "40702-810", "20 digits or an IBAN"),
+    ("bank_name", "b" * 201, "at most 200 characters"),
+    ("country", "UKR", "'RU' or 'UA'"),
+])
+async def test_every_requisite_is_checked_before_it_reaches_a_column(
+        service, emulator, make_staff, field, value, named):
+    """Found by the API run: an MFO longer than its column was a 500. Each requisite is
+    now checked by the service and named; anything else the ORM refuses is a 422."""
+    from services import clients as client_svc
+
+    ivan = await make_staff(Role.MANAGER, language="en")
+    client = (await client_svc.do_create_client(ivan, {"name": "Lutik"})).client
+    await signed_in(service, emulator, ivan)
+    resp = await service.client.post(f"/api/v1/clients/{client.id}/legal-entities",
+                                     json={"name": "Lutik LLC", "country": "UA", field: value})
+    assert resp.status == 422, await resp.text()
+    detail = (await resp.json())["detail"][0]
+    assert detail["loc"][-1] in (field, f"legal.{field}") and named in detail["msg"], detail

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
+from tortoise.exceptions import ValidationError as OrmValidationError
 
 from services.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from web.jsonbody import BadJSON, read_json
@@ -141,6 +142,13 @@ class Api:
                                       "type": "value_error"}])
             except DomainError as exc:
                 return problem(409, str(exc))
+            except OrmValidationError as exc:  # a value a service let through to a column
+                field_name = str(exc).split(":", 1)[0].strip() or "body"
+                log.warning("the ORM refused a value of %s (a check missing in a service)",
+                            field_name)
+                return problem(422, [{"loc": ["body", field_name],
+                                      "msg": "is too long or not a valid value",
+                                      "type": "value_error"}])
             except web.HTTPException as exc:  # raised by a helper: answered as JSON too
                 if exc.status < 400:
                     raise
