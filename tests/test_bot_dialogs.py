@@ -242,3 +242,14 @@ async def test_help_and_the_welcome_teach_the_first_steps(service, emulator, new
         assert words in welcome["text"], words
     reply = await say(emulator, tid, "/help")
     assert "Первые шаги" in reply["text"] and "/clients" in reply["text"]
+
+
+async def test_a_next_step_titled_as_its_type_is_said_once(service, emulator, make_staff):
+    """On a fresh install too (the types are seeded when first needed): the done step's
+    type is named, and a next step titled like its type is not "📞 Звонок Звонок"."""
+    ivan = await make_staff(Role.MANAGER, language="ru", timezone="Europe/Moscow")
+    proposal = await say(emulator, ivan.telegram_id,
+                         "звонил в Васильки, обсудили цены, перезвонить в пятницу")
+    assert "Звонок Звонок" not in proposal["text"]
+    assert "Далее: 📞 Звонок —" in proposal["text"]
+    assert "Сделано: 📞 Звонок —" in proposal["text"]

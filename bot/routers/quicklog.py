@@ -27,7 +27,7 @@ from bot.routers.activities import (
     type_label,
 )
 from kontakt.formatting import when_text
-from models import Activity, ActivityType, Client, ContactPerson, User
+from models import Activity, Client, ContactPerson, User
 from notifications.activities import deliver_activity_notices
 from services import activities as svc
 from services import quicklog
@@ -58,7 +58,8 @@ def _draft_of(p: quicklog.Proposal) -> dict:
 async def proposal_text(draft: dict, staff: User) -> str:
     e = html.escape
     lines = [_("I understood:")]
-    t = await ActivityType.get_or_none(code=draft["type"])
+    types = {t.code: t for t in await svc.list_types()}  # seeds them on a fresh install
+    t = types.get(draft["type"])
     lines.append(_("Done: {type} — {result}").format(type=type_label(t), result=e(
         draft["result"][:500])))
     client = await Client.get_or_none(id=draft["client_id"]) if draft["client_id"] else None
@@ -74,12 +75,16 @@ async def proposal_text(draft: dict, staff: User) -> str:
             lines.append("👤 " + e(" ".join(p for p in (c.last_name, c.first_name) if p)))
     follow = draft.get("follow")
     if follow:
-        ft = await ActivityType.get_or_none(code=follow["type"])
+        ft = types.get(follow["type"])
         when = _("no date yet: set one") if not follow["starts_at"] else when_text(
             datetime.fromisoformat(follow["starts_at"]), staff.timezone, str(staff.language),
             now=utcnow())
+        label = type_label(ft)
+        # a title that only repeats the type ("📞 Call Call") is said once
+        title = "" if label.casefold().endswith(follow["title"].strip().casefold()) else \
+            e(follow["title"])
         lines.append(_("Next: {type} {title} — {when}").format(
-            type=type_label(ft), title=e(follow["title"]), when=when))
+            type=label, title=title, when=when).replace("  — ", " — "))
         if "past_date" in draft["problems"]:
             lines.append(_("⚠️ That date is in the past."))
     lines.append(_("Nothing is saved until you press Save."))
