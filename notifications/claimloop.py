@@ -37,7 +37,7 @@ class ClaimLoop:
         self.batch = batch
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
-        self._stopping = False
+        self._stopping = False  # mutation: equivalent — start() sets it before _run reads it
         self.sent = 0
 
     # --- what a subclass says ------------------------------------------------------------
@@ -68,7 +68,7 @@ class ClaimLoop:
             try:
                 await asyncio.wait_for(self._task, timeout=15)
             except (TimeoutError, asyncio.CancelledError):
-                self._task.cancel()
+                self._task.cancel()  # mutation: equivalent — wait_for has cancelled and awaited it
             self._task = None
 
     async def _run(self) -> None:

@@ -113,10 +113,14 @@ class Outbox(ClaimLoop):
                         await session.login(self.smtp.user, self.smtp.password or "")
                 except aiosmtplib.SMTPAuthenticationError as exc:
                     await self._backoff(message, f"login refused: {exc.code} {exc.message}")
+                    with contextlib.suppress(Exception):
+                        session.close()  # connected, but refused: not left open
                     session = None
                     continue
                 except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                     await self._backoff(message, f"{type(exc).__name__}: {exc}")
+                    with contextlib.suppress(Exception):
+                        session.close()
                     session = None
                     continue
             if not await self._deliver(message, session):
@@ -134,7 +138,7 @@ class Outbox(ClaimLoop):
 
         ids = [i for i in (message.attachments or []) if isinstance(i, int)]
         if not ids:
-            return []
+            return []  # mutation: equivalent — the only caller, _email, takes None as no files
         if self.data_dir is None:
             raise AttachmentMissing("attachments: no data folder is configured")
         docs = {d.id: d for d in await Document.filter(id__in=ids)}
@@ -180,7 +184,7 @@ class Outbox(ClaimLoop):
             return True  # claimed again elsewhere after our lease ran out
         if message.channel == Channel.SMS:
             await self._deliver_sms(message)
-            return True
+            return True  # mutation: equivalent — SMS come from one(), which ignores the result
         try:
             email = self._email(message, await self._files(message))
         except AttachmentMissing as exc:

@@ -118,18 +118,19 @@ TIME_WORDS = _rx(r"вчера|вчора|учора|позавчера|yesterday
                  r"час(?:а|ов|у)?|годин\w*|минут\w*|хвилин\w*|weeks?|months?|days?|hours?|"
                  r"minutes?|morning|evening|afternoon|числа")
 
+# (?!\w) after a day part, not \b: after the dot of "p.m." \b fails at a space or the end
 _DAY_PART = r"утра|утром|дня|вечера|ночи|ранку|вечора|ночі|am|pm|a\.m\.|p\.m\."
 TIME_COLON = re.compile(rf"(?<![\d:.])(?P<h>\d{{1,2}}):(?P<m>\d{{2}})(?![\d:])"
-                        rf"(?:\s*(?P<part>{_DAY_PART})\b)?")
+                        rf"(?:\s*(?P<part>{_DAY_PART})(?!\w))?")
 TIME_AMPM = re.compile(r"\b(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?\s*(?P<part>am|pm|a\.m\.|p\.m\.)")
 # "в 15", "о 9.30", "в 3 часа дня", "о 15 годині", "at 3": a bare hour needs a hint
 TIME_PREP = re.compile(
     rf"\b(?:в|во|о|об|at|к)\s+(?P<h>\d{{1,2}})(?:[.:](?P<m>\d{{2}}))?(?!\d)"
     rf"(?P<word>\s*(?:час(?:а|ов)?|годин[аиуі]?|год\.?|h|o'clock)\b)?"
-    rf"(?:\s*(?P<part>{_DAY_PART})\b)?")
+    rf"(?:\s*(?P<part>{_DAY_PART})(?!\w))?")
 TIME_HOURS = re.compile(r"(?<!через )(?<!на )(?<!in )(?<!for )(?<!за )"
                         r"\b(?P<h>\d{1,2})\s*(?P<word>часов|часа|час|годин[аиуі]?)\b"
-                        rf"(?:\s*(?P<part>{_DAY_PART})\b)?")
+                        rf"(?:\s*(?P<part>{_DAY_PART})(?!\w))?")
 _ENDS_PHRASE = re.compile(r"\s*(?:$|[^\w\s']|(?:и|і|й|та|and|в|у|on|по|at|с|з)\b)")
 # phone numbers: their digits must not be read as dates or times
 PHONE = re.compile(r"(?<![\w.:/])\+?\(?\d[\d\s()\-]{5,}\d(?![\w.:/])")

@@ -37,20 +37,20 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # each module's own fast tests (pytest arguments); SQLite only
 TESTS: dict[str, list[str]] = {
-    "services/permissions.py": ["tests/test_permissions.py", "tests/test_access.py"],
+    "services/permissions.py": ["tests/test_permissions.py"],
     "services/quicklog.py": ["tests/test_quicklog.py"],
     "notifications/claimloop.py": ["tests/test_claimloop.py", "tests/test_reminders.py",
                                    "tests/test_outbox.py"],
     "notifications/reminders.py": ["tests/test_reminders.py"],
     "notifications/outbox.py": ["tests/test_outbox.py", "tests/test_messaging.py"],
-    "sync/engine.py": ["tests/test_calendar_sync.py"],
+    "sync/engine.py": ["tests/test_sync_engine.py", "tests/test_calendar_sync.py"],
 }
 
 EQUIVALENT = re.compile(r"#\s*mutation:\s*equivalent\b[\s:—-]*(.*)$")
