@@ -240,6 +240,7 @@ def local(text: str, zone: str = MOSCOW) -> datetime:
     ("ru", "в среду", "2026-12-02 10:00"),  # today, 10:00 is gone: next Wednesday
     ("ru", "в среду в 11:00", "2026-12-02 11:00"),
     ("ru", "в среду в 15:00", "2026-11-25 15:00"),  # today, still to come
+    ("ru", "в среду в 12:00", "2026-11-25 12:00"),  # today, now: not yet gone
     ("ru", "в следующую пятницу", "2026-12-04 10:00"),
     ("uk", "у наступну п'ятницю", "2026-12-04 10:00"),
     ("en", "next Friday", "2026-12-04 10:00"),
@@ -280,6 +281,15 @@ def test_parse_when(language, text, expected):
 ])
 def test_parse_when_finds_nothing(text):
     assert parse_when(text, language="ru", timezone=MOSCOW, now=NOW) is None
+
+
+def test_today_at_ten_sharp_is_still_ten():
+    """"сегодня" without a time is 10:00, and the next full hour once 10:00 has gone."""
+    ten = NOW.replace(hour=10)
+    assert parse_when("сегодня", language="ru", timezone=MOSCOW, now=ten) == local(
+        "2026-11-25 10:00")
+    assert parse_when("сегодня", language="ru", timezone=MOSCOW,
+                      now=ten.replace(minute=1)) == local("2026-11-25 11:00")
 
 
 def test_parse_when_in_the_persons_time_zone():
@@ -376,6 +386,10 @@ def test_looks_like_log(text, expected):
     ("uk", "Ромашка, передзвонити у п'ятницю, десь о 15:00", "2026-11-27 15:00",
      "у п'ятницю о 15:00"),
     ("uk", "Ромашка, передзвонити через місяць", "2026-12-25 10:00", "через місяць"),
+    ("uk", "Ромашка, передзвонити через місяць, після свят", "2026-12-25 10:00",
+     "через місяць"),
+    ("ru", "Ромашка, перезвонить в 15:00 завтра", "2026-11-26 15:00", "в 15:00 завтра"),
+    ("ru", "Ромашка, перезвонить в 12:00", "2026-11-25 12:00", "в 12:00"),  # now: not past
 ])
 async def test_follow_up_time_and_its_words(crm, language, text, expected, date_text):
     p = await propose(crm.admin, text, language=language, timezone=MOSCOW, now=NOW)
@@ -537,6 +551,7 @@ async def test_at_most_ten_clients_are_offered(crm):
 @pytest.mark.parametrize(("name", "text"), [
     ("Альфа", "Звонил в Альфу"),  # a five-letter word, its ending cut
     ("Сбербанк", "Были у Сбера"),  # "Сбер..."
+    ("МТС", "Звонил в МТС"),  # three letters are enough
     ("Вега", "Встретился с Вегой"),  # two letters of the ending cut
     ("Ромашка-Юг", "Был у Ромашки-Юг"),
 ])
