@@ -283,6 +283,25 @@ def test_parse_when_finds_nothing(text):
     assert parse_when(text, language="ru", timezone=MOSCOW, now=NOW) is None
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("в 12.12", "2026-12-12 10:00"),  # a date, not 12:12
+    ("в 12.12 в 15.30", "2026-12-12 15:30"),  # a date, then a time
+])
+def test_a_date_after_a_preposition_is_not_a_time(text, expected):
+    assert parse_when(text, language="ru", timezone=MOSCOW, now=NOW) == local(expected)
+
+
+def test_dateparser_failing_is_no_date(monkeypatch):
+    """dateparser raises on odd input now and then: what the module reads itself stays."""
+    def fail(*args, **kwargs):
+        raise ValueError("odd input")
+
+    monkeypatch.setattr(quicklog, "search_dates", fail)
+    assert parse_when("в пятницу в 15:00", language="ru", timezone=MOSCOW, now=NOW) == local(
+        "2026-11-27 15:00")
+    assert parse_when("завтра", language="ru", timezone=MOSCOW, now=NOW) is None
+
+
 def test_today_at_ten_sharp_is_still_ten():
     """"сегодня" without a time is 10:00, and the next full hour once 10:00 has gone."""
     ten = NOW.replace(hour=10)
@@ -434,6 +453,19 @@ async def test_task_title_leaves_out_the_date_and_the_little_words(crm):
     assert p.follow_up.title == "Надішлю рахунок"
     assert p.problems == ["no_date"]
 
+    # only the little words in front go: "что" inside the task stays
+    p = await propose(crm.admin, "Ромашка: договорились проверить, что отгрузили",
+                      language="ru", timezone=MOSCOW, now=NOW)
+    assert p.follow_up.title == "Проверить что отгрузили"
+
+    # a long task is named by its first 80 characters
+    words = "подготовить подробное коммерческое предложение по всем позициям прайса " \
+            "со скидками для оптовых покупателей"
+    p = await propose(crm.admin, f"Ромашка: договорились {words}", language="ru",
+                      timezone=MOSCOW, now=NOW)
+    assert p.follow_up.title == words[:80].capitalize().strip()
+    assert len(words) > 80 and len(p.follow_up.title) == 80
+
     # nothing left to name the task with: the word for a task
     for language, title in (("ru", "Задача"), ("uk", "Завдання"), ("en", "Task")):
         p = await propose(crm.admin, "Ромашка: договорились на завтра", language=language,
@@ -552,11 +584,13 @@ async def test_at_most_ten_clients_are_offered(crm):
     ("Альфа", "Звонил в Альфу"),  # a five-letter word, its ending cut
     ("Сбербанк", "Были у Сбера"),  # "Сбер..."
     ("МТС", "Звонил в МТС"),  # three letters are enough
+    ("Бриз", "Звонил в Бриз"),  # four letters are not cut: not "Бристоль"
     ("Вега", "Встретился с Вегой"),  # two letters of the ending cut
     ("Ромашка-Юг", "Был у Ромашки-Юг"),
 ])
 async def test_client_names_are_found_inflected(crm, name, text):
     client = (await svc.do_create_client(crm.admin, {"name": name})).client
+    await svc.do_create_client(crm.admin, {"name": "Бристоль"})
     p = await propose(crm.admin, text, language="ru", timezone=MOSCOW, now=NOW)
     assert [c.id for c in p.clients] == [client.id]
 
@@ -599,6 +633,14 @@ async def test_contact_name_stems(crm):
     assert await contact("звонил Коваленку") == kovalenko.id
     assert await contact("звонил Ковалёву") is None  # another surname
     assert await contact("звонил Лидии") is None
+    assert await contact("звонил Олегу") == crm.petrenko.id
+    assert await contact("звонил Олесе") is None  # "Олег" is "Олег...", not "Оле..."
+
+
+async def test_a_contact_without_a_surname(crm):
+    anna = await svc.do_add_contact(crm.admin, crm.romashka.id, {"first_name": "Анна"})
+    assert await contact_in(crm.romashka.id, "Анна просила перезвонить") == anna.id
+    assert await contact_in(crm.romashka.id, "говорил с Петровым") == crm.petrov.id
 
 
 async def test_contact_in(crm):
