@@ -47,6 +47,7 @@ from models import (
 from models.messaging import Channel
 from services.clock import utcnow
 from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.permissions import Action, can
 
 BATCH = 500
 
@@ -87,7 +88,7 @@ async def do_create_mailing(actor: User, *, name: str, template_id: int,
     from services import segments
     from services.clients import visible_clients
 
-    if actor.role not in (Role.ADMIN, Role.HEAD):
+    if not await can(actor, Action.SEND_MAILINGS):
         raise PermissionDenied("admins and heads send mailings")
     name = " ".join((name or "").split())
     if not name or len(name) > 200:
@@ -155,10 +156,42 @@ TRANSITIONS = {
 
 async def list_mailings(actor: User, limit: int = 50) -> list[Mailing]:
     """The newest mailings one may see: all for admins, one's own for heads."""
-    if actor.role not in (Role.ADMIN, Role.HEAD):
+    if not await can(actor, Action.SEND_MAILINGS):
         raise PermissionDenied("admins and heads send mailings")
     qs = Mailing.all() if actor.role == Role.ADMIN else Mailing.filter(created_by_id=actor.id)
     return await qs.order_by("-id").limit(limit)
+
+
+async def mailings_with_counts(actor: User, limit: int = 50) -> list[dict[str, Any]]:
+    """The mailings page: :func:`list_mailings` with each one's :func:`counts`, in
+    three grouped queries for the whole page, not three per mailing."""
+    mailings = await list_mailings(actor, limit)
+    ids = [m.id for m in mailings]
+    by_state: dict[int, dict[str, int]] = {i: {} for i in ids}
+    sent: dict[int, dict[str, int]] = {i: {} for i in ids}
+    reasons: dict[int, dict[str, int]] = {i: {} for i in ids}
+    for mid, state, n in await MailingRecipient.filter(mailing_id__in=ids).annotate(
+            n=Count("id")).group_by("mailing_id", "state").values_list(
+            "mailing_id", "state", "n"):
+        by_state[mid][str(state)] = n
+    for mid, state, n in await OutboundMessage.filter(mailing_id__in=ids).annotate(
+            n=Count("id")).group_by("mailing_id", "state").values_list(
+            "mailing_id", "state", "n"):
+        sent[mid][str(state)] = n
+    for mid, reason, n in await MailingRecipient.filter(
+            mailing_id__in=ids, state="skipped").annotate(n=Count("id")).group_by(
+            "mailing_id", "reason").values_list("mailing_id", "reason", "n"):
+        reasons[mid][reason] = n
+    return [_summed(m, by_state[m.id], sent[m.id], reasons[m.id]) for m in mailings]
+
+
+def _summed(mailing: Mailing, by_state: dict[str, int], sent: dict[str, int],
+            reasons: dict[str, int]) -> dict[str, Any]:
+    return {"mailing": mailing, "total": sum(by_state.values()),
+            "pending": by_state.get("pending", 0),
+            "skipped": by_state.get("skipped", 0), "reasons": reasons,
+            "queued": sent.get("queued", 0) + sent.get("sending", 0),
+            "sent": sent.get("sent", 0), "failed": sent.get("failed", 0)}
 
 
 async def do_mailing_action(actor: User, mailing_id: int, action: str,
@@ -194,11 +227,8 @@ async def counts(mailing: Mailing) -> dict[str, Any]:
     reasons = dict(await MailingRecipient.filter(mailing_id=mailing.id, state="skipped"
                                                  ).annotate(n=Count("id")).group_by(
         "reason").values_list("reason", "n"))
-    total = sum(by_state.values())
-    return {"mailing": mailing, "total": total, "pending": by_state.get("pending", 0),
-            "skipped": by_state.get("skipped", 0), "reasons": reasons,
-            "queued": sent.get("queued", 0) + sent.get("sending", 0),
-            "sent": sent.get("sent", 0), "failed": sent.get("failed", 0)}
+    return _summed(mailing, {str(k): v for k, v in by_state.items()},
+                   {str(k): v for k, v in sent.items()}, reasons)
 
 
 # --- progress in the bot and the end summary ------------------------------------------

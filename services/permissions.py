@@ -12,7 +12,9 @@ Rules for staff (S-24):
   supervisor, and dismiss anybody but themselves;
 * a head may invite managers into their own department or its sub-departments
   and may set the supervisor of managers there; no role changes, no dismissals;
-* a manager may only change their own language and time zone.
+* a manager may only change their own language and time zone;
+* mailings (K-16) are made and watched by admins and heads, each head their own;
+  the settings (K-3) are changed by admins.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class Action(StrEnum):
     DISMISS = "dismiss"
     EDIT_OWN_PROFILE = "edit_own_profile"
     MANAGE_DEPARTMENTS = "manage_departments"
+    SEND_MAILINGS = "send_mailings"  # K-16: admins and heads
+    CHANGE_SETTINGS = "change_settings"  # K-3: admins
 
 
 async def department_subtree_ids(root_id: int) -> set[int]:
@@ -75,6 +79,8 @@ async def can(actor: User | None, action: Action, target: object = None) -> bool
             return False  # an admin cannot demote themselves and lock the company out
         return True
     if actor.role == Role.HEAD:
+        if action == Action.SEND_MAILINGS:
+            return True
         if action == Action.INVITE:
             role, department_id = target if isinstance(target, tuple) else (None, None)
             return role == Role.MANAGER and await _in_heads_scope(actor, department_id)

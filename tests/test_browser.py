@@ -113,6 +113,10 @@ async def test_sandbox_invite_start_menu_and_mini_app(demo, browser, tmp_path):
     async with page.expect_popup() as popup_info:
         await page.get_by_test_id("open-app").click()
     app = await popup_info.value
+    # it opens on "my day"; the staff directory is under ☰ More
+    await app.get_by_test_id("home-today").wait_for()
+    await app.get_by_test_id("nav-more").click()
+    await app.get_by_test_id("nav-staff").click()
     await app.get_by_test_id("staff-list").wait_for()
     rows = app.get_by_test_id("staff-row")
     assert await rows.count() == 6  # five demo staff and the newcomer

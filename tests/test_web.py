@@ -56,7 +56,7 @@ async def test_webapp_sign_in_and_staff_list(service, emulator, make_staff):
     resp = await service.client.get("/api/v1/staff")
     body = await resp.json()
     assert {p["full_name"] for p in body["items"]} == {"Ivan Petrov", "Anna Admin"}
-    page = await (await service.client.get("/app")).text()
+    page = await (await service.client.get("/app/staff")).text()
     assert "Anna Admin" in page and 'data-testid="staff-list"' in page
     assert "Сотрудники" in page  # Ivan's language is Russian
 

@@ -93,6 +93,8 @@ def build_web_app(
     app.router.add_get("/", pages.root)
     app.router.add_get("/health", pages.health)
     app.router.add_get("/app", pages.app_page)
+    app.router.add_get("/app/more", pages.more_page)
+    app.router.add_get("/app/staff", pages.staff_page)
     app.router.add_get("/app/clients", pages.clients_page)
     app.router.add_get("/app/clients/{client_id}", pages.client_page)
     app.router.add_get("/app/import", pages.import_page)

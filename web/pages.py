@@ -34,6 +34,7 @@ def render(request: web.Request, template: str, *, lang: str, status: int = 200,
         lang=lang,
         sandbox=settings.sandbox,
         bot_username=request.app[BOT_INFO_KEY].username,
+        path=request.path,
         **context,
     )
     return web.Response(text=html, status=status, content_type="text/html")
@@ -53,7 +54,32 @@ async def root(request: web.Request) -> web.Response:
 
 
 async def app_page(request: web.Request) -> web.Response:
-    """The Mini App shell: the staff directory once signed in, else the sign-in step."""
+    """The Mini App's home, "my day" (today, overdue, recent clients), once signed in;
+    else the sign-in step."""
+    from zoneinfo import ZoneInfo
+
+    from services.myday import my_day
+
+    user = await current_user(request)
+    if user is None:
+        return render(request, "signin.html", lang=_guess_lang(request))
+    day = await my_day(user)
+    return render(request, "home.html", lang=str(user.language), user=user, day=day,
+                  tz=ZoneInfo(user.timezone))
+
+
+async def more_page(request: web.Request) -> web.Response:
+    """☰ More: the sections that do not fit the tab bar, those one may use."""
+    user = await current_user(request)
+    if user is None:
+        return render(request, "signin.html", lang=_guess_lang(request))
+    return render(request, "more.html", lang=str(user.language), user=user,
+                  may_mail=await can(user, Action.SEND_MAILINGS),
+                  may_configure=await can(user, Action.CHANGE_SETTINGS))
+
+
+async def staff_page(request: web.Request) -> web.Response:
+    """The staff directory."""
     user = await current_user(request)
     if user is None:
         return render(request, "signin.html", lang=_guess_lang(request))
@@ -159,7 +185,8 @@ async def clients_page(request: web.Request) -> web.Response:
                   q=q, sort=sort, page=page, pages=pages,
                   sorts=[(s, labels[s]) for s in CLIENT_SORTS],
                   segs=await segments.list_segments(user), nodes=await classifier.list_nodes(),
-                  segment_id=segment_id, node_id=node_id)
+                  segment_id=segment_id, node_id=node_id,
+                  request_new=request.query.get("new") == "1")
 
 
 async def client_page(request: web.Request) -> web.Response:
@@ -267,6 +294,7 @@ async def calendar_page(request: web.Request) -> web.Response:
 
     strings = {
         "overdue": t(N_("Overdue")), "empty": t(N_("Nothing planned here.")),
+        "empty_day": t(N_("Nothing on this day. “+ New” plans something.")),
         "new_activity": t(N_("New activity")),
         "no_group": t(N_("There is no team forum group yet: comments on the task stay in "
                          "the CRM and reach the participants in private.")),
@@ -382,7 +410,6 @@ async def inbound_sms(request: web.Request) -> web.Response:
 
 async def mailings_page(request: web.Request) -> web.Response:
     """K-16: mailings with progress bars; make one from a segment and a template."""
-    from models import Mailing, Role
     from services import mailings, segments
     from services.messaging import list_templates
 
@@ -390,17 +417,20 @@ async def mailings_page(request: web.Request) -> web.Response:
     if user is None:
         return render(request, "signin.html", lang=_guess_lang(request))
     lang = str(user.language)
-    qs = Mailing.all() if user.role == Role.ADMIN else Mailing.filter(created_by_id=user.id)
-    items = [await mailings.progress(user, i) for i in await qs.order_by("-id").limit(50)
-             .values_list("id", flat=True)]
+    if not await can(user, Action.SEND_MAILINGS):
+        return render(request, "message.html", lang=lang, status=403, user=user,
+                      title_msg=N_("For administrators and heads"),
+                      body_msg=N_("Mailings are made by administrators and heads of "
+                                  "department."))
+    items = await mailings.mailings_with_counts(user)
     settings = request.app[SETTINGS_KEY]
     secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
     return render(request, "mailings.html", lang=lang, user=user, items=items,
                   templates=await list_templates(), segs=await segments.list_segments(user),
-                  may_send=user.role in (Role.ADMIN, Role.HEAD),
+                  may_send=True,
                   inbound_url=f"{settings.base_url}/webhooks/sms/"
                               f"{mailings.inbound_token(secret)}"
-                  if user.role == Role.ADMIN else None)
+                  if await can(user, Action.CHANGE_SETTINGS) else None)
 
 
 async def import_page(request: web.Request) -> web.Response:
@@ -413,7 +443,7 @@ async def import_page(request: web.Request) -> web.Response:
 
 async def admin_page(request: web.Request) -> web.Response:
     """K-3: custom fields, dictionaries, classifier, segments, completeness — no code."""
-    from models import ActivityCategory, CompanyGoogle, Department, Role, Setting
+    from models import ActivityCategory, CompanyGoogle, Department, Setting
     from services import activities as activity_service
     from services import classifier, customfields, dictionaries, segments
     from services.activities import organizer_settings
@@ -426,7 +456,7 @@ async def admin_page(request: web.Request) -> web.Response:
     if user is None:
         return render(request, "signin.html", lang=_guess_lang(request))
     lang = str(user.language)
-    if user.role != Role.ADMIN:
+    if not await can(user, Action.CHANGE_SETTINGS):
         return render(request, "message.html", lang=lang, status=403, user=user,
                       title_msg=N_("For administrators"),
                       body_msg=N_("Ask an administrator to change the settings."))

@@ -264,6 +264,32 @@ async def clients_create(request: web.Request, user: User, body: ClientIn):
     return await _detail(user, result.client.id)
 
 
+class DuplicateOut(BaseModel):
+    client_id: int
+    name: str
+    reason: Literal["inn", "phone", "email", "name"]
+    visible: bool = Field(description="the person may open it; else its managers are named")
+    managers: list[str]
+
+
+class DuplicatesOut(BaseModel):
+    items: list[DuplicateOut]
+
+
+@api.route("POST", "/clients/duplicates",
+           summary="Clients the one about to be created may already be (same INN, phone, "
+                   "email or a very similar name)",
+           body=ClientIn, response=DuplicatesOut, tags=["clients"])
+async def clients_duplicates(request: web.Request, user: User, body: ClientIn):
+    from services.duplicates import likely_duplicates
+
+    found = await likely_duplicates(user, body.model_dump(exclude_none=True),
+                                    region=_region(user))
+    return DuplicatesOut(items=[DuplicateOut(client_id=m.client_id, name=m.name,
+                                             reason=m.reason, visible=m.visible,
+                                             managers=m.managers) for m in found])
+
+
 @api.route("GET", "/clients/{client_id}", summary="The full card", response=ClientDetail,
            tags=["clients"])
 async def clients_get(request: web.Request, user: User, client_id: int):

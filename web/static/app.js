@@ -107,6 +107,48 @@
           .then(function () { window.location.replace("/app"); });
       });
     },
+    // the Mini App's "new client": likely duplicates first (open one instead, or say
+    // whose it is), then create and open the card; the form keeps what was typed
+    newClient: function (form, anyway) {
+      var T = JSON.parse(document.getElementById("new-client-i18n").textContent);
+      var body = {kind: form.elements.kind.value};
+      ["name", "phone", "email"].forEach(function (k) {
+        var v = form.elements[k].value.trim(); if (v) body[k] = v; });
+      var err = form.querySelector("[data-testid=new-client-error]");
+      var box = form.querySelector("[data-testid=new-client-duplicates]");
+      err.hidden = true;
+      var api = window.kontakt.api;
+      var check = anyway ? Promise.resolve({items: []}) :
+        api("POST", "/api/v1/clients/duplicates", body);
+      check.then(function (d) {
+        if (d.items.length) {
+          box.querySelector("ul").innerHTML = d.items.map(function (m) {
+            var name = String(m.name).replace(/[&<>"']/g, function (c) {
+              return "&#" + c.charCodeAt(0) + ";"; });
+            var who = m.visible ? '<a href="/app/clients/' + m.client_id + '">' + T.open + "</a>" :
+              (m.managers.length ? T.whose.replace("{names}", m.managers.join(", ")) : T.nobody)
+                .replace(/[&<>]/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; });
+            return '<li class="row" data-testid="new-client-duplicate"><div class="main"><div class="name">' +
+              name + '</div><div class="sub">' + (T.reasons[m.reason] || "") + " · " + who +
+              "</div></div></li>"; }).join("");
+          box.hidden = false;
+          return null;
+        }
+        return api("POST", "/api/v1/clients", body).then(function (c) {
+          window.location.href = "/app/clients/" + c.id; });
+      }).catch(function (e) { err.textContent = e.message; err.hidden = false; });
+      return false;
+    },
+    // a template variable put into the text where the cursor is
+    insertVariable: function (button) {
+      var area = button.form.elements.body;
+      var text = "{{ " + button.dataset.insert + " }}";
+      var at = area.selectionStart != null ? area.selectionStart : area.value.length;
+      area.value = area.value.slice(0, at) + text + area.value.slice(area.selectionEnd || at);
+      area.focus();
+      area.selectionStart = area.selectionEnd = at + text.length;
+      area.dispatchEvent(new Event("input", {bubbles: true}));  // the preview follows
+    },
     saveClient: function (id, form) {
       var body = {};
       Array.prototype.forEach.call(form.elements, function (el) {

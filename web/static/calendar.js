@@ -15,8 +15,12 @@
     person: parseInt(root.dataset.me, 10),
     me: parseInt(root.dataset.me, 10),
     colour: "category",
-    types: [], templates: [], items: [], editing: null
+    types: [], templates: [], items: [], editing: null,
+    picked: null  // the day chosen in a phone's week strip or month grid
   };
+  // a phone: the week is a strip of days over one day's timeline, the month a grid
+  // of dots over the chosen day's list (seven columns of text do not fit 390 px)
+  function phone() { return window.matchMedia("(max-width: 599px)").matches; }
   var HOUR_PX = 48, FIRST_HOUR = 7, LAST_HOUR = 21, STEP_MIN = 15;
   var PRIORITY = {low: "#8bc34a", normal: "#4a90d9", high: "#ff9800", critical: "#e53935"};
   var STATE = {planned: "#4a90d9", rescheduled: "#9c27b0", postponed: "#9e9e9e",
@@ -107,7 +111,8 @@
   function render() {
     var body = $("cal-body");
     if (S.view === "agenda" || S.view === "overdue") body.innerHTML = renderAgenda();
-    else if (S.view === "month") body.innerHTML = renderMonth();
+    else if (S.view === "month") body.innerHTML = phone() ? renderPhoneMonth() : renderMonth();
+    else if (S.view === "week" && phone()) body.innerHTML = renderPhoneWeek();
     else body.innerHTML = renderGrid(S.view === "day" ? 1 : 7);
     if (!S.items.length && (S.view === "agenda" || S.view === "overdue"))
       body.innerHTML = '<p class="hint" data-testid="cal-empty">' + esc(T.empty) + "</p>";
@@ -143,8 +148,54 @@
     groups.forEach(function (g) { g.forEach(function (it) { it._lanes = g.laneEnds.length; }); });
   }
 
-  function renderGrid(days) {
-    var start = days === 1 ? S.day : monday(S.day);
+  function itemsOn(d) {
+    return S.items.filter(function (it) { return startOf(it) && sameDay(startOf(it), d); });
+  }
+  function pickedIn(first, days) {
+    // the chosen day if it is in [first, first + days), else today if it is, else first
+    var last = addDays(first, days);
+    var inside = function (d) { return d && d >= first && d < last; };
+    if (inside(S.picked)) return S.picked;
+    var today = startOfDay(new Date());
+    return inside(today) ? today : first;
+  }
+  function renderPhoneWeek() {
+    var first = monday(S.day), day = pickedIn(first, 7);
+    var html = ['<div class="cal-strip" data-testid="cal-strip">'];
+    for (var i = 0; i < 7; i++) {
+      var d = addDays(first, i), n = itemsOn(d).length;
+      html.push('<button type="button" class="cal-chip' + (sameDay(d, day) ? " picked" : "") +
+        (sameDay(d, new Date()) ? " today" : "") + '" data-testid="cal-chip" data-pick="' +
+        localInput(d).slice(0, 10) + '"><span>' +
+        esc(d.toLocaleDateString(locale, {weekday: "short"})) + "</span><b>" + d.getDate() +
+        "</b><i>" + (n ? "•".repeat(Math.min(n, 3)) : "&nbsp;") + "</i></button>");
+    }
+    html.push("</div>");
+    return html.join("") + renderGrid(1, day);
+  }
+  function renderPhoneMonth() {
+    var start = range()[0], month = S.day.getMonth();
+    var first = new Date(S.day.getFullYear(), month, 1);
+    var day = pickedIn(first, new Date(S.day.getFullYear(), month + 1, 0).getDate());
+    var html = ['<div class="cal-month phone" data-testid="cal-month-phone">'];
+    for (var i = 0; i < 42; i++) {
+      var d = addDays(start, i), n = itemsOn(d).length;
+      html.push('<button type="button" class="cal-cell' + (d.getMonth() !== month ? " other" : "") +
+        (sameDay(d, new Date()) ? " today" : "") + (sameDay(d, day) ? " picked" : "") +
+        '" data-testid="cal-cell" data-pick="' + localInput(d).slice(0, 10) + '" data-date="' +
+        localInput(d).slice(0, 10) + '"><span class="n">' + d.getDate() + "</span><i>" +
+        (n ? "•".repeat(Math.min(n, 3)) : "&nbsp;") + "</i></button>");
+    }
+    html.push("</div>");
+    var todays = itemsOn(day);
+    html.push('<h3 class="cal-day" data-testid="cal-picked-day">' + esc(dayLabel(day)) + "</h3>");
+    html.push(todays.length ? todays.map(function (it) { return itemHtml(it, ""); }).join("") :
+      '<p class="hint" data-testid="cal-empty">' + esc(T.empty_day) + "</p>");
+    return html.join("");
+  }
+
+  function renderGrid(days, from) {
+    var start = from || (days === 1 ? S.day : monday(S.day));
     var first = FIRST_HOUR, last = LAST_HOUR;
     S.items.forEach(function (it) {
       var s = startOf(it), e = endOf(it);
@@ -199,6 +250,16 @@
   }
 
   function wire(body) {
+    body.querySelectorAll("[data-pick]").forEach(function (el) {
+      el.addEventListener("click", function () {
+        var p = el.dataset.pick.split("-");
+        S.picked = new Date(+p[0], +p[1] - 1, +p[2]);
+        if (S.picked.getMonth() !== S.day.getMonth() && S.view === "month") {
+          S.day = new Date(S.picked.getFullYear(), S.picked.getMonth(), 1); load(); return;
+        }
+        render();
+      });
+    });
     body.querySelectorAll(".cal-item").forEach(function (el) {
       el.addEventListener("click", function (ev) {
         ev.stopPropagation();
@@ -446,6 +507,12 @@
           return '<option value="' + p.id + '"' + (p.id === S.person ? " selected" : "") + ">" +
             esc(p.name) + "</option>"; }).join("");
         root.dataset.ready = "1";
+        // from the home page: ?open=<id>, ?new=1, ?view=overdue
+        var q = new URLSearchParams(window.location.search);
+        if (q.get("view") && $("cal-view").querySelector('option[value="' + q.get("view") + '"]')) {
+          S.view = q.get("view"); $("cal-view").value = S.view; }
+        if (/^\d+$/.test(q.get("open") || "")) openItem(parseInt(q.get("open"), 10));
+        else if (q.get("new") === "1") $("cal-new").click();
         return load();
       }).catch(function (e) { showError($("cal-error"), e); });
   }

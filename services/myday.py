@@ -1,0 +1,59 @@
+"""The Mini App's home page, "my day" (K-17, S-20): what a salesperson opens the app for.
+
+* **Today**: the person's own activities of their local today (recurring ones expanded),
+  in time order, as /today in the bot shows them.
+* **Overdue**: their open activities whose time has passed (S-15), oldest first.
+* **Recent clients**: the clients of the activities they wrote most recently, newest
+  first, only those they may still see (A-3); then, if that leaves room, the clients
+  they manage, by name. The grouping and ordering run in SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.expressions import Subquery
+from tortoise.functions import Max
+
+from models import Activity, Client, User
+from services import activities as activity_service
+from services.activities import AgendaItem
+from services.clients import my_clients, visible_clients
+from services.clock import utcnow
+
+RECENT = 8
+OVERDUE = 20
+
+
+@dataclass
+class MyDay:
+    today: list[AgendaItem]
+    overdue: list[Activity]
+    overdue_total: int
+    recent: list[Client]
+
+
+async def recent_clients(actor: User, *, limit: int = RECENT) -> list[Client]:
+    visible = await visible_clients(actor)
+    rows = await Activity.filter(author_id=actor.id, client_id__not_isnull=True,
+                                 client_id__in=Subquery(visible.values("id"))).group_by(
+        "client_id").annotate(last=Max("id")).order_by("-last").limit(limit).values(
+        "client_id", "last")
+    ids = [r["client_id"] for r in rows]
+    by_id = {c.id: c for c in await Client.filter(id__in=ids)}
+    recent = [by_id[i] for i in ids if i in by_id]
+    if len(recent) < limit:
+        mine, _total = await my_clients(actor, limit=limit)
+        recent += [c for c in mine if c.id not in by_id and c.archived_at is None][
+            :limit - len(recent)]
+    return recent
+
+
+async def my_day(actor: User, *, now: datetime | None = None) -> MyDay:
+    now = now or utcnow()
+    start, end = activity_service.day_bounds(now, actor.timezone)
+    today = await activity_service.agenda(actor, start, end, limit=100)
+    late = await activity_service.overdue(actor, limit=200)
+    return MyDay(today=today, overdue=late[:OVERDUE], overdue_total=len(late),
+                 recent=await recent_clients(actor))

@@ -1,0 +1,212 @@
+"""The Mini App on a phone (issue 17): every page at 390×844 in Chromium fits without
+sideways scrolling, shows no template syntax and no untranslated labels; the bottom tab
+bar reaches every section; the home page is "my day"; a client is created from the
+Mini App with a likely duplicate shown first; the calendar's week and month have a
+phone layout (K-17, S-20, S-11)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+
+from tests.test_browser import browser, demo  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+# what a page must not show in Russian: template syntax, the English tab labels
+NOT_SHOWN = ("{{", "{%", "My day", "More", "Clients", "Calendar", "Reports", "Settings")
+
+FITS = """() => {
+  const W = innerWidth, out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && (r.right > W + 1 || r.left < -1) && !el.closest('dialog:not([open])'))
+      out.push((el.dataset.testid || el.tagName) + ' ' + Math.round(r.left) + '..' +
+               Math.round(r.right));
+  }
+  return {scroll: document.documentElement.scrollWidth, wide: out.slice(0, 5)};
+}"""
+
+
+async def _phone(demo, browser, telegram_id: int):  # noqa: F811
+    context = await browser.new_context(viewport=PHONE, timezone_id="Europe/Moscow",
+                                        locale="ru-RU")
+    page = await context.new_page()
+    init = (await (await page.request.get(
+        f"{demo}/sandbox/api/initdata?user_id={telegram_id}")).json())["init_data"]
+    await page.goto(f"{demo}/app#tgWebAppData={quote(init)}")
+    await page.get_by_test_id("tabbar").wait_for()
+    return page
+
+
+async def _check_fits(page, what: str) -> None:
+    fit = await page.evaluate(FITS)
+    assert fit["scroll"] <= PHONE["width"] and not fit["wide"], (what, fit)
+    text = await page.inner_text("body")
+    for bad in NOT_SHOWN:
+        assert bad not in text, (what, bad)
+
+
+@pytest.mark.parametrize("telegram_id", [100003, 100001])  # a manager, the administrator
+async def test_every_page_fits_a_phone(demo, browser, telegram_id):  # noqa: F811
+    from models import Client
+
+    page = await _phone(demo, browser, telegram_id)
+    client = await Client.get(name="ООО «Ромашка»")
+    pages = ["/app", "/app/clients", f"/app/clients/{client.id}", "/app/calendar",
+             "/app/reports", "/app/more", "/app/staff", "/app/import"]
+    if telegram_id == 100001:
+        pages += ["/app/mailings", "/app/admin"]
+    for path in pages:
+        await page.goto(f"{demo}{path}")
+        await page.get_by_test_id("tabbar").wait_for()
+        await page.wait_for_load_state("networkidle")
+        await _check_fits(page, path)
+    await page.goto(f"{demo}/app/calendar")
+    await page.wait_for_selector("#calendar[data-ready='1']")
+    for view in ("agenda", "day", "week", "month", "overdue"):
+        await page.select_option("#cal-view", view)
+        await page.wait_for_load_state("networkidle")
+        await _check_fits(page, f"calendar {view}")
+    # the tab bar reaches every section, the sections under ☰ More by one's rights
+    await page.get_by_test_id("nav-more").click()
+    menu = page.get_by_test_id("more-menu")
+    await menu.wait_for()
+    assert await page.get_by_test_id("nav-staff").is_visible()
+    assert await page.get_by_test_id("nav-admin").count() == (telegram_id == 100001)
+    assert await page.get_by_test_id("nav-mailings").count() == (telegram_id == 100001)
+    for tab, testid in (("nav-clients", "clients-list"), ("nav-calendar", "cal-body"),
+                        ("nav-reports", "period-form"), ("nav-home", "home-today")):
+        await page.get_by_test_id(tab).click()
+        await page.get_by_test_id(testid).wait_for()
+        assert await page.get_by_test_id(tab).get_attribute("aria-current") == "page"
+
+
+async def test_a_manager_cannot_open_mailings_or_settings(demo, browser):  # noqa: F811
+    page = await _phone(demo, browser, 100003)
+    for path, title in (("/app/mailings", "Для администраторов и руководителей"),
+                        ("/app/admin", "Только для администраторов")):
+        resp = await page.goto(f"{demo}{path}")
+        assert resp.status == 403
+        assert title in await page.inner_text("main")
+
+
+async def test_my_day_today_overdue_recent_clients(demo, browser):  # noqa: F811
+    page = await _phone(demo, browser, 100003)  # Ivan: the demo's call today, a late task
+    today = page.get_by_test_id("home-today-item")
+    assert "Позвонить Петрову" in await today.first.inner_text()
+    overdue = page.get_by_test_id("home-overdue-item")
+    assert "Отправить КП Сидорову" in await overdue.first.inner_text()
+    recent = page.get_by_test_id("home-recent-client")
+    names = [await recent.nth(i).inner_text() for i in range(await recent.count())]
+    assert any("Ромашка" in n for n in names) and any("Сидоров" in n for n in names)
+    # an item opens in the calendar's form
+    await today.first.click()
+    dialog = page.get_by_test_id("act-dialog")
+    await dialog.wait_for(state="visible")
+    assert await page.get_by_test_id("act-title").input_value() == \
+        "Позвонить Петрову: условия поставки"
+    # "+ Task" opens an empty form
+    await page.goto(f"{demo}/app")
+    await page.get_by_test_id("home-new-task").click()
+    await dialog.wait_for(state="visible")
+    assert await page.get_by_test_id("act-title").input_value() == ""
+
+
+async def test_my_day_of_a_newcomer_says_what_to_do(demo, browser):  # noqa: F811
+    page = await _phone(demo, browser, 100005)
+    empty = page.get_by_test_id("home-today-empty")
+    assert "Напишите боту" in await empty.inner_text()
+    assert await page.get_by_test_id("home-overdue").count() == 0
+
+
+async def test_new_client_from_the_mini_app_with_duplicates_first(demo, browser):  # noqa: F811
+    from models import Client
+
+    page = await _phone(demo, browser, 100003)
+    await page.get_by_test_id("nav-clients").click()
+    await page.get_by_test_id("new-client").click()
+    form = page.get_by_test_id("new-client-form")
+    await form.wait_for()
+    await _check_fits(page, "new client form")
+    # the phone of Ivan's own Romashka: shown, to be opened instead
+    await page.get_by_test_id("new-client-name").fill("Ромашка-2")
+    await page.get_by_test_id("new-client-phone").fill("+7 495 111-22-33")
+    await page.get_by_test_id("new-client-save").click()
+    dup = page.get_by_test_id("new-client-duplicate")
+    await dup.first.wait_for()
+    text = await dup.first.inner_text()
+    assert "ООО «Ромашка»" in text and "тот же телефон" in text and "Открыть" in text
+    assert await Client.filter(name="Ромашка-2").count() == 0
+    # a bad email is refused naming it, in Russian; the form keeps what was typed
+    await page.get_by_test_id("new-client-email").fill("not-an-email")
+    await page.get_by_test_id("new-client-anyway").click()
+    error = page.get_by_test_id("new-client-error")
+    await error.wait_for(state="visible")
+    assert "email" in (await error.inner_text()).lower()
+    assert await page.get_by_test_id("new-client-name").input_value() == "Ромашка-2"
+    # fixed, and created anyway: the new card opens
+    await page.get_by_test_id("new-client-email").fill("office@romashka2.ru")
+    await page.get_by_test_id("new-client-anyway").click()
+    await page.get_by_test_id("client-name").wait_for()
+    assert "Ромашка-2" in await page.get_by_test_id("client-name").inner_text()
+    assert await Client.filter(name="Ромашка-2").count() == 1
+
+
+async def test_new_client_that_is_a_colleagues_says_whose(demo, browser):  # noqa: F811
+    from models import User
+    from services import clients as svc
+
+    anna = await User.get(telegram_id=100001)
+    await svc.do_create_client(anna, {"name": "ООО «Тюльпан»", "phone": "+74957776655"})
+    page = await _phone(demo, browser, 100003)
+    await page.goto(f"{demo}/app/clients?new=1")
+    await page.get_by_test_id("new-client-name").fill("Тюльпан")
+    await page.get_by_test_id("new-client-save").click()
+    dup = page.get_by_test_id("new-client-duplicate")
+    await dup.first.wait_for()
+    text = await dup.first.inner_text()
+    assert "Тюльпан" in text and "Анна" in text and "Открыть" not in text
+
+
+async def test_calendar_week_and_month_on_a_phone(demo, browser):  # noqa: F811
+    from datetime import datetime
+
+    page = await _phone(demo, browser, 100003)
+    await page.goto(f"{demo}/app/calendar")
+    await page.wait_for_selector("#calendar[data-ready='1']")
+    await page.select_option("#cal-view", "week")
+    chips = page.get_by_test_id("cal-chip")
+    await chips.first.wait_for()
+    assert await chips.count() == 7
+    # one day's timeline under the strip: today's, with today's call
+    assert await page.get_by_test_id("cal-col").count() == 1
+    assert "Позвонить Петрову" in await page.get_by_test_id("cal-col").inner_text()
+    # another day of the week is a tap away
+    today = datetime.now().astimezone().date()
+    other = [i for i in range(7) if await chips.nth(i).get_attribute("data-pick")
+             != today.isoformat()][0]
+    await chips.nth(other).click()
+    col = page.get_by_test_id("cal-col")
+    assert await col.get_attribute("data-date") == await chips.nth(other).get_attribute(
+        "data-pick")
+    assert "Позвонить Петрову" not in await col.inner_text()
+    # the month: a grid of days with dots, the chosen day's list under it (the day
+    # chosen in the week stays chosen)
+    await page.select_option("#cal-view", "month")
+    await page.get_by_test_id("cal-month-phone").wait_for()
+    picked = page.get_by_test_id("cal-picked-day")
+    assert "Позвонить Петрову" not in await page.inner_text("#cal-body")
+    await page.locator(f"[data-testid=cal-cell][data-pick='{today.isoformat()}']").click()
+    await page.get_by_test_id("cal-item").first.wait_for()
+    assert "Позвонить Петрову" in " ".join(
+        await page.get_by_test_id("cal-item").all_inner_texts())
+    before = await picked.inner_text()
+    other_day = today.replace(day=1 if today.day > 1 else 2).isoformat()
+    await page.locator(f"[data-testid=cal-cell][data-pick='{other_day}']").click()
+    await page.wait_for_function(
+        "t => document.querySelector('[data-testid=cal-picked-day]').textContent !== t",
+        arg=before)
+    await _check_fits(page, "calendar month, a day picked")
