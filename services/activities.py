@@ -625,19 +625,23 @@ async def do_create_activity(actor: User, data: dict[str, Any], *, source: str =
     return ActivityResult(activity, _notices(kind_notice, activity, people, actor))
 
 
-async def do_log_with_follow_up(actor: User, logged: dict[str, Any],
+async def do_log_with_follow_up(actor: User, logged: dict[str, Any] | None,
                                 follow_up: dict[str, Any] | None, *, source: str = "bot"
-                                ) -> tuple[Activity, Activity | None, list[Notice]]:
-    """M-3: the logged activity (done) and its follow-up task, both or neither."""
+                                ) -> tuple[Activity | None, Activity | None, list[Notice]]:
+    """M-3: the logged activity (done) and its follow-up task, both or neither; a
+    message that only plans (``logged`` None) saves the plan alone."""
+    if logged is None and not follow_up:
+        raise ValidationFailed("follow_up", "nothing to save")
     async with in_transaction():
-        done = await do_create_activity(actor, {**logged, "done": True}, source=source)
+        done = None
+        if logged is not None:
+            done = await do_create_activity(actor, {**logged, "done": True}, source=source)
         nxt = None
         if follow_up:
-            nxt = await do_create_activity(actor, {**follow_up,
-                                                   "parent_id": done.activity.id},
-                                           source=source)
-    notices = done.notices + (nxt.notices if nxt else [])
-    return done.activity, nxt.activity if nxt else None, notices
+            parent = {"parent_id": done.activity.id} if done else {}
+            nxt = await do_create_activity(actor, {**follow_up, **parent}, source=source)
+    notices = (done.notices if done else []) + (nxt.notices if nxt else [])
+    return done.activity if done else None, nxt.activity if nxt else None, notices
 
 
 async def do_update_activity(actor: User, activity_id: int, changes: dict[str, Any], *,

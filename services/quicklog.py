@@ -52,6 +52,7 @@ class Proposal:
     client: Client | None = None  # set only when exactly one candidate
     contact: ContactPerson | None = None  # a contact person of ``client`` named
     follow_up: FollowUp | None = None  # None when no next step is asked for
+    done: bool = True  # False: the message only plans ("завтра созвон"), nothing is logged
     problems: list[str] = field(default_factory=list)
 
 
@@ -63,17 +64,32 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 
 TYPE_PATTERNS: dict[str, re.Pattern[str]] = {
-    "call": _rx(r"(?:по|со|пере|до)?звон\w*|(?:по|за|пере|до)?дзвон\w*|"
+    "call": _rx(r"(?:по|со|пере|до)?звон\w*|(?:по|за|пере|до)?дзвон\w*|дзвін\w*|трубк\w*|"
+                r"слухавк\w*|набра(?:ть|ти|л|в)\w*|не\s+отвеча\w*|не\s+ответил\w*|"
+                r"не\s+відповіда\w*|no\s+answer|spoke|talked|"
                 r"(?:за)?телефонува\w*|call\w*|phoned|rang"),
     "meeting": _rx(r"встреч\w*|встрет\w*|зустр\w*|meet\w*|met"),
     "email": _rx(r"письм\w*|(?:на|от|від)?пис(?:ал|ав|ать|ати)\w*|лист(?:а|ом|и|ів)?|"
-                 r"e-?mail\w*|емейл\w*|имейл\w*|імейл\w*|mailed|wrote"),
-    "visit": _rx(r"визит\w*|візит\w*|visit\w*|(?:был|была|были|був|була|були)\s+у|"
+                 r"e-?mail\w*|емейл\w*|имейл\w*|імейл\w*|mailed|wrote|"
+                 r"(?:от|вы)прав(?:ил|ила|или|ить|лю)\w*|відправ(?:ив|ила|или|ити|лю)\w*|"
+                 r"(?:вы|при)сла(?:л|ла|ли|ть)\w*|надісла\w*|надішл\w*|sent|send"),
+    "visit": _rx(r"визит\w*|візит\w*|visit\w*|(?:был|была|были|був|була|були)\s+[ув]|"
                  r"(?:при|за)езжал\w*|(?:при|за)їжджа\w*|(?:при|за)ехал\w*|(?:при|за)їха\w*|"
-                 r"посетил\w*|відвіда\w*"),
-    "presentation": _rx(r"презент\w*|presentation\w*|presented"),
+                 r"посетил\w*|відвіда\w*|(?:по|с)?ездил\w*|(?:по|з)?їздил\w*|(?:по|з)?їздив\w*"),
+    "presentation": _rx(r"презент\w*|presentation\w*|presented|demo\w*|демо|"
+                        r"демонстрац\w*"),
     "sale": _rx(r"прода[лвж]\w*|sold|sales?"),
 }
+# A verb in the past tense: something was done ("звонил", "подписали", "відправив",
+# "called", "met"). A message without one that plans something only plans it.
+PAST = _rx(r"був|була|були|не\s+(?:отвечает|берет|відповідає|бере)|"
+           r"\w{2,}(?:лся|лась|лись|лось|ла|ли|ло|л)|\w{3,}(?:ив|ав|ів|ув|яв|вся|лася|лися)|"
+           r"\w{3,}ed|met|sent|wrote|spoke|had|was|were|went|saw|told|rang|gave|took|"
+           r"got|made|did|signed")
+INFINITIVE = re.compile(r"\w+(?:ть|ти|тись|тися|ться|чь)")
+# Words that look like a past verb and are not
+_NOT_PAST = frozenset("дела сила села школа цели стол пол тел утла нужно было".split()) - {
+    "было"}
 # Words asking for a next step; the follow-up is read from the first one on.
 FOLLOW_UP = _rx(r"договорил\w*|договорен\w*|домовил\w*|домовлен\w*|agreed?|"
                 r"перезвон\w*|передзвон\w*|call(?:ing)?\s+(?:\w+\s+)?back|callback|"
@@ -125,7 +141,7 @@ TIME_COLON = re.compile(rf"(?<![\d:.])(?P<h>\d{{1,2}}):(?P<m>\d{{2}})(?![\d:])"
 TIME_AMPM = re.compile(r"\b(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?\s*(?P<part>am|pm|a\.m\.|p\.m\.)")
 # "в 15", "о 9.30", "в 3 часа дня", "о 15 годині", "at 3": a bare hour needs a hint
 TIME_PREP = re.compile(
-    rf"\b(?:в|во|о|об|at|к)\s+(?P<h>\d{{1,2}})(?:[.:](?P<m>\d{{2}}))?(?!\d)"
+    rf"\b(?:в|во|о|об|at|к|до|by)\s+(?P<h>\d{{1,2}})(?:[.:](?P<m>\d{{2}}))?(?!\d)"
     rf"(?P<word>\s*(?:час(?:а|ов)?|годин[аиуі]?|год\.?|h|o'clock)\b)?"
     rf"(?:\s*(?P<part>{_DAY_PART})(?!\w))?")
 TIME_HOURS = re.compile(r"(?<!через )(?<!на )(?<!in )(?<!for )(?<!за )"
@@ -344,8 +360,11 @@ def _parse_when(norm: str, offset: int, language: str, timezone: str,
         return _Parsed(when.exact.astimezone(UTC), spans)
     if when:
         at = datetime.combine(when.day, time(*clock[2:]) if clock else DEFAULT_TIME, tz)
-        if when.weekday and at < local_now:
-            at += timedelta(days=7)  # "в среду" said on a Wednesday afternoon
+        if when.weekday and (at < local_now or not clock and when.day == today):
+            # "в среду" said on a Wednesday afternoon, or without a time on a Wednesday
+            # (today would be "сегодня"): next week's; "в среду в 15:00" said on a
+            # Wednesday morning is today's
+            at += timedelta(days=7)
         elif not clock and when.day == today and at < local_now:
             # "сегодня" after 10:00: the next full hour
             at = (local_now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
@@ -366,6 +385,36 @@ def _date_text(text: str, spans: list[tuple[int, int]]) -> str | None:
     if len(between.strip(" ,")) > 3:  # other words between the date and the time
         return " ".join(text[s:e].strip() for s, e in spans)
     return text[spans[0][0]:max(e for _, e in spans)].strip()
+
+
+def _clause_start(text: str, at: int) -> int:
+    """Where the clause holding position ``at`` begins (after the last , ; . before)."""
+    return max(text.rfind(ch, 0, at) for ch in ",;.") + 1
+
+
+def _asked_title(text: str, norm: str, follow: _Hit, cut: list[tuple[int, int]],
+                 types: list[_Hit], language: str) -> str:
+    """The follow-up's title keeps what was asked: "Перезвонить Петрову по цене",
+    "Send offer", "Надіслати рахунок"; the type's name when the clause says no more
+    than the type and the date ("о встрече в пятницу" → "Встреча")."""
+    end = len(text)
+    for ch in ",;.":
+        at = text.find(ch, follow.end)
+        if at >= 0:
+            end = min(end, at)
+    chars = list(text[:end])
+    for s, e in cut:
+        chars[s:min(e, end)] = " " * max(0, min(e, end) - s)
+    clause = "".join(chars[follow.start:end])
+    words = [w for w in _WORD.findall(clause)]
+    others = [w for w in words[1:] if _normalise(w) not in STOP_WORDS
+              and not TIME_WORDS.fullmatch(_normalise(w))
+              and not any(h.start >= follow.end and h.start < end
+                          and text[h.start:h.end].lower() == w.lower() for h in types)]
+    if not others:
+        return TITLES[language][follow.code]
+    title = " ".join(words)[:80].strip()
+    return title[:1].upper() + title[1:]
 
 
 def _task_title(text: str, start: int, cut: list[tuple[int, int]], language: str) -> str:
@@ -400,7 +449,10 @@ def _queries(word: str) -> list[str]:
 
 
 async def _candidates(actor: User, text: str, norm: str) -> list[Client]:
-    reserved = _reserved_spans(norm)
+    # and the verbs of what was done ("Провёл презентацию"), unless written as a name
+    reserved = _reserved_spans(norm) + [
+        (m.start(), m.end()) for m in PAST.finditer(norm)
+        if m.start() == 0 or not text[m.start()].isupper()]
     found: dict[int, Client] = {}
     hits: dict[int, set[int]] = {}  # client id → the words that found it
     capital: set[int] = set()  # clients found by a capitalised word
@@ -471,10 +523,16 @@ async def propose(actor: User, text: str, *, language: str, timezone: str,
     marker = FOLLOW_UP.search(norm)
     region = marker.start() if marker else 0
     types = _type_hits(norm)
+    parsed = _parse_when(norm[region:], region, language, timezone, now)
+    plans_only = bool(marker or parsed) and not _past(text, norm)
 
-    done = next((h for h in types if h.start < region), types[0] if types else None)
+    # what was done: an activity word before the agreement (or anywhere without one),
+    # not an infinitive ("просил прислать каталог": the sending is asked, not done)
+    doings = [h for h in types if not INFINITIVE.fullmatch(norm[h.start:h.end])]
+    done = None if plans_only else next((h for h in doings if h.start < region),
+                                        doings[0] if doings else None)
     proposal = Proposal(text=text, type_code=done.code if done else "task",
-                        result=text.strip())
+                        result=text.strip(), done=not plans_only)
 
     candidates = await _candidates(actor, text, norm)
     proposal.clients = candidates
@@ -484,22 +542,27 @@ async def propose(actor: User, text: str, *, language: str, timezone: str,
     else:
         proposal.problems.append(PROBLEM_SEVERAL_CLIENTS if candidates else PROBLEM_NO_CLIENT)
 
-    parsed = _parse_when(norm[region:], region, language, timezone, now)
     if not marker and not parsed:
         return proposal
     # the next step's type: the activity word nearest the date (after the agreement;
-    # without one, any but the word of what was done, if there is another)
-    nexts = ([h for h in types if h.start >= region and (marker or h is not done)]
-             or ([done] if done and not marker else []))
+    # without one, any but the word of what was done; a plan alone: any)
+    nexts = [h for h in types if h.start >= region and (marker or h is not done)]
+    if not nexts and done and parsed and not marker and "," not in text[
+            min(done.end, parsed.spans[0][0]):max(done.start, parsed.spans[0][0])]:
+        nexts = [done]  # "перенесла встречу на пятницу": the same clause as the date
     if parsed and nexts:
         s, e = parsed.spans[0]
         follow = min(nexts, key=lambda h: _distance(h, s, e))
     else:
         follow = nexts[0] if nexts else None
     code = follow.code if follow else "task"
-    cut = [*(parsed.spans if parsed else []), *([marker.span()] if marker else [])]
-    title = (TITLES[language][code] if code != "task"
-             else _task_title(text, region, cut, language))
+    cut = [*(parsed.spans if parsed else []), *([marker.span()] if marker and not (
+        follow and follow.start < marker.end() and marker.start() < follow.end) else [])]
+    if follow is not None:
+        title = _asked_title(text, norm, follow, cut, types, language)
+    else:
+        start = region if marker else _clause_start(text, parsed.spans[0][0] if parsed else 0)
+        title = _task_title(text, start, cut, language)
     proposal.follow_up = FollowUp(
         type_code=code, title=title, starts_at=parsed.starts_at if parsed else None,
         date_text=_date_text(text, parsed.spans) if parsed else None)
@@ -508,6 +571,19 @@ async def propose(actor: User, text: str, *, language: str, timezone: str,
     elif parsed.starts_at < now:
         proposal.problems.append(PROBLEM_PAST_DATE)
     return proposal
+
+
+def _past(text: str, norm: str) -> bool:
+    """A past-tense verb in the message; a capitalised word inside it is a name
+    ("Петров", "Іванів"), not a verb."""
+    for m in PAST.finditer(norm):
+        word = m.group()
+        if word in _NOT_PAST:
+            continue
+        if m.start() > 0 and text[m.start()].isupper():
+            continue
+        return True
+    return False
 
 
 # --- pieces the bot uses on their own -------------------------------------------------

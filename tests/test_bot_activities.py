@@ -50,6 +50,43 @@ async def test_quick_log_in_russian_saves_both_on_one_tap(service, emulator, mak
     assert saved is not None
 
 
+async def test_quick_log_of_a_plan_saves_only_the_plan(service, emulator, make_staff):
+    """M-3: "Перезвонить Петрову по цене в пятницу" plans a call; nothing was done, so
+    nothing done is logged, and the call keeps what was asked in its title. One tap
+    says something was done too."""
+    ivan = await make_staff(Role.MANAGER, language="ru", timezone="Europe/Moscow")
+    client = (await client_svc.do_create_client(ivan, {"name": "Ромашка"})).client
+    await client_svc.do_add_contact(ivan, client.id, {"first_name": "Иван",
+                                                      "last_name": "Петров"})
+    chat = ivan.telegram_id
+    reply = await say(emulator, chat, "Перезвонить Петрову по цене в пятницу")
+    assert "Только план" in reply["text"] and "Сделано" not in reply["text"]
+    assert "Перезвонить Петрову по цене" in reply["text"]
+    assert "🔖 Тип" not in buttons(reply)  # no done activity to give a type
+    done = await press(emulator, chat, await _last(emulator, chat), "✅ Сохранить")
+    assert "Запланировано" in done["text"]
+    await settled(service, emulator)
+    [plan] = await Activity.all()
+    assert plan.state == ActivityState.PLANNED and plan.parent_id is None
+    assert (await plan.type).code == "call" and plan.title == "Перезвонить Петрову по цене"
+    assert plan.client_id == client.id
+    # the same read the other way: something was done too, one tap
+    reply = await say(emulator, chat, "Завтра в 9:30 созвон с Ромашкой")
+    assert "Только план" in reply["text"]
+    await press(emulator, chat, reply, "✅ Что-то уже сделано", wait=False)
+    await settled(service, emulator)
+    again = [m for m in emulator.history(chat) if m["message_id"] == reply["message_id"]][-1]
+    assert "Сделано" in again["text"]  # the proposal changed in place
+    await press(emulator, chat, again, "✅ Сохранить")
+    await settled(service, emulator)
+    assert await Activity.filter(state=ActivityState.DONE).count() == 1
+    assert await Activity.all().count() == 3
+
+
+async def _last(emulator, chat):
+    return [m for m in emulator.history(chat) if m.get("reply_markup")][-1]
+
+
 async def test_quick_log_with_two_clients_and_no_date(service, emulator, make_staff):
     olena = await make_staff(Role.MANAGER, language="uk", timezone="Europe/Kyiv")
     a = (await client_svc.do_create_client(olena, {"name": "Ромашка"})).client

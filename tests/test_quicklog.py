@@ -150,7 +150,7 @@ async def test_phone_number_is_not_a_date(crm):
      "presentation"),
     ("ru", "Ромашка, договорились в среду в 10:00 встретиться", utc(2026, 12, 2, 7, 0),
      "meeting"),
-    ("ru", "Ромашка, договорились прислать КП до 27.11", utc(2026, 11, 27, 7, 0), "task"),
+    ("ru", "Ромашка, договорились прислать КП до 27.11", utc(2026, 11, 27, 7, 0), "email"),
     ("ru", "Ромашка, перезвонить в 16:30", utc(2026, 11, 25, 13, 30), "call"),
 ])
 async def test_dates(crm, language, text, expected, type_code):
@@ -163,11 +163,16 @@ async def test_dates(crm, language, text, expected, type_code):
 
 
 async def test_task_title(crm):
-    """M-3: a follow-up that is not a call or a meeting is a task named by its words."""
+    """M-3: the follow-up keeps what was asked: sending an offer is an email titled
+    "Прислать КП", not "Письмо"; words that name no activity make a task."""
     p = await propose(crm.admin, "Звонил в Ромашку. Договорились прислать КП завтра",
                       language="ru", timezone=MOSCOW, now=NOW)
-    assert p.follow_up.type_code == "task"
+    assert p.follow_up.type_code == "email"
     assert p.follow_up.title == "Прислать КП"
+    p = await propose(crm.admin, "Звонил в Ромашку. Договорились проверить оплату завтра",
+                      language="ru", timezone=MOSCOW, now=NOW)
+    assert p.follow_up.type_code == "task"
+    assert p.follow_up.title == "Проверить оплату"
     assert p.follow_up.date_text == "завтра"
 
 
@@ -320,9 +325,14 @@ def test_parse_when_in_the_persons_time_zone():
     # in Tokyo it is already 18:00: 16:30 has passed, so tomorrow
     assert parse_when("в 16:30", language="ru", timezone="Asia/Tokyo", now=NOW) == utc(
         2026, 11, 26, 7, 30)
-    # in New York it is 04:00, still Wednesday: this Wednesday's 10:00 is to come
+    # in New York it is 04:00, still Wednesday: "on Wednesday" without a time, said on
+    # a Wednesday, is next week's (today would be "today"); with a time to come, today's
     assert parse_when("on Wednesday", language="en", timezone="America/New_York",
-                      now=NOW) == utc(2026, 11, 25, 15, 0)
+                      now=NOW) == utc(2026, 12, 2, 15, 0)
+    assert parse_when("on Wednesday at 11am", language="en", timezone="America/New_York",
+                      now=NOW) == utc(2026, 11, 25, 16, 0)
+    assert parse_when("on Tuesday", language="en", timezone="America/New_York",
+                      now=NOW) == utc(2026, 12, 1, 15, 0)
 
 
 def test_parse_when_falls_back_to_russian_for_an_unknown_language():

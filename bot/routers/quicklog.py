@@ -44,7 +44,7 @@ class QuickLog(StatesGroup):
 def _draft_of(p: quicklog.Proposal) -> dict:
     f = p.follow_up
     return {
-        "text": p.text, "type": p.type_code, "result": p.result,
+        "text": p.text, "type": p.type_code, "result": p.result, "done": p.done,
         "client_id": p.client.id if p.client else None,
         "candidates": [c.id for c in p.clients][:8],
         "contact_id": p.contact.id if p.contact else None,
@@ -60,8 +60,12 @@ async def proposal_text(draft: dict, staff: User) -> str:
     lines = [_("I understood:")]
     types = {t.code: t for t in await svc.list_types()}  # seeds them on a fresh install
     t = types.get(draft["type"])
-    lines.append(_("Done: {type} — {result}").format(type=type_label(t), result=e(
-        draft["result"][:500])))
+    if draft.get("done", True):
+        lines.append(_("Done: {type} — {result}").format(type=type_label(t), result=e(
+            draft["result"][:500])))
+    else:
+        lines.append(_("A plan only: nothing done is logged — {text}").format(
+            text=e(draft["result"][:500])))
     client = await Client.get_or_none(id=draft["client_id"]) if draft["client_id"] else None
     if client:
         lines.append("🏢 " + e(client.name))
@@ -98,9 +102,14 @@ async def proposal_markup(draft: dict) -> InlineKeyboardMarkup:
             rows.append([_btn("🏢 " + client.name[:50], QuickLogCB(action="pick",
                                                                   value=str(client.id)))])
     rows.append([_btn(_("✅ Save"), QuickLogCB(action="save"))])
+    done = draft.get("done", True)
     rows.append([_btn(_("🏢 Client"), QuickLogCB(action="client")),
-                 _btn(_("🔖 Type"), QuickLogCB(action="types")),
+                 *([_btn(_("🔖 Type"), QuickLogCB(action="types"))] if done else []),
                  _btn(_("📅 Date"), QuickLogCB(action="date"))])
+    if draft.get("follow"):
+        # a plan read as done, or done read as a plan: one tap sets it right
+        rows.append([_btn(_("📝 Only the plan") if done else _("✅ Something was done too"),
+                          QuickLogCB(action="plan" if done else "did"))])
     if draft.get("follow"):
         rows.append([_btn(_("🔖 Next step's type"), QuickLogCB(action="types", value="next"))])
     row = [_btn(_("✖️ Cancel"), QuickLogCB(action="cancel"))]
@@ -114,10 +123,11 @@ async def save_quicklog(staff: User, draft: dict) -> tuple[Activity, list[svc.No
     """One tap saves all: the logged activity (done) and its follow-up task, in one
     transaction (a refused follow-up leaves nothing half-saved)."""
     follow = draft.get("follow")
+    done = draft.get("done", True) or not follow
     logged, nxt, notices = await svc.do_log_with_follow_up(staff, {
         "title": draft["result"][:120], "type": draft["type"], "result": draft["result"],
         "client_id": draft["client_id"], "contact_id": draft["contact_id"],
-        "starts_at": utcnow(), "reminders": []}, {
+        "starts_at": utcnow(), "reminders": []} if done else None, {
         "title": follow["title"][:300], "type": follow["type"],
         "client_id": draft["client_id"], "contact_id": draft["contact_id"],
         "starts_at": follow["starts_at"]} if follow else None, source="bot")
@@ -211,7 +221,8 @@ def build_quicklog_router() -> Router:
             await _close(state, here, "saved")
             await query.answer(_("Saved."))
             await query.message.edit_reply_markup(reply_markup=None)
-            await query.message.answer(_("✅ Logged."))
+            await query.message.answer(_("✅ Logged.") if draft.get("done", True)
+                                       else _("✅ Planned."))
             await show_card(query.message, staff, activity.id)
             if reminders is not None:
                 reminders.poke()
@@ -269,6 +280,9 @@ def build_quicklog_router() -> Router:
             draft["contact_id"] = await quicklog.contact_in(draft["client_id"], draft["text"])
         elif action == "nofollow":
             draft["follow"] = None
+            draft["done"] = True  # without a plan, what is saved is what was done
+        elif action in ("plan", "did"):
+            draft["done"] = action == "did"
         elif action == "settype":
             draft["type"] = value
         elif action == "setnext" and draft.get("follow"):
