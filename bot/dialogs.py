@@ -57,6 +57,10 @@ def _waiting_for(state_name: str) -> str:
         "QuickLog:confirm": _("A draft is waiting above: press ✅ Save or ✖️ Cancel."),
         "QuickLog:date": _("Type the date of the next step, e.g. “tomorrow 10:00”."),
         "QuickLog:client": _("Type part of the client's name, phone or INN."),
+        "ContactEdit:value": _("Type the contact's new value."),
+        "ContactNew:name": _("Type the new contact's full name."),
+        "ContactNew:phone": _("Type the new contact's phone, or press Skip."),
+        "ContactNew:email": _("Type the new contact's email, or press Skip."),
     }
     return waits.get(state_name, _("Answer the question above with a text message."))
 

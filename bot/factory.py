@@ -18,6 +18,7 @@ from bot.middlewares import InFlightMiddleware, StaffI18nMiddleware, StaffMiddle
 from bot.routers.activities import build_activities_router
 from bot.routers.calendar_sync import build_calendar_sync_router
 from bot.routers.clients import build_cancel_router, build_clients_router
+from bot.routers.contacts import build_contacts_router
 from bot.routers.discussions import build_discussions_router
 from bot.routers.inline import build_inline_router
 from bot.routers.lang import build_lang_router
@@ -100,6 +101,7 @@ def build_dispatcher(
         build_messaging_router(),
         build_mailings_router(),
         build_quicklog_in_search_router(),
+        build_contacts_router(),
         build_clients_router(),
         build_activities_router(),
         build_quicklog_router(),  # the quick log takes any other text

@@ -91,7 +91,8 @@ DEMO_CLIENTS = [
 
 async def _seed_clients() -> None:
     from models import Client
-    from services.clients import do_add_contact, do_create_client
+    from services.clients import do_create_client
+    from services.contacts import do_add_contact
 
     if await Client.exists():
         return

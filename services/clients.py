@@ -50,7 +50,7 @@ from services.requisites import (
     check_mfo,
     check_ogrn,
 )
-from services.text import digits, search_blob, translit, words
+from services.text import digits, translit, words
 
 SOURCES = ("bot", "web", "miniapp", "api", "import", "system")
 DEFAULT_WEIGHTS = {"name": 10, "phone": 20, "email": 15, "address": 15, "requisites": 20,
@@ -405,30 +405,6 @@ async def do_add_legal_entity(actor: User, client_id: int, data: dict[str, Any],
         await _refresh_derived(client)
         await client.save()
     return entity
-
-
-async def do_add_contact(actor: User, client_id: int, data: dict[str, Any], *,
-                         source: str = "web", region: str = "RU") -> ContactPerson:
-    """S-3: a contact person with phones, emails and messengers, validated."""
-    client = await get_client(actor, client_id)
-    first_name = _clean(data.get("first_name"))
-    if not first_name:
-        raise ValidationFailed("first_name", "is empty")
-    phones = [normalize_phone(p, region, "phones") for p in data.get("phones") or [] if p]
-    emails = [normalize_email(e, "emails") for e in data.get("emails") or [] if e]
-    async with in_transaction():
-        contact = await ContactPerson.create(
-            client=client, first_name=first_name, last_name=_clean(data.get("last_name")),
-            middle_name=_clean(data.get("middle_name")), position=_clean(data.get("position")),
-            phones=phones, emails=emails, messengers=data.get("messengers") or {},
-            telegram_id=data.get("telegram_id"), birthday=data.get("birthday"),
-            phone_digits=" ".join(digits(p) for p in phones),
-            search_text=search_blob(first_name, data.get("last_name"), *emails))
-        await _audit(actor, source, "contact", contact.id, client.id, "create",
-                     new=f"{contact.last_name or ''} {contact.first_name}".strip())
-        await _refresh_derived(client)
-        await client.save()
-    return contact
 
 
 # --- managers (S-6, A-5, S-25) ----------------------------------------------------

@@ -47,11 +47,12 @@ def read(path: Path) -> list[Line]:
 
 async def seed(actor) -> None:
     from services import clients as svc
+    from services import contacts as contacts_svc
 
     for data, contacts in CLIENTS:
         client = (await svc.do_create_client(actor, data)).client
         for contact in contacts:
-            await svc.do_add_contact(actor, client.id, contact)
+            await contacts_svc.do_add_contact(actor, client.id, contact)
 
 
 def wrong(line: Line, p) -> list[str]:

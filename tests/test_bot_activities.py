@@ -10,6 +10,7 @@ from datetime import timedelta
 from models import Activity, ActivityComment, ActivityState, Department, Role
 from services import activities as svc
 from services import clients as client_svc
+from services import contacts as contacts_svc
 from services.clock import utcnow
 from tests.conftest import say, settled
 
@@ -30,7 +31,7 @@ async def press(emulator, chat, msg, label, *, wait=True):
 async def test_quick_log_in_russian_saves_both_on_one_tap(service, emulator, make_staff):
     ivan = await make_staff(Role.MANAGER, language="ru", timezone="Europe/Moscow")
     client = (await client_svc.do_create_client(ivan, {"name": "Ромашка"})).client
-    await client_svc.do_add_contact(ivan, client.id, {"first_name": "Иван",
+    await contacts_svc.do_add_contact(ivan, client.id, {"first_name": "Иван",
                                                       "last_name": "Петров"})
     chat = ivan.telegram_id
     reply = await say(emulator, chat, "звонил Петрову из Ромашки, договорились о встрече "
@@ -56,7 +57,7 @@ async def test_quick_log_of_a_plan_saves_only_the_plan(service, emulator, make_s
     says something was done too."""
     ivan = await make_staff(Role.MANAGER, language="ru", timezone="Europe/Moscow")
     client = (await client_svc.do_create_client(ivan, {"name": "Ромашка"})).client
-    await client_svc.do_add_contact(ivan, client.id, {"first_name": "Иван",
+    await contacts_svc.do_add_contact(ivan, client.id, {"first_name": "Иван",
                                                       "last_name": "Петров"})
     chat = ivan.telegram_id
     reply = await say(emulator, chat, "Перезвонить Петрову по цене в пятницу")

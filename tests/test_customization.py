@@ -22,6 +22,7 @@ from models import (
 )
 from services import classifier, customfields, segments
 from services import clients as client_svc
+from services import contacts as contacts_svc
 from services import dictionaries as dicts
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 
@@ -224,7 +225,7 @@ async def test_s5_k3_admins_define_fields_and_staff_fill_them(org):
     assert row.new_value == "Холодный" and row.user_id == ivan.id
     assert await CustomValue.filter(entity="client", object_id=client.id).count() == 6
     # contacts have custom fields too
-    contact = await client_svc.do_add_contact(ivan, client.id, {"first_name": "Пётр"})
+    contact = await contacts_svc.do_add_contact(ivan, client.id, {"first_name": "Пётр"})
     assert (await customfields.do_set_values(ivan, "contact", contact.id, {
         "hobby_sphere": "Торговля"}))["hobby_sphere"] == "Торговля"
     # somebody else's client: not found

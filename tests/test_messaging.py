@@ -14,6 +14,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from models import OutboundMessage, OutboxState, Role
 from services import clients as client_svc
+from services import contacts as contacts_svc
 from services.clock import utcnow
 from tests.conftest import wait_until
 from tests.test_web import signed_in
@@ -103,7 +104,7 @@ async def test_email_from_the_card_is_delivered_once(mail_service, emulator, mak
                             email="ivan@crm.example.ru")
     client = (await client_svc.do_create_client(ivan, {"name": "Romashka",
                                                        "email": "info@romashka.ru"})).client
-    contact = await client_svc.do_add_contact(ivan, client.id, {
+    contact = await contacts_svc.do_add_contact(ivan, client.id, {
         "first_name": "Petr", "last_name": "Petrov", "emails": ["petrov@romashka.ru"]})
     controller, inbox = smtp_server(mail_service.smtp_port)
     try:

@@ -210,3 +210,46 @@ async def test_calendar_week_and_month_on_a_phone(demo, browser):  # noqa: F811
         "t => document.querySelector('[data-testid=cal-picked-day]').textContent !== t",
         arg=before)
     await _check_fits(page, "calendar month, a day picked")
+
+
+async def test_contacts_added_edited_archived_and_restored_on_the_card(demo, browser):  # noqa: F811
+    from models import Client, ContactPerson
+
+    client = await Client.get(name="ООО «Ромашка»")
+    page = await _phone(demo, browser, 100003)
+    await page.goto(f"{demo}/app/clients/{client.id}")
+    await page.get_by_test_id("contact-add").click()
+    await page.get_by_test_id("contact-dialog").wait_for()
+    await _check_fits(page, "contact form")
+    await page.get_by_test_id("contact-last-name").fill("Иванова")
+    await page.get_by_test_id("contact-first-name").fill("Мария")
+    await page.get_by_test_id("contact-phones").fill("8 916 000-11-22, 12")
+    await page.get_by_test_id("contact-birthday").fill("31.12.1980")
+    await page.get_by_test_id("contact-save").click()
+    error = page.get_by_test_id("contact-error")
+    await error.wait_for(state="visible")  # the bad phone is named; the form keeps it all
+    assert "phones" in (await error.inner_text()).lower() or "телефон" in (
+        await error.inner_text()).lower()
+    assert await page.get_by_test_id("contact-last-name").input_value() == "Иванова"
+    await page.get_by_test_id("contact-phones").fill("8 916 000-11-22")
+    await page.get_by_test_id("contact-save").click()
+    await page.get_by_test_id("contact-row").filter(has_text="Иванова").wait_for()
+    maria = await ContactPerson.get(last_name="Иванова")
+    assert maria.phones == ["+79160001122"] and maria.birthday.isoformat() == "1980-12-31"
+    # edit: the form opens filled, the birthday as 31.12.1980
+    await page.get_by_test_id("contact-row").filter(has_text="Иванова").get_by_test_id(
+        "contact-edit").click()
+    assert await page.get_by_test_id("contact-birthday").input_value() == "31.12.1980"
+    await page.get_by_test_id("contact-position").fill("главный бухгалтер")
+    await page.get_by_test_id("contact-save").click()
+    await page.get_by_test_id("contact-row").filter(has_text="главный бухгалтер").wait_for()
+    # archive, then restore from the archived list
+    await page.get_by_test_id("contact-row").filter(has_text="Иванова").get_by_test_id(
+        "contact-edit").click()
+    await page.get_by_test_id("contact-archive").click()
+    await page.get_by_test_id("contacts-archived").wait_for()
+    assert await page.get_by_test_id("contact-row").filter(has_text="Иванова").count() == 0
+    await page.get_by_test_id("contacts-archived").locator("summary").click()
+    await page.get_by_test_id("contact-restore").click()
+    await page.get_by_test_id("contact-row").filter(has_text="Иванова").wait_for()
+    assert (await ContactPerson.get(id=maria.id)).archived_at is None

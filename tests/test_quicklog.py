@@ -12,6 +12,7 @@ import pytest
 
 from models import Client, ContactPerson, Language, Role, User
 from services import clients as svc
+from services import contacts as contacts_svc
 from services import quicklog
 from services.quicklog import contact_in, looks_like_log, parse_when, propose
 
@@ -36,12 +37,13 @@ class Crm:
 async def crm(database_url) -> Crm:
     admin = await User.create(full_name="Admin", telegram_id=1, role=Role.ADMIN)
     romashka = (await svc.do_create_client(admin, {"name": "Ромашка"})).client
-    petrov = await svc.do_add_contact(admin, romashka.id,
+    petrov = await contacts_svc.do_add_contact(admin, romashka.id,
                                       {"first_name": "Иван", "last_name": "Петров"})
-    petrenko = await svc.do_add_contact(admin, romashka.id,
+    petrenko = await contacts_svc.do_add_contact(admin, romashka.id,
                                         {"first_name": "Олег", "last_name": "Петренко"})
     other = (await svc.do_create_client(admin, {"name": "Лютик"})).client
-    await svc.do_add_contact(admin, other.id, {"first_name": "Анна", "last_name": "Сидорова"})
+    await contacts_svc.do_add_contact(admin, other.id,
+                                      {"first_name": "Анна", "last_name": "Сидорова"})
     return Crm(admin, romashka, petrov, petrenko)
 
 
@@ -608,7 +610,7 @@ async def test_client_names_are_found_inflected(crm, name, text):
 async def test_choosing_between_contacts(crm):
     """The contact whose name fits a word of the message best; two equally good
     (two Ivans) are left for the person to choose; a Latin spelling fits too."""
-    sidorov = await svc.do_add_contact(crm.admin, crm.romashka.id,
+    sidorov = await contacts_svc.do_add_contact(crm.admin, crm.romashka.id,
                                        {"first_name": "Иван", "last_name": "Сидоров"})
 
     async def contact(text, language="ru"):
@@ -629,9 +631,9 @@ async def test_choosing_between_contacts(crm):
 async def test_contact_name_stems(crm):
     """A name's stem is all but its last two letters (four at least); a name shorter
     than four letters must be the whole word."""
-    kravets = await svc.do_add_contact(crm.admin, crm.romashka.id,
+    kravets = await contacts_svc.do_add_contact(crm.admin, crm.romashka.id,
                                        {"first_name": "Ян", "last_name": "Кравец"})
-    kovalenko = await svc.do_add_contact(crm.admin, crm.romashka.id,
+    kovalenko = await contacts_svc.do_add_contact(crm.admin, crm.romashka.id,
                                          {"first_name": "Ли", "last_name": "Коваленко"})
 
     async def contact(text):
@@ -648,7 +650,7 @@ async def test_contact_name_stems(crm):
 
 
 async def test_a_contact_without_a_surname(crm):
-    anna = await svc.do_add_contact(crm.admin, crm.romashka.id, {"first_name": "Анна"})
+    anna = await contacts_svc.do_add_contact(crm.admin, crm.romashka.id, {"first_name": "Анна"})
     assert await contact_in(crm.romashka.id, "Анна просила перезвонить") == anna.id
     assert await contact_in(crm.romashka.id, "говорил с Петровым") == crm.petrov.id
 

@@ -190,7 +190,7 @@ async def clients_page(request: web.Request) -> web.Response:
 
 
 async def client_page(request: web.Request) -> web.Response:
-    from models import ContactPerson, LegalEntity
+    from models import LegalEntity
     from services import activities as activity_service
     from services import classifier, layouts, links
     from services import clients as client_service
@@ -218,7 +218,7 @@ async def client_page(request: web.Request) -> web.Response:
         maps=client_service.map_links(address) if address else [],
         managers=[m.full_name for m in await client_service.current_managers(client.id)],
         legal=await LegalEntity.filter(client_id=client.id).order_by("-is_primary", "id"),
-        contacts=await ContactPerson.filter(client_id=client.id, archived_at=None),
+        **await _contacts_for_page(user, client.id),
         documents=await doc_service.list_documents(user, client.id),
         history=[history_line(r, translator(lang), user.timezone) for r in
                  await client_service.client_history(user, client.id, limit=100)],
@@ -236,6 +236,33 @@ async def client_page(request: web.Request) -> web.Response:
         refs=await _reference_items(),
         sphere_ids={s.id for s in await client.spheres.all()},
     )
+
+
+async def _contacts_for_page(user, client_id: int) -> dict[str, object]:
+    """The card's contact persons (S-3), the archived ones apart, with their custom
+    values for the edit form."""
+    import json
+
+    from services import contacts as contact_service
+    from services import customfields
+
+    def plain(value: object) -> object:
+        return value.isoformat() if hasattr(value, "isoformat") else value
+
+    people = await contact_service.list_contacts(user, client_id)
+    fields = await customfields.fields_for(user, "contact")
+    forms = {}
+    for c in people:
+        values = await customfields.values_for(user, "contact", c.id) if fields else {}
+        forms[c.id] = json.dumps({
+            "id": c.id, "first_name": c.first_name, "last_name": c.last_name or "",
+            "middle_name": c.middle_name or "", "position": c.position or "",
+            "phones": ", ".join(c.phones or []), "emails": ", ".join(c.emails or []),
+            "birthday": c.birthday.isoformat() if c.birthday else "", "notes": c.notes or "",
+            "custom": {k: plain(v) for k, v in values.items()}}, ensure_ascii=False)
+    return {"contacts": people, "contact_forms": forms, "contact_fields": fields,
+            "archived_contacts": await contact_service.list_contacts(user, client_id,
+                                                                      archived=True)}
 
 
 async def _reference_items() -> dict[str, list[object]]:

@@ -24,7 +24,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import MessageCB, PlaybookCB
 from bot.keyboards import BTN_CLIENTS, BTN_NEW_CLIENT, pager_row
 from kontakt.history import history_line
-from models import Client, ClientKind, ContactPerson, LegalEntity, User
+from models import Client, ClientKind, LegalEntity, User
 from services import clients as svc
 from services import documents as docs
 from services import duplicates
@@ -270,22 +270,14 @@ def build_clients_router() -> Router:
 
     @router.callback_query(ClientCB.filter(F.action == "contacts"))
     async def contacts(query: CallbackQuery, callback_data: ClientCB, staff: User) -> None:
+        from bot.routers.contacts import show_contacts
+
         try:
-            client = await svc.get_client(staff, callback_data.client_id)
+            await show_contacts(query.message, staff, callback_data.client_id)
         except DomainError as exc:
             await query.answer(error_text(exc), show_alert=True)
             return
-        people = await ContactPerson.filter(client_id=client.id, archived_at=None)
-        lines = [f"<b>{html.escape(client.name)}</b> — " + _("contacts")]
-        for p in people:
-            name = " ".join(x for x in (p.last_name, p.first_name, p.middle_name) if x)
-            extra = [p.position or "", *p.phones, *p.emails]
-            lines.append("• " + html.escape(name) + (
-                " · " + html.escape(" · ".join(x for x in extra if x)) if any(extra) else ""))
-        if not people:
-            lines.append(_("No contact persons yet."))
         await query.answer()
-        await query.message.answer("\n".join(lines))
 
     @router.callback_query(ClientCB.filter(F.action == "files"))
     async def files(query: CallbackQuery, callback_data: ClientCB, staff: User) -> None:

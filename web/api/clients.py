@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from models import Client, ContactPerson, LegalEntity, User
 from notifications.telegram import deliver_notices
 from services import clients as svc
+from services import contacts as contacts_svc
 from services import documents as docs
 from services.errors import ValidationFailed
 from web.api.framework import MAX_ID
@@ -99,6 +100,9 @@ class ContactIn(BaseModel):
     phones: list[str] = Field(default_factory=list, max_length=10)
     emails: list[str] = Field(default_factory=list, max_length=10)
     messengers: dict[str, str] = Field(default_factory=dict)
+    birthday: date | None = None
+    notes: str | None = Field(default=None, max_length=10000)
+    custom: dict[str, Any] | None = Field(default=None, description="custom values (S-3)")
 
 
 class ContactOut(BaseModel):
@@ -318,8 +322,8 @@ async def legal_create(request: web.Request, user: User, client_id: int, body: L
 @api.route("POST", "/clients/{client_id}/contacts", summary="Add a contact person (S-3)",
            body=ContactIn, response=ClientDetail, tags=["clients"], status=201)
 async def contact_create(request: web.Request, user: User, client_id: int, body: ContactIn):
-    await svc.do_add_contact(user, client_id, body.model_dump(), source=_source(request),
-                             region=_region(user))
+    await contacts_svc.do_add_contact(user, client_id, body.model_dump(),
+                                      source=_source(request), region=_region(user))
     return await _detail(user, client_id)
 
 

@@ -149,6 +149,64 @@
       area.selectionStart = area.selectionEnd = at + text.length;
       area.dispatchEvent(new Event("input", {bubbles: true}));  // the preview follows
     },
+    // S-3: a contact person's form: new (button null) or filled from the row's data
+    openContact: function (clientId, button) {
+      var dialog = document.getElementById("contact-dialog"), form = dialog.querySelector("form");
+      var data = button ? JSON.parse(button.dataset.contact) : {custom: {}};
+      form.reset();
+      form.elements.client_id.value = clientId;
+      ["id", "first_name", "last_name", "middle_name", "position", "phones", "emails",
+       "birthday", "notes"].forEach(function (k) { form.elements[k].value = data[k] || ""; });
+      var iso = /^(\d{4})-(\d{2})-(\d{2})$/.exec(data.birthday || "");  // shown as 31.12.1980
+      if (iso) form.elements.birthday.value = iso[3] + "." + iso[2] + "." + iso[1];
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (!el.name || el.name.indexOf("cf:") !== 0) return;
+        var v = (data.custom || {})[el.name.slice(3)];
+        if (el.dataset.type === "bool") el.checked = !!v;
+        else if (el.dataset.type === "multichoice") Array.prototype.forEach.call(el.options,
+          function (o) { o.selected = (v || []).indexOf(o.value) >= 0; });
+        else el.value = v == null ? "" : v;
+      });
+      var heading = form.querySelector("[data-testid=contact-heading]");
+      heading.textContent = button ? heading.dataset.edit : heading.dataset.new;
+      form.querySelector("[data-testid=contact-archive]").hidden = !button;
+      form.querySelector("[data-testid=contact-error]").hidden = true;
+      dialog.showModal();
+    },
+    saveContact: function (form) {
+      var body = {custom: {}}, id = form.elements.id.value;
+      var list = function (v) { return v.split(/[,;]/).map(function (x) { return x.trim(); })
+        .filter(Boolean); };
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (!el.name || el.name === "id" || el.name === "client_id") return;
+        if (el.name.indexOf("cf:") === 0) {
+          var t = el.dataset.type, k = el.name.slice(3);
+          if (t === "bool") body.custom[k] = el.checked;
+          else if (t === "multichoice") body.custom[k] = Array.prototype.filter.call(
+            el.options, function (o) { return o.selected; }).map(function (o) { return o.value; });
+          else body.custom[k] = el.value.trim() || null;
+        } else if (el.name === "phones" || el.name === "emails") body[el.name] = list(el.value);
+        else if (el.name === "birthday") {
+          var d = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/.exec(el.value.trim());
+          body.birthday = d ? d[3] + "-" + ("0" + d[2]).slice(-2) + "-" + ("0" + d[1]).slice(-2) :
+            (el.value.trim() || null);
+        } else body[el.name] = el.value.trim() || null;
+      });
+      if (!Object.keys(body.custom).length) delete body.custom;
+      var err = form.querySelector("[data-testid=contact-error]");
+      var req = id ? window.kontakt.api("PATCH", "/api/v1/contacts/" + id, body) :
+        window.kontakt.api("POST", "/api/v1/clients/" + form.elements.client_id.value +
+                           "/contacts", body);
+      req.then(function () { window.location.reload(); })
+        .catch(function (e) { err.textContent = e.message; err.hidden = false; });
+      return false;
+    },
+    contactAction: function (id, action) {
+      window.kontakt.api("POST", "/api/v1/contacts/" + id + "/" + action)
+        .then(function () { window.location.reload(); })
+        .catch(function (e) { window.kontakt.tell(e.message); });
+      return false;
+    },
     saveClient: function (id, form) {
       var body = {};
       Array.prototype.forEach.call(form.elements, function (el) {
