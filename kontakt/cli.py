@@ -37,6 +37,8 @@ def _secrets_of(settings: Settings) -> list[str]:
         out.append(settings.sms_login)
     if settings.google_client_secret:
         out.append(settings.google_client_secret.get_secret_value())
+    if settings.s3_secret_access_key:
+        out.append(settings.s3_secret_access_key.get_secret_value())
     for url in (settings.database_url, settings.redis_url):
         if url:
             password = urlsplit(url).password
@@ -199,6 +201,17 @@ async def _check(settings: Settings) -> int:
     except ConfigError as exc:
         print(f"database: FAILED — {exc}")
         ok = False
+    from services.storage import StorageUnavailable, store_from_settings
+
+    files = store_from_settings(settings)
+    try:
+        await files.check()
+        print(f"files: ok ({files.describe()})")
+    except StorageUnavailable as exc:
+        print(f"files: FAILED — {exc}")
+        ok = False
+    finally:
+        await files.close()
     if settings.bot_token is None:
         print("bot api: FAILED — KONTAKT_BOT_TOKEN is missing")
         ok = False
