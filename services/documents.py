@@ -128,3 +128,31 @@ async def open_document(actor: User, document_id: int, store: FileStore
     else:
         await get_client(actor, doc.client_id)  # the same access as the client
     return doc, await store.open(doc.storage_path)
+
+
+async def copy_files(source: FileStore, target: FileStore, *, batch: int = 200
+                     ) -> tuple[int, int, list[str]]:
+    """Copy every document's bytes from ``source`` to ``target`` (moving from the data
+    folder to a bucket): (copied, already there, keys missing from the source). Safe to
+    run again; one file (at most 20 MB) is in memory at a time."""
+    from services.errors import NotFound as Missing
+
+    copied, present, missing = 0, 0, []
+    last = ""
+    while True:
+        keys = await Document.filter(storage_path__gt=last).order_by("storage_path").distinct(
+        ).limit(batch).values_list("storage_path", flat=True)
+        if not keys:
+            return copied, present, missing
+        for key in keys:
+            if await target.exists(key):
+                present += 1
+                continue
+            try:
+                content = await source.read(key)
+            except Missing:
+                missing.append(key)
+                continue
+            await target.put(key, content)
+            copied += 1
+        last = keys[-1]

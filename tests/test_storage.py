@@ -320,3 +320,51 @@ def test_s3_settings_are_checked_and_the_secret_kept_out_of_logs(tmp_path):
     finally:
         logging.getLogger().removeHandler(handler)
     assert secret not in stream.getvalue() and "signing with ***" in stream.getvalue()
+
+
+async def test_copy_files_moves_the_data_folder_into_the_bucket(database_url, make_staff,
+                                                                s3_bucket, tmp_path):
+    """`kontakt copy-files`: once when an installation moves to S3, safe to repeat."""
+    import asyncio
+    import sys
+
+    from tests.test_process import BASE_ENV
+
+    ivan = await make_staff(Role.MANAGER)
+    client = (await svc.do_create_client(ivan, {"name": "Moving"})).client
+    local = LocalFileStore(tmp_path)
+    a = await docs.do_attach(ivan, client.id, filename="a.txt", content=b"first",
+                             mime_type="text/plain", store=local)
+    b = await docs.do_attach(ivan, client.id, filename="b.txt", content=b"second",
+                             mime_type="text/plain", store=local)
+    await docs.do_attach(ivan, client.id, filename="again.txt", content=b"first",
+                         mime_type="text/plain", store=local)  # the same key as a
+    gone = await Document.create(client=client, filename="gone.pdf", size=1, sha256="0" * 64,
+                                 storage_path=f"documents/{client.id}/{'f' * 64}")
+    env = {**BASE_ENV, **s3_bucket.env, "KONTAKT_DATABASE_URL": database_url,
+           "KONTAKT_DATA_DIR": str(tmp_path)}
+
+    async def copy_files() -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "kontakt", "copy-files", env=env, cwd=str(tmp_path),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        return proc.returncode, out.decode(), err.decode()
+
+    code, out, err = await copy_files()
+    assert code == 1, err  # a file is missing: said, and the exit code says so
+    assert out.startswith(f"Copied 2 files from the folder {tmp_path.resolve()} to the bucket "
+                          f"'{s3_bucket.name}'")
+    assert err.strip() == f"missing in the data folder: {gone.storage_path}"
+    assert _keys(s3_bucket) == sorted([a.storage_path, b.storage_path])
+    store = _s3(s3_bucket)
+    assert await store.read(b.storage_path) == b"second"
+    await store.close()
+    await gone.delete()
+    code, out, err = await copy_files()
+    assert code == 0, err
+    assert "Copied 0 files" in out and "2 were there already" in out
+    env.pop("KONTAKT_S3_BUCKET")
+    env.pop("KONTAKT_S3_ENDPOINT_URL")
+    code, _out, err = await copy_files()
+    assert code == 2 and err.startswith("kontakt: KONTAKT_S3_BUCKET: not set")
