@@ -320,6 +320,8 @@ def _demo_overrides() -> dict:
         "telegram_api_url": None,
         "public_url": None,
         "redis_url": None,
+        "s3_bucket": None,  # the demo's files stay in its data folder, never a real bucket
+        "s3_endpoint_url": None,
         "secret_key": os.environ.get("KONTAKT_SECRET_KEY") or secrets.token_urlsafe(32),
     }
 
