@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import secrets
@@ -197,6 +198,8 @@ class S3FileStore(FileStore):
         self._credentials = (access_key_id, secret_access_key)
         self._timeouts = (connect_timeout, read_timeout, max_attempts)
         self._client: Any = None
+        # botocore's failures, known once it is imported (in a thread: it is slow)
+        self._failures: tuple[type[BaseException], ...] = (OSError, TimeoutError)
         self._stack: contextlib.AsyncExitStack | None = None
         self._lock = asyncio.Lock()
 
@@ -206,11 +209,20 @@ class S3FileStore(FileStore):
     async def _get_client(self) -> Any:
         async with self._lock:
             if self._client is None:
-                from aiobotocore.config import AioConfig
-                from aiobotocore.session import get_session
-
+                # importing botocore and reading its S3 model take about half a second:
+                # in a thread, so the event loop only wires the client (milliseconds)
+                errors = await asyncio.to_thread(importlib.import_module,
+                                                 "botocore.exceptions")
+                self._failures = (errors.BotoCoreError, errors.ClientError, OSError,
+                                  TimeoutError)
+                session_module = await asyncio.to_thread(importlib.import_module,
+                                                         "aiobotocore.session")
+                config_module = await asyncio.to_thread(importlib.import_module,
+                                                        "aiobotocore.config")
+                session = session_module.get_session()
+                await asyncio.to_thread(_load_s3_model, session)
                 connect, read, attempts = self._timeouts
-                config = AioConfig(
+                config = config_module.AioConfig(
                     connect_timeout=connect, read_timeout=read,
                     retries={"max_attempts": attempts, "mode": "standard"},
                     # MinIO and most S3-compatible servers: bucket in the path
@@ -221,7 +233,6 @@ class S3FileStore(FileStore):
                     response_checksum_validation="when_required")
                 key_id, secret = self._credentials
                 stack = contextlib.AsyncExitStack()
-                session = get_session()
                 self._client = await stack.enter_async_context(session.create_client(
                     "s3", region_name=self.region, endpoint_url=self.endpoint_url,
                     aws_access_key_id=key_id, aws_secret_access_key=secret, config=config))
@@ -249,12 +260,12 @@ class S3FileStore(FileStore):
         return StorageUnavailable(f"cannot use {self.describe()}: {type(exc).__name__}")
 
     async def _call(self, operation: str, key: str | None = None, **params: Any) -> Any:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             client = await self._get_client()
             return await getattr(client, operation)(Bucket=self.bucket, **params)
-        except (BotoCoreError, ClientError, OSError, TimeoutError) as exc:
+        except Exception as exc:
+            if not isinstance(exc, self._failures):
+                raise  # a bug of ours stays a bug, with its traceback
             error = self._error(exc, key)
             if isinstance(error, StorageUnavailable):
                 log.warning("file storage: %s (%s)", error, operation)
@@ -274,8 +285,10 @@ class S3FileStore(FileStore):
             try:
                 async for chunk in body.iter_chunks(CHUNK):
                     yield chunk
-            except Exception as exc:  # noqa: BLE001 - the connection broke mid-file
-                raise self._error(exc, key) from None
+            except Exception as exc:
+                if not isinstance(exc, self._failures):
+                    raise
+                raise self._error(exc, key) from None  # the connection broke mid-file
 
         return StoredFile(int(answer.get("ContentLength") or 0), chunks, close=body.close)
 
@@ -298,6 +311,16 @@ class S3FileStore(FileStore):
         if self._stack is not None:
             stack, self._stack, self._client = self._stack, None, None
             await stack.aclose()
+
+
+def _load_s3_model(session: Any) -> None:
+    """Read what botocore needs for an S3 client into its loader's cache."""
+    loader = session.get_component("data_loader")
+    with contextlib.suppress(Exception):  # another botocore: the client reads them itself
+        loader.load_service_model("s3", "service-2")
+        loader.load_service_model("s3", "endpoint-rule-set-1")
+        for name in ("endpoints", "partitions", "_retry", "sdk-default-configuration"):
+            loader.load_data(name)
 
 
 def store_from_settings(settings: Any) -> FileStore:
