@@ -368,3 +368,23 @@ async def test_copy_files_moves_the_data_folder_into_the_bucket(database_url, ma
     env.pop("KONTAKT_S3_ENDPOINT_URL")
     code, _out, err = await copy_files()
     assert code == 2 and err.startswith("kontakt: KONTAKT_S3_BUCKET: not set")
+
+
+async def test_on_the_disk_a_download_still_answers_range_requests(service, emulator,
+                                                                   make_staff, tmp_path):
+    """The default store keeps what the web did before: sendfile, Range, the headers."""
+    ivan = await make_staff(Role.MANAGER)
+    await signed_in(service, emulator, ivan)
+    c = service.client
+    cid = (await (await c.post("/api/v1/clients", json={"name": "Disk"})).json())["id"]
+    form = FormData()
+    form.add_field("file", b"0123456789", filename="digits.txt", content_type="text/plain")
+    doc = await (await c.post(f"/api/v1/clients/{cid}/documents", data=form)).json()
+    stored = await Document.get(id=doc["id"])
+    assert (tmp_path / stored.storage_path).read_bytes() == b"0123456789"
+    resp = await c.get(f"/api/v1/documents/{doc['id']}", headers={"Range": "bytes=2-5"})
+    assert resp.status == 206 and await resp.read() == b"2345"
+    assert resp.headers["Content-Disposition"] == "attachment; filename*=UTF-8''digits.txt"
+    (tmp_path / stored.storage_path).unlink()  # gone from the disk: a 404, not a 500
+    resp = await c.get(f"/api/v1/documents/{doc['id']}")
+    assert resp.status == 404 and (await resp.json())["detail"] == "file not found"
