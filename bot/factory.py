@@ -30,6 +30,7 @@ from bot.routers.staff import build_staff_router
 from bot.routers.start import build_start_router
 from bot.routers.web import build_web_router
 from services.staff import get_active_by_telegram_id, language_from_telegram
+from services.storage import FileStore, LocalFileStore
 
 log = logging.getLogger("kontakt.bot")
 
@@ -69,7 +70,7 @@ def build_dispatcher(
     webapp_url: str | None,
     url_buttons: bool,
     storage: BaseStorage | None = None,
-    data_dir: Path | None = None,
+    file_store: FileStore | None = None,
 ) -> Dispatcher:
     dp = Dispatcher(
         storage=storage or MemoryStorage(),
@@ -79,7 +80,7 @@ def build_dispatcher(
         bot_username=bot_username,
         webapp_url=webapp_url,
         url_buttons=url_buttons,
-        data_dir=data_dir or Path("data"),
+        file_store=file_store if file_store is not None else LocalFileStore(Path("data")),
     )
     inflight = InFlightMiddleware()
     dp["inflight"] = inflight

@@ -37,6 +37,8 @@ def _secrets_of(settings: Settings) -> list[str]:
         out.append(settings.sms_login)
     if settings.google_client_secret:
         out.append(settings.google_client_secret.get_secret_value())
+    if settings.s3_secret_access_key:
+        out.append(settings.s3_secret_access_key.get_secret_value())
     for url in (settings.database_url, settings.redis_url):
         if url:
             password = urlsplit(url).password
@@ -199,6 +201,17 @@ async def _check(settings: Settings) -> int:
     except ConfigError as exc:
         print(f"database: FAILED — {exc}")
         ok = False
+    from services.storage import StorageUnavailable, store_from_settings
+
+    files = store_from_settings(settings)
+    try:
+        await files.check()
+        print(f"files: ok ({files.describe()})")
+    except StorageUnavailable as exc:
+        print(f"files: FAILED — {exc}")
+        ok = False
+    finally:
+        await files.close()
     if settings.bot_token is None:
         print("bot api: FAILED — KONTAKT_BOT_TOKEN is missing")
         ok = False
@@ -210,6 +223,30 @@ async def _check(settings: Settings) -> int:
             print(f"bot api: FAILED — {exc}")
             ok = False
     return 0 if ok else 1
+
+
+async def _copy_files(settings: Settings) -> int:
+    from kontakt import db
+    from services.documents import copy_files
+    from services.storage import LocalFileStore, StorageUnavailable, store_from_settings
+
+    if not settings.s3_bucket:
+        raise ConfigError("KONTAKT_S3_BUCKET: not set, so files already live in the data "
+                          "folder; set the KONTAKT_S3_* settings of the bucket to copy to")
+    source, target = LocalFileStore(settings.data_dir), store_from_settings(settings)
+    await _open_db(settings, require_migrated=True)
+    try:
+        copied, present, missing = await copy_files(source, target)
+    except StorageUnavailable as exc:
+        raise ConfigError(f"KONTAKT_S3_BUCKET: {exc}") from None
+    finally:
+        await target.close()
+        await db.close_db()
+    print(f"Copied {copied} files from {source.describe()} to {target.describe()}; "
+          f"{present} were there already.")
+    for key in missing:
+        print(f"missing in the data folder: {key}", file=sys.stderr)
+    return 1 if missing else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -225,7 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--department", help="department name or id")
     i.add_argument("--hours", type=int, default=72, help="valid for this many hours (72)")
     i.add_argument("--bot-username", help="skip asking Telegram for the bot's username")
-    sub.add_parser("check", help="check config, database and Bot API reachability")
+    sub.add_parser("check", help="check config, database, file storage and Bot API")
+    sub.add_parser("copy-files", help="copy attached files from the data folder to the S3 "
+                                      "bucket (once, when moving to S3; safe to repeat)")
     return p
 
 
@@ -259,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                        args.bot_username))
         if args.command == "check":
             return asyncio.run(_check(settings))
+        if args.command == "copy-files":
+            return asyncio.run(_copy_files(settings))
     except ConfigError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
@@ -279,6 +320,8 @@ def _demo_overrides() -> dict:
         "telegram_api_url": None,
         "public_url": None,
         "redis_url": None,
+        "s3_bucket": None,  # the demo's files stay in its data folder, never a real bucket
+        "s3_endpoint_url": None,
         "secret_key": os.environ.get("KONTAKT_SECRET_KEY") or secrets.token_urlsafe(32),
     }
 

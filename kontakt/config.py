@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LANGUAGES = ("ru", "uk", "en")
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{5,}$")
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 DEFAULT_DATA_DIR = Path("data")
 
 
@@ -70,6 +71,13 @@ class Settings(BaseSettings):
     google_revoke_uri: str = "https://oauth2.googleapis.com/revoke"
     google_api_endpoint: str | None = None  # another Calendar API address (tests, proxies)
     calendar_poll_s: int = Field(default=300, ge=5, le=86400)  # pull without notifications
+    # Attached files in an S3-compatible bucket (AWS S3, Yandex Object Storage, MinIO) so that
+    # several replicas share them; no bucket: the local data folder (DATA_DIR/documents)
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None  # none: AWS S3 itself
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_region: str = "us-east-1"
 
     @field_validator("bot_token")
     @classmethod
@@ -86,7 +94,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:// or postgres://")
         return v
 
-    @field_validator("telegram_api_url", "public_url", "google_api_endpoint")
+    @field_validator("telegram_api_url", "public_url", "google_api_endpoint", "s3_endpoint_url")
     @classmethod
     def _http_url(cls, v: str | None) -> str | None:
         if v in (None, ""):
@@ -95,6 +103,21 @@ class Settings(BaseSettings):
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ValueError("must be an http:// or https:// URL")
         return v.rstrip("/")
+
+    @field_validator("s3_bucket")
+    @classmethod
+    def _bucket(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if not BUCKET_RE.match(v):
+            raise ValueError("not a bucket name (3-63 lower-case letters, digits, dots, "
+                             "hyphens)")
+        return v
+
+    @field_validator("s3_access_key_id", "s3_secret_access_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v):
+        return None if v == "" else v
 
     @field_validator("redis_url")
     @classmethod
@@ -162,6 +185,13 @@ def load_settings(*, require_token: bool = False, require_secret: bool = False,
         raise ConfigError("KONTAKT_PUBLIC_URL: must be https:// (Telegram delivers webhooks "
                           "and opens Mini Apps only over HTTPS; a self-hosted Bot API server "
                           "set in KONTAKT_TELEGRAM_API_URL may use http)")
+    if settings.s3_endpoint_url and not settings.s3_bucket:
+        raise ConfigError("KONTAKT_S3_BUCKET: missing (KONTAKT_S3_ENDPOINT_URL is set: name "
+                          "the bucket that keeps the files)")
+    if bool(settings.s3_access_key_id) != bool(settings.s3_secret_access_key):
+        missing = "SECRET_ACCESS_KEY" if settings.s3_access_key_id else "ACCESS_KEY_ID"
+        raise ConfigError(f"KONTAKT_S3_{missing}: missing (the key id and its secret go "
+                          "together)")
     if require_token and settings.bot_token is None:
         raise ConfigError("KONTAKT_BOT_TOKEN: missing (the token @BotFather gave you)")
     if require_secret and settings.secret_key is None:

@@ -36,6 +36,7 @@ from notifications.scheduler import (
     build_scheduler,
 )
 from notifications.sms import provider_from_settings
+from services.storage import FileStore, StorageUnavailable, store_from_settings
 from sync.engine import CalendarSync
 from sync.google import GoogleConfig
 from web.app import WEBHOOK_PATH, build_web_app
@@ -83,18 +84,21 @@ class Runtime:
     scheduler: AsyncIOScheduler
     jobs: JobRunner
     bot_info: BotInfo
+    files: FileStore | None = None  # attached documents: the data folder or an S3 bucket
     reminders: ReminderDispatcher | None = None
     outbox: Outbox | None = None
     calendar: CalendarSync | None = None
     emulator: object | None = None
     runner: web.AppRunner | None = None
     polling_task: asyncio.Task | None = None
+    files_check: asyncio.Task | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
     """Everything wired; nothing started. The database must be initialised."""
     i18n = build_i18n(settings.default_language)
+    files = store_from_settings(settings)
     if settings.sandbox:
         if emulator is None:
             from web.emulator import BotApiEmulator
@@ -143,12 +147,12 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
         webapp_url=webapp_url,
         url_buttons=settings.sandbox or settings.base_url.startswith("https://"),
         storage=_build_storage(settings),
-        data_dir=settings.data_dir,
+        file_store=files,
     )
     scheduler, jobs = build_scheduler(settings.redis_url)
     reminders = ReminderDispatcher(bot, i18n)
     outbox = Outbox(SmtpConfig.from_settings(settings), sms=provider_from_settings(settings),
-                    data_dir=settings.data_dir)
+                    file_store=files)
     dp["outbox"] = outbox  # handlers poke it after a commit that queues a message
     add_mailing_job(scheduler, jobs, outbox,
                     secret=settings.secret_key.get_secret_value() if settings.secret_key
@@ -167,12 +171,14 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
         scheduler=scheduler,
         webhook_secret=webhook_secret(settings) if mode == "webhook" else None,
         emulator=emulator if settings.sandbox else None,
+        files=files,
     )
     web_app[REMINDERS_KEY] = reminders
     web_app[OUTBOX_KEY] = outbox
     web_app[CALENDAR_KEY] = calendar
     return Runtime(settings=settings, i18n=i18n, bot=bot, dispatcher=dp, web_app=web_app,
-                   scheduler=scheduler, jobs=jobs, bot_info=bot_info, reminders=reminders,
+                   scheduler=scheduler, jobs=jobs, bot_info=bot_info, files=files,
+                   reminders=reminders,
                    outbox=outbox, calendar=calendar,
                    emulator=emulator)
 
@@ -214,6 +220,8 @@ async def start(rt: Runtime, *, serve_http: bool = True) -> None:
             rt.runner = None
             raise StartupError(f"KONTAKT_HTTP_PORT: cannot listen on {s.http_host}:"
                                f"{s.http_port}: {exc.strerror}") from None
+    if rt.files is not None:  # in the background: an endpoint that is away delays nothing
+        rt.files_check = asyncio.create_task(check_files(rt.files), name="files-check")
     rt.scheduler.start()
     if rt.reminders is not None:
         rt.reminders.start()  # sends at once what came due while the service was down
@@ -243,6 +251,19 @@ async def start(rt: Runtime, *, serve_http: bool = True) -> None:
              rt.bot_info.mode)
 
 
+async def check_files(files: FileStore) -> bool:
+    """Say in the log where files are kept, or why they cannot be (a warning, not a
+    refusal to start: the rest of the service works without them)."""
+    try:
+        await files.check()
+    except StorageUnavailable as exc:
+        log.warning("file storage: %s; uploads and downloads fail until it is reachable",
+                    exc)
+        return False
+    log.info("attached files are kept in %s", files.describe())
+    return True
+
+
 async def stop(rt: Runtime) -> None:
     """Clean shutdown: stop taking updates, finish the ones in flight, then close."""
     if rt.polling_task is not None:
@@ -266,6 +287,12 @@ async def stop(rt: Runtime) -> None:
     await rt.jobs.wait_idle(15)  # a job in progress finishes before the database closes
     await rt.jobs.close()
     await rt.dispatcher.storage.close()
+    if rt.files_check is not None and not rt.files_check.done():
+        rt.files_check.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await rt.files_check
+    if rt.files is not None:
+        await rt.files.close()
     await rt.bot.session.close()
 
 

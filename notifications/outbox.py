@@ -10,9 +10,10 @@ the mark leaves the row "sending" until its lease runs out; it is then sent agai
 the one window where a duplicate is possible, as with any SMTP client.
 
 Files attached to an email (``outbound_message.attachments``, document ids) are read
-from the data folder when the message is built, each added with its name and type; a
-file deleted since, or missing on disk, fails that message with the reason (the rest
-go on).
+from the file store (the data folder or an S3 bucket) when the message is built, each
+added with its name and type; a file deleted since, or missing from the store, fails
+that message with the reason (the rest go on); a store that cannot be reached is
+retried like an SMTP server that is down.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import logging
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
-from pathlib import Path
 
 import aiosmtplib
 from tortoise.expressions import Q
@@ -31,6 +31,8 @@ from tortoise.expressions import Q
 from models.messaging import Channel, OutboundMessage, OutboxState
 from notifications.claimloop import ClaimLoop
 from services.clock import utcnow
+from services.errors import NotFound
+from services.storage import FileStore, StorageUnavailable
 
 log = logging.getLogger("kontakt.outbox")
 MAX_TRIES = 10
@@ -61,12 +63,13 @@ class Outbox(ClaimLoop):
     name = "outbox"
 
     def __init__(self, smtp: SmtpConfig, *, sms=None, replica: str | None = None,
-                 batch: int = 100, concurrency: int = 5, data_dir: Path | None = None) -> None:
+                 batch: int = 100, concurrency: int = 5,
+                 file_store: FileStore | None = None) -> None:
         super().__init__(replica=replica, batch=batch)
         self.smtp = smtp
         self.sms = sms  # a notifications.sms provider, or None
         self.concurrency = concurrency
-        self.data_dir = data_dir  # where documents are stored (attachments)
+        self.file_store = file_store  # where documents are stored (attachments)
 
     def can_run(self) -> bool:
         return bool(self.smtp.host) or self.sms is not None
@@ -139,21 +142,19 @@ class Outbox(ClaimLoop):
         ids = [i for i in (message.attachments or []) if isinstance(i, int)]
         if not ids:
             return []  # mutation: equivalent — the only caller, _email, takes None as no files
-        if self.data_dir is None:
-            raise AttachmentMissing("attachments: no data folder is configured")
+        if self.file_store is None:
+            raise AttachmentMissing("attachments: no file store is configured")
         docs = {d.id: d for d in await Document.filter(id__in=ids)}
         out = []
         for doc_id in ids:
             doc = docs.get(doc_id)
             if doc is None:
                 raise AttachmentMissing(f"attachment {doc_id}: the document was deleted")
-            path = self.data_dir / doc.storage_path
-            try:
-                content = await asyncio.to_thread(path.read_bytes)
-            except OSError as exc:
+            try:  # StorageUnavailable (the store is away for a while) goes up: a retry
+                content = await self.file_store.read(doc.storage_path)
+            except NotFound:
                 raise AttachmentMissing(f"attachment «{doc.filename}»: the file is missing "
-                                        f"on disk ({exc.strerror or type(exc).__name__})"
-                                        ) from None
+                                        "from the file store") from None
             out.append((doc.filename, doc.mime_type, content))
         return out
 
@@ -189,6 +190,9 @@ class Outbox(ClaimLoop):
             email = self._email(message, await self._files(message))
         except AttachmentMissing as exc:
             await self._fail(message, str(exc))
+            return True
+        except StorageUnavailable as exc:
+            await self._backoff(message, f"attachments: {exc}")
             return True
         except (ValueError, TypeError) as exc:  # a header Python's email refuses
             await self._fail(message, f"cannot build the email: {exc}")

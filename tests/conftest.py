@@ -238,3 +238,43 @@ async def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02):
 
 
 __all__ = ["keyboard_labels", "say", "settled", "wait_until", "web"]
+
+
+# --- S3-compatible storage: moto in server mode on a free port, a bucket per test ---------
+S3_KEY_ID, S3_SECRET = "kontakt-test-key", "kontakt-test-secret-0123456789"
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """A local S3-compatible server (moto's, in a thread of this process)."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(moto_server):
+    """A fresh bucket: ``.name``, ``.endpoint``, ``.settings`` (the KONTAKT_S3_* values as
+    load_settings' keywords), ``.env`` (the same as environment) and ``.client`` (boto3,
+    to look inside)."""
+    import secrets
+    from types import SimpleNamespace
+
+    import boto3
+
+    name = f"kontakt-{secrets.token_hex(5)}"
+    client = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1",
+                          aws_access_key_id=S3_KEY_ID, aws_secret_access_key=S3_SECRET)
+    client.create_bucket(Bucket=name)
+    values = {"s3_bucket": name, "s3_endpoint_url": moto_server,
+              "s3_access_key_id": S3_KEY_ID, "s3_secret_access_key": S3_SECRET}
+    return SimpleNamespace(name=name, endpoint=moto_server, client=client, settings=values,
+                           env={f"KONTAKT_{k.upper()}": v for k, v in values.items()})

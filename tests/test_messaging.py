@@ -428,19 +428,19 @@ async def test_email_with_a_file_of_the_client(mail_service, emulator, make_staf
                                                        "phone": "+74951112233"})).client
     other = (await client_svc.do_create_client(ivan, {"name": "Lutik"})).client
     hers = (await client_svc.do_create_client(olga, {"name": "Vasilek"})).client
-    data_dir = mail_service.settings.data_dir
+    store = mail_service.files
     offer = await documents.do_attach(ivan, client.id, filename="Предложение (1).pdf",
                                       content=b"%PDF-1.4 the offer", mime_type="application/pdf",
-                                      data_dir=data_dir)
+                                      store=store)
     price = await documents.do_attach(ivan, client.id, filename="price.csv",
                                       content=b"item;price\nrose;10\n", mime_type="text/csv",
-                                      data_dir=data_dir)
+                                      store=store)
     foreign = await documents.do_attach(ivan, other.id, filename="other.pdf",
                                         content=b"%PDF other", mime_type="application/pdf",
-                                        data_dir=data_dir)
+                                        store=store)
     stranger = await documents.do_attach(olga, hers.id, filename="hers.pdf",
                                          content=b"%PDF hers", mime_type="application/pdf",
-                                         data_dir=data_dir)
+                                         store=store)
     huge = await Document.create(client_id=client.id, filename="huge.zip", storage_path="x",
                                  size=21 * 1024 * 1024, sha256="0" * 64)
     controller, inbox = smtp_server(mail_service.smtp_port)
@@ -496,7 +496,7 @@ async def test_a_missing_file_fails_the_email_with_the_reason(mail_service, emul
                                                        "email": "office@lutik.ru"})).client
     doc = await documents.do_attach(ivan, client.id, filename="act.pdf", content=b"%PDF act",
                                     mime_type="application/pdf",
-                                    data_dir=mail_service.settings.data_dir)
+                                    store=mail_service.files)
     (mail_service.settings.data_dir / doc.storage_path).unlink()
     controller, inbox = smtp_server(mail_service.smtp_port)
     try:
@@ -545,11 +545,11 @@ async def test_email_from_the_bot_with_a_file(mail_service, emulator, make_staff
     ivan = await make_staff(Role.MANAGER, language="en", name="Ivan Field")
     client = (await client_svc.do_create_client(ivan, {"name": "Lutik",
                                                        "email": "office@lutik.ru"})).client
-    data_dir = mail_service.settings.data_dir
+    store = mail_service.files
     await documents.do_attach(ivan, client.id, filename="offer.pdf", content=b"%PDF offer",
-                              mime_type="application/pdf", data_dir=data_dir)
+                              mime_type="application/pdf", store=store)
     await documents.do_attach(ivan, client.id, filename="photo.jpg", content=b"\xff\xd8 jpg",
-                              mime_type="image/jpeg", data_dir=data_dir)
+                              mime_type="image/jpeg", store=store)
     controller, inbox = smtp_server(mail_service.smtp_port)
     chat = ivan.telegram_id
     try:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import errno
-import os
 import socket
 import time
 from datetime import timedelta
@@ -30,6 +28,7 @@ from notifications import outbox as outbox_module
 from notifications.outbox import Outbox, SmtpConfig
 from notifications.sms import SmsError
 from services.clock import utcnow
+from services.storage import LocalFileStore
 from tests.conftest import wait_until
 from tests.test_claimloop import Clock
 
@@ -318,7 +317,7 @@ async def test_attached_files_go_with_their_names_and_types(database_url, smtp, 
              ("deep", "a/b/c", b"deep", "application/octet-stream")]
     docs = [await document(tmp_path, name, mime, content) for name, mime, content, _t in files]
     row = await queued(clock, attachments=[d.id for d in docs])
-    await make_outbox(smtp.port, data_dir=tmp_path).run_once()
+    await make_outbox(smtp.port, file_store=LocalFileStore(tmp_path)).run_once()
     assert (await get(row)).state == OutboxState.SENT
     [got] = smtp.parsed
     assert [(p.get_filename(), p.get_content_type(), p.get_payload(decode=True))
@@ -336,7 +335,7 @@ async def test_a_message_that_cannot_be_built_fails_alone(database_url, smtp, cl
     missing = await queued(clock, "b@example.ru", attachments=[gone.id])
     header = await queued(clock, "c@example.ru", subject="Offer\nBcc: all@evil.example")
     fine = await queued(clock, "d@example.ru")
-    out = make_outbox(smtp.port, data_dir=tmp_path, concurrency=1)
+    out = make_outbox(smtp.port, file_store=LocalFileStore(tmp_path), concurrency=1)
     assert await out.run_once() == 4
     reasons = {}
     for row in (deleted, missing, header):
@@ -344,8 +343,8 @@ async def test_a_message_that_cannot_be_built_fails_alone(database_url, smtp, cl
         assert (got.state, got.attempts) == (OutboxState.FAILED, 1)
         reasons[row.to_address] = got.last_error
     assert reasons["a@example.ru"] == "attachment 987654: the document was deleted"
-    assert reasons["b@example.ru"] == ("attachment «act.pdf»: the file is missing on disk "
-                                       f"({os.strerror(errno.ENOENT)})")
+    assert reasons["b@example.ru"] == ("attachment «act.pdf»: the file is missing from the "
+                                       "file store")
     assert reasons["c@example.ru"].startswith("cannot build the email: ")
     assert (await get(fine)).state == OutboxState.SENT
     assert [e.rcpt_tos for _p, e in smtp.messages] == [["d@example.ru"]]
@@ -357,10 +356,10 @@ async def test_files_need_a_data_folder(database_url, smtp, clock, tmp_path):
     doc = await document(tmp_path, "offer.pdf", "application/pdf", b"%PDF")
     with_file = await queued(clock, "a@example.ru", attachments=[doc.id])
     without = await queued(clock, "b@example.ru")
-    await make_outbox(smtp.port).run_once()  # no data folder configured
+    await make_outbox(smtp.port).run_once()  # no file store configured
     failed = await get(with_file)
     assert failed.state == OutboxState.FAILED
-    assert failed.last_error == "attachments: no data folder is configured"
+    assert failed.last_error == "attachments: no file store is configured"
     assert (await get(without)).state == OutboxState.SENT
 
 

@@ -76,7 +76,8 @@ async def test_kontakt_demo_answers_health_within_60_s(tmp_path):
     port = _free_port()
     # the demo ignores production settings: it must not touch this database
     env = {"KONTAKT_DATA_DIR": str(tmp_path), "KONTAKT_HTTP_PORT": str(port),
-           "KONTAKT_DATABASE_URL": "postgres://nobody@127.0.0.1:9/production"}
+           "KONTAKT_DATABASE_URL": "postgres://nobody@127.0.0.1:9/production",
+           "KONTAKT_S3_BUCKET": "production-files", "KONTAKT_S3_ENDPOINT_URL": "http://127.0.0.1:9"}
     started = time.monotonic()
     proc = await _spawn("demo", env=env, cwd=tmp_path)
     try:
@@ -95,3 +96,4 @@ async def test_kontakt_demo_answers_health_within_60_s(tmp_path):
         _out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err.decode()
     assert (tmp_path / "demo.sqlite3").exists()
+    assert b"attached files are kept in the folder" in err  # not the production bucket

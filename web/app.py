@@ -15,6 +15,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from kontakt.config import Settings
+from services.storage import FileStore, LocalFileStore
 from web import pages
 from web.api import activities as _activities_api  # noqa: F401 - registers routes
 from web.api import calendar_sync as _calendar_sync
@@ -29,6 +30,7 @@ from web.imports import setup_imports
 from web.keys import (
     BOT_INFO_KEY,
     BOT_KEY,
+    FILES_KEY,
     I18N_KEY,
     JINJA_KEY,
     PUBLIC_ORIGIN_KEY,
@@ -75,9 +77,11 @@ def build_web_app(
     scheduler: AsyncIOScheduler | None,
     webhook_secret: str | None = None,
     emulator=None,
+    files: FileStore | None = None,
 ) -> web.Application:
     app = web.Application(middlewares=[security_headers], client_max_size=MAX_REQUEST)
     app[SETTINGS_KEY] = settings
+    app[FILES_KEY] = files if files is not None else LocalFileStore(settings.data_dir)
     app[I18N_KEY] = i18n
     app[BOT_KEY] = bot
     app[BOT_INFO_KEY] = bot_info

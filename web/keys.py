@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from kontakt.config import Settings
 from notifications.outbox import Outbox
 from notifications.reminders import ReminderDispatcher
+from services.storage import FileStore
 from sync.engine import CalendarSync
 
 
@@ -38,3 +39,5 @@ REMINDERS_KEY: web.AppKey[ReminderDispatcher] = web.AppKey("reminders", Reminder
 OUTBOX_KEY: web.AppKey[Outbox] = web.AppKey("outbox", Outbox)
 # K-1: the Google Calendar sync (OAuth callback, push notifications, consent links)
 CALENDAR_KEY: web.AppKey[CalendarSync] = web.AppKey("calendar_sync", CalendarSync)
+# attached files: the data folder or an S3 bucket (services.storage)
+FILES_KEY: web.AppKey[FileStore] = web.AppKey("files", FileStore)

@@ -5,7 +5,6 @@ a file sent while a card is open is attached to it (S-2)."""
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
@@ -29,6 +28,7 @@ from services import clients as svc
 from services import documents as docs
 from services import duplicates
 from services.errors import DomainError, NotFound, ValidationFailed
+from services.storage import FileStore, StorageUnavailable
 from services.text import digits
 
 
@@ -314,7 +314,7 @@ def build_clients_router() -> Router:
     # --- files while a card is open (S-2) ----------------------------------------
     @router.message(F.document | F.photo, StateFilter(None, Search.query))
     async def attach(message: Message, state: FSMContext, staff: User, bot: Bot,
-                     data_dir: Path) -> None:
+                     file_store: FileStore) -> None:
         data = await state.get_data()
         client_id, activity_id = data.get("open_client_id"), data.get("open_activity_id")
         if not client_id and not activity_id:
@@ -338,11 +338,15 @@ def build_clients_router() -> Router:
             if activity_id:  # the card opened last is an activity's (S-16)
                 doc = await docs.do_attach_to_activity(
                     staff, activity_id, filename=name, content=buffer.read(), mime_type=mime,
-                    data_dir=data_dir, source="bot")
+                    store=file_store, source="bot")
             else:
                 doc = await docs.do_attach(staff, client_id, filename=name,
                                            content=buffer.read(), mime_type=mime,
-                                           data_dir=data_dir, source="bot")
+                                           store=file_store, source="bot")
+        except StorageUnavailable:
+            await message.answer(_("⚠️ The file storage cannot be reached right now, so the "
+                                   "file was not attached. Please send it again later."))
+            return
         except DomainError as exc:
             await message.answer(error_text(exc))
             return

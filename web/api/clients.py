@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -14,10 +15,13 @@ from services import clients as svc
 from services import contacts as contacts_svc
 from services import documents as docs
 from services.errors import ValidationFailed
-from web.api.framework import MAX_ID
+from services.storage import StorageUnavailable
+from web.api.framework import MAX_ID, problem
 from web.api.routes import api
-from web.keys import BOT_KEY, I18N_KEY, SETTINGS_KEY
+from web.keys import BOT_KEY, FILES_KEY, I18N_KEY
 from web.session import request_source
+
+log = logging.getLogger("kontakt.web")
 
 
 class LegalIn(BaseModel):
@@ -358,10 +362,41 @@ async def client_history(request: web.Request, user: User, client_id: int):
 @api.route("GET", "/documents/{document_id}", summary="Download an attached document (S-2)",
            tags=["clients"])
 async def document_get(request: web.Request, user: User, document_id: int):
-    doc, path = await docs.open_document(user, document_id, request.app[SETTINGS_KEY].data_dir)
-    return web.FileResponse(path, headers={
-        "Content-Type": doc.mime_type,
-        "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(doc.filename)}"})
+    try:
+        doc, stored = await docs.open_document(user, document_id, request.app[FILES_KEY])
+    except StorageUnavailable as exc:
+        return problem(503, f"file storage is unavailable: {exc}")
+    headers = {"Content-Type": doc.mime_type,
+               "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(doc.filename)}"}
+    if stored.path is not None:  # the local disk: sendfile, Range requests
+        return web.FileResponse(stored.path, headers=headers)
+    return await stream_file(request, stored, headers)
+
+
+async def stream_file(request: web.Request, stored, headers: dict[str, str]
+                      ) -> web.StreamResponse:
+    """The file's bytes as they come from the store, never all in memory."""
+    resp = web.StreamResponse(headers=headers)
+    resp.content_length = stored.size
+    try:
+        first = True
+        async for chunk in stored.chunks():
+            if first:
+                await resp.prepare(request)
+                first = False
+            await resp.write(chunk)
+        if first:
+            await resp.prepare(request)
+        await resp.write_eof()
+    except StorageUnavailable as exc:
+        if first:  # nothing sent yet: a clear answer
+            return problem(503, f"file storage is unavailable: {exc}")
+        log.warning("download of %s cut short: %s", stored.size, exc)
+        if request.transport is not None:  # the client sees a short body, not a whole one
+            request.transport.close()
+    finally:
+        await stored.close()
+    return resp
 
 
 def _quote(name: str) -> str:
@@ -381,9 +416,9 @@ async def document_upload(request: web.Request) -> web.StreamResponse:
 async def upload_to(request: web.Request, param: str, attach, not_found: str
                     ) -> web.StreamResponse:
     """A multipart upload (field "file") handed to ``attach(user, id, filename=...,
-    content=..., mime_type=..., data_dir=..., source=...)``; 201 with the document."""
+    content=..., mime_type=..., store=..., source=...)``; 201 with the document."""
     from services.errors import DomainError
-    from web.api.framework import cross_site_refusal, problem
+    from web.api.framework import cross_site_refusal
     from web.session import current_user
 
     reason = cross_site_refusal(request)
@@ -407,7 +442,9 @@ async def upload_to(request: web.Request, param: str, attach, not_found: str
     try:
         doc = await attach(user, int(raw_id), filename=part.filename, content=bytes(content),
                            mime_type=part.headers.get("Content-Type"),
-                           data_dir=request.app[SETTINGS_KEY].data_dir, source="web")
+                           store=request.app[FILES_KEY], source="web")
+    except StorageUnavailable as exc:
+        return problem(503, f"file storage is unavailable: {exc}")
     except ValidationFailed as exc:
         return problem(422, [{"loc": ["body", exc.field], "msg": exc.message,
                               "type": "value_error"}])
