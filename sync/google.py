@@ -221,6 +221,12 @@ class CalendarClient:
         """events.patch with only the fields Kontakt owns, so guests, conference links,
         colours and attachments the person added stay; If-Match when we know the etag."""
         fields = {k: v for k, v in body.items() if k != "id"}
+        for key in ("start", "end"):
+            # a patch merges with what Google holds: ``date`` next to a stored ``dateTime``
+            # is 400 "Invalid start time"; switching timed <-> all-day clears the other
+            part = fields.get(key)
+            if isinstance(part, dict):
+                fields[key] = {**part, "dateTime" if "date" in part else "date": None}
         return self._run(self.events.patch(
             calendarId=calendar_id, eventId=event_id, body=fields),
             {"If-Match": etag} if etag else None)

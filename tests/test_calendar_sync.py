@@ -788,3 +788,31 @@ async def test_calendar_buttons_in_the_bot(gservice, emulator, google, make_staf
 
     await wait_until(gone, timeout=10)
     assert any(e["summary"] == "Bot buttons" for e in google.events("ivan@example.com"))
+
+
+# --- issue 20: Google as it really behaves ---------------------------------------------------
+async def test_switching_between_timed_and_all_day_both_ways(engine, google, people):
+    """A PATCH merges start/end with what Google holds: ``start.date`` next to the stored
+    ``start.dateTime`` is 400 "Invalid start time" (events.patch: patch semantics; the
+    Event resource's start.date / start.dateTime are exclusive). The other key is
+    cleared with null, both ways, and nothing stays marked."""
+    ivan, *_ = people
+    a = (await acts.do_create_activity(ivan, {"title": "Stocktaking", "type": "task",
+                                              "starts_at": soon(48)})).activity
+    link = await connect(engine, google, ivan, "ivan@example.com")
+    await sync(engine)
+    assert "dateTime" in ours(google, link)[0]["start"]
+    await acts.do_update_activity(ivan, a.id, {"all_day": True})
+    await sync(engine)
+    [event] = ours(google, link)
+    assert set(event["start"]) & {"date", "dateTime"} == {"date"}
+    assert set(event["end"]) & {"date", "dateTime"} == {"date"}
+    row = await CalendarEvent.get(activity_id=a.id)
+    assert (row.dirty, row.attempts, row.last_error) == (False, 0, None)
+    await acts.do_update_activity(ivan, a.id, {"all_day": False})
+    await sync(engine)
+    [event] = ours(google, link)
+    assert set(event["start"]) & {"date", "dateTime"} == {"dateTime"}
+    assert set(event["end"]) & {"date", "dateTime"} == {"dateTime"}
+    row = await CalendarEvent.get(activity_id=a.id)
+    assert (row.dirty, row.attempts, row.last_error) == (False, 0, None)
