@@ -351,6 +351,15 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
                 # ours already (a retried insert, or kept from an earlier connection):
                 # take it over; Kontakt's version is written over it below
                 found = await asyncio.to_thread(client.get, target, row.event_id)
+                if found is not None:
+                    try:  # the body says "confirmed": a deleted one is restored
+                        event = await asyncio.to_thread(client.update, target, row.event_id,
+                                                        body, found.get("etag"))
+                    except GoogleError as again:
+                        if again.status != 403 or again.limited \
+                                or found.get("status") != "cancelled":
+                            raise
+                        found = None  # deleted, and Google will not restore it
                 if found is None:
                     # the id was used by an event Google has purged and will not reuse:
                     # the same event under a new id
@@ -359,9 +368,6 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
                     await CalendarEvent.filter(id=row.id).update(event_id=row.event_id)
                     body = {**body, "id": row.event_id}
                     event = await asyncio.to_thread(client.insert, target, body)
-                else:
-                    event = await asyncio.to_thread(client.update, target, row.event_id,
-                                                    body, found.get("etag"))
         else:
             try:
                 event = await asyncio.to_thread(client.update, target, row.event_id, body,
@@ -373,8 +379,17 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
                         await self._apply(link, current, row)
                     await CalendarEvent.filter(id=row.id).update(dirty=True)
                     return
-                if exc.status in (404, 410):
-                    if not await asyncio.to_thread(client.calendar_exists, target):
+                if exc.status in (403, 404, 410) and not exc.limited:
+                    # not proof by itself ("Handle API errors": a 404 during sync means
+                    # back off): a get confirms it is gone before anything is cancelled
+                    current = await asyncio.to_thread(client.get, target, row.event_id)
+                    if current is not None and current.get("status") != "cancelled":
+                        if exc.status == 403:
+                            raise  # refused for another reason: the row backs off
+                        raise GoogleError(exc.status, exc.reason, "yet a get finds the "
+                                          "event: tried again later") from None
+                    if current is None and not await asyncio.to_thread(
+                            client.calendar_exists, target):
                         raise CalendarGone(target) from None
                     await self._deleted_there(link, row, activity)
                     return

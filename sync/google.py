@@ -70,9 +70,18 @@ class GoogleError(Exception):
         self.status, self.reason, self.retry_after = status, reason, retry_after
 
     @property
+    def limited(self) -> bool:
+        """A usage limit ("Handle API errors": 403 usageLimits reasons, 429): wait and
+        try again, never a refusal of that request."""
+        return self.status == 429 or (self.status == 403 and self.reason in LIMIT_REASONS)
+
+    @property
     def temporary(self) -> bool:
-        return self.status in (0, 408, 429, 500, 502, 503, 504) or (
-            self.status == 403 and self.reason in ("rateLimitExceeded", "userRateLimitExceeded"))
+        return self.status in (0, 408, 429, 500, 502, 503, 504) or self.limited
+
+
+LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded",
+                           "dailyLimitExceeded"})
 
 
 class AccessRevoked(Exception):

@@ -504,17 +504,26 @@ async def test_a_conflict_whose_event_cannot_be_read_is_tried_again(engine, goog
 
 
 @pytest.mark.parametrize("status", [404, 410])
-async def test_an_event_gone_from_a_calendar_still_there_counts_as_deleted(
-        engine, google, clock, status):
+async def test_a_not_found_is_confirmed_before_anything_is_cancelled(engine, google, clock,
+                                                                    status):
+    """"Handle API errors" (404 during sync): back off, do not conclude the event is gone.
+    A get that still finds it leaves the activity as it is and the row tried later; a get
+    that does not (the other tests here) is the deletion."""
     ivan = await person()
     link = await link_for(google, ivan, "ivan@example.com")
-    a = await task(ivan, "Gone")
+    a = await task(ivan, "Gone?")
     await pushed(engine, link)
-    await acts.do_update_activity(ivan, a.id, {"title": "Gone, renamed"})
-    google.fail_next(status, path_contains="/events/")
+    await acts.do_update_activity(ivan, a.id, {"title": "Gone?, renamed"})
+    google.fail_next(status, path_contains="/events/", method="PATCH")
+    calls = len(google.calls)
     await pushed(engine, link)
-    assert str((await Activity.get(id=a.id)).state) == ActivityState.CANCELLED
-    assert not await CalendarEvent.filter(activity_id=a.id).exists()
+    assert [c[0] for c in google.calls[calls:]] == ["PATCH", "GET"]
+    assert str((await Activity.get(id=a.id)).state) == ActivityState.PLANNED
+    row = await row_of(a, ivan)
+    assert row.dirty and row.attempts == 1 and row.next_attempt_at > clock.now
+    clock.advance(minutes=1)
+    await pushed(engine, link)
+    await one_live_event(google, link, a, ivan, "Gone?, renamed")
     assert (await fresh(link)).state == LinkState.ACTIVE
 
 
@@ -1136,7 +1145,8 @@ async def test_a_round_whose_calendar_was_deleted_pauses_and_tells(engine, googl
     await engine.sync_person(link.id)
     await acts.do_update_activity(ivan, a.id, {"title": "Renamed"})
     google.fail_next(404, path_contains="/events/")
-    google.fail_next(404, path_contains="/calendars/")  # the calendar is not there
+    # the event is not there to be read either, and nor is the calendar
+    google.fail_next(404, times=2, path_contains="/calendars/")
     await engine.sync_person(link.id)
     link = await fresh(link)
     assert link.state == LinkState.PAUSED and "gone" in link.paused_reason
@@ -1325,3 +1335,104 @@ async def test_long_messages_are_cut_to_their_columns(engine, google, clock, mon
     monkeypatch.setattr(engine, "_client", revoked)
     await engine.sync_person(link.id)
     assert (await fresh(link)).paused_reason == ("access revoked: " + "r" * 400)[:300]
+
+
+# --- issue 20: Google as it really behaves ---------------------------------------------------
+async def one_live_event(google: FakeGoogle, link: CalendarLink, activity: Activity,
+                         user: User, title: str) -> CalendarEvent:
+    """Exactly one event of the activity is live in the calendar, its row is neither
+    waiting nor failing, and it names that event."""
+    row = await row_of(activity, user)
+    assert [(e["id"], e["summary"]) for e in live(google, link.calendar_id)] == [
+        (row.event_id, title)]
+    assert (row.in_google, row.dirty, row.attempts, row.last_error) == (True, False, 0, None)
+    return row
+
+
+@pytest.mark.parametrize("google_keeps", ["no_undelete", "purged"])
+async def test_cancelled_then_reopened_is_one_live_event(engine, google, clock, google_keeps):
+    """Cancel → sync → reopen → sync: Google still holds the deleted event's id. It will
+    not undelete it (403) or has purged it (get 404, insert 409): the event is made again
+    under a new id, once."""
+    ivan = await person()
+    link = await link_for(google, ivan, "ivan@example.com")
+    a = await task(ivan, "Reopened")
+    await pushed(engine, link)
+    first = (await row_of(a, ivan)).event_id
+    await acts.do_set_state(ivan, a.id, "cancelled")
+    await pushed(engine, link)
+    assert live(google, link.calendar_id) == []
+    if google_keeps == "purged":
+        google.purge(link.calendar_id, first)
+    else:
+        google.no_undelete = True
+    await acts.do_set_state(ivan, a.id, "planned")
+    await pushed(engine, link)
+    clock.advance(hours=2)  # whatever backoff there was
+    await pushed(engine, link)
+    row = await one_live_event(google, link, a, ivan, "Reopened")
+    assert row.event_id.startswith(first + "g") and row.event_id != first
+
+
+async def test_a_deleted_event_google_restores_keeps_its_id(engine, google, clock):
+    ivan = await person()
+    link = await link_for(google, ivan, "ivan@example.com")
+    a = await task(ivan, "Restored")
+    await pushed(engine, link)
+    first = (await row_of(a, ivan)).event_id
+    await acts.do_set_state(ivan, a.id, "cancelled")
+    await pushed(engine, link)
+    await acts.do_set_state(ivan, a.id, "planned")
+    await pushed(engine, link)
+    assert (await one_live_event(google, link, a, ivan, "Restored")).event_id == first
+
+
+@pytest.mark.parametrize("google_keeps", ["no_undelete", "purged"])
+async def test_deleted_in_the_calendar_then_reopened_in_kontakt(engine, google, clock,
+                                                              google_keeps):
+    ivan = await person()
+    link = await link_for(google, ivan, "ivan@example.com")
+    a = await task(ivan, "Deleted there")
+    await pushed(engine, link)
+    await pulled(engine, link)
+    first = (await row_of(a, ivan)).event_id
+    google.user_delete_event(link.calendar_id, first)
+    await pulled(engine, link)
+    assert str((await Activity.get(id=a.id)).state) == ActivityState.CANCELLED
+    if google_keeps == "purged":
+        google.purge(link.calendar_id, first)
+    else:
+        google.no_undelete = True
+    await acts.do_set_state(ivan, a.id, "planned")
+    await pushed(engine, link)
+    clock.advance(hours=2)
+    await pushed(engine, link)
+    await pulled(engine, link)  # our own writes coming back change nothing
+    assert str((await Activity.get(id=a.id)).state) == ActivityState.PLANNED
+    await one_live_event(google, link, a, ivan, "Deleted there")
+
+
+@pytest.mark.parametrize("google_keeps", ["no_undelete", "purged"])
+async def test_a_change_to_an_event_deleted_in_the_calendar_is_that_deletion(
+        engine, google, clock, google_keeps):
+    """Changed in Kontakt after it was deleted in the calendar, before the pull: Google
+    answers 403 (no undelete) or 404 (purged), a get confirms it is gone, and it counts
+    as deleted there, once; not a row retried for ever."""
+    ivan = await person()
+    link = await link_for(google, ivan, "ivan@example.com")
+    a = await task(ivan, "Gone")
+    await pushed(engine, link)
+    event_id = (await row_of(a, ivan)).event_id
+    google.user_delete_event(link.calendar_id, event_id)
+    if google_keeps == "purged":
+        google.purge(link.calendar_id, event_id)
+    else:
+        google.no_undelete = True
+    await acts.do_update_activity(ivan, a.id, {"title": "Gone, renamed"})
+    calls = len(google.calls)
+    await pushed(engine, link)
+    assert [c[0] for c in google.calls[calls:]][:2] == ["PATCH", "GET"]
+    assert str((await Activity.get(id=a.id)).state) == ActivityState.CANCELLED
+    assert not await CalendarEvent.filter(activity_id=a.id).exists()
+    assert live(google, link.calendar_id) == []
+    assert (await fresh(link)).state == LinkState.ACTIVE

@@ -96,6 +96,15 @@ _FAULTS = {
     500: ("global", "backendError", "Backend Error"),
     503: ("global", "backendError", "Backend Error"),
 }
+#: ``fail_next(reason=...)`` -> (domain, reason, message), from "Handle API errors"
+#: (developers.google.com/calendar/api/guides/errors): usage limits are 403 or 429.
+_REASONS = {
+    "rateLimitExceeded": ("usageLimits", "rateLimitExceeded", "Rate Limit Exceeded"),
+    "userRateLimitExceeded": ("usageLimits", "userRateLimitExceeded",
+                              "User Rate Limit Exceeded"),
+    "quotaExceeded": ("usageLimits", "quotaExceeded", "Calendar usage limits exceeded."),
+    "forbidden": ("global", "forbidden", "Forbidden"),
+}
 #: Event fields owned by the server: a client's values for them are ignored.
 _SERVER_FIELDS = frozenset({
     "kind", "etag", "id", "status", "htmlLink", "created", "updated", "creator",
@@ -186,6 +195,7 @@ class _Calendar:
     resource_id: str = field(default_factory=lambda: secrets.token_urlsafe(20))
     events: dict[str, _StoredEvent] = field(default_factory=dict)
     seq: int = 0
+    reserved: set[str] = field(default_factory=set)  # purged ids Google will not reuse
 
 
 @dataclass
@@ -209,6 +219,8 @@ class _Fault:
     remaining: int
     retry_after: int | None
     path_contains: str
+    reason: str | None = None
+    method: str | None = None
 
 
 def _random_id(length: int = 26) -> str:
@@ -319,6 +331,8 @@ class FakeGoogle:
         self.client_secret = client_secret
         self.consent_account: str | None = None
         self.deny_consent = False
+        #: switches for behaviour Google shows only sometimes (off: the lenient default)
+        self.no_undelete = False  # patch/update of a cancelled event: 403
         self.calls: list[tuple[str, str, dict]] = []
         self.notifications: list[dict] = []
         self._accounts: dict[str, str] = {}  # email -> time zone
@@ -648,7 +662,7 @@ class FakeGoogle:
                  for k in request.query.keys()}
         self.calls.append((request.method, request.path[len(API_PREFIX):], query))
         try:
-            self._apply_fault(request.path)
+            self._apply_fault(request.path, request.method)
             request[_EMAIL] = self._authenticate(request)
             return await handler(request)
         except ApiError as exc:
@@ -658,13 +672,17 @@ class FakeGoogle:
         except web.HTTPNotFound:
             return _not_found().response()
 
-    def _apply_fault(self, path: str) -> None:
+    def _apply_fault(self, path: str, method: str = "") -> None:
         for fault in self._faults:
-            if fault.remaining > 0 and fault.path_contains in path:
+            if fault.remaining > 0 and fault.path_contains in path and (
+                    fault.method is None or fault.method == method):
                 fault.remaining -= 1
                 self._faults = [f for f in self._faults if f.remaining > 0]
                 domain, reason, message = _FAULTS.get(
                     fault.status, ("global", "backendError", "Backend Error"))
+                if fault.reason:
+                    domain, reason, message = _REASONS.get(
+                        fault.reason, ("global", fault.reason, fault.reason))
                 headers = {} if fault.retry_after is None else {
                     "Retry-After": str(fault.retry_after)}
                 if fault.status == 401:
@@ -672,9 +690,20 @@ class FakeGoogle:
                 raise ApiError(fault.status, reason, message, domain=domain, headers=headers)
 
     def fail_next(self, status: int, times: int = 1, *, retry_after: int | None = None,
-                  path_contains: str = "") -> None:
-        """The next ``times`` API requests whose path contains ``path_contains`` fail."""
-        self._faults.append(_Fault(status, times, retry_after, path_contains))
+                  path_contains: str = "", reason: str | None = None,
+                  method: str | None = None) -> None:
+        """The next ``times`` API requests whose path contains ``path_contains`` (and of
+        ``method``, if given) fail; ``reason`` picks Google's error reason (e.g.
+        ``quotaExceeded`` with 403)."""
+        self._faults.append(_Fault(status, times, retry_after, path_contains, reason, method))
+
+    def purge(self, calendar_id: str, event_id: str) -> None:
+        """Google forgets a deleted event (get: 404) but keeps its id taken (insert: 409)."""
+        cal = self._user_calendar(calendar_id)
+        stored = cal.events.pop(event_id, None)
+        if stored is None or stored.data["status"] != "cancelled":
+            raise ValueError(f"only a deleted event can be purged: {event_id!r}")
+        cal.reserved.add(event_id)
 
     @staticmethod
     async def _body(request: web.Request) -> Json:
@@ -707,6 +736,13 @@ class FakeGoogle:
         wanted = request.headers.get("If-Match")
         if wanted is not None and wanted.strip() not in ("*", data["etag"]):
             raise ApiError(412, "conditionNotMet", "Precondition Failed", location="If-Match")
+
+    def _check_undelete(self, data: Json) -> None:
+        """With ``no_undelete``: changing a deleted event is refused (403), as Google does
+        for events it will not restore (the Event resource's ``status`` says cancelled
+        events "can be restored (undeleted)" only on the organizer's calendar)."""
+        if self.no_undelete and data["status"] == "cancelled":
+            raise ApiError(403, "forbidden", "Forbidden")
 
     def _new_etag(self) -> str:
         return f'"{next(self._etags)}"'
@@ -866,7 +902,9 @@ class FakeGoogle:
             event_id = _random_id()
         elif not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
             raise _bad("Invalid resource id value.")
-        elif event_id in cal.events:
+        elif event_id in cal.events or event_id in cal.reserved:
+            # a purged event's id stays taken (events.insert: "the ID must be unique per
+            # calendar"; users report 409 while events.get says 404 for such ids)
             raise ApiError(409, "duplicate", "The requested identifier already exists.")
         return self._save(cal, self._compose(cal, body, event_id, None))
 
@@ -966,6 +1004,7 @@ class FakeGoogle:
         body = await self._body(request)
         previous = self._stored(cal, request.match_info["eid"]).data
         self._check_if_match(request, previous)
+        self._check_undelete(previous)
         return web.json_response(self._replace(cal, previous, body))
 
     async def _events_patch(self, request: web.Request) -> web.Response:
@@ -974,6 +1013,7 @@ class FakeGoogle:
         body = await self._body(request)
         previous = self._stored(cal, request.match_info["eid"]).data
         self._check_if_match(request, previous)
+        self._check_undelete(previous)
         merged = _deep_merge(self._editable(previous), body)
         return web.json_response(self._replace(cal, previous, merged))
 
