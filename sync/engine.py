@@ -63,6 +63,7 @@ LEASE = timedelta(minutes=2)
 RENEW_BEFORE = timedelta(days=1)
 PUSH_BATCH = 500  # mutation: equivalent — push loops until no row is due: any size sends all
 POOL = 4  # connections per person while a backlog is pushed
+CONFLICT_TRIES = 2  # 412s of one row in one push before it backs off
 
 
 @dataclass
@@ -263,6 +264,7 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
     # --- CRM → Google ---------------------------------------------------------------------
     async def push(self, link: CalendarLink, client: CalendarClient) -> int:
         pushed = 0
+        self._conflicts: dict[int, int] = {}  # 412s of each row in this push
         while True:
             rows = await CalendarEvent.filter(
                 user_id=link.user_id, dirty=True, next_attempt_at__lte=utcnow()
@@ -374,9 +376,13 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
                                                 row.etag)
             except GoogleError as exc:
                 if exc.status == 412:  # changed in the calendar since we last saw it
+                    tries = self._conflicts[row.id] = self._conflicts.get(row.id, 0) + 1
                     current = await asyncio.to_thread(client.get, target, row.event_id)
                     if current is not None:
                         await self._apply(link, current, row)
+                    if tries >= CONFLICT_TRIES:  # the etag keeps changing: wait, no loop
+                        raise GoogleError(412, exc.reason, "changed again in the calendar "
+                                          "after every read: tried again later") from None
                     await CalendarEvent.filter(id=row.id).update(dirty=True)
                     return
                 if exc.status in (403, 404, 410) and not exc.limited:

@@ -1436,3 +1436,27 @@ async def test_a_change_to_an_event_deleted_in_the_calendar_is_that_deletion(
     assert not await CalendarEvent.filter(activity_id=a.id).exists()
     assert live(google, link.calendar_id) == []
     assert (await fresh(link)).state == LinkState.ACTIVE
+
+
+async def test_a_conflict_that_keeps_coming_is_tried_twice_a_round_then_backs_off(
+        engine, google, clock):
+    """The etag changes after every get (a known case with recurring events): two
+    attempts in a round, then the row waits; never a tight loop."""
+    ivan = await person()
+    link = await link_for(google, ivan, "ivan@example.com")
+    a = await task(ivan, "Contested for ever")
+    other = await task(ivan, "Another", hours=30)
+    await pushed(engine, link)
+    await acts.do_update_activity(ivan, a.id, {"title": "Ours"})
+    await acts.do_update_activity(ivan, other.id, {"title": "Another, ours"})
+    event_id = (await row_of(a, ivan)).event_id
+    google.fail_next(412, times=50, path_contains=f"/events/{event_id}", method="PATCH")
+    calls = len(google.calls)
+    await pushed(engine, link)
+    patches = [c for c in google.calls[calls:] if c[0] == "PATCH" and event_id in c[1]]
+    assert len(patches) == 2
+    row = await row_of(a, ivan)
+    assert row.dirty and row.attempts == 1 and row.next_attempt_at > clock.now
+    assert row.last_error.startswith("412")
+    # the others are not held up
+    assert "Another, ours" in [e["summary"] for e in live(google, link.calendar_id)]
