@@ -46,7 +46,7 @@ from notifications.claimloop import ClaimLoop
 from services import calendar as cal
 from services.clock import utcnow
 from services.crypto import SecretUnreadable, decrypt
-from sync import mapping
+from sync import mapping, pacing
 from sync.connect import CHANNEL_TTL_S, ConnectFailed, ConnectMixin  # noqa: F401 (re-exported)
 from sync.google import (
     AccessRevoked,
@@ -106,7 +106,8 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
     def __init__(self, cfg: GoogleConfig, *, secret: str, base_url: str, retry_s: float = 30.0,
                  webhook_url: str | None = None, poll_s: float = 300.0,
                  notify: Notify | None = None, replica: str | None = None,
-                 tick_s: float = 0.5) -> None:
+                 tick_s: float = 0.5, write_rate: float = pacing.WRITE_RATE,
+                 write_burst: int = pacing.WRITE_BURST) -> None:
         super().__init__(replica=replica, batch=PUSH_BATCH)
         self.cfg, self.secret, self.base_url = cfg, secret, base_url.rstrip("/")
         self.webhook_url = webhook_url
@@ -115,6 +116,9 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
         self._clients: dict[int, tuple[str, CalendarClient]] = {}
         self._pools: dict[int, list[CalendarClient]] = {}
         self.list_calls = 0  # for the benchmark: events.list calls made
+        self.write_rate, self.write_burst = write_rate, write_burst
+        self._pacers: dict[int, pacing.Pacer] = {}  # per person: writes to their calendar
+        self._limited: dict[int, int] = {}  # per person: usage limits in a row
 
     def _now(self) -> datetime:
         return utcnow()  # the module's: the tests pin it here
@@ -202,6 +206,7 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
             if self.webhook_url and (link.channel_expires_at is None
                                      or link.channel_expires_at < now + RENEW_BEFORE):
                 await self._watch(link, client)
+            self._limited.pop(link.user_id, None)
             if link.last_error:
                 await CalendarLink.filter(id=link.id).update(last_error=None,
                                                              next_attempt_at=None)
@@ -223,7 +228,12 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
                 if self.notify:
                     await self._tell(link.user_id, "paused")
         except GoogleError as exc:
-            delay = exc.retry_after or (self.retry_s if exc.temporary else 10 * self.retry_s)
+            if exc.limited:  # stop, and wait longer each time, jittered
+                times = self._limited[link.user_id] = self._limited.get(link.user_id, 0) + 1
+                delay = pacing.limit_backoff(times, self.retry_s, exc.retry_after)
+            else:
+                delay = exc.retry_after or (self.retry_s if exc.temporary
+                                            else 10 * self.retry_s)
             await CalendarLink.filter(id=link.id).update(
                 last_error=str(exc)[:500], next_attempt_at=utcnow() + timedelta(seconds=delay))
             log.info("calendar: user %s: %s; again in %ss", link.user_id, exc, delay)
@@ -299,6 +309,12 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
         for row in rows:
             await self._push_row(link, client, row, batch)
 
+    async def _pace(self, user_id: int) -> None:
+        pacer = self._pacers.get(user_id)
+        if pacer is None:
+            pacer = self._pacers[user_id] = pacing.Pacer(self.write_rate, self.write_burst)
+        await pacer.wait()
+
     async def _pool(self, link: CalendarLink, first: CalendarClient) -> list[CalendarClient]:
         """httplib2 connections are not shared between threads: one client each."""
         pool = self._pools.get(link.user_id)
@@ -311,9 +327,15 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
     async def _push_row(self, link: CalendarLink, client: CalendarClient,
                         row: CalendarEvent, batch: _Batch) -> None:
         try:
+            await self._pace(link.user_id)
             await self._push_one(link, client, row, batch)
             batch.done.add(row.id)
         except GoogleError as exc:
+            if exc.limited:  # not this row's fault: it waits for the person's round
+                await CalendarEvent.filter(id=row.id).update(
+                    dirty=True, last_error=str(exc)[:500], next_attempt_at=self._now())
+                batch.done.add(row.id)
+                raise
             if not exc.temporary and exc.status not in (401, 403):  # mutation: equivalent: log only
                 log.warning("calendar: event %s refused: %s", row.event_id, exc)
             delay = exc.retry_after or min(3600, 15 * 2 ** min(row.attempts, 8))

@@ -323,12 +323,15 @@ async def test_nothing_lost_or_doubled_across_a_crash_and_an_outage(engine, goog
     await asyncio.sleep(0.3)
     await sync(fresh)
     assert [e["summary"] for e in ours(google, link)] == ["During outage"]
-    # 429 with Retry-After: the row waits that long
+    # 429 with Retry-After: the person's sync waits that long (a little more), the row
+    # stays marked
     google.fail_next(429, retry_after=120, path_contains="/events/")
     await acts.do_update_activity(ivan, a.id, {"title": "Rate limited"})
     await fresh.run_once()
     row = await CalendarEvent.get(activity_id=a.id)
-    assert row.dirty and row.next_attempt_at > utcnow() + timedelta(seconds=100)
+    waits = (await CalendarLink.get(id=link.id)).next_attempt_at
+    assert row.dirty and waits > utcnow() + timedelta(seconds=100)
+    assert await fresh.due_links(utcnow()) == []
     await sync(fresh)
     assert [e["summary"] for e in ours(google, link)] == ["Rate limited"]
 

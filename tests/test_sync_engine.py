@@ -370,9 +370,9 @@ async def test_when_a_round_pulls_and_renews_the_channel(google, database_url, c
 
 
 @pytest.mark.parametrize(("status", "retry_after", "wait"), [
-    (429, 120, 120),  # Google says how long
-    (503, None, 30),  # temporary: retry_s
-    (400, None, 300),  # refused: ten times longer
+    (429, 120, (120, 150)),  # Google says how long; a usage limit adds up to a quarter
+    (503, None, (30, 30)),  # temporary: retry_s
+    (400, None, (300, 300)),  # refused: ten times longer
 ])
 async def test_a_round_google_refuses_waits_before_the_next(engine, google, clock, status,
                                                             retry_after, wait):
@@ -382,7 +382,8 @@ async def test_a_round_google_refuses_waits_before_the_next(engine, google, cloc
     await engine.sync_person(link.id)
     link = await fresh(link)
     assert link.last_error.startswith(str(status))
-    assert link.next_attempt_at == clock.now + timedelta(seconds=wait)
+    assert clock.now + timedelta(seconds=wait[0]) <= link.next_attempt_at \
+        <= clock.now + timedelta(seconds=wait[1])
     assert link.state == LinkState.ACTIVE and link.sync_token is None
 
 
@@ -627,7 +628,7 @@ async def test_a_row_backs_off_exponentially_or_as_google_says(engine, google, c
     link = await link_for(google, ivan, "ivan@example.com")
     a = await task(ivan)
     await CalendarEvent.filter(activity_id=a.id).update(attempts=attempts)
-    google.fail_next(429, retry_after=retry_after, path_contains="/events")
+    google.fail_next(503, retry_after=retry_after, path_contains="/events")
     with pytest.raises(GoogleError):
         await pushed(engine, link)
     row = await row_of(a, ivan)
@@ -1460,3 +1461,59 @@ async def test_a_conflict_that_keeps_coming_is_tried_twice_a_round_then_backs_of
     assert row.last_error.startswith("412")
     # the others are not held up
     assert "Another, ours" in [e["summary"] for e in live(google, link.calendar_id)]
+
+
+@pytest.mark.parametrize(("status", "reason"), [
+    (403, "quotaExceeded"), (403, "userRateLimitExceeded"), (403, "rateLimitExceeded"),
+    (429, "rateLimitExceeded")])
+async def test_a_usage_limit_stops_the_round_and_backs_off_with_jitter(engine, google, clock,
+                                                                       status, reason):
+    """"Handle API errors" / "Manage quotas": 403 usageLimits and 429 are limits, not
+    refusals. The person's round stops at once, the rows stay marked without a try
+    counted against them, the wait doubles while the limit lasts and is jittered."""
+    ivan = await person()
+    link = await link_for(google, ivan, "ivan@example.com")
+    for i in range(3):
+        await task(ivan, f"Limited {i}", hours=10 + i)
+    google.fail_next(status, reason=reason, path_contains="/events", method="POST")
+    calls = len(google.calls)
+    await engine.sync_person(link.id)
+    assert [c[0] for c in google.calls[calls:]] == ["POST"]  # nothing more this round
+    rows = await CalendarEvent.filter(user_id=ivan.id)
+    assert all(r.dirty and not r.in_google and r.attempts == 0 for r in rows)
+    link = await fresh(link)
+    assert link.state == LinkState.ACTIVE and link.last_error.startswith(str(status))
+    first = (link.next_attempt_at - clock.now).total_seconds()
+    assert 30 <= first <= 37.5
+    clock.advance(seconds=first)
+    google.fail_next(status, reason=reason, path_contains="/events", method="POST")
+    await engine.sync_person(link.id)
+    second = ((await fresh(link)).next_attempt_at - clock.now).total_seconds()
+    assert 60 <= second <= 75
+    clock.advance(seconds=second)
+    await engine.sync_person(link.id)
+    assert len(live(google, link.calendar_id)) == 3
+    assert (await fresh(link)).last_error is None
+    assert ivan.id not in engine._limited  # the next limit starts from the shortest wait
+
+
+async def test_the_first_push_after_connecting_is_paced(google, database_url, clock):
+    """Writes to one calendar in quick succession are rate limited ("Manage quotas",
+    operational limits): a backlog goes at the engine's pace, not as fast as four
+    connections can, and the calendar's limit is never hit."""
+    google.write_limit = (9, 1.0)  # at most nine writes a second to one calendar
+    eng = make_engine(google, write_rate=4.0, write_burst=4)
+    try:
+        ivan = await person()
+        link = await link_for(google, ivan, "ivan@example.com")
+        for i in range(12):
+            await task(ivan, f"Backlog {i}", hours=10 + i)
+        started = time.monotonic()
+        assert await pushed(eng, link) == 12
+        took = time.monotonic() - started
+        assert len(live(google, link.calendar_id)) == 12
+        rows = await CalendarEvent.filter(user_id=ivan.id)
+        assert all(r.in_google and not r.dirty and r.attempts == 0 for r in rows)
+        assert took >= 1.8  # 4 at once, then 8 at 4 a second: at most 8 in any second
+    finally:
+        await eng.stop()

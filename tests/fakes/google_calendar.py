@@ -333,6 +333,11 @@ class FakeGoogle:
         self.deny_consent = False
         #: switches for behaviour Google shows only sometimes (off: the lenient default)
         self.no_undelete = False  # patch/update of a cancelled event: 403
+        #: (writes, seconds): more event writes to one calendar within that window are
+        #: 403 rateLimitExceeded ("Manage quotas": operational limits on writing to a
+        #: single calendar in quick succession); None: no limit
+        self.write_limit: tuple[int, float] | None = None
+        self._writes: dict[str, list[float]] = {}
         self.calls: list[tuple[str, str, dict]] = []
         self.notifications: list[dict] = []
         self._accounts: dict[str, str] = {}  # email -> time zone
@@ -990,8 +995,21 @@ class FakeGoogle:
 
     # ------------------------------------------------------------------ events endpoints
 
+    def _count_write(self, cal: _Calendar) -> None:
+        if self.write_limit is None:
+            return
+        most, window = self.write_limit
+        now = self._clock()
+        recent = [t for t in self._writes.get(cal.id, []) if t > now - window]
+        if len(recent) >= most:
+            self._writes[cal.id] = recent
+            raise ApiError(403, "rateLimitExceeded", "Rate Limit Exceeded",
+                           domain="usageLimits")
+        self._writes[cal.id] = [*recent, now]
+
     async def _events_insert(self, request: web.Request) -> web.Response:
         cal = self._calendar(request)
+        self._count_write(cal)
         return web.json_response(self._insert(cal, await self._body(request)))
 
     async def _events_get(self, request: web.Request) -> web.Response:
@@ -1001,6 +1019,7 @@ class FakeGoogle:
     async def _events_update(self, request: web.Request) -> web.Response:
         """PUT: full replace (keeps id, created, iCalUID, creator, organizer)."""
         cal = self._calendar(request)
+        self._count_write(cal)
         body = await self._body(request)
         previous = self._stored(cal, request.match_info["eid"]).data
         self._check_if_match(request, previous)
@@ -1010,6 +1029,7 @@ class FakeGoogle:
     async def _events_patch(self, request: web.Request) -> web.Response:
         """PATCH: nested objects merge, lists replace, null removes a field."""
         cal = self._calendar(request)
+        self._count_write(cal)
         body = await self._body(request)
         previous = self._stored(cal, request.match_info["eid"]).data
         self._check_if_match(request, previous)
@@ -1019,6 +1039,7 @@ class FakeGoogle:
 
     async def _events_delete(self, request: web.Request) -> web.Response:
         cal = self._calendar(request)
+        self._count_write(cal)
         previous = self._stored(cal, request.match_info["eid"]).data
         self._check_if_match(request, previous)
         if previous["status"] == "cancelled":
