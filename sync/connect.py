@@ -22,6 +22,7 @@ from sync.google import (
     AccessRevoked,
     CalendarClient,
     GoogleError,
+    TokenEndpointError,
     exchange_code,
     oauth_credentials,
     revoke,
@@ -163,6 +164,10 @@ class ConnectMixin(_Base):
                                                   user.timezone)
         except AccessRevoked:
             raise ConnectFailed("delegation_refused") from None
+        except TokenEndpointError as exc:
+            if exc.error in ("unauthorized_client", "access_denied"):  # not delegated
+                raise ConnectFailed("delegation_refused") from None
+            raise
         link = await cal.do_save_link(user, mode="service", account=email, token=None,
                                       calendar_id=calendar_id, calendar_ours=True,
                                       calendar_name="Kontakt")

@@ -53,6 +53,7 @@ from sync.google import (
     CalendarClient,
     GoogleConfig,
     GoogleError,
+    TokenEndpointError,
     oauth_credentials,
     service_credentials,
 )
@@ -93,6 +94,7 @@ class CalendarGone(Exception):
 
 
 Notify = Callable[[int, str], Awaitable[None]]  # (user id, "paused" | "connected" ...)
+Alert = Callable[[str, str], Awaitable[None]]  # to the administrators: (what, detail)
 
 
 class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
@@ -105,14 +107,16 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
 
     def __init__(self, cfg: GoogleConfig, *, secret: str, base_url: str, retry_s: float = 30.0,
                  webhook_url: str | None = None, poll_s: float = 300.0,
-                 notify: Notify | None = None, replica: str | None = None,
+                 notify: Notify | None = None, alert: Alert | None = None,
+                 replica: str | None = None,
                  tick_s: float = 0.5, write_rate: float = pacing.WRITE_RATE,
                  write_burst: int = pacing.WRITE_BURST) -> None:
         super().__init__(replica=replica, batch=PUSH_BATCH)
         self.cfg, self.secret, self.base_url = cfg, secret, base_url.rstrip("/")
         self.webhook_url = webhook_url
         self.poll_s, self.tick_s, self.retry_s = poll_s, tick_s, retry_s
-        self.notify = notify
+        self.notify, self.alert = notify, alert
+        self._token_trouble: set[int] = set()  # people whose token Google fails to give
         self._clients: dict[int, tuple[str, CalendarClient]] = {}
         self._pools: dict[int, list[CalendarClient]] = {}
         self.list_calls = 0  # for the benchmark: events.list calls made
@@ -207,6 +211,7 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
                                      or link.channel_expires_at < now + RENEW_BEFORE):
                 await self._watch(link, client)
             self._limited.pop(link.user_id, None)
+            self._token_trouble.discard(link.user_id)
             if link.last_error:
                 await CalendarLink.filter(id=link.id).update(last_error=None,
                                                              next_attempt_at=None)
@@ -237,6 +242,19 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
             await CalendarLink.filter(id=link.id).update(
                 last_error=str(exc)[:500], next_attempt_at=utcnow() + timedelta(seconds=delay))
             log.info("calendar: user %s: %s; again in %ss", link.user_id, exc, delay)
+            if isinstance(exc, TokenEndpointError):
+                await self._token_endpoint_unwell(link.user_id, exc)
+
+    async def _token_endpoint_unwell(self, user_id: int, exc: TokenEndpointError) -> None:
+        """Nobody is paused; the administrators are told once when it starts (not each
+        round, not per person), and again only after it was well in between."""
+        first = not self._token_trouble
+        self._token_trouble.add(user_id)
+        if first and self.alert:
+            try:
+                await self.alert("token_endpoint", exc.error)
+            except Exception:  # telling is best effort
+                log.warning("calendar: telling the administrators failed", exc_info=True)
 
     async def _tell(self, user_id: int, what: str) -> None:
         try:

@@ -819,3 +819,39 @@ async def test_switching_between_timed_and_all_day_both_ways(engine, google, peo
     assert set(event["end"]) & {"date", "dateTime"} == {"dateTime"}
     row = await CalendarEvent.get(activity_id=a.id)
     assert (row.dirty, row.attempts, row.last_error) == (False, 0, None)
+
+
+async def test_token_endpoint_trouble_is_told_to_the_admins_once_not_the_person(
+        gservice, emulator, google, make_staff):
+    """A rotated client secret (invalid_client) in the running service: the
+    administrators hear of it once, in their language; the person is not told they lost
+    access and their sync is not paused."""
+    admin = await make_staff(Role.ADMIN, language="ru")
+    ivan = await make_staff(Role.MANAGER, language="en", email="ivan@example.com")
+    for person in (admin, ivan):  # each has talked to the bot (or it may not write)
+        await say(emulator, person.telegram_id, "/start")
+    link = await connect(gservice.calendar, google, ivan, "ivan@example.com")
+    await wait_until(lambda: CalendarLink.filter(id=link.id, last_pull_at__not_isnull=True
+                                                 ).exists(), timeout=10)
+    google.expire_access_tokens()
+    google.fail_token("invalid_client", times=10_000)
+    for i in range(3):
+        await acts.do_create_activity(ivan, {"title": f"Waits {i}", "type": "task",
+                                             "starts_at": soon(30 + i)})
+        gservice.calendar.poke()
+        await wait_until(lambda: CalendarLink.filter(
+            id=link.id, last_error__contains="token_endpoint").exists(), timeout=10)
+        await CalendarLink.filter(id=link.id).update(next_attempt_at=None)
+
+    def to_admin() -> list[dict]:
+        return [m for m in emulator.history(admin.telegram_id) if "Google" in m.get("text", "")]
+
+    await wait_until(lambda: len(to_admin()) == 1, timeout=10)
+    assert "invalid_client" in to_admin()[0]["text"]
+    assert "KONTAKT_GOOGLE_CLIENT_SECRET" in to_admin()[0]["text"]
+    assert "Синхронизация" in to_admin()[0]["text"] or "синхронизац" in to_admin()[0]["text"]
+    assert not any("lost access" in m.get("text", "")
+                   for m in emulator.history(ivan.telegram_id))
+    assert (await CalendarLink.get(id=link.id)).state == LinkState.ACTIVE
+    await asyncio.sleep(0.3)
+    assert len(to_admin()) == 1

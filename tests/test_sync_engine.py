@@ -89,9 +89,14 @@ def make_engine(google: FakeGoogle, **kw) -> CalendarSync:
     async def notify(user_id: int, what: str) -> None:
         told.append((user_id, what))
 
+    alerts: list[tuple[str, str]] = []
+
+    async def alert(what: str, detail: str) -> None:
+        alerts.append((what, detail))
+
     eng = CalendarSync(config_for(google), secret=SECRET, base_url="https://crm.example",
-                       notify=notify, **kw)
-    eng.told = told
+                       notify=notify, alert=alert, **kw)
+    eng.told, eng.alerts = told, alerts
     return eng
 
 
@@ -1517,3 +1522,54 @@ async def test_the_first_push_after_connecting_is_paced(google, database_url, cl
         assert took >= 1.8  # 4 at once, then 8 at 4 a second: at most 8 in any second
     finally:
         await eng.stop()
+
+
+@pytest.mark.parametrize("fault", ["invalid_client", "server_error", "html", "timeout"])
+async def test_token_endpoint_trouble_pauses_nobody_and_tells_the_admins_once(
+        engine, google, clock, monkeypatch, fault):
+    """Only invalid_grant means a person's access is gone (RFC 6749 5.2). A rotated
+    client secret, a 5xx, a proxy's HTML page or no answer is the service being unwell:
+    tried again later, nobody paused or told they lost access, the administrators told
+    once (not each round, not per person), and again only after it was well."""
+    import google.auth._exponential_backoff as backoff
+
+    import sync.google
+
+    monkeypatch.setattr(sync.google, "TIMEOUT_S", 1)
+    monkeypatch.setattr(backoff.time, "sleep", lambda _s: None)  # google-auth's own retries
+    ivan, petr = await person("Ivan"), await person("Petr")
+    li = await link_for(google, ivan, "ivan@example.com")
+    lp = await link_for(google, petr, "petr@example.com")
+    a = await task(ivan, "Waits for the token")
+    google.fail_token(fault, times=100, delay_s=2)
+    for _ in range(2):
+        for link in (li, lp):
+            await engine.sync_person(link.id)
+            clock.advance(seconds=31)
+    for link in (li, lp):
+        link = await fresh(link)
+        assert link.state == LinkState.ACTIVE and link.paused_reason is None
+        assert link.last_error.startswith("503 token_endpoint")
+    assert engine.told == []
+    assert len(engine.alerts) == 1 and engine.alerts[0][0] == "token_endpoint"
+    assert (await row_of(a, ivan)).dirty
+    # well again: the rows go; trouble later is told again
+    google._token_faults.clear()
+    for link in (li, lp):
+        await engine.sync_person(link.id)
+    assert [e["summary"] for e in live(google, li.calendar_id)] == ["Waits for the token"]
+    assert (await fresh(li)).last_error is None
+    engine._clients.clear()  # new connections: their tokens are asked for again
+    google.fail_token(fault, times=100, delay_s=2)
+    await task(ivan, "Something to push")
+    await engine.sync_person(li.id)
+    assert len(engine.alerts) == 2 and engine.told == []
+
+
+async def test_only_invalid_grant_pauses(engine, google, clock):
+    ivan = await person()
+    link = await link_for(google, ivan, "ivan@example.com")
+    google.fail_token("invalid_grant")
+    await engine.sync_person(link.id)
+    assert (await fresh(link)).state == LinkState.PAUSED
+    assert engine.told == [(ivan.id, "paused")] and engine.alerts == []

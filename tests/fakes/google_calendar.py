@@ -338,6 +338,7 @@ class FakeGoogle:
         #: single calendar in quick succession); None: no limit
         self.write_limit: tuple[int, float] | None = None
         self._writes: dict[str, list[float]] = {}
+        self._token_faults: list[list[Any]] = []  # [kind, remaining]
         self.calls: list[tuple[str, str, dict]] = []
         self.notifications: list[dict] = []
         self._accounts: dict[str, str] = {}  # email -> time zone
@@ -539,8 +540,41 @@ class FakeGoogle:
             params["state"] = q["state"]
         raise web.HTTPFound(str(URL(redirect_uri).update_query(params)))
 
+    def fail_token(self, kind: str, times: int = 1, *, delay_s: float = 3.0) -> None:
+        """The next ``times`` requests to the token endpoint fail: ``invalid_client`` (a
+        rotated secret: 401 JSON), ``server_error`` (503 JSON), ``html`` (a 502 HTML page
+        from a proxy), ``timeout`` (no answer for ``delay_s``), ``invalid_grant``. RFC 6749
+        5.2 names the JSON errors; Google's "Using OAuth 2.0 to Access Google APIs" says a
+        refresh token may stop working (invalid_grant) for several reasons."""
+        if kind not in ("invalid_client", "server_error", "html", "timeout", "invalid_grant"):
+            raise ValueError(f"unknown token fault {kind!r}")
+        self._token_faults.append([kind, times, delay_s])
+
+    async def _token_fault(self) -> web.Response | None:
+        fault = next((f for f in self._token_faults if f[1] > 0), None)
+        if fault is None:
+            return None
+        fault[1] -= 1
+        kind, _, delay_s = fault
+        if kind == "timeout":
+            await asyncio.sleep(delay_s)
+            return web.json_response({"error": "deadline_exceeded"}, status=504)
+        if kind == "html":
+            return web.Response(status=502, content_type="text/html",
+                                text="<html><head><title>502 Bad Gateway</title></head>"
+                                     "<body><h1>Bad Gateway</h1></body></html>")
+        if kind == "server_error":
+            return web.json_response({"error": "server_error",
+                                      "error_description": "Backend Error"}, status=503)
+        status = 401 if kind == "invalid_client" else 400
+        return web.json_response({"error": kind, "error_description": "Unauthorized"
+                                  if kind == "invalid_client" else "Token has been expired "
+                                  "or revoked."}, status=status)
+
     async def _oauth_token(self, request: web.Request) -> web.Response:
         """The token endpoint: authorization_code and refresh_token grants."""
+        if (faulty := await self._token_fault()) is not None:
+            return faulty
         if request.content_type == "application/json":
             form = {k: str(v) for k, v in (await request.json()).items()}
         else:
