@@ -49,14 +49,23 @@ class ConnectMixin(_Base):
     # --- channels and disconnecting ----------------------------------------------------------
     async def _watch(self, link: CalendarLink, client: CalendarClient) -> None:
         channel_id, token = secrets.token_hex(16), secrets.token_urlsafe(24)
-        made = await asyncio.to_thread(client.watch, link.calendar_id, channel_id, token,
-                                       self.webhook_url, CHANNEL_TTL_S)
+        old = (link.channel_id, link.channel_token, link.channel_resource_id)
+        # known before Google is asked: its first message ("sync", or a change) may come
+        # before the watch call returns ("Push notifications")
+        await CalendarLink.filter(id=link.id).update(channel_id=channel_id,
+                                                     channel_token=token)
+        try:
+            made = await asyncio.to_thread(client.watch, link.calendar_id, channel_id,
+                                           token, self.webhook_url, CHANNEL_TTL_S)
+        except BaseException:
+            await CalendarLink.filter(id=link.id).update(channel_id=old[0],
+                                                         channel_token=old[1])
+            raise
         expires = self._now() + timedelta(seconds=CHANNEL_TTL_S)
         if made.get("expiration"):
             expires = datetime.fromtimestamp(int(made["expiration"]) / 1000, tz=expires.tzinfo)
-        old = (link.channel_id, link.channel_resource_id)
+        old = (old[0], old[2])
         await CalendarLink.filter(id=link.id).update(
-            channel_id=channel_id, channel_token=token,
             channel_resource_id=made.get("resourceId"), channel_expires_at=expires)
         if old[0] and old[1]:
             try:

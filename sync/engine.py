@@ -113,6 +113,10 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
                  write_burst: int = pacing.WRITE_BURST) -> None:
         super().__init__(replica=replica, batch=PUSH_BATCH)
         self.cfg, self.secret, self.base_url = cfg, secret, base_url.rstrip("/")
+        if webhook_url and not webhook_url.startswith("https://"):
+            # "Push notifications": Google delivers only to HTTPS; polling it is
+            log.warning("calendar: %s is not https: no push notifications", webhook_url)
+            webhook_url = None
         self.webhook_url = webhook_url
         self.poll_s, self.tick_s, self.retry_s = poll_s, tick_s, retry_s
         self.notify, self.alert = notify, alert

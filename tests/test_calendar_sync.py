@@ -408,13 +408,18 @@ async def test_push_notifications_trigger_a_pull(engine, google, people):
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
-        engine.webhook_url = str(server.make_url("/webhooks/google/calendar"))
+        # Google delivers to https only: the fake stands in for the TLS proxy
+        engine.webhook_url = "https://crm.example/webhooks/google/calendar"
+        google.route_https("https://crm.example", str(server.make_url("")).rstrip("/"))
         a = (await acts.do_create_activity(ivan, {
             "title": "Watched", "type": "task", "starts_at": soon()})).activity
         link = await connect(engine, google, ivan, "ivan@example.com")
         await sync(engine)
         link = await CalendarLink.get(id=link.id)
         assert link.channel_id and link.channel_token and link.channel_expires_at
+        # the "sync" message came before the watch call returned, and was ours
+        [first] = [n for n in google.notifications if n["channel_id"] == link.channel_id]
+        assert first["state"] == "sync" and first["status"] == 200
         engine.start()
         google.user_update_event(link.calendar_id, svc.event_id_for(a.id, ivan.id),
                                  summary="Watched and changed")
@@ -425,7 +430,7 @@ async def test_push_notifications_trigger_a_pull(engine, google, people):
         assert any(n["channel_id"] == link.channel_id and n["state"] == "exists"
                    for n in google.notifications)
         async with aiohttp.ClientSession() as http:
-            async with http.post(engine.webhook_url, headers={
+            async with http.post(str(server.make_url("/webhooks/google/calendar")), headers={
                     "X-Goog-Channel-ID": link.channel_id, "X-Goog-Channel-Token": "forged",
                     "X-Goog-Resource-State": "exists"}) as resp:
                 assert resp.status == 404

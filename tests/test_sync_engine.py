@@ -44,7 +44,7 @@ from sync.google import CalendarClient, GoogleConfig, GoogleError, oauth_credent
 from tests.conftest import SECRET
 from tests.fakes.google_calendar import FakeGoogle
 
-HOOK = "http://127.0.0.1:9/hook"  # nothing listens: the fake's deliveries just fail
+HOOK = "https://crm.example/hook"  # routed to a port nothing listens on: deliveries fail
 _telegram_ids = itertools.count(710_000_001)
 
 
@@ -72,6 +72,7 @@ def clock(monkeypatch) -> Clock:
 async def google():
     fake = FakeGoogle()
     await fake.start()
+    fake.route_https("https://crm.example", "http://127.0.0.1:9")
     yield fake
     await fake.stop()
 
@@ -1573,3 +1574,105 @@ async def test_only_invalid_grant_pauses(engine, google, clock):
     await engine.sync_person(link.id)
     assert (await fresh(link)).state == LinkState.PAUSED
     assert engine.told == [(ivan.id, "paused")] and engine.alerts == []
+
+
+async def test_a_pull_over_short_and_empty_pages(engine, google, clock):
+    """events.list may give fewer events a page than asked, or none, with more to come:
+    every page is read, and the sync token is taken from the last."""
+    ivan = await person()
+    link = await link_for(google, ivan, "ivan@example.com")
+    for i in range(3):
+        google.user_insert_event(link.calendar_id, {"summary": f"Made there {i}",
+                                                    **timed(later(20 + i))})
+    google.page_cap, google.empty_first_page = 1, True
+    before = engine.list_calls
+    assert await pulled(engine, link) == 3
+    assert engine.list_calls - before == 4  # an empty page, then one event a page
+    assert (await fresh(link)).sync_token
+    assert sorted(a.title for a in await Activity.all()) == [f"Made there {i}"
+                                                            for i in range(3)]
+    google.user_update_event(link.calendar_id, live(google, link.calendar_id)[0]["id"],
+                             summary="Renamed there")
+    assert await pulled(engine, link) == 1  # incremental, over the same kind of pages
+    assert await Activity.filter(title="Renamed there").exists()
+
+
+async def test_an_occurrence_cancelled_without_a_change_before_is_left_out(engine, google,
+                                                                         clock):
+    """The cancelled occurrence comes bare (id, recurringEventId, originalStartTime):
+    enough to leave that date out of the series, and nothing else changes."""
+    ivan = await person()
+    link = await link_for(google, ivan, "ivan@example.com")
+    first = later(24)
+    series = await task(ivan, "Daily", starts_at=first, rrule="FREQ=DAILY;COUNT=4")
+    await pushed(engine, link)
+    await pulled(engine, link)
+    master = svc.event_id_for(series.id, ivan.id)
+    second = first + timedelta(days=1)
+    google.user_cancel_instance(link.calendar_id, master, second.isoformat())
+    assert await pulled(engine, link) == 1
+    series = await Activity.get(id=series.id)
+    assert series.exdates == [second.isoformat()] and series.title == "Daily"
+    assert await Activity.all().count() == 1
+    await pushed(engine, link)
+    [event] = live(google, link.calendar_id)
+    assert any(line.startswith("EXDATE") for line in event["recurrence"])
+
+
+async def test_at_most_five_reminders_are_sent(engine, google, clock):
+    ivan = await person()
+    link = await link_for(google, ivan, "ivan@example.com")
+    a = await task(ivan, "Nagging", reminders=[5, 10, 15, 30, 60])
+    # more than the services allow (an older row, an import): still five go
+    await Activity.filter(id=a.id).update(reminder_leads=[5, 10, 15, 30, 60, 120, 240])
+    await pushed(engine, link)
+    [event] = live(google, link.calendar_id)
+    assert [r["minutes"] for r in event["reminders"]["overrides"]] == [5, 10, 15, 30, 60]
+    assert not (await row_of(a, ivan)).dirty
+
+
+async def test_push_notifications_need_an_https_address(google, database_url, clock):
+    """Google delivers to https only: an http address means polling, never a watch."""
+    plain = make_engine(google, webhook_url="http://crm.example/hook")
+    try:
+        assert plain.webhook_url is None
+        ivan = await person()
+        link = await link_for(google, ivan, "ivan@example.com")
+        await plain.sync_person(link.id)
+        assert not any(c[1].endswith("/watch") for c in google.calls)
+        assert (await fresh(link)).last_error is None
+    finally:
+        await plain.stop()
+
+
+async def test_a_message_before_the_watch_call_returns_is_taken(google, database_url, clock):
+    """The "sync" message (and a change right after) may come before Google answers the
+    watch call: the channel is known by then."""
+    engine = make_engine(google, webhook_url=HOOK)
+    seen: list[bool] = []
+    try:
+        ivan = await person()
+        link = await link_for(google, ivan, "ivan@example.com")
+        client = await engine._client(link)
+        real = client.watch
+        loop = asyncio.get_running_loop()
+
+        def watch(calendar_id, channel_id, token, address, ttl_s):
+            # the message arrives while the call is still out
+            seen.append(asyncio.run_coroutine_threadsafe(
+                engine.notified(channel_id, token, "exists"), loop).result())
+            return real(calendar_id, channel_id, token, address, ttl_s)
+
+        client.watch = watch
+        await engine.sync_person(link.id)
+        assert seen == [True]
+        link = await fresh(link)
+        assert link.pull_wanted_at is not None and link.channel_resource_id
+        # a watch Google refuses leaves the old channel as it was
+        old = (link.channel_id, link.channel_token)
+        await CalendarLink.filter(id=link.id).update(channel_expires_at=clock.now)
+        google.fail_next(400, path_contains="/watch")
+        await engine.sync_person(link.id)
+        assert ((await fresh(link)).channel_id, (await fresh(link)).channel_token) == old
+    finally:
+        await engine.stop()

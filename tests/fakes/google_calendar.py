@@ -27,16 +27,31 @@ Deliberate simplifications (documented so tests do not rely on them):
   changed instances made by :meth:`FakeGoogle.user_move_instance` are returned as stored.
   ``timeMin`` does not filter out a recurring master (its series may continue); ``timeMax``
   does (master start must be before it).
-* ``events.update``/``patch`` of a cancelled event is allowed, as Google allows it: ``update``
-  (a full replace) restores it unless the body says ``"status": "cancelled"``; ``patch``
-  keeps the status unless the body sets one.
-* Deleted events in lists are trimmed to ``kind, etag, id, status, updated`` (plus
-  ``recurringEventId``/``originalStartTime`` for instances); ``events.get`` returns all fields.
+* ``events.update``/``patch`` of a cancelled event is allowed (Google restores events on the
+  organizer's calendar): ``update`` (a full replace) restores it unless the body says
+  ``"status": "cancelled"``; ``patch`` keeps the status unless the body sets one. The
+  ``no_undelete`` switch makes it 403, as Google answers for events it will not restore;
+  :meth:`FakeGoogle.purge` forgets a deleted event but keeps its id taken.
 * A refresh token is issued by the code exchange only when the consent URL had
   ``access_type=offline`` (as Google does for web-server apps).
 * Not implemented: batch requests, ``fields`` partial responses, ``timeZone`` of the response,
   ``events.instances/move/quickAdd/import``, ACL, settings, free/busy, colors, calendarList
-  sync, notification retries. Channel addresses may be plain ``http``.
+  sync, notification retries.
+
+Strict where Google's documentation is (issue 20; each rule names its source where it is
+enforced): a deleted event in a list carries only ``kind, id, status``, a cancelled
+occurrence only those and ``recurringEventId, originalStartTime`` (Event resource,
+``status``); list pages may be short or empty and still have a ``nextPageToken``
+(events.list, ``maxResults``; switches ``page_cap`` and ``empty_first_page``), and
+``nextSyncToken`` is on the last page only (Events resource); ``showDeleted=false`` with a
+``syncToken`` is 400 (events.list, ``syncToken``); extendedProperties keys over 44
+characters are dropped, values over 1,024 cut ("Extended properties" guide, limits); more
+than 5 reminder overrides is 400 (Event resource, ``reminders.overrides``); a channel
+needs an ``https`` address and a token of at most 256 characters, and its "sync" message
+may come before the watch call returns ("Push notifications" guide; switch
+``sync_before_reply``, on); a 410 has the reason ``fullSyncRequired`` ("Handle API
+errors"). Google delivers only to ``https``; a test's plain-http receiver is reached
+through :meth:`FakeGoogle.route_https` (as a TLS-terminating proxy would).
 * State is meant to be touched from the event loop the server runs on.
 """
 
@@ -309,11 +324,27 @@ def _deep_merge(base: Json, patch: Json) -> Json:
     return base
 
 
+def _limited_properties(props: Json) -> Json:
+    """The "Extended properties" guide, limits: a key over 44 characters is dropped, a
+    value over 1,024 characters cut, both silently."""
+    out: Json = {}
+    for scope, pairs in props.items():
+        if isinstance(pairs, dict):
+            out[scope] = {k: v[:1024] if isinstance(v, str) else v
+                          for k, v in pairs.items() if len(k) <= 44}
+        else:
+            out[scope] = pairs
+    return out
+
+
 def _list_item(data: Json) -> Json:
-    """An event as events.list shows it: deleted events carry only their identity."""
+    """An event as events.list shows it. The Event resource's ``status``: "Deleted events
+    are only guaranteed to have the id field populated"; "Cancelled exceptions are only
+    guaranteed to have values for the id, recurringEventId and originalStartTime fields"
+    (the status says which it is)."""
     if data["status"] != "cancelled":
         return copy.deepcopy(data)
-    keep = ("kind", "etag", "id", "status", "updated", "recurringEventId", "originalStartTime")
+    keep = ("kind", "id", "status", "recurringEventId", "originalStartTime")
     return {key: copy.deepcopy(data[key]) for key in keep if key in data}
 
 
@@ -338,7 +369,15 @@ class FakeGoogle:
         #: single calendar in quick succession); None: no limit
         self.write_limit: tuple[int, float] | None = None
         self._writes: dict[str, list[float]] = {}
-        self._token_faults: list[list[Any]] = []  # [kind, remaining]
+        self._token_faults: list[list[Any]] = []  # [kind, remaining, delay]
+        #: events.list: "The number of events in the resulting page may be less than
+        #: this value, or none at all, even if there are more events matching the query"
+        self.page_cap: int | None = None  # at most this many items a page
+        self.empty_first_page = False  # a first page with no items and a nextPageToken
+        #: "Push notifications": the "sync" message may arrive before the watch call
+        #: returns (it is sent as the channel is made)
+        self.sync_before_reply = True
+        self._https_routes: dict[str, str] = {}
         self.calls: list[tuple[str, str, dict]] = []
         self.notifications: list[dict] = []
         self._accounts: dict[str, str] = {}  # email -> time zone
@@ -736,6 +775,16 @@ class FakeGoogle:
         ``quotaExceeded`` with 403)."""
         self._faults.append(_Fault(status, times, retry_after, path_contains, reason, method))
 
+    def route_https(self, prefix: str, to: str) -> None:
+        """Deliver notifications for addresses starting ``prefix`` (https) to ``to``."""
+        self._https_routes[prefix] = to
+
+    def _delivery_address(self, address: str) -> str:
+        for prefix, to in self._https_routes.items():
+            if address.startswith(prefix):
+                return to + address[len(prefix):]
+        return address
+
     def purge(self, calendar_id: str, event_id: str) -> None:
         """Google forgets a deleted event (get: 404) but keeps its id taken (insert: 409)."""
         cal = self._user_calendar(calendar_id)
@@ -903,6 +952,10 @@ class FakeGoogle:
         status = body.get("status") or "confirmed"
         if status not in ("confirmed", "tentative", "cancelled"):
             raise _bad("Invalid value for: status")
+        reminders = body.get("reminders")
+        if isinstance(reminders, dict) and len(reminders.get("overrides") or []) > 5:
+            # the Event resource: "The maximum number of override reminders is 5"
+            raise _bad("Too many reminders.")
         now = self._now()
         person = ({"email": cal.owner, "self": True} if cal.primary else
                   {"email": cal.id, "displayName": cal.summary, "self": True})
@@ -917,6 +970,8 @@ class FakeGoogle:
         data.update({k: copy.deepcopy(v) for k, v in body.items()
                      if k not in _SERVER_FIELDS and v is not None})
         data["start"], data["end"] = start, end
+        if isinstance(data.get("extendedProperties"), dict):
+            data["extendedProperties"] = _limited_properties(data["extendedProperties"])
         for key in ("recurringEventId", "originalStartTime"):
             if previous and key in previous:
                 data[key] = previous[key]
@@ -1013,6 +1068,30 @@ class FakeGoogle:
                     iCalUID=master["iCalUID"])
         return self._save(cal, data)
 
+    def user_cancel_instance(self, calendar_id: str, master_id: str,
+                             original_start: str) -> dict:
+        """The person deletes one occurrence of a recurring event that was never changed
+        on its own: a cancelled exception appears, as after a move and a delete."""
+        moved = self.user_move_instance(calendar_id, master_id, original_start,
+                                        *self._instance_times(calendar_id, master_id,
+                                                              original_start))
+        self.user_delete_event(calendar_id, moved["id"])
+        return self.event(calendar_id, moved["id"]) or {}
+
+    def _instance_times(self, calendar_id: str, master_id: str,
+                        original_start: str) -> tuple[Json, Json]:
+        """Where an occurrence is by its series: the master's length from its start."""
+        master = self._user_calendar(calendar_id).events[master_id].data
+        cal_tz = self._user_calendar(calendar_id).time_zone
+        length = (_instant(master["end"], cal_tz) - _instant(master["start"], cal_tz))
+        start = _parse_rfc3339(original_start)
+        if start is None:
+            raise ValueError(f"original_start needs an offset: {original_start!r}")
+        zone = {"timeZone": master["start"]["timeZone"]} if "timeZone" in master["start"] \
+            else {}
+        return ({"dateTime": _format_dt(start), **zone},
+                {"dateTime": _format_dt(start + length), **zone})
+
     def events(self, calendar_id: str, *, include_cancelled: bool = False) -> list[dict]:
         """Copies of the stored events of a calendar, in insertion order."""
         return [copy.deepcopy(s.data) for s in self._user_calendar(calendar_id).events.values()
@@ -1096,6 +1175,9 @@ class FakeGoogle:
             for name in _NOT_WITH_SYNC:
                 if name in q:
                     raise _bad(f"Parameter {name} cannot be used with syncToken.")
+            # events.list, syncToken: "it is not allowed to set showDeleted to False"
+            if q.get("showDeleted") == "false":
+                raise _bad("showDeleted=false cannot be used with syncToken.")
             sync = self._untoken("sync", q["syncToken"])
             if sync is None or sync[0] != cal.id or sync[2] != self._sync_epoch:
                 raise gone
@@ -1134,6 +1216,10 @@ class FakeGoogle:
                           and accept(s.data)), key=key)
         if after is not None:
             matched = [s for s in matched if key(s) > after]
+        if self.page_cap is not None:
+            max_results = min(max_results, self.page_cap)
+        if self.empty_first_page and "pageToken" not in q:
+            max_results = 0  # a page with nothing on it, yet more to come
         page = matched[:max_results]
         body: Json = {
             "kind": "calendar#events", "etag": cal.etag, "summary": cal.summary,
@@ -1141,9 +1227,10 @@ class FakeGoogle:
             "timeZone": cal.time_zone, "accessRole": "owner", "defaultReminders": [],
             "items": [_list_item(s.data) for s in page],
         }
-        if len(matched) > max_results:
+        if len(matched) > max_results or (max_results == 0 and "pageToken" not in q):
+            last = key(page[-1]) if page else after
             body["nextPageToken"] = self._token("page", cal.id, snapshot, since,
-                                                self._sync_epoch, key(page[-1]))
+                                                self._sync_epoch, last)
         else:
             body["nextSyncToken"] = self._token("sync", cal.id, snapshot, self._sync_epoch)
         return web.json_response(body)
@@ -1205,8 +1292,13 @@ class FakeGoogle:
             raise _bad("Channel id is required (at most 64 characters).", "required")
         if body.get("type") not in ("web_hook", "webhook"):
             raise _bad(f"Unsupported channel type: {body.get('type')}")
-        if not isinstance(address, str) or URL(address).scheme not in ("http", "https"):
-            raise _bad("Invalid channel address.", "required")
+        # "Push notifications": the receiving URL is an HTTPS server (a valid SSL
+        # certificate); the channel token is at most 256 characters
+        if not isinstance(address, str) or URL(address).scheme != "https":
+            raise _bad(f"WebHook callback must be HTTPS: {address}", "push.webhookUrlNotHttps")
+        token = body.get("token")
+        if token is not None and (not isinstance(token, str) or len(token) > 256):
+            raise _bad("Channel token is longer than 256 characters.", "invalid")
         if channel_id in self._channels:
             raise _bad(f"Channel id {channel_id} not unique", "channelIdNotUnique")
         params = body.get("params") or {}
@@ -1225,6 +1317,11 @@ class FakeGoogle:
                        "resourceUri": resource_uri, "expiration": str(expiration_ms)}
         if channel.token is not None:
             reply["token"] = channel.token
+        if self.sync_before_reply:  # the "sync" message is out before the answer
+            self._channels[channel_id] = channel
+            channel.message_number += 1
+            await self._deliver(channel, "sync", channel.message_number)
+            return web.json_response(reply)
         async with channel.lock:  # deliveries wait until this response is out
             self._channels[channel_id] = channel
             self._schedule(channel, "sync")
@@ -1296,7 +1393,8 @@ class FakeGoogle:
             if self._session is None or self._session.closed:
                 self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
             try:
-                async with self._session.post(channel.address, data=b"",
+                async with self._session.post(self._delivery_address(channel.address),
+                                              data=b"",
                                               headers=headers) as response:
                     record["status"] = response.status
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
