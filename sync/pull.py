@@ -84,6 +84,13 @@ class PullMixin(_Base):
         user = await User.get(id=link.user_id)
         cancelled = item.get("status") == "cancelled"
         if row is None:
+            origin = None if cancelled else await self._split_from(link, item)
+            if origin is not None:  # "this and following": the rest, a series of its own
+                kind = {"type": origin.type_id}
+                return await self._new_task(link, user, item, {
+                    **kind, "client_id": origin.client_id}) or (
+                    origin.client_id is not None  # a client not theirs: without it
+                    and await self._new_task(link, user, item, kind))
             private = (item.get("extendedProperties") or {}).get("private") or {}
             if cancelled or private.get("kontakt_activity") or not link.calendar_ours:
                 return False
@@ -155,10 +162,33 @@ class PullMixin(_Base):
         await CalendarEvent.filter(id=row.id, wanted=False).delete()
         return True
 
-    async def _new_task(self, link: CalendarLink, user: User, item: dict[str, Any]) -> bool:
+    async def _split_from(self, link: CalendarLink, item: dict[str, Any]) -> Activity | None:
+        """The series of ours a new repeating event was split from ("this and following"
+        in Google's apps makes a new series with the rest: its id is the original's with
+        ``_R`` and the date, and it carries the original's private properties)."""
+        if not item.get("recurrence"):
+            return None
+        found = None
+        if "_R" in item["id"]:
+            found = await CalendarEvent.get_or_none(user_id=link.user_id,
+                                                    event_id=item["id"].split("_R", 1)[0])
+        private = (item.get("extendedProperties") or {}).get("private") or {}
+        copied = str(private.get("kontakt_activity") or "")
+        if found is None and copied.isdigit() and private.get("kontakt_user") == str(
+                link.user_id):
+            found = await CalendarEvent.filter(user_id=link.user_id,
+                                               activity_id=int(copied)).first()
+        if found is None or found.activity_id is None or found.event_id == item["id"]:
+            return None
+        origin = await Activity.get_or_none(id=found.activity_id)
+        return origin if origin is not None and origin.rrule else None
+
+    async def _new_task(self, link: CalendarLink, user: User, item: dict[str, Any],
+                        extra: dict[str, Any] | None = None) -> bool:
         data = mapping.new_activity_from(item, user.timezone)
         if data is None:
             return False
+        data.update(extra or {})
         skipped = data.pop("_exdates", None)
         try:
             async with in_transaction():
@@ -181,8 +211,8 @@ class PullMixin(_Base):
         """One occurrence of a repeating event changed or deleted in the calendar:
         deleted → left out of the series; changed (moved, renamed...) → an activity of its
         own with the calendar's values, and the calendar's changed instance gives way to
-        that activity's own event. ("This and following" splits a series in Google into a
-        new event: that is not followed.)"""
+        that activity's own event. ("This and following" is a new series and an end on
+        the original: see ``_split_from`` and the snapshot's ``repeat_end``.)"""
         master = await CalendarEvent.get_or_none(user_id=link.user_id,
                                                  event_id=item["recurringEventId"])
         if master is None or master.activity_id is None or not item.get("originalStartTime"):

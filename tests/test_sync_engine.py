@@ -1676,3 +1676,45 @@ async def test_a_message_before_the_watch_call_returns_is_taken(google, database
         assert ((await fresh(link)).channel_id, (await fresh(link)).channel_token) == old
     finally:
         await engine.stop()
+
+
+async def test_this_and_following_in_the_calendar_is_followed(engine, google, clock):
+    """"This and following" in Google's apps: UNTIL on the original series and a new
+    series with the rest. The Kontakt series ends there, the new series becomes a
+    repeating activity of its own (the original's type and client), and no later push
+    sends a rule that undoes the split."""
+    ivan = await person()
+    link = await link_for(google, ivan, "ivan@example.com")
+    from models import ClientManager
+
+    client = await Client.create(name="Romashka", kind="company")
+    await ClientManager.create(client_id=client.id, user_id=ivan.id, is_primary=True)
+    first = later(24)
+    series = await task(ivan, "Daily", starts_at=first, rrule="FREQ=DAILY",
+                        client_id=client.id)
+    await pushed(engine, link)
+    await pulled(engine, link)
+    master = svc.event_id_for(series.id, ivan.id)
+    third = first + timedelta(days=2)
+    rest = google.user_split_series(link.calendar_id, master, third.isoformat(),
+                                    summary="Daily, moved on")
+    assert await pulled(engine, link) == 2
+    series = await Activity.get(id=series.id)
+    assert "UNTIL=" in series.rrule and series.rrule.startswith("FREQ=DAILY")
+    assert acts.occurrences(series, first, first + timedelta(days=10)) == [
+        first, first + timedelta(days=1)]
+    new = await Activity.get(title="Daily, moved on")
+    assert (new.rrule, new.starts_at, new.client_id, new.type_id) == (
+        "FREQ=DAILY", third, client.id, series.type_id)
+    assert (await row_of(new, ivan)).event_id == rest["id"]
+    # Kontakt's next edits: the split stays as the calendar made it
+    await acts.do_update_activity(ivan, series.id, {"title": "Daily, renamed"})
+    await pushed(engine, link)
+    await pulled(engine, link)
+    events = {e["id"]: e for e in live(google, link.calendar_id)}
+    assert set(events) == {master, rest["id"]}
+    assert "UNTIL=" in events[master]["recurrence"][0]
+    assert events[master]["summary"] == "Daily, renamed"
+    assert events[rest["id"]]["extendedProperties"]["private"]["kontakt_activity"] == str(
+        new.id)
+    assert await Activity.all().count() == 2

@@ -69,7 +69,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -1067,6 +1067,37 @@ class FakeGoogle:
         data.update(recurringEventId=master_id, originalStartTime=original_time,
                     iCalUID=master["iCalUID"])
         return self._save(cal, data)
+
+    def user_split_series(self, calendar_id: str, master_id: str, from_start: str,
+                          **changes: Any) -> dict:
+        """"This and following" in Google's apps ("Recurring events" guide, modifying all
+        following instances): the original series gets UNTIL just before ``from_start``
+        (its COUNT goes), and a new series, id ``{master_id}_R{start}``, a copy of the
+        original (private properties too) with ``changes``, starts at ``from_start``
+        with the rest of the rule. Returns the new series."""
+        cal = self._user_calendar(calendar_id)
+        master = cal.events[master_id].data
+        start, end = self._instance_times(calendar_id, master_id, from_start)
+        split_at = _parse_rfc3339(from_start)
+        assert split_at is not None
+        until = (split_at - timedelta(seconds=1)).astimezone(UTC)
+        lines = master.get("recurrence") or []
+
+        def rule(line: str, end: str | None) -> str:
+            parts = [p for p in line[6:].split(";") if p.split("=")[0] not in ("UNTIL", "COUNT")]
+            return "RRULE:" + ";".join(parts + ([end] if end else []))
+
+        self.user_update_event(calendar_id, master_id, recurrence=[
+            rule(x, f"UNTIL={until:%Y%m%dT%H%M%SZ}") if x.startswith("RRULE:") else x
+            for x in lines])
+        body = self._editable(cal.events[master_id].data)
+        for key in ("sequence", "status"):
+            body.pop(key, None)
+        body.update(start=start, end=end, recurrence=[
+            rule(x, None) for x in lines if x.startswith("RRULE:")])
+        body.update(changes)
+        new_id = f"{master_id}_R{split_at.astimezone(UTC):%Y%m%dT%H%M%S}"
+        return self._save(cal, self._compose(cal, body, new_id, None))
 
     def user_cancel_instance(self, calendar_id: str, master_id: str,
                              original_start: str) -> dict:
