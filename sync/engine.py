@@ -15,8 +15,11 @@ then
 3. renews the push channel before it runs out.
 
 Our own writes coming back are recognised by their etag. A refresh token that stopped
-working pauses the person's sync and tells them; their marked rows wait for the
-reconnect. Google's calls block, so they run in a thread.
+working (``invalid_grant``) pauses the person's sync and tells them; their marked rows
+wait for the reconnect; any other trouble at the token endpoint pauses nobody and tells
+the administrators once. Usage limits stop the person's round and back off with jitter;
+writes are paced (``sync/pacing.py``). Google's calls block, so they run in a thread.
+The pull is :mod:`sync.pull`; connecting, channels and disconnecting :mod:`sync.connect`.
 """
 
 from __future__ import annotations
