@@ -130,6 +130,7 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
         self.write_rate, self.write_burst = write_rate, write_burst
         self._pacers: dict[int, pacing.Pacer] = {}  # per person: writes to their calendar
         self._limited: dict[int, int] = {}  # per person: usage limits in a row
+        self._conflicts: dict[int, int] = {}  # per row: 412s in the current push
 
     def _now(self) -> datetime:
         return utcnow()  # the module's: the tests pin it here
@@ -299,7 +300,7 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
     # --- CRM → Google ---------------------------------------------------------------------
     async def push(self, link: CalendarLink, client: CalendarClient) -> int:
         pushed = 0
-        self._conflicts: dict[int, int] = {}  # 412s of each row in this push
+        self._conflicts = {}
         while True:
             rows = await CalendarEvent.filter(
                 user_id=link.user_id, dirty=True, next_attempt_at__lte=utcnow()
@@ -352,7 +353,6 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
     async def _push_row(self, link: CalendarLink, client: CalendarClient,
                         row: CalendarEvent, batch: _Batch) -> None:
         try:
-            await self._pace(link.user_id)
             await self._push_one(link, client, row, batch)
             batch.done.add(row.id)
         except GoogleError as exc:
@@ -378,6 +378,7 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
         target = link.calendar_id
         if not (row.wanted and cal.wanted(activity, row.user_id, people)):
             if row.in_google:
+                await self._pace(link.user_id)
                 await asyncio.to_thread(client.delete, row.calendar_id or target, row.event_id)
             # gone there; the row goes too, unless it was wanted again meanwhile
             await CalendarEvent.filter(id=row.id).update(in_google=False, etag=None)
@@ -388,6 +389,7 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
         digest = mapping.body_hash(body)
         if row.in_google and row.calendar_id == target and digest == row.body_hash:
             return
+        await self._pace(link.user_id)  # a write follows: at the calendar's pace
         if row.in_google and row.calendar_id != target:  # the person chose another one
             await asyncio.to_thread(client.delete, row.calendar_id, row.event_id)
             row.in_google, row.etag = False, None

@@ -1521,6 +1521,11 @@ async def test_the_first_push_after_connecting_is_paced(google, database_url, cl
         rows = await CalendarEvent.filter(user_id=ivan.id)
         assert all(r.in_google and not r.dirty and r.attempts == 0 for r in rows)
         assert took >= 1.8  # 4 at once, then 8 at 4 a second: at most 8 in any second
+        # marked again with nothing to write: no pace to wait for
+        await CalendarEvent.filter(user_id=ivan.id).update(dirty=True)
+        calls, started = len(writes(google)), time.monotonic()
+        assert await pushed(eng, link) == 12
+        assert len(writes(google)) == calls and time.monotonic() - started < 1.0
     finally:
         await eng.stop()
 
