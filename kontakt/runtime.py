@@ -186,7 +186,7 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
 def build_calendar_sync(settings: Settings, bot: Bot, i18n) -> CalendarSync:
     """K-1: the sync worker. Push notifications need a public HTTPS address; without
     one (or in the sandbox) the calendar is pulled every ``calendar_poll_s``."""
-    from notifications.calendar import tell_calendar
+    from notifications.calendar import tell_admins_calendar, tell_calendar
 
     secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
     webhook = f"{settings.public_url}/webhooks/google/calendar" if (
@@ -195,9 +195,12 @@ def build_calendar_sync(settings: Settings, bot: Bot, i18n) -> CalendarSync:
     async def notify(user_id: int, what: str) -> None:
         await tell_calendar(bot, i18n, user_id, what)
 
+    async def alert(what: str, detail: str) -> None:
+        await tell_admins_calendar(bot, i18n, what, detail)
+
     return CalendarSync(GoogleConfig.from_settings(settings), secret=secret,
                         base_url=settings.base_url, webhook_url=webhook,
-                        poll_s=settings.calendar_poll_s, notify=notify)
+                        poll_s=settings.calendar_poll_s, notify=notify, alert=alert)
 
 
 def _secret(value: str):

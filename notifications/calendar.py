@@ -1,5 +1,6 @@
 """K-1: telling a person in Telegram what happened to their calendar sync (connected,
-paused because Google's access was revoked), after the database commit."""
+paused because Google's access was revoked), after the database commit; and telling the
+administrators when Google's token endpoint is unwell for everybody (issue 20)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import html
 from aiogram import Bot
 from aiogram.utils.i18n import I18n
 
-from models import CalendarLink, User
+from models import CalendarLink, Role, StaffStatus, User
 from notifications.telegram import send_to
+from services import activities as acts
+from services.clock import utcnow
 
 
 def N_(text: str) -> str:  # noqa: N802 - marks a string for extraction only
@@ -57,3 +60,27 @@ async def tell_calendar(bot: Bot, i18n: I18n, user_id: int, what: str) -> bool:
     else:
         return False
     return await send_to(bot, user.telegram_id, text)
+
+
+async def tell_admins_calendar(bot: Bot, i18n: I18n, what: str, detail: str) -> int:
+    """Google's token endpoint fails for a reason other than a person's access being
+    gone (``what`` = "token_endpoint", ``detail`` its OAuth error): each active
+    administrator is told, at most once a day (the engine asks once per episode);
+    the number told."""
+    if what != "token_endpoint":
+        return 0
+    day = utcnow().date().isoformat()
+    told = 0
+    for admin in await User.filter(role=Role.ADMIN, status=StaffStatus.ACTIVE):
+        if admin.telegram_id is None or not await acts.claim_once(
+                "calendar_token", admin.id, day):
+            continue
+        lang = str(admin.language)
+        text = i18n.gettext(
+            "⚠️ Google's sign-in service is failing for the calendar sync ({detail}). "
+            "Nobody's sync is paused and nothing is lost: it is tried again by itself. "
+            "If it says invalid_client, the client secret was changed in the Google "
+            "Cloud console: set the new one in KONTAKT_GOOGLE_CLIENT_SECRET.",
+            locale=lang).format(detail=html.escape(detail or "?"))
+        told += await send_to(bot, admin.telegram_id, text)
+    return told

@@ -52,7 +52,7 @@ from services.errors import PermissionDenied, ValidationFailed
 
 ENROL_PAST_DAYS = 30  # on connect: activities from this long ago on are put in the calendar
 MARKER = "—— Kontakt ——"  # the description below it is ours; above it is the goal
-FIELDS = ("title", "start", "end", "location", "goal")
+FIELDS = ("title", "start", "end", "location", "goal", "repeat_end")
 
 
 def event_id_for(activity_id: int, user_id: int) -> str:

@@ -15,14 +15,16 @@ then
 3. renews the push channel before it runs out.
 
 Our own writes coming back are recognised by their etag. A refresh token that stopped
-working pauses the person's sync and tells them; their marked rows wait for the
-reconnect. Google's calls block, so they run in a thread.
+working (``invalid_grant``) pauses the person's sync and tells them; their marked rows
+wait for the reconnect; any other trouble at the token endpoint pauses nobody and tells
+the administrators once. Usage limits stop the person's round and back off with jitter;
+writes are paced (``sync/pacing.py``). Google's calls block, so they run in a thread.
+The pull is :mod:`sync.pull`; connecting, channels and disconnecting :mod:`sync.connect`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import secrets
@@ -32,13 +34,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from models import (
     Activity,
     ActivityAssignee,
-    ActivityState,
-    AuditLog,
     CalendarEvent,
     CalendarLink,
     Client,
@@ -47,29 +46,28 @@ from models import (
     User,
 )
 from notifications.claimloop import ClaimLoop
-from services import activities as acts
 from services import calendar as cal
 from services.clock import utcnow
-from services.crypto import SecretUnreadable, decrypt, encrypt, sign, unsign
-from services.errors import DomainError
-from sync import mapping
+from services.crypto import SecretUnreadable, decrypt
+from sync import mapping, pacing
+from sync.connect import CHANNEL_TTL_S, ConnectFailed, ConnectMixin  # noqa: F401 (re-exported)
 from sync.google import (
     AccessRevoked,
     CalendarClient,
     GoogleConfig,
     GoogleError,
-    exchange_code,
+    TokenEndpointError,
     oauth_credentials,
-    revoke,
     service_credentials,
 )
+from sync.pull import PullMixin
 
 log = logging.getLogger("kontakt.sync")
 LEASE = timedelta(minutes=2)
-CHANNEL_TTL_S = 7 * 86400
 RENEW_BEFORE = timedelta(days=1)
 PUSH_BATCH = 500  # mutation: equivalent — push loops until no row is due: any size sends all
 POOL = 4  # connections per person while a backlog is pushed
+CONFLICT_TRIES = 2  # 412s of one row in one push before it backs off
 
 
 @dataclass
@@ -98,18 +96,11 @@ class CalendarGone(Exception):
     """The person's calendar is not there any more."""
 
 
-class ConnectFailed(Exception):
-    """Connecting did not work; ``code`` says why (shown translated)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
 Notify = Callable[[int, str], Awaitable[None]]  # (user id, "paused" | "connected" ...)
+Alert = Callable[[str, str], Awaitable[None]]  # to the administrators: (what, detail)
 
 
-class CalendarSync(ClaimLoop):
+class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
     """The sync worker. Its life cycle (start, graceful stop, poke, rounds until nothing
     is due, then a wait) is the claim loop's; a round here is per person, under their
     lock, rather than a claim of rows, and the wait is a short tick (the services that
@@ -119,16 +110,30 @@ class CalendarSync(ClaimLoop):
 
     def __init__(self, cfg: GoogleConfig, *, secret: str, base_url: str, retry_s: float = 30.0,
                  webhook_url: str | None = None, poll_s: float = 300.0,
-                 notify: Notify | None = None, replica: str | None = None,
-                 tick_s: float = 0.5) -> None:
+                 notify: Notify | None = None, alert: Alert | None = None,
+                 replica: str | None = None,
+                 tick_s: float = 0.5, write_rate: float = pacing.WRITE_RATE,
+                 write_burst: int = pacing.WRITE_BURST) -> None:
         super().__init__(replica=replica, batch=PUSH_BATCH)
         self.cfg, self.secret, self.base_url = cfg, secret, base_url.rstrip("/")
+        if webhook_url and not webhook_url.startswith("https://"):
+            # "Push notifications": Google delivers only to HTTPS; polling it is
+            log.warning("calendar: %s is not https: no push notifications", webhook_url)
+            webhook_url = None
         self.webhook_url = webhook_url
         self.poll_s, self.tick_s, self.retry_s = poll_s, tick_s, retry_s
-        self.notify = notify
+        self.notify, self.alert = notify, alert
+        self._token_trouble: set[int] = set()  # people whose token Google fails to give
         self._clients: dict[int, tuple[str, CalendarClient]] = {}
         self._pools: dict[int, list[CalendarClient]] = {}
         self.list_calls = 0  # for the benchmark: events.list calls made
+        self.write_rate, self.write_burst = write_rate, write_burst
+        self._pacers: dict[int, pacing.Pacer] = {}  # per person: writes to their calendar
+        self._limited: dict[int, int] = {}  # per person: usage limits in a row
+        self._conflicts: dict[int, int] = {}  # per row: 412s in the current push
+
+    def _now(self) -> datetime:
+        return utcnow()  # the module's: the tests pin it here
 
     def can_run(self) -> bool:
         return self.cfg.enabled
@@ -213,6 +218,8 @@ class CalendarSync(ClaimLoop):
             if self.webhook_url and (link.channel_expires_at is None
                                      or link.channel_expires_at < now + RENEW_BEFORE):
                 await self._watch(link, client)
+            self._limited.pop(link.user_id, None)
+            self._token_trouble.discard(link.user_id)
             if link.last_error:
                 await CalendarLink.filter(id=link.id).update(last_error=None,
                                                              next_attempt_at=None)
@@ -234,10 +241,28 @@ class CalendarSync(ClaimLoop):
                 if self.notify:
                     await self._tell(link.user_id, "paused")
         except GoogleError as exc:
-            delay = exc.retry_after or (self.retry_s if exc.temporary else 10 * self.retry_s)
+            if exc.limited:  # stop, and wait longer each time, jittered
+                times = self._limited[link.user_id] = self._limited.get(link.user_id, 0) + 1
+                delay = pacing.limit_backoff(times, self.retry_s, exc.retry_after)
+            else:
+                delay = exc.retry_after or (self.retry_s if exc.temporary
+                                            else 10 * self.retry_s)
             await CalendarLink.filter(id=link.id).update(
                 last_error=str(exc)[:500], next_attempt_at=utcnow() + timedelta(seconds=delay))
             log.info("calendar: user %s: %s; again in %ss", link.user_id, exc, delay)
+            if isinstance(exc, TokenEndpointError):
+                await self._token_endpoint_unwell(link.user_id, exc)
+
+    async def _token_endpoint_unwell(self, user_id: int, exc: TokenEndpointError) -> None:
+        """Nobody is paused; the administrators are told once when it starts (not each
+        round, not per person), and again only after it was well in between."""
+        first = not self._token_trouble
+        self._token_trouble.add(user_id)
+        if first and self.alert:
+            try:
+                await self.alert("token_endpoint", exc.error)
+            except Exception:  # telling is best effort
+                log.warning("calendar: telling the administrators failed", exc_info=True)
 
     async def _tell(self, user_id: int, what: str) -> None:
         try:
@@ -275,6 +300,7 @@ class CalendarSync(ClaimLoop):
     # --- CRM → Google ---------------------------------------------------------------------
     async def push(self, link: CalendarLink, client: CalendarClient) -> int:
         pushed = 0
+        self._conflicts = {}
         while True:
             rows = await CalendarEvent.filter(
                 user_id=link.user_id, dirty=True, next_attempt_at__lte=utcnow()
@@ -309,6 +335,12 @@ class CalendarSync(ClaimLoop):
         for row in rows:
             await self._push_row(link, client, row, batch)
 
+    async def _pace(self, user_id: int) -> None:
+        pacer = self._pacers.get(user_id)
+        if pacer is None:
+            pacer = self._pacers[user_id] = pacing.Pacer(self.write_rate, self.write_burst)
+        await pacer.wait()
+
     async def _pool(self, link: CalendarLink, first: CalendarClient) -> list[CalendarClient]:
         """httplib2 connections are not shared between threads: one client each."""
         pool = self._pools.get(link.user_id)
@@ -324,6 +356,11 @@ class CalendarSync(ClaimLoop):
             await self._push_one(link, client, row, batch)
             batch.done.add(row.id)
         except GoogleError as exc:
+            if exc.limited:  # not this row's fault: it waits for the person's round
+                await CalendarEvent.filter(id=row.id).update(
+                    dirty=True, last_error=str(exc)[:500], next_attempt_at=self._now())
+                batch.done.add(row.id)
+                raise
             if not exc.temporary and exc.status not in (401, 403):  # mutation: equivalent: log only
                 log.warning("calendar: event %s refused: %s", row.event_id, exc)
             delay = exc.retry_after or min(3600, 15 * 2 ** min(row.attempts, 8))
@@ -341,6 +378,7 @@ class CalendarSync(ClaimLoop):
         target = link.calendar_id
         if not (row.wanted and cal.wanted(activity, row.user_id, people)):
             if row.in_google:
+                await self._pace(link.user_id)
                 await asyncio.to_thread(client.delete, row.calendar_id or target, row.event_id)
             # gone there; the row goes too, unless it was wanted again meanwhile
             await CalendarEvent.filter(id=row.id).update(in_google=False, etag=None)
@@ -351,6 +389,7 @@ class CalendarSync(ClaimLoop):
         digest = mapping.body_hash(body)
         if row.in_google and row.calendar_id == target and digest == row.body_hash:
             return
+        await self._pace(link.user_id)  # a write follows: at the calendar's pace
         if row.in_google and row.calendar_id != target:  # the person chose another one
             await asyncio.to_thread(client.delete, row.calendar_id, row.event_id)
             row.in_google, row.etag = False, None
@@ -363,6 +402,15 @@ class CalendarSync(ClaimLoop):
                 # ours already (a retried insert, or kept from an earlier connection):
                 # take it over; Kontakt's version is written over it below
                 found = await asyncio.to_thread(client.get, target, row.event_id)
+                if found is not None:
+                    try:  # the body says "confirmed": a deleted one is restored
+                        event = await asyncio.to_thread(client.update, target, row.event_id,
+                                                        body, found.get("etag"))
+                    except GoogleError as again:
+                        if again.status != 403 or again.limited \
+                                or found.get("status") != "cancelled":
+                            raise
+                        found = None  # deleted, and Google will not restore it
                 if found is None:
                     # the id was used by an event Google has purged and will not reuse:
                     # the same event under a new id
@@ -371,22 +419,32 @@ class CalendarSync(ClaimLoop):
                     await CalendarEvent.filter(id=row.id).update(event_id=row.event_id)
                     body = {**body, "id": row.event_id}
                     event = await asyncio.to_thread(client.insert, target, body)
-                else:
-                    event = await asyncio.to_thread(client.update, target, row.event_id,
-                                                    body, found.get("etag"))
         else:
             try:
                 event = await asyncio.to_thread(client.update, target, row.event_id, body,
                                                 row.etag)
             except GoogleError as exc:
                 if exc.status == 412:  # changed in the calendar since we last saw it
+                    tries = self._conflicts[row.id] = self._conflicts.get(row.id, 0) + 1
                     current = await asyncio.to_thread(client.get, target, row.event_id)
                     if current is not None:
                         await self._apply(link, current, row)
+                    if tries >= CONFLICT_TRIES:  # the etag keeps changing: wait, no loop
+                        raise GoogleError(412, exc.reason, "changed again in the calendar "
+                                          "after every read: tried again later") from None
                     await CalendarEvent.filter(id=row.id).update(dirty=True)
                     return
-                if exc.status in (404, 410):
-                    if not await asyncio.to_thread(client.calendar_exists, target):
+                if exc.status in (403, 404, 410) and not exc.limited:
+                    # not proof by itself ("Handle API errors": a 404 during sync means
+                    # back off): a get confirms it is gone before anything is cancelled
+                    current = await asyncio.to_thread(client.get, target, row.event_id)
+                    if current is not None and current.get("status") != "cancelled":
+                        if exc.status == 403:
+                            raise  # refused for another reason: the row backs off
+                        raise GoogleError(exc.status, exc.reason, "yet a get finds the "
+                                          "event: tried again later") from None
+                    if current is None and not await asyncio.to_thread(
+                            client.calendar_exists, target):
                         raise CalendarGone(target) from None
                     await self._deleted_there(link, row, activity)
                     return
@@ -407,364 +465,3 @@ class CalendarSync(ClaimLoop):
         return mapping.body_for(activity, user_id=row.user_id, event_id=row.event_id,
                                 client=client, link=link)
 
-    # --- Google → CRM ---------------------------------------------------------------------
-    async def pull(self, link: CalendarLink, client: CalendarClient) -> int:
-        started = utcnow()
-        token = link.sync_token
-        full = token is None
-        try:
-            items, next_token, calls = await asyncio.to_thread(
-                client.list_events, link.calendar_id, token)
-        except GoogleError as exc:
-            if exc.status != 410 or not token:
-                raise
-            log.info("calendar: user %s: sync token expired, full resync", link.user_id)
-            items, next_token, calls = await asyncio.to_thread(
-                client.list_events, link.calendar_id, None)
-            calls, full = calls + 1, True
-        self.list_calls += calls
-        applied = 0
-        for item in items:
-            if await self._apply(link, item):
-                applied += 1
-        if full:
-            applied += await self._reconcile(link, {item["id"] for item in items})
-        await CalendarLink.filter(id=link.id).update(sync_token=next_token,
-                                                     last_pull_at=utcnow())
-        # a notification that came while we pulled asks for another pull
-        await CalendarLink.filter(id=link.id, pull_wanted_at__lte=started).update(
-            pull_wanted_at=None)
-        return applied
-
-    async def _reconcile(self, link: CalendarLink, listed: set[str]) -> int:
-        """After a full listing: our events that are not there any more were deleted
-        while we were not told (a full listing leaves deleted events out)."""
-        missing = await CalendarEvent.filter(
-            user_id=link.user_id, in_google=True, calendar_id=link.calendar_id,
-            dirty=False).exclude(event_id__in=list(listed)).limit(1000) if listed else \
-            await CalendarEvent.filter(user_id=link.user_id, in_google=True,
-                                       calendar_id=link.calendar_id, dirty=False).limit(1000)
-        count = 0
-        for row in missing:
-            activity = await Activity.get_or_none(id=row.activity_id) \
-                if row.activity_id else None
-            if await self._deleted_there(link, row, activity):
-                count += 1
-        return count
-
-    async def _apply(self, link: CalendarLink, item: dict[str, Any],
-                     row: CalendarEvent | None = None) -> bool:
-        """One event as the calendar has it now; True if the activity changed."""
-        if item.get("recurringEventId"):
-            return await self._apply_instance(link, item)
-        row = row or await CalendarEvent.get_or_none(user_id=link.user_id,
-                                                     event_id=item["id"])
-        if row is not None and row.etag and item.get("etag") == row.etag:
-            return False  # our own write coming back
-        user = await User.get(id=link.user_id)
-        cancelled = item.get("status") == "cancelled"
-        if row is None:
-            private = (item.get("extendedProperties") or {}).get("private") or {}
-            if cancelled or private.get("kontakt_activity") or not link.calendar_ours:
-                return False
-            return await self._new_task(link, user, item)
-        activity = await Activity.get_or_none(id=row.activity_id) if row.activity_id else None
-        if cancelled:
-            if not row.wanted or activity is None:
-                await row.delete()
-                return False
-            return await self._deleted_there(link, row, activity)
-        if activity is None:
-            return False
-        theirs = mapping.snapshot(item)
-        ours = mapping.snapshot(await self._body(activity, row))
-        merged = cal.merge(row.snapshot or theirs, ours, theirs)
-        changed = False
-        if merged.changes:
-            changes = mapping.changes_for(activity, merged.changes)
-            try:
-                if changes:
-                    await acts.do_update_activity(user, activity.id, changes, source="calendar")
-                    changed = True
-            except DomainError as exc:  # Kontakt's version goes back to the calendar
-                await self._audit(user, activity, "cal_refused", str(exc))
-        for name, value in merged.overridden.items():
-            await self._audit(user, activity, "cal_conflict", f"{name}: {value}")
-        fresh = await Activity.get(id=activity.id)
-        now_ours = await self._body(fresh, row)
-        same = mapping.snapshot(now_ours) == theirs
-        await CalendarEvent.filter(id=row.id).update(
-            etag=item.get("etag"), snapshot=theirs, synced_at=utcnow(),
-            **({"body_hash": mapping.body_hash(now_ours)} if same else
-               {"body_hash": None, "dirty": True, "next_attempt_at": utcnow()}))
-        if same and await Activity.filter(id=fresh.id, updated_at=fresh.updated_at).exists():
-            # nothing to send back, unless the activity changed since we read it
-            await CalendarEvent.filter(id=row.id).update(dirty=False)
-        return changed
-
-    async def _audit(self, user: User, activity: Activity, action: str, value: str) -> None:
-        await AuditLog.create(user_id=user.id, source="calendar", entity="activity",
-                              object_id=activity.id, client_id=activity.client_id,
-                              action=action, new_value=value[:500])
-
-    async def _deleted_there(self, link: CalendarLink, row: CalendarEvent,
-                             activity: Activity | None) -> bool:
-        """Deleted in the person's calendar: one of several assignees is taken off;
-        the only one cancels the activity (never deletes it)."""
-        await CalendarEvent.filter(id=row.id).update(in_google=False, etag=None)
-        if activity is None:
-            await row.delete()
-            return False
-        user = await User.get(id=link.user_id)
-        people = await acts.assignee_ids(activity.id)
-        try:
-            if str(activity.state) not in acts.OPEN:
-                await row.delete()  # done: it stays done, by whom it was; the event is gone
-                return False
-            if len(people) > 1 and user.id in people:
-                await acts.do_update_activity(
-                    user, activity.id, {"assignees": [p for p in people if p != user.id]},
-                    source="calendar")
-            else:
-                await acts.do_set_state(user, activity.id, ActivityState.CANCELLED,
-                                        source="calendar")
-        except DomainError as exc:
-            await self._audit(user, activity, "cal_refused", str(exc))
-            await CalendarEvent.filter(id=row.id).update(dirty=True, next_attempt_at=utcnow())
-            return False
-        await CalendarEvent.filter(id=row.id, wanted=False).delete()
-        return True
-
-    async def _new_task(self, link: CalendarLink, user: User, item: dict[str, Any]) -> bool:
-        data = mapping.new_activity_from(item, user.timezone)
-        if data is None:
-            return False
-        skipped = data.pop("_exdates", None)
-        try:
-            async with in_transaction():
-                made = await acts.do_create_activity(user, {**data, "assignees": [user.id]},
-                                                     source="calendar")
-                if skipped:  # the dates left out in the calendar stay left out
-                    await Activity.filter(id=made.activity.id).update(exdates=skipped)
-                # the row follow_activity made takes the calendar's id: the event exists
-                await CalendarEvent.filter(activity_id=made.activity.id,
-                                           user_id=user.id).update(
-                    event_id=item["id"], in_google=True, calendar_id=link.calendar_id,
-                    etag=item.get("etag"), snapshot=mapping.snapshot(item), dirty=True,
-                    next_attempt_at=utcnow())
-        except DomainError as exc:
-            log.info("calendar: event %s not taken as a task: %s", item.get("id"), exc)
-            return False
-        return True
-
-    async def _apply_instance(self, link: CalendarLink, item: dict[str, Any]) -> bool:
-        """One occurrence of a repeating event changed or deleted in the calendar:
-        deleted → left out of the series; changed (moved, renamed...) → an activity of its
-        own with the calendar's values, and the calendar's changed instance gives way to
-        that activity's own event. ("This and following" splits a series in Google into a
-        new event: that is not followed.)"""
-        master = await CalendarEvent.get_or_none(user_id=link.user_id,
-                                                 event_id=item["recurringEventId"])
-        if master is None or master.activity_id is None or not item.get("originalStartTime"):
-            return False
-        series = await Activity.get_or_none(id=master.activity_id)
-        if series is None:
-            return False
-        when = mapping.when_of(item.get("originalStartTime"))
-        if not when:
-            return False
-        # an all-day series' occurrence is a date: local midnight in the series' zone
-        original = mapping.to_datetime(when, series.timezone)
-        user = await User.get(id=link.user_id)
-        try:
-            if item.get("status") == "cancelled":
-                await acts.do_skip_occurrence(user, series.id, original, source="calendar")
-                return True
-            theirs = mapping.snapshot(item)
-            if not theirs["start"]:
-                return False
-            new_start = mapping.to_datetime(theirs["start"], series.timezone)
-            moved = (await acts.do_move_occurrence(user, series.id, original, new_start,
-                                                   source="calendar")).activity
-            base = mapping.snapshot(await self._body(series, master))
-            fields = {k: theirs[k] for k in ("title", "location", "goal", "end")
-                      if theirs[k] != base.get(k)}
-            changes = mapping.changes_for(moved, fields)
-            changes.pop("starts_at", None)  # mutation: equivalent — no start in fields: none here
-            if changes:
-                await acts.do_update_activity(user, moved.id, changes, source="calendar")
-            client = await self._client(link)
-            await asyncio.to_thread(client.delete, link.calendar_id, item["id"])
-        except DomainError as exc:
-            log.info("calendar: instance %s not applied: %s", item.get("id"), exc)
-            return False
-        return True
-
-    # --- channels and disconnecting ----------------------------------------------------------
-    async def _watch(self, link: CalendarLink, client: CalendarClient) -> None:
-        channel_id, token = secrets.token_hex(16), secrets.token_urlsafe(24)
-        made = await asyncio.to_thread(client.watch, link.calendar_id, channel_id, token,
-                                       self.webhook_url, CHANNEL_TTL_S)
-        expires = utcnow() + timedelta(seconds=CHANNEL_TTL_S)
-        if made.get("expiration"):
-            expires = datetime.fromtimestamp(int(made["expiration"]) / 1000, tz=expires.tzinfo)
-        old = (link.channel_id, link.channel_resource_id)
-        await CalendarLink.filter(id=link.id).update(
-            channel_id=channel_id, channel_token=token,
-            channel_resource_id=made.get("resourceId"), channel_expires_at=expires)
-        if old[0] and old[1]:
-            try:
-                await asyncio.to_thread(client.stop, old[0], old[1])
-            except GoogleError as exc:
-                log.info("calendar: stopping an old channel failed: %s", exc)
-
-    async def _finish_disconnect(self, link: CalendarLink, client: CalendarClient) -> None:
-        if link.channel_id and link.channel_resource_id:
-            try:
-                await asyncio.to_thread(client.stop, link.channel_id,
-                                        link.channel_resource_id)
-            except GoogleError as exc:  # it runs out by itself within a week
-                log.info("calendar: stopping the channel failed: %s", exc)
-            await CalendarLink.filter(id=link.id).update(channel_id=None,
-                                                         channel_resource_id=None)
-        if link.remove_events:
-            # every row is marked unwanted: deletes, those waiting out a backoff too
-            await CalendarEvent.filter(user_id=link.user_id).update(
-                wanted=False, dirty=True, next_attempt_at=utcnow())
-            await self.push(link, client)
-            if link.calendar_ours and link.calendar_id:
-                try:
-                    await asyncio.to_thread(client.gc.delete_calendar, link.calendar_id)
-                except Exception as exc:  # noqa: BLE001 - the events are gone already
-                    log.info("calendar: deleting the Kontakt calendar failed: %s", exc)
-        if link.mode == "oauth" and link.token:
-            try:
-                await asyncio.to_thread(revoke, self.cfg, decrypt(self.secret, link.token))
-            except SecretUnreadable:
-                pass
-        await self._forget(link)
-
-    async def _forget(self, link: CalendarLink) -> None:
-        async with in_transaction():
-            await CalendarEvent.filter(user_id=link.user_id).delete()
-            await CalendarLink.filter(id=link.id).delete()
-        self._clients.pop(link.user_id, None)
-
-    # --- connecting ------------------------------------------------------------------------
-    def redirect_uri(self) -> str:
-        return f"{self.base_url}/oauth/google/callback"
-
-    def consent_url(self, user: User) -> str:
-        """Google's consent screen for this person; the state is signed and lasts 15
-        minutes, so a link cannot be used for somebody else or later."""
-        state = sign(self.secret, {"u": user.id, "n": secrets.token_hex(8)},
-                     purpose="google-oauth", ttl_s=900)
-        return self.cfg.consent_url(self.redirect_uri(), state, login_hint=user.email)
-
-    def user_of_state(self, state: str) -> int | None:
-        payload = unsign(self.secret, state or "", purpose="google-oauth")
-        return int(payload["u"]) if payload and isinstance(payload.get("u"), int) else None
-
-    async def use_state(self, state: str) -> int | None:
-        """The person a consent link was made for, once: a link used is used up."""
-        payload = unsign(self.secret, state or "", purpose="google-oauth")
-        if not payload or not isinstance(payload.get("u"), int):
-            return None
-        if not await acts.claim_once("oauth", payload["u"], str(payload.get("n"))[:64]):
-            return None
-        return int(payload["u"])
-
-    async def connect(self, user: User, code: str) -> CalendarLink:
-        """The consent's code → a refresh token (encrypted at rest) → the "Kontakt"
-        calendar made in the person's account (or the one they chose before) → the
-        person's activities queued for it."""
-        tokens = await asyncio.to_thread(exchange_code, self.cfg, code, self.redirect_uri())
-        refresh = tokens.get("refresh_token")
-        if not refresh:
-            raise ConnectFailed("no_offline_access")
-        client = await asyncio.to_thread(CalendarClient, self.cfg,
-                                         oauth_credentials(self.cfg, refresh))
-        account = await asyncio.to_thread(client.account)
-        old = await cal.link_of(user)
-        if old is not None and old.calendar_id and old.account == account \
-                and old.state != LinkState.REMOVING:
-            calendar_id, ours, name = old.calendar_id, old.calendar_ours, old.calendar_name
-        else:
-            name = "Kontakt"
-            calendar_id = await asyncio.to_thread(client.create_calendar, name, user.timezone)
-            ours = True
-        link = await cal.do_save_link(user, mode="oauth", account=account,
-                                      token=encrypt(self.secret, refresh),
-                                      calendar_id=calendar_id, calendar_ours=ours,
-                                      calendar_name=name)
-        self._clients[user.id] = (f"oauth:{link.token}:{account}", client)
-        self.poke()
-        return link
-
-    async def connect_service(self, user: User, email: str) -> CalendarLink:
-        """Google Workspace: the company's service account acts as the person (their
-        work address); a "Kontakt" calendar is made the same way."""
-        company = await CompanyGoogle.first()
-        if company is None:
-            raise ConnectFailed("no_service_account")
-        try:
-            key = json.loads(decrypt(self.secret, company.key, purpose="google-key"))
-        except SecretUnreadable:
-            raise ConnectFailed("service_account_unreadable") from None
-        client = await asyncio.to_thread(CalendarClient, self.cfg,
-                                         service_credentials(key, email))
-        try:
-            calendar_id = await asyncio.to_thread(client.create_calendar, "Kontakt",
-                                                  user.timezone)
-        except AccessRevoked:
-            raise ConnectFailed("delegation_refused") from None
-        link = await cal.do_save_link(user, mode="service", account=email, token=None,
-                                      calendar_id=calendar_id, calendar_ours=True,
-                                      calendar_name="Kontakt")
-        self.poke()
-        return link
-
-    async def calendars(self, user: User) -> list[dict[str, Any]]:
-        link = await cal.link_of(user)
-        if link is None or link.state != LinkState.ACTIVE:
-            return []
-        # a client of its own: the worker's connection may be in use in another thread
-        cached = self._clients.get(link.user_id)
-        if cached is None:
-            await self._client(link)
-            cached = self._clients[link.user_id]
-        client = await asyncio.to_thread(CalendarClient, self.cfg, cached[1].credentials)
-        return [c for c in await asyncio.to_thread(client.calendars)
-                if c.get("role") in ("owner", "writer")]
-
-    async def choose_calendar(self, user: User, calendar_id: str) -> CalendarLink:
-        """Another calendar of the person's: our events move there."""
-        link = await cal.link_of(user)
-        if link is None or link.state != LinkState.ACTIVE:
-            raise ConnectFailed("not_connected")
-        found = {c["id"]: c for c in await self.calendars(user)}
-        if calendar_id not in found:
-            raise ConnectFailed("unknown_calendar")
-        # the old channel watches the old calendar
-        await CalendarLink.filter(id=link.id).update(channel_expires_at=None)
-        saved = await cal.do_save_link(
-            user, mode=link.mode, account=link.account, token=link.token,
-            calendar_id=calendar_id, calendar_ours=False,
-            calendar_name=found[calendar_id]["summary"])
-        self.poke()
-        return saved
-
-    # --- notifications ---------------------------------------------------------------------
-    async def notified(self, channel_id: str, token: str, state: str) -> bool:
-        """A push notification (X-Goog-Channel-ID / -Token / -Resource-State): a known
-        channel with its token asks for a pull. False: not ours (ignored)."""
-        if not channel_id or len(channel_id) > 64:
-            return False
-        link = await CalendarLink.get_or_none(channel_id=channel_id)
-        if link is None or not link.channel_token or \
-                not hmac.compare_digest(link.channel_token.encode(), (token or "").encode()):
-            return False
-        if state != "sync":
-            await CalendarLink.filter(id=link.id).update(pull_wanted_at=utcnow())
-            self.poke()
-        return True

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import google.auth.exceptions
+import google_auth_httplib2
 import httplib2
 from gcsa.calendar import Calendar
 from gcsa.google_calendar import GoogleCalendar
@@ -70,13 +71,43 @@ class GoogleError(Exception):
         self.status, self.reason, self.retry_after = status, reason, retry_after
 
     @property
+    def limited(self) -> bool:
+        """A usage limit ("Handle API errors": 403 usageLimits reasons, 429): wait and
+        try again, never a refusal of that request."""
+        return self.status == 429 or (self.status == 403 and self.reason in LIMIT_REASONS)
+
+    @property
     def temporary(self) -> bool:
-        return self.status in (0, 408, 429, 500, 502, 503, 504) or (
-            self.status == 403 and self.reason in ("rateLimitExceeded", "userRateLimitExceeded"))
+        return self.status in (0, 408, 429, 500, 502, 503, 504) or self.limited
+
+
+LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded",
+                           "dailyLimitExceeded"})
 
 
 class AccessRevoked(Exception):
     """The refresh token no longer works: the person has to connect again."""
+
+
+class TokenEndpointError(GoogleError):
+    """Google's token endpoint refused or failed for a reason other than the grant
+    being gone (``invalid_client``: a rotated client secret; a 5xx; an HTML error page;
+    a timeout): the service is unwell, not the person's access. ``error`` is the OAuth
+    error code when there was one (RFC 6749 5.2)."""
+
+    def __init__(self, error: str, message: str = "") -> None:
+        super().__init__(503, "token_endpoint", f"{error}: {message}".strip(": "))
+        self.error = error
+
+
+def _refresh_error(exc: google.auth.exceptions.RefreshError) -> Exception:
+    """Only ``invalid_grant`` (RFC 6749 5.2: the refresh token is invalid, expired or
+    revoked) means the person's access is gone; anything else is the endpoint's."""
+    data = exc.args[1] if len(exc.args) > 1 else None
+    error = str(data.get("error") or "") if isinstance(data, dict) else ""
+    if error == "invalid_grant":
+        return AccessRevoked(str(exc)[:200])
+    return TokenEndpointError(error or "unreadable_answer", str(exc)[:200])
 
 
 def _error(exc: HttpError) -> GoogleError:
@@ -150,6 +181,7 @@ class CalendarClient:
         self.credentials = credentials
         self.gc = GoogleCalendar(credentials=credentials)  # builds offline, no call yet
         http = AuthorizedHttp(credentials, http=httplib2.Http(timeout=TIMEOUT_S))
+        self._token_request = google_auth_httplib2.Request(http.http)
         options = {"api_endpoint": cfg.api_endpoint} if cfg.api_endpoint else None
         # gcsa builds for Google's address; the same service, pointed where configured
         self.gc.service = self.service = discovery.build(
@@ -162,15 +194,27 @@ class CalendarClient:
             request.headers.update(headers)
         return self._gcsa(request.execute, num_retries=0)
 
+    def _fresh_token(self) -> None:
+        """The access token is asked for on its own, before the call: so the token
+        endpoint's trouble (a timeout too) is told apart from the API's."""
+        if self.credentials.valid:
+            return
+        try:
+            self.credentials.refresh(self._token_request)
+        except google.auth.exceptions.RefreshError as exc:
+            raise _refresh_error(exc) from None
+        except (google.auth.exceptions.TransportError, httplib2.HttpLib2Error, OSError,
+                TimeoutError) as exc:
+            raise TokenEndpointError("unreachable", str(exc)[:200]) from None
+
     def _gcsa(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        self._fresh_token()
         try:
             return fn(*args, **kwargs)
         except HttpError as exc:
             raise _error(exc) from None
         except google.auth.exceptions.RefreshError as exc:
-            if getattr(exc, "retryable", False):  # the token endpoint is unwell, not us
-                raise GoogleError(503, "token_endpoint", str(exc)[:200]) from None
-            raise AccessRevoked(str(exc)[:200]) from None
+            raise _refresh_error(exc) from None
         except google.auth.exceptions.TransportError as exc:
             raise GoogleError(0, "unreachable", str(exc)[:200]) from None
         except (httplib2.HttpLib2Error, OSError, TimeoutError) as exc:
@@ -221,6 +265,12 @@ class CalendarClient:
         """events.patch with only the fields Kontakt owns, so guests, conference links,
         colours and attachments the person added stay; If-Match when we know the etag."""
         fields = {k: v for k, v in body.items() if k != "id"}
+        for key in ("start", "end"):
+            # a patch merges with what Google holds: ``date`` next to a stored ``dateTime``
+            # is 400 "Invalid start time"; switching timed <-> all-day clears the other
+            part = fields.get(key)
+            if isinstance(part, dict):
+                fields[key] = {**part, "dateTime" if "date" in part else "date": None}
         return self._run(self.events.patch(
             calendarId=calendar_id, eventId=event_id, body=fields),
             {"If-Match": etag} if etag else None)

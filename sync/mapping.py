@@ -112,7 +112,30 @@ def snapshot(event: dict[str, Any]) -> dict[str, Any]:
     return {"title": (event.get("summary") or "").strip(),
             "start": when_of(event.get("start")), "end": when_of(event.get("end")),
             "location": (event.get("location") or "").strip(),
-            "goal": goal_of(event.get("description"))}
+            "goal": goal_of(event.get("description")),
+            "repeat_end": repeat_end(event)}
+
+
+_END_PARTS = ("UNTIL", "COUNT")
+
+
+def repeat_end(event: dict[str, Any]) -> str | None:
+    """Where a series' rule ends (``UNTIL=…`` or ``COUNT=…``), None for no end or no
+    rule. "This and following" in Google's apps ends the series there ("Recurring
+    events" guide, modifying all following instances: UNTIL, or COUNT, is set on the
+    original, and a new series takes the rest)."""
+    for line in event.get("recurrence") or []:
+        if line.startswith("RRULE:"):
+            parts = [p for p in line[6:].upper().split(";") if p.split("=")[0] in _END_PARTS]
+            return ";".join(sorted(parts)) or None
+    return None
+
+
+def with_end(rule: str, end: str | None) -> str:
+    """``rule`` with its UNTIL/COUNT replaced by ``end`` (None: no end)."""
+    parts = [p for p in rule.removeprefix("RRULE:").split(";")
+             if p and p.split("=")[0].upper() not in _END_PARTS]
+    return ";".join(parts + ([end] if end else []))
 
 
 def to_datetime(value: str, tz: str) -> datetime:
@@ -133,6 +156,8 @@ def changes_for(activity: Activity, fields: dict[str, Any]) -> dict[str, Any]:
         out["location"] = fields["location"] or None
     if "goal" in fields:
         out["goal"] = fields["goal"] or None
+    if "repeat_end" in fields and activity.rrule:
+        out["rrule"] = with_end(activity.rrule, fields["repeat_end"])
     start = fields.get("start")
     end = fields.get("end")
     if start:

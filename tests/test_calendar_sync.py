@@ -323,12 +323,15 @@ async def test_nothing_lost_or_doubled_across_a_crash_and_an_outage(engine, goog
     await asyncio.sleep(0.3)
     await sync(fresh)
     assert [e["summary"] for e in ours(google, link)] == ["During outage"]
-    # 429 with Retry-After: the row waits that long
+    # 429 with Retry-After: the person's sync waits that long (a little more), the row
+    # stays marked
     google.fail_next(429, retry_after=120, path_contains="/events/")
     await acts.do_update_activity(ivan, a.id, {"title": "Rate limited"})
     await fresh.run_once()
     row = await CalendarEvent.get(activity_id=a.id)
-    assert row.dirty and row.next_attempt_at > utcnow() + timedelta(seconds=100)
+    waits = (await CalendarLink.get(id=link.id)).next_attempt_at
+    assert row.dirty and waits > utcnow() + timedelta(seconds=100)
+    assert await fresh.due_links(utcnow()) == []
     await sync(fresh)
     assert [e["summary"] for e in ours(google, link)] == ["Rate limited"]
 
@@ -405,13 +408,18 @@ async def test_push_notifications_trigger_a_pull(engine, google, people):
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
-        engine.webhook_url = str(server.make_url("/webhooks/google/calendar"))
+        # Google delivers to https only: the fake stands in for the TLS proxy
+        engine.webhook_url = "https://crm.example/webhooks/google/calendar"
+        google.route_https("https://crm.example", str(server.make_url("")).rstrip("/"))
         a = (await acts.do_create_activity(ivan, {
             "title": "Watched", "type": "task", "starts_at": soon()})).activity
         link = await connect(engine, google, ivan, "ivan@example.com")
         await sync(engine)
         link = await CalendarLink.get(id=link.id)
         assert link.channel_id and link.channel_token and link.channel_expires_at
+        # the "sync" message came before the watch call returned, and was ours
+        [first] = [n for n in google.notifications if n["channel_id"] == link.channel_id]
+        assert first["state"] == "sync" and first["status"] == 200
         engine.start()
         google.user_update_event(link.calendar_id, svc.event_id_for(a.id, ivan.id),
                                  summary="Watched and changed")
@@ -422,7 +430,7 @@ async def test_push_notifications_trigger_a_pull(engine, google, people):
         assert any(n["channel_id"] == link.channel_id and n["state"] == "exists"
                    for n in google.notifications)
         async with aiohttp.ClientSession() as http:
-            async with http.post(engine.webhook_url, headers={
+            async with http.post(str(server.make_url("/webhooks/google/calendar")), headers={
                     "X-Goog-Channel-ID": link.channel_id, "X-Goog-Channel-Token": "forged",
                     "X-Goog-Resource-State": "exists"}) as resp:
                 assert resp.status == 404
@@ -788,3 +796,67 @@ async def test_calendar_buttons_in_the_bot(gservice, emulator, google, make_staf
 
     await wait_until(gone, timeout=10)
     assert any(e["summary"] == "Bot buttons" for e in google.events("ivan@example.com"))
+
+
+# --- issue 20: Google as it really behaves ---------------------------------------------------
+async def test_switching_between_timed_and_all_day_both_ways(engine, google, people):
+    """A PATCH merges start/end with what Google holds: ``start.date`` next to the stored
+    ``start.dateTime`` is 400 "Invalid start time" (events.patch: patch semantics; the
+    Event resource's start.date / start.dateTime are exclusive). The other key is
+    cleared with null, both ways, and nothing stays marked."""
+    ivan, *_ = people
+    a = (await acts.do_create_activity(ivan, {"title": "Stocktaking", "type": "task",
+                                              "starts_at": soon(48)})).activity
+    link = await connect(engine, google, ivan, "ivan@example.com")
+    await sync(engine)
+    assert "dateTime" in ours(google, link)[0]["start"]
+    await acts.do_update_activity(ivan, a.id, {"all_day": True})
+    await sync(engine)
+    [event] = ours(google, link)
+    assert set(event["start"]) & {"date", "dateTime"} == {"date"}
+    assert set(event["end"]) & {"date", "dateTime"} == {"date"}
+    row = await CalendarEvent.get(activity_id=a.id)
+    assert (row.dirty, row.attempts, row.last_error) == (False, 0, None)
+    await acts.do_update_activity(ivan, a.id, {"all_day": False})
+    await sync(engine)
+    [event] = ours(google, link)
+    assert set(event["start"]) & {"date", "dateTime"} == {"dateTime"}
+    assert set(event["end"]) & {"date", "dateTime"} == {"dateTime"}
+    row = await CalendarEvent.get(activity_id=a.id)
+    assert (row.dirty, row.attempts, row.last_error) == (False, 0, None)
+
+
+async def test_token_endpoint_trouble_is_told_to_the_admins_once_not_the_person(
+        gservice, emulator, google, make_staff):
+    """A rotated client secret (invalid_client) in the running service: the
+    administrators hear of it once, in their language; the person is not told they lost
+    access and their sync is not paused."""
+    admin = await make_staff(Role.ADMIN, language="ru")
+    ivan = await make_staff(Role.MANAGER, language="en", email="ivan@example.com")
+    for person in (admin, ivan):  # each has talked to the bot (or it may not write)
+        await say(emulator, person.telegram_id, "/start")
+    link = await connect(gservice.calendar, google, ivan, "ivan@example.com")
+    await wait_until(lambda: CalendarLink.filter(id=link.id, last_pull_at__not_isnull=True
+                                                 ).exists(), timeout=10)
+    google.expire_access_tokens()
+    google.fail_token("invalid_client", times=10_000)
+    for i in range(3):
+        await acts.do_create_activity(ivan, {"title": f"Waits {i}", "type": "task",
+                                             "starts_at": soon(30 + i)})
+        gservice.calendar.poke()
+        await wait_until(lambda: CalendarLink.filter(
+            id=link.id, last_error__contains="token_endpoint").exists(), timeout=10)
+        await CalendarLink.filter(id=link.id).update(next_attempt_at=None)
+
+    def to_admin() -> list[dict]:
+        return [m for m in emulator.history(admin.telegram_id) if "Google" in m.get("text", "")]
+
+    await wait_until(lambda: len(to_admin()) == 1, timeout=10)
+    assert "invalid_client" in to_admin()[0]["text"]
+    assert "KONTAKT_GOOGLE_CLIENT_SECRET" in to_admin()[0]["text"]
+    assert "Синхронизация" in to_admin()[0]["text"] or "синхронизац" in to_admin()[0]["text"]
+    assert not any("lost access" in m.get("text", "")
+                   for m in emulator.history(ivan.telegram_id))
+    assert (await CalendarLink.get(id=link.id)).state == LinkState.ACTIVE
+    await asyncio.sleep(0.3)
+    assert len(to_admin()) == 1

@@ -407,7 +407,9 @@ async def receiver():
 
 
 async def test_watch_notifies_and_stop_silences(fake, anna, receiver):
-    url, got = receiver
+    plain, got = receiver
+    fake.route_https("https://crm.example", plain.rsplit("/", 1)[0])
+    url = "https://crm.example/hook"
     channel = await run(anna.events().watch(calendarId="primary", body={
         "id": "chan-1", "type": "web_hook", "address": url, "token": "secret-t",
         "params": {"ttl": "3600"}}))
@@ -471,3 +473,97 @@ async def test_restart_keeps_state(fake, anna):
     assert fake.base_url == base
     again = await run(anna.events().get(calendarId="primary", eventId=event["id"]))
     assert again["etag"] == event["etag"]
+
+
+# ---------------------------------------------------------------- strict as documented
+
+
+async def test_watch_needs_https_and_a_short_token(fake, anna, receiver):
+    """"Push notifications": the receiver is an HTTPS server; the token is at most 256
+    characters."""
+    plain, got = receiver
+    body = {"id": "chan-h", "type": "web_hook", "address": plain}
+    error = await http_error(anna.events().watch(calendarId="primary", body=body))
+    assert error.status_code == 400 and reason(error) == "push.webhookUrlNotHttps"
+    fake.route_https("https://crm.example", plain.rsplit("/", 1)[0])
+    body.update(address="https://crm.example/hook", token="t" * 257)
+    error = await http_error(anna.events().watch(calendarId="primary", body=body))
+    assert error.status_code == 400
+    body["token"] = "t" * 256
+    await run(anna.events().watch(calendarId="primary", body=body))
+    # the "sync" message came before the watch call returned
+    assert [h["X-Goog-Resource-State"] for h in got] == ["sync"]
+
+
+async def test_pages_may_be_short_or_empty_and_the_sync_token_is_on_the_last(fake, anna):
+    """events.list, maxResults: a page may hold fewer events than asked, or none, and
+    still have a nextPageToken; nextSyncToken comes only on the last page."""
+    for hour in range(8, 13):
+        fake.user_insert_event(ANNA, timed(f"E{hour}", hour))
+    fake.page_cap, fake.empty_first_page = 2, True
+    pages, token = [], None
+    while True:
+        page = await run(anna.events().list(calendarId="primary", maxResults=2500,
+                                            pageToken=token))
+        pages.append(page)
+        token = page.get("nextPageToken")
+        if not token:
+            break
+        assert "nextSyncToken" not in page
+    assert [len(p["items"]) for p in pages] == [0, 2, 2, 1]
+    assert "nextSyncToken" in pages[-1]
+    assert [e["summary"] for p in pages for e in p["items"]] == [f"E{h}" for h in range(8, 13)]
+
+
+async def test_sync_token_refuses_show_deleted_false_and_410_says_full_sync(fake, anna):
+    page = await run(anna.events().list(calendarId="primary"))
+    sync = page["nextSyncToken"]
+    error = await http_error(anna.events().list(calendarId="primary", syncToken=sync,
+                                                showDeleted=False))
+    assert error.status_code == 400
+    await run(anna.events().list(calendarId="primary", syncToken=sync, showDeleted=True))
+    fake.expire_sync_tokens()
+    error = await http_error(anna.events().list(calendarId="primary", syncToken=sync))
+    assert error.status_code == 410 and reason(error) == "fullSyncRequired"
+
+
+async def test_extended_properties_and_reminders_are_limited(fake, anna):
+    """"Extended properties": keys over 44 characters dropped, values over 1,024 cut,
+    silently; the Event resource: at most 5 reminder overrides."""
+    made = await run(anna.events().insert(calendarId="primary", body=timed(
+        "Props", 9, extendedProperties={"private": {
+            "k" * 44: "v" * 2000, "k" * 45: "dropped", "short": "kept"}})))
+    private = made["extendedProperties"]["private"]
+    assert set(private) == {"k" * 44, "short"} and private["k" * 44] == "v" * 1024
+    overrides = [{"method": "popup", "minutes": m} for m in (5, 10, 15, 30, 60, 120)]
+    error = await http_error(anna.events().insert(calendarId="primary", body=timed(
+        "Nagging", 10, reminders={"useDefault": False, "overrides": overrides})))
+    assert error.status_code == 400
+    ok = await run(anna.events().insert(calendarId="primary", body=timed(
+        "Enough", 10, reminders={"useDefault": False, "overrides": overrides[:5]})))
+    assert len(ok["reminders"]["overrides"]) == 5
+
+
+async def test_deleted_events_and_cancelled_occurrences_are_listed_bare(fake, anna):
+    """The Event resource's status: a deleted event is only sure to have its id; a
+    cancelled occurrence its id, recurringEventId and originalStartTime. An occurrence
+    can be cancelled without having been changed before."""
+    page = await run(anna.events().list(calendarId="primary"))
+    sync = page["nextSyncToken"]
+    gone = fake.user_insert_event(ANNA, timed("Gone", 9))
+    series = fake.user_insert_event(ANNA, {
+        "summary": "Daily", "recurrence": ["RRULE:FREQ=DAILY;COUNT=3"],
+        "start": {"dateTime": "2030-03-01T10:00:00", "timeZone": "Europe/Moscow"},
+        "end": {"dateTime": "2030-03-01T10:30:00", "timeZone": "Europe/Moscow"}})
+    fake.user_delete_event(ANNA, gone["id"])
+    fake.user_cancel_instance(ANNA, series["id"], "2030-03-02T10:00:00+03:00")
+    page = await run(anna.events().list(calendarId="primary", syncToken=sync))
+    items = {e["id"]: e for e in page["items"]}
+    assert set(items[gone["id"]]) == {"kind", "id", "status"}
+    [occurrence] = [e for e in items.values() if e.get("recurringEventId")]
+    assert set(occurrence) == {"kind", "id", "status", "recurringEventId",
+                               "originalStartTime"}
+    assert occurrence["status"] == "cancelled"
+    assert occurrence["originalStartTime"]["dateTime"].startswith("2030-03-02T10:00:00")
+    full = await run(anna.events().get(calendarId="primary", eventId=gone["id"]))
+    assert full["summary"] == "Gone"  # get always returns them whole
