@@ -253,3 +253,71 @@ async def test_contacts_added_edited_archived_and_restored_on_the_card(demo, bro
     await page.get_by_test_id("contact-restore").click()
     await page.get_by_test_id("contact-row").filter(has_text="Иванова").wait_for()
     assert (await ContactPerson.get(id=maria.id)).archived_at is None
+
+
+async def test_activity_form_client_contact_assignees_repeat_reminders_and_states(
+        demo, browser):  # noqa: F811
+    """S-12..S-16, S-21, A-8, K-15 in the calendar's form on a phone."""
+    from models import Activity, ActivityState, Reminder, User
+    from services import customfields
+
+    anna = await User.get(telegram_id=100001)
+    await customfields.do_create_field(anna, "activity", "budget", "Бюджет", "number")
+    page = await _phone(demo, browser, 100003)
+    await page.goto(f"{demo}/app/calendar?new=1")
+    await page.get_by_test_id("act-dialog").wait_for()
+    await page.get_by_test_id("act-title").fill("Встреча по договору")
+    client = page.get_by_test_id("act-client")
+    # a name typed but not chosen from the list is refused, the form kept
+    await client.fill("Ромаш")
+    await page.get_by_test_id("act-save").click()
+    error = page.get_by_test_id("act-error")
+    await error.wait_for(state="visible")
+    assert "из списка" in await error.inner_text()
+    await client.fill("Ромашка")  # searched as typed: the datalist offers the client
+    await page.wait_for_function(
+        "document.querySelectorAll('#act-clients option').length > 0")
+    await client.fill("ООО «Ромашка»")
+    await client.dispatch_event("input")
+    contact = page.get_by_test_id("act-contact")
+    await page.wait_for_function(
+        "document.querySelector('[data-testid=act-contact]').options.length > 1")
+    await contact.select_option(label="Петров Пётр")
+    await page.get_by_test_id("act-repeat").select_option("FREQ=WEEKLY")
+    await page.get_by_test_id("act-reminder-60").check()
+    await page.get_by_test_id("act-custom").locator("input").fill("150000")
+    await _check_fits(page, "activity form")
+    await page.get_by_test_id("act-save").click()
+    await page.get_by_test_id("act-dialog").wait_for(state="hidden")
+    a = await Activity.get(title="Встреча по договору")
+    assert (await a.client).name == "ООО «Ромашка»" and (await a.contact).last_name == "Петров"
+    assert a.rrule and "FREQ=WEEKLY" in a.rrule
+    assert set(await Reminder.filter(activity_id=a.id).values_list("lead_minutes",
+                                                                   flat=True)) == {60}
+    assert (await customfields.values_for(anna, "activity", a.id))["budget"] == 150000
+    # reopened: filled as saved; the client cleared, the repeating stopped
+    await page.goto(f"{demo}/app/calendar?open={a.id}")
+    await page.get_by_test_id("act-dialog").wait_for()
+    assert await client.input_value() == "ООО «Ромашка»"
+    assert await page.get_by_test_id("act-repeat").input_value() == "FREQ=WEEKLY"
+    assert await page.get_by_test_id("act-reminder-60").is_checked()
+    await client.fill("")
+    await client.dispatch_event("input")
+    await page.get_by_test_id("act-repeat").select_option("")
+    await page.get_by_test_id("act-percent").fill("40")
+    await page.get_by_test_id("act-save").click()
+    await page.get_by_test_id("act-dialog").wait_for(state="hidden")
+    await a.refresh_from_db()
+    assert (a.client_id, a.contact_id, a.rrule, a.percent) == (None, None, None, 40)
+    # postponed, then reopened, from the form
+    await page.goto(f"{demo}/app/calendar?open={a.id}")
+    await page.get_by_test_id("act-postpone").click()
+    await page.get_by_test_id("act-dialog").wait_for(state="hidden")
+    await a.refresh_from_db()
+    assert a.state == ActivityState.POSTPONED
+    await page.goto(f"{demo}/app/calendar?open={a.id}")
+    assert await page.get_by_test_id("act-postpone").is_hidden()
+    await page.get_by_test_id("act-reopen").click()
+    await page.get_by_test_id("act-dialog").wait_for(state="hidden")
+    await a.refresh_from_db()
+    assert a.state == ActivityState.PLANNED

@@ -85,6 +85,9 @@ class ActivityPatch(BaseModel):
     client_id: int | None = Field(default=None, ge=0, le=MAX_ID, description="0 clears")
     contact_id: int | None = Field(default=None, ge=0, le=MAX_ID)
     category_id: int | None = Field(default=None, ge=0, le=MAX_ID)
+    product_id: int | None = Field(default=None, ge=0, le=MAX_ID, description="0 clears")
+    rrule: str | None = Field(default=None, max_length=500,
+                              description="RFC 5545 rule; empty stops the repeating")
     assignees: list[int] | None = Field(default=None, min_length=1, max_length=20)
     reminders: list[int] | None = Field(default=None, max_length=5)
     goal: str | None = Field(default=None, max_length=20000)
@@ -169,6 +172,7 @@ class ActivityOut(AgendaItemOut):
     rrule: str | None
     contact_id: int | None
     category_id: int | None
+    product_id: int | None = None
     verified_by: str | None
     verified_at: datetime | None
     reminders: list[int]
@@ -295,7 +299,7 @@ async def _detail(user: User, activity_id: int) -> ActivityOut:
         **item.model_dump(), documents=[Ref(id=d.id, name=d.filename) for d in files],
         goal=a.goal, result=a.result, location=a.location,
         agenda=a.agenda, minutes=a.minutes, rrule=a.rrule, contact_id=a.contact_id,
-        category_id=a.category_id, verified_by=verifier.full_name if verifier else None,
+        category_id=a.category_id, product_id=a.product_id, verified_by=verifier.full_name if verifier else None,
         verified_at=a.verified_at, reminders=leads, may_verify=may_verify,
         history=[HistoryRow(at=r.at, user=r.user.full_name if r.user else None,
                             source=r.source, action=r.action, field=r.field,
@@ -354,6 +358,13 @@ async def people(request: web.Request, user: User):
     return PeopleOut(items=[Ref(id=i, name=n) for i, n in rows])
 
 
+@api.route("GET", "/assignable-people", summary="Whom one may make an assignee (S-14)",
+           response=PeopleOut, tags=["activities"])
+async def assignable(request: web.Request, user: User):
+    return PeopleOut(items=[Ref(id=p.id, name=p.full_name)
+                            for p in await svc.assignable_people(user)])
+
+
 @api.route("POST", "/activities", summary="Create an activity (S-12..S-16, A-6..A-8)",
            body=ActivityIn, response=ActivityOut, tags=["activities"], status=201)
 async def create(request: web.Request, user: User, body: ActivityIn):
@@ -373,9 +384,11 @@ async def get_one(request: web.Request, user: User, activity_id: int):
            body=ActivityPatch, response=ActivityOut, tags=["activities"])
 async def patch(request: web.Request, user: User, activity_id: int, body: ActivityPatch):
     changes = body.model_dump(include=body.model_fields_set)
-    for key in ("client_id", "contact_id", "category_id"):
+    for key in ("client_id", "contact_id", "category_id", "product_id"):
         if changes.get(key) == 0:
             changes[key] = None
+    if "rrule" in changes and not (changes["rrule"] or "").strip():
+        changes["rrule"] = None
     if "title" in changes and not changes["title"]:
         raise ValidationFailed("title", "is empty")
     result = await svc.do_update_activity(user, activity_id, changes, source=_source(request))

@@ -45,6 +45,7 @@
       return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]; });
   }
   var api = window.kontakt.api;  // app.js
+  var X = window.kontaktActivityExtra;  // actextra.js: the form's further fields
   function showError(el, err) { el.textContent = err.message || String(err); el.hidden = false; }
 
   function range() {
@@ -365,6 +366,7 @@
     $("act-history").innerHTML = "";
     $("act-error").hidden = true;
     showFields("task");
+    X.fill(null, S.person);
     $("act-dialog").showModal();
   }
   function openItem(id) {
@@ -393,6 +395,7 @@
         return "<li>" + esc(h.text) + "</li>"; }).join("");
       $("act-error").hidden = true;
       showFields(a.type.code || String(a.type.id));
+      X.fill(a);
       $("act-dialog").showModal();
     }).catch(function (e) { showError($("cal-error"), e); });
   }
@@ -434,6 +437,8 @@
   }
   function save() {
     var body = formBody(), req;
+    try { Object.assign(body, X.body(!S.editing)); }
+    catch (e) { showError($("act-error"), e); return; }  // the form keeps what was typed
     var decisions = $("act-form").elements.decisions.value.split("\n").map(function (x) {
       return x.trim(); }).filter(Boolean);
     delete body.decisions;
@@ -443,12 +448,13 @@
         // K-11: each decision of the meeting becomes a task in one step
         return decisions.length ? api("POST", "/api/v1/activities/" + id + "/decisions",
           {decisions: decisions.map(function (t) { return {title: t}; })}) : r;
-      });
+      }).then(function () { return X.afterSave(id); });
     } else {
       delete body.minutes; delete body.result;
-      if (S.person !== S.me) body.assignees = [S.person];
+      if (S.person !== S.me && !body.assignees) body.assignees = [S.person];
       Object.keys(body).forEach(function (k) { if (body[k] === null) delete body[k]; });
-      req = api("POST", "/api/v1/activities", body);
+      req = api("POST", "/api/v1/activities", body).then(function (a) {
+        return X.afterSave(a.id); });
     }
     req.then(function () { $("act-dialog").close(); load(); })
       .catch(function (e) { showError($("act-error"), e); });  // the form keeps what was typed
@@ -503,6 +509,8 @@
       .then(function (r) {
         S.types = r[0].types;
         S.templates = r[2].items;
+        return X.init(r[0]).then(function () { return r; });
+      }).then(function (r) {
         $("cal-person").innerHTML = r[1].items.map(function (p) {
           return '<option value="' + p.id + '"' + (p.id === S.person ? " selected" : "") + ">" +
             esc(p.name) + "</option>"; }).join("");
