@@ -47,12 +47,22 @@ FIELDS = {
     "goal": N_("goal"), "location": N_("location"), "category": N_("category"),
     "verified_by": N_("checked by"), "occurrence": N_("occurrence"), "client": N_("client"),
     "to": N_("to"), "rule": N_("rule"), "parent": N_("parent"),
+    "email_consent": N_("agrees to emails"), "sms_consent": N_("agrees to SMS"),
+    "do_not_contact": N_("do not contact"), "primary": N_("primary legal entity"),
+    "inn": N_("INN"), "kpp": N_("KPP"), "ogrn": N_("OGRN"), "edrpou": N_("EDRPOU"),
+    "ipn": N_("IPN"), "bik": N_("BIK"), "iban": N_("IBAN"), "account": N_("account"),
+    "mfo": N_("MFO"), "legal_address": N_("legal address"), "bank_name": N_("bank"),
+    "corr_account": N_("correspondent account"), "position": N_("position"),
+    "phones": N_("phones"), "emails": N_("emails"), "birthday": N_("birthday"),
+    "first_name": N_("first name"), "last_name": N_("last name"),
+    "middle_name": N_("middle name"),
 }
 VALUES = {
     "planned": N_("planned"), "done": N_("done"), "cancelled": N_("cancelled"),
     "low": N_("low"), "normal": N_("normal"), "high": N_("high"),
     "company": N_("company"), "individual": N_("individual"),
     "counterparty": N_("counterparty"), "partner": N_("partner"),
+    "True": N_("yes"), "False": N_("no"),
 }
 
 

@@ -31,11 +31,9 @@ from models import (
     Role,
     SearchWord,
     Setting,
-    StaffStatus,
     User,
 )
 from services import dictionaries as dicts
-from services.clock import utcnow
 from services.derived import TOKEN_MAX, derived_fields, search_tokens
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.permissions import department_subtree_ids
@@ -137,6 +135,7 @@ async def _audit(actor: User | None, source: str, entity: str, object_id: int,
 CLIENT_FIELDS = ("kind", "name", "short_name", "last_name", "first_name", "middle_name",
                  "phone", "email", "website", "country", "street", "building", "office",
                  "postal_code", "notes", "list_type", "is_group")
+CONSENT_FIELDS = ("email_consent", "sms_consent", "do_not_contact")
 LEGAL_FIELDS = ("name", "country", "inn", "kpp", "ogrn", "edrpou", "ipn", "legal_address",
                 "bank_name", "bik", "account", "corr_account", "mfo", "iban")
 
@@ -163,6 +162,11 @@ def _validated_client(data: dict[str, Any], region: str) -> dict[str, Any]:
         out["email"] = normalize_email(out["email"])
     if out.get("country") and len(out["country"]) != 2:
         raise ValidationFailed("country", "use a two-letter code such as RU or UA")
+    for key in CONSENT_FIELDS:  # K-16
+        if key in data:
+            if not isinstance(data[key], bool):
+                raise ValidationFailed(key, "yes or no")
+            out[key] = data[key]
     return out
 
 
@@ -407,76 +411,12 @@ async def do_add_legal_entity(actor: User, client_id: int, data: dict[str, Any],
     return entity
 
 
-# --- managers (S-6, A-5, S-25) ----------------------------------------------------
-async def current_managers(client_id: int) -> list[User]:
-    rows = await ClientManager.filter(client_id=client_id, unassigned_at=None).prefetch_related(
-        "user").order_by("-is_primary", "assigned_at")
-    return [r.user for r in rows]
-
-
-async def manager_history(actor: User, client_id: int) -> list[ClientManager]:
-    await get_client(actor, client_id)
-    return await ClientManager.filter(client_id=client_id).prefetch_related(
-        "user", "assigned_by", "unassigned_by").order_by("assigned_at")
-
-
-async def _may_reassign(actor: User, client: Client) -> None:
-    if actor.role == Role.ADMIN:
-        return
-    if actor.role == Role.HEAD:
-        return  # get_client already limited heads to their departments' clients
-    raise PermissionDenied("only heads and admins assign managers")
-
-
-async def do_assign_manager(actor: User, client_id: int, user_id: int, *,
-                            source: str = "web") -> ClientResult:
-    client = await get_client(actor, client_id)
-    await _may_reassign(actor, client)
-    user = await User.get_or_none(id=user_id, status=StaffStatus.ACTIVE)
-    if user is None:
-        raise ValidationFailed("manager", "no such active staff member")
-    if actor.role == Role.HEAD and actor.department_id is not None and (
-            user.department_id not in await department_subtree_ids(actor.department_id)):
-        raise PermissionDenied("that person is outside your departments")
-    if await ClientManager.exists(client_id=client.id, user_id=user.id, unassigned_at=None):
-        return ClientResult(client)
-    async with in_transaction():
-        await ClientManager.create(client=client, user=user, assigned_by=actor)
-        await _audit(actor, source, "manager", user.id, client.id, "assign", "manager",
-                     None, user.full_name)
-    return ClientResult(client, [Notice(user.id, "assigned", client.id, client.name,
-                                        actor.id)])
-
-
-async def do_unassign_manager(actor: User, client_id: int, user_id: int, *,
-                              source: str = "web") -> ClientResult:
-    client = await get_client(actor, client_id)
-    await _may_reassign(actor, client)
-    async with in_transaction():
-        n = await ClientManager.filter(client_id=client.id, user_id=user_id,
-                                       unassigned_at=None).update(
-            unassigned_at=utcnow(), unassigned_by_id=actor.id)
-        if not n:
-            raise NotFound("assignment")
-        user = await User.get(id=user_id)
-        await _audit(actor, source, "manager", user_id, client.id, "unassign", "manager",
-                     user.full_name, None)
-    return ClientResult(client, [Notice(user_id, "unassigned", client.id, client.name,
-                                        actor.id)])
-
-
 async def my_clients(actor: User, *, offset: int = 0, limit: int = 10
                      ) -> tuple[list[Client], int]:
     """The clients ``actor`` currently manages, by name: a page and the total."""
     qs = Client.filter(id__in=Subquery(ClientManager.filter(
         user_id=actor.id, unassigned_at=None).values("client_id")))
     return await qs.order_by("name", "id").offset(offset).limit(limit), await qs.count()
-
-
-async def count_assigned(user_id: int) -> int:
-    """S-25: how many clients a person is responsible for now."""
-    return await ClientManager.filter(user_id=user_id, unassigned_at=None,
-                                      client__archived_at=None).count()
 
 
 # --- search (S-11) -----------------------------------------------------------------

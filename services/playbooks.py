@@ -84,7 +84,7 @@ async def list_playbooks() -> list[Playbook]:
 
 
 async def _assignee(rule: AssigneeRule, actor: User, client_id: int) -> int:
-    from services.clients import current_managers
+    from services.managers import current_managers
 
     if rule == AssigneeRule.MANAGER:
         managers = await current_managers(client_id)

@@ -21,6 +21,7 @@ from models import (
 )
 from services import activities as svc
 from services import clients as client_svc
+from services import managers as managers_svc
 from services.clock import utcnow
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 
@@ -389,7 +390,7 @@ async def test_client_history_hides_activities_one_may_not_see(org):
     of a colleague they may not see (nor the activity's files)."""
     ivan, olena, admin = org["ivan"], org["olena"], org["admin"]
     client = (await client_svc.do_create_client(ivan, {"name": "Общий клиент"})).client
-    await client_svc.do_assign_manager(admin, client.id, olena.id)
+    await managers_svc.do_assign_manager(admin, client.id, olena.id)
     secret = (await svc.do_create_activity(ivan, {"title": "Скидка 30%",
                                                   "client_id": client.id})).activity
     seen = [r.new_value for r in await client_svc.client_history(ivan, client.id)]

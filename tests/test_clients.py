@@ -8,6 +8,7 @@ import pytest
 from models import AuditLog, ClientManager, Department, Role, Setting, User
 from services import clients as svc
 from services import contacts as contacts_svc
+from services import managers as managers_svc
 from services import staff as staff_service
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 
@@ -36,7 +37,7 @@ async def test_create_validates_and_normalises(org):
     client = result.client
     assert client.phone == "+79161234567"
     assert client.email.lower() == "info@romashka.ru" and client.email.endswith("@romashka.ru")
-    assert [m.id for m in await svc.current_managers(client.id)] == [ivan.id]
+    assert [m.id for m in await managers_svc.current_managers(client.id)] == [ivan.id]
     assert await AuditLog.filter(client_id=client.id, action="create", source="bot").exists()
     assert 0 < client.completeness < 100
 
@@ -78,16 +79,16 @@ async def test_access_by_role(org):
 
 async def test_managers_history_survives_dismissal(org):
     client = (await svc.do_create_client(org["ivan"], {"name": "Kept"})).client
-    result = await svc.do_assign_manager(org["admin"], client.id, org["olena"].id)
+    result = await managers_svc.do_assign_manager(org["admin"], client.id, org["olena"].id)
     assert [(n.user_id, n.kind) for n in result.notices] == [(org["olena"].id, "assigned")]
     await staff_service.do_dismiss(org["admin"], org["ivan"].id)
-    await svc.do_unassign_manager(org["admin"], client.id, org["ivan"].id)
-    history = await svc.manager_history(org["admin"], client.id)
+    await managers_svc.do_unassign_manager(org["admin"], client.id, org["ivan"].id)
+    history = await managers_svc.manager_history(org["admin"], client.id)
     assert [(h.user.full_name, h.unassigned_at is None) for h in history] == [
         ("Ivan", False), ("Olena", True)]
-    assert await svc.count_assigned(org["olena"].id) == 1
+    assert await managers_svc.count_assigned(org["olena"].id) == 1
     with pytest.raises(PermissionDenied):
-        await svc.do_assign_manager(org["olena"], client.id, org["admin"].id)
+        await managers_svc.do_assign_manager(org["olena"], client.id, org["admin"].id)
     assert await ClientManager.filter(client_id=client.id).count() == 2
 
 

@@ -24,6 +24,7 @@ from services import classifier, customfields, segments
 from services import clients as client_svc
 from services import contacts as contacts_svc
 from services import dictionaries as dicts
+from services import managers as managers_svc
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 
 
@@ -492,8 +493,8 @@ async def test_s9_m1_three_kinds_of_nodes_one_client_in_several_branches(org):
     assert await _names(await classifier.node_clients(
         ivan, temperature.id, descendants=True)) == ["Большой", "Малый"]
     # a reassignment moves the client out of the by-manager node
-    await client_svc.do_assign_manager(admin, small.id, olena.id)
-    await client_svc.do_unassign_manager(admin, small.id, ivan.id)
+    await managers_svc.do_assign_manager(admin, small.id, olena.id)
+    await managers_svc.do_unassign_manager(admin, small.id, ivan.id)
     assert await _names(await classifier.node_clients(admin, by_manager.id)) == ["Большой"]
     await classifier.do_unclassify(ivan, big.id, hot.id)
     assert await _names(await classifier.node_clients(ivan, hot.id)) == []

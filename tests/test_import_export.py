@@ -20,6 +20,7 @@ from models import (
 )
 from services import clients as svc
 from services import exporter, importer
+from services import managers as managers_svc
 from services.errors import ValidationFailed
 
 
@@ -128,7 +129,7 @@ async def check_import(org, data: bytes, filename: str) -> importer.ImportReport
     imported = await Client.exclude(id=org["existing"].id)
     for client in imported:
         # the importer is the manager; one audit row with source "import"
-        assert [m.id for m in await svc.current_managers(client.id)] == [ivan.id]
+        assert [m.id for m in await managers_svc.current_managers(client.id)] == [ivan.id]
         audit = await AuditLog.filter(client_id=client.id)
         assert [(a.source, a.action, a.user_id) for a in audit] == [
             ("import", "create", ivan.id)]

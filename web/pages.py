@@ -9,6 +9,7 @@ from aiohttp import web
 from kontakt.history import history_line
 from kontakt.i18n import translator
 from services import auth as auth_service
+from services import managers as managers_svc
 from services import staff as staff_service
 from services.errors import PermissionDenied
 from services.permissions import Action, can
@@ -216,7 +217,7 @@ async def client_page(request: web.Request) -> web.Response:
     return render(
         request, "client.html", lang=lang, user=user, client=client, address=address,
         maps=client_service.map_links(address) if address else [],
-        managers=[m.full_name for m in await client_service.current_managers(client.id)],
+        managers=[m.full_name for m in await managers_svc.current_managers(client.id)],
         legal=await LegalEntity.filter(client_id=client.id).order_by("-is_primary", "id"),
         **await _contacts_for_page(user, client.id),
         documents=await doc_service.list_documents(user, client.id),

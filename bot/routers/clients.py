@@ -27,6 +27,7 @@ from models import Client, ClientKind, LegalEntity, User
 from services import clients as svc
 from services import documents as docs
 from services import duplicates
+from services import managers as managers_svc
 from services.errors import DomainError, NotFound, ValidationFailed
 from services.storage import FileStore, StorageUnavailable
 from services.text import digits
@@ -137,7 +138,7 @@ async def card_text(client: Client, staff: User | None = None) -> str:
     address = await svc.address_of(client)
     if address:
         lines.append("📍 " + e(address))
-    managers = await svc.current_managers(client.id)
+    managers = await managers_svc.current_managers(client.id)
     lines.append(_("Managers: {names}").format(
         names=e(", ".join(m.full_name for m in managers)) or "—"))
     lines.append(_("Card filled: {percent}%").format(percent=client.completeness))

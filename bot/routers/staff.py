@@ -88,7 +88,7 @@ async def _card_markup(actor: User, person: User, page: int) -> InlineKeyboardMa
 
 async def _show_card(query: CallbackQuery, actor: User, user_id: int, page: int,
                      note: str | None = None) -> None:
-    from services.clients import count_assigned
+    from services.managers import count_assigned
 
     person = await staff_service.get_staff(actor, user_id)
     text = _card_text(person, await count_assigned(person.id))

@@ -14,6 +14,7 @@ from notifications.telegram import deliver_notices
 from services import clients as svc
 from services import contacts as contacts_svc
 from services import documents as docs
+from services import managers as managers_svc
 from services.errors import ValidationFailed
 from services.storage import StorageUnavailable
 from web.api.framework import MAX_ID, problem
@@ -93,6 +94,10 @@ class ClientPatch(BaseModel):
     district_id: int | None = Field(default=None, ge=0, le=MAX_ID, description="A-16; 0 clears")
     ad_source_id: int | None = Field(default=None, ge=0, le=MAX_ID, description="A-17; 0 clears")
     sphere_ids: list[int] | None = Field(default=None, max_length=50, description="S-8")
+    # K-16: left out is unchanged, null is refused naming it
+    email_consent: bool = None  # type: ignore[assignment]
+    sms_consent: bool = None  # type: ignore[assignment]
+    do_not_contact: bool = None  # type: ignore[assignment]
 
 
 class ContactIn(BaseModel):
@@ -223,7 +228,7 @@ async def _detail(user: User, client_id: int) -> ClientDetail:
     client = await svc.get_client(user, client_id)
     legal = await LegalEntity.filter(client_id=client.id).order_by("-is_primary", "id")
     contacts = await ContactPerson.filter(client_id=client.id, archived_at=None)
-    history = await svc.manager_history(user, client.id)
+    history = await managers_svc.manager_history(user, client.id)
     await client.fetch_related("region", "city", "district", "ad_source", "spheres")
 
     def ref(item) -> RefOut | None:
@@ -334,7 +339,8 @@ async def contact_create(request: web.Request, user: User, client_id: int, body:
 @api.route("POST", "/clients/{client_id}/managers", summary="Assign a manager (S-6, S-25)",
            body=AssignIn, response=ClientDetail, tags=["clients"])
 async def manager_assign(request: web.Request, user: User, client_id: int, body: AssignIn):
-    result = await svc.do_assign_manager(user, client_id, body.user_id, source=_source(request))
+    result = await managers_svc.do_assign_manager(user, client_id, body.user_id,
+                                                  source=_source(request))
     # after the commit: tell the person in Telegram
     await deliver_notices(request.app[BOT_KEY], request.app[I18N_KEY], result.notices)
     return await _detail(user, client_id)
@@ -344,7 +350,8 @@ async def manager_assign(request: web.Request, user: User, client_id: int, body:
            summary="End a manager's assignment (kept in the history)", response=ClientDetail,
            tags=["clients"])
 async def manager_unassign(request: web.Request, user: User, client_id: int, user_id: int):
-    result = await svc.do_unassign_manager(user, client_id, user_id, source=_source(request))
+    result = await managers_svc.do_unassign_manager(user, client_id, user_id,
+                                                    source=_source(request))
     await deliver_notices(request.app[BOT_KEY], request.app[I18N_KEY], result.notices)
     return await _detail(user, client_id)
 
