@@ -28,6 +28,7 @@ ACTIONS = {
     "classify": N_("added to a group"), "unclassify": N_("taken out of a group"),
     "assign": N_("assigned"), "unassign": N_("unassigned"), "attach": N_("attached a file"),
     "email": N_("sent an email"), "sms": N_("sent an SMS"), "archive": N_("archived"),
+    "restore": N_("restored"),
     "cal_connect": N_("connected Google Calendar"),
     "cal_disconnect": N_("disconnected Google Calendar"),
     "cal_conflict": N_("kept Kontakt's value over the calendar's"),

@@ -32,6 +32,12 @@ async def get_legal_entity(actor: User, entity_id: int) -> LegalEntity:
     return entity
 
 
+async def list_legal_entities(actor: User, client_id: int) -> list[LegalEntity]:
+    """The client's legal entities, the primary first."""
+    client = await get_client(actor, client_id)
+    return await LegalEntity.filter(client_id=client.id).order_by("-is_primary", "id")
+
+
 async def do_update_legal_entity(actor: User, entity_id: int, changes: dict[str, Any], *,
                                  source: str = "web") -> LegalEntity:
     entity = await get_legal_entity(actor, entity_id)

@@ -321,3 +321,76 @@ async def test_activity_form_client_contact_assignees_repeat_reminders_and_state
     await page.get_by_test_id("act-dialog").wait_for(state="hidden")
     await a.refresh_from_db()
     assert a.state == ActivityState.PLANNED
+
+
+async def test_card_legal_entities_managers_relations_and_consent(demo, browser):  # noqa: F811
+    """S-1, S-6, U-3, K-16 on the card, as the administrator on a phone."""
+    from models import Client, ClientLink, ClientManager, LegalEntity, User
+
+    client = await Client.get(name="ООО «Ромашка»")
+    other = await Client.get(name="ИП Сидоров А. В.")
+    ivan = await User.get(telegram_id=100003)
+    maria = await User.get(telegram_id=100004)
+    page = await _phone(demo, browser, 100001)
+    page.on("dialog", lambda d: d.accept())
+    await page.goto(f"{demo}/app/clients/{client.id}")
+    # a second legal entity: a bad INN is named, the form kept; then a good one
+    await page.get_by_test_id("legal-add").click()
+    await page.get_by_test_id("legal-name").fill("ООО «Ромашка-Трейд»")
+    await page.get_by_test_id("legal-inn").fill("7707083890")
+    await page.get_by_test_id("legal-save").click()
+    error = page.get_by_test_id("legal-error")
+    await error.wait_for(state="visible")
+    assert "inn" in (await error.inner_text()).lower() or "инн" in (
+        await error.inner_text()).lower()
+    assert await page.get_by_test_id("legal-name").input_value() == "ООО «Ромашка-Трейд»"
+    await page.get_by_test_id("legal-inn").fill("7736050003")
+    await page.get_by_test_id("legal-save").click()
+    row = page.get_by_test_id("legal-row").filter(has_text="Ромашка-Трейд")
+    await row.wait_for()
+    await _check_fits(page, "card with two legal entities")
+    # edited, made the primary, the old one deleted
+    await row.get_by_test_id("legal-edit").click()
+    await page.get_by_test_id("legal-kpp").fill("773601001")
+    await page.get_by_test_id("legal-save").click()
+    await page.get_by_test_id("legal-row").filter(has_text="773601001").wait_for()
+    await page.get_by_test_id("legal-row").filter(has_text="Ромашка-Трейд").get_by_test_id(
+        "legal-primary").click()
+    await page.get_by_test_id("legal-row").first.filter(has_text="Ромашка-Трейд").wait_for()
+    await page.get_by_test_id("legal-row").nth(1).get_by_test_id("legal-delete").click()
+    await page.wait_for_function(
+        "document.querySelectorAll('[data-testid=legal-row]').length === 1")
+    [left] = await LegalEntity.filter(client_id=client.id)
+    assert left.name == "ООО «Ромашка-Трейд»" and left.is_primary and left.kpp == "773601001"
+    # a manager assigned, then Ivan unassigned; the history shows both
+    await page.get_by_test_id("managers-details").locator("summary").click()
+    await page.get_by_test_id("manager-pick").select_option(str(maria.id))
+    await page.get_by_test_id("manager-assign").click()
+    await page.get_by_test_id("client-managers").filter(has_text="Maria Bondar").wait_for()
+    await page.get_by_test_id("managers-details").locator("summary").click()
+    await page.get_by_test_id("manager-history").locator("li").filter(
+        has_text="Иван Кузнецов").get_by_test_id("manager-unassign").click()
+    await page.wait_for_function("!document.querySelector('[data-testid=client-managers]')"
+                                 ".textContent.includes('Иван')")
+    assert not await ClientManager.filter(client_id=client.id, user_id=ivan.id,
+                                          unassigned_at=None).exists()
+    # a relation added by searching the other client, then removed
+    await page.get_by_test_id("link-new").locator("summary").click()
+    await page.get_by_test_id("link-kind").select_option("partner_of")
+    await page.get_by_test_id("link-other").fill("Сидоров")
+    await page.wait_for_function(
+        "document.querySelectorAll('#link-clients option').length > 0")
+    await page.get_by_test_id("link-other").fill(other.name)
+    await page.get_by_test_id("link-add").click()
+    await page.get_by_test_id("link-row").filter(has_text="Сидоров").wait_for()
+    assert await ClientLink.filter(client_id=client.id, other_id=other.id).exists()
+    await page.get_by_test_id("link-row").get_by_test_id("link-remove").click()
+    await page.wait_for_function("!document.querySelector('[data-testid=link-row]')")
+    # consent: SMS refused, saved from the edit form
+    await page.get_by_test_id("field-sms_consent").uncheck()
+    await page.get_by_test_id("save").click()
+    await page.wait_for_load_state("networkidle")
+    await page.wait_for_function("document.querySelector('[data-testid=field-sms_consent]')"
+                                 " && !document.querySelector('[data-testid=field-sms_"
+                                 "consent]').checked")
+    assert (await Client.get(id=client.id)).sms_consent is False

@@ -191,7 +191,6 @@ async def clients_page(request: web.Request) -> web.Response:
 
 
 async def client_page(request: web.Request) -> web.Response:
-    from models import LegalEntity
     from services import activities as activity_service
     from services import classifier, layouts, links
     from services import clients as client_service
@@ -218,7 +217,10 @@ async def client_page(request: web.Request) -> web.Response:
         request, "client.html", lang=lang, user=user, client=client, address=address,
         maps=client_service.map_links(address) if address else [],
         managers=[m.full_name for m in await managers_svc.current_managers(client.id)],
-        legal=await LegalEntity.filter(client_id=client.id).order_by("-is_primary", "id"),
+        **await _legal_for_page(user, client.id),
+        manager_rows=await managers_svc.manager_history(user, client.id),
+        may_reassign=managers_svc.may_reassign(user),
+        manager_candidates=await managers_svc.manager_candidates(user),
         **await _contacts_for_page(user, client.id),
         documents=await doc_service.list_documents(user, client.id),
         history=[history_line(r, translator(lang), user.timezone) for r in
@@ -237,6 +239,19 @@ async def client_page(request: web.Request) -> web.Response:
         refs=await _reference_items(),
         sphere_ids={s.id for s in await client.spheres.all()},
     )
+
+
+async def _legal_for_page(user, client_id: int) -> dict[str, object]:
+    """The card's legal entities (S-1), the primary first, with their edit forms."""
+    import json
+
+    from services.clients import LEGAL_FIELDS
+    from services.legal import list_legal_entities
+
+    legal = await list_legal_entities(user, client_id)
+    forms = {le.id: json.dumps({"id": le.id, **{k: getattr(le, k) for k in LEGAL_FIELDS}},
+                               ensure_ascii=False) for le in legal}
+    return {"legal": legal, "legal_forms": forms}
 
 
 async def _contacts_for_page(user, client_id: int) -> dict[str, object]:

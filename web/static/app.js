@@ -207,11 +207,92 @@
         .catch(function (e) { window.kontakt.tell(e.message); });
       return false;
     },
+    // S-6: assign (POST) or unassign (DELETE) a manager of the client
+    manager: function (clientId, userId, method) {
+      if (!userId) return false;
+      var url = "/api/v1/clients/" + clientId + "/managers" + (method === "DELETE" ?
+        "/" + userId : "");
+      window.kontakt.api(method, url, method === "POST" ? {user_id: parseInt(userId, 10)} :
+        undefined).then(function () { window.location.reload(); })
+        .catch(function (e) { window.kontakt.tell(e.message); });
+      return false;
+    },
+    // S-1: a legal entity's form, new (button null) or filled from its row
+    openLegal: function (clientId, button) {
+      var dialog = document.getElementById("legal-dialog"), form = dialog.querySelector("form");
+      var data = button ? JSON.parse(button.dataset.legal) : {country: "RU"};
+      form.reset();
+      form.elements.client_id.value = clientId;
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (el.name && el.name !== "client_id") el.value = data[el.name] == null ? "" :
+          data[el.name]; });
+      if (!form.elements.country.value) form.elements.country.value = "RU";
+      form.querySelector("[data-testid=legal-error]").hidden = true;
+      dialog.showModal();
+    },
+    saveLegal: function (form) {
+      var body = {}, id = form.elements.id.value;
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (el.name && el.name !== "id" && el.name !== "client_id")
+          body[el.name] = el.value.trim() || null; });
+      if (id) delete body.country;  // a legal entity keeps its country
+      var err = form.querySelector("[data-testid=legal-error]");
+      var req = id ? window.kontakt.api("PATCH", "/api/v1/legal-entities/" + id, body) :
+        window.kontakt.api("POST", "/api/v1/clients/" + form.elements.client_id.value +
+                           "/legal-entities", body);
+      req.then(function () { window.location.reload(); })
+        .catch(function (e) { err.textContent = e.message; err.hidden = false; });
+      return false;
+    },
+    legalAction: function (id, method, suffix, question) {
+      if (question && !window.confirm(question)) return false;
+      window.kontakt.api(method, "/api/v1/legal-entities/" + id + suffix)
+        .then(function () { window.location.reload(); })
+        .catch(function (e) { window.kontakt.tell(e.message); });
+      return false;
+    },
+    // U-3: clients found as one types, into a datalist (name → id kept on the input)
+    findClients: function (input, listId, exceptId) {
+      var q = input.value.trim(), list = document.getElementById(listId);
+      input._ids = input._ids || {};
+      clearTimeout(input._timer);
+      if (q.length < 2 || input._ids[q]) return;
+      input._timer = setTimeout(function () {
+        window.kontakt.api("GET", "/api/v1/clients?per_page=10&q=" + encodeURIComponent(q))
+          .then(function (j) {
+            list.innerHTML = "";
+            j.items.forEach(function (c) {
+              if (c.id === exceptId) return;
+              input._ids[c.name] = c.id;
+              var o = document.createElement("option"); o.value = c.name; list.appendChild(o);
+            });
+          }).catch(function () { /* the hint says to choose */ });
+      }, 250);
+    },
+    link: function (clientId, form) {
+      var input = form.elements.other, err = form.querySelector("[data-testid=link-error]");
+      var other = (input._ids || {})[input.value.trim()];
+      if (!other) { err.textContent = err.dataset.choose; err.hidden = false; return false; }
+      window.kontakt.api("POST", "/api/v1/clients/" + clientId + "/links", {
+        other_id: other, kind: form.elements.kind.value,
+        note: form.elements.note.value.trim() || null})
+        .then(function () { window.location.reload(); })
+        .catch(function (e) { err.textContent = e.message; err.hidden = false; });
+      return false;
+    },
+    unlink: function (linkId, question) {
+      if (question && !window.confirm(question)) return false;
+      window.kontakt.api("DELETE", "/api/v1/links/" + linkId)
+        .then(function () { window.location.reload(); })
+        .catch(function (e) { window.kontakt.tell(e.message); });
+      return false;
+    },
     saveClient: function (id, form) {
       var body = {};
       Array.prototype.forEach.call(form.elements, function (el) {
         if (!el.name) return;
         if (el.dataset.type === "id") body[el.name] = parseInt(el.value, 10) || 0;
+        else if (el.dataset.type === "bool") body[el.name] = el.checked;
         else if (el.dataset.type === "ids") body[el.name] = Array.prototype.filter.call(
           el.options, function (o) { return o.selected; }).map(function (o) {
           return parseInt(o.value, 10); });
