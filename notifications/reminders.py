@@ -133,7 +133,10 @@ class ReminderDispatcher(ClaimLoop):
         await Reminder.filter(id=reminder.id, claimed_by=reminder.claimed_by).update(
             state=ReminderState.SENT, sent_at=now, late=late, claimed_until=None)
         self.sent += 1
-        if activity.rrule and not reminder.snoozed:
+        # "and" → "or" changes nothing seen: schedule_next_occurrence returns at once for a
+        # one-off activity, and for a snoozed reminder finds the next occurrence already
+        # scheduled when the occurrence's first reminder was sent
+        if activity.rrule and not reminder.snoozed:  # mutation: equivalent — idempotent
             from services.activities import schedule_next_occurrence
 
             await schedule_next_occurrence(activity.id, reminder.occurrence_start)
