@@ -16,12 +16,12 @@ import asyncio
 import csv
 import io
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from models import ClientManager, LegalEntity, User
-from services.clients import search_clients, search_filter, visible_clients
+from services.clientlist import ClientFilters, filtered
 
 CHUNK = 1000
 EXPORT_BATCH = 500  # rows written to the file per trip to a thread
@@ -41,6 +41,25 @@ IMPORT_MAPPING: dict[str, str] = {
     "legal_name": "legal.name", "inn": "legal.inn", "kpp": "legal.kpp", "ogrn": "legal.ogrn",
     "edrpou": "legal.edrpou", "ipn": "legal.ipn", "bik": "legal.bik", "iban": "legal.iban",
 }
+
+def N_(text: str) -> str:  # noqa: N802 - marks a string for extraction only
+    return text
+
+
+# the headers as a person reads them (issue 17), translated by the caller's gettext; an
+# import guesses them back (services.importer knows these spellings in ru, uk and en)
+LABELS: dict[str, str] = {
+    "id": "ID", "name": N_("Name"), "kind": N_("Type"), "short_name": N_("Short name"),
+    "phone": N_("Phone"), "email": "E-mail", "website": N_("Website"),
+    "country": N_("Country"), "region": N_("Region"), "city": N_("City"),
+    "district": N_("District"), "street": N_("Street"), "building": N_("Building"),
+    "office": N_("Office"), "postal_code": N_("Postal code"), "legal_name": N_("Legal entity"),
+    "inn": N_("INN (Russia)"), "kpp": N_("KPP"), "ogrn": N_("OGRN"), "edrpou": N_("EDRPOU"),
+    "ipn": N_("IPN"), "bik": N_("BIK"), "bank_name": N_("Bank"), "account": N_("Account"),
+    "iban": N_("IBAN"), "managers": N_("Managers"), "completeness": N_("Completeness, %"),
+    "created_at": N_("Created"),
+}
+KINDS = {"company": N_("Company"), "individual": N_("Individual")}
 
 _CLIENT_VALUES = ("id", "name", "kind", "short_name", "phone", "email", "website", "country",
                   "region__name", "city__name", "district__name", "street", "building",
@@ -66,19 +85,11 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat()
 
 
-async def _client_rows(actor: User, query: str | None) -> AsyncIterator[list[dict[str, Any]]]:
-    qs = await visible_clients(actor)
-    if query and query.strip():
-        narrowed = search_filter(qs, query)
-        if narrowed is None:
-            return
-        if not await narrowed.exists() and len(query.strip()) >= 4:
-            # nothing exact: the typo-tolerant search (a few hundred candidates at most)
-            ids = [c.id for c in await search_clients(actor, query, limit=300)]
-            narrowed = qs.filter(id__in=ids) if ids else None
-        if narrowed is None:
-            return
-        qs = narrowed
+async def _client_rows(actor: User, filters: ClientFilters
+                      ) -> AsyncIterator[list[dict[str, Any]]]:
+    qs = await filtered(actor, filters)
+    if qs is None:
+        return
     last = 0
     while True:
         chunk = await qs.filter(id__gt=last).order_by("id").limit(CHUNK).values(
@@ -99,11 +110,11 @@ def _cell(value: Any) -> Any:
     return str(value)
 
 
-async def _rows(actor: User, query: str | None, custom_codes: list[str]
-                ) -> AsyncIterator[list[Any]]:
+async def _rows(actor: User, filters: ClientFilters, custom_codes: list[str],
+                kind: Callable[[str], str]) -> AsyncIterator[list[Any]]:
     from services.customfields import values_for_clients
 
-    async for chunk in _client_rows(actor, query):
+    async for chunk in _client_rows(actor, filters):
         ids = [c["id"] for c in chunk]
         # only the custom fields the person may see (A-3: confidential ones never leave)
         custom = await values_for_clients(actor, ids) if custom_codes else {}
@@ -119,7 +130,7 @@ async def _rows(actor: User, query: str | None, custom_codes: list[str]
         for c in chunk:
             le = legal.get(c["id"], {})
             yield [
-                c["id"], c["name"], str(c["kind"]),
+                c["id"], c["name"], kind(str(c["kind"])),
                 c["short_name"], c["phone"], c["email"], c["website"], c["country"],
                 c["region__name"], c["city__name"], c["district__name"], c["street"],
                 c["building"], c["office"], c["postal_code"],
@@ -133,13 +144,28 @@ async def _rows(actor: User, query: str | None, custom_codes: list[str]
 
 
 async def export_clients(actor: User, *, query: str | None = None,
-                         fmt: Literal["csv", "xlsx"] = "csv") -> bytes:
-    """The clients ``actor`` may see (narrowed by ``query``, search semantics) as a
-    CSV or XLSX file, with a ``cf:<code>`` column for each custom field they may see."""
+                         filters: ClientFilters | None = None,
+                         fmt: Literal["csv", "xlsx"] = "csv",
+                         gettext: Callable[[str], str] | None = None) -> bytes:
+    """The clients ``actor`` may see, narrowed as the list is (``filters``: segment,
+    classifier branch, list and search; ``query`` alone is a search), as a CSV or XLSX
+    file with a column for each custom field they may see. With ``gettext`` the headers
+    and the kinds are in the person's language and custom columns carry the field's
+    name; without it, codes (``cf:<code>``) for programs."""
     from services.customfields import fields_for
 
-    custom_codes = [f.code for f in await fields_for(actor, "client")]
-    headers = [*HEADERS, *(f"cf:{code}" for code in custom_codes)]
+    filters = filters or ClientFilters(q=query)
+    fields = await fields_for(actor, "client")
+    custom_codes = [f.code for f in fields]
+    if gettext is None:
+        headers = [*HEADERS, *(f"cf:{code}" for code in custom_codes)]
+        kind = str
+    else:
+        headers = [*(gettext(LABELS[h]) if h != "id" else "ID" for h in HEADERS),
+                   *(f.name for f in fields)]
+
+        def kind(code: str) -> str:
+            return gettext(KINDS[code]) if code in KINDS else code
     if fmt not in ("csv", "xlsx"):
         raise ValueError(f"unknown export format {fmt!r}")
     # the rows come from the database a batch at a time; writing them (and packing an
@@ -166,7 +192,7 @@ async def export_clients(actor: User, *, query: str | None = None,
                 ws.append([_safe(v) for v in row])
 
     batch: list[list] = []
-    async for row in _rows(actor, query, custom_codes):
+    async for row in _rows(actor, filters, custom_codes, kind):
         batch.append(row)
         if len(batch) >= EXPORT_BATCH:
             await asyncio.to_thread(append, batch)

@@ -82,6 +82,12 @@ _HEADER_GUESSES: dict[str, str] = {
     "edrpou": "legal.edrpou",
     "кодєдрпоу": "legal.edrpou", "ипн": "legal.ipn", "іпн": "legal.ipn", "ipn": "legal.ipn",
     "бик": "legal.bik", "bik": "legal.bik", "iban": "legal.iban",
+    # this service's export headers in ru, uk and en (services.exporter.LABELS)
+    "юрособа": "legal.name", "legalentity": "legal.name", "інн": "legal.inn",
+    "інн(рф)": "legal.inn", "inn(russia)": "legal.inn", "одрн(рф)": "legal.ogrn",
+    "бік(рф)": "legal.bik", "бік": "legal.bik",
+    "инн(украина)": "legal.ipn", "почтовыйиндекс": "postal_code",
+    "поштовийіндекс": "postal_code", "shortname": "short_name",
     "контакт": "contact.first_name", "имя": "contact.first_name", "ім'я": "contact.first_name",
     "firstname": "contact.first_name", "фамилия": "contact.last_name",
     "прізвище": "contact.last_name", "lastname": "contact.last_name",
@@ -99,6 +105,7 @@ _KINDS = {
     "физлицо": ClientKind.INDIVIDUAL, "физ": ClientKind.INDIVIDUAL,
     "частноелицо": ClientKind.INDIVIDUAL, "фізособа": ClientKind.INDIVIDUAL,
     "фіз": ClientKind.INDIVIDUAL, "приватнаособа": ClientKind.INDIVIDUAL,
+    "физическоелицо": ClientKind.INDIVIDUAL, "фізичнаособа": ClientKind.INDIVIDUAL,
 }
 
 

@@ -183,8 +183,11 @@ async def export(request: web.Request) -> web.StreamResponse:
     if fmt not in ("csv", "xlsx"):
         return problem(422, [{"loc": ["query", "format"], "msg": "csv or xlsx",
                               "type": "literal_error"}])
-    data = await exporter.export_clients(user, query=(request.query.get("q") or None),
-                                         fmt=fmt)
+    from kontakt.i18n import translator
+    from web.pages import _client_filters
+
+    data = await exporter.export_clients(user, filters=_client_filters(request), fmt=fmt,
+                                         gettext=translator(str(user.language)))
     mime = ("text/csv; charset=utf-8" if fmt == "csv" else
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     return web.Response(body=data, headers={

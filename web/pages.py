@@ -141,17 +141,16 @@ CLIENT_SORTS = ("name", "-created_at", "-completeness", "completeness")
 
 
 async def clients_page(request: web.Request) -> web.Response:
-    from tortoise.expressions import Subquery
-
-    from services import clients as client_service
-    from services.errors import NotFound
+    """The client list: search within the chosen segment, group and list, paged."""
+    from services import classifier, segments
+    from services.clientlist import client_page
 
     user = await current_user(request)
     if user is None:
         return render(request, "signin.html", lang=_guess_lang(request))
     lang = str(user.language)
     i18n = request.app[I18N_KEY]
-    q = (request.query.get("q") or "").strip()[:200]
+    f = _client_filters(request)
     sort = request.query.get("sort", "name")
     sort = sort if sort in CLIENT_SORTS else "name"
     try:
@@ -159,35 +158,37 @@ async def clients_page(request: web.Request) -> web.Response:
     except ValueError:
         page = 1
     per_page = 25
-    from services import classifier, segments
-
-    segment_id = request.query.get("segment", "")
-    node_id = request.query.get("node", "")
-    if q:
-        clients = await client_service.search_clients(user, q, limit=50)
-        total, pages = len(clients), 1
-    else:
-        qs = await client_service.visible_clients(user)
-        try:
-            if segment_id.isdigit():
-                qs = await segments.members(user, int(segment_id))
-            if node_id.isdigit():
-                qs = qs.filter(id__in=Subquery((await classifier.node_clients(
-                    user, int(node_id), descendants=True)).values("id")))
-        except NotFound:
-            segment_id = node_id = ""
-        total = await qs.count()
-        pages = max(1, (total + per_page - 1) // per_page)
-        clients = await qs.order_by(sort, "id").offset((page - 1) * per_page).limit(per_page)
+    clients, total = await client_page(user, f, sort=sort, page=page, per_page=per_page)
+    pages = max(1, (total + per_page - 1) // per_page)
     labels = {"name": "A–Z", "-created_at": i18n.gettext("Newest", locale=lang),
               "-completeness": i18n.gettext("Most complete", locale=lang),
               "completeness": i18n.gettext("Least complete", locale=lang)}
+    from urllib.parse import urlencode
+
+    keep = {k: v for k, v in (("q", f.q or ""), ("segment", f.segment_id or ""),
+                              ("node", f.node_id or ""), ("list", f.list_type or ""),
+                              ("sort", sort)) if v}
     return render(request, "clients.html", lang=lang, user=user, clients=clients, total=total,
-                  q=q, sort=sort, page=page, pages=pages,
+                  q=f.q or "", sort=sort, page=page, pages=pages,
                   sorts=[(s, labels[s]) for s in CLIENT_SORTS],
                   segs=await segments.list_segments(user), nodes=await classifier.list_nodes(),
-                  segment_id=segment_id, node_id=node_id,
+                  segment_id=str(f.segment_id or ""), node_id=str(f.node_id or ""),
+                  list_type=f.list_type or "", query_string=urlencode(keep),
+                  export_query=urlencode({k: v for k, v in keep.items() if k != "sort"}),
                   request_new=request.query.get("new") == "1")
+
+
+def _client_filters(request: web.Request):
+    from services.clientlist import LIST_TYPES, ClientFilters
+
+    def number(name: str) -> int | None:
+        raw = request.query.get(name, "")
+        return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+    list_type = request.query.get("list", "")
+    return ClientFilters(q=(request.query.get("q") or "").strip()[:200] or None,
+                         segment_id=number("segment"), node_id=number("node"),
+                         list_type=list_type if list_type in LIST_TYPES else None)
 
 
 async def client_page(request: web.Request) -> web.Response:
