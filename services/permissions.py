@@ -13,6 +13,8 @@ Rules for staff (S-24):
 * a head may invite managers into their own department or its sub-departments
   and may set the supervisor of managers there; no role changes, no dismissals;
 * a manager may only change their own language and time zone;
+* a profile (S-24: name, position, phone, email, photo, time zone) is changed by its
+  owner, by an admin, or by a head for the managers of their departments;
 * mailings (K-16) are made and watched by admins and heads, each head their own;
   the settings (K-3) are changed by admins.
 """
@@ -36,6 +38,7 @@ class Action(StrEnum):
     EDIT_OWN_PROFILE = "edit_own_profile"
     MANAGE_DEPARTMENTS = "manage_departments"
     SEND_MAILINGS = "send_mailings"  # K-16: admins and heads
+    EDIT_PROFILE = "edit_profile"  # S-24: one's own; an admin anyone's; a head their managers'
     CHANGE_SETTINGS = "change_settings"  # K-3: admins
 
 
@@ -70,6 +73,8 @@ async def can(actor: User | None, action: Action, target: object = None) -> bool
         return True
     if action == Action.EDIT_OWN_PROFILE:
         return target is None or (isinstance(target, User) and target.id == actor.id)
+    if action == Action.EDIT_PROFILE and isinstance(target, User) and target.id == actor.id:
+        return True
     if action == Action.VIEW_DISMISSED:
         return actor.role in (Role.ADMIN, Role.HEAD)
     if actor.role == Role.ADMIN:
@@ -81,6 +86,9 @@ async def can(actor: User | None, action: Action, target: object = None) -> bool
     if actor.role == Role.HEAD:
         if action == Action.SEND_MAILINGS:
             return True
+        if action == Action.EDIT_PROFILE and isinstance(target, User):
+            return target.role == Role.MANAGER and await _in_heads_scope(
+                actor, target.department_id)
         if action == Action.INVITE:
             role, department_id = target if isinstance(target, tuple) else (None, None)
             return role == Role.MANAGER and await _in_heads_scope(actor, department_id)

@@ -394,3 +394,37 @@ async def test_card_legal_entities_managers_relations_and_consent(demo, browser)
                                  " && !document.querySelector('[data-testid=field-sms_"
                                  "consent]').checked")
     assert (await Client.get(id=client.id)).sms_consent is False
+
+
+async def test_my_profile_with_a_photo_from_a_phone(demo, browser, tmp_path):  # noqa: F811
+    """S-24: one's own profile from ☰ More; a bad email named, the form kept; a photo
+    shown in the staff directory."""
+    from models import User
+    from tests.test_profile import PNG
+
+    page = await _phone(demo, browser, 100003)
+    await page.get_by_test_id("nav-more").click()
+    await page.get_by_test_id("nav-profile").click()
+    await page.get_by_test_id("profile-form").wait_for()
+    await _check_fits(page, "my profile")
+    await page.get_by_test_id("profile-email").fill("ivan@")
+    await page.get_by_test_id("profile-phone").fill("8 916 765-43-21")
+    await page.get_by_test_id("profile-save").click()
+    error = page.get_by_test_id("profile-error")
+    await error.wait_for(state="visible")
+    assert "email" in (await error.inner_text()).lower()
+    assert await page.get_by_test_id("profile-phone").input_value() == "8 916 765-43-21"
+    await page.get_by_test_id("profile-email").fill("ivan.k@romashka-demo.ru")
+    await page.get_by_test_id("profile-position").fill("Старший менеджер")
+    await page.get_by_test_id("profile-save").click()
+    await page.get_by_test_id("profile-saved").wait_for(state="visible")
+    ivan = await User.get(telegram_id=100003).prefetch_related("position")
+    assert (ivan.phone, ivan.position.name) == ("+79167654321", "Старший менеджер")
+    picture = tmp_path / "me.png"
+    picture.write_bytes(PNG)
+    await page.get_by_test_id("photo-input").set_input_files(str(picture))
+    await page.get_by_test_id("profile-photo").wait_for()
+    await page.goto(f"{demo}/app/staff")
+    photo = page.get_by_test_id("staff-photo")
+    await photo.wait_for()
+    assert await photo.evaluate("img => img.naturalWidth") == 1

@@ -25,6 +25,7 @@ from web.api import customization as _customization_api  # noqa: F401 - register
 from web.api import legal as _legal_api  # noqa: F401 - registers routes
 from web.api import mailings as _mailings_api  # noqa: F401 - registers routes
 from web.api import messaging as _messaging_api  # noqa: F401 - registers routes
+from web.api import profile as _profile_api
 from web.api import reports as _reports_api  # noqa: F401 - registers routes
 from web.api.routes import api
 from web.imports import setup_imports
@@ -121,6 +122,9 @@ def build_web_app(
     setup_imports(app)  # before the API: /clients/export must win over /clients/{client_id}
     api.register(app)
     app.router.add_post("/api/v1/clients/{client_id}/documents", _clients_api.document_upload)
+    app.router.add_post("/api/v1/staff/{user_id}/photo", _profile_api.photo_upload)
+    app.router.add_get("/api/v1/staff/{user_id}/photo", _profile_api.photo_get)
+    app.router.add_get("/app/profile/{user_id}", pages.profile_page)
     app.router.add_post("/api/v1/activities/{activity_id}/documents",
                         _activities_api.document_upload)
 

@@ -79,6 +79,33 @@ async def more_page(request: web.Request) -> web.Response:
                   may_configure=await can(user, Action.CHANGE_SETTINGS))
 
 
+async def profile_page(request: web.Request) -> web.Response:
+    """S-24: a profile (one's own, or one an admin or head may change) to edit."""
+    from services import profile as profile_service
+    from services.errors import NotFound
+
+    user = await current_user(request)
+    if user is None:
+        return render(request, "signin.html", lang=_guess_lang(request))
+    lang = str(user.language)
+    raw = request.match_info["user_id"]
+    try:
+        person = await staff_service.get_staff(user, int(raw)) if raw.isdigit() and \
+            len(raw) < 10 else None
+    except (NotFound, PermissionDenied):
+        person = None
+    if person is None or not await profile_service.may_edit(user, person):
+        return render(request, "message.html", lang=lang, status=404, user=user,
+                      title_msg=N_("Not found"),
+                      body_msg=N_("This person is not there, or not yours to change."))
+    from zoneinfo import available_timezones
+
+    zones = sorted(z for z in available_timezones() if z.startswith(("Europe/", "Asia/")))
+    return render(request, "profile.html", lang=lang, user=user, person=person,
+                  has_photo=profile_service.photo_key(person) is not None,
+                  positions=await profile_service.positions(), zones=zones)
+
+
 async def staff_page(request: web.Request) -> web.Response:
     """The staff directory."""
     user = await current_user(request)
@@ -86,8 +113,12 @@ async def staff_page(request: web.Request) -> web.Response:
         return render(request, "signin.html", lang=_guess_lang(request))
     include_dismissed = request.query.get("dismissed") == "1" and await can(
         user, Action.VIEW_DISMISSED)
+    from services import profile as profile_service
+
     people = await staff_service.list_staff(user, include_dismissed=include_dismissed)
     return render(request, "staff.html", lang=str(user.language), user=user, people=people,
+                  editable={p.id for p in people if await profile_service.may_edit(user, p)},
+                  photos={p.id for p in people if profile_service.photo_key(p)},
                   can_see_dismissed=await can(user, Action.VIEW_DISMISSED),
                   include_dismissed=include_dismissed)
 

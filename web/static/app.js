@@ -287,6 +287,38 @@
         .catch(function (e) { window.kontakt.tell(e.message); });
       return false;
     },
+    // S-24: a profile's fields; its photo (a file, or null to remove it)
+    saveProfile: function (userId, form) {
+      var body = {};
+      ["full_name", "position", "phone", "email", "timezone"].forEach(function (k) {
+        body[k] = form.elements[k].value.trim() || null; });
+      var err = form.querySelector("[data-testid=profile-error]");
+      var ok = form.querySelector("[data-testid=profile-saved]");
+      err.hidden = ok.hidden = true;
+      window.kontakt.api("PATCH", "/api/v1/staff/" + userId + "/profile", body)
+        .then(function () { ok.hidden = false; })
+        .catch(function (e) { err.textContent = e.message; err.hidden = false; });
+      return false;
+    },
+    photo: function (userId, input) {
+      var err = document.querySelector("[data-testid=photo-error]");
+      var req;
+      if (input === null) req = fetch("/api/v1/staff/" + userId + "/photo",
+                                      {method: "DELETE", credentials: "same-origin"});
+      else {
+        if (!input.files.length) return false;
+        var data = new FormData();
+        data.append("file", input.files[0]);
+        req = fetch("/api/v1/staff/" + userId + "/photo",
+                    {method: "POST", credentials: "same-origin", body: data});
+      }
+      req.then(function (r) {
+        if (r.ok) { window.location.reload(); return; }
+        return r.json().catch(function () { return {}; }).then(function (j) {
+          err.textContent = window.kontakt.detailText(j.detail, r.status); err.hidden = false; });
+      });
+      return false;
+    },
     saveClient: function (id, form) {
       var body = {};
       Array.prototype.forEach.call(form.elements, function (el) {

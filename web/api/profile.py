@@ -1,0 +1,116 @@
+"""/api/v1 profiles (S-24): name, position, phone, email, time zone, photo."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from models import User
+from services import profile as svc
+from services import staff as staff_service
+from services.storage import StorageUnavailable
+from web.api.framework import MAX_ID, problem
+from web.api.routes import api
+from web.api.schemas import StaffOut
+from web.keys import FILES_KEY
+from web.session import request_source
+
+
+class ProfilePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    full_name: str | None = Field(default=None, max_length=200)
+    position: str | None = Field(default=None, max_length=200, description="a name; empty clears")
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
+    timezone: str | None = Field(default=None, max_length=64)
+
+
+@api.route("PATCH", "/staff/{user_id}/profile", summary="Change a profile (S-24): one's own, "
+           "an admin anyone's, a head their managers'", body=ProfilePatch, response=StaffOut,
+           tags=["staff"])
+async def profile_patch(request: web.Request, user: User, user_id: int, body: ProfilePatch):
+    changes = body.model_dump(include=body.model_fields_set)
+    region = "UA" if str(user.language) == "uk" else "RU"
+    await svc.do_update_profile(user, user_id, changes, region=region,
+                                source=request_source(request))
+    return StaffOut.of(await staff_service.get_staff(user, user_id))
+
+
+@api.route("DELETE", "/staff/{user_id}/photo", summary="Remove a profile photo",
+           response=StaffOut, tags=["staff"])
+async def photo_delete(request: web.Request, user: User, user_id: int):
+    try:
+        await svc.do_remove_photo(user, user_id, request.app[FILES_KEY],
+                                  source=request_source(request))
+    except StorageUnavailable as exc:
+        return problem(503, f"file storage is unavailable: {exc}")
+    return StaffOut.of(await staff_service.get_staff(user, user_id))
+
+
+def _user_id(request: web.Request) -> int | None:
+    raw = request.match_info["user_id"]
+    return int(raw) if raw.isdigit() and int(raw) <= MAX_ID else None
+
+
+async def photo_upload(request: web.Request) -> web.StreamResponse:
+    """POST /api/v1/staff/{user_id}/photo (multipart, field "file")."""
+    from services.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+    from web.api.framework import cross_site_refusal
+    from web.session import current_user
+
+    if reason := cross_site_refusal(request):
+        return problem(403, reason)
+    user = await current_user(request)
+    if user is None:
+        return problem(401, "sign in first: open the app from the bot or use /web")
+    user_id = _user_id(request)
+    if user_id is None:
+        return problem(404, "no such person")
+    if not request.content_type.startswith("multipart/"):
+        return problem(415, "send the picture as multipart/form-data, field \"file\"")
+    reader = await request.multipart()
+    part = await reader.next()
+    while part is not None and part.name != "file":
+        part = await reader.next()
+    if part is None:
+        return problem(422, [{"loc": ["body", "file"], "msg": "no file", "type": "missing"}])
+    content = bytes(await part.read(decode=False))
+    try:
+        await svc.do_set_photo(user, user_id, content, request.app[FILES_KEY],
+                               source=request_source(request))
+    except StorageUnavailable as exc:
+        return problem(503, f"file storage is unavailable: {exc}")
+    except ValidationFailed as exc:
+        return problem(422, [{"loc": ["body", exc.field], "msg": exc.message,
+                              "type": "value_error"}])
+    except PermissionDenied:
+        return problem(403, "you may not change this profile")
+    except (NotFound, DomainError):
+        return problem(404, "no such person")
+    return web.json_response({"ok": True}, status=201)
+
+
+async def photo_get(request: web.Request) -> web.StreamResponse:
+    """GET /api/v1/staff/{user_id}/photo: the picture, to colleagues only."""
+    from services.errors import NotFound
+    from web.session import current_user
+
+    user = await current_user(request)
+    if user is None:
+        return problem(401, "sign in first")
+    user_id = _user_id(request)
+    try:
+        found = await svc.photo_of(user, user_id) if user_id else None
+    except NotFound:
+        found = None
+    if found is None:
+        return problem(404, "no photo")
+    key, mime = found
+    try:
+        content = await request.app[FILES_KEY].read(key)
+    except StorageUnavailable as exc:
+        return problem(503, f"file storage is unavailable: {exc}")
+    except (FileNotFoundError, NotFound):
+        return problem(404, "no photo")
+    return web.Response(body=content, content_type=mime,
+                        headers={"Cache-Control": "private, max-age=86400"})
