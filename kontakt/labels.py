@@ -18,7 +18,40 @@ TYPES = {"call": N_("Call"), "meeting": N_("Meeting"), "visit": N_("Visit"),
          "inbound_request": N_("Inbound request"), "data_processing": N_("Data processing"),
          "task": N_("Task")}
 
+# the seeded dictionaries and their starter items (services.dictionaries), by code: shown
+# in the reader's language while an admin has not renamed them
+DICTIONARIES = {"region": N_("Regions"), "city": N_("Cities"), "district": N_("Districts"),
+                "sphere": N_("Business spheres"), "ad_source": N_("Advertising sources")}
+ITEMS = {
+    "trade": N_("Trade"), "wholesale": N_("Wholesale"), "manufacturing": N_("Manufacturing"),
+    "construction": N_("Construction"), "it": N_("IT and telecoms"),
+    "services": N_("Services"), "logistics": N_("Transport and logistics"),
+    "finance": N_("Finance"), "agriculture": N_("Agriculture"),
+    "public": N_("Public sector"), "other": N_("Other"), "referral": N_("Referral"),
+    "website": N_("Website"), "search": N_("Search advertising"),
+    "social": N_("Social networks"), "exhibition": N_("Exhibition"),
+    "cold_call": N_("Cold call"), "email": N_("Email campaign"),
+    "print": N_("Print advertising"),
+}
+
 T = TypeVar("T")
+
+
+def item_name(item, gettext: Callable[[str], str], seeded: dict[str, str]) -> str:
+    """A dictionary item's name for the reader: a starter item not renamed by an admin
+    (its name is still the seeded one, ``seeded[code]``) in their language; any other
+    item as it was named."""
+    code = getattr(item, "code", None)
+    if code in ITEMS and seeded.get(code) == item.name:
+        return gettext(ITEMS[code])
+    return item.name
+
+
+def dictionary_name(dictionary, gettext: Callable[[str], str], seeded: dict[str, str]) -> str:
+    code = getattr(dictionary, "code", None)
+    if code in DICTIONARIES and seeded.get(code) == dictionary.name:
+        return gettext(DICTIONARIES[code])
+    return dictionary.name
 
 
 def type_name(code: str | None, name: str, gettext: Callable[[str], str]) -> str:

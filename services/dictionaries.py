@@ -62,6 +62,10 @@ STARTER_ITEMS: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
+# item code -> the name it was seeded with (a name still equal to it was not renamed)
+SEEDED_ITEM_NAMES: dict[str, str] = {code: name for items in STARTER_ITEMS.values()
+                                     for code, name in items}
+
 MAX_NAME = 200
 
 

@@ -26,12 +26,21 @@ def N_(text: str) -> str:  # noqa: N802 - marks a string for extraction only
 
 def render(request: web.Request, template: str, *, lang: str, status: int = 200,
            **context) -> web.Response:
+    from kontakt import labels
+    from services.dictionaries import SEEDED_ITEM_NAMES, SYSTEM_DICTIONARIES
+
     i18n = request.app[I18N_KEY]
     settings = request.app[SETTINGS_KEY]
     env = request.app[JINJA_KEY]
+
+    def gettext(s: str) -> str:
+        return i18n.gettext(s, locale=lang)
+
+    seeded_dicts = {code: name for code, (name, _flag) in SYSTEM_DICTIONARIES.items()}
     html = env.get_template(template).render(
-        _=lambda s, **kw: i18n.gettext(s, locale=lang).format(**kw) if kw
-        else i18n.gettext(s, locale=lang),
+        _=lambda s, **kw: gettext(s).format(**kw) if kw else gettext(s),
+        item_name=lambda item: labels.item_name(item, gettext, SEEDED_ITEM_NAMES),
+        dictionary_name=lambda d: labels.dictionary_name(d, gettext, seeded_dicts),
         lang=lang,
         sandbox=settings.sandbox,
         bot_username=request.app[BOT_INFO_KEY].username,

@@ -228,8 +228,11 @@ async def _after(request: web.Request, notices: list[svc.Notice], activity_id: i
                           event)
 
 
-def _type_out(t: ActivityType) -> TypeOut:
-    return TypeOut(id=t.id, code=t.code, name=t.name, kind=str(t.kind), icon=t.icon,
+def _type_out(t: ActivityType, gettext=None) -> TypeOut:
+    from kontakt.labels import type_name
+
+    name = type_name(t.code, t.name, gettext) if gettext else t.name
+    return TypeOut(id=t.id, code=t.code, name=name, kind=str(t.kind), icon=t.icon,
                    form_fields=list(t.form_fields or []))
 
 
@@ -313,7 +316,8 @@ async def _detail(user: User, activity_id: int) -> ActivityOut:
 @api.route("GET", "/activity-types", summary="Activity types and categories (A-7)",
            response=TypeList, tags=["activities"])
 async def types_list(request: web.Request, user: User):
-    return TypeList(types=[_type_out(t) for t in await svc.list_types()],
+    gettext = translator(str(user.language))
+    return TypeList(types=[_type_out(t, gettext) for t in await svc.list_types()],
                     categories=[CategoryOut(id=c.id, name=c.name, colour=c.colour)
                                 for c in await ActivityCategory.filter(archived=False)
                                 .order_by("sort_order", "name")])
