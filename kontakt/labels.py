@@ -34,6 +34,22 @@ ITEMS = {
     "print": N_("Print advertising"),
 }
 
+# why a mailing's recipient was skipped (services.mailings), for the web page and the bot
+SKIP_REASONS = {"no_address": N_("no address"), "no_consent": N_("no consent"),
+                "do_not_contact": N_("do not contact"), "unsubscribed": N_("unsubscribed"),
+                "client removed": N_("client removed")}
+
+
+def skip_reason(reason: str, gettext: Callable[[str], str]) -> str:
+    """A skip reason for the reader; a template that failed for one client
+    ("render: <problem>") is said as such."""
+    if reason in SKIP_REASONS:
+        return gettext(SKIP_REASONS[reason])
+    if reason.startswith("render: "):
+        return gettext("the template failed: {problem}").format(problem=reason[8:])
+    return reason
+
+
 T = TypeVar("T")
 
 

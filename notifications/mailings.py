@@ -37,9 +37,8 @@ def N_(text: str) -> str:  # noqa: N802 - marks a string for extraction only
 
 
 # why a recipient was skipped (the codes services.mailings writes)
-SKIP_REASONS = {"no_address": N_("no address"), "no_consent": N_("no consent"),
-                "do_not_contact": N_("do not contact"), "unsubscribed": N_("unsubscribed"),
-                "client removed": N_("client removed")}
+from kontakt.labels import skip_reason  # noqa: E402 - beside the labels it replaced
+
 STATES = {"draft": N_("draft"), "running": N_("running"), "paused": N_("paused"),
           "done": N_("done"), "cancelled": N_("cancelled")}
 
@@ -97,7 +96,7 @@ async def summary_text(i18n: I18n, lang: str, p: dict) -> str:
         lines.append(f"   • {html.escape(reason[:150])}: {n}")
     lines.append(t(N_("⏭ Skipped: {n}")).format(n=p["skipped"]))
     for reason, n in sorted(p["reasons"].items(), key=lambda x: (-x[1], str(x[0]))):
-        label = t(SKIP_REASONS[reason]) if reason in SKIP_REASONS else str(reason)
+        label = skip_reason(str(reason), t)
         lines.append(f"   • {html.escape(label[:150])}: {n}")
     if p["queued"]:
         lines.append(t(N_("⏳ Still in the outbox: {n}")).format(n=p["queued"]))

@@ -53,6 +53,11 @@ BATCH = 500
 
 
 # --- unsubscribe links -----------------------------------------------------------------
+# the unsubscribe line under a mailing's email, in the template's language
+UNSUBSCRIBE = {"ru": "Отписаться от рассылки", "uk": "Відписатися від розсилки",
+               "en": "Unsubscribe"}
+
+
 def unsubscribe_token(secret: str, channel: str, address: str) -> str:
     payload = f"{channel}:{address}".encode()
     sig = hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()[:24]
@@ -354,7 +359,7 @@ async def pump(*, secret: str, base_url: str, interval_s: float = 10.0) -> int:
                 continue
             if mailing.channel == Channel.EMAIL:
                 link = f"{base_url}/u/{unsubscribe_token(secret, 'email', r['address'])}"
-                body += f"\n\n--\nUnsubscribe: {link}"
+                body += f"\n\n--\n{UNSUBSCRIBE.get(template.language, UNSUBSCRIBE['en'])}: {link}"
             messages[r["id"]] = (r, subject, body)
         now = utcnow()
         async with in_transaction():

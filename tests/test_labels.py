@@ -35,3 +35,23 @@ async def test_a_renamed_starter_item_keeps_its_new_name(service, emulator, make
     await signed_in(service, emulator, maria)
     page = await (await service.client.get(f"/app/clients/{client.id}")).text()
     assert ">Торговля и ритейл</option>" in page and ">Trade</option>" not in page
+
+
+async def test_mailing_skip_reasons_are_words_not_codes(service, emulator, make_staff):
+    from services import mailings, messaging
+
+    anna = await make_staff(Role.ADMIN, language="ru")
+    refused = (await client_svc.do_create_client(anna, {"name": "Тюльпан",
+                                                        "email": "t@tulip.ru"})).client
+    await client_svc.do_update_client(anna, refused.id, {"email_consent": False})
+    await client_svc.do_create_client(anna, {"name": "Лютик"})  # no address
+    template = await messaging.do_save_template(anna, {"name": "Новости", "channel": "email",
+                                                       "subject": "Новости",
+                                                       "body": "Здравствуйте"})
+    await mailings.do_create_mailing(anna, name="Декабрь", template_id=template.id,
+                                     client_ids=[refused.id, (await client_svc.search_clients(
+                                         anna, "Лютик"))[0].id])
+    await signed_in(service, emulator, anna)
+    page = await (await service.client.get("/app/mailings")).text()
+    assert "(нет согласия: 1)" in page and "(нет адреса: 1)" in page
+    assert "no_consent" not in page and "no_address" not in page
