@@ -248,6 +248,14 @@ async def _check_unique(dictionary_id: int, parent_id: int | None, name: str,
                                            f"{hint}")
 
 
+async def may_add_item(actor: User, code: str) -> bool:
+    """Whether ``actor`` may add to dictionary ``code`` (for showing the button)."""
+    if actor is None or not actor.is_active:
+        return False
+    dictionary = await Dictionary.get_or_none(code=code)
+    return dictionary is not None and (dictionary.user_extendable or actor.role == Role.ADMIN)
+
+
 async def do_add_item(actor: User, code: str, name: str, parent_id: int | None = None, *,
                       item_code: str | None = None, source: str = "web") -> DictionaryItem:
     """Add ``name`` to dictionary ``code`` (any active staff member for user-extendable

@@ -428,3 +428,36 @@ async def test_my_profile_with_a_photo_from_a_phone(demo, browser, tmp_path):  #
     photo = page.get_by_test_id("staff-photo")
     await photo.wait_for()
     assert await photo.evaluate("img => img.naturalWidth") == 1
+
+
+async def test_a_manager_adds_a_district_not_in_the_list(demo, browser):  # noqa: F811
+    """A-16: a city and a district not in the lists, added from the card's form by a
+    manager, chosen at once and saved with the client."""
+    from models import Client, DictionaryItem
+
+    client = await Client.get(name="ООО «Ромашка»")
+    page = await _phone(demo, browser, 100003)
+    await page.goto(f"{demo}/app/clients/{client.id}")
+    await page.get_by_test_id("add-city").locator("summary").click()
+    await page.get_by_test_id("add-city-name").fill("Зеленоград")
+    await page.get_by_test_id("add-city-save").click()
+    await page.wait_for_function("document.querySelector('[data-testid=field-city]')"
+                                 ".selectedOptions[0].textContent === 'Зеленоград'")
+    await page.get_by_test_id("add-district").locator("summary").click()
+    await page.get_by_test_id("add-district-name").fill("Крюково")
+    await page.get_by_test_id("add-district-save").click()
+    await page.wait_for_function("document.querySelector('[data-testid=field-district]')"
+                                 ".selectedOptions[0].textContent === 'Крюково'")
+    await page.get_by_test_id("save").click()
+    await page.wait_for_load_state("networkidle")
+    district = await DictionaryItem.get(name="Крюково")
+    city = await DictionaryItem.get(name="Зеленоград")
+    assert district.parent_id == city.id
+    await page.wait_for_function("document.querySelector('[data-testid=field-district]')")
+    await client.refresh_from_db()
+    assert (client.city_id, client.district_id) == (city.id, district.id)
+    # the same name again is refused, said in the form
+    await page.get_by_test_id("add-city").locator("summary").click()
+    await page.get_by_test_id("add-city-name").fill("зеленоград")
+    await page.get_by_test_id("add-city-save").click()
+    await page.get_by_test_id("form-error").wait_for(state="visible")

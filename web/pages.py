@@ -279,6 +279,7 @@ async def client_page(request: web.Request) -> web.Response:
         email_templates=await message_service.list_templates(),
         messages=await message_service.client_messages(user, client.id, limit=20),
         refs=await _reference_items(),
+        extendable=await _extendable(user),
         sphere_ids={s.id for s in await client.spheres.all()},
     )
 
@@ -321,6 +322,15 @@ async def _contacts_for_page(user, client_id: int) -> dict[str, object]:
     return {"contacts": people, "contact_forms": forms, "contact_fields": fields,
             "archived_contacts": await contact_service.list_contacts(user, client_id,
                                                                       archived=True)}
+
+
+async def _extendable(user) -> set[str]:
+    """The card's dictionaries ``user`` may add an item to (A-16)."""
+    from services import dictionaries
+
+    return {code for code in (dictionaries.REGION, dictionaries.CITY, dictionaries.DISTRICT,
+                              dictionaries.AD_SOURCE)
+            if await dictionaries.may_add_item(user, code)}
 
 
 async def _reference_items() -> dict[str, list[object]]:

@@ -319,6 +319,26 @@
       });
       return false;
     },
+    // a city, region or district not in the list, added by whoever needs it
+    addItem: function (button, code, parentField) {
+      var form = button.form, box = button.closest("details");
+      var name = box.querySelector("input").value.trim();
+      var err = form.querySelector("[data-testid=form-error]");
+      if (!name) return false;
+      var body = {name: name};
+      if (parentField) {
+        var parent = parseInt(form.elements[parentField].value, 10);
+        if (parent > 0) body.parent_id = parent;
+      }
+      window.kontakt.api("POST", "/api/v1/dictionaries/" + code, body).then(function (item) {
+        var sel = form.elements[code + "_id"], o = document.createElement("option");
+        o.value = item.id; o.textContent = item.name;
+        o.setAttribute("data-parent-id", item.parent_id || "");
+        sel.appendChild(o); sel.value = String(item.id);
+        box.open = false; box.querySelector("input").value = ""; err.hidden = true;
+      }).catch(function (e) { err.textContent = e.message; err.hidden = false; });
+      return false;
+    },
     saveClient: function (id, form) {
       var body = {};
       Array.prototype.forEach.call(form.elements, function (el) {
