@@ -115,6 +115,19 @@ async def _may_manage(actor: User, person: User) -> None:
     raise PermissionDenied("only the person's head or an admin sets work plans")
 
 
+async def plannable_people(actor: User) -> list[User]:
+    """Whose work plans ``actor`` may set (M-14): an admin anyone active, a head the
+    active people of their departments, others nobody."""
+    from models import StaffStatus
+
+    if actor.role == Role.ADMIN:
+        return await User.filter(status=StaffStatus.ACTIVE).order_by("full_name")
+    if actor.role == Role.HEAD and actor.department_id is not None:
+        return await User.filter(status=StaffStatus.ACTIVE, department_id__in=list(
+            await department_subtree_ids(actor.department_id))).order_by("full_name")
+    return []
+
+
 def _utc_period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     for name, value in (("start", start), ("end", end)):
         if not isinstance(value, datetime):

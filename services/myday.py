@@ -3,6 +3,7 @@
 * **Today**: the person's own activities of their local today (recurring ones expanded),
   in time order, as /today in the bot shows them.
 * **Overdue**: their open activities whose time has passed (S-15), oldest first.
+* **The day's plan** (M-14): one's own targets for today against what is done.
 * **Recent clients**: the clients of the activities they wrote most recently, newest
   first, only those they may still see (A-3); then, if that leaves room, the clients
   they manage, by name. The grouping and ordering run in SQL.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Subquery
 from tortoise.functions import Max
@@ -19,6 +21,7 @@ from tortoise.functions import Max
 from models import Activity, Client, User
 from services import activities as activity_service
 from services.activities import AgendaItem
+from services.analytics import PlanRow, plan_vs_fact
 from services.clients import my_clients, visible_clients
 from services.clock import utcnow
 
@@ -32,6 +35,7 @@ class MyDay:
     overdue: list[Activity]
     overdue_total: int
     recent: list[Client]
+    plan: list[PlanRow]  # M-14: one's own plan of the day against the fact
 
 
 async def recent_clients(actor: User, *, limit: int = RECENT) -> list[Client]:
@@ -55,5 +59,7 @@ async def my_day(actor: User, *, now: datetime | None = None) -> MyDay:
     start, end = activity_service.day_bounds(now, actor.timezone)
     today = await activity_service.agenda(actor, start, end, limit=100)
     late = await activity_service.overdue(actor, limit=200)
+    local_day = now.astimezone(ZoneInfo(actor.timezone)).date()
+    plan = [r for r in await plan_vs_fact(actor, "day", local_day) if r.user_id == actor.id]
     return MyDay(today=today, overdue=late[:OVERDUE], overdue_total=len(late),
-                 recent=await recent_clients(actor))
+                 recent=await recent_clients(actor), plan=plan)

@@ -461,3 +461,26 @@ async def test_a_manager_adds_a_district_not_in_the_list(demo, browser):  # noqa
     await page.get_by_test_id("add-city-name").fill("зеленоград")
     await page.get_by_test_id("add-city-save").click()
     await page.get_by_test_id("form-error").wait_for(state="visible")
+
+
+async def test_a_head_sets_a_day_plan_and_the_manager_sees_it_on_my_day(demo, browser):  # noqa: F811
+    """M-14: Svetlana (head of Moscow sales) plans 5 calls for Ivan today on the reports
+    page; Ivan's "my day" shows it against what he did."""
+    from models import WorkPlan
+
+    head = await _phone(demo, browser, 100005)
+    await head.goto(f"{demo}/app/reports")
+    await head.get_by_test_id("plan-form").wait_for()
+    await _check_fits(head, "reports")
+    await head.get_by_test_id("plan-person").select_option(label="Иван Кузнецов")
+    await head.get_by_test_id("plan-type").select_option("call")
+    await head.get_by_test_id("plan-period").select_option("day")
+    await head.get_by_test_id("plan-target").fill("5")
+    await head.get_by_test_id("plan-save").click()
+    await head.get_by_test_id("day-plan-table").filter(has_text="Иван Кузнецов").wait_for()
+    plan = await WorkPlan.get(period="day")
+    assert plan.target == 5
+    ivan = await _phone(demo, browser, 100003)
+    row = ivan.get_by_test_id("home-plan-row")
+    await row.first.wait_for()
+    assert "Звонок: 0 / 5" in await row.first.inner_text()

@@ -76,7 +76,18 @@ async def app_page(request: web.Request) -> web.Response:
         return render(request, "signin.html", lang=_guess_lang(request))
     day = await my_day(user)
     return render(request, "home.html", lang=str(user.language), user=user, day=day,
-                  tz=ZoneInfo(user.timezone))
+                  tz=ZoneInfo(user.timezone), type_names=await _type_names(request, user))
+
+
+async def _type_names(request: web.Request, user) -> dict[str, str]:
+    """Activity types by code, with their icon, in the person's language."""
+    from kontakt.labels import type_name
+    from services import activities as activity_service
+
+    i18n = request.app[I18N_KEY]
+    lang = str(user.language)
+    return {t.code: f"{t.icon} {type_name(t.code, t.name, lambda s: i18n.gettext(s, locale=lang))}"
+            for t in await activity_service.list_types() if t.code}
 
 
 async def more_page(request: web.Request) -> web.Response:
@@ -408,11 +419,8 @@ async def reports_page(request: web.Request) -> web.Response:
     from datetime import date, datetime, time, timedelta
     from zoneinfo import ZoneInfo
 
-    from models import Role, StaffStatus, User
-    from services import activities as activity_service
     from services import analytics
     from services.clock import utcnow
-    from services.permissions import department_subtree_ids
 
     user = await current_user(request)
     if user is None:
@@ -434,12 +442,7 @@ async def reports_page(request: web.Request) -> web.Response:
     start = datetime.combine(first, time(0), tz)
     end = datetime.combine(last + timedelta(days=1), time(0), tz)
     month_start = today.replace(day=1)
-    people = []
-    if user.role == Role.ADMIN:
-        people = await User.filter(status=StaffStatus.ACTIVE).order_by("full_name")
-    elif user.role == Role.HEAD and user.department_id:
-        people = await User.filter(status=StaffStatus.ACTIVE, department_id__in=list(
-            await department_subtree_ids(user.department_id))).order_by("full_name")
+    people = await analytics.plannable_people(user)
     return render(
         request, "reports.html", lang=lang, user=user, error=error,
         start_day=first.isoformat(), end_day=last.isoformat(),
@@ -447,10 +450,11 @@ async def reports_page(request: web.Request) -> web.Response:
         table=await analytics.activities_by_manager_and_type(user, start, end),
         reactions=await analytics.reaction_times(user, start, end),
         plans=await analytics.plan_vs_fact(user, "month", month_start),
+        day_plans=await analytics.plan_vs_fact(user, "day", today),
+        today=today.isoformat(), today_label=today.strftime("%d.%m.%Y"),
         month_label=month_start.strftime("%m.%Y"), month_start=month_start.isoformat(),
-        type_names={t.code: f"{t.icon} {t.name}" for t in await activity_service.list_types()
-                    if t.code},
-        may_plan=user.role in (Role.ADMIN, Role.HEAD), people=people)
+        type_names=await _type_names(request, user),
+        may_plan=bool(people), people=people)
 
 
 async def unsubscribe_page(request: web.Request) -> web.Response:
