@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 
 from models import AuditLog, Document, User
 from services.clients import get_client
-from services.errors import NotFound, ValidationFailed
+from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.storage import FileStore, StoredFile
 
 MAX_SIZE = 20 * 1024 * 1024  # what Telegram lets bots download, and the web's upload limit
@@ -113,11 +113,7 @@ async def list_documents(actor: User, client_id: int) -> list[Document]:
         Q(activity_id=None) | Q(activity_id__in=seen)).order_by("-created_at")
 
 
-async def open_document(actor: User, document_id: int, store: FileStore
-                        ) -> tuple[Document, StoredFile]:
-    """The document and its bytes, opened for reading in chunks (close it when done);
-    NotFound("document") when the person may not see it, NotFound("file") when its
-    bytes are gone, StorageUnavailable when the store cannot be reached."""
+async def _visible_document(actor: User, document_id: int) -> Document:
     doc = await Document.get_or_none(id=document_id)
     if doc is None:
         raise NotFound("document")
@@ -127,6 +123,50 @@ async def open_document(actor: User, document_id: int, store: FileStore
         await get_activity(actor, doc.activity_id)
     else:
         await get_client(actor, doc.client_id)  # the same access as the client
+    return doc
+
+
+async def may_delete(actor: User, doc: Document) -> bool:
+    """Who uploaded a file deletes it; so do heads and admins who may see it."""
+    from models import Role
+
+    return doc.uploaded_by_id == actor.id or actor.role in (Role.ADMIN, Role.HEAD)
+
+
+async def do_delete_document(actor: User, document_id: int, store: FileStore, *,
+                             source: str = "web") -> None:
+    """Delete a file (S-2): its row, an audit entry, and the bytes unless another
+    document holds the same ones. Refused while an email waiting to go carries it."""
+    from models import OutboundMessage, OutboxState
+
+    doc = await _visible_document(actor, document_id)
+    if not await may_delete(actor, doc):
+        raise PermissionDenied("only who uploaded it, a head or an admin deletes a file")
+    # files go with emails to the client's own addresses: its waiting emails are few
+    waiting = await OutboundMessage.filter(
+        client_id=doc.client_id, state__in=[OutboxState.QUEUED, OutboxState.SENDING]
+    ).values_list("attachments", flat=True)
+    if any(doc.id in (ids or []) for ids in waiting):
+        raise ValidationFailed("document", "an email waiting to be sent carries it")
+    async with in_transaction():
+        await doc.delete()
+        if doc.activity_id is not None:
+            await AuditLog.create(user=actor, source=source, entity="activity",
+                                  object_id=doc.activity_id, client_id=doc.client_id,
+                                  action="delete", field="document", old_value=doc.filename)
+        else:
+            await AuditLog.create(user=actor, source=source, entity="document",
+                                  object_id=doc.id, client_id=doc.client_id,
+                                  action="delete", old_value=doc.filename)
+    await _forget_unused(store, doc.storage_path)
+
+
+async def open_document(actor: User, document_id: int, store: FileStore
+                        ) -> tuple[Document, StoredFile]:
+    """The document and its bytes, opened for reading in chunks (close it when done);
+    NotFound("document") when the person may not see it, NotFound("file") when its
+    bytes are gone, StorageUnavailable when the store cannot be reached."""
+    doc = await _visible_document(actor, document_id)
     return doc, await store.open(doc.storage_path)
 
 

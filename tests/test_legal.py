@@ -96,3 +96,41 @@ async def test_api_legal_and_consent(service, emulator, make_staff):
     resp = await http.patch(f"/api/v1/clients/{client.id}", json={"email_consent": None})
     assert resp.status == 422
     assert await AuditLog.filter(entity="client", field="do_not_contact").exists()
+
+
+async def test_files_deleted_by_who_uploaded_them_or_a_head(database_url, make_staff, tmp_path):
+    """S-2: a file is deleted by its uploader, a head or an admin; a colleague who may see
+    it cannot; the bytes go unless another document holds them; not while an email
+    waiting to go carries it."""
+    from models import Department, Document, OutboundMessage
+    from services import documents
+    from services.clock import utcnow
+    from services.errors import PermissionDenied
+    from services.storage import LocalFileStore
+
+    store = LocalFileStore(tmp_path)
+    sales = await Department.create(name="Продажи")
+    ivan = await make_staff(Role.MANAGER, department=sales)
+    olga = await make_staff(Role.MANAGER, department=sales)
+    head = await make_staff(Role.HEAD, department=sales)
+    client = await _client(ivan)
+    from services import managers
+
+    await managers.do_assign_manager(head, client.id, olga.id)
+    doc = await documents.do_attach(ivan, client.id, filename="offer.pdf", content=b"%PDF-1",
+                                    mime_type="application/pdf", store=store)
+    twin = await documents.do_attach(ivan, client.id, filename="copy.pdf", content=b"%PDF-1",
+                                     mime_type="application/pdf", store=store)
+    with pytest.raises(PermissionDenied):
+        await documents.do_delete_document(olga, doc.id, store)
+    waiting = await OutboundMessage.create(channel="email", to_address="a@b.ru", subject="x",
+                                           body="x", client_id=client.id,
+                                           attachments=[doc.id], next_attempt_at=utcnow())
+    with pytest.raises(ValidationFailed):
+        await documents.do_delete_document(ivan, doc.id, store)
+    await waiting.delete()
+    await documents.do_delete_document(ivan, doc.id, store)
+    assert not await Document.filter(id=doc.id).exists()
+    assert await store.exists(twin.storage_path)  # the same bytes are still the twin's
+    await documents.do_delete_document(head, twin.id, store)
+    assert not await store.exists(twin.storage_path)

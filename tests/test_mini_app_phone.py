@@ -484,3 +484,22 @@ async def test_a_head_sets_a_day_plan_and_the_manager_sees_it_on_my_day(demo, br
     row = ivan.get_by_test_id("home-plan-row")
     await row.first.wait_for()
     assert "Звонок: 0 / 5" in await row.first.inner_text()
+
+
+async def test_a_file_attached_and_deleted_on_the_card(demo, browser, tmp_path):  # noqa: F811
+    """S-2: a file attached by the translated button, then deleted after a question."""
+    from models import Client, Document
+
+    client = await Client.get(name="ООО «Ромашка»")
+    page = await _phone(demo, browser, 100003)
+    page.on("dialog", lambda d: d.accept())
+    await page.goto(f"{demo}/app/clients/{client.id}")
+    assert "Прикрепить файл" in await page.get_by_test_id("upload-button").inner_text()
+    offer = tmp_path / "КП.pdf"
+    offer.write_bytes(b"%PDF-1.4 offer")
+    await page.get_by_test_id("upload").set_input_files(str(offer))
+    await page.get_by_test_id("file-row").filter(has_text="КП.pdf").wait_for()
+    await page.get_by_test_id("file-row").filter(has_text="КП.pdf").get_by_test_id(
+        "file-delete").click()
+    await page.wait_for_function("!document.querySelector('[data-testid=file-row]')")
+    assert not await Document.filter(client_id=client.id).exists()

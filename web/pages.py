@@ -247,7 +247,6 @@ async def client_page(request: web.Request) -> web.Response:
     from services import activities as activity_service
     from services import classifier, layouts, links
     from services import clients as client_service
-    from services import documents as doc_service
     from services import messaging as message_service
     from services import playbooks as playbook_service
     from services.errors import NotFound
@@ -275,7 +274,7 @@ async def client_page(request: web.Request) -> web.Response:
         may_reassign=managers_svc.may_reassign(user),
         manager_candidates=await managers_svc.manager_candidates(user),
         **await _contacts_for_page(user, client.id),
-        documents=await doc_service.list_documents(user, client.id),
+        **await _documents_for_page(user, client.id),
         history=[history_line(r, translator(lang), user.timezone) for r in
                  await client_service.client_history(user, client.id, limit=100)],
         custom=await _custom_for_page(user, client.id),
@@ -333,6 +332,14 @@ async def _contacts_for_page(user, client_id: int) -> dict[str, object]:
     return {"contacts": people, "contact_forms": forms, "contact_fields": fields,
             "archived_contacts": await contact_service.list_contacts(user, client_id,
                                                                       archived=True)}
+
+
+async def _documents_for_page(user, client_id: int) -> dict[str, object]:
+    from services import documents as doc_service
+
+    files = await doc_service.list_documents(user, client_id)
+    return {"documents": files,
+            "deletable": {d.id for d in files if await doc_service.may_delete(user, d)}}
 
 
 async def _extendable(user) -> set[str]:

@@ -1,5 +1,5 @@
-"""/api/v1/legal-entities (S-1): change one, make it the primary, delete it. Adding is
-under /clients/{id}/legal-entities (web/api/clients.py)."""
+"""/api/v1/legal-entities (S-1): change one, make it the primary, delete it (adding is
+under /clients/{id}/legal-entities in web/api/clients.py); and deleting a file (S-2)."""
 
 from __future__ import annotations
 
@@ -56,4 +56,20 @@ async def legal_primary(request: web.Request, user: User, entity_id: int):
            response=Deleted, tags=["clients"])
 async def legal_delete(request: web.Request, user: User, entity_id: int):
     await svc.do_delete_legal_entity(user, entity_id, source=_source(request))
+    return Deleted()
+
+
+@api.route("DELETE", "/documents/{document_id}", summary="Delete a file (S-2): who uploaded "
+           "it, a head or an admin", response=Deleted, tags=["clients"])
+async def document_delete(request: web.Request, user: User, document_id: int):
+    from services import documents
+    from services.storage import StorageUnavailable
+    from web.api.framework import problem
+    from web.keys import FILES_KEY
+
+    try:
+        await documents.do_delete_document(user, document_id, request.app[FILES_KEY],
+                                           source=_source(request))
+    except StorageUnavailable as exc:
+        return problem(503, f"file storage is unavailable: {exc}")
     return Deleted()

@@ -339,6 +339,13 @@
       }).catch(function (e) { err.textContent = e.message; err.hidden = false; });
       return false;
     },
+    deleteFile: function (id, question) {
+      if (question && !window.confirm(question)) return false;
+      window.kontakt.api("DELETE", "/api/v1/documents/" + id)
+        .then(function () { window.location.reload(); })
+        .catch(function (e) { window.kontakt.tell(e.message); });
+      return false;
+    },
     saveClient: function (id, form) {
       var body = {};
       Array.prototype.forEach.call(form.elements, function (el) {
