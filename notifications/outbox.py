@@ -209,13 +209,13 @@ class Outbox(ClaimLoop):
         except aiosmtplib.SMTPRecipientsRefused as exc:
             reasons = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
             await self._fail(message, reasons or str(exc))
-            return False
+            return False  # mutation: equivalent — the caller tests `if not`
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
                 await self._fail(message, f"{exc.code} {exc.message}")
             else:
                 await self._backoff(message, f"{exc.code} {exc.message}")
-            return False
+            return False  # mutation: equivalent — the caller tests `if not`
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             await self._backoff(message, f"{type(exc).__name__}: {exc}")
             return False
