@@ -508,9 +508,11 @@ async def search_clients(actor: User, query: str, *, limit: int = 10) -> list[Cl
         token__in=sorted(set(best))).values("client_id"))).order_by("name", "id").limit(limit)
 
 
-async def client_history(actor: User, client_id: int, *, limit: int = 100) -> list[AuditLog]:
+async def client_history(actor: User, client_id: int, *, limit: int = 100, offset: int = 0
+                         ) -> list[AuditLog]:
     """S-7 for now: the audit of the card, newest first, without the values of custom
-    fields the person may not see (A-3: confidential means hidden, also here)."""
+    fields the person may not see (A-3: confidential means hidden, also here); a page
+    of ``limit`` entries from ``offset``."""
     from services.activities import visible_activities
     from services.customfields import hidden_codes
 
@@ -522,4 +524,5 @@ async def client_history(actor: User, client_id: int, *, limit: int = 100) -> li
         ~Q(entity="activity") | Q(object_id__in=seen))
     if hidden:
         qs = qs.filter(Q(field=None) | ~Q(field__in=hidden))
-    return await qs.prefetch_related("user").order_by("-at", "-id").limit(limit)
+    return await qs.prefetch_related("user").order_by("-at", "-id").offset(
+        max(offset, 0)).limit(limit)

@@ -95,3 +95,19 @@ async def test_list_page_keeps_filters_with_a_search_and_in_the_export(service, 
     rows = list(csv.reader(io.StringIO((await resp.read()).decode("utf-8-sig")),
                            delimiter=";"))
     assert len(rows) == 3 and rows[0][1] == "Название"
+
+
+async def test_card_history_is_paged(service, emulator, make_staff):
+    from tests.test_web import signed_in
+
+    ivan = await make_staff(Role.MANAGER, language="ru")
+    client = (await client_svc.do_create_client(ivan, {"name": "Ромашка"})).client
+    for i in range(25):
+        await client_svc.do_update_client(ivan, client.id, {"notes": f"заметка {i}"})
+    await signed_in(service, emulator, ivan)
+    first = await (await service.client.get(f"/app/clients/{client.id}")).text()
+    assert "→ заметка 24<" in first and "→ заметка 4<" not in first
+    assert 'data-testid="history-older"' in first and 'data-testid="history-newer"' not in first
+    second = await (await service.client.get(f"/app/clients/{client.id}?history=2")).text()
+    assert "→ заметка 3<" in second and "→ заметка 24<" not in second
+    assert 'data-testid="history-newer"' in second and 'data-testid="history-older"' not in second

@@ -275,8 +275,7 @@ async def client_page(request: web.Request) -> web.Response:
         manager_candidates=await managers_svc.manager_candidates(user),
         **await _contacts_for_page(user, client.id),
         **await _documents_for_page(user, client.id),
-        history=[history_line(r, translator(lang), user.timezone) for r in
-                 await client_service.client_history(user, client.id, limit=100)],
+        **await _history_for_page(request, user, client.id),
         custom=await _custom_for_page(user, client.id),
         nodes=await classifier.client_nodes(user, client.id),
         manual_nodes=[n for n in await classifier.list_nodes() if str(n.kind) == "manual"],
@@ -332,6 +331,23 @@ async def _contacts_for_page(user, client_id: int) -> dict[str, object]:
     return {"contacts": people, "contact_forms": forms, "contact_fields": fields,
             "archived_contacts": await contact_service.list_contacts(user, client_id,
                                                                       archived=True)}
+
+
+HISTORY_PAGE = 20
+
+
+async def _history_for_page(request: web.Request, user, client_id: int) -> dict[str, object]:
+    """A page of the card's history (S-7), newest first: ?history=<page>."""
+    from services import clients as client_service
+
+    raw = request.query.get("history", "1")
+    page = int(raw) if raw.isdigit() and 0 < int(raw) < 100000 else 1
+    rows = await client_service.client_history(user, client_id, limit=HISTORY_PAGE + 1,
+                                               offset=(page - 1) * HISTORY_PAGE)
+    lang = str(user.language)
+    return {"history": [history_line(r, translator(lang), user.timezone)
+                        for r in rows[:HISTORY_PAGE]],
+            "history_page": page, "history_more": len(rows) > HISTORY_PAGE}
 
 
 async def _documents_for_page(user, client_id: int) -> dict[str, object]:
