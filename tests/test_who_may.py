@@ -3,22 +3,27 @@ starts, with the "may not" cases the other test files do not already cover. Each
 is refused (PermissionDenied, or NotFound where even the record's existence is not
 theirs to learn) and nothing changes.
 
-The rules, in one table (the services' own docstrings say the same):
+The rules (the services' own docstrings say the same), as "may" → "may not":
 
-| action | may | may not (tested here or named beside it) |
-|---|---|---|
-| activity types, categories, products | admins | heads, managers |
-| organizer settings, custom fields, departments | admins | heads, managers |
-| a person's role / department | admins (not their own role) | heads, managers |
-| a legal entity, contact, file, email, SMS of a client | whoever sees the client (A-3) | a colleague of another department (NotFound) |
-| comment, reschedule, state, occurrence, decisions, remind later | who sees the activity and, to change it, its author, assignees or their head | a colleague who does not see it (NotFound) |
-| a logged activity with a follow-up | on clients one sees | another's client (NotFound) |
-| segments | the author or an admin changes or deletes | another person (shared segments are seen, not changed) |
-| mailings | admins and heads (heads their own) | managers; a head another's mailing (NotFound) |
-| card layout | admins any; anyone their own | a manager's department or another person's |
-| profile, photo | oneself, admins, a head for their managers | a colleague |
-| calendar link | each person their own (no actor/target split) | — |
-| system actions (inbound SMS, reindex, Telegram topics, invites, sign-in) | the service itself, after its own checks (tests/test_onboarding.py, tests/test_web.py, tests/test_discussions.py, tests/test_sms.py) | — |
+* activity types, categories, products, organizer settings, custom fields,
+  departments → admins; heads and managers may not;
+* a person's role or department → admins (not their own role); heads, managers not;
+* a legal entity, contact, file, email or SMS of a client → whoever sees the client
+  (A-3); a colleague of another department may not (NotFound: not even that it is);
+* comment, reschedule, state, occurrences, decisions, remind later → who sees the
+  activity (to change it: its author, assignees or their head); others get NotFound;
+* a logged activity with a follow-up → on clients one sees; another's client is
+  "no such client among yours";
+* segments → the author or an admin changes or deletes; shared ones are only seen;
+* mailings → admins and heads (a head their own); managers may not, nor a head
+  another's mailing;
+* card layout → admins any; anyone their own; a manager not a department's or
+  another person's;
+* profile and photo → oneself, admins, a head for their managers; a colleague not;
+* calendar link → each person their own (no actor/target split);
+* system actions (inbound SMS, reindex, Telegram topics, invites, sign-in) → the
+  service itself after its own checks (tests/test_onboarding.py, tests/test_web.py,
+  tests/test_discussions.py, tests/test_sms.py).
 """
 
 from __future__ import annotations
