@@ -232,6 +232,24 @@ async def list_staff(actor: User, *, include_dismissed: bool = False) -> list[Us
     return await qs.order_by("full_name")
 
 
+async def staff_page(actor: User, *, query: str | None = None, include_dismissed: bool = False,
+                     page: int = 1, per_page: int = 50) -> tuple[list[User], int]:
+    """The directory a page at a time (by name), narrowed by a search like
+    :func:`search_staff`; the dismissed too for those who may see them."""
+    await require(actor, Action.VIEW_STAFF)
+    qs = User.all()
+    if include_dismissed:
+        await require(actor, Action.VIEW_DISMISSED)
+    else:
+        qs = qs.filter(status=StaffStatus.ACTIVE)
+    for word in fold(query or "").split()[:5]:
+        qs = qs.filter(search_text__contains=word)
+    total = await qs.count()
+    people = await qs.prefetch_related("department", "position", "supervisor").order_by(
+        "full_name", "id").offset((max(page, 1) - 1) * per_page).limit(per_page)
+    return people, total
+
+
 async def search_staff(actor: User, query: str, *, limit: int = 20) -> list[User]:
     """Active colleagues whose name, username, phone or email contains every word of
     ``query``, in any script and case (SQL, on the casefolded ``search_text``)."""

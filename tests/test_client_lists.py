@@ -111,3 +111,18 @@ async def test_card_history_is_paged(service, emulator, make_staff):
     second = await (await service.client.get(f"/app/clients/{client.id}?history=2")).text()
     assert "→ заметка 3<" in second and "→ заметка 24<" not in second
     assert 'data-testid="history-newer"' in second and 'data-testid="history-older"' not in second
+
+
+async def test_staff_directory_is_searched_and_paged(service, emulator, make_staff):
+    from tests.test_web import signed_in
+
+    anna = await make_staff(Role.ADMIN, language="ru", name="Анна Смирнова")
+    for i in range(60):
+        await make_staff(Role.MANAGER, name=f"Менеджер {i:02d}")
+    await signed_in(service, emulator, anna)
+    first = await (await service.client.get("/app/staff")).text()
+    assert first.count('data-testid="staff-row"') == 50 and 'data-testid="staff-next"' in first
+    second = await (await service.client.get("/app/staff?page=2")).text()
+    assert second.count('data-testid="staff-row"') == 11
+    found = await (await service.client.get("/app/staff?q=смирнова")).text()
+    assert found.count('data-testid="staff-row"') == 1 and "Анна Смирнова" in found

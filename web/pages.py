@@ -136,8 +136,20 @@ async def staff_page(request: web.Request) -> web.Response:
         user, Action.VIEW_DISMISSED)
     from services import profile as profile_service
 
-    people = await staff_service.list_staff(user, include_dismissed=include_dismissed)
+    query = (request.query.get("q") or "").strip()[:100]
+    raw = request.query.get("page", "1")
+    page = int(raw) if raw.isdigit() and 0 < int(raw) < 100000 else 1
+    per_page = 50
+    people, total = await staff_service.staff_page(user, query=query,
+                                                   include_dismissed=include_dismissed,
+                                                   page=page, per_page=per_page)
+    from urllib.parse import urlencode
+
+    keep = urlencode({k: v for k, v in (("q", query), ("dismissed", "1" if include_dismissed
+                                                         else "")) if v})
     return render(request, "staff.html", lang=str(user.language), user=user, people=people,
+                  total=total, q=query, page=page,
+                  pages=max(1, (total + per_page - 1) // per_page), keep=keep,
                   editable={p.id for p in people if await profile_service.may_edit(user, p)},
                   photos={p.id for p in people if profile_service.photo_key(p)},
                   can_see_dismissed=await can(user, Action.VIEW_DISMISSED),
