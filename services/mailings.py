@@ -159,18 +159,19 @@ TRANSITIONS = {
 }
 
 
-async def list_mailings(actor: User, limit: int = 50) -> list[Mailing]:
+async def list_mailings(actor: User, limit: int = 50, offset: int = 0) -> list[Mailing]:
     """The newest mailings one may see: all for admins, one's own for heads."""
     if not await can(actor, Action.SEND_MAILINGS):
         raise PermissionDenied("admins and heads send mailings")
     qs = Mailing.all() if actor.role == Role.ADMIN else Mailing.filter(created_by_id=actor.id)
-    return await qs.order_by("-id").limit(limit)
+    return await qs.order_by("-id").offset(max(offset, 0)).limit(limit)
 
 
-async def mailings_with_counts(actor: User, limit: int = 50) -> list[dict[str, Any]]:
+async def mailings_with_counts(actor: User, limit: int = 50, offset: int = 0
+                               ) -> list[dict[str, Any]]:
     """The mailings page: :func:`list_mailings` with each one's :func:`counts`, in
     three grouped queries for the whole page, not three per mailing."""
-    mailings = await list_mailings(actor, limit)
+    mailings = await list_mailings(actor, limit, offset)
     ids = [m.id for m in mailings]
     by_state: dict[int, dict[str, int]] = {i: {} for i in ids}
     sent: dict[int, dict[str, int]] = {i: {} for i in ids}

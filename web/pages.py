@@ -556,10 +556,15 @@ async def mailings_page(request: web.Request) -> web.Response:
                       title_msg=N_("For administrators and heads"),
                       body_msg=N_("Mailings are made by administrators and heads of "
                                   "department."))
-    items = await mailings.mailings_with_counts(user)
+    raw = request.query.get("page", "1")
+    page = int(raw) if raw.isdigit() and 0 < int(raw) < 100000 else 1
+    per_page = 20
+    items = await mailings.mailings_with_counts(user, per_page + 1, (page - 1) * per_page)
+    more, items = len(items) > per_page, items[:per_page]
     settings = request.app[SETTINGS_KEY]
     secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
-    return render(request, "mailings.html", lang=lang, user=user, items=items,
+    return render(request, "mailings.html", lang=lang, user=user, items=items, page=page,
+                  more=more,
                   templates=await list_templates(), segs=await segments.list_segments(user),
                   may_send=True,
                   inbound_url=f"{settings.base_url}/webhooks/sms/"
