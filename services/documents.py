@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 
 from models import AuditLog, Document, User
 from services.clients import get_client
-from services.errors import NotFound, ValidationFailed
+from services.errors import N_, NotFound, ValidationFailed
 
 MAX_SIZE = 20 * 1024 * 1024  # what Telegram lets bots download, and the web's upload limit
 _UNSAFE = re.compile(r"[^\w.\- ()\[\]]+", re.UNICODE)
@@ -29,9 +29,10 @@ def safe_filename(name: str | None) -> str:
 def _store(content: bytes, data_dir: Path, folder: str) -> tuple[Path, str]:
     """Write the bytes under ``documents/<folder>/<sha256>`` (once for the same bytes)."""
     if not content:
-        raise ValidationFailed("file", "is empty")
+        raise ValidationFailed("file", N_("is empty"))
     if len(content) > MAX_SIZE:
-        raise ValidationFailed("file", f"is larger than {MAX_SIZE // (1024 * 1024)} MB")
+        raise ValidationFailed("file", N_("is larger than {mb} MB"),
+                               mb=MAX_SIZE // (1024 * 1024))
     digest = hashlib.sha256(content).hexdigest()
     relative = Path("documents") / folder / digest
     path = data_dir / relative

@@ -18,6 +18,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ActivityCB, PlaybookCB, ReminderCB
+from bot.errors import validation_text
 from bot.keyboards import BTN_TASK, BTN_TODAY
 from kontakt.formatting import time_text, when_text
 from kontakt.labels import type_name
@@ -69,8 +70,7 @@ def _btn(text: str, cb) -> InlineKeyboardButton:
 
 def error_text(exc: DomainError) -> str:
     if isinstance(exc, ValidationFailed):
-        return _("⚠️ {field}: {message}").format(field=html.escape(exc.field),
-                                                 message=html.escape(exc.message))
+        return validation_text(exc)
     if isinstance(exc, NotFound):
         return _("That was not found or is not yours.")
     return _("You do not have the right to do that.")

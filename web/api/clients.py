@@ -12,7 +12,7 @@ from models import Client, ContactPerson, LegalEntity, User
 from notifications.telegram import deliver_notices
 from services import clients as svc
 from services import documents as docs
-from services.errors import ValidationFailed
+from services.errors import N_, ValidationFailed
 from web.api.framework import MAX_ID
 from web.api.routes import api
 from web.keys import BOT_KEY, I18N_KEY, SETTINGS_KEY
@@ -301,7 +301,7 @@ async def clients_get(request: web.Request, user: User, client_id: int):
 async def clients_patch(request: web.Request, user: User, client_id: int, body: ClientPatch):
     changes = body.model_dump(include=body.model_fields_set)
     if "name" in changes and not changes["name"]:
-        raise ValidationFailed("name", "is empty")
+        raise ValidationFailed("name", N_("is empty"))
     await svc.do_update_client(user, client_id, changes, source=_source(request),
                                region=_region(user))
     return await _detail(user, client_id)
@@ -379,7 +379,7 @@ async def upload_to(request: web.Request, param: str, attach, not_found: str
     """A multipart upload (field "file") handed to ``attach(user, id, filename=...,
     content=..., mime_type=..., data_dir=..., source=...)``; 201 with the document."""
     from services.errors import DomainError
-    from web.api.framework import cross_site_refusal, problem
+    from web.api.framework import cross_site_refusal, problem, refusal
     from web.session import current_user
 
     reason = cross_site_refusal(request)
@@ -398,15 +398,14 @@ async def upload_to(request: web.Request, param: str, attach, not_found: str
     while part is not None and part.name != "file":
         part = await reader.next()
     if part is None or not part.filename:
-        return problem(422, [{"loc": ["body", "file"], "msg": "no file", "type": "missing"}])
+        return refusal(["body", "file"], N_("no file"), "missing", str(user.language))
     content = await part.read(decode=False)
     try:
         doc = await attach(user, int(raw_id), filename=part.filename, content=bytes(content),
                            mime_type=part.headers.get("Content-Type"),
                            data_dir=request.app[SETTINGS_KEY].data_dir, source="web")
     except ValidationFailed as exc:
-        return problem(422, [{"loc": ["body", exc.field], "msg": exc.message,
-                              "type": "value_error"}])
+        return refusal(["body", exc.field], exc, "value_error", str(user.language))
     except DomainError:
         return problem(404, not_found)
     return web.json_response({"id": doc.id, "filename": doc.filename, "size": doc.size,

@@ -53,10 +53,12 @@
         });
       });
     },
-    // an error's detail as a person reads it: "field: message; ..." or the message
+    // an error's detail as a person reads it: "field: message; ..." or the message;
+    // the server names the field in the person's language ("field"), else its code
     detailText: function (d, status) {
       return Array.isArray(d) ? d.map(function (x) {
-        return x.loc[x.loc.length - 1] + ": " + x.msg; }).join("; ") : String(d || status);
+        var name = typeof x.field === "string" ? x.field : x.loc[x.loc.length - 1];
+        return name ? name + ": " + x.msg : x.msg; }).join("; ") : String(d || status);
     },
     // a message in a dialog: Telegram's own inside the Mini App, the browser's elsewhere
     tell: function (text) {
@@ -377,7 +379,7 @@
             .replace("{dups}", r.skipped_duplicates).replace("{bad}", r.bad_rows);
           r.errors.forEach(function (e) {
             var li = document.createElement("li");
-            li.textContent = t.row + " " + e.row + " · " + e.field + ": " + e.message;
+            li.textContent = t.row + " " + e.row + " · " + (e.label || e.field) + ": " + e.message;
             list.appendChild(li);
           });
         });
