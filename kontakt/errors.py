@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kontakt.history import FIELDS, VALUES
-from services.errors import N_, ValidationFailed
+from services.errors import N_, Text, ValidationFailed
 
 Lang = str | Callable[[str], str]
 
@@ -212,6 +212,8 @@ def error_message(err: Any, lang: Lang) -> str:
         return err.text(gettext)
     if isinstance(err, dict):
         return pydantic_message(err, gettext)
+    if isinstance(err, Text):
+        return err.translated(gettext)
     template = getattr(err, "template", None)
     if template:
         return _fill(template, getattr(err, "params", {}) or {}, gettext)

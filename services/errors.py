@@ -10,6 +10,12 @@ def N_(text: str) -> str:  # noqa: N802 - marks a message for extraction; transl
     return text
 
 
+def translated_params(params: dict[str, Any], gettext: Callable[[str], str]
+                      ) -> dict[str, Any]:
+    """Params with any :class:`Text` among them (a reason inside a reason) translated."""
+    return {k: v.translated(gettext) if isinstance(v, Text) else v for k, v in params.items()}
+
+
 def fill(template: str, params: dict[str, Any]) -> str:
     """``template`` with its {named} placeholders filled; a template that does not fit
     its params (a translation with a typo in a name) is returned unfilled, never raises."""
@@ -31,6 +37,12 @@ class Text(str):
         text = super().__new__(cls, fill(template, params))
         text.template, text.params = template, params
         return text
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        try:
+            return gettext(self.template).format(**translated_params(self.params, gettext))
+        except (KeyError, IndexError, ValueError, AttributeError):
+            return str(self)
 
 
 class DomainError(Exception):
@@ -87,6 +99,6 @@ class ValidationFailed(DomainError):
         """The message in the language ``gettext`` translates to (English if the
         translation does not fit the params)."""
         try:
-            return gettext(self.template).format(**self.params)
+            return gettext(self.template).format(**translated_params(self.params, gettext))
         except (KeyError, IndexError, ValueError, AttributeError):
             return self.message

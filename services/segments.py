@@ -67,7 +67,7 @@ from models import (
 )
 from services import customfields, dictionaries
 from services.clock import utcnow
-from services.errors import N_, NotFound, PermissionDenied, ValidationFailed, fill
+from services.errors import N_, NotFound, PermissionDenied, Text, ValidationFailed, fill
 from services.permissions import require_staff
 
 MAX_DEPTH = 5
@@ -325,8 +325,9 @@ async def _build(rules: Any, *, actor: User | None, stack: tuple[int, ...], path
                     raise _Bad(N_("«{op}» does not apply; use one of {ops}"), op=op,
                                ops=", ".join(sorted(ops)))
                 q = await _attribute_q(name, op, value, stack)
-        except (_Bad, ValidationFailed) as exc:  # the path names the condition
-            raise ValidationFailed(where, exc.template, **exc.params)
+        except (_Bad, ValidationFailed) as exc:  # the path names the condition, this its field
+            raise ValidationFailed(where, N_("{name}: {reason}"), name=name,
+                                   reason=Text(exc.template, **exc.params))
         parts.append(q)
         normal.append({"field": name, "op": op, "value": value})
     if not parts:

@@ -28,7 +28,7 @@ from notifications.activities import KINDS, deliver_activity_notices
 from services import activities as svc
 from services import quicklog
 from services.clock import utcnow
-from services.errors import DomainError, NotFound, ValidationFailed
+from services.errors import N_, DomainError, NotFound, ValidationFailed
 
 
 class Act(StatesGroup):
@@ -824,8 +824,9 @@ def build_activities_router() -> Router:
 
     async def _task_title(message: Message, state: FSMContext, text: str) -> None:
         title = " ".join(text.split())
-        if not title or len(title) > 300:
-            await message.answer(_("⚠️ title: type one to 300 characters."))
+        if not title or len(title) > 300:  # the service's words, before the time is asked
+            await message.answer(validation_text(ValidationFailed(
+                "title", N_("is empty") if not title else N_("is longer than 300 characters"))))
             return
         data = await state.get_data()
         task = {**data.get("task", {}), "title": title}

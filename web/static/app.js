@@ -168,9 +168,7 @@
       }).then(function (r) {
         if (r.ok) { window.location.reload(); return; }
         return r.json().then(function (j) {
-          var d = j.detail;
-          err.textContent = Array.isArray(d) ? d.map(function (x) {
-            return x.loc[x.loc.length - 1] + ": " + x.msg; }).join("; ") : String(d);
+          err.textContent = window.kontakt.detailText(j.detail, r.status);
           err.hidden = false;  // the form keeps what was typed
         });
       });
@@ -214,9 +212,7 @@
           var r = rj[0], j = rj[1];
           if (!r.ok) {
             release();
-            var d = j.detail;
-            err.textContent = Array.isArray(d) ? d.map(function (x) {
-              return x.loc[x.loc.length - 1] + ": " + x.msg; }).join("; ") : String(d);
+            err.textContent = window.kontakt.detailText(j.detail, r.status);
             err.hidden = false;  // the draft stays as typed
             return;
           }
@@ -260,9 +256,7 @@
           .then(function (r) { return r.json().then(function (j) { return [r, j]; }); })
           .then(function (rj) {
             if (!rj[0].ok) {
-              var d = rj[1].detail;
-              err.textContent = Array.isArray(d) ? d.map(function (x) {
-                return x.loc[x.loc.length - 1] + ": " + x.msg; }).join("; ") : String(d);
+              err.textContent = window.kontakt.detailText(rj[1].detail, rj[0].status);
               err.hidden = false;
               return;
             }
@@ -385,9 +379,7 @@
         });
     },
     showError: function (el, j) {
-      var d = j && j.detail;
-      el.textContent = Array.isArray(d) ? d.map(function (x) {
-        return x.loc.slice(1).join(".") + ": " + x.msg; }).join("; ") : String(d);
+      el.textContent = window.kontakt.detailText(j && j.detail, "");
       el.hidden = false;  // what was typed stays in the form
     },
     // a form to JSON: data-kind="int|bool|json|lines"; names with dots nest one level
