@@ -208,7 +208,7 @@ async def test_the_bots_task_with_an_empty_title(service, emulator, make_staff, 
     assert reply["text"] == f"⚠️ {label}: {words}"
 
 
-async def test_the_bot_no_longer_shows_a_field_code(service, emulator, make_staff):
+def test_the_bot_no_longer_shows_a_field_code():
     """The activities' error text said "⚠️ client_notice_hours: ..." — now the name."""
     from aiogram.utils.i18n import I18n
 
