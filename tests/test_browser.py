@@ -311,7 +311,7 @@ async def test_calendar_day_view_overlaps_drag_create_and_bad_input(demo, browse
     await page.get_by_test_id("act-save").click()
     error = page.get_by_test_id("act-error")
     await error.wait_for(state="visible")
-    assert "title" in await error.inner_text()
+    assert "название: не заполнено" in await error.inner_text()  # in Anna's language
     assert await page.get_by_test_id("act-location").input_value() == "Офис клиента"
     await page.get_by_test_id("act-title").fill("Встреча в офисе")
     await page.get_by_test_id("act-save").click()
@@ -550,5 +550,5 @@ async def test_a_failed_request_is_told_readably_not_as_json(demo, browser):
         if told:
             break
         await page.wait_for_timeout(50)
-    assert told and "file" in told[0] and "empty" in told[0]
+    assert told and told[0] == "файл: не заполнено"  # in Anna's language, the field named
     assert "{" not in told[0] and "[" not in told[0]
