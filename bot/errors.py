@@ -7,12 +7,13 @@ import html
 
 from aiogram.utils.i18n import gettext as _
 
-from kontakt.errors import error_message, field_label
+from kontakt.errors import error_message
+from kontakt.errors import field_name as named
 from services.errors import ValidationFailed
 
 
-def field_name(field: str) -> str:
-    return html.escape(field_label(field, _))
+def field_name(exc: ValidationFailed) -> str:
+    return html.escape(named(exc, _))
 
 
 def reason(exc: ValidationFailed) -> str:
@@ -21,4 +22,4 @@ def reason(exc: ValidationFailed) -> str:
 
 def validation_text(exc: ValidationFailed) -> str:
     """"⚠️ телефон: «12» — не номер телефона"."""
-    return _("⚠️ {field}: {message}").format(field=field_name(exc.field), message=reason(exc))
+    return _("⚠️ {field}: {message}").format(field=field_name(exc), message=reason(exc))

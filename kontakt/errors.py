@@ -173,6 +173,12 @@ def field_label(field: str | None, lang: Lang) -> str:
     return str(field)
 
 
+def field_name(exc: ValidationFailed, lang: Lang) -> str:
+    """The name of the field ``exc`` refuses: the one the service gave (a custom
+    field's, as an admin named it), else :func:`field_label`."""
+    return exc.label or field_label(exc.field, lang)
+
+
 def _value(value: str, gettext: Callable[[str], str]) -> str:
     return gettext(VALUES[value]) if value in VALUES else value
 
@@ -222,4 +228,4 @@ def error_message(err: Any, lang: Lang) -> str:
 
 def error_line(exc: ValidationFailed, lang: Lang) -> str:
     """"field: message", both translated — for plain-text places (an import report)."""
-    return f"{field_label(exc.field, lang)}: {error_message(exc, lang)}"
+    return f"{field_name(exc, lang)}: {error_message(exc, lang)}"

@@ -574,9 +574,13 @@ async def do_set_values(actor: User, entity: Any, object_id: int, values: dict[s
         field = visible.get(code)
         if field is None:  # unknown and hidden look the same
             raise ValidationFailed(code, N_("no such field"))
-        rows, value = await _parse(field, raw)
-        if not rows and field.required:
-            raise ValidationFailed(code, N_("is required"))
+        try:
+            rows, value = await _parse(field, raw)
+            if not rows and field.required:
+                raise ValidationFailed(code, N_("is required"))
+        except ValidationFailed as exc:  # named as the admin named the field
+            exc.label = exc.label or field.name
+            raise
         parsed.append((field, rows, value))
     if parsed:
         async with in_transaction():

@@ -85,6 +85,7 @@ class ValidationFailed(DomainError):
     """
 
     code = "validation_failed"
+    label: str | None = None  # the field's name in people's words (a custom field's)
 
     def __init__(self, field: str, template: str, /, **params: Any) -> None:
         self.field = field

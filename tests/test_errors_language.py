@@ -120,6 +120,21 @@ async def test_the_document_describes_the_items_it_answers(service):
     assert "field" in item["properties"]
 
 
+async def test_a_custom_field_is_named_as_the_admin_named_it(service, emulator, make_staff):
+    from services import customfields
+
+    admin = await make_staff(Role.ADMIN, language="uk")
+    await customfields.do_create_field(admin, "client", "staff_count", "Кількість людей",
+                                       "number")
+    client = (await client_svc.do_create_client(admin, {"name": "Лютик"})).client
+    await signed_in(service, emulator, admin)
+    resp = await service.client.put(f"/api/v1/clients/{client.id}/custom",
+                                    json={"values": {"staff_count": "багато"}})
+    item = _one((await resp.json())["detail"])
+    assert item["loc"] == ["body", "staff_count"]  # the code stays where it was
+    assert (item["field"], item["msg"]) == ("Кількість людей", "«багато» — не число")
+
+
 def test_a_pydantic_type_the_table_lacks_is_still_in_the_persons_language():
     class Visit(BaseModel):
         day: FutureDate

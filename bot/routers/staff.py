@@ -102,7 +102,7 @@ def _error_text(exc: DomainError) -> str:
     if isinstance(exc, PermissionDenied):
         return _("You do not have the right to do that.")
     if isinstance(exc, ValidationFailed):
-        return _("Not saved: {field} — {message}.").format(field=field_name(exc.field),
+        return _("Not saved: {field} — {message}.").format(field=field_name(exc),
                                                            message=reason(exc))
     return _("That person was not found.")
 

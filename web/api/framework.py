@@ -68,17 +68,19 @@ ERROR_ITEM = {"type": "object", "required": ["loc", "msg", "type"], "properties"
                                                "it, in their language"}}}
 
 
-def detail_item(loc: list[Any], msg: str, kind: str, lang: str) -> dict[str, Any]:
-    """A 422 detail item; ``field`` names the last named part of ``loc`` readably."""
+def detail_item(loc: list[Any], msg: str, kind: str, lang: str,
+                label: str | None = None) -> dict[str, Any]:
+    """A 422 detail item; ``field`` names the field readably (``label`` if the service
+    gave one, else from the named parts of ``loc``)."""
     named = [str(p) for p in loc[1:] if not isinstance(p, int)]
     return {"loc": loc, "msg": msg, "type": kind,
-            "field": field_label(".".join(named), lang) if named else ""}
+            "field": label or (field_label(".".join(named), lang) if named else "")}
 
 
 def refusal(loc: list[Any], err: Any, kind: str, lang: str) -> web.Response:
     """A 422 with one item: ``err`` a ValidationFailed, a BadJSON or a template."""
     msg = gettext_for(lang)(err) if isinstance(err, str) else error_message(err, lang)
-    return problem(422, [detail_item(loc, msg, kind, lang)])
+    return problem(422, [detail_item(loc, msg, kind, lang, getattr(err, "label", None))])
 
 
 def _validation_detail(err: ValidationError, where: str, lang: str) -> list[dict[str, Any]]:
