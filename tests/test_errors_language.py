@@ -72,6 +72,14 @@ async def test_the_api_refuses_in_the_persons_language_naming_the_field(
     assert item["msg"] == {"ru": "должно быть числом", "uk": "має бути числом",
                            "en": "must be a number"}[lang]
     assert await client_svc.my_clients(person) == ([], 0)  # nothing was saved
+    # what is not there, and what one may not do, are said in the same language
+    resp = await c.get("/api/v1/clients/999999")
+    assert (resp.status, (await resp.json())["detail"]) == (404, {
+        "ru": "не найдено: клиент", "uk": "не знайдено: клієнт", "en": "client not found"}[lang])
+    resp = await c.post("/api/v1/invites", json={"role": "admin"})  # a manager may not
+    assert resp.status == 403 and (await resp.json())["detail"] == {
+        "ru": "у вас нет права это делать", "uk": "у вас немає права це робити",
+        "en": "you do not have the right to do that"}[lang]
 
 
 async def test_no_english_reaches_a_russian_person(service, emulator, make_staff):

@@ -21,10 +21,10 @@ from kontakt.errors import error_line, error_message, field_label, gettext_for
 from services import bounded, exporter, importer, tabular
 from services.documents import safe_filename
 from services.errors import N_, DomainError, ValidationFailed
-from web.api.framework import cross_site_refusal, problem, refusal
+from web.api.framework import SIGN_IN_FIRST, cross_site_refusal, problem, refusal, said
 from web.jsonbody import BadJSON, read_json
 from web.keys import SETTINGS_KEY
-from web.session import current_user
+from web.session import current_user, guess_lang
 
 log = logging.getLogger("kontakt.import")
 NO_FILE = N_("no file")
@@ -71,7 +71,7 @@ async def _user_or_problem(request: web.Request, *, write: bool):
             return None, problem(403, reason)
     user = await current_user(request)
     if user is None:
-        return None, problem(401, "sign in first: open the app from the bot or use /web")
+        return None, said(401, SIGN_IN_FIRST, guess_lang(request))
     return user, None
 
 

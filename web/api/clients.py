@@ -379,15 +379,15 @@ async def upload_to(request: web.Request, param: str, attach, not_found: str
     """A multipart upload (field "file") handed to ``attach(user, id, filename=...,
     content=..., mime_type=..., data_dir=..., source=...)``; 201 with the document."""
     from services.errors import DomainError
-    from web.api.framework import cross_site_refusal, problem, refusal
-    from web.session import current_user
+    from web.api.framework import SIGN_IN_FIRST, cross_site_refusal, problem, refusal, said
+    from web.session import current_user, guess_lang
 
     reason = cross_site_refusal(request)
     if reason:
         return problem(403, reason)
     user = await current_user(request)
     if user is None:
-        return problem(401, "sign in first: open the app from the bot or use /web")
+        return said(401, SIGN_IN_FIRST, guess_lang(request))
     raw_id = request.match_info[param]
     if not raw_id.isdigit() or int(raw_id) > MAX_ID:
         return problem(404, not_found)

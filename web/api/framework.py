@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from tortoise.exceptions import ValidationError as OrmValidationError
 
 from kontakt.errors import N_, error_message, field_label, gettext_for
-from services.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from services.errors import DomainError, NotFound, PermissionDenied, ValidationFailed, fill
 from web.jsonbody import BadJSON, read_json
 from web.keys import PUBLIC_ORIGIN_KEY
 from web.session import current_user, request_lang
@@ -57,6 +57,10 @@ def problem(status: int, detail: Any) -> web.Response:
 
 NOT_A_NUMBER = N_("must be a number")
 NOT_STORED = N_("is too long or not a valid value")
+SIGN_IN_FIRST = N_("sign in first: open the app from the bot or use /web")
+NO_RIGHT = N_("you do not have the right to do that")
+NOT_FOUND = N_("{what} not found")
+SEND_JSON = N_("send the body as application/json")
 
 # one item of a 422's detail, as the OpenAPI document describes it
 ERROR_ITEM = {"type": "object", "required": ["loc", "msg", "type"], "properties": {
@@ -66,6 +70,15 @@ ERROR_ITEM = {"type": "object", "required": ["loc", "msg", "type"], "properties"
     "type": {"type": "string", "description": "the kind of error, a stable code"},
     "field": {"type": "string", "description": "the field's name as the person reads "
                                                "it, in their language"}}}
+
+
+def said(status: int, template: str, lang: str, **params: Any) -> web.Response:
+    """An error answered with one sentence in the person's language."""
+    return problem(status, fill(gettext_for(lang)(template), params))
+
+
+def not_found(what: str, lang: str) -> web.Response:
+    return said(404, NOT_FOUND, lang, what=field_label(what, lang) or what)
 
 
 def detail_item(loc: list[Any], msg: str, kind: str, lang: str,
@@ -137,7 +150,7 @@ class Api:
             if op.auth:
                 user = await current_user(request)
                 if user is None:
-                    return problem(401, "sign in first: open the app from the bot or use /web")
+                    return said(401, SIGN_IN_FIRST, await language())
                 kwargs["user"] = user
             for name in PATH_PARAM.findall(op.path):
                 raw = request.match_info[name]
@@ -146,7 +159,7 @@ class Api:
                         return refusal(["path", name], NOT_A_NUMBER, "int_parsing",
                                        await language())
                     if int(raw) > MAX_ID:
-                        return problem(404, f"no such {name.removesuffix('_id')}")
+                        return not_found(name.removesuffix("_id"), await language())
                     kwargs[name] = int(raw)
                 else:
                     kwargs[name] = raw
@@ -157,7 +170,7 @@ class Api:
                     return problem(422, _validation_detail(err, "query", await language()))
             if op.body is not None:
                 if request.content_type != "application/json":
-                    return problem(415, "send the body as application/json")
+                    return said(415, SEND_JSON, await language())
                 try:
                     payload = await read_json(request)
                 except BadJSON as exc:
@@ -169,9 +182,9 @@ class Api:
             try:
                 result = await op.handler(request, **kwargs)
             except PermissionDenied:
-                return problem(403, "you do not have the right to do that")
+                return said(403, NO_RIGHT, await language())
             except NotFound as exc:
-                return problem(404, f"{exc} not found")
+                return not_found(str(exc), await language())
             except ValidationFailed as exc:
                 return refusal(["body", exc.field], exc, "value_error", await language())
             except DomainError as exc:
