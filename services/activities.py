@@ -57,7 +57,7 @@ from models import (
 )
 from services.calendar import follow_activity
 from services.clock import utcnow
-from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from services.permissions import department_subtree_ids
 
 # code, Russian name, kind, icon, detail fields of the form (A-10), default minutes
@@ -114,7 +114,7 @@ async def get_type(code_or_id: str | int) -> ActivityType:
     else:
         found = await ActivityType.get_or_none(code=str(code_or_id), archived=False)
     if found is None:
-        raise ValidationFailed("type", "choose an activity type from the list")
+        raise ValidationFailed("type", N_("choose an activity type from the list"))
     return found
 
 
@@ -124,11 +124,11 @@ async def do_add_type(actor: User, name: str, kind: str = "task", icon: str = ""
         raise PermissionDenied("only admins edit the activity types")
     name = " ".join((name or "").split())
     if not name or len(name) > 100:
-        raise ValidationFailed("name", "is empty or longer than 100 characters")
+        raise ValidationFailed("name", N_("is empty or longer than 100 characters"))
     if kind not in ActivityKind.__members__.values():
-        raise ValidationFailed("kind", "must be event or task")
+        raise ValidationFailed("kind", N_("must be event or task"))
     if await ActivityType.filter(name=name).exists():
-        raise ValidationFailed("name", f"{name!r} is already in the list")
+        raise ValidationFailed("name", N_("«{name}» is already in the list"), name=name)
     return await ActivityType.create(name=name, kind=kind, icon=icon[:8], sort_order=100)
 
 
@@ -139,11 +139,11 @@ async def do_add_category(actor: User, name: str, colour: str) -> ActivityCatego
         raise PermissionDenied("only admins edit the categories")
     name = " ".join((name or "").split())
     if not name or len(name) > 100:
-        raise ValidationFailed("name", "is empty or longer than 100 characters")
+        raise ValidationFailed("name", N_("is empty or longer than 100 characters"))
     if not re.fullmatch(r"#[0-9a-fA-F]{6}", colour or ""):
-        raise ValidationFailed("colour", "use #rrggbb")
+        raise ValidationFailed("colour", N_("use #rrggbb"))
     if await ActivityCategory.filter(name=name).exists():
-        raise ValidationFailed("name", f"{name!r} is already in the list")
+        raise ValidationFailed("name", N_("«{name}» is already in the list"), name=name)
     return await ActivityCategory.create(name=name, colour=colour.lower())
 
 
@@ -157,10 +157,10 @@ async def do_add_product(actor: User, data: dict[str, Any]) -> Product:
         raise PermissionDenied("only admins edit the product catalogue")
     name = " ".join(str(data.get("name") or "").split())
     if not name or len(name) > 300:
-        raise ValidationFailed("name", "one to 300 characters")
+        raise ValidationFailed("name", N_("one to 300 characters"))
     code = str(data.get("code") or "").strip() or None
     if code and await Product.filter(code=code).exists():
-        raise ValidationFailed("code", f"{code!r} is already used")
+        raise ValidationFailed("code", N_("«{code}» is already used"), code=code)
     unit = str(data.get("unit") or "шт").strip()[:16] or "шт"
     category = str(data.get("category") or "").strip()[:100] or None
     return await Product.create(name=name, code=code, unit=unit, category=category)
@@ -271,11 +271,11 @@ def _aware(value: Any, name: str) -> datetime | None:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            raise ValidationFailed(name, f"{value!r} is not a date and time")
+            raise ValidationFailed(name, N_("«{value}» is not a date and time"), value=value)
     if not isinstance(value, datetime):
-        raise ValidationFailed(name, "is not a date and time")
+        raise ValidationFailed(name, N_("is not a date and time"))
     if value.tzinfo is None:
-        raise ValidationFailed(name, "give the time zone (for example +03:00)")
+        raise ValidationFailed(name, N_("give the time zone (for example +03:00)"))
     return value.astimezone(ZoneInfo("UTC"))
 
 
@@ -293,15 +293,17 @@ def _check_rrule(rule: str | None, start: datetime | None, tz: str) -> str | Non
         return None
     rule = rule.strip().removeprefix("RRULE:").upper()
     if start is None:
-        raise ValidationFailed("rrule", "a recurring activity needs a start")
+        raise ValidationFailed("rrule", N_("a recurring activity needs a start"))
     freq = dict(p.split("=", 1) for p in rule.split(";") if "=" in p).get("FREQ")
     if freq not in ALLOWED_FREQ:
-        raise ValidationFailed("rrule", "FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY")
+        raise ValidationFailed("rrule", N_("FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY"))
     try:
         _rule(rule, start, tz)[0]  # noqa: B018 - an impossible rule raises here
     except (ValueError, IndexError, TypeError) as exc:
-        hint = " (give UNTIL in UTC, ending with Z)" if "UNTIL" in str(exc) else ""
-        raise ValidationFailed("rrule", f"not an RFC 5545 rule: {exc}{hint}")
+        if "UNTIL" in str(exc):
+            raise ValidationFailed("rrule", N_("not an RFC 5545 rule: give UNTIL in UTC, "
+                                               "ending with Z")) from None
+        raise ValidationFailed("rrule", N_("not an RFC 5545 repeat rule")) from None
     return rule
 
 
@@ -313,9 +315,9 @@ async def _validated(data: dict[str, Any], actor: User, *, current: Activity | N
     if "title" in data or current is None:
         title = " ".join(str(data.get("title") or "").split())
         if not title:
-            raise ValidationFailed("title", "is empty")
+            raise ValidationFailed("title", N_("is empty"))
         if len(title) > 300:
-            raise ValidationFailed("title", "is longer than 300 characters")
+            raise ValidationFailed("title", N_("is longer than 300 characters"))
         out["title"] = title
     if "type" in data or current is None:
         out["type"] = await get_type(data.get("type") or "task")
@@ -323,26 +325,26 @@ async def _validated(data: dict[str, Any], actor: User, *, current: Activity | N
         if key in data:
             value = str(data[key] or "").strip() or None
             if value and len(value) > (400 if key == "location" else 20000):
-                raise ValidationFailed(key, "is too long")
+                raise ValidationFailed(key, N_("is too long"))
             out[key] = value
     if "priority" in data:
         if data["priority"] not in Priority.__members__.values():
-            raise ValidationFailed("priority", "must be low, normal, high or critical")
+            raise ValidationFailed("priority", N_("must be low, normal, high or critical"))
         out["priority"] = Priority(data["priority"])
     if "percent" in data:
         percent = data["percent"]
         if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
-            raise ValidationFailed("percent", "must be a whole number from 0 to 100")
+            raise ValidationFailed("percent", N_("must be a whole number from 0 to 100"))
         out["percent"] = percent
     if "duration_min" in data:
         minutes = data["duration_min"]
         if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, int)
                                     or not 0 < minutes <= 60 * 24 * 31):
-            raise ValidationFailed("duration_min", "must be minutes, more than 0")
+            raise ValidationFailed("duration_min", N_("must be minutes, more than 0"))
         out["duration_min"] = minutes
     if "all_day" in data:  # a whole day (or days, to ends_at's day) in the activity's zone
         if not isinstance(data["all_day"], bool):
-            raise ValidationFailed("all_day", "must be true or false")
+            raise ValidationFailed("all_day", N_("must be true or false"))
         out["all_day"] = data["all_day"]
     for key in ("starts_at", "ends_at"):
         if key in data:
@@ -350,7 +352,7 @@ async def _validated(data: dict[str, Any], actor: User, *, current: Activity | N
     start = out.get("starts_at", current.starts_at if current else None)
     end = out.get("ends_at", current.ends_at if current else None)
     if start and end and end < start:
-        raise ValidationFailed("ends_at", "is before the start")
+        raise ValidationFailed("ends_at", N_("is before the start"))
     if "rrule" in data:
         out["rrule"] = _check_rrule(data["rrule"], start,
                                     current.timezone if current else actor.timezone)
@@ -360,33 +362,33 @@ async def _validated(data: dict[str, Any], actor: User, *, current: Activity | N
             try:
                 out["client_id"] = (await get_client(actor, int(data["client_id"]))).id
             except NotFound:
-                raise ValidationFailed("client", "no such client among yours")
+                raise ValidationFailed("client", N_("no such client among yours"))
     client_id = out.get("client_id", current.client_id if current else None)
     if "contact_id" in data:
         out["contact_id"] = None
         if data["contact_id"]:
             contact = await ContactPerson.get_or_none(id=data["contact_id"], archived_at=None)
             if contact is None or contact.client_id != client_id:
-                raise ValidationFailed("contact", "is not a contact person of the client")
+                raise ValidationFailed("contact", N_("is not a contact person of the client"))
             out["contact_id"] = contact.id
     if "product_id" in data:
         out["product_id"] = None
         if data["product_id"]:
             if not await Product.filter(id=data["product_id"], archived=False).exists():
-                raise ValidationFailed("product", "no such product")
+                raise ValidationFailed("product", N_("no such product"))
             out["product_id"] = data["product_id"]
     if "category_id" in data:
         out["category_id"] = None
         if data["category_id"]:
             if not await ActivityCategory.filter(id=data["category_id"],
                                                  archived=False).exists():
-                raise ValidationFailed("category", "no such category")
+                raise ValidationFailed("category", N_("no such category"))
             out["category_id"] = data["category_id"]
     if "client_notice_hours" in data:
         hours = data["client_notice_hours"]
         if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int)
                                   or not 1 <= hours <= 168):
-            raise ValidationFailed("client_notice_hours", "hours from 1 to 168")
+            raise ValidationFailed("client_notice_hours", N_("hours from 1 to 168"))
         out["client_notice_hours"] = hours
     if "client_notice_template_id" in data:
         from models import MessageTemplate
@@ -395,19 +397,19 @@ async def _validated(data: dict[str, Any], actor: User, *, current: Activity | N
         if data["client_notice_template_id"]:
             if not await MessageTemplate.filter(id=data["client_notice_template_id"],
                                                 archived=False).exists():
-                raise ValidationFailed("client_notice_template", "no such template")
+                raise ValidationFailed("client_notice_template", N_("no such template"))
             out["client_notice_template_id"] = data["client_notice_template_id"]
     if out.get("client_notice_hours") and not (
             out.get("client_notice_template_id") or (current and
                                                      current.client_notice_template_id)):
-        raise ValidationFailed("client_notice_template", "choose the message to send")
+        raise ValidationFailed("client_notice_template", N_("choose the message to send"))
     for key in ("latitude", "longitude"):
         if key in data:
             value = data[key]
             limit = 90 if key == "latitude" else 180
             if value is not None and (not isinstance(value, int | float)
                                       or not -limit <= value <= limit):
-                raise ValidationFailed(key, "is out of range")
+                raise ValidationFailed(key, N_("is out of range"))
             out[key] = value
     return out
 
@@ -418,17 +420,18 @@ async def _validated_assignees(raw: Any, actor: User, *, scoped: bool = True,
     actor's reach: a manager's department, a head's departments."""
     if raw is None:
         if existing:
-            raise ValidationFailed("assignees", "choose at least one person")
+            raise ValidationFailed("assignees", N_("choose at least one person"))
         return [actor.id]
     if not isinstance(raw, list | tuple) or not raw:
-        raise ValidationFailed("assignees", "choose at least one person")
+        raise ValidationFailed("assignees", N_("choose at least one person"))
     if any(isinstance(x, bool) or not isinstance(x, int) for x in raw):
-        raise ValidationFailed("assignees", "give staff ids")
+        raise ValidationFailed("assignees", N_("give staff ids"))
     ids = list(dict.fromkeys(raw))
     found = set(await User.filter(id__in=ids, status=StaffStatus.ACTIVE).values_list(
         "id", flat=True))
     if missing := [i for i in ids if i not in found]:
-        raise ValidationFailed("assignees", f"no active staff member with id {missing[0]}")
+        raise ValidationFailed("assignees", N_("no active staff member with id {id}"),
+                               id=missing[0])
     kept = set(existing)
     others = [i for i in ids if i != actor.id and i not in kept] if scoped else []
     if others and actor.role == Role.MANAGER:
@@ -453,14 +456,15 @@ def _validated_leads(raw: Any) -> list[int]:
     if raw is None:
         return list(DEFAULT_LEADS)
     if not isinstance(raw, list | tuple):
-        raise ValidationFailed("reminders", "give minutes before the start")
+        raise ValidationFailed("reminders", N_("give minutes before the start"))
     leads = sorted(set(raw))
     if len(leads) > MAX_LEADS:
-        raise ValidationFailed("reminders", f"at most {MAX_LEADS} reminders")
+        raise ValidationFailed("reminders", N_("at most {max_leads} reminders"),
+                               max_leads=MAX_LEADS)
     for lead in leads:
         if isinstance(lead, bool) or not isinstance(lead, int) or \
                 not 0 <= lead <= MAX_LEAD_MINUTES:
-            raise ValidationFailed("reminders", "minutes from 0 to two weeks")
+            raise ValidationFailed("reminders", N_("minutes from 0 to two weeks"))
     return leads
 
 
@@ -548,14 +552,14 @@ async def _remind_again(actor: User, activity: Activity, occurrence_start: datet
                         choice: str) -> Reminder:
     """One more reminder for ``actor``: in 15 min, 1 h, or tomorrow at 9:00 local."""
     if str(activity.state) not in OPEN:
-        raise ValidationFailed("state", "the activity is no longer open")
+        raise ValidationFailed("state", N_("the activity is no longer open"))
     now = utcnow()
     if choice == "tomorrow":
         due = _next_morning(now, actor.timezone)
     elif choice in SNOOZE_CHOICES:
         due = now + SNOOZE_CHOICES[choice]
     else:
-        raise ValidationFailed("snooze", "15m, 1h or tomorrow")
+        raise ValidationFailed("snooze", N_("15m, 1h or tomorrow"))
     return await Reminder.create(activity_id=activity.id, user_id=actor.id, lead_minutes=0,
                                  occurrence_start=occurrence_start or activity.starts_at or due,
                                  due_at=due, next_attempt_at=due, snoozed=True)
@@ -631,7 +635,7 @@ async def do_log_with_follow_up(actor: User, logged: dict[str, Any] | None,
     """M-3: the logged activity (done) and its follow-up task, both or neither; a
     message that only plans (``logged`` None) saves the plan alone."""
     if logged is None and not follow_up:
-        raise ValidationFailed("follow_up", "nothing to save")
+        raise ValidationFailed("follow_up", N_("nothing to save"))
     async with in_transaction():
         done = None
         if logged is not None:
@@ -730,17 +734,17 @@ async def do_complete(actor: User, activity_id: int, result: str | None = None, 
     people = await assignee_ids(activity.id)
     await _may_change(actor, activity, people)
     if str(activity.state) not in OPEN:
-        raise ValidationFailed("state", f"the activity is already {activity.state}")
+        raise ValidationFailed("state", N_("the activity is already {state}"), state=activity.state)
     result = (result or "").strip() or activity.result
     if result and len(result) > 20000:
-        raise ValidationFailed("result", "is too long")
+        raise ValidationFailed("result", N_("is too long"))
     if activity.rrule:
         # a repeating activity: the occurrence nearest now is done, the series goes on
         now = utcnow()
         near = occurrences(activity, now - timedelta(days=7), now + timedelta(days=1))
         if not near:
-            raise ValidationFailed("state", "no occurrence of this repeating activity is "
-                                            "near now")
+            raise ValidationFailed("state", N_("no occurrence of this repeating activity is "
+                                               "near now"))
         original = min(near, key=lambda t: abs(t - now))
         async with in_transaction():
             done = await _split(actor, activity, people, original, original,
@@ -793,11 +797,11 @@ async def do_move_occurrence(actor: User, series_id: int, original_start: dateti
     people = await assignee_ids(series.id)
     await _may_change(actor, series, people)
     if not series.rrule:
-        raise ValidationFailed("rrule", "the activity does not repeat")
+        raise ValidationFailed("rrule", N_("the activity does not repeat"))
     original = _aware(original_start, "original_start")
     new_start = _aware(starts_at, "starts_at")
     if original not in occurrences(series, original, original + timedelta(seconds=1)):
-        raise ValidationFailed("original_start", "no occurrence starts then")
+        raise ValidationFailed("original_start", N_("no occurrence starts then"))
     async with in_transaction():
         moved = await _split(actor, series, people, original, new_start,
                              ActivityState.RESCHEDULED, source)
@@ -816,7 +820,7 @@ async def do_skip_occurrence(actor: User, series_id: int, original_start: dateti
     original = _aware(original_start, "original_start")
     if not series.rrule or original not in occurrences(series, original,
                                                        original + timedelta(seconds=1)):
-        raise ValidationFailed("original_start", "no occurrence starts then")
+        raise ValidationFailed("original_start", N_("no occurrence starts then"))
     async with in_transaction():
         series.exdates = [*(series.exdates or []), original.isoformat()]
         await series.save(update_fields=["exdates", "updated_at"])
@@ -829,7 +833,7 @@ async def do_set_state(actor: User, activity_id: int, state: str, *, source: str
                        ) -> ActivityResult:
     """Postpone, cancel or reopen (S-15). Done goes through :func:`do_complete`."""
     if state not in (ActivityState.POSTPONED, ActivityState.CANCELLED, ActivityState.PLANNED):
-        raise ValidationFailed("state", "postponed, cancelled or planned")
+        raise ValidationFailed("state", N_("postponed, cancelled or planned"))
     activity = await get_activity(actor, activity_id)
     people = await assignee_ids(activity.id)
     await _may_change(actor, activity, people)
@@ -855,7 +859,7 @@ async def do_verify(actor: User, activity_id: int, *, source: str = "web") -> Ac
     if activity.done_by_id == actor.id and actor.role != Role.ADMIN:
         raise PermissionDenied("one does not verify one's own work")
     if str(activity.state) != ActivityState.DONE:
-        raise ValidationFailed("state", "only a done activity is verified")
+        raise ValidationFailed("state", N_("only a done activity is verified"))
     if activity.verified_at is not None:
         return ActivityResult(activity)
     async with in_transaction():
@@ -870,9 +874,9 @@ async def do_comment(actor: User, activity_id: int, text: str, *, source: str = 
     activity = await get_activity(actor, activity_id)
     text = (text or "").strip()
     if not text:
-        raise ValidationFailed("text", "is empty")
+        raise ValidationFailed("text", N_("is empty"))
     if len(text) > 4000:
-        raise ValidationFailed("text", "is longer than 4000 characters")
+        raise ValidationFailed("text", N_("is longer than 4000 characters"))
     people = await assignee_ids(activity.id)
     async with in_transaction():
         comment = await ActivityComment.create(activity_id=activity.id, author_id=actor.id,
@@ -1023,10 +1027,10 @@ async def do_set_organizer_settings(actor: User, digest_hour: int,
         raise PermissionDenied("only admins change the organizer settings")
     if isinstance(digest_hour, bool) or not isinstance(digest_hour, int) or \
             not 0 <= digest_hour <= 23:
-        raise ValidationFailed("digest_hour", "an hour from 0 to 23")
+        raise ValidationFailed("digest_hour", N_("an hour from 0 to 23"))
     if isinstance(escalation_hours, bool) or not isinstance(escalation_hours, int) or \
             not 0 <= escalation_hours <= 24 * 30:
-        raise ValidationFailed("escalation_hours", "hours from 0 (off) to 720")
+        raise ValidationFailed("escalation_hours", N_("hours from 0 (off) to 720"))
     for key, value in ((DIGEST_HOUR_KEY, digest_hour), (ESCALATION_KEY, escalation_hours)):
         await Setting.update_or_create(key=key, defaults={"value": value})
     return await organizer_settings()

@@ -48,7 +48,7 @@ from models import (
     WorkPlan,
 )
 from services.activities import get_type
-from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from services.permissions import department_subtree_ids, require_staff
 
 INBOUND_REQUEST = "inbound_request"
@@ -131,12 +131,12 @@ async def plannable_people(actor: User) -> list[User]:
 def _utc_period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     for name, value in (("start", start), ("end", end)):
         if not isinstance(value, datetime):
-            raise ValidationFailed(name, "is not a date and time")
+            raise ValidationFailed(name, N_("is not a date and time"))
         if value.tzinfo is None:
-            raise ValidationFailed(name, "give the time zone")
+            raise ValidationFailed(name, N_("give the time zone"))
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     if end <= start:
-        raise ValidationFailed("end", "is not after the start")
+        raise ValidationFailed("end", N_("is not after the start"))
     return start, end
 
 
@@ -270,15 +270,15 @@ def _colours(n: int) -> list[Any]:
 # --- M-14: work plans ---------------------------------------------------------------
 def _plan_period(period: str, period_start: date | str) -> tuple[str, date]:
     if period not in PLAN_PERIODS:
-        raise ValidationFailed("period", "month or day")
+        raise ValidationFailed("period", N_("month or day"))
     if isinstance(period_start, str):
         text = period_start.strip()
         try:
             period_start = date.fromisoformat(f"{text}-01" if len(text) == 7 else text)
         except ValueError:
-            raise ValidationFailed("period_start", f"{text!r} is not a date")
+            raise ValidationFailed("period_start", N_("«{text}» is not a date"), text=text)
     if isinstance(period_start, datetime) or not isinstance(period_start, date):
-        raise ValidationFailed("period_start", "is not a date")
+        raise ValidationFailed("period_start", N_("is not a date"))
     if period == "month":
         period_start = period_start.replace(day=1)
     return period, period_start
@@ -312,13 +312,14 @@ async def do_set_plan(actor: User, user_id: int, period: str, period_start: date
     period, period_start = _plan_period(period, period_start)
     if isinstance(target, bool) or not isinstance(target, int) \
             or not 0 <= target <= MAX_TARGET:
-        raise ValidationFailed("target", f"must be a whole number from 0 to {MAX_TARGET}")
+        raise ValidationFailed("target", N_("must be a whole number from 0 to {max_target}"),
+                               max_target=MAX_TARGET)
     person = await User.get_or_none(id=user_id)
     if person is None:
         raise NotFound("user")
     await _may_manage(actor, person)
     if person.status != StaffStatus.ACTIVE:
-        raise ValidationFailed("user", "is dismissed")
+        raise ValidationFailed("user", N_("is dismissed"))
     kind = await get_type(type_code)
     key = dict(user_id=person.id, period=period, period_start=period_start, type_id=kind.id)
     for attempt in range(2):

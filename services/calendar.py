@@ -48,7 +48,7 @@ from models import (
 from services import crypto
 from services.clock import utcnow
 from services.crypto import encrypt
-from services.errors import PermissionDenied, ValidationFailed
+from services.errors import N_, PermissionDenied, ValidationFailed
 
 ENROL_PAST_DAYS = 30  # on connect: activities from this long ago on are put in the calendar
 MARKER = "—— Kontakt ——"  # the description below it is ours; above it is the goal
@@ -190,13 +190,13 @@ async def do_set_workspace_key(actor: User, key: dict[str, Any], *, secret: str
     if actor.role != Role.ADMIN:
         raise PermissionDenied("only an administrator sets the company's Google account")
     if key.get("type") != "service_account":
-        raise ValidationFailed("key", "not a service account key (type must be "
-                                      "service_account)")
+        raise ValidationFailed("key", N_("not a service account key (type must be "
+                                         "service_account)"))
     for name in ("client_email", "private_key", "token_uri"):
         if not isinstance(key.get(name), str) or not key[name]:
-            raise ValidationFailed("key", f"{name} is missing")
+            raise ValidationFailed("key", N_("{name} is missing"), name=name)
     if "PRIVATE KEY" not in key["private_key"]:
-        raise ValidationFailed("key", "private_key is not a PEM key")
+        raise ValidationFailed("key", N_("private_key is not a PEM key"))
     stored = encrypt(secret, json.dumps(key), purpose="google-key")
     async with in_transaction():
         await CompanyGoogle.all().delete()

@@ -33,7 +33,7 @@ from models import (
     User,
 )
 from services import dictionaries, segments
-from services.errors import NotFound, ValidationFailed
+from services.errors import N_, NotFound, ValidationFailed
 from services.permissions import require_admin
 
 
@@ -41,8 +41,8 @@ def _kind(kind: Any) -> ClassifierKind:
     try:
         return ClassifierKind(kind)
     except ValueError:
-        raise ValidationFailed("kind", f"{kind!r} is not one of "
-                                       f"{', '.join(k.value for k in ClassifierKind)}")
+        raise ValidationFailed("kind", N_("«{kind}» is not one of {kinds}"), kind=kind,
+                               kinds=", ".join(k.value for k in ClassifierKind))
 
 
 async def _get_node(node_id: int) -> ClassifierNode:
@@ -56,20 +56,20 @@ async def _clean_rule(kind: ClassifierKind, rule: Any, actor: User,
                       node_id: int | None = None) -> Any:
     if kind == ClassifierKind.MANUAL:
         if rule:
-            raise ValidationFailed("rule", "people put clients into a manual group; "
-                                           "it has no rule")
+            raise ValidationFailed("rule", N_("people put clients into a manual group; "
+                                              "it has no rule"))
         return None
     if kind == ClassifierKind.BY_MANAGER:
         ids = rule.get("manager_ids") if isinstance(rule, dict) else None
         if not isinstance(ids, list) or not ids:
-            raise ValidationFailed("rule", 'give {"manager_ids": [staff ids]}')
+            raise ValidationFailed("rule", N_('give {{"manager_ids": [staff ids]}}'))
         try:
             ids = list(dict.fromkeys(int(i) for i in ids if not isinstance(i, bool)))
         except (TypeError, ValueError):
-            raise ValidationFailed("rule", "manager_ids must be staff ids")
+            raise ValidationFailed("rule", N_("manager_ids must be staff ids"))
         known = set(await User.filter(id__in=ids).values_list("id", flat=True))
         if missing := [i for i in ids if i not in known]:
-            raise ValidationFailed("rule", f"no staff member {missing[0]}")
+            raise ValidationFailed("rule", N_("no staff member {id}"), id=missing[0])
         return {"manager_ids": ids}
     normal = await segments.validate_rules(rule, actor=actor)
     if node_id is not None:  # refuses a rule that reaches this node again
@@ -137,7 +137,7 @@ async def do_move_node(actor: User, node_id: int, new_parent_id: int | None, *,
     if new_parent_id is not None:
         await _get_node(new_parent_id)
         if new_parent_id in await _subtree_ids(node.id):
-            raise ValidationFailed("parent", "a group cannot go inside itself")
+            raise ValidationFailed("parent", N_("a group cannot go inside itself"))
     async with in_transaction():
         old = node.parent_id
         if sort_order is not None:
@@ -180,11 +180,13 @@ async def do_delete_node(actor: User, node_id: int, *, source: str = "web") -> N
     branch = set(await _subtree_ids(node.id))
     for segment in await Segment.all().only("id", "name", "rules"):
         if segments.referenced_nodes(segment.rules) & branch:
-            raise ValidationFailed("node", f"the segment «{segment.name}» uses this group")
+            raise ValidationFailed("node", N_("the segment «{segment}» uses this group"),
+                                   segment=segment.name)
     for other in await ClassifierNode.filter(kind=ClassifierKind.BY_FIELD).exclude(
             id__in=list(branch)):
         if segments.referenced_nodes(other.rule) & branch:
-            raise ValidationFailed("node", f"the group «{other.name}» uses this group")
+            raise ValidationFailed("node", N_("the group «{other}» uses this group"),
+                                   other=other.name)
     async with in_transaction():
         await _audit(actor, source, node.id, "delete", old=node.name)
         await node.delete()  # children and memberships cascade
@@ -217,7 +219,7 @@ async def node_q(node: ClassifierNode | int, *, descendants: bool = False,
     parts: list[Q] = []
     for n in nodes:
         if n.id in _stack:
-            raise ValidationFailed("rule", f"the group «{n.name}» refers to itself")
+            raise ValidationFailed("rule", N_("the group «{n}» refers to itself"), n=n.name)
         if n.kind == ClassifierKind.MANUAL:
             parts.append(Q(id__in=Subquery(
                 ClientClassification.filter(node_id=n.id).values("client_id"))))
@@ -266,7 +268,7 @@ async def client_nodes(actor: User, client_id: int) -> list[ClassifierNode]:
 async def _manual_node(node_id: int) -> ClassifierNode:
     node = await _get_node(node_id)
     if node.kind != ClassifierKind.MANUAL:
-        raise ValidationFailed("node", f"clients join «{node.name}» automatically")
+        raise ValidationFailed("node", N_("clients join «{node}» automatically"), node=node.name)
     return node
 
 

@@ -35,7 +35,7 @@ from models import (
 )
 from services import dictionaries as dicts
 from services.derived import TOKEN_MAX, derived_fields, search_tokens
-from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from services.permissions import department_subtree_ids
 from services.requisites import (
     check_account,
@@ -61,17 +61,21 @@ def normalize_phone(raw: str, region: str = "RU", field: str = "phone") -> str:
     try:
         number = phonenumbers.parse(raw or "", region)
     except phonenumbers.NumberParseException:
-        raise ValidationFailed(field, f"{raw!r} is not a phone number")
+        raise ValidationFailed(field, N_("«{raw}» is not a phone number"), raw=raw)
     if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
-        raise ValidationFailed(field, f"{raw!r} is not a valid phone number")
+        raise ValidationFailed(field, N_("«{raw}» is not a valid phone number"), raw=raw)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def normalize_email(raw: str, field: str = "email") -> str:
     try:
         return validate_email((raw or "").strip(), check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise ValidationFailed(field, str(exc))
+    except EmailNotValidError:  # the library's own words are English: ours instead
+        if "@" not in (raw or ""):
+            raise ValidationFailed(field, N_("«{raw}» is not an email address: it has no @"),
+                                   raw=raw) from None
+        raise ValidationFailed(field, N_("«{raw}» is not a valid email address"),
+                               raw=raw) from None
 
 
 def _clean(value: Any) -> Any:
@@ -144,28 +148,28 @@ def _validated_client(data: dict[str, Any], region: str) -> dict[str, Any]:
     out = {k: _clean(data.get(k)) for k in CLIENT_FIELDS if k in data}
     kind = out.get("kind") or ClientKind.COMPANY
     if kind not in (ClientKind.COMPANY, ClientKind.INDIVIDUAL):
-        raise ValidationFailed("kind", "must be company or individual")
+        raise ValidationFailed("kind", N_("must be company or individual"))
     if kind == ClientKind.INDIVIDUAL and not out.get("name"):
         full = " ".join(p for p in (out.get("last_name"), out.get("first_name"),
                                     out.get("middle_name")) if p)
         out["name"] = full or None
     if "name" in out or "kind" in data:
         if not out.get("name"):
-            raise ValidationFailed("name", "is empty")
+            raise ValidationFailed("name", N_("is empty"))
         if not any(ch.isalnum() for ch in out["name"]):
-            raise ValidationFailed("name", "must contain a letter or a digit")
+            raise ValidationFailed("name", N_("must contain a letter or a digit"))
         if len(out["name"]) > 300:
-            raise ValidationFailed("name", "is longer than 300 characters")
+            raise ValidationFailed("name", N_("is longer than 300 characters"))
     if out.get("phone"):
         out["phone"] = normalize_phone(out["phone"], region)
     if out.get("email"):
         out["email"] = normalize_email(out["email"])
     if out.get("country") and len(out["country"]) != 2:
-        raise ValidationFailed("country", "use a two-letter code such as RU or UA")
+        raise ValidationFailed("country", N_("use a two-letter code such as RU or UA"))
     for key in CONSENT_FIELDS:  # K-16
         if key in data:
             if not isinstance(data[key], bool):
-                raise ValidationFailed(key, "yes or no")
+                raise ValidationFailed(key, N_("yes or no"))
             out[key] = data[key]
     return out
 
@@ -185,7 +189,7 @@ async def _validated_refs(data: dict[str, Any], current: Client | None = None
         if key in data:
             value = data[key] or None
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ValidationFailed(key.removesuffix("_id"), "choose a value from the list")
+                raise ValidationFailed(key.removesuffix("_id"), N_("choose a value from the list"))
             refs[key] = value
     if any(k in refs for k in ("region_id", "city_id", "district_id")):
         address = {k: refs.get(k, getattr(current, k, None) if current else None)
@@ -199,7 +203,7 @@ async def _validated_refs(data: dict[str, Any], current: Client | None = None
     if "sphere_ids" in data:
         raw = data["sphere_ids"] or []
         if not isinstance(raw, list | tuple):
-            raise ValidationFailed("spheres", "choose values from the list")
+            raise ValidationFailed("spheres", N_("choose values from the list"))
         dictionary = await dicts.get_dictionary(dicts.SPHERE)
         spheres = [await dicts.find_item(dictionary, r, field="spheres")
                    for r in dict.fromkeys(raw)]
@@ -258,16 +262,17 @@ def _validated_legal(data: dict[str, Any]) -> dict[str, Any]:
     if out.get("account"):  # twenty digits in Russia; an IBAN (up to 34) in Ukraine
         account = out["account"].replace(" ", "")
         if len(account) > 34 or not account.isalnum():
-            raise ValidationFailed("legal.account", "an account number is 20 digits or "
-                                                    "an IBAN")
+            raise ValidationFailed("legal.account", N_("an account number is 20 digits or "
+                                                       "an IBAN"))
         out["account"] = account
     for key, limit in (("name", 300), ("legal_address", 400), ("bank_name", 200)):
         if out.get(key) and len(out[key]) > limit:
-            raise ValidationFailed(f"legal.{key}", f"is longer than {limit} characters")
+            raise ValidationFailed(f"legal.{key}", N_("is longer than {limit} characters"),
+                                   limit=limit)
     if out.get("country") and len(out["country"]) != 2:
-        raise ValidationFailed("legal.country", "use a two-letter code such as RU or UA")
+        raise ValidationFailed("legal.country", N_("use a two-letter code such as RU or UA"))
     if not out.get("name"):
-        raise ValidationFailed("legal.name", "is empty")
+        raise ValidationFailed("legal.name", N_("is empty"))
     return out
 
 
@@ -340,8 +345,9 @@ async def _check_minimum(client: Client) -> None:
     setting = await Setting.get_or_none(key="completeness.minimum")
     minimum = int(setting.value) if setting else 0
     if client.completeness < minimum:
-        raise ValidationFailed("completeness", f"the card is {client.completeness}% complete; "
-                                               f"at least {minimum}% is required")
+        raise ValidationFailed("completeness", N_("the card is {percent} complete; at least "
+                                                  "{minimum} is required"),
+                               percent=f"{client.completeness}%", minimum=f"{minimum}%")
 
 
 async def do_create_client(actor: User, data: dict[str, Any], *, source: str = "web",

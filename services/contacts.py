@@ -30,7 +30,7 @@ from services.clients import (
     normalize_phone,
 )
 from services.clock import utcnow
-from services.errors import NotFound, ValidationFailed
+from services.errors import N_, NotFound, ValidationFailed
 from services.text import digits, search_blob
 
 EDITABLE = ("first_name", "last_name", "middle_name", "position", "phones", "emails",
@@ -57,9 +57,9 @@ def _birthday(raw: Any) -> date | None:
         except (ValueError, TypeError):
             continue
         if value > utcnow().date() or value.year < 1900:
-            raise ValidationFailed("birthday", "is not a real birthday")
+            raise ValidationFailed("birthday", N_("is not a real birthday"))
         return value
-    raise ValidationFailed("birthday", "a date like 31.12.1980")
+    raise ValidationFailed("birthday", N_("a date like 31.12.1980"))
 
 
 def _validated(data: dict[str, Any], region: str, current: ContactPerson | None = None
@@ -69,11 +69,11 @@ def _validated(data: dict[str, Any], region: str, current: ContactPerson | None 
         if key in data:
             value = _clean(data.get(key))
             if value is not None and len(str(value)) > limit:
-                raise ValidationFailed(key, f"at most {limit} characters")
+                raise ValidationFailed(key, N_("at most {limit} characters"), limit=limit)
             out[key] = value
     if "first_name" in out or current is None:
         if not out.get("first_name"):
-            raise ValidationFailed("first_name", "is empty")
+            raise ValidationFailed("first_name", N_("is empty"))
     if "phones" in data:
         raw = data.get("phones") or []
         if isinstance(raw, str):
@@ -144,7 +144,7 @@ async def do_update_contact(actor: User, contact_id: int, changes: dict[str, Any
     contact = await get_contact(actor, contact_id)
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise ValidationFailed(sorted(unknown)[0], "cannot be changed")
+        raise ValidationFailed(sorted(unknown)[0], N_("cannot be changed"))
     values = _validated(changes, region, contact)
     changed = {k: v for k, v in values.items() if getattr(contact, k) != v}
     custom = changes.get("custom")

@@ -68,7 +68,7 @@ from models import (
 )
 from models.staff import fold
 from services import dictionaries
-from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from services.permissions import department_subtree_ids, require_admin, require_staff
 
 CONFIDENTIAL_ROLES = frozenset({Role.ADMIN, Role.HEAD})
@@ -104,8 +104,9 @@ def _entity(entity: Any) -> CustomEntity:
     try:
         return CustomEntity(entity)
     except ValueError:
-        raise ValidationFailed("entity", f"{entity!r} is not one of "
-                                         f"{', '.join(e.value for e in CustomEntity)}")
+        raise ValidationFailed("entity", N_("«{entity}» is not one of {entities}"),
+                               entity=entity,
+                               entities=", ".join(e.value for e in CustomEntity))
 
 
 @dataclass
@@ -233,8 +234,8 @@ async def _check_object(actor: User, entity: CustomEntity, object_id: int, write
 def _clean_code(code: Any) -> str:
     text = str(code or "").strip()
     if not CODE_RE.match(text):
-        raise ValidationFailed("code", "use 1-63 Latin lower-case letters, digits and _, "
-                                       "starting with a letter")
+        raise ValidationFailed("code", N_("use 1-63 Latin lower-case letters, digits and _, "
+                                          "starting with a letter"))
     return text
 
 
@@ -245,7 +246,8 @@ async def _departments(department_ids: Iterable[int] | None) -> list[Department]
     found = await Department.filter(id__in=ids)
     if len(found) != len(ids):
         missing = sorted(set(ids) - {d.id for d in found})
-        raise ValidationFailed("department_ids", f"no such department: {missing}")
+        raise ValidationFailed("department_ids", N_("no such department: {missing}"),
+                               missing=missing)
     return found
 
 
@@ -273,16 +275,17 @@ async def do_create_field(actor: User, entity: Any, code: str, name: str, type: 
     try:
         ftype = FieldType(type)
     except ValueError:
-        raise ValidationFailed("type", f"{type!r} is not one of "
-                                       f"{', '.join(t.value for t in FieldType)}")
+        raise ValidationFailed("type", N_("«{type}» is not one of {types}"), type=type,
+                               types=", ".join(t.value for t in FieldType))
     if await CustomField.exists(entity=entity, code=code):
-        raise ValidationFailed("code", f"a {entity.value} field {code!r} already exists")
+        raise ValidationFailed("code", N_("a {value} field «{code}» already exists"),
+                               value=entity.value, code=code)
     if ftype not in CHOICE_TYPES and (dictionary_code or items):
-        raise ValidationFailed("dictionary_code", "only choice fields have a list of values")
+        raise ValidationFailed("dictionary_code", N_("only choice fields have a list of values"))
     if ftype in CHOICE_TYPES and not dictionary_code and not items:
-        raise ValidationFailed("items", "a choice field needs a list of values")
+        raise ValidationFailed("items", N_("a choice field needs a list of values"))
     if dictionary_code and items:
-        raise ValidationFailed("items", "give either a dictionary or a list of values")
+        raise ValidationFailed("items", N_("give either a dictionary or a list of values"))
     departments = await _departments(department_ids)
     dictionary: Dictionary | None = None
     if dictionary_code:
@@ -290,7 +293,8 @@ async def do_create_field(actor: User, entity: Any, code: str, name: str, type: 
         if dictionary is None and dictionary_code in dictionaries.SYSTEM_DICTIONARIES:
             dictionary = await dictionaries.get_dictionary(dictionary_code)
         if dictionary is None:
-            raise ValidationFailed("dictionary_code", f"no dictionary {dictionary_code!r}")
+            raise ValidationFailed("dictionary_code", N_("no dictionary «{dictionary_code}»"),
+                                   dictionary_code=dictionary_code)
     parsed_items: list[tuple[str, str | None]] = []
     seen: set[str] = set()
     for raw in items or []:
@@ -298,7 +302,8 @@ async def do_create_field(actor: User, entity: Any, code: str, name: str, type: 
                                 else (raw, None))
         item_name = dictionaries._clean_name(item_name, "items")
         if fold(item_name) in seen:
-            raise ValidationFailed("items", f"«{item_name}» is in the list twice")
+            raise ValidationFailed("items", N_("«{item_name}» is in the list twice"),
+                                   item_name=item_name)
         seen.add(fold(item_name))
         parsed_items.append((item_name, item_code))
     if sort_order is None:
@@ -328,7 +333,7 @@ async def get_field(entity: Any, code: str, *, include_archived: bool = False) -
         qs = qs.filter(archived=False)
     field = await qs.prefetch_related("departments", "dictionary").first()
     if field is None:
-        raise ValidationFailed(code, "no such field")
+        raise ValidationFailed(code, N_("no such field"))
     return field
 
 
@@ -376,7 +381,7 @@ async def do_update_field(actor: User, field_id: int, *, name: str | None = None
 def _decimal(field: CustomField, raw: Any) -> Decimal:
     code = field.code
     if isinstance(raw, bool):
-        raise ValidationFailed(code, "must be a number")
+        raise ValidationFailed(code, N_("must be a number"))
     try:
         if isinstance(raw, Decimal):
             value = raw
@@ -397,11 +402,11 @@ def _decimal(field: CustomField, raw: Any) -> Decimal:
         else:
             raise InvalidOperation
     except (InvalidOperation, ValueError):
-        raise ValidationFailed(code, f"{raw!r} is not a number")
+        raise ValidationFailed(code, N_("«{raw}» is not a number"), raw=raw)
     if not value.is_finite():
-        raise ValidationFailed(code, f"{raw!r} is not a number")
+        raise ValidationFailed(code, N_("«{raw}» is not a number"), raw=raw)
     if abs(value) >= MAX_ABS:
-        raise ValidationFailed(code, "is too large")
+        raise ValidationFailed(code, N_("is too large"))
     places = Decimal("0.01") if field.type == FieldType.MONEY else Decimal("0.0001")
     return value.quantize(places, rounding=ROUND_HALF_UP)
 
@@ -421,8 +426,9 @@ def _date(field: CustomField, raw: Any) -> date:
             if len(text) >= 10 and text[4] == "-":
                 return date.fromisoformat(text[:10])
         except ValueError:
-            raise ValidationFailed(field.code, f"{raw!r} is not a date")
-    raise ValidationFailed(field.code, f"{raw!r} is not a date: use YYYY-MM-DD or DD.MM.YYYY")
+            raise ValidationFailed(field.code, N_("«{raw}» is not a date"), raw=raw)
+    raise ValidationFailed(field.code, N_("«{raw}» is not a date: use YYYY-MM-DD or DD.MM.YYYY"),
+                           raw=raw)
 
 
 def _bool(code: str, raw: Any) -> bool:
@@ -436,7 +442,7 @@ def _bool(code: str, raw: Any) -> bool:
             return True
         if text in _FALSE:
             return False
-    raise ValidationFailed(code, f"{raw!r} is not yes or no")
+    raise ValidationFailed(code, N_("«{raw}» is not yes or no"), raw=raw)
 
 
 def _is_empty(raw: Any) -> bool:
@@ -446,7 +452,7 @@ def _is_empty(raw: Any) -> bool:
 
 async def _dictionary(field: CustomField) -> Dictionary:
     if field.dictionary_id is None:
-        raise ValidationFailed(field.code, "the field has no list of values")
+        raise ValidationFailed(field.code, N_("the field has no list of values"))
     dictionary = field.dictionary if isinstance(field.dictionary, Dictionary) else None
     return dictionary or await Dictionary.get(id=field.dictionary_id)
 
@@ -463,7 +469,7 @@ async def _items(field: CustomField, raw: Any) -> list[DictionaryItem]:
     else:
         parts = [raw]
     if field.type == FieldType.CHOICE and len(parts) != 1:
-        raise ValidationFailed(field.code, "choose one value")
+        raise ValidationFailed(field.code, N_("choose one value"))
     found: dict[int, DictionaryItem] = {}
     for part in parts:
         item = await dictionaries.find_item(dictionary, part, field=field.code)
@@ -476,7 +482,8 @@ async def scalar(field: CustomField, raw: Any) -> Any:
     if field.type == FieldType.TEXT:
         text = str(raw).strip()
         if len(text) > MAX_TEXT:
-            raise ValidationFailed(field.code, f"is longer than {MAX_TEXT} characters")
+            raise ValidationFailed(field.code, N_("is longer than {max_text} characters"),
+                                   max_text=MAX_TEXT)
         return text
     if field.type in (FieldType.NUMBER, FieldType.MONEY):
         return _decimal(field, raw)
@@ -500,7 +507,7 @@ async def _parse(field: CustomField, raw: Any) -> tuple[list[dict[str, Any]], An
         names = [i.name for i in items]
         return rows, (names if field.type == FieldType.MULTICHOICE else names[0])
     if isinstance(raw, (list, tuple, set, dict)):
-        raise ValidationFailed(field.code, "give one value")
+        raise ValidationFailed(field.code, N_("give one value"))
     value = await scalar(field, raw)
     if field.type == FieldType.TEXT and not value:
         return [], None
@@ -566,10 +573,14 @@ async def do_set_values(actor: User, entity: Any, object_id: int, values: dict[s
     for code, raw in (values or {}).items():
         field = visible.get(code)
         if field is None:  # unknown and hidden look the same
-            raise ValidationFailed(code, "no such field")
-        rows, value = await _parse(field, raw)
-        if not rows and field.required:
-            raise ValidationFailed(code, "is required")
+            raise ValidationFailed(code, N_("no such field"))
+        try:
+            rows, value = await _parse(field, raw)
+            if not rows and field.required:
+                raise ValidationFailed(code, N_("is required"))
+        except ValidationFailed as exc:  # named as the admin named the field
+            exc.label = exc.label or field.name
+            raise
         parsed.append((field, rows, value))
     if parsed:
         async with in_transaction():
@@ -647,7 +658,7 @@ async def require_complete(entity: Any, object_id: int, actor: User | None = Non
     missing = await missing_required(entity, object_id, actor)
     if missing:
         names = ", ".join(f.name for f in missing)
-        raise ValidationFailed(missing[0].code, f"is required (missing: {names})")
+        raise ValidationFailed(missing[0].code, N_("is required (missing: {names})"), names=names)
 
 
 # --- SQL filtering and ordering of clients -----------------------------------------
@@ -658,7 +669,7 @@ async def _query_field(code: str, actor: User | None) -> CustomField:
     if actor is not None:
         visible = {f.id for f in await fields_for(actor, CustomEntity.CLIENT)}
         if field.id not in visible:
-            raise ValidationFailed(code, "no such field")
+            raise ValidationFailed(code, N_("no such field"))
     return field
 
 
@@ -670,8 +681,9 @@ async def client_condition(field_code: str, op: str, value: Any = None, *,
     field = await _query_field(field_code, actor)
     code = field.code
     if op not in OPS_BY_TYPE[field.type]:
-        raise ValidationFailed(code, f"{op!r} does not apply to a {field.type.value} field; "
-                                     f"use one of {', '.join(sorted(OPS_BY_TYPE[field.type]))}")
+        raise ValidationFailed(code, N_("«{op}» does not apply to a {type} field; use one of "
+                                        "{ops}"), op=op, type=field.type.value,
+                               ops=", ".join(sorted(OPS_BY_TYPE[field.type])))
     column = COLUMN[field.type]
     base = CustomValue.filter(field_id=field.id, entity=CustomEntity.CLIENT)
 
@@ -686,10 +698,10 @@ async def client_condition(field_code: str, op: str, value: Any = None, *,
         return having() if _bool(code, True if value is None else value) else lacking()
     if op == "in":
         if not isinstance(value, (list, tuple, set)) or not value:
-            raise ValidationFailed(code, "give a list of values")
+            raise ValidationFailed(code, N_("give a list of values"))
         return having(**{f"{column}__in": [await scalar(field, v) for v in value]})
     if _is_empty(value) or isinstance(value, (list, tuple, set, dict)):
-        raise ValidationFailed(code, "give one value")
+        raise ValidationFailed(code, N_("give one value"))
     if op == "contains" and field.type == FieldType.TEXT:
         return having(dictionaries.icontains_q("value_text", str(value).strip()))
     stored = await scalar(field, value)

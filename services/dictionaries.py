@@ -26,7 +26,7 @@ from tortoise.transactions import in_transaction
 
 from models import AuditLog, Dictionary, DictionaryItem, Role, User
 from models.staff import fold
-from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from services.permissions import require_admin, require_staff
 
 REGION, CITY, DISTRICT, SPHERE, AD_SOURCE = "region", "city", "district", "sphere", "ad_source"
@@ -73,9 +73,9 @@ MAX_NAME = 200
 def _clean_name(name: Any, field: str = "name") -> str:
     text = " ".join(str(name or "").split())
     if not text:
-        raise ValidationFailed(field, "is empty")
+        raise ValidationFailed(field, N_("is empty"))
     if len(text) > MAX_NAME:
-        raise ValidationFailed(field, f"is longer than {MAX_NAME} characters")
+        raise ValidationFailed(field, N_("is longer than {max_name} characters"), max_name=MAX_NAME)
     return text
 
 
@@ -151,7 +151,8 @@ async def list_dictionaries() -> list[Dictionary]:
 async def create_dictionary(code: str, name: str, *, user_extendable: bool = False) -> Dictionary:
     """A non-system list (the custom fields service makes ``cf_<code>`` ones)."""
     if await Dictionary.exists(code=code):
-        raise ValidationFailed("dictionary_code", f"a dictionary {code!r} already exists")
+        raise ValidationFailed("dictionary_code", N_("a dictionary «{code}» already exists"),
+                               code=code)
     return await Dictionary.create(code=code, name=_clean_name(name), system=False,
                                    user_extendable=user_extendable)
 
@@ -194,15 +195,16 @@ async def find_item(dictionary: Dictionary, raw: Any, *, field: str = "item",
     if isinstance(raw, DictionaryItem):
         raw = raw.id
     if isinstance(raw, bool) or raw is None:
-        raise ValidationFailed(field, "choose a value from the list")
+        raise ValidationFailed(field, N_("choose a value from the list"))
     if isinstance(raw, int):
         item = await qs.get_or_none(id=raw)
         if item is None:
-            raise ValidationFailed(field, f"{raw} is not in the list {dictionary.name!r}")
+            raise ValidationFailed(field, N_("{raw} is not in the list «{dictionary}»"),
+                                   raw=raw, dictionary=dictionary.name)
         return item
     text = " ".join(str(raw).split())
     if not text:
-        raise ValidationFailed(field, "choose a value from the list")
+        raise ValidationFailed(field, N_("choose a value from the list"))
     exact = await qs.filter(name=text).order_by("id").first()
     if exact is not None:
         return exact
@@ -214,24 +216,27 @@ async def find_item(dictionary: Dictionary, raw: Any, *, field: str = "item",
         item = await qs.get_or_none(id=int(text))
         if item is not None:
             return item
-    raise ValidationFailed(field, f"{text!r} is not in the list {dictionary.name!r}")
+    raise ValidationFailed(field, N_("«{text}» is not in the list «{dictionary}»"),
+                           text=text, dictionary=dictionary.name)
 
 
 async def _check_parent(dictionary: Dictionary, parent_id: int | None) -> DictionaryItem | None:
     rule = PARENT_RULES.get(dictionary.code)
     if parent_id is None:
         if rule and rule[1]:
-            raise ValidationFailed("parent", f"choose the {rule[0]} this item belongs to")
+            raise ValidationFailed("parent", N_("choose the {kind} this item belongs to"),
+                                   kind=rule[0])
         return None
     parent = await DictionaryItem.get_or_none(id=parent_id).prefetch_related("dictionary")
     if parent is None:
-        raise ValidationFailed("parent", "no such item")
+        raise ValidationFailed("parent", N_("no such item"))
     expected = rule[0] if rule else dictionary.code
     if parent.dictionary.code != expected:
-        raise ValidationFailed("parent", f"the parent must be an item of {expected!r}, "
-                                         f"not of {parent.dictionary.code!r}")
+        raise ValidationFailed("parent", N_("the parent must be an item of «{expected}», not of "
+                                            "«{actual}»"),
+                               expected=expected, actual=parent.dictionary.code)
     if parent.archived:
-        raise ValidationFailed("parent", f"{parent.name!r} is archived")
+        raise ValidationFailed("parent", N_("«{parent}» is archived"), parent=parent.name)
     return parent
 
 
@@ -243,9 +248,12 @@ async def _check_unique(dictionary_id: int, parent_id: int | None, name: str,
     wanted = fold(name)
     for other in await siblings.values("name", "archived"):
         if fold(other["name"]) == wanted:
-            hint = " (archived: an admin can restore it)" if other["archived"] else ""
-            raise ValidationFailed("name", f"«{other['name']}» is already in this list"
-                                           f"{hint}")
+            if other["archived"]:
+                raise ValidationFailed("name", N_("«{name}» is already in this list "
+                                                  "(archived: an admin can restore it)"),
+                                       name=other["name"])
+            raise ValidationFailed("name", N_("«{name}» is already in this list"),
+                                   name=other["name"])
 
 
 async def may_add_item(actor: User, code: str) -> bool:
@@ -275,7 +283,7 @@ async def do_add_item(actor: User, code: str, name: str, parent_id: int | None =
                 dictionary=dictionary, name=name, parent=parent,
                 code=(item_code or None), sort_order=(last.sort_order + 1) if last else 0)
         except IntegrityError:
-            raise ValidationFailed("name", f"«{name}» is already in this list")
+            raise ValidationFailed("name", N_("«{name}» is already in this list"), name=name)
         await _audit(actor, source, item.id, "create", new=f"{code}: {name}")
     return item
 
@@ -294,7 +302,7 @@ async def do_rename_item(actor: User, item_id: int, name: str, *,
         try:
             await item.save(update_fields=["name", "updated_at"])
         except IntegrityError:
-            raise ValidationFailed("name", f"«{name}» is already in this list")
+            raise ValidationFailed("name", N_("«{name}» is already in this list"), name=name)
         await _audit(actor, source, item.id, "update", "name", old, name)
     return item
 
@@ -327,10 +335,12 @@ async def check_address(region_id: int | None, city_id: int | None,
             continue
         item = await DictionaryItem.get_or_none(id=item_id).prefetch_related("dictionary")
         if item is None or item.dictionary.code != code:
-            raise ValidationFailed(code, f"choose a {code} from the list")
+            raise ValidationFailed(code, N_("choose a {code} from the list"), code=code)
         items[code] = item
     city, district, region = items[CITY], items[DISTRICT], items[REGION]
     if city and region and city.parent_id not in (None, region.id):
-        raise ValidationFailed(CITY, f"{city.name!r} is not in {region.name!r}")
+        raise ValidationFailed(CITY, N_("«{city}» is not in «{region}»"),
+                               city=city.name, region=region.name)
     if district and city and district.parent_id != city.id:
-        raise ValidationFailed(DISTRICT, f"{district.name!r} is not in {city.name!r}")
+        raise ValidationFailed(DISTRICT, N_("«{district}» is not in «{city}»"),
+                               district=district.name, city=city.name)

@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 
 from models import AuditLog, Document, User
 from services.clients import get_client
-from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from services.storage import FileStore, StoredFile
 
 MAX_SIZE = 20 * 1024 * 1024  # what Telegram lets bots download, and the web's upload limit
@@ -34,9 +34,10 @@ async def _store(content: bytes, store: FileStore, folder: str) -> tuple[str, st
     """Put the bytes under ``documents/<folder>/<sha256>`` (once for the same bytes);
     the key and the hash."""
     if not content:
-        raise ValidationFailed("file", "is empty")
+        raise ValidationFailed("file", N_("is empty"))
     if len(content) > MAX_SIZE:
-        raise ValidationFailed("file", f"is larger than {MAX_SIZE // (1024 * 1024)} MB")
+        raise ValidationFailed("file", N_("is larger than {mb} MB"),
+                               mb=MAX_SIZE // (1024 * 1024))
     digest = await asyncio.to_thread(lambda: hashlib.sha256(content).hexdigest())
     key = f"documents/{folder}/{digest}"
     await store.put(key, content)
@@ -147,7 +148,7 @@ async def do_delete_document(actor: User, document_id: int, store: FileStore, *,
         client_id=doc.client_id, state__in=[OutboxState.QUEUED, OutboxState.SENDING]
     ).values_list("attachments", flat=True)
     if any(doc.id in (ids or []) for ids in waiting):
-        raise ValidationFailed("document", "an email waiting to be sent carries it")
+        raise ValidationFailed("document", N_("an email waiting to be sent carries it"))
     async with in_transaction():
         await doc.delete()
         if doc.activity_id is not None:

@@ -45,7 +45,7 @@ from services.clients import (
 )
 from services.clock import utcnow
 from services.derived import derived_fields, search_tokens
-from services.errors import PermissionDenied, ValidationFailed
+from services.errors import N_, PermissionDenied, Text, ValidationFailed
 from services.tabular import Source, Table, read_headers, read_preview  # noqa: F401
 from services.text import digits, search_blob
 
@@ -147,7 +147,7 @@ class ImportReport:
     updated: int = 0
     skipped_duplicates: int = 0
     # (row number as in the file, field, message); duplicates have field "duplicate"
-    errors: list[tuple[int, str, str]] = field(default_factory=list)
+    errors: list[tuple[int, str, str]] = field(default_factory=list)  # str: a Text
     dry_run: bool = False
 
     @property
@@ -165,7 +165,8 @@ class _Row:
     derived: tuple[str | None, str, int] = (None, "", 0)  # phone_digits, search_text, %
 
 
-_KEY_LABEL = {"inn": "INN", "edrpou": "EDRPOU", "phone": "phone", "email": "email"}
+_KEY_LABEL = {"inn": N_("INN"), "edrpou": N_("EDRPOU"), "phone": N_("phone"),
+              "email": N_("email")}
 
 
 def _check_mapping(headers: list[str], mapping: dict[str, str]) -> dict[str, int]:
@@ -178,14 +179,15 @@ def _check_mapping(headers: list[str], mapping: dict[str, str]) -> dict[str, int
         if not target:
             continue
         if target not in COLUMNS:
-            raise ValidationFailed("mapping", f"unknown field {target!r}")
+            raise ValidationFailed("mapping", N_("unknown field «{target}»"), target=target)
         if (header or "").strip() not in index:
-            raise ValidationFailed("mapping", f"no column {header!r} in the file")
+            raise ValidationFailed("mapping", N_("no column «{header}» in the file"), header=header)
         if target in out:
-            raise ValidationFailed("mapping", f"two columns are mapped to {target!r}")
+            raise ValidationFailed("mapping", N_("two columns are mapped to «{target}»"),
+                                   target=target)
         out[target] = index[(header or "").strip()]
     if "name" not in out and "legal.name" not in out:
-        raise ValidationFailed("mapping", "map a column to the client's name")
+        raise ValidationFailed("mapping", N_("map a column to the client's name"))
     return out
 
 
@@ -226,7 +228,7 @@ def _parse_row(number: int, cells: list[str | None], columns: dict[str, int], re
     try:
         client = _validated_client(raw, row_region)
     except ValidationFailed as exc:
-        errors.append((number, exc.field, exc.message))
+        errors.append((number, exc.field, exc.as_text()))
         bad = True
     legal = None
     if any(legal_raw.values()):
@@ -241,14 +243,14 @@ def _parse_row(number: int, cells: list[str | None], columns: dict[str, int], re
             elif client.get("country"):
                 legal["country"] = client["country"]
         except ValidationFailed as exc:
-            errors.append((number, exc.field, exc.message))
+            errors.append((number, exc.field, exc.as_text()))
             bad = True
     contact = None
     if any(contact_raw.values()):
         try:
             first = (contact_raw.get("first_name") or "").strip()
             if not first:
-                raise ValidationFailed("contact.first_name", "is empty")
+                raise ValidationFailed("contact.first_name", N_("is empty"))
             phones = [normalize_phone(p, row_region, "contact.phone")
                       for p in _split_many(contact_raw.get("phone"))]
             emails = [normalize_email(e, "contact.email")
@@ -259,7 +261,7 @@ def _parse_row(number: int, cells: list[str | None], columns: dict[str, int], re
                        "phones": phones, "emails": emails,
                        "phone_digits": " ".join(digits(p) for p in phones)}
         except ValidationFailed as exc:
-            errors.append((number, exc.field, exc.message))
+            errors.append((number, exc.field, exc.as_text()))
             bad = True
     if bad:
         return None
@@ -270,8 +272,9 @@ def _parse_row(number: int, cells: list[str | None], columns: dict[str, int], re
         contacts=[(contact["last_name"], contact["first_name"], contact["phone_digits"])]
         if contact else [])
     if derived[2] < minimum:
-        errors.append((number, "completeness", f"the card is {derived[2]}% complete; "
-                                               f"at least {minimum}% is required"))
+        errors.append((number, "completeness", Text(
+            N_("the card is {percent} complete; at least {minimum} is required"),
+            percent=f"{derived[2]}%", minimum=f"{minimum}%")))
         return None
     keys: list[tuple[str, str]] = []
     if legal and legal.get("inn"):
@@ -440,11 +443,13 @@ async def run_import(actor: User, source_file: Source, filename: str,
                     continue
                 label = _KEY_LABEL[key[0]]
                 if (earlier := seen.get(f"{key[0]}:{key[1]}")) is not None:
-                    dup = f"same {label} as row {earlier}"
+                    dup = Text(N_("same {key} as row {row}"), key=label, row=earlier)
                 elif key in existing:
                     earlier = row_of(existing[key])
-                    dup = (f"same {label} as row {earlier}" if earlier is not None
-                           else f"same {label} as client #{existing[key]}")
+                    dup = (Text(N_("same {key} as row {row}"), key=label, row=earlier)
+                           if earlier is not None else
+                           Text(N_("same {key} as client #{client}"), key=label,
+                                client=existing[key]))
                 if dup:
                     break
             if dup:

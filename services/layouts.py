@@ -5,7 +5,7 @@ nearest parent department's, then the default."""
 from __future__ import annotations
 
 from models import CardLayout, Department, Role, User
-from services.errors import PermissionDenied, ValidationFailed
+from services.errors import N_, PermissionDenied, ValidationFailed
 
 SECTIONS = ("requisites", "activities", "messages", "custom", "classifier", "links",
             "contacts", "files", "edit", "history")
@@ -35,14 +35,15 @@ async def do_save_layout(actor: User, sections: list[str], *, department_id: int
     if user_id is None and actor.role != Role.ADMIN:
         raise PermissionDenied("only admins set department layouts")
     if (department_id is None) == (user_id is None):
-        raise ValidationFailed("layout", "give either a department or a person")
+        raise ValidationFailed("layout", N_("give either a department or a person"))
     unknown = [s for s in sections if s not in SECTIONS]
     if unknown:
-        raise ValidationFailed("sections", f"unknown sections: {', '.join(unknown)}")
+        raise ValidationFailed("sections", N_("unknown sections: {sections}"),
+                               sections=", ".join(unknown))
     if not sections:
-        raise ValidationFailed("sections", "choose at least one section")
+        raise ValidationFailed("sections", N_("choose at least one section"))
     if department_id is not None and not await Department.exists(id=department_id):
-        raise ValidationFailed("department", "no such department")
+        raise ValidationFailed("department", N_("no such department"))
     layout = {"sections": list(dict.fromkeys(sections))}
     row, _ = await CardLayout.update_or_create(
         department_id=department_id, user_id=user_id, defaults={"layout": layout})

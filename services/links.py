@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 
 from models import AuditLog, ClientLink, ClientLinkKind, User
 from services.clients import get_client, visible_clients
-from services.errors import NotFound, ValidationFailed
+from services.errors import N_, NotFound, ValidationFailed
 
 
 @dataclass
@@ -25,14 +25,14 @@ class LinkView:
 async def do_link(actor: User, client_id: int, other_id: int, kind: str, *,
                   note: str | None = None, source: str = "web") -> ClientLink:
     if kind not in {k.value for k in ClientLinkKind}:
-        raise ValidationFailed("kind", "unknown kind of relation")
+        raise ValidationFailed("kind", N_("unknown kind of relation"))
     if client_id == other_id:
-        raise ValidationFailed("other", "a client cannot be related to itself")
+        raise ValidationFailed("other", N_("a client cannot be related to itself"))
     client = await get_client(actor, client_id)
     try:
         other = await get_client(actor, other_id)
     except NotFound:
-        raise ValidationFailed("other", "no such client") from None
+        raise ValidationFailed("other", N_("no such client")) from None
     async with in_transaction():
         link, created = await ClientLink.get_or_create(
             client=client, other=other, kind=ClientLinkKind(kind),

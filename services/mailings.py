@@ -46,7 +46,7 @@ from models import (
 )
 from models.messaging import Channel
 from services.clock import utcnow
-from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from services.permissions import Action, can
 
 BATCH = 500
@@ -77,7 +77,7 @@ def read_token(secret: str, token: str) -> tuple[str, str] | None:
 
 async def do_unsubscribe(channel: str, address: str) -> None:
     if channel not in (Channel.EMAIL, Channel.SMS):
-        raise ValidationFailed("channel", "email or sms")
+        raise ValidationFailed("channel", N_("email or sms"))
     await Unsubscribe.get_or_create(channel=channel, address=address.lower())
 
 
@@ -97,22 +97,22 @@ async def do_create_mailing(actor: User, *, name: str, template_id: int,
         raise PermissionDenied("admins and heads send mailings")
     name = " ".join((name or "").split())
     if not name or len(name) > 200:
-        raise ValidationFailed("name", "one to 200 characters")
+        raise ValidationFailed("name", N_("one to 200 characters"))
     template = await MessageTemplate.get_or_none(id=template_id, archived=False)
     if template is None:
-        raise ValidationFailed("template", "no such template")
+        raise ValidationFailed("template", N_("no such template"))
     if isinstance(per_minute, bool) or not isinstance(per_minute, int) or \
             not 1 <= per_minute <= 6000:
-        raise ValidationFailed("per_minute", "from 1 to 6000")
+        raise ValidationFailed("per_minute", N_("from 1 to 6000"))
     if segment_id:
         try:
             qs = await segments.members(actor, segment_id)
         except NotFound:
-            raise ValidationFailed("segment", "no such segment") from None
+            raise ValidationFailed("segment", N_("no such segment")) from None
     elif client_ids:
         qs = (await visible_clients(actor)).filter(id__in=list(client_ids))
     else:
-        raise ValidationFailed("segment", "choose a segment or clients")
+        raise ValidationFailed("segment", N_("choose a segment or clients"))
     channel = str(template.channel)
     blocked = set(await Unsubscribe.filter(channel=channel).values_list("address",
                                                                         flat=True))
@@ -203,11 +203,12 @@ def _summed(mailing: Mailing, by_state: dict[str, int], sent: dict[str, int],
 async def do_mailing_action(actor: User, mailing_id: int, action: str,
                             source: str = "web") -> Mailing:
     if action not in TRANSITIONS:
-        raise ValidationFailed("action", "start, pause, resume or cancel")
+        raise ValidationFailed("action", N_("start, pause, resume or cancel"))
     mailing = await _mailing(actor, mailing_id)
     allowed, target = TRANSITIONS[action]
     if mailing.state not in allowed:
-        raise ValidationFailed("state", f"a {mailing.state} mailing cannot {action}")
+        raise ValidationFailed("state", N_("a {state} mailing cannot {action}"),
+                               state=mailing.state, action=action)
     mailing.state = target
     if action == "start":
         mailing.started_at = utcnow()

@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 from models import Client, ClientManager, Role, StaffStatus, User
 from services.clients import ClientResult, Notice, _audit, get_client
 from services.clock import utcnow
-from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from services.permissions import department_subtree_ids
 
 
@@ -40,7 +40,7 @@ async def do_assign_manager(actor: User, client_id: int, user_id: int, *,
     await _may_reassign(actor, client)
     user = await User.get_or_none(id=user_id, status=StaffStatus.ACTIVE)
     if user is None:
-        raise ValidationFailed("manager", "no such active staff member")
+        raise ValidationFailed("manager", N_("no such active staff member"))
     if actor.role == Role.HEAD and actor.department_id is not None and (
             user.department_id not in await department_subtree_ids(actor.department_id)):
         raise PermissionDenied("that person is outside your departments")

@@ -22,6 +22,7 @@ Rules:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ from models import AuditLog, ContactPerson, Document, Role, User
 from models.messaging import Channel, MessageTemplate, OutboundMessage
 from services.clients import get_client, normalize_email
 from services.clock import utcnow
-from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 
 MAX_BODY = 100_000
 MAX_OPERAND = 10_000  # a string or number a template may multiply or raise
@@ -59,6 +60,19 @@ _ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newli
 _HTML_ENV = _Sandbox(undefined=StrictUndefined, autoescape=True)
 
 
+def _security_refusal(field: str, said: str) -> tuple:
+    """The sandbox's refusal in our words (Jinja's are English)."""
+    from jinja2.sandbox import MAX_RANGE
+
+    if said.startswith("Range too big"):
+        return ("error", field, N_("a range longer than {max} items is not allowed"),
+                {"max": MAX_RANGE})
+    if "with a value over" in said:
+        return ("error", field, N_("{operator} with a value over {max} is not allowed"),
+                {"operator": said.split(" ", 1)[0], "max": MAX_OPERAND})
+    return ("error", field, N_("the template does something not allowed"), {})
+
+
 @dataclass
 class Rendered:
     subject: str
@@ -75,7 +89,7 @@ class _TooLong(Exception):
 
 def _render_in_worker(jobs: list[tuple[str, str, bool]], context: dict[str, Any]) -> list:
     """In a worker process (services.bounded): each (field, source, html) rendered, as
-    ("ok", text) or ("error", field, message). Output is counted as it is made, so a
+    ("ok", text) or ("error", field, template, params). Output is counted as it is made, so a
     template that would write megabytes stops at MAX_BODY."""
     out: list = []
     for field, source, is_html in jobs:
@@ -89,21 +103,28 @@ def _render_in_worker(jobs: list[tuple[str, str, bool]], context: dict[str, Any]
                 parts.append(chunk)
             out.append(("ok", "".join(parts)))
         except _TooLong:
-            out.append(("error", field, f"longer than {MAX_BODY} characters when rendered"))
-        except TemplateSyntaxError as exc:
-            out.append(("error", field, f"line {exc.lineno}: {exc.message}"))
+            out.append(("error", field, N_("longer than {max_body} characters when rendered"),
+                        {"max_body": MAX_BODY}))
+        except TemplateSyntaxError as exc:  # Jinja's own words are English: ours instead
+            out.append(("error", field, N_("line {line}: the template cannot be read (check "
+                                           "the {{{{ }}}} and {{% %}} marks)"),
+                        {"line": exc.lineno}))
         except UndefinedError as exc:
-            out.append(("error", field, f"unknown variable: {exc.message}"))
+            found = re.search(r"'([^']+)' is undefined", exc.message or "")
+            out.append(("error", field, N_("unknown variable: {name}"),
+                        {"name": found.group(1) if found else exc.message}))
         except SecurityError as exc:
-            out.append(("error", field, f"not allowed: {exc}"))
+            out.append(_security_refusal(field, str(exc)))
         except MemoryError:
             from services.bounded import MEMORY_LIMIT
 
-            out.append(("error", field, f"needs more than {MEMORY_LIMIT // 2**20} MB to "
-                                        "render"))
+            out.append(("error", field, N_("needs more than {mb} MB to render"),
+                        {"mb": MEMORY_LIMIT // 2**20}))
         except (TemplateError, TypeError, ValueError, ArithmeticError, IndexError,
                 KeyError, RecursionError) as exc:
-            out.append(("error", field, f"cannot render: {exc}"))
+            out.append(_security_refusal(field, str(exc)) if str(exc).startswith(
+                "Range too big") else ("error", field, N_("cannot render: {error}"),
+                                       {"error": type(exc).__name__}))
     return out
 
 
@@ -122,13 +143,14 @@ async def render_fields(jobs: list[tuple[str, str, bool]], context: dict[str, An
                                     timeout=RENDER_TIMEOUT_S)
     except bounded.LimitExceeded as exc:
         if exc.limit == "time":
-            raise ValidationFailed(field, f"takes longer than {RENDER_TIMEOUT_S:g} s to "
-                                          "render") from None
-        raise ValidationFailed(field, f"needs more than {exc.value} MB to render") from None
+            raise ValidationFailed(field, N_("takes longer than {render_timeout_s:g} s to render"),
+                                   render_timeout_s=RENDER_TIMEOUT_S) from None
+        raise ValidationFailed(field, N_("needs more than {value} MB to render"),
+                               value=exc.value) from None
     texts = []
     for result in results:
         if result[0] == "error":
-            raise ValidationFailed(result[1], result[2])
+            raise ValidationFailed(result[1], result[2], **result[3])
         texts.append(result[1])
     return texts
 
@@ -153,7 +175,7 @@ async def context_for(actor: User, client_id: int, contact_id: int | None = None
         contact = await ContactPerson.get_or_none(id=contact_id, client_id=client.id,
                                                   archived_at=None)
         if contact is None:
-            raise ValidationFailed("contact", "is not a contact person of the client")
+            raise ValidationFailed("contact", N_("is not a contact person of the client"))
     ctx: dict[str, Any] = {
         "client": {"name": client.name, "phone": client.phone or "",
                    "email": client.email or "", "address": await address_of(client)},
@@ -207,19 +229,19 @@ async def do_save_template(actor: User, data: dict[str, Any],
         raise PermissionDenied("only admins edit templates")
     name = " ".join(str(data.get("name") or "").split())
     if not name or len(name) > 200:
-        raise ValidationFailed("name", "one to 200 characters")
+        raise ValidationFailed("name", N_("one to 200 characters"))
     channel = data.get("channel", "email")
     if channel not in (Channel.EMAIL, Channel.SMS):
-        raise ValidationFailed("channel", "email or sms")
+        raise ValidationFailed("channel", N_("email or sms"))
     language = data.get("language", "ru")
     if language not in ("ru", "uk", "en"):
-        raise ValidationFailed("language", "ru, uk or en")
+        raise ValidationFailed("language", N_("ru, uk or en"))
     body = str(data.get("body") or "")
     if not body.strip() or len(body) > MAX_BODY:
-        raise ValidationFailed("body", "is empty or too long")
+        raise ValidationFailed("body", N_("is empty or too long"))
     subject = str(data.get("subject") or "")
     if channel == Channel.EMAIL and not subject.strip():
-        raise ValidationFailed("subject", "an email needs a subject")
+        raise ValidationFailed("subject", N_("an email needs a subject"))
     html = data.get("html") or None
     await render(subject, body, html, SAMPLE)  # raises naming the field and the variable
     values = {"name": name, "channel": channel, "language": language, "subject": subject,
@@ -228,7 +250,8 @@ async def do_save_template(actor: User, data: dict[str, Any],
     if template_id is not None:
         taken = taken.exclude(id=template_id)
     if await taken.exists():  # a new template, or one renamed to a name taken
-        raise ValidationFailed("name", f"{name!r} already exists for {channel}/{language}")
+        raise ValidationFailed("name", N_("«{name}» already exists for {channel}/{language}"),
+                               name=name, channel=channel, language=language)
     if template_id is None:
         return await MessageTemplate.create(created_by_id=actor.id, **values)
     template = await MessageTemplate.get_or_none(id=template_id)
@@ -259,12 +282,12 @@ async def compose(actor: User, client_id: int, *, template_id: int | None = None
         template = await MessageTemplate.get_or_none(id=template_id, archived=False,
                                                      channel=Channel.EMAIL)
         if template is None:
-            raise ValidationFailed("template", "no such email template")
+            raise ValidationFailed("template", N_("no such email template"))
         subject, body, html = template.subject, template.body, template.html
     if not (body or "").strip():
-        raise ValidationFailed("body", "is empty")
+        raise ValidationFailed("body", N_("is empty"))
     if not (subject or "").strip():
-        raise ValidationFailed("subject", "is empty")
+        raise ValidationFailed("subject", N_("is empty"))
     context = await context_for(actor, client_id, contact_id, activity_id)
     return await render(subject or "", body or "", html, context), template
 
@@ -276,7 +299,7 @@ async def _addressee(actor: User, client_id: int, contact_id: int | None):
         return client, None
     contact = await ContactPerson.get_or_none(id=contact_id, client_id=client.id)
     if contact is None:
-        raise ValidationFailed("contact", "is not a contact person of the client")
+        raise ValidationFailed("contact", N_("is not a contact person of the client"))
     return client, contact
 
 
@@ -286,7 +309,7 @@ async def recipient(actor: User, client_id: int, contact_id: int | None) -> str:
         return normalize_email(contact.emails[0], "contact")
     if client.email:
         return normalize_email(client.email, "email")
-    raise ValidationFailed("email", "the client has no email address")
+    raise ValidationFailed("email", N_("the client has no email address"))
 
 
 async def attachable_documents(actor: User, client_id: int, limit: int | None = None
@@ -311,21 +334,23 @@ async def check_attachments(actor: User, client_id: int, ids: Any) -> list[Docum
         return []
     if not isinstance(ids, list | tuple) or any(
             isinstance(i, bool) or not isinstance(i, int) for i in ids):
-        raise ValidationFailed("attachments", "a list of document ids")
+        raise ValidationFailed("attachments", N_("a list of document ids"))
     wanted = list(dict.fromkeys(ids))  # each file once, in the order chosen
     if len(wanted) > MAX_ATTACHMENTS:
-        raise ValidationFailed("attachments", f"at most {MAX_ATTACHMENTS} files")
+        raise ValidationFailed("attachments", N_("at most {max_attachments} files"),
+                               max_attachments=MAX_ATTACHMENTS)
     allowed = {d.id: d for d in await attachable_documents(actor, client_id)}
     for doc_id in wanted:
         if doc_id not in allowed:
             raise ValidationFailed("attachments",
-                                   f"document {doc_id} is not a file of this client")
+                                   N_("document {doc_id} is not a file of this client"),
+                                   doc_id=doc_id)
     files = [allowed[i] for i in wanted]
     total = sum(d.size for d in files)
     if total > MAX_ATTACHMENTS_SIZE:
-        raise ValidationFailed("attachments", f"the files come to {_mb(total)} MB; at most "
-                               f"{MAX_ATTACHMENTS_SIZE // (1024 * 1024)} MB can be sent "
-                               f"in one email")
+        raise ValidationFailed("attachments", N_("the files come to {mb} MB; at most {max_mb} MB "
+                                                 "can be sent in one email"),
+                               mb=_mb(total), max_mb=MAX_ATTACHMENTS_SIZE // (1024 * 1024))
     return files
 
 
@@ -372,20 +397,21 @@ async def compose_sms(actor: User, client_id: int, *, template_id: int | None = 
     from services.sms import MAX_SEGMENTS, segments
 
     if attachments:
-        raise ValidationFailed("attachments", "an SMS cannot carry files; send an email")
+        raise ValidationFailed("attachments", N_("an SMS cannot carry files; send an email"))
     template = None
     if template_id:
         template = await MessageTemplate.get_or_none(id=template_id, archived=False,
                                                      channel=Channel.SMS)
         if template is None:
-            raise ValidationFailed("template", "no such SMS template")
+            raise ValidationFailed("template", N_("no such SMS template"))
         body = template.body
     if not (body or "").strip():
-        raise ValidationFailed("body", "is empty")
+        raise ValidationFailed("body", N_("is empty"))
     context = await context_for(actor, client_id, contact_id, activity_id)
     text = (await render_fields([("body", body or "", False)], context))[0].strip()
     if segments(text).parts > MAX_SEGMENTS:
-        raise ValidationFailed("body", f"longer than {MAX_SEGMENTS} SMS")
+        raise ValidationFailed("body", N_("longer than {max_segments} SMS"),
+                               max_segments=MAX_SEGMENTS)
     return text, template
 
 
@@ -397,7 +423,7 @@ async def sms_recipient(actor: User, client_id: int, contact_id: int | None) -> 
         return normalize_phone(contact.phones[0], field="contact")
     if client.phone:
         return normalize_phone(client.phone)
-    raise ValidationFailed("phone", "the client has no phone number")
+    raise ValidationFailed("phone", N_("the client has no phone number"))
 
 
 async def do_send_sms(actor: User, client_id: int, *, source: str = "web",
@@ -460,7 +486,7 @@ async def send_client_notices(now=None) -> int:
         template = await MessageTemplate.get_or_none(id=activity.client_notice_template_id)
         try:
             if author is None or template is None:
-                raise ValidationFailed("client_notice", "the author or template is gone")
+                raise ValidationFailed("client_notice", N_("the author or template is gone"))
             send = do_send_sms if template.channel == Channel.SMS else do_send_email
             await send(author, activity.client_id, source="system", template_id=template.id,
                        contact_id=activity.contact_id, activity_id=activity.id)

@@ -28,7 +28,7 @@ from models import (
 )
 from services import activities as acts
 from services.clock import utcnow
-from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 
 MAX_STEPS = 30
 STEP_TIME = time(10, 0)
@@ -36,22 +36,22 @@ STEP_TIME = time(10, 0)
 
 def _clean_steps(raw: Any) -> list[dict[str, Any]]:
     if not isinstance(raw, list) or not raw:
-        raise ValidationFailed("steps", "give at least one step")
+        raise ValidationFailed("steps", N_("give at least one step"))
     if len(raw) > MAX_STEPS:
-        raise ValidationFailed("steps", f"at most {MAX_STEPS} steps")
+        raise ValidationFailed("steps", N_("at most {max_steps} steps"), max_steps=MAX_STEPS)
     out = []
     for n, step in enumerate(raw, 1):
         if not isinstance(step, dict):
-            raise ValidationFailed(f"steps.{n}", "a step is an object")
+            raise ValidationFailed(f"steps.{n}", N_("a step is an object"))
         title = " ".join(str(step.get("title") or "").split())
         if not title or len(title) > 300:
-            raise ValidationFailed(f"steps.{n}.title", "one to 300 characters")
+            raise ValidationFailed(f"steps.{n}.title", N_("one to 300 characters"))
         days = step.get("offset_days", 0)
         if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 365:
-            raise ValidationFailed(f"steps.{n}.offset_days", "days from 0 to 365")
+            raise ValidationFailed(f"steps.{n}.offset_days", N_("days from 0 to 365"))
         rule = step.get("assignee", "applier")
         if rule not in AssigneeRule.__members__.values():
-            raise ValidationFailed(f"steps.{n}.assignee", "applier, manager or head")
+            raise ValidationFailed(f"steps.{n}.assignee", N_("applier, manager or head"))
         out.append({"title": title, "offset_days": days, "assignee": AssigneeRule(rule),
                     "type": str(step.get("type") or "task"),
                     "text": (str(step.get("text") or "").strip() or None)})
@@ -64,9 +64,9 @@ async def do_create_playbook(actor: User, name: str, steps: Any,
         raise PermissionDenied("admins and heads write playbooks")
     name = " ".join((name or "").split())
     if not name or len(name) > 200:
-        raise ValidationFailed("name", "one to 200 characters")
+        raise ValidationFailed("name", N_("one to 200 characters"))
     if await Playbook.filter(name=name).exists():
-        raise ValidationFailed("name", f"{name!r} already exists")
+        raise ValidationFailed("name", N_("«{name}» already exists"), name=name)
     clean = _clean_steps(steps)
     types = [await acts.get_type(s["type"]) for s in clean]
     async with in_transaction():
@@ -133,16 +133,16 @@ async def do_record_decisions(actor: User, meeting_id: int, decisions: Any, *,
     """K-11: each decision of a meeting becomes a task in one step."""
     meeting = await acts.get_activity(actor, meeting_id)
     if not isinstance(decisions, list) or not decisions:
-        raise ValidationFailed("decisions", "give at least one decision")
+        raise ValidationFailed("decisions", N_("give at least one decision"))
     if len(decisions) > 50:
-        raise ValidationFailed("decisions", "at most 50 at once")
+        raise ValidationFailed("decisions", N_("at most 50 at once"))
     created: list[Activity] = []
     notices: list[acts.Notice] = []
     lines = []
     async with in_transaction():
         for n, item in enumerate(decisions, 1):
             if not isinstance(item, dict):
-                raise ValidationFailed(f"decisions.{n}", "a decision is an object")
+                raise ValidationFailed(f"decisions.{n}", N_("a decision is an object"))
             data = {"title": item.get("title"), "type": item.get("type") or "task",
                     "client_id": meeting.client_id, "parent_id": meeting.id,
                     "starts_at": item.get("due")}
@@ -151,7 +151,8 @@ async def do_record_decisions(actor: User, meeting_id: int, decisions: Any, *,
             try:
                 result = await acts.do_create_activity(actor, data, source=source)
             except ValidationFailed as exc:
-                raise ValidationFailed(f"decisions.{n}.{exc.field}", exc.message) from None
+                raise ValidationFailed(f"decisions.{n}.{exc.field}", exc.template,
+                                       **exc.params) from None
             created.append(result.activity)
             notices += result.notices
             lines.append(f"— {result.activity.title}")

@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 
 from models import AuditLog, Position, User
 from services.clients import normalize_email, normalize_phone
-from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from services.permissions import Action, can
 from services.storage import FileStore
 
@@ -32,7 +32,7 @@ _IMAGE_KINDS = {b"\xff\xd8\xff": ("image/jpeg", "jpg"), b"\x89PNG\r\n\x1a\n": ("
 def _clean(value: Any, limit: int, field: str) -> str | None:
     text = " ".join(str(value or "").split())
     if len(text) > limit:
-        raise ValidationFailed(field, f"at most {limit} characters")
+        raise ValidationFailed(field, N_("at most {limit} characters"), limit=limit)
     return text or None
 
 
@@ -56,12 +56,12 @@ async def do_update_profile(actor: User, user_id: int, changes: dict[str, Any], 
     target = await _target(actor, user_id)
     unknown = set(changes) - {"full_name", "position", "phone", "email", "timezone"}
     if unknown:
-        raise ValidationFailed(sorted(unknown)[0], "cannot be changed here")
+        raise ValidationFailed(sorted(unknown)[0], N_("cannot be changed here"))
     values: dict[str, Any] = {}
     if "full_name" in changes:
         name = _clean(changes["full_name"], 200, "full_name")
         if not name or not any(ch.isalpha() for ch in name):
-            raise ValidationFailed("full_name", "is empty")
+            raise ValidationFailed("full_name", N_("is empty"))
         values["full_name"] = name
     if "phone" in changes:
         raw = _clean(changes["phone"], 40, "phone")
@@ -74,7 +74,7 @@ async def do_update_profile(actor: User, user_id: int, changes: dict[str, Any], 
         try:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValidationFailed("timezone", "not a time zone such as Europe/Kyiv") from None
+            raise ValidationFailed("timezone", N_("not a time zone such as Europe/Kyiv")) from None
         values["timezone"] = zone
     position_name = _clean(changes.get("position"), 200, "position") if "position" in \
         changes else None
@@ -116,16 +116,16 @@ def _image(content: bytes) -> tuple[str, str]:
             return kind
     if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
         return "image/webp", "webp"
-    raise ValidationFailed("photo", "a JPEG, PNG or WebP picture")
+    raise ValidationFailed("photo", N_("a JPEG, PNG or WebP picture"))
 
 
 async def do_set_photo(actor: User, user_id: int, content: bytes, store: FileStore, *,
                        source: str = "web") -> User:
     target = await _target(actor, user_id)
     if not content:
-        raise ValidationFailed("photo", "is empty")
+        raise ValidationFailed("photo", N_("is empty"))
     if len(content) > PHOTO_MAX:
-        raise ValidationFailed("photo", "at most 5 MB")
+        raise ValidationFailed("photo", N_("at most 5 MB"))
     _mime, ext = _image(content)
     key = f"photos/user-{target.id}-{hashlib.sha256(content).hexdigest()[:12]}.{ext}"
     old = photo_key(target)

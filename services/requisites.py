@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from services.errors import ValidationFailed
+from services.errors import N_, ValidationFailed
 
 _DIGITS = re.compile(r"\D")
 
@@ -15,7 +15,7 @@ def _digits(field: str, value: str, lengths: tuple[int, ...], label: str) -> str
     cleaned = _DIGITS.sub("", value or "")
     if len(cleaned) not in lengths or not (value or "").strip().replace(" ", "").isdigit():
         want = " or ".join(str(n) for n in lengths)
-        raise ValidationFailed(field, f"{label} must be {want} digits")
+        raise ValidationFailed(field, N_("{label} must be {want} digits"), label=label, want=want)
     return cleaned
 
 
@@ -33,15 +33,15 @@ def check_inn(value: str, field: str = "inn") -> str:
         n12 = _weighted(inn, [3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8]) % 11 % 10
         ok = n11 == int(inn[10]) and n12 == int(inn[11])
     if not ok:
-        raise ValidationFailed(field, "INN check digit is wrong (a typo?)")
+        raise ValidationFailed(field, N_("INN check digit is wrong (a typo?)"))
     return inn
 
 
 def check_kpp(value: str, field: str = "kpp") -> str:
     kpp = (value or "").strip().upper()
     if not re.fullmatch(r"\d{4}[\dA-Z]{2}\d{3}", kpp):
-        raise ValidationFailed(field, "KPP must be 9 characters: 4 digits, 2 digits or "
-                                      "letters, 3 digits")
+        raise ValidationFailed(field, N_("KPP must be 9 characters: 4 digits, 2 digits or "
+                                         "letters, 3 digits"))
     return kpp
 
 
@@ -53,14 +53,14 @@ def check_ogrn(value: str, field: str = "ogrn") -> str:
     else:
         ok = int(ogrn[:14]) % 13 % 10 == int(ogrn[14])
     if not ok:
-        raise ValidationFailed(field, "OGRN check digit is wrong (a typo?)")
+        raise ValidationFailed(field, N_("OGRN check digit is wrong (a typo?)"))
     return ogrn
 
 
 def check_bik(value: str, field: str = "bik") -> str:
     bik = _digits(field, value, (9,), "BIK")
     if not bik.startswith("04"):
-        raise ValidationFailed(field, "a Russian BIK starts with 04")
+        raise ValidationFailed(field, N_("a Russian BIK starts with 04"))
     return bik
 
 
@@ -73,7 +73,7 @@ def check_edrpou(value: str, field: str = "edrpou") -> str:
     if check == 10:
         check = _weighted(code, [w + 2 for w in weights]) % 11
     if check % 10 != int(code[7]):
-        raise ValidationFailed(field, "EDRPOU check digit is wrong (a typo?)")
+        raise ValidationFailed(field, N_("EDRPOU check digit is wrong (a typo?)"))
     return code
 
 
@@ -84,18 +84,19 @@ def check_ipn(value: str, field: str = "ipn") -> str:
     if len(ipn) == 10:
         check = _weighted(ipn, [-1, 5, 7, 9, 4, 6, 10, 5, 7]) % 11 % 10
         if check != int(ipn[9]):
-            raise ValidationFailed(field, "IPN check digit is wrong (a typo?)")
+            raise ValidationFailed(field, N_("IPN check digit is wrong (a typo?)"))
     return ipn
 
 
 def check_iban(value: str, field: str = "iban") -> str:
     iban = re.sub(r"\s", "", value or "").upper()
     if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", iban):
-        raise ValidationFailed(field, "IBAN must look like UA21 3223 1300 0002 6007 2335 6600 1")
+        raise ValidationFailed(field, N_("IBAN must look like "
+                                         "UA21 3223 1300 0002 6007 2335 6600 1"))
     rearranged = iban[4:] + iban[:4]
     number = int("".join(str(int(ch, 36)) for ch in rearranged))
     if number % 97 != 1:
-        raise ValidationFailed(field, "IBAN check digits are wrong (a typo?)")
+        raise ValidationFailed(field, N_("IBAN check digits are wrong (a typo?)"))
     return iban
 
 

@@ -67,7 +67,7 @@ from models import (
 )
 from services import customfields, dictionaries
 from services.clock import utcnow
-from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.errors import N_, NotFound, PermissionDenied, Text, ValidationFailed, fill
 from services.permissions import require_staff
 
 MAX_DEPTH = 5
@@ -91,26 +91,32 @@ ATTRIBUTE_OPS: dict[str, frozenset[str]] = {
 
 
 class _Bad(Exception):
-    """A condition is wrong; turned into ValidationFailed naming its path."""
+    """A condition is wrong; turned into ValidationFailed naming its path. Its message
+    is a template as ValidationFailed's is."""
+
+    def __init__(self, template: str, **params: Any) -> None:
+        super().__init__(fill(template, params))
+        self.template, self.params = template, params
 
 
-def _int(value: Any, what: str = "a number") -> int:
+def _int(value: Any, refusal: str = N_("«{value}» is not a number")) -> int:
+    """``value`` as an int; else ``refusal`` (a template with {value})."""
     if isinstance(value, bool):
-        raise _Bad(f"{value!r} is not {what}")
+        raise _Bad(refusal, value=value)
     try:
         return int(str(value).strip()) if not isinstance(value, int) else value
     except ValueError:
-        raise _Bad(f"{value!r} is not {what}")
+        raise _Bad(refusal, value=value)
 
 
 def _values(op: str, value: Any) -> list[Any]:
     """The operand as a list: one value for eq/ne, a non-empty list for in."""
     if op == "in":
         if not isinstance(value, (list, tuple)) or not value:
-            raise _Bad("give a non-empty list of values")
+            raise _Bad(N_("give a non-empty list of values"))
         return list(value)
     if value is None or isinstance(value, (list, tuple, dict)):
-        raise _Bad("give one value")
+        raise _Bad(N_("give one value"))
     return [value]
 
 
@@ -118,7 +124,7 @@ def _flag(value: Any) -> bool:
     try:
         return customfields._bool("value", True if value is None else value)
     except ValidationFailed:
-        raise _Bad(f"{value!r} is not true or false")
+        raise _Bad(N_("«{value}» is not true or false"), value=value)
 
 
 def _simple(column: str, op: str, values: list[Any]) -> Q:
@@ -148,14 +154,14 @@ def _moment(value: Any) -> tuple[datetime, bool]:
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise _Bad(f"{value!r} is not a date")
+            raise _Bad(N_("«{value}» is not a date"), value=value)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=utcnow().tzinfo)
         return moment, False
     try:
         day = customfields._date(_DateField, text)
     except ValidationFailed:
-        raise _Bad(f"{value!r} is not a date: use YYYY-MM-DD or DD.MM.YYYY")
+        raise _Bad(N_("«{value}» is not a date: use YYYY-MM-DD or DD.MM.YYYY"), value=value)
     return datetime.combine(day, time(), tzinfo=utcnow().tzinfo), True
 
 
@@ -170,7 +176,8 @@ async def _attribute_q(name: str, op: str, value: Any, stack: tuple[int, ...]) -
         values = _values(op, value)
         for v in values:
             if v not in allowed:
-                raise _Bad(f"{v!r} is not one of {', '.join(sorted(allowed))}")
+                raise _Bad(N_("«{value}» is not one of {allowed}"), value=v,
+                           allowed=", ".join(sorted(allowed)))
         return _simple(name, op, values)
     if name == "is_group":
         return Q(is_group=_flag(value))
@@ -179,24 +186,24 @@ async def _attribute_q(name: str, op: str, value: Any, stack: tuple[int, ...]) -
             return Q(country__isnull=not _flag(value))
         values = [str(v).strip().upper() for v in _values(op, value)]
         if any(len(v) != 2 for v in values):
-            raise _Bad("use two-letter country codes such as RU or UA")
+            raise _Bad(N_("use two-letter country codes such as RU or UA"))
         return _simple("country", op, values)
     if name in _FK:
         column = name
         if op == "is_set":
             return Q(**{f"{column}__isnull": not _flag(value)})
-        ids = [_int(v, "an item id") for v in _values(op, value)]
+        ids = [_int(v, N_("«{value}» is not an item id")) for v in _values(op, value)]
         await _check_items(_FK[name], ids)
         return _simple(column, op, ids)
     if name == "sphere_id":
         if op == "is_set":
             sub = Client.filter(spheres__id__isnull=False).values("id")
             return Q(id__in=Subquery(sub)) if _flag(value) else Q(id__not_in=Subquery(sub))
-        ids = [_int(v, "an item id") for v in _values(op, value)]
+        ids = [_int(v, N_("«{value}» is not an item id")) for v in _values(op, value)]
         await _check_items("sphere", ids)
         return _ids_q(Client.filter(spheres__id__in=ids).order_by().values("id"), op)
     if name == "completeness":
-        number = _int(_values(op, value)[0], "a percentage")
+        number = _int(_values(op, value)[0], N_("«{value}» is not a percentage"))
         if op == "eq":
             return Q(completeness=number)
         if op == "ne":
@@ -205,9 +212,9 @@ async def _attribute_q(name: str, op: str, value: Any, stack: tuple[int, ...]) -
         return Q(**{f"completeness__{suffix}": number})
     if name == "created_at":
         if op == "within_days":
-            days = _int(value, "a number of days")
+            days = _int(value, N_("«{value}» is not a number of days"))
             if days < 0:
-                raise _Bad("give a number of days, 0 or more")
+                raise _Bad(N_("give a number of days, 0 or more"))
             return Q(created_at__gte=utcnow() - timedelta(days=days))
         moment, whole_day = _moment(_values(op, value)[0])
         end = moment + timedelta(days=1) if whole_day else moment
@@ -226,15 +233,15 @@ async def _attribute_q(name: str, op: str, value: Any, stack: tuple[int, ...]) -
         if op == "is_set":
             sub = current.values("client_id")
             return Q(id__in=Subquery(sub)) if _flag(value) else Q(id__not_in=Subquery(sub))
-        ids = [_int(v, "a staff id") for v in _values(op, value)]
+        ids = [_int(v, N_("«{value}» is not a staff id")) for v in _values(op, value)]
         known = set(await User.filter(id__in=ids).values_list("id", flat=True))
         if missing := [i for i in ids if i not in known]:
-            raise _Bad(f"no staff member {missing[0]}")
+            raise _Bad(N_("no staff member {id}"), id=missing[0])
         return _ids_q(current.filter(user_id__in=ids).values("client_id"), op)
     if name == "name":
         text = " ".join(str(_values(op, value)[0]).split())
         if not text:
-            raise _Bad("give some text")
+            raise _Bad(N_("give some text"))
         if op == "contains":
             return dictionaries.icontains_q("name", text)
         return Q(name=text) if op == "eq" else Q(name__not=text)
@@ -247,12 +254,12 @@ async def _attribute_q(name: str, op: str, value: Any, stack: tuple[int, ...]) -
             try:
                 parts.append(await classifier.node_q(node_id, _stack=stack))
             except NotFound:
-                raise _Bad(f"no classifier node {node_id}")
+                raise _Bad(N_("no classifier node {node_id}"), node_id=node_id)
             except ValidationFailed as exc:
-                raise _Bad(f"node {node_id}: {exc.message}")
+                raise _Bad(exc.template, **exc.params)
         q = Q(*parts, join_type="OR")
         return ~q if op == "ne" else q
-    raise _Bad("unknown attribute")
+    raise _Bad(N_("unknown attribute"))
 
 
 async def _check_items(code: str, ids: list[int]) -> None:
@@ -260,22 +267,22 @@ async def _check_items(code: str, ids: list[int]) -> None:
     known = set(await DictionaryItem.filter(dictionary_id=dictionary.id, id__in=ids)
                 .values_list("id", flat=True))
     if missing := [i for i in ids if i not in known]:
-        raise _Bad(f"{missing[0]} is not an item of {code!r}")
+        raise _Bad(N_("{id} is not an item of «{dictionary}»"), id=missing[0], dictionary=code)
 
 
 def _group(rules: Any, path: str) -> tuple[str, list[Any]]:
     if isinstance(rules, list):
         return "all", rules
     if not isinstance(rules, dict):
-        raise ValidationFailed(path or "rules", "must be a list of conditions or "
-                                                '{"match": ..., "conditions": [...]}')
+        raise ValidationFailed(path or "rules", N_("must be a list of conditions or "
+                                                   '{{"match": ..., "conditions": [...]}}'))
     match = rules.get("match", "all")
     if match not in ("all", "any"):
-        raise ValidationFailed(f"{path}.match" if path else "match", 'use "all" or "any"')
+        raise ValidationFailed(f"{path}.match" if path else "match", N_('use "all" or "any"'))
     conditions = rules.get("conditions", [])
     if not isinstance(conditions, list):
         raise ValidationFailed(f"{path}.conditions" if path else "conditions",
-                               "must be a list")
+                               N_("must be a list"))
     return match, conditions
 
 
@@ -285,7 +292,8 @@ async def _build(rules: Any, *, actor: User | None, stack: tuple[int, ...], path
     """(the Q, the normalised rules). ``actor``: check custom field visibility."""
     counter = counter if counter is not None else [0]
     if depth > MAX_DEPTH:
-        raise ValidationFailed(path, f"groups nest deeper than {MAX_DEPTH} levels")
+        raise ValidationFailed(path, N_("groups nest deeper than {max_depth} levels"),
+                               max_depth=MAX_DEPTH)
     match, conditions = _group(rules, path)
     parts: list[Q] = []
     normal: list[dict[str, Any]] = []
@@ -293,7 +301,8 @@ async def _build(rules: Any, *, actor: User | None, stack: tuple[int, ...], path
         where = f"{path}.conditions[{index}]" if path else f"conditions[{index}]"
         counter[0] += 1
         if counter[0] > MAX_CONDITIONS:
-            raise ValidationFailed(where, f"more than {MAX_CONDITIONS} conditions")
+            raise ValidationFailed(where, N_("more than {max_conditions} conditions"),
+                                   max_conditions=MAX_CONDITIONS)
         if isinstance(cond, dict) and "conditions" in cond:
             q, sub = await _build(cond, actor=actor, stack=stack, path=where,
                                   depth=depth + 1, counter=counter)
@@ -301,8 +310,8 @@ async def _build(rules: Any, *, actor: User | None, stack: tuple[int, ...], path
             normal.append(sub)
             continue
         if not isinstance(cond, dict) or not isinstance(cond.get("field"), str):
-            raise ValidationFailed(where, 'a condition is {"field": ..., "op": ..., '
-                                          '"value": ...}')
+            raise ValidationFailed(where, N_('a condition is {{"field": ..., "op": ..., '
+                                             '"value": ...}}'))
         name, op, value = cond["field"].strip(), cond.get("op"), cond.get("value")
         try:
             if name.startswith("cf:"):
@@ -310,15 +319,15 @@ async def _build(rules: Any, *, actor: User | None, stack: tuple[int, ...], path
             else:
                 ops = ATTRIBUTE_OPS.get(name)
                 if ops is None:
-                    raise _Bad(f"unknown attribute; use one of {', '.join(ATTRIBUTE_OPS)} "
-                               f"or cf:<code>")
+                    raise _Bad(N_("unknown attribute; use one of {attributes} or cf:<code>"),
+                               attributes=", ".join(ATTRIBUTE_OPS))
                 if op not in ops:
-                    raise _Bad(f"{op!r} does not apply; use one of {', '.join(sorted(ops))}")
+                    raise _Bad(N_("«{op}» does not apply; use one of {ops}"), op=op,
+                               ops=", ".join(sorted(ops)))
                 q = await _attribute_q(name, op, value, stack)
-        except _Bad as exc:
-            raise ValidationFailed(where, f"{name}: {exc}")
-        except ValidationFailed as exc:
-            raise ValidationFailed(where, f"{name}: {exc.message}")
+        except (_Bad, ValidationFailed) as exc:  # the path names the condition, this its field
+            raise ValidationFailed(where, N_("{name}: {reason}"), name=name,
+                                   reason=Text(exc.template, **exc.params))
         parts.append(q)
         normal.append({"field": name, "op": op, "value": value})
     if not parts:
@@ -424,7 +433,7 @@ async def do_save_segment(actor: User, name: str, rules: Any, shared: bool = Tru
         if segment is not None:
             clash = clash.exclude(id=segment.id)
         if await clash.exists():
-            raise ValidationFailed("name", f"a segment named «{name}» already exists")
+            raise ValidationFailed("name", N_("a segment named «{name}» already exists"), name=name)
         if segment is None:
             segment = await Segment.create(name=name, rules=normal, owner_id=owner_id,
                                            shared=bool(shared))

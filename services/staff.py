@@ -17,6 +17,7 @@ from models import Department, Invite, Language, Role, StaffStatus, User
 from models.staff import fold
 from services.clock import utcnow
 from services.errors import (
+    N_,
     AlreadyRegistered,
     InviteInvalid,
     NotFound,
@@ -74,9 +75,9 @@ async def do_create_invite(
     if actor is not None:
         await require(actor, Action.INVITE, (role, department_id))
     if department_id is not None and not await Department.exists(id=department_id):
-        raise ValidationFailed("department", "no such department")
+        raise ValidationFailed("department", N_("no such department"))
     if ttl <= timedelta(0) or ttl > timedelta(days=30):
-        raise ValidationFailed("ttl", "must be between 1 minute and 30 days")
+        raise ValidationFailed("ttl", N_("must be between 1 minute and 30 days"))
     code = INVITE_PREFIX + secrets.token_urlsafe(18)
     invite = await Invite.create(
         code_hash=invite_hash(code),
@@ -304,7 +305,7 @@ async def do_change_department(actor: User, user_id: int, department_id: int | N
     target = await _target(user_id)
     await require(actor, Action.CHANGE_DEPARTMENT, target)
     if department_id is not None and not await Department.exists(id=department_id):
-        raise ValidationFailed("department", "no such department")
+        raise ValidationFailed("department", N_("no such department"))
     target.department_id = department_id
     await target.save(update_fields=["department_id", "updated_at"])
     return target
@@ -315,10 +316,10 @@ async def do_change_supervisor(actor: User, user_id: int, supervisor_id: int | N
     await require(actor, Action.CHANGE_SUPERVISOR, target)
     if supervisor_id is not None:
         if supervisor_id == target.id:
-            raise ValidationFailed("supervisor", "a person cannot supervise themselves")
+            raise ValidationFailed("supervisor", N_("a person cannot supervise themselves"))
         boss = await User.get_or_none(id=supervisor_id, status=StaffStatus.ACTIVE)
         if boss is None:
-            raise ValidationFailed("supervisor", "no such active staff member")
+            raise ValidationFailed("supervisor", N_("no such active staff member"))
         if not await may_name_supervisor(actor, boss):
             raise PermissionDenied("supervisor of another department",
                                    action=str(Action.CHANGE_SUPERVISOR))
@@ -326,7 +327,7 @@ async def do_change_supervisor(actor: User, user_id: int, supervisor_id: int | N
         seen, cursor = {target.id}, boss
         while cursor is not None and cursor.supervisor_id is not None:
             if cursor.supervisor_id in seen:
-                raise ValidationFailed("supervisor", "that would make a supervision cycle")
+                raise ValidationFailed("supervisor", N_("that would make a supervision cycle"))
             seen.add(cursor.id)
             cursor = await User.get_or_none(id=cursor.supervisor_id)
     target.supervisor_id = supervisor_id
@@ -373,7 +374,7 @@ async def do_update_staff(actor: User, user_id: int, *, changes: dict) -> User:
 
 async def do_set_language(actor: User, language: str) -> User:
     if language not in ("ru", "uk", "en"):
-        raise ValidationFailed("language", "must be ru, uk or en")
+        raise ValidationFailed("language", N_("must be ru, uk or en"))
     actor.language = Language(language)
     await actor.save(update_fields=["language", "updated_at"])
     return actor
@@ -387,9 +388,9 @@ async def do_create_department(actor: User, name: str, parent_id: int | None = N
     await require(actor, Action.MANAGE_DEPARTMENTS)
     name = (name or "").strip()
     if not name:
-        raise ValidationFailed("name", "is empty")
+        raise ValidationFailed("name", N_("is empty"))
     if parent_id is not None and not await Department.exists(id=parent_id):
-        raise ValidationFailed("parent", "no such department")
+        raise ValidationFailed("parent", N_("no such department"))
     return await Department.create(name=name[:200], parent_id=parent_id)
 
 

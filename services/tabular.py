@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime, time
 from typing import Any, BinaryIO
 
-from services.errors import ValidationFailed
+from services.errors import N_, ValidationFailed
 
 Source = str | os.PathLike | bytes | bytearray | BinaryIO
 
@@ -40,8 +40,9 @@ csv.field_size_limit(MAX_CELL)  # a longer cell is a csv.Error, not a huge strin
 
 
 def _too_many_lines() -> ValidationFailed:
-    return ValidationFailed("file", f"has more than {MAX_LINES:,} rows; split it into "
-                                    "smaller files".replace(",", " "))
+    return ValidationFailed("file", N_("has more than {max_lines} rows; split it into "
+                                       "smaller files"),
+                            max_lines=f"{MAX_LINES:,}".replace(",", " "))
 
 
 def _is_xlsx(filename: str, head: bytes) -> bool:
@@ -136,13 +137,14 @@ class Table:
                 while row and row[-1] is None:
                     row.pop()
                 if len(row) > MAX_COLUMNS:
-                    raise ValidationFailed("file", f"row {number} has more than "
-                                                   f"{MAX_COLUMNS} columns")
+                    raise ValidationFailed("file", N_("row {number} has more than {max_columns} "
+                                                      "columns"),
+                                           number=number, max_columns=MAX_COLUMNS)
                 yield row
-        except csv.Error as exc:
-            raise ValidationFailed("file", f"row {number + 1}: a cell longer than "
-                                           f"{MAX_CELL} characters, or broken quotes "
-                                           f"({exc})") from None
+        except csv.Error:
+            raise ValidationFailed("file", N_("row {number}: a cell longer than {max_cell} "
+                                              "characters, or broken quotes"),
+                                   number=number + 1, max_cell=MAX_CELL) from None
 
     def _csv_rows(self) -> Iterator[list[str | None]]:
         f = _open_binary(self.source)
@@ -236,12 +238,12 @@ def check(source: Source, is_xlsx: bool) -> None:
             try:
                 parts = zipfile.ZipFile(f).infolist()
             except zipfile.BadZipFile:
-                raise ValidationFailed("file", "is not an XLSX file (save it from Excel "
-                                               "as .xlsx, or as CSV)") from None
+                raise ValidationFailed("file", N_("is not an XLSX file (save it from Excel "
+                                                  "as .xlsx, or as CSV)")) from None
             unpacked = sum(p.file_size for p in parts)
             if len(parts) > MAX_PARTS or unpacked > MAX_UNCOMPRESSED:
-                raise ValidationFailed("file", f"unpacks to {unpacked / 2**20:.0f} MB; at "
-                                               f"most {MAX_UNCOMPRESSED // 2**20} MB")
+                raise ValidationFailed("file", N_("unpacks to {mb:.0f} MB; at most {max_mb} MB"),
+                                       mb=unpacked / 2**20, max_mb=MAX_UNCOMPRESSED // 2**20)
         else:
             lines = 0
             while chunk := f.read(1 << 20):
@@ -259,11 +261,12 @@ def check(source: Source, is_xlsx: bool) -> None:
 
 def preview_file(path: str | os.PathLike, filename: str, rows: int = 5) -> tuple:
     """For a worker process (services.bounded): ("ok", headers, preview) or ("error",
-    field, message) — our exceptions are not sent across as such."""
+    field, template, params) — our exceptions are not sent across as such."""
     try:
         headers, preview = read_preview(path, filename, rows=rows)
     except ValidationFailed as exc:
-        return ("error", exc.field, exc.message)
+        return ("error", exc.field, exc.template, exc.params)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the person's to fix
-        return ("error", "file", f"cannot read it: {str(exc)[:300]}")
+        return ("error", "file", N_("cannot read it ({error})"),
+                {"error": type(exc).__name__})
     return ("ok", headers, preview)

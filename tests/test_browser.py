@@ -168,8 +168,16 @@ async def test_client_card_edit_keeps_the_draft_on_bad_input(demo, browser):
     await page.get_by_test_id("save").click()
     error = page.get_by_test_id("form-error")
     await error.wait_for(state="visible")
-    assert "email" in await error.inner_text()
+    # issue 17: in Anna's language, the field by its name (kontakt.detailText)
+    assert "email: «not-an-email» — не адрес электронной почты" in await error.inner_text()
     assert await page.get_by_test_id("field-phone").input_value() == "+7 916 123 45 67"
+    await page.get_by_test_id("field-email").fill("info@romashka.ru")
+    await page.get_by_test_id("field-phone").fill("12")
+    await page.get_by_test_id("save").click()
+    await page.wait_for_function(
+        "document.querySelector('[data-testid=form-error]').textContent.includes('12')")
+    assert (await error.inner_text()).startswith("телефон: «12» — не")
+    await page.get_by_test_id("field-phone").fill("+7 916 123 45 67")
     await page.get_by_test_id("field-email").fill("info@romashka.ru")
     await page.get_by_test_id("save").click()
     await page.get_by_test_id("timeline").filter(has_text="info@romashka.ru").wait_for()
@@ -303,7 +311,7 @@ async def test_calendar_day_view_overlaps_drag_create_and_bad_input(demo, browse
     await page.get_by_test_id("act-save").click()
     error = page.get_by_test_id("act-error")
     await error.wait_for(state="visible")
-    assert "title" in await error.inner_text()
+    assert "название: не заполнено" in await error.inner_text()  # in Anna's language
     assert await page.get_by_test_id("act-location").input_value() == "Офис клиента"
     await page.get_by_test_id("act-title").fill("Встреча в офисе")
     await page.get_by_test_id("act-save").click()
@@ -542,5 +550,5 @@ async def test_a_failed_request_is_told_readably_not_as_json(demo, browser):
         if told:
             break
         await page.wait_for_timeout(50)
-    assert told and "file" in told[0] and "empty" in told[0]
+    assert told and told[0] == "файл: не заполнено"  # in Anna's language, the field named
     assert "{" not in told[0] and "[" not in told[0]

@@ -17,15 +17,18 @@ from typing import Any
 
 from aiohttp import web
 
+from kontakt.errors import error_line, error_message, field_label, gettext_for
 from services import bounded, exporter, importer, tabular
 from services.documents import safe_filename
-from services.errors import DomainError, ValidationFailed
-from web.api.framework import cross_site_refusal, problem
+from services.errors import N_, DomainError, ValidationFailed
+from web.api.framework import SIGN_IN_FIRST, cross_site_refusal, problem, refusal, said
 from web.jsonbody import BadJSON, read_json
 from web.keys import SETTINGS_KEY
-from web.session import current_user
+from web.session import current_user, guess_lang
 
 log = logging.getLogger("kontakt.import")
+NO_FILE = N_("no file")
+DUPLICATE = N_("duplicate")
 MAX_UPLOAD = 20 * 1024 * 1024  # as every other upload (web/app.py's client_max_size)
 
 
@@ -47,11 +50,17 @@ class ImportJob:
 JOBS_KEY: web.AppKey[dict[str, ImportJob]] = web.AppKey("import_jobs", dict)
 
 
-def _report(r: importer.ImportReport) -> dict:
+def _report(r: importer.ImportReport, lang: str) -> dict:
+    """The report for the page: each row's error in the person's language, ``label``
+    naming the field readably (``field`` keeps the code)."""
+    gettext = gettext_for(lang)
     return {"rows_total": r.rows_total, "created": r.created,
             "skipped_duplicates": r.skipped_duplicates, "bad_rows": r.bad_rows,
             "dry_run": r.dry_run,
-            "errors": [{"row": row, "field": f, "message": m} for row, f, m in r.errors[:1000]],
+            "errors": [{"row": row, "field": f, "message": error_message(m, gettext),
+                        "label": gettext(DUPLICATE) if f == "duplicate" else
+                        field_label(f, gettext)}
+                       for row, f, m in r.errors[:1000]],
             "errors_total": len(r.errors)}
 
 
@@ -62,7 +71,7 @@ async def _user_or_problem(request: web.Request, *, write: bool):
             return None, problem(403, reason)
     user = await current_user(request)
     if user is None:
-        return None, problem(401, "sign in first: open the app from the bot or use /web")
+        return None, said(401, SIGN_IN_FIRST, guess_lang(request))
     return user, None
 
 
@@ -77,11 +86,11 @@ async def upload(request: web.Request) -> web.StreamResponse:
     while part is not None and part.name != "file":
         part = await reader.next()
     if part is None or not part.filename:
-        return problem(422, [{"loc": ["body", "file"], "msg": "no file", "type": "missing"}])
+        return refusal(["body", "file"], NO_FILE, "missing", str(user.language))
     name = safe_filename(part.filename)
     if not name.lower().endswith((".csv", ".xlsx", ".txt")):
-        return problem(422, [{"loc": ["body", "file"], "msg": "send a .csv or .xlsx file",
-                              "type": "value_error"}])
+        return refusal(["body", "file"], N_("send a .csv or .xlsx file"), "value_error",
+                       str(user.language))
     job_id = secrets.token_urlsafe(12)
     folder = request.app[SETTINGS_KEY].data_dir / "imports" / job_id
     folder.mkdir(parents=True, exist_ok=True)
@@ -98,12 +107,12 @@ async def upload(request: web.Request) -> web.StreamResponse:
     try:  # in a worker process, within time and memory limits
         result = await bounded.run(tabular.preview_file, path, name, 5, timeout=30)
     except bounded.LimitExceeded as exc:
-        result = ("error", "file", "takes too long to read" if exc.limit == "time" else
-                  f"needs more than {exc.value} MB to read")
+        result = ("error", "file", N_("takes too long to read"), {}) if exc.limit == "time" \
+            else ("error", "file", N_("needs more than {mb} MB to read"), {"mb": exc.value})
     if result[0] == "error":
         shutil.rmtree(folder, ignore_errors=True)
-        return problem(422, [{"loc": ["body", "file"], "msg": result[2],
-                              "type": "value_error"}])
+        return refusal(["body", "file"], ValidationFailed("file", result[2], **result[3]),
+                       "value_error", str(user.language))
     headers, preview = result[1], result[2]
     jobs = request.app[JOBS_KEY]
     jobs[job_id] = ImportJob(id=job_id, owner_id=user.id, path=path, filename=name)
@@ -133,10 +142,10 @@ async def run(request: web.Request) -> web.StreamResponse:
         mapping = {str(k): str(v) for k, v in (body.get("mapping") or {}).items() if v}
         dry_run = bool(body.get("dry_run", True))
     except BadJSON as exc:
-        return problem(422, [{"loc": ["body"], "msg": str(exc), "type": "json_invalid"}])
+        return refusal(["body"], exc, "json_invalid", str(user.language))
     except (ValueError, AttributeError):
-        return problem(422, [{"loc": ["body"], "msg": "body is not valid JSON",
-                              "type": "json_invalid"}])
+        return refusal(["body"], BadJSON(N_("body is not valid JSON")), "json_invalid",
+                       str(user.language))
     region = "UA" if str(user.language) == "uk" else "RU"
     job.status, job.dry_run, job.done, job.total, job.report, job.error = (
         "running", dry_run, 0, 0, None, None)
@@ -149,10 +158,10 @@ async def run(request: web.Request) -> web.StreamResponse:
             report = await importer.run_import(user, job.path, job.filename, mapping,
                                                dry_run=dry_run, region=region,
                                                progress=progress)
-            job.report, job.status = _report(report), "done"
+            job.report, job.status = _report(report, str(user.language)), "done"
             job.done = job.total = report.rows_total
         except ValidationFailed as exc:
-            job.status, job.error = "failed", f"{exc.field}: {exc.message}"
+            job.status, job.error = "failed", error_line(exc, str(user.language))
         except DomainError as exc:
             job.status, job.error = "failed", str(exc)
         except Exception:  # noqa: BLE001 - logged with its traceback, the page says so
@@ -181,8 +190,8 @@ async def export(request: web.Request) -> web.StreamResponse:
         return err
     fmt = request.query.get("format", "csv")
     if fmt not in ("csv", "xlsx"):
-        return problem(422, [{"loc": ["query", "format"], "msg": "csv or xlsx",
-                              "type": "literal_error"}])
+        return refusal(["query", "format"], N_("csv or xlsx"), "literal_error",
+                       str(user.language))
     from kontakt.i18n import translator
     from web.pages import _client_filters
 

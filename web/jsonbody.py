@@ -13,8 +13,17 @@ from aiohttp import web
 MAX_DEPTH = 32
 
 
+def N_(text: str) -> str:  # noqa: N802 - marks a string for extraction only
+    return text
+
+
 class BadJSON(ValueError):
-    """The body cannot be taken; the message says why, for the person."""
+    """The body cannot be taken; the message says why, for the person (``template``
+    translated and filled with ``params`` by kontakt.errors)."""
+
+    def __init__(self, template: str, **params: Any) -> None:
+        super().__init__(template.format(**params))
+        self.template, self.params = template, params
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
@@ -34,9 +43,10 @@ async def read_json(request: web.Request) -> Any:
     try:
         data = await request.json()
     except RecursionError:
-        raise BadJSON(f"body is nested deeper than {MAX_DEPTH} levels") from None
+        raise BadJSON(N_("body is nested deeper than {max_depth} levels"),
+                      max_depth=MAX_DEPTH) from None
     except (ValueError, UnicodeDecodeError):
-        raise BadJSON("body is not valid JSON") from None
+        raise BadJSON(N_("body is not valid JSON")) from None
     if _deeper_than(data, MAX_DEPTH):
-        raise BadJSON(f"body is nested deeper than {MAX_DEPTH} levels")
+        raise BadJSON(N_("body is nested deeper than {max_depth} levels"), max_depth=MAX_DEPTH)
     return data

@@ -15,7 +15,7 @@ from services.errors import PermissionDenied
 from services.permissions import Action, can
 from web.jsonbody import read_json
 from web.keys import BOT_INFO_KEY, I18N_KEY, JINJA_KEY, SCHEDULER_KEY, SETTINGS_KEY
-from web.session import current_user, set_session_cookie
+from web.session import current_user, guess_lang, set_session_cookie
 
 log = logging.getLogger("kontakt.web")
 
@@ -52,12 +52,7 @@ def render(request: web.Request, template: str, *, lang: str, status: int = 200,
 
 
 def _guess_lang(request: web.Request) -> str:
-    header = request.headers.get("Accept-Language", "")
-    for part in header.split(","):
-        code = part.split(";")[0].strip().split("-")[0].lower()
-        if code in ("ru", "uk", "en"):
-            return code
-    return request.app[SETTINGS_KEY].default_language
+    return guess_lang(request)
 
 
 async def root(request: web.Request) -> web.Response:

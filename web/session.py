@@ -22,6 +22,25 @@ async def current_user(request: web.Request) -> User | None:
     return request[_USER]
 
 
+def guess_lang(request: web.Request) -> str:
+    """The language of someone not signed in: the browser's Accept-Language if it is
+    one Kontakt speaks, else the server's default."""
+    from web.keys import SETTINGS_KEY
+
+    header = request.headers.get("Accept-Language", "")
+    for part in header.split(","):
+        code = part.split(";")[0].strip().split("-")[0].lower()
+        if code in ("ru", "uk", "en"):
+            return code
+    return request.app[SETTINGS_KEY].default_language
+
+
+async def request_lang(request: web.Request) -> str:
+    """The language to answer a request in: the signed-in person's, else a guess."""
+    user = await current_user(request)
+    return str(user.language) if user is not None else guess_lang(request)
+
+
 def request_source(request: web.Request) -> str:
     """Where a change came from, for the audit: how the session was made (the Mini App's
     signed initData, or the bot's one-time sign-in link), never a header the client

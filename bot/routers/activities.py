@@ -18,6 +18,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ActivityCB, PlaybookCB, ReminderCB
+from bot.errors import validation_text
 from bot.keyboards import BTN_TASK, BTN_TODAY
 from kontakt.formatting import time_text, when_text
 from kontakt.labels import type_name
@@ -27,7 +28,7 @@ from notifications.activities import KINDS, deliver_activity_notices
 from services import activities as svc
 from services import quicklog
 from services.clock import utcnow
-from services.errors import DomainError, NotFound, ValidationFailed
+from services.errors import N_, DomainError, NotFound, ValidationFailed
 
 
 class Act(StatesGroup):
@@ -69,8 +70,7 @@ def _btn(text: str, cb) -> InlineKeyboardButton:
 
 def error_text(exc: DomainError) -> str:
     if isinstance(exc, ValidationFailed):
-        return _("⚠️ {field}: {message}").format(field=html.escape(exc.field),
-                                                 message=html.escape(exc.message))
+        return validation_text(exc)
     if isinstance(exc, NotFound):
         return _("That was not found or is not yours.")
     return _("You do not have the right to do that.")
@@ -824,8 +824,9 @@ def build_activities_router() -> Router:
 
     async def _task_title(message: Message, state: FSMContext, text: str) -> None:
         title = " ".join(text.split())
-        if not title or len(title) > 300:
-            await message.answer(_("⚠️ title: type one to 300 characters."))
+        if not title or len(title) > 300:  # the service's words, before the time is asked
+            await message.answer(validation_text(ValidationFailed(
+                "title", N_("is empty") if not title else N_("is longer than 300 characters"))))
             return
         data = await state.get_data()
         task = {**data.get("task", {}), "title": title}

@@ -21,6 +21,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import MessageCB, PlaybookCB
+from bot.errors import validation_text
 from bot.keyboards import BTN_CLIENTS, BTN_NEW_CLIENT, pager_row
 from kontakt.history import history_line
 from models import Client, ClientKind, LegalEntity, User
@@ -103,19 +104,9 @@ def _btn(text: str, cb: CallbackData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=cb.pack())
 
 
-def field_name(field: str) -> str:
-    names = {
-        "name": _("name"), "phone": _("phone"), "email": _("email"),
-        "legal.inn": _("INN"), "legal.edrpou": _("EDRPOU"), "legal.ipn": _("IPN"),
-        "completeness": _("completeness"), "file": _("file"),
-    }
-    return names.get(field, field)
-
-
 def error_text(exc: DomainError) -> str:
     if isinstance(exc, ValidationFailed):
-        return _("⚠️ {field}: {message}").format(field=field_name(exc.field),
-                                                 message=html.escape(exc.message))
+        return validation_text(exc)
     if isinstance(exc, NotFound):
         return _("That client was not found or is not yours.")
     return _("You do not have the right to do that.")

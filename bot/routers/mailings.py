@@ -17,6 +17,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import MailingCB
+from bot.errors import validation_text
 from models import User
 from notifications.mailings import STATES, progress_markup, progress_text
 from services import mailings as svc
@@ -27,8 +28,7 @@ SHOWN = 10
 
 def _error(exc: DomainError) -> str:
     if isinstance(exc, ValidationFailed):
-        return _("⚠️ {field}: {message}").format(field=html.escape(exc.field),
-                                                 message=html.escape(exc.message))
+        return validation_text(exc)
     if isinstance(exc, NotFound):
         return _("That mailing was not found or is not yours.")
     return _("Mailings are for administrators and heads.")

@@ -17,6 +17,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import MessageCB
+from bot.errors import validation_text
 from models import User
 from notifications.unsent import channel_ready, tell_admins
 from services import messaging as svc
@@ -37,8 +38,7 @@ def _btn(text: str, cb: MessageCB) -> InlineKeyboardButton:
 
 def _error(exc: DomainError) -> str:
     if isinstance(exc, ValidationFailed):
-        return _("⚠️ {field}: {message}").format(field=html.escape(exc.field),
-                                                 message=html.escape(exc.message))
+        return validation_text(exc)
     return _("That client was not found or is not yours.")
 
 

@@ -10,6 +10,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import InviteCB, StaffCB
+from bot.errors import field_name, reason
 from bot.keyboards import BTN_INVITE, BTN_STAFF, pager_row, role_name
 from models import Department, Role, User
 from services import staff as staff_service
@@ -101,7 +102,8 @@ def _error_text(exc: DomainError) -> str:
     if isinstance(exc, PermissionDenied):
         return _("You do not have the right to do that.")
     if isinstance(exc, ValidationFailed):
-        return _("Not saved: {field} — {message}.").format(field=exc.field, message=exc.message)
+        return _("Not saved: {field} — {message}.").format(field=field_name(exc),
+                                                           message=reason(exc))
     return _("That person was not found.")
 
 

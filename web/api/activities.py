@@ -16,7 +16,7 @@ from kontakt.i18n import translator
 from models import Activity, ActivityCategory, ActivityType, Client, Role, User
 from notifications.activities import deliver_activity_notices
 from services import activities as svc
-from services.errors import ValidationFailed
+from services.errors import N_, ValidationFailed
 from web.api.framework import MAX_ID
 from web.api.routes import api
 from web.keys import BOT_KEY, CALENDAR_KEY, I18N_KEY, REMINDERS_KEY
@@ -327,7 +327,7 @@ async def types_list(request: web.Request, user: User):
            "(S-19, S-20, K-17)", query=AgendaQuery, response=AgendaOut, tags=["activities"])
 async def agenda(request: web.Request, user: User, query: AgendaQuery):
     if query.end <= query.start or query.end - query.start > timedelta(days=62):
-        raise ValidationFailed("end", "after the start, at most 62 days later")
+        raise ValidationFailed("end", N_("after the start, at most 62 days later"))
     person = query.person_id or user.id
     filters = svc.Filters(type_code=query.type, client_id=query.client_id, state=query.state,
                           priority=query.priority)
@@ -395,7 +395,7 @@ async def patch(request: web.Request, user: User, activity_id: int, body: Activi
     if "rrule" in changes and not (changes["rrule"] or "").strip():
         changes["rrule"] = None
     if "title" in changes and not changes["title"]:
-        raise ValidationFailed("title", "is empty")
+        raise ValidationFailed("title", N_("is empty"))
     result = await svc.do_update_activity(user, activity_id, changes, source=_source(request))
     await _after(request, result.notices, activity_id, user,
                  "rescheduled" if "starts_at" in changes else

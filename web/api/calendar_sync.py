@@ -169,7 +169,7 @@ class DisconnectIn(BaseModel):
            "leave them", body=DisconnectIn, response=SyncStatus, tags=["calendar"])
 async def sync_disconnect(request: web.Request, user: User, body: DisconnectIn):
     if await svc.do_disconnect(user, remove_events=body.remove_events) is None:
-        raise ValidationFailed("calendar", "Google Calendar is not connected")
+        raise ValidationFailed("calendar", CONNECT_FAILURES["not_connected"])
     engine = request.app.get(CALENDAR_KEY)
     if engine is not None:
         engine.poke()
@@ -205,7 +205,8 @@ async def sync_choose(request: web.Request, user: User, body: ChooseIn):
     try:
         await _sync(request).choose_calendar(user, body.calendar_id)
     except ConnectFailed as exc:
-        raise ValidationFailed("calendar_id", exc.code) from None
+        raise ValidationFailed("calendar_id", CONNECT_FAILURES.get(
+            exc.code, N_("Google refused: {code}")), code=exc.code) from None
     return SyncStatus(**await svc.status(user))
 
 

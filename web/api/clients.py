@@ -15,7 +15,7 @@ from services import clients as svc
 from services import contacts as contacts_svc
 from services import documents as docs
 from services import managers as managers_svc
-from services.errors import ValidationFailed
+from services.errors import N_, ValidationFailed
 from services.storage import StorageUnavailable
 from web.api.framework import MAX_ID, problem
 from web.api.routes import api
@@ -314,7 +314,7 @@ async def clients_get(request: web.Request, user: User, client_id: int):
 async def clients_patch(request: web.Request, user: User, client_id: int, body: ClientPatch):
     changes = body.model_dump(include=body.model_fields_set)
     if "name" in changes and not changes["name"]:
-        raise ValidationFailed("name", "is empty")
+        raise ValidationFailed("name", N_("is empty"))
     await svc.do_update_client(user, client_id, changes, source=_source(request),
                                region=_region(user))
     return await _detail(user, client_id)
@@ -425,15 +425,15 @@ async def upload_to(request: web.Request, param: str, attach, not_found: str
     """A multipart upload (field "file") handed to ``attach(user, id, filename=...,
     content=..., mime_type=..., store=..., source=...)``; 201 with the document."""
     from services.errors import DomainError
-    from web.api.framework import cross_site_refusal
-    from web.session import current_user
+    from web.api.framework import SIGN_IN_FIRST, cross_site_refusal, refusal, said
+    from web.session import current_user, guess_lang
 
     reason = cross_site_refusal(request)
     if reason:
         return problem(403, reason)
     user = await current_user(request)
     if user is None:
-        return problem(401, "sign in first: open the app from the bot or use /web")
+        return said(401, SIGN_IN_FIRST, guess_lang(request))
     raw_id = request.match_info[param]
     if not raw_id.isdigit() or int(raw_id) > MAX_ID:
         return problem(404, not_found)
@@ -444,7 +444,7 @@ async def upload_to(request: web.Request, param: str, attach, not_found: str
     while part is not None and part.name != "file":
         part = await reader.next()
     if part is None or not part.filename:
-        return problem(422, [{"loc": ["body", "file"], "msg": "no file", "type": "missing"}])
+        return refusal(["body", "file"], N_("no file"), "missing", str(user.language))
     content = await part.read(decode=False)
     try:
         doc = await attach(user, int(raw_id), filename=part.filename, content=bytes(content),
@@ -453,8 +453,7 @@ async def upload_to(request: web.Request, param: str, attach, not_found: str
     except StorageUnavailable as exc:
         return problem(503, f"file storage is unavailable: {exc}")
     except ValidationFailed as exc:
-        return problem(422, [{"loc": ["body", exc.field], "msg": exc.message,
-                              "type": "value_error"}])
+        return refusal(["body", exc.field], exc, "value_error", str(user.language))
     except DomainError:
         return problem(404, not_found)
     return web.json_response({"id": doc.id, "filename": doc.filename, "size": doc.size,

@@ -250,12 +250,12 @@ class CompletenessIn(BaseModel):
            body=CompletenessIn, tags=["customisation"])
 async def completeness_put(request: web.Request, user: User, body: CompletenessIn):
     from models import Role, Setting
-    from services.errors import PermissionDenied, ValidationFailed
+    from services.errors import N_, PermissionDenied, ValidationFailed
 
     if user.role != Role.ADMIN:
         raise PermissionDenied("admins only")
     if any(w < 0 or w > 100 for w in body.weights.values()):
-        raise ValidationFailed("weights", "each weight is 0 to 100")
+        raise ValidationFailed("weights", N_("each weight is 0 to 100"))
     await Setting.update_or_create(key="completeness.weights",
                                    defaults={"value": dict(body.weights)})
     await Setting.update_or_create(key="completeness.minimum", defaults={"value": body.minimum})

@@ -1,8 +1,10 @@
 """A small typed route registry: pydantic in, pydantic out, OpenAPI from the same models.
 
 Validation happens here, at the edge: a bad body or query is a 422 with
-field-level detail (``{"detail": [{"loc": [...], "msg": ..., "type": ...}]}``);
-domain errors map to 403/404/422; a missing session to 401.
+field-level detail (``{"detail": [{"loc": [...], "msg": ..., "type": ...,
+"field": ...}]}``) — ``msg`` and ``field`` (the field's readable name) in the language
+of the signed-in person, or of the browser (Accept-Language) before sign-in
+(kontakt.errors); domain errors map to 403/404/422; a missing session to 401.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from tortoise.exceptions import ValidationError as OrmValidationError
 
-from services.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from kontakt.errors import N_, error_message, field_label, gettext_for
+from services.errors import DomainError, NotFound, PermissionDenied, ValidationFailed, fill
 from web.jsonbody import BadJSON, read_json
 from web.keys import PUBLIC_ORIGIN_KEY
-from web.session import current_user
+from web.session import current_user, request_lang
 
 log = logging.getLogger("kontakt.api")
 PATH_PARAM = re.compile(r"{(\w+)}")
@@ -52,11 +55,50 @@ def problem(status: int, detail: Any) -> web.Response:
     return web.json_response({"detail": detail}, status=status)
 
 
-def _validation_detail(err: ValidationError, where: str) -> list[dict[str, Any]]:
-    return [
-        {"loc": [where, *e["loc"]], "msg": e["msg"], "type": e["type"]}
-        for e in err.errors(include_url=False, include_context=False, include_input=False)
-    ]
+NOT_A_NUMBER = N_("must be a number")
+NOT_STORED = N_("is too long or not a valid value")
+SIGN_IN_FIRST = N_("sign in first: open the app from the bot or use /web")
+NO_RIGHT = N_("you do not have the right to do that")
+NOT_FOUND = N_("{what} not found")
+SEND_JSON = N_("send the body as application/json")
+
+# one item of a 422's detail, as the OpenAPI document describes it
+ERROR_ITEM = {"type": "object", "required": ["loc", "msg", "type"], "properties": {
+    "loc": {"type": "array", "items": {"type": ["string", "integer"]},
+            "description": "where: body, query or path, then the field's path"},
+    "msg": {"type": "string", "description": "what is wrong, in the person's language"},
+    "type": {"type": "string", "description": "the kind of error, a stable code"},
+    "field": {"type": "string", "description": "the field's name as the person reads "
+                                               "it, in their language"}}}
+
+
+def said(status: int, template: str, lang: str, **params: Any) -> web.Response:
+    """An error answered with one sentence in the person's language."""
+    return problem(status, fill(gettext_for(lang)(template), params))
+
+
+def not_found(what: str, lang: str) -> web.Response:
+    return said(404, NOT_FOUND, lang, what=field_label(what, lang) or what)
+
+
+def detail_item(loc: list[Any], msg: str, kind: str, lang: str,
+                label: str | None = None) -> dict[str, Any]:
+    """A 422 detail item; ``field`` names the field readably (``label`` if the service
+    gave one, else from the named parts of ``loc``)."""
+    named = [str(p) for p in loc[1:] if not isinstance(p, int)]
+    return {"loc": loc, "msg": msg, "type": kind,
+            "field": label or (field_label(".".join(named), lang) if named else "")}
+
+
+def refusal(loc: list[Any], err: Any, kind: str, lang: str) -> web.Response:
+    """A 422 with one item: ``err`` a ValidationFailed, a BadJSON or a template."""
+    msg = gettext_for(lang)(err) if isinstance(err, str) else error_message(err, lang)
+    return problem(422, [detail_item(loc, msg, kind, lang, getattr(err, "label", None))])
+
+
+def _validation_detail(err: ValidationError, where: str, lang: str) -> list[dict[str, Any]]:
+    return [detail_item([where, *e["loc"]], error_message(e, lang), e["type"], lang)
+            for e in err.errors(include_url=False, include_input=False)]
 
 
 @dataclass
@@ -94,6 +136,13 @@ class Api:
     def _wrap(self, op: Operation):
         async def handler(request: web.Request) -> web.StreamResponse:
             kwargs: dict[str, Any] = {}
+            lang = ""  # known once a refusal needs words: the person's, else a guess
+
+            async def language() -> str:
+                nonlocal lang
+                lang = lang or await request_lang(request)
+                return lang
+
             if op.method != "GET":
                 reason = cross_site_refusal(request)
                 if reason:
@@ -101,16 +150,16 @@ class Api:
             if op.auth:
                 user = await current_user(request)
                 if user is None:
-                    return problem(401, "sign in first: open the app from the bot or use /web")
+                    return said(401, SIGN_IN_FIRST, await language())
                 kwargs["user"] = user
             for name in PATH_PARAM.findall(op.path):
                 raw = request.match_info[name]
                 if name.endswith("id"):
                     if not raw.isdigit():
-                        return problem(422, [{"loc": ["path", name], "msg": "must be a number",
-                                              "type": "int_parsing"}])
+                        return refusal(["path", name], NOT_A_NUMBER, "int_parsing",
+                                       await language())
                     if int(raw) > MAX_ID:
-                        return problem(404, f"no such {name.removesuffix('_id')}")
+                        return not_found(name.removesuffix("_id"), await language())
                     kwargs[name] = int(raw)
                 else:
                     kwargs[name] = raw
@@ -118,37 +167,34 @@ class Api:
                 try:
                     kwargs["query"] = op.query.model_validate(dict(request.query))
                 except ValidationError as err:
-                    return problem(422, _validation_detail(err, "query"))
+                    return problem(422, _validation_detail(err, "query", await language()))
             if op.body is not None:
                 if request.content_type != "application/json":
-                    return problem(415, "send the body as application/json")
+                    return said(415, SEND_JSON, await language())
                 try:
                     payload = await read_json(request)
                 except BadJSON as exc:
-                    return problem(422, [{"loc": ["body"], "msg": str(exc),
-                                          "type": "json_invalid"}])
+                    return refusal(["body"], exc, "json_invalid", await language())
                 try:
                     kwargs["body"] = op.body.model_validate(payload)
                 except ValidationError as err:
-                    return problem(422, _validation_detail(err, "body"))
+                    return problem(422, _validation_detail(err, "body", await language()))
             try:
                 result = await op.handler(request, **kwargs)
             except PermissionDenied:
-                return problem(403, "you do not have the right to do that")
+                return said(403, NO_RIGHT, await language())
             except NotFound as exc:
-                return problem(404, f"{exc} not found")
+                return not_found(str(exc), await language())
             except ValidationFailed as exc:
-                return problem(422, [{"loc": ["body", exc.field], "msg": exc.message,
-                                      "type": "value_error"}])
+                return refusal(["body", exc.field], exc, "value_error", await language())
             except DomainError as exc:
                 return problem(409, str(exc))
             except OrmValidationError as exc:  # a value a service let through to a column
                 field_name = str(exc).split(":", 1)[0].strip() or "body"
                 log.warning("the ORM refused a value of %s (a check missing in a service)",
                             field_name)
-                return problem(422, [{"loc": ["body", field_name],
-                                      "msg": "is too long or not a valid value",
-                                      "type": "value_error"}])
+                return refusal(["body", field_name], NOT_STORED, "value_error",
+                               await language())
             except web.HTTPException as exc:  # raised by a helper: answered as JSON too
                 if exc.status < 400:
                     raise
@@ -187,8 +233,12 @@ class Api:
         def ref(model: type[BaseModel], mode: str = "validation") -> dict[str, str]:
             return refs[(model, mode)]
 
-        error = {"type": "object", "properties": {"detail": {}}, "required": ["detail"]}
+        # a sentence (401, 403, 404, 409...) or, for a 422, the fields that are wrong
+        error = {"type": "object", "required": ["detail"], "properties": {"detail": {
+            "anyOf": [{"type": "string"},
+                      {"type": "array", "items": {"$ref": "#/components/schemas/ErrorItem"}}]}}}
         schemas["Error"] = error
+        schemas["ErrorItem"] = ERROR_ITEM
         paths: dict[str, Any] = {}
         for op in self.operations:
             item: dict[str, Any] = {"summary": op.summary, "tags": op.tags,

@@ -53,10 +53,12 @@
         });
       });
     },
-    // an error's detail as a person reads it: "field: message; ..." or the message
+    // an error's detail as a person reads it: "field: message; ..." or the message;
+    // the server names the field in the person's language ("field"), else its code
     detailText: function (d, status) {
       return Array.isArray(d) ? d.map(function (x) {
-        return x.loc[x.loc.length - 1] + ": " + x.msg; }).join("; ") : String(d || status);
+        var name = typeof x.field === "string" ? x.field : x.loc[x.loc.length - 1];
+        return name ? name + ": " + x.msg : x.msg; }).join("; ") : String(d || status);
     },
     // a message in a dialog: Telegram's own inside the Mini App, the browser's elsewhere
     tell: function (text) {
@@ -364,9 +366,7 @@
       }).then(function (r) {
         if (r.ok) { window.location.reload(); return; }
         return r.json().then(function (j) {
-          var d = j.detail;
-          err.textContent = Array.isArray(d) ? d.map(function (x) {
-            return x.loc[x.loc.length - 1] + ": " + x.msg; }).join("; ") : String(d);
+          err.textContent = window.kontakt.detailText(j.detail, r.status);
           err.hidden = false;  // the form keeps what was typed
         });
       });
@@ -410,9 +410,7 @@
           var r = rj[0], j = rj[1];
           if (!r.ok) {
             release();
-            var d = j.detail;
-            err.textContent = Array.isArray(d) ? d.map(function (x) {
-              return x.loc[x.loc.length - 1] + ": " + x.msg; }).join("; ") : String(d);
+            err.textContent = window.kontakt.detailText(j.detail, r.status);
             err.hidden = false;  // the draft stays as typed
             return;
           }
@@ -456,9 +454,7 @@
           .then(function (r) { return r.json().then(function (j) { return [r, j]; }); })
           .then(function (rj) {
             if (!rj[0].ok) {
-              var d = rj[1].detail;
-              err.textContent = Array.isArray(d) ? d.map(function (x) {
-                return x.loc[x.loc.length - 1] + ": " + x.msg; }).join("; ") : String(d);
+              err.textContent = window.kontakt.detailText(rj[1].detail, rj[0].status);
               err.hidden = false;
               return;
             }
@@ -575,15 +571,13 @@
             .replace("{dups}", r.skipped_duplicates).replace("{bad}", r.bad_rows);
           r.errors.forEach(function (e) {
             var li = document.createElement("li");
-            li.textContent = t.row + " " + e.row + " · " + e.field + ": " + e.message;
+            li.textContent = t.row + " " + e.row + " · " + (e.label || e.field) + ": " + e.message;
             list.appendChild(li);
           });
         });
     },
     showError: function (el, j) {
-      var d = j && j.detail;
-      el.textContent = Array.isArray(d) ? d.map(function (x) {
-        return x.loc.slice(1).join(".") + ": " + x.msg; }).join("; ") : String(d);
+      el.textContent = window.kontakt.detailText(j && j.detail, "");
       el.hidden = false;  // what was typed stays in the form
     },
     // a form to JSON: data-kind="int|bool|json|lines"; names with dots nest one level
