@@ -353,7 +353,8 @@ async def test_card_legal_entities_managers_relations_and_consent(demo, browser)
     await row.get_by_test_id("legal-edit").click()
     await page.get_by_test_id("legal-kpp").fill("773601001")
     await page.get_by_test_id("legal-save").click()
-    await page.get_by_test_id("legal-row").filter(has_text="773601001").wait_for()
+    await page.get_by_test_id("legal-row").filter(has_text="Ромашка-Трейд").filter(
+        has_text="773601001").wait_for()  # the demo's own entity has this KPP too
     await page.get_by_test_id("legal-row").filter(has_text="Ромашка-Трейд").get_by_test_id(
         "legal-primary").click()
     await page.get_by_test_id("legal-row").first.filter(has_text="Ромашка-Трейд").wait_for()
