@@ -26,6 +26,7 @@ from web.api import legal as _legal_api  # noqa: F401 - registers routes
 from web.api import mailings as _mailings_api  # noqa: F401 - registers routes
 from web.api import messaging as _messaging_api  # noqa: F401 - registers routes
 from web.api import reports as _reports_api  # noqa: F401 - registers routes
+from web.api import settings_admin as _settings_admin_api  # noqa: F401 - registers routes
 from web.api.routes import api
 from web.imports import setup_imports
 from web.keys import (

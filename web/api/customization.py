@@ -29,7 +29,8 @@ def _jsonable(value: Any) -> Any:
 class FieldIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     entity: Literal["client", "contact", "activity", "staff"] = "client"
-    code: str = Field(min_length=1, max_length=64)
+    code: str | None = Field(default=None, max_length=64,
+                             description="made from the name when not given")
     name: str = Field(min_length=1, max_length=200)
     type: Literal["text", "number", "money", "date", "bool", "choice", "multichoice"]
     dictionary_code: str | None = Field(default=None, max_length=64)

@@ -1,0 +1,108 @@
+"""Settings lists an admin keeps (issue 17): activity types, activity categories and
+products are changed and archived (restored) here; adding them is in
+:mod:`services.activities`. An archived entry leaves the choice lists; records that
+use it keep it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from models import ActivityCategory, ActivityKind, ActivityType, Product, Role, User
+from services.errors import NotFound, PermissionDenied, ValidationFailed
+
+
+def _admin(actor: User, what: str) -> None:
+    if actor.role != Role.ADMIN or not actor.is_active:
+        raise PermissionDenied(f"only admins edit {what}")
+
+
+def _name(raw: Any, limit: int) -> str:
+    name = " ".join(str(raw or "").split())
+    if not name or len(name) > limit:
+        raise ValidationFailed("name", f"one to {limit} characters")
+    return name
+
+
+async def do_update_type(actor: User, type_id: int, data: dict[str, Any]) -> ActivityType:
+    """Rename, change the kind or icon, archive (``archived``) or restore a type."""
+    _admin(actor, "the activity types")
+    row = await ActivityType.get_or_none(id=type_id)
+    if row is None:
+        raise NotFound("activity_type")
+    if "name" in data:
+        name = _name(data["name"], 100)
+        if await ActivityType.filter(name=name).exclude(id=row.id).exists():
+            raise ValidationFailed("name", f"{name!r} is already in the list")
+        row.name = name
+    if "kind" in data:
+        if data["kind"] not in ActivityKind.__members__.values():
+            raise ValidationFailed("kind", "must be event or task")
+        row.kind = ActivityKind(data["kind"])
+    if "icon" in data:
+        row.icon = str(data["icon"] or "")[:8]
+    if "archived" in data:
+        if data["archived"] and not await ActivityType.filter(archived=False).exclude(
+                id=row.id).exists():
+            raise ValidationFailed("archived", "at least one type must stay")
+        row.archived = bool(data["archived"])
+    await row.save()
+    return row
+
+
+async def do_update_category(actor: User, category_id: int,
+                             data: dict[str, Any]) -> ActivityCategory:
+    _admin(actor, "the categories")
+    row = await ActivityCategory.get_or_none(id=category_id)
+    if row is None:
+        raise NotFound("activity_category")
+    if "name" in data:
+        name = _name(data["name"], 100)
+        if await ActivityCategory.filter(name=name).exclude(id=row.id).exists():
+            raise ValidationFailed("name", f"{name!r} is already in the list")
+        row.name = name
+    if "colour" in data:
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", str(data["colour"] or "")):
+            raise ValidationFailed("colour", "use #rrggbb")
+        row.colour = str(data["colour"]).lower()
+    if "archived" in data:
+        row.archived = bool(data["archived"])
+    await row.save()
+    return row
+
+
+async def do_update_product(actor: User, product_id: int, data: dict[str, Any]) -> Product:
+    """S-12: change a product of the catalogue, archive or restore it."""
+    _admin(actor, "the product catalogue")
+    row = await Product.get_or_none(id=product_id)
+    if row is None:
+        raise NotFound("product")
+    if "name" in data:
+        row.name = _name(data["name"], 300)
+    if "code" in data:
+        code = str(data["code"] or "").strip() or None
+        if code and len(code) > 64:
+            raise ValidationFailed("code", "at most 64 characters")
+        if code and await Product.filter(code=code).exclude(id=row.id).exists():
+            raise ValidationFailed("code", f"{code!r} is already used")
+        row.code = code
+    if "category" in data:
+        row.category = str(data["category"] or "").strip()[:100] or None
+    if "unit" in data:
+        unit = str(data["unit"] or "").strip()
+        if not unit or len(unit) > 16:
+            raise ValidationFailed("unit", "one to 16 characters")
+        row.unit = unit
+    if "archived" in data:
+        row.archived = bool(data["archived"])
+    await row.save()
+    return row
+
+
+async def archived_lists() -> dict[str, list[Any]]:
+    """What an admin may restore: archived types, categories and products."""
+    return {
+        "types": await ActivityType.filter(archived=True).order_by("name"),
+        "categories": await ActivityCategory.filter(archived=True).order_by("name"),
+        "products": await Product.filter(archived=True).order_by("name").limit(500),
+    }
