@@ -106,3 +106,7 @@ async def archived_lists() -> dict[str, list[Any]]:
         "categories": await ActivityCategory.filter(archived=True).order_by("name"),
         "products": await Product.filter(archived=True).order_by("name").limit(500),
     }
+
+
+async def list_categories() -> list[ActivityCategory]:
+    return await ActivityCategory.filter(archived=False).order_by("name")

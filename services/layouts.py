@@ -65,3 +65,9 @@ async def own_layout(user: User) -> list[str] | None:
 async def do_reset_own_layout(actor: User) -> None:
     """Back to the department's layout."""
     await CardLayout.filter(user_id=actor.id).delete()
+
+
+async def person_layouts() -> dict[int, list[str]]:
+    """The layouts people set for themselves (user id → sections)."""
+    rows = await CardLayout.exclude(user_id=None)
+    return {r.user_id: list(r.layout["sections"]) for r in rows}
