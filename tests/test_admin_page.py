@@ -45,3 +45,111 @@ async def test_the_settings_page_has_forms_not_codes(demo, browser):  # noqa: F8
         assert code not in text, code
     options = await page.locator("[data-testid=field-type] option").all_inner_texts()
     assert "multichoice" not in options and "Несколько значений из списка" in options
+
+
+async def _submit(page, form: str) -> None:
+    async with page.expect_navigation():
+        await page.get_by_test_id(form).locator("button[type=submit]").click()
+    await page.get_by_test_id("field-form").wait_for()
+
+
+def _row(page, testid: str, name: str):
+    return page.locator(f"[data-testid={testid}][data-name='{name}']")
+
+
+async def test_an_admin_makes_changes_and_archives_from_a_phone(demo, browser):  # noqa: F811
+    from models import CardLayout, CustomField, Department, Playbook, Product
+    from services import segments
+    from services.staff import get_by_telegram_id
+
+    page = await _admin(demo, browser)
+    # a custom field with no code to type: the code comes from the name
+    form = page.get_by_test_id("field-form")
+    await page.get_by_test_id("field-name").fill("Уровень лояльности")
+    await page.get_by_test_id("field-type").select_option("choice")
+    await page.get_by_test_id("field-items").fill("высокий\nнизкий")
+    await _submit(page, "field-form")
+    field = await CustomField.get(name="Уровень лояльности")
+    assert field.code == "uroven_loyalnosti" and str(field.type) == "choice"
+    row = _row(page, "field-row", "Уровень лояльности")
+    assert "Одно значение из списка" in await row.inner_text()
+    await row.get_by_test_id("field-edit").click()
+    await page.get_by_test_id("field-name").fill("Лояльность")
+    await form.locator("input[name=required]").check()
+    await _submit(page, "field-form")
+    row = _row(page, "field-row", "Лояльность")
+    assert "обязательное" in await row.inner_text()
+    async with page.expect_navigation():
+        await row.get_by_test_id("field-archive").click()
+    await _row(page, "field-row", "Лояльность").get_by_test_id("field-restore").wait_for()
+    assert (await CustomField.get(id=field.id)).archived
+
+    # a segment of two conditions, its members counted as it is built
+    await page.get_by_test_id("segment-name").fill("Заполненные у менеджера")
+    builder = page.get_by_test_id("segment-builder")
+    await builder.get_by_test_id("builder-add").click()
+    await builder.get_by_test_id("builder-add").click()
+    rows = builder.get_by_test_id("cond-row")
+    await rows.nth(0).get_by_test_id("cond-field").select_option("completeness")
+    await rows.nth(0).get_by_test_id("cond-op").select_option("ge")
+    await rows.nth(0).get_by_test_id("cond-value").fill("10")
+    await rows.nth(1).get_by_test_id("cond-field").select_option("manager_id")
+    manager = await rows.nth(1).get_by_test_id("cond-value").locator(
+        "option").first.get_attribute("value")
+    admin = await get_by_telegram_id(100001)
+    expected = await segments.count_members(admin, {"match": "all", "conditions": [
+        {"field": "completeness", "op": "ge", "value": 10},
+        {"field": "manager_id", "op": "eq", "value": int(manager)}]})
+    await page.wait_for_function(
+        "n => document.querySelector('[data-testid=segment-builder] "
+        "[data-testid=builder-count]').textContent.endsWith(' ' + n)", arg=str(expected))
+    await _shot(page, "segment")
+    await _submit(page, "segment-form")
+    row = _row(page, "segment-row", "Заполненные у менеджера")
+    assert f"Клиентов: {expected}" in await row.inner_text()
+
+    # a classifier group by manager: the managers are ticked, not typed
+    await page.get_by_test_id("node-name").fill("Клиенты Ивана")
+    await page.get_by_test_id("node-kind").select_option("by_manager")
+    await page.get_by_test_id("node-managers").locator("input").first.check()
+    await _submit(page, "node-form")
+    row = _row(page, "node-row", "Клиенты Ивана")
+    assert "по менеджеру:" in await row.inner_text()
+
+    # the card's sections: history moved up one, files unticked, for the first department
+    layout = page.get_by_test_id("layout-form")
+    target = await page.get_by_test_id("layout-target").input_value()
+    rows = layout.get_by_test_id("layout-row")
+    await rows.last.get_by_test_id("layout-up").click()
+    await layout.locator("[data-section=files] input").uncheck()
+    assert "История изменений" in await rows.nth(8).inner_text()
+    await _submit(page, "layout-form")
+    saved = await CardLayout.get(department_id=int(target.split(":")[1]), user_id=None)
+    assert saved.layout["sections"][-2:] == ["history", "edit"]
+    assert "files" not in saved.layout["sections"]
+
+    # a playbook of two steps, as rows
+    await page.get_by_test_id("playbook-name").fill("Новый клиент")
+    steps = page.get_by_test_id("step-row")
+    await steps.nth(0).get_by_test_id("step-title").fill("Звонок-знакомство")
+    await page.get_by_test_id("playbook-add-step").click()
+    await steps.nth(1).get_by_test_id("step-title").fill("Отправить КП")
+    await steps.nth(1).get_by_test_id("step-days").fill("2")
+    await _submit(page, "playbook-form")
+    book = await Playbook.get(name="Новый клиент").prefetch_related("steps")
+    assert sorted((s.position, s.title, s.offset_days) for s in book.steps) == [
+        (0, "Звонок-знакомство", 0), (1, "Отправить КП", 2)]
+
+    # a product added, changed and archived
+    await page.get_by_test_id("product-name").fill("Цемент М400")
+    await _submit(page, "product-form")
+    await _row(page, "product-row", "Цемент М400").get_by_test_id("product-edit").click()
+    await page.get_by_test_id("product-name").fill("Цемент М500")
+    await _submit(page, "product-form")
+    async with page.expect_navigation():
+        await _row(page, "product-row", "Цемент М500").get_by_test_id(
+            "product-archive").click()
+    await _row(page, "product-archived", "Цемент М500").wait_for()
+    assert (await Product.get(name="Цемент М500")).archived
+    await _check_fits(page, "/app/admin after the changes")
+    assert await Department.exists()
