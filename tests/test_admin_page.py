@@ -153,3 +153,34 @@ async def test_an_admin_makes_changes_and_archives_from_a_phone(demo, browser): 
     assert (await Product.get(name="Цемент М500")).archived
     await _check_fits(page, "/app/admin after the changes")
     assert await Department.exists()
+
+
+async def test_a_manager_sets_the_sections_of_their_own_card(demo, browser):  # noqa: F811
+    from models import CardLayout, Client
+    from services.staff import get_by_telegram_id
+
+    page = await _phone(demo, browser, 100003)  # a manager
+    client = await Client.get(name="ООО «Ромашка»")
+    await page.goto(f"{demo}/app/clients/{client.id}")
+    async with page.expect_navigation():
+        await page.get_by_test_id("card-layout-link").click()
+    form = page.get_by_test_id("layout-form")
+    await form.get_by_test_id("layout-row").first.wait_for()
+    await _check_fits(page, "/app/card-layout")
+    text = await page.inner_text("main")
+    assert "Реквизиты" in text and "requisites" not in text
+    await form.locator("[data-section=history] [data-testid=layout-up]").click()
+    await form.locator("[data-section=files] input").uncheck()
+    async with page.expect_navigation():
+        await page.get_by_test_id("layout-submit").click()
+    me = await get_by_telegram_id(100003)
+    sections = (await CardLayout.get(user_id=me.id)).layout["sections"]
+    assert sections[-2:] == ["history", "edit"] and "files" not in sections
+    await page.goto(f"{demo}/app/clients/{client.id}")
+    shown = await page.eval_on_selector_all("main [data-section]",
+                                            "els => els.map(e => e.dataset.section)")
+    assert "files" not in shown
+    await page.goto(f"{demo}/app/card-layout")
+    async with page.expect_navigation():
+        await page.get_by_test_id("layout-reset").click()
+    assert not await CardLayout.exists(user_id=me.id)

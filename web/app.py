@@ -116,6 +116,7 @@ def build_web_app(
     app.router.add_post("/webhooks/google/calendar", _calendar_sync.google_notification)
     app.router.add_get("/ics/{token}", _calendar_sync.ics_feed)
     app.router.add_get("/app/admin", pages.admin_page)
+    app.router.add_get("/app/card-layout", pages.card_layout_page)
     app.router.add_get("/login/{token}", pages.login_page)
     app.router.add_post("/login/{token}", pages.login_link)
     app.router.add_static("/static", HERE / "static")

@@ -565,6 +565,21 @@ async def admin_page(request: web.Request) -> web.Response:
     )
 
 
+async def card_layout_page(request: web.Request) -> web.Response:
+    """A-2: anyone sets the sections of the client card for themselves."""
+    from services import layouts
+
+    user = await current_user(request)
+    if user is None:
+        return render(request, "signin.html", lang=_guess_lang(request))
+    own = await layouts.own_layout(user)
+    back = request.query.get("client", "")
+    return render(request, "card_layout.html", lang=str(user.language), user=user, own=own,
+                  back=f"/app/clients/{back}" if back.isdigit() else None,
+                  data={"sections": list(layouts.SECTIONS),
+                        "layouts": {f"u:{user.id}": await layouts.layout_for(user)}})
+
+
 def _tree_order(nodes: list) -> list[tuple[Any, int]]:
     """Nodes parents first, each with its depth, for an indented list."""
     children: dict[Any, list] = {}

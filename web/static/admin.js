@@ -114,7 +114,7 @@
     });
     return out;
   }
-  var ATTRS = attributes();
+  var ATTRS = D.fields ? attributes() : [];
   function attr(v) { return ATTRS.filter(function (a) { return a.v === v; })[0] || ATTRS[0]; }
   function options(select, list, chosen) {
     select.innerHTML = "";
@@ -360,6 +360,7 @@
       var target = form.elements.target.value;
       layoutRows(form, D.layouts[target] || D.sections.slice());
     },
+    resetLayout: function (form) { call(form, "DELETE", "/api/v1/card-layout/own"); },
     saveLayout: function (form) {
       var target = form.elements.target.value.split(":"), sections = [];
       each(form.querySelectorAll("[data-testid=layout-row]"), function (li) {
@@ -403,17 +404,19 @@
     }
   };
 
-  function start() {
+  function start() {  // the settings page, or a person's own card layout page
     var field = document.querySelector("[data-testid=field-form]");
-    adm.fieldType(field);
-    adm.showDictionary(document.getElementById("dict-select").value, true);
-    var node = document.querySelector("[data-testid=node-form]");
-    builder(node.querySelector(".builder"));
-    adm.nodeKind(node);
-    builder(document.querySelector("[data-testid=segment-builder]"));
+    if (field) {
+      adm.fieldType(field);
+      adm.showDictionary(document.getElementById("dict-select").value, true);
+      var node = document.querySelector("[data-testid=node-form]");
+      builder(node.querySelector(".builder"));
+      adm.nodeKind(node);
+      builder(document.querySelector("[data-testid=segment-builder]"));
+      stepRow(document.querySelector("[data-testid=playbook-form]"));
+    }
     var layout = document.querySelector("[data-testid=layout-form]");
-    if (layout.elements.target.options.length) adm.showLayout(layout);
-    stepRow(document.querySelector("[data-testid=playbook-form]"));
+    if (layout && layout.elements.target.options.length) adm.showLayout(layout);
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
