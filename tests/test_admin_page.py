@@ -184,3 +184,110 @@ async def test_a_manager_sets_the_sections_of_their_own_card(demo, browser):  # 
     async with page.expect_navigation():
         await page.get_by_test_id("layout-reset").click()
     assert not await CardLayout.exists(user_id=me.id)
+
+
+async def test_lists_are_changed_in_place(demo, browser):  # noqa: F811
+    """Dictionary values, a rule-built group, a segment changed, a type, a template and
+    a department: each made, changed and archived or deleted from the page."""
+    from models import ActivityType, ClassifierNode, Department, DictionaryItem, Segment
+    from models import MessageTemplate
+
+    page = await _admin(demo, browser)
+    await page.get_by_test_id("dict-select").select_option("sphere")
+    form = page.get_by_test_id("dict-form")
+    await page.get_by_test_id("item-name").fill("Фармацевтика")
+    await _submit(page, "dict-form")
+    await page.get_by_test_id("dict-select").select_option("sphere")
+    row = _row(page, "item-row", "Фармацевтика")
+    await row.get_by_test_id("item-edit").click()
+    await page.get_by_test_id("item-name").fill("Фармация")
+    await _submit(page, "dict-form")
+    item = await DictionaryItem.get(name="Фармация")
+    await page.get_by_test_id("dict-select").select_option("sphere")
+    async with page.expect_navigation():
+        await _row(page, "item-row", "Фармация").get_by_test_id("item-archive").click()
+    assert (await DictionaryItem.get(id=item.id)).archived
+    await page.get_by_test_id("dict-select").select_option("sphere")
+    async with page.expect_navigation():
+        await _row(page, "item-row", "Фармация").get_by_test_id("item-restore").click()
+    assert not (await DictionaryItem.get(id=item.id)).archived
+    assert await form.count() == 1
+
+    # a group by a rule: built with the same pickers as a segment
+    await page.get_by_test_id("node-name").fill("Почти полные")
+    await page.get_by_test_id("node-kind").select_option("by_field")
+    node_builder = page.get_by_test_id("node-builder")
+    await node_builder.get_by_test_id("builder-add").click()
+    cond = node_builder.get_by_test_id("cond-row").first
+    await cond.get_by_test_id("cond-field").select_option("completeness")
+    await cond.get_by_test_id("cond-op").select_option("ge")
+    await cond.get_by_test_id("cond-value").fill("80")
+    await _submit(page, "node-form")
+    node = await ClassifierNode.get(name="Почти полные")
+    assert node.rule["conditions"] == [{"field": "completeness", "op": "ge", "value": 80}]
+    # changed: the builder opens with its rule
+    await _row(page, "node-row", "Почти полные").get_by_test_id("node-edit").click()
+    value = node_builder.get_by_test_id("cond-value").first
+    assert await value.input_value() == "80"
+    await value.fill("90")
+    await _submit(page, "node-form")
+    assert (await ClassifierNode.get(id=node.id)).rule["conditions"][0]["value"] == 90
+
+    # a segment opened again, a condition removed, saved
+    await page.get_by_test_id("segment-name").fill("Москва и полнота")
+    seg_builder = page.get_by_test_id("segment-builder")
+    for _ in range(2):
+        await seg_builder.get_by_test_id("builder-add").click()
+    conds = seg_builder.get_by_test_id("cond-row")
+    await conds.nth(0).get_by_test_id("cond-field").select_option("name")
+    await conds.nth(0).get_by_test_id("cond-value").fill("ООО")
+    await conds.nth(1).get_by_test_id("cond-field").select_option("is_group")
+    await _submit(page, "segment-form")
+    await _row(page, "segment-row", "Москва и полнота").get_by_test_id(
+        "segment-edit").click()
+    assert await conds.count() == 2
+    await conds.nth(1).get_by_test_id("cond-remove").click()
+    await page.get_by_test_id("segment-name").fill("Все ООО")
+    await _submit(page, "segment-form")
+    segment = await Segment.get(name="Все ООО")
+    assert [c["field"] for c in segment.rules["conditions"]] == ["name"]
+    async with page.expect_navigation():
+        await _row(page, "segment-row", "Все ООО").get_by_test_id("segment-delete").click()
+    assert not await Segment.exists(id=segment.id)
+
+    # an activity type renamed and archived
+    await _row(page, "type-row", "Презентация").locator("button").first.click()
+    await page.get_by_test_id("type-name").fill("Демонстрация")
+    await _submit(page, "type-form")
+    async with page.expect_navigation():
+        await _row(page, "type-row", "Демонстрация").get_by_test_id("type-archive").click()
+    assert (await ActivityType.get(name="Демонстрация")).archived
+
+    # a template: added, changed, archived
+    tform = page.get_by_test_id("template-form")
+    await page.get_by_test_id("template-name").fill("Приветствие")
+    await tform.locator("select[name=channel]").select_option("sms")
+    await page.get_by_test_id("template-body").fill("Здравствуйте, {{ client.name }}")
+    await _submit(page, "template-form")
+    await page.locator("[data-name='Приветствие'] [data-testid=template-edit]").click()
+    assert await tform.locator("select[name=channel]").input_value() == "sms"
+    await page.get_by_test_id("template-body").fill("Добрый день, {{ client.name }}")
+    await _submit(page, "template-form")
+    template = await MessageTemplate.get(name="Приветствие")
+    assert template.body.startswith("Добрый день")
+    async with page.expect_navigation():
+        await page.locator("[data-name='Приветствие'] [data-testid=template-archive]").click()
+    assert (await MessageTemplate.get(id=template.id)).archived
+
+    # a department: added, renamed, deleted
+    dform = page.get_by_test_id("department-form")
+    await dform.locator("input[name=name]").fill("Склад")
+    await _submit(page, "department-form")
+    await page.locator("[data-name='Склад'] [data-testid=department-edit]").click()
+    await dform.locator("input[name=name]").fill("Склад Киев")
+    await _submit(page, "department-form")
+    dep = await Department.get(name="Склад Киев")
+    async with page.expect_navigation():
+        await page.locator("[data-name='Склад Киев'] [data-testid=department-delete]").click()
+    assert not await Department.exists(id=dep.id)
+    await _check_fits(page, "/app/admin after the lists")

@@ -314,7 +314,14 @@
       if (!quiet) select.closest("section").scrollIntoView({block: "start"});
     },
     editItem: function (button) {
-      fill(document.querySelector("[data-testid=dict-form]"), rowData(button));
+      var form = document.querySelector("[data-testid=dict-form]"), data = rowData(button);
+      var select = form.elements.parent_id;
+      if (data.parent_id && !select.querySelector("option[value='" + data.parent_id + "']")) {
+        // a parent not offered (archived, or past the list's length) stays where it is
+        var sub = button.closest(".row").querySelector(".sub");
+        select.appendChild(make("option", {value: String(data.parent_id)}, sub ? sub.textContent : "…"));
+      }
+      fill(form, data);
     },
     saveItem: function (form) {
       var id = form.elements.id.value, body = collect(form);
