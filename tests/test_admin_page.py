@@ -189,8 +189,14 @@ async def test_a_manager_sets_the_sections_of_their_own_card(demo, browser):  # 
 async def test_lists_are_changed_in_place(demo, browser):  # noqa: F811
     """Dictionary values, a rule-built group, a segment changed, a type, a template and
     a department: each made, changed and archived or deleted from the page."""
-    from models import ActivityType, ClassifierNode, Department, DictionaryItem, Segment
-    from models import MessageTemplate
+    from models import (
+        ActivityType,
+        ClassifierNode,
+        Department,
+        DictionaryItem,
+        MessageTemplate,
+        Segment,
+    )
 
     page = await _admin(demo, browser)
     await page.get_by_test_id("dict-select").select_option("sphere")
