@@ -152,6 +152,7 @@ async def test_an_admin_makes_changes_and_archives_from_a_phone(demo, browser): 
     await _row(page, "product-archived", "Цемент М500").wait_for()
     assert (await Product.get(name="Цемент М500")).archived
     await _check_fits(page, "/app/admin after the changes")
+    await _shot(page, "admin-after")
     assert await Department.exists()
 
 
