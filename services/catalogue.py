@@ -1,14 +1,14 @@
-"""Settings lists an admin keeps (issue 17): activity types, activity categories and
-products are changed and archived (restored) here; adding them is in
-:mod:`services.activities`. An archived entry leaves the choice lists; records that
-use it keep it."""
+"""Settings an admin keeps (issue 17): activity types, activity categories and
+products are changed and archived (restored) here — adding them is in
+:mod:`services.activities`; an archived entry leaves the choice lists, records that
+use it keep it — and the card completeness weights and minimum (S-10)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from models import ActivityCategory, ActivityKind, ActivityType, Product, Role, User
+from models import ActivityCategory, ActivityKind, ActivityType, Product, Role, Setting, User
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 
 
@@ -110,3 +110,34 @@ async def archived_lists() -> dict[str, list[Any]]:
 
 async def list_categories() -> list[ActivityCategory]:
     return await ActivityCategory.filter(archived=False).order_by("name")
+
+
+COMPLETENESS_PARTS = ("name", "phone", "email", "address", "requisites", "contact")
+
+
+async def completeness_settings() -> tuple[dict[str, int], int]:
+    """The completeness weights (S-10) and the minimum to save a card."""
+    from services.clients import DEFAULT_WEIGHTS
+
+    weights = await Setting.get_or_none(key="completeness.weights")
+    minimum = await Setting.get_or_none(key="completeness.minimum")
+    return (dict(weights.value) if weights else dict(DEFAULT_WEIGHTS),
+            int(minimum.value) if minimum else 0)
+
+
+async def do_save_completeness(actor: User, weights: dict[str, int],
+                               minimum: int = 0) -> tuple[dict[str, int], int]:
+    """Admins set how much each part of a card counts (0..100) and the minimum."""
+    _admin(actor, "the completeness settings")
+    if not weights:
+        raise ValidationFailed("weights", "give at least one weight")
+    for key, w in weights.items():
+        if key not in COMPLETENESS_PARTS:
+            raise ValidationFailed("weights", f"{key!r} is not a part of the card")
+        if isinstance(w, bool) or not isinstance(w, int) or not 0 <= w <= 100:
+            raise ValidationFailed("weights", "each weight is 0 to 100")
+    if isinstance(minimum, bool) or not isinstance(minimum, int) or not 0 <= minimum <= 100:
+        raise ValidationFailed("minimum", "0 to 100")
+    await Setting.update_or_create(key="completeness.weights", defaults={"value": dict(weights)})
+    await Setting.update_or_create(key="completeness.minimum", defaults={"value": minimum})
+    return dict(weights), minimum

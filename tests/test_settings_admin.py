@@ -281,3 +281,17 @@ async def test_the_settings_api(service, emulator, make_staff):
     assert (await c.delete(f"/api/v1/departments/{dep['id']}")).status == 200
     page = await (await c.get("/app/admin")).text()
     assert "Code (latin" not in page and 'data-kind="json"' not in page
+
+
+async def test_completeness_weights_by_admins_only(org):
+    before = await catalogue.completeness_settings()
+    with pytest.raises(PermissionDenied):
+        await catalogue.do_save_completeness(org["head"], {"name": 50})
+    for weights, minimum, field in (({"name": 101}, 0, "weights"), ({"shoe": 5}, 0, "weights"),
+                                    ({}, 0, "weights"), ({"name": 50}, -1, "minimum")):
+        with pytest.raises(ValidationFailed) as exc:
+            await catalogue.do_save_completeness(org["admin"], weights, minimum)
+        assert exc.value.field == field
+    assert await catalogue.completeness_settings() == before  # nothing changed
+    await catalogue.do_save_completeness(org["admin"], {"name": 50, "phone": 50}, 10)
+    assert await catalogue.completeness_settings() == ({"name": 50, "phone": 50}, 10)

@@ -488,11 +488,10 @@ async def import_page(request: web.Request) -> web.Response:
 async def admin_page(request: web.Request) -> web.Response:
     """K-3, issue 17: every setting with forms and pickers, readable labels; whatever is
     made here is also changed and archived or deleted here."""
-    from models import CompanyGoogle, Setting
     from services import activities as activity_service
     from services import catalogue, classifier, customfields, dictionaries, layouts, segments
     from services.activities import organizer_settings
-    from services.clients import DEFAULT_WEIGHTS
+    from services.calendar import workspace_account
     from services.messaging import list_templates
     from services.playbooks import list_playbooks
     from services.staff import list_departments, list_staff
@@ -506,8 +505,7 @@ async def admin_page(request: web.Request) -> web.Response:
                       title_msg=N_("For administrators"),
                       body_msg=N_("Ask an administrator to change the settings."))
     dicts = await dictionaries.list_dictionaries()
-    weights = await Setting.get_or_none(key="completeness.weights")
-    minimum = await Setting.get_or_none(key="completeness.minimum")
+    weights, minimum = await catalogue.completeness_settings()
     fields = []
     for entity in ("client", "contact", "activity"):
         fields += await customfields.fields_for(user, entity, include_archived=True)
@@ -545,8 +543,7 @@ async def admin_page(request: web.Request) -> web.Response:
         item_names={i.id: i.name for rows in items.values() for i in rows},
         node_names={n.id: n.name for n in nodes},
         segs=segs, counts=counts, people=people,
-        weights=weights.value if weights else DEFAULT_WEIGHTS,
-        minimum=minimum.value if minimum else 0,
+        weights=weights, minimum=minimum,
         departments=departments,
         organizer=await organizer_settings(),
         playbooks=books,
@@ -561,7 +558,7 @@ async def admin_page(request: web.Request) -> web.Response:
         archived=archived,
         message_templates=await list_templates(),
         old_templates=await list_templates(archived=True),
-        workspace=await CompanyGoogle.first(),
+        workspace=await workspace_account(),
     )
 
 
