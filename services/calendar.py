@@ -344,3 +344,8 @@ def span(a: Activity) -> tuple[datetime, datetime]:
 
 def local_date(value: datetime, tz: str) -> date:
     return value.astimezone(ZoneInfo(tz)).date()
+
+
+async def workspace_account() -> CompanyGoogle | None:
+    """The company's Google Workspace service account, if set (its e-mail is shown)."""
+    return await CompanyGoogle.first()

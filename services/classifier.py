@@ -161,6 +161,8 @@ async def do_set_rule(actor: User, node_id: int, kind: Any, rule: Any = None, *,
     node = await _get_node(node_id)
     kind = _kind(kind)
     rule = await _clean_rule(kind, rule, actor, node.id)
+    if kind == node.kind and rule == node.rule:
+        return node  # the same: no history line
     async with in_transaction():
         if node.kind == ClassifierKind.MANUAL and kind != ClassifierKind.MANUAL:
             await ClientClassification.filter(node_id=node.id).delete()

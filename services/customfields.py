@@ -239,6 +239,23 @@ def _clean_code(code: Any) -> str:
     return text
 
 
+async def derive_code(entity: Any, name: str) -> str:
+    """A field's code made from its name (people never type codes): Latin letters from
+    the transliterated name, ``_`` between words, unique for the entity (``_2``...)."""
+    from services.text import translit
+
+    entity = _entity(entity)
+    base = re.sub(r"[^a-z0-9]+", "_", translit(str(name or ""))).strip("_")[:40] or "field"
+    if not base[0].isalpha():
+        base = f"f_{base}"
+    taken = set(await CustomField.filter(entity=entity, code__startswith=base)
+                .values_list("code", flat=True))
+    code, n = base, 2
+    while code in taken:
+        code, n = f"{base}_{n}", n + 1
+    return code
+
+
 async def _departments(department_ids: Iterable[int] | None) -> list[Department]:
     ids = list(dict.fromkeys(department_ids or []))
     if not ids:
@@ -259,7 +276,7 @@ async def _audit_field(actor: User, source: str, field: CustomField, action: str
         new_value=None if new is None else str(new))
 
 
-async def do_create_field(actor: User, entity: Any, code: str, name: str, type: Any, *,
+async def do_create_field(actor: User, entity: Any, code: str | None, name: str, type: Any, *,
                           dictionary_code: str | None = None,
                           items: list[Any] | None = None, required: bool = False,
                           confidential: bool = False,
@@ -267,11 +284,11 @@ async def do_create_field(actor: User, entity: Any, code: str, name: str, type: 
                           sort_order: int | None = None, source: str = "web") -> CustomField:
     """Define a field (admins). A choice field uses an existing dictionary
     (``dictionary_code``) or gets its own ``cf_<code>`` made from ``items`` (names, or
-    ``{"name": ..., "code": ...}``)."""
+    ``{"name": ..., "code": ...}``). Without ``code`` one is made from the name."""
     require_admin(actor)
     entity = _entity(entity)
-    code = _clean_code(code)
     name = dictionaries._clean_name(name)
+    code = _clean_code(code) if code else await derive_code(entity, name)
     try:
         ftype = FieldType(type)
     except ValueError:

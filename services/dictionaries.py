@@ -307,6 +307,32 @@ async def do_rename_item(actor: User, item_id: int, name: str, *,
     return item
 
 
+async def do_move_item(actor: User, item_id: int, parent_id: int | None, *,
+                       source: str = "web") -> DictionaryItem:
+    """Put an item under another parent (a city into another region...) or to the top;
+    the parent follows the dictionary's rule and an item never goes under itself."""
+    require_admin(actor)
+    item = await get_item(item_id)
+    if parent_id == item.parent_id:
+        return item
+    dictionary = await Dictionary.get(id=item.dictionary_id)
+    parent = await _check_parent(dictionary, parent_id)
+    if parent is not None and parent.dictionary_id == item.dictionary_id:
+        seen, up = set(), parent
+        while up is not None and up.id not in seen:
+            if up.id == item.id:
+                raise ValidationFailed("parent", N_("an item cannot go inside itself"))
+            seen.add(up.id)
+            up = await DictionaryItem.get_or_none(id=up.parent_id) if up.parent_id else None
+    async with in_transaction():
+        await _check_unique(item.dictionary_id, parent_id, item.name, exclude_id=item.id)
+        old = item.parent_id
+        item.parent_id = parent_id
+        await item.save(update_fields=["parent_id", "updated_at"])
+        await _audit(actor, source, item.id, "move", "parent", old, parent_id)
+    return item
+
+
 async def do_archive_item(actor: User, item_id: int, archived: bool = True, *,
                           source: str = "web") -> DictionaryItem:
     """Hide an item from choice lists (records that use it keep it); ``archived=False``

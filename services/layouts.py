@@ -48,3 +48,27 @@ async def do_save_layout(actor: User, sections: list[str], *, department_id: int
     row, _ = await CardLayout.update_or_create(
         department_id=department_id, user_id=user_id, defaults={"layout": layout})
     return row
+
+
+async def department_layouts() -> dict[int, list[str]]:
+    """The layouts set per department (department id → sections), for the settings
+    page to start from what is saved."""
+    rows = await CardLayout.filter(user_id=None).exclude(department_id=None)
+    return {r.department_id: list(r.layout["sections"]) for r in rows}
+
+
+async def own_layout(user: User) -> list[str] | None:
+    """The person's own layout, or None when they follow their department's."""
+    row = await CardLayout.get_or_none(user_id=user.id)
+    return list(row.layout["sections"]) if row else None
+
+
+async def do_reset_own_layout(actor: User) -> None:
+    """Back to the department's layout."""
+    await CardLayout.filter(user_id=actor.id).delete()
+
+
+async def person_layouts() -> dict[int, list[str]]:
+    """The layouts people set for themselves (user id → sections)."""
+    rows = await CardLayout.exclude(user_id=None)
+    return {r.user_id: list(r.layout["sections"]) for r in rows}

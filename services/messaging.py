@@ -263,8 +263,23 @@ async def do_save_template(actor: User, data: dict[str, Any],
     return template
 
 
-async def list_templates(channel: str | None = None) -> list[MessageTemplate]:
-    qs = MessageTemplate.filter(archived=False)
+async def do_archive_template(actor: User, template_id: int,
+                              archived: bool = True) -> MessageTemplate:
+    """Take a template out of the lists (messages sent with it keep their text);
+    ``archived=False`` brings it back."""
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied("only admins edit templates")
+    template = await MessageTemplate.get_or_none(id=template_id)
+    if template is None:
+        raise NotFound("template")
+    template.archived = bool(archived)
+    await template.save(update_fields=["archived", "updated_at"])
+    return template
+
+
+async def list_templates(channel: str | None = None, *,
+                         archived: bool = False) -> list[MessageTemplate]:
+    qs = MessageTemplate.filter(archived=archived)
     if channel:
         qs = qs.filter(channel=channel)
     return await qs.order_by("channel", "name", "language")

@@ -79,8 +79,50 @@ async def do_create_playbook(actor: User, name: str, steps: Any,
     return playbook
 
 
-async def list_playbooks() -> list[Playbook]:
-    return await Playbook.filter(archived=False).order_by("name").prefetch_related("steps")
+async def do_update_playbook(actor: User, playbook_id: int, name: str, steps: Any,
+                             description: str | None = None) -> Playbook:
+    """Rename a playbook and replace its steps (tasks made from it stay as they are)."""
+    if actor.role not in (Role.ADMIN, Role.HEAD):
+        raise PermissionDenied("admins and heads write playbooks")
+    playbook = await Playbook.get_or_none(id=playbook_id)
+    if playbook is None:
+        raise NotFound("playbook")
+    name = " ".join((name or "").split())
+    if not name or len(name) > 200:
+        raise ValidationFailed("name", N_("one to 200 characters"))
+    if await Playbook.filter(name=name).exclude(id=playbook.id).exists():
+        raise ValidationFailed("name", N_("«{name}» already exists"), name=name)
+    clean = _clean_steps(steps)
+    types = [await acts.get_type(s["type"]) for s in clean]
+    async with in_transaction():
+        playbook.name = name
+        if description is not None:
+            playbook.description = description or None
+        await playbook.save()
+        await PlaybookStep.filter(playbook_id=playbook.id).delete()
+        for position, (step, kind) in enumerate(zip(clean, types, strict=True)):
+            await PlaybookStep.create(playbook=playbook, position=position, type=kind,
+                                      offset_days=step["offset_days"], title=step["title"],
+                                      text=step["text"], assignee=step["assignee"])
+    return playbook
+
+
+async def do_archive_playbook(actor: User, playbook_id: int, archived: bool = True
+                              ) -> Playbook:
+    """Take a playbook out of the list (``archived=False`` brings it back)."""
+    if actor.role not in (Role.ADMIN, Role.HEAD):
+        raise PermissionDenied("admins and heads write playbooks")
+    playbook = await Playbook.get_or_none(id=playbook_id)
+    if playbook is None:
+        raise NotFound("playbook")
+    playbook.archived = bool(archived)
+    await playbook.save(update_fields=["archived", "updated_at"])
+    return playbook
+
+
+async def list_playbooks(*, archived: bool = False) -> list[Playbook]:
+    return await Playbook.filter(archived=archived).order_by("name").prefetch_related(
+        "steps", "steps__type")
 
 
 async def _assignee(rule: AssigneeRule, actor: User, client_id: int) -> int:

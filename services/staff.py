@@ -394,6 +394,43 @@ async def do_create_department(actor: User, name: str, parent_id: int | None = N
     return await Department.create(name=name[:200], parent_id=parent_id)
 
 
+async def do_update_department(actor: User, department_id: int, name: str | None = None,
+                                parent_id: int | None | bool = False) -> Department:
+    """Rename a department or move it under another (``parent_id=None``: to the top;
+    ``False``: leave it); never under itself or its own sub-departments."""
+    await require(actor, Action.MANAGE_DEPARTMENTS)
+    department = await Department.get_or_none(id=department_id)
+    if department is None:
+        raise NotFound("department")
+    if name is not None:
+        name = " ".join(str(name).split())
+        if not name or len(name) > 200:
+            raise ValidationFailed("name", N_("one to 200 characters"))
+        department.name = name
+    if parent_id is not False:
+        if parent_id is not None:
+            if not await Department.exists(id=parent_id):
+                raise ValidationFailed("parent", N_("no such department"))
+            if parent_id in await department_subtree_ids(department.id):
+                raise ValidationFailed("parent", N_("a department cannot go inside itself"))
+        department.parent_id = parent_id
+    await department.save()
+    return department
+
+
+async def do_delete_department(actor: User, department_id: int) -> None:
+    """Delete an empty department: refused while it has people or sub-departments."""
+    await require(actor, Action.MANAGE_DEPARTMENTS)
+    department = await Department.get_or_none(id=department_id)
+    if department is None:
+        raise NotFound("department")
+    if await User.filter(department_id=department.id).exists():
+        raise ValidationFailed("department", N_("people work in it: move them first"))
+    if await Department.filter(parent_id=department.id).exists():
+        raise ValidationFailed("department", N_("it has sub-departments: move them first"))
+    await department.delete()
+
+
 async def purge_expired(now=None) -> int:
     """Housekeeping job: delete expired login links and web sessions."""
     from models import LoginToken, WebSession

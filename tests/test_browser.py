@@ -501,21 +501,31 @@ async def test_admin_sets_the_google_workspace_key(demo, browser):
     assert await page.get_by_test_id("type-form").count() == 1
     assert await page.get_by_test_id("organizer-form").count() == 1
     assert "<section" not in await page.title()
-    await box.fill('{"type": "authorized_user"}')
+    # the key is the file Google gives, not JSON typed into a box
+    assert await box.get_attribute("type") == "file"
     save = page.get_by_test_id("workspace-form").locator("button")
-    await save.click()
     error = page.get_by_test_id("workspace-form").locator(".error")
+    await box.set_input_files(files=[{"name": "key.json", "mimeType": "application/json",
+                                      "buffer": b"not json"}])
+    await save.click()
     await error.wait_for(state="visible")
-    assert "service_account" in await error.text_content()
-    assert await box.input_value() == '{"type": "authorized_user"}'
+    assert "JSON" in await error.text_content()
+    await box.set_input_files(files=[{"name": "key.json", "mimeType": "application/json",
+                                      "buffer": b'{"type": "authorized_user"}'}])
+    await save.click()
+    await page.wait_for_function("document.querySelector('[data-testid=workspace-form] "
+                                 ".error').textContent.includes('service_account')")
+    assert await box.evaluate("e => e.files.length") == 1  # the chosen file is kept
     pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption()).decode()
     import json
 
-    await box.fill(json.dumps({"type": "service_account", "client_email":
-                               "sync@company.iam.gserviceaccount.com", "private_key": pem,
-                               "token_uri": "https://oauth2.googleapis.com/token"}))
+    key = json.dumps({"type": "service_account", "client_email":
+                      "sync@company.iam.gserviceaccount.com", "private_key": pem,
+                      "token_uri": "https://oauth2.googleapis.com/token"}).encode()
+    await box.set_input_files(files=[{"name": "key.json", "mimeType": "application/json",
+                                      "buffer": key}])
     await save.click()
     await page.get_by_test_id("workspace-account").wait_for()
     assert "sync@company.iam.gserviceaccount.com" in await page.get_by_test_id(

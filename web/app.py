@@ -27,6 +27,7 @@ from web.api import mailings as _mailings_api  # noqa: F401 - registers routes
 from web.api import messaging as _messaging_api  # noqa: F401 - registers routes
 from web.api import profile as _profile_api
 from web.api import reports as _reports_api  # noqa: F401 - registers routes
+from web.api import settings_admin as _settings_admin_api  # noqa: F401 - registers routes
 from web.api.routes import api
 from web.imports import setup_imports
 from web.keys import (
@@ -116,6 +117,7 @@ def build_web_app(
     app.router.add_post("/webhooks/google/calendar", _calendar_sync.google_notification)
     app.router.add_get("/ics/{token}", _calendar_sync.ics_feed)
     app.router.add_get("/app/admin", pages.admin_page)
+    app.router.add_get("/app/card-layout", pages.card_layout_page)
     app.router.add_get("/login/{token}", pages.login_page)
     app.router.add_post("/login/{token}", pages.login_link)
     app.router.add_static("/static", HERE / "static")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiohttp import web
 
@@ -576,15 +577,15 @@ async def import_page(request: web.Request) -> web.Response:
 
 
 async def admin_page(request: web.Request) -> web.Response:
-    """K-3: custom fields, dictionaries, classifier, segments, completeness — no code."""
-    from models import ActivityCategory, CompanyGoogle, Department, Setting
+    """K-3, issue 17: every setting with forms and pickers, readable labels; whatever is
+    made here is also changed and archived or deleted here."""
     from services import activities as activity_service
-    from services import classifier, customfields, dictionaries, segments
+    from services import catalogue, classifier, customfields, dictionaries, layouts, segments
     from services.activities import organizer_settings
-    from services.clients import DEFAULT_WEIGHTS
-    from services.layouts import SECTIONS
+    from services.calendar import workspace_account
     from services.messaging import list_templates
     from services.playbooks import list_playbooks
+    from services.staff import list_departments, list_staff
 
     user = await current_user(request)
     if user is None:
@@ -594,25 +595,90 @@ async def admin_page(request: web.Request) -> web.Response:
         return render(request, "message.html", lang=lang, status=403, user=user,
                       title_msg=N_("For administrators"),
                       body_msg=N_("Ask an administrator to change the settings."))
-    await dictionaries.ensure_system_dictionaries()
-    weights = await Setting.get_or_none(key="completeness.weights")
-    minimum = await Setting.get_or_none(key="completeness.minimum")
+    dicts = await dictionaries.list_dictionaries()
+    weights, minimum = await catalogue.completeness_settings()
+    fields = []
+    for entity in ("client", "contact", "activity"):
+        fields += await customfields.fields_for(user, entity, include_archived=True)
+    client_fields = [f for f in fields if str(f.entity) == "client" and not f.archived]
+    nodes = await classifier.list_nodes()
+    departments = await list_departments()
+    people = await list_staff(user)
+    types = await activity_service.list_types()
+    segs = await segments.list_segments(user)
+    counts = {sg.id: await segments.count_members(user, sg) for sg in segs}
+    items = {d.code: await dictionaries.list_items(d.code, include_archived=True, limit=500)
+             for d in dicts}
+    data = {
+        "fields": [{"code": f.code, "name": f.name, "type": str(f.type), "choices": [
+            {"id": i.id, "name": i.name} for i in items.get(
+                f.dictionary.code if f.dictionary else "", []) if not i.archived]}
+            for f in client_fields],
+        "dicts": {code: [{"id": i.id, "name": i.name, "parent_id": i.parent_id}
+                         for i in rows if not i.archived] for code, rows in items.items()},
+        "parents": dict(dictionaries.PARENT_RULES),
+        "staff": [{"id": p.id, "name": p.full_name} for p in people],
+        "nodes": [{"id": n.id, "name": n.name, "parent_id": n.parent_id, "kind": str(n.kind),
+                   "rule": n.rule} for n in nodes],
+        "types": [{"value": t.code or str(t.id), "name": f"{t.icon} {t.name}".strip()}
+                  for t in types],
+        "layouts": {**{f"d:{k}": v for k, v in (await layouts.department_layouts()).items()},
+                    **{f"u:{k}": v for k, v in (await layouts.person_layouts()).items()}},
+        "sections": list(layouts.SECTIONS),
+    }
+    archived = await catalogue.archived_lists()
+    books = await list_playbooks()
     return render(
-        request, "admin.html", lang=lang, user=user,
-        fields=await customfields.fields_for(user, "client") + await customfields.fields_for(
-            user, "contact"),
-        dicts=await dictionaries.list_dictionaries(),
-        nodes=await classifier.list_nodes(),
-        segs=await segments.list_segments(user),
-        weights=weights.value if weights else DEFAULT_WEIGHTS,
-        minimum=minimum.value if minimum else 0,
-        departments=await Department.all().order_by("name"),
-        sections=SECTIONS,
+        request, "admin.html", lang=lang, user=user, data=data,
+        fields=fields, dicts=dicts, items=items, nodes=_tree_order(nodes),
+        item_names={i.id: i.name for rows in items.values() for i in rows},
+        node_names={n.id: n.name for n in nodes},
+        segs=segs, counts=counts, people=people,
+        weights=weights, minimum=minimum,
+        departments=departments,
         organizer=await organizer_settings(),
-        playbooks=await list_playbooks(),
-        activity_types=await activity_service.list_types(),
-        categories=await ActivityCategory.filter(archived=False).order_by("name"),
+        playbooks=books,
+        playbook_steps={p.id: [{"title": st.title, "type": st.type.code or str(st.type_id),
+                                "offset_days": st.offset_days, "assignee": str(st.assignee)}
+                               for st in sorted(p.steps, key=lambda x: x.position)]
+                        for p in books},
+        old_playbooks=await list_playbooks(archived=True),
+        activity_types=types,
+        categories=await catalogue.list_categories(),
         products=await activity_service.list_products(),
+        archived=archived,
         message_templates=await list_templates(),
-        workspace=await CompanyGoogle.first(),
+        old_templates=await list_templates(archived=True),
+        workspace=await workspace_account(),
     )
+
+
+async def card_layout_page(request: web.Request) -> web.Response:
+    """A-2: anyone sets the sections of the client card for themselves."""
+    from services import layouts
+
+    user = await current_user(request)
+    if user is None:
+        return render(request, "signin.html", lang=_guess_lang(request))
+    own = await layouts.own_layout(user)
+    back = request.query.get("client", "")
+    return render(request, "card_layout.html", lang=str(user.language), user=user, own=own,
+                  back=f"/app/clients/{back}" if back.isdigit() else None,
+                  data={"sections": list(layouts.SECTIONS),
+                        "layouts": {f"u:{user.id}": await layouts.layout_for(user)}})
+
+
+def _tree_order(nodes: list) -> list[tuple[Any, int]]:
+    """Nodes parents first, each with its depth, for an indented list."""
+    children: dict[Any, list] = {}
+    for n in nodes:
+        children.setdefault(n.parent_id, []).append(n)
+    out: list[tuple[Any, int]] = []
+
+    def walk(parent_id: Any, depth: int) -> None:
+        for n in children.get(parent_id, []):
+            out.append((n, depth))
+            if depth < 20:
+                walk(n.id, depth + 1)
+    walk(None, 0)
+    return out

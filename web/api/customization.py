@@ -29,7 +29,8 @@ def _jsonable(value: Any) -> Any:
 class FieldIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     entity: Literal["client", "contact", "activity", "staff"] = "client"
-    code: str = Field(min_length=1, max_length=64)
+    code: str | None = Field(default=None, max_length=64,
+                             description="made from the name when not given")
     name: str = Field(min_length=1, max_length=200)
     type: Literal["text", "number", "money", "date", "bool", "choice", "multichoice"]
     dictionary_code: str | None = Field(default=None, max_length=64)
@@ -249,17 +250,11 @@ class CompletenessIn(BaseModel):
            summary="Completeness weights and the minimum to save a card (admins; S-10)",
            body=CompletenessIn, tags=["customisation"])
 async def completeness_put(request: web.Request, user: User, body: CompletenessIn):
-    from models import Role, Setting
-    from services.errors import N_, PermissionDenied, ValidationFailed
+    from services import catalogue
 
-    if user.role != Role.ADMIN:
-        raise PermissionDenied("admins only")
-    if any(w < 0 or w > 100 for w in body.weights.values()):
-        raise ValidationFailed("weights", N_("each weight is 0 to 100"))
-    await Setting.update_or_create(key="completeness.weights",
-                                   defaults={"value": dict(body.weights)})
-    await Setting.update_or_create(key="completeness.minimum", defaults={"value": body.minimum})
-    return {"weights": body.weights, "minimum": body.minimum}
+    weights, minimum = await catalogue.do_save_completeness(user, dict(body.weights),
+                                                            body.minimum)
+    return {"weights": weights, "minimum": minimum}
 
 
 class LinkIn(BaseModel):
