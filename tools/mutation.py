@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # each module's own fast tests (pytest arguments); SQLite only
 TESTS: dict[str, list[str]] = {
     "services/permissions.py": ["tests/test_permissions.py"],
-    "services/quicklog.py": ["tests/test_quicklog.py"],
+    "services/quicklog.py": ["tests/test_quicklog.py", "tests/test_quicklog_corpus.py"],
     "notifications/claimloop.py": ["tests/test_claimloop.py", "tests/test_reminders.py",
                                    "tests/test_outbox.py"],
     "notifications/reminders.py": ["tests/test_reminders.py"],
