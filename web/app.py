@@ -16,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from kontakt.config import Settings
 from services.storage import FileStore, LocalFileStore
-from web import pages
+from web import card, pages
 from web.api import activities as _activities_api  # noqa: F401 - registers routes
 from web.api import calendar_sync as _calendar_sync
 from web.api import clients as _clients_api  # noqa: F401 - registers /clients routes
@@ -104,7 +104,7 @@ def build_web_app(
     app.router.add_get("/app/more", pages.more_page)
     app.router.add_get("/app/staff", pages.staff_page)
     app.router.add_get("/app/clients", pages.clients_page)
-    app.router.add_get("/app/clients/{client_id}", pages.client_page)
+    app.router.add_get("/app/clients/{client_id}", card.client_page)
     app.router.add_get("/app/import", pages.import_page)
     app.router.add_get("/app/calendar", pages.calendar_page)
     app.router.add_get("/app/reports", pages.reports_page)
