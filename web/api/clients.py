@@ -9,7 +9,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from models import Client, ContactPerson, LegalEntity, User
+from models import Client, User
 from notifications.telegram import deliver_notices
 from services import clients as svc
 from services import contacts as contacts_svc
@@ -226,8 +226,10 @@ def _region(user: User) -> str:
 
 async def _detail(user: User, client_id: int) -> ClientDetail:
     client = await svc.get_client(user, client_id)
-    legal = await LegalEntity.filter(client_id=client.id).order_by("-is_primary", "id")
-    contacts = await ContactPerson.filter(client_id=client.id, archived_at=None)
+    from services.legal import list_legal_entities
+
+    legal = await list_legal_entities(user, client.id)
+    contacts = await contacts_svc.list_contacts(user, client.id)
     history = await managers_svc.manager_history(user, client.id)
     await client.fetch_related("region", "city", "district", "ad_source", "spheres")
 
