@@ -24,6 +24,14 @@ def _name(raw: Any, limit: int) -> str:
     return name
 
 
+async def _unique_name(model: Any, row: Any, raw: Any, limit: int) -> str:
+    """A new name for ``row``: one to ``limit`` characters, not another row's."""
+    name = _name(raw, limit)
+    if await model.filter(name=name).exclude(id=row.id).exists():
+        raise ValidationFailed("name", N_("«{name}» is already in the list"), name=name)
+    return name
+
+
 async def do_update_type(actor: User, type_id: int, data: dict[str, Any]) -> ActivityType:
     """Rename, change the kind or icon, archive (``archived``) or restore a type."""
     _admin(actor, "the activity types")
@@ -31,10 +39,7 @@ async def do_update_type(actor: User, type_id: int, data: dict[str, Any]) -> Act
     if row is None:
         raise NotFound("activity_type")
     if "name" in data:
-        name = _name(data["name"], 100)
-        if await ActivityType.filter(name=name).exclude(id=row.id).exists():
-            raise ValidationFailed("name", N_("«{name}» is already in the list"), name=name)
-        row.name = name
+        row.name = await _unique_name(ActivityType, row, data["name"], 100)
     if "kind" in data:
         if data["kind"] not in ActivityKind.__members__.values():
             raise ValidationFailed("kind", N_("must be event or task"))
@@ -57,10 +62,7 @@ async def do_update_category(actor: User, category_id: int,
     if row is None:
         raise NotFound("activity_category")
     if "name" in data:
-        name = _name(data["name"], 100)
-        if await ActivityCategory.filter(name=name).exclude(id=row.id).exists():
-            raise ValidationFailed("name", N_("«{name}» is already in the list"), name=name)
-        row.name = name
+        row.name = await _unique_name(ActivityCategory, row, data["name"], 100)
     if "colour" in data:
         if not re.fullmatch(r"#[0-9a-fA-F]{6}", str(data["colour"] or "")):
             raise ValidationFailed("colour", N_("use #rrggbb"))
