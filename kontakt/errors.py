@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kontakt.history import FIELDS, VALUES
-from services.errors import N_, Text, ValidationFailed
+from services.errors import N_, Text, ValidationFailed, fill
 
 Lang = str | Callable[[str], str]
 
@@ -173,6 +173,33 @@ def field_label(field: str | None, lang: Lang) -> str:
     return str(field)
 
 
+# what a "not found" names: a service's NotFound("...") or a path's ``{x_id}`` less
+# ``_id``; read before LABELS, whose ``entity`` and ``type`` mean a field
+THINGS = {
+    "client": N_("client"), "activity": N_("activity"), "person": N_("person"),
+    "user": N_("person"), "staff": N_("person"), "photo": N_("photo"),
+    "document": N_("file"), "file": N_("file"), "contact": N_("contact person"),
+    "legal_entity": N_("legal entity"), "entity": N_("legal entity"),
+    "playbook": N_("playbook"), "link": N_("relation"), "reminder": N_("reminder"),
+    "mailing": N_("mailing"), "dictionary_item": N_("list value"), "item": N_("list value"),
+    "custom_field": N_("custom field"), "field": N_("custom field"),
+    "classifier_node": N_("group"), "node": N_("group"), "assignment": N_("assignment"),
+    "activity_type": N_("activity type"), "type": N_("activity type"),
+    "activity_category": N_("category"), "category": N_("category"),
+    "segment": N_("segment"), "template": N_("template"), "department": N_("department"),
+    "product": N_("product"), "invite": N_("invite"), "import": N_("import"),
+}
+
+NOT_POSSIBLE = N_("this cannot be done now")
+
+
+def thing_label(what: str, lang: Lang) -> str:
+    """The name of a thing that was not found, in the person's language."""
+    if what in THINGS:
+        return gettext_for(lang)(THINGS[what])
+    return field_label(what, lang) or what
+
+
 def field_name(exc: ValidationFailed, lang: Lang) -> str:
     """The name of the field ``exc`` refuses: the one the service gave (a custom
     field's, as an admin named it), else :func:`field_label`."""
@@ -224,6 +251,16 @@ def error_message(err: Any, lang: Lang) -> str:
     if template:
         return _fill(template, getattr(err, "params", {}) or {}, gettext)
     return gettext(UNKNOWN)
+
+
+def domain_message(exc: Exception, lang: Lang) -> str:
+    """A service's refusal that is not about one field (an invite already used, a store
+    away): its ``template`` translated and filled, else a general sentence — never the
+    English of ``str(exc)``."""
+    if isinstance(exc, ValidationFailed):
+        return error_message(exc, lang)
+    template = getattr(exc, "template", None) or NOT_POSSIBLE
+    return fill(gettext_for(lang)(template), getattr(exc, "params", {}))
 
 
 def error_line(exc: ValidationFailed, lang: Lang) -> str:

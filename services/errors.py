@@ -47,6 +47,7 @@ class Text(str):
 
 class DomainError(Exception):
     code = "error"
+    template: str | None = None  # what a person reads (English, N_-marked, {params})
 
     def __init__(self, message: str = "", **params: object) -> None:
         super().__init__(message or self.code)
@@ -66,13 +67,20 @@ class InviteInvalid(DomainError):
 
     code = "invite_invalid"
 
+    TEMPLATES = {"unknown": N_("there is no such invite code; ask for a new one"),
+                 "expired": N_("the invite has expired; ask for a new one"),
+                 "used": N_("the invite has already been used; ask for a new one"),
+                 "revoked": N_("the invite was revoked; ask for a new one")}
+
     def __init__(self, reason: str) -> None:  # unknown | expired | used | revoked
         super().__init__(f"invite {reason}", reason=reason)
         self.reason = reason
+        self.template = self.TEMPLATES.get(reason)
 
 
 class AlreadyRegistered(DomainError):
     code = "already_registered"
+    template = N_("you are already registered")
 
 
 class ValidationFailed(DomainError):

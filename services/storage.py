@@ -21,13 +21,14 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from services.errors import DomainError, NotFound
+from services.errors import N_, DomainError, NotFound
 
 log = logging.getLogger("kontakt.storage")
 CHUNK = 256 * 1024
 
 
 class StorageUnavailable(DomainError):
+    template = N_("the file storage is unavailable now; try again in a few minutes")
     """The file storage cannot be used now; the message says why, without secrets."""
 
     code = "storage_unavailable"

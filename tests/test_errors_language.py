@@ -121,6 +121,45 @@ async def test_before_sign_in_the_browsers_language_or_the_default(service):
     assert _one((await resp.json())["detail"])["msg"] == "тело запроса — некорректный JSON"
 
 
+async def test_refusals_that_are_not_about_a_field_are_in_the_persons_language(
+        service, emulator, make_staff):
+    """A bad sign-in, a stranger, a wrong content type, a missing thing, a request from
+    another site, an unreadable or too large body: one sentence, never English, for a
+    Russian person (Accept-Language before sign-in, the profile's language after)."""
+    c = service.client
+    ru = {"Accept-Language": "ru-RU,ru;q=0.9"}
+    resp = await c.post("/api/v1/auth/webapp", json={"init_data": "user=1&hash=x"},
+                        headers=ru)
+    assert (resp.status, (await resp.json())["detail"]) == (
+        401, "вход через Telegram недействителен или устарел; откройте приложение из бота "
+             "заново")
+    olga = await make_staff(Role.MANAGER, language="ru")
+    await signed_in(service, emulator, olga)
+    client = (await client_svc.do_create_client(olga, {"name": "Лютик"})).client
+    answers = [
+        await c.post(f"/api/v1/clients/{client.id}/documents", data=b"x",
+                     headers={"Content-Type": "text/plain"}),
+        await c.post(f"/api/v1/clients/{client.id}/documents", data=b"x",
+                     headers={"Content-Type": "text/plain", "Sec-Fetch-Site": "cross-site"}),
+        await c.post("/api/v1/staff/abc/photo", data=b"x",
+                     headers={"Content-Type": "text/plain"}),
+        await c.get("/api/v1/staff/999999/photo"),
+        await c.get("/api/v1/activities/999999"),
+        await c.post(f"/api/v1/clients/{client.id}/documents",
+                     data=b"--b\r\nContent-Disposition: form-data; name=\"file\"\x00\r\n",
+                     headers={"Content-Type": "multipart/form-data; boundary=b"}),
+    ]
+    said = [(r.status, (await r.json())["detail"]) for r in answers]
+    assert said[:5] == [
+        (415, 'отправьте файл как multipart/form-data, поле "file"'),
+        (403, "запрос пришёл с другого сайта и отклонён; откройте приложение заново"),
+        (404, "не найдено: сотрудник"),
+        (404, "не найдено: фото"),
+        (404, "не найдено: дело"),
+    ], said
+    assert said[5][0] in (400, 422) and not ENGLISH_SENTENCE.search(str(said[5][1])), said
+
+
 async def test_the_document_describes_the_items_it_answers(service):
     doc = await (await service.client.get("/api/v1/openapi.json")).json()
     item = doc["components"]["schemas"]["ErrorItem"]

@@ -28,6 +28,7 @@ from web.api import messaging as _messaging_api  # noqa: F401 - registers routes
 from web.api import profile as _profile_api
 from web.api import reports as _reports_api  # noqa: F401 - registers routes
 from web.api import settings_admin as _settings_admin_api  # noqa: F401 - registers routes
+from web.api.framework import TOO_LARGE, UNREADABLE, said  # noqa: E402
 from web.api.routes import api
 from web.imports import setup_imports
 from web.keys import (
@@ -41,6 +42,7 @@ from web.keys import (
     SETTINGS_KEY,
     BotInfo,
 )
+from web.session import request_lang  # noqa: E402
 
 log = logging.getLogger("kontakt.web")
 HERE = Path(__file__).parent
@@ -56,13 +58,10 @@ async def security_headers(request: web.Request, handler):
         resp = await handler(request)
     except web.HTTPRequestEntityTooLarge:
         # aiohttp's own answer is plain text; the pages and the API read JSON
-        from web.api.framework import problem
-
-        resp = problem(413, f"the request is larger than {MAX_REQUEST // 2**20} MB")
+        resp = said(413, TOO_LARGE, await request_lang(request), mb=MAX_REQUEST // 2**20)
     except HttpProcessingError as exc:  # a body that cannot be parsed (a NUL in a part's
-        from web.api.framework import problem  # header, a broken multipart): the sender's
-
-        resp = problem(400, f"the request cannot be read: {exc.message}"[:300])
+        log.info("a request that cannot be read: %s", exc.message[:300])  # header...)
+        resp = said(400, UNREADABLE, await request_lang(request))
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     resp.headers.setdefault("Referrer-Policy", "same-origin")
     if request.path.startswith(("/app", "/api/")):

@@ -17,18 +17,29 @@ from typing import Any
 
 from aiohttp import web
 
-from kontakt.errors import error_line, error_message, field_label, gettext_for
+from kontakt.errors import domain_message, error_line, error_message, field_label, gettext_for
 from services import bounded, exporter, importer, tabular
 from services.documents import safe_filename
 from services.errors import N_, DomainError, ValidationFailed
-from web.api.framework import SIGN_IN_FIRST, cross_site_refusal, problem, refusal, said
+from web.api.framework import (
+    NO_FILE,
+    SEND_JSON,
+    SEND_MULTIPART,
+    SIGN_IN_FIRST,
+    TOO_LARGE,
+    cross_site_refusal,
+    not_found,
+    refusal,
+    said,
+)
 from web.jsonbody import BadJSON, read_json
 from web.keys import SETTINGS_KEY
 from web.session import current_user, guess_lang
 
 log = logging.getLogger("kontakt.import")
-NO_FILE = N_("no file")
 DUPLICATE = N_("duplicate")
+ALREADY_RUNNING = N_("this import is already running")
+STOPPED = N_("the import stopped on an error; the administrator will find it in the log")
 MAX_UPLOAD = 20 * 1024 * 1024  # as every other upload (web/app.py's client_max_size)
 
 
@@ -68,7 +79,7 @@ async def _user_or_problem(request: web.Request, *, write: bool):
     if write:
         reason = cross_site_refusal(request)
         if reason:
-            return None, problem(403, reason)
+            return None, said(403, reason, guess_lang(request))
     user = await current_user(request)
     if user is None:
         return None, said(401, SIGN_IN_FIRST, guess_lang(request))
@@ -80,7 +91,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
     if err:
         return err
     if not request.content_type.startswith("multipart/"):
-        return problem(415, "send the file as multipart/form-data, field \"file\"")
+        return said(415, SEND_MULTIPART, str(user.language))
     reader = await request.multipart()
     part = await reader.next()
     while part is not None and part.name != "file":
@@ -102,7 +113,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
             if size > MAX_UPLOAD:
                 f.close()
                 shutil.rmtree(folder, ignore_errors=True)
-                return problem(413, "the file is larger than 20 MB")
+                return said(413, TOO_LARGE, str(user.language), mb=MAX_UPLOAD // 2**20)
             f.write(chunk)
     try:  # in a worker process, within time and memory limits
         result = await bounded.run(tabular.preview_file, path, name, 5, timeout=30)
@@ -132,11 +143,11 @@ async def run(request: web.Request) -> web.StreamResponse:
         return err
     job = _job(request, user)
     if job is None:
-        return problem(404, "no such import")
+        return not_found("import", str(user.language))
     if job.status == "running":
-        return problem(409, "this import is already running")
+        return said(409, ALREADY_RUNNING, str(user.language))
     if request.content_type != "application/json":
-        return problem(415, "send the body as application/json")
+        return said(415, SEND_JSON, str(user.language))
     try:
         body = await read_json(request)
         mapping = {str(k): str(v) for k, v in (body.get("mapping") or {}).items() if v}
@@ -163,10 +174,10 @@ async def run(request: web.Request) -> web.StreamResponse:
         except ValidationFailed as exc:
             job.status, job.error = "failed", error_line(exc, str(user.language))
         except DomainError as exc:
-            job.status, job.error = "failed", str(exc)
+            job.status, job.error = "failed", domain_message(exc, str(user.language))
         except Exception:  # noqa: BLE001 - logged with its traceback, the page says so
             log.exception("import %s failed", job.id)
-            job.status, job.error = "failed", "the import stopped on an error; see the log"
+            job.status, job.error = "failed", gettext_for(str(user.language))(STOPPED)
 
     job.task = asyncio.create_task(work())
     return web.json_response({"id": job.id, "status": job.status}, status=202)
@@ -178,7 +189,7 @@ async def status(request: web.Request) -> web.StreamResponse:
         return err
     job = _job(request, user)
     if job is None:
-        return problem(404, "no such import")
+        return not_found("import", str(user.language))
     return web.json_response({"id": job.id, "status": job.status, "dry_run": job.dry_run,
                               "done": job.done, "total": job.total, "report": job.report,
                               "error": job.error})

@@ -622,7 +622,7 @@ async def document_upload(request: web.Request) -> web.StreamResponse:
     async def attach(user, object_id: int, **kw):
         return await documents.do_attach_to_activity(user, object_id, **kw)
 
-    return await upload_to(request, "activity_id", attach, "no such activity")
+    return await upload_to(request, "activity_id", attach, "activity")
 
 
 class TypeIn(BaseModel):

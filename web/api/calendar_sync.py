@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from models import User
 from notifications.calendar import CONNECT_FAILURES, tell_calendar
 from services import calendar as svc
-from services.errors import ValidationFailed
+from services.errors import DomainError, ValidationFailed
 from sync import consent
 from sync.engine import CalendarSync, ConnectFailed
 from sync.google import AccessRevoked, GoogleError
@@ -25,10 +25,16 @@ log = logging.getLogger("kontakt.web.calendar")
 
 
 
+class CalendarOff(DomainError):
+    """Answered as a 409 in the person's language by the route registry."""
+
+    template = N_("Google Calendar is not set up on this server; ask your administrator")
+
+
 def _sync(request: web.Request) -> CalendarSync:
     engine = request.app.get(CALENDAR_KEY)
     if engine is None or not engine.cfg.enabled:
-        raise web.HTTPNotFound(text="Google Calendar is not set up on this server")
+        raise CalendarOff()
     return engine
 
 
@@ -107,7 +113,7 @@ async def ics_feed(request: web.Request) -> web.Response:
     token = request.match_info["token"].removesuffix(".ics")
     user = await svc.feed_owner(token, _secret(request))
     if user is None:
-        return web.Response(status=404, text="not found")
+        return web.Response(status=404)  # a calendar app, not a person, reads this
     body = await svc.ics_feed(user, base_url=request.app[SETTINGS_KEY].base_url)
     return web.Response(body=body, content_type="text/calendar", charset="utf-8",
                         headers={"Cache-Control": "private, max-age=300"})

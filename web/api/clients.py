@@ -17,10 +17,10 @@ from services import documents as docs
 from services import managers as managers_svc
 from services.errors import N_, ValidationFailed
 from services.storage import StorageUnavailable
-from web.api.framework import MAX_ID, problem
+from web.api.framework import MAX_ID, storage_down
 from web.api.routes import api
 from web.keys import BOT_KEY, FILES_KEY, I18N_KEY
-from web.session import request_source
+from web.session import request_lang, request_source
 
 log = logging.getLogger("kontakt.web")
 
@@ -371,10 +371,7 @@ async def client_history(request: web.Request, user: User, client_id: int):
 @api.route("GET", "/documents/{document_id}", summary="Download an attached document (S-2)",
            tags=["clients"])
 async def document_get(request: web.Request, user: User, document_id: int):
-    try:
-        doc, stored = await docs.open_document(user, document_id, request.app[FILES_KEY])
-    except StorageUnavailable as exc:
-        return problem(503, f"file storage is unavailable: {exc}")
+    doc, stored = await docs.open_document(user, document_id, request.app[FILES_KEY])
     headers = {"Content-Type": doc.mime_type,
                "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(doc.filename)}"}
     if stored.path is not None:  # the local disk: sendfile, Range requests
@@ -399,7 +396,7 @@ async def stream_file(request: web.Request, stored, headers: dict[str, str]
         await resp.write_eof()
     except StorageUnavailable as exc:
         if first:  # nothing sent yet: a clear answer
-            return problem(503, f"file storage is unavailable: {exc}")
+            return storage_down(exc, await request_lang(request))
         log.warning("download of %s cut short: %s", stored.size, exc)
         if request.transport is not None:  # the client sees a short body, not a whole one
             request.transport.close()
@@ -419,7 +416,7 @@ async def document_upload(request: web.Request) -> web.StreamResponse:
     async def attach(user, object_id: int, **kw):
         return await docs.do_attach(user, object_id, **kw)
 
-    return await upload_to(request, "client_id", attach, "no such client")
+    return await upload_to(request, "client_id", attach, "client")
 
 
 async def upload_to(request: web.Request, param: str, attach, not_found: str
@@ -427,20 +424,22 @@ async def upload_to(request: web.Request, param: str, attach, not_found: str
     """A multipart upload (field "file") handed to ``attach(user, id, filename=...,
     content=..., mime_type=..., store=..., source=...)``; 201 with the document."""
     from services.errors import DomainError
-    from web.api.framework import SIGN_IN_FIRST, cross_site_refusal, refusal, said
+    from web.api.framework import SEND_MULTIPART, SIGN_IN_FIRST, cross_site_refusal, refusal, said
+    from web.api.framework import not_found as missing
     from web.session import current_user, guess_lang
 
     reason = cross_site_refusal(request)
     if reason:
-        return problem(403, reason)
+        return said(403, reason, guess_lang(request))
     user = await current_user(request)
     if user is None:
         return said(401, SIGN_IN_FIRST, guess_lang(request))
+    lang = str(user.language)
     raw_id = request.match_info[param]
     if not raw_id.isdigit() or int(raw_id) > MAX_ID:
-        return problem(404, not_found)
+        return missing(not_found, lang)
     if not request.content_type.startswith("multipart/"):
-        return problem(415, "send the file as multipart/form-data, field \"file\"")
+        return said(415, SEND_MULTIPART, lang)
     reader = await request.multipart()
     part = await reader.next()
     while part is not None and part.name != "file":
@@ -453,10 +452,10 @@ async def upload_to(request: web.Request, param: str, attach, not_found: str
                            mime_type=part.headers.get("Content-Type"),
                            store=request.app[FILES_KEY], source="web")
     except StorageUnavailable as exc:
-        return problem(503, f"file storage is unavailable: {exc}")
+        return storage_down(exc, lang)
     except ValidationFailed as exc:
-        return refusal(["body", exc.field], exc, "value_error", str(user.language))
+        return refusal(["body", exc.field], exc, "value_error", lang)
     except DomainError:
-        return problem(404, not_found)
+        return missing(not_found, lang)
     return web.json_response({"id": doc.id, "filename": doc.filename, "size": doc.size,
                               "mime_type": doc.mime_type}, status=201)

@@ -19,8 +19,9 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from tortoise.exceptions import ValidationError as OrmValidationError
 
-from kontakt.errors import N_, error_message, field_label, gettext_for
+from kontakt.errors import N_, domain_message, error_message, field_label, gettext_for, thing_label
 from services.errors import DomainError, NotFound, PermissionDenied, ValidationFailed, fill
+from services.storage import StorageUnavailable
 from web.jsonbody import BadJSON, read_json
 from web.keys import PUBLIC_ORIGIN_KEY
 from web.session import current_user, request_lang
@@ -39,7 +40,7 @@ def cross_site_refusal(request: web.Request) -> str | None:
     """
     site = request.headers.get("Sec-Fetch-Site")
     if site is not None and site not in ("same-origin", "none"):
-        return f"cross-site request refused (Sec-Fetch-Site: {site})"
+        return CROSS_SITE
     origin = request.headers.get("Origin")
     if origin is not None:
         allowed = {f"{request.scheme}://{request.host}"}
@@ -47,12 +48,20 @@ def cross_site_refusal(request: web.Request) -> str | None:
         if public:
             allowed.add(public)
         if origin not in allowed:
-            return "cross-site request refused (Origin does not match)"
+            return CROSS_SITE
     return None
 
 
 def problem(status: int, detail: Any) -> web.Response:
     return web.json_response({"detail": detail}, status=status)
+
+
+CROSS_SITE = N_("the request came from another site and was refused; open the app again")
+SEND_MULTIPART = N_("send the file as multipart/form-data, field \"file\"")
+STORAGE_DOWN = N_("the file storage is unavailable now; try again in a few minutes")
+TOO_LARGE = N_("the request is larger than {mb} MB")
+UNREADABLE = N_("the request cannot be read; send it again")
+NO_FILE = N_("no file")
 
 
 NOT_A_NUMBER = N_("must be a number")
@@ -77,8 +86,15 @@ def said(status: int, template: str, lang: str, **params: Any) -> web.Response:
     return problem(status, fill(gettext_for(lang)(template), params))
 
 
+def storage_down(exc: Exception, lang: str) -> web.Response:
+    """A 503 when the file store is away: the person is told to try again, the reason
+    (a bucket, a credential, a host) goes to the log for the administrator."""
+    log.warning("file storage: %s", exc)
+    return said(503, STORAGE_DOWN, lang)
+
+
 def not_found(what: str, lang: str) -> web.Response:
-    return said(404, NOT_FOUND, lang, what=field_label(what, lang) or what)
+    return said(404, NOT_FOUND, lang, what=thing_label(what, lang))
 
 
 def detail_item(loc: list[Any], msg: str, kind: str, lang: str,
@@ -146,7 +162,7 @@ class Api:
             if op.method != "GET":
                 reason = cross_site_refusal(request)
                 if reason:
-                    return problem(403, reason)
+                    return said(403, reason, await language())
             if op.auth:
                 user = await current_user(request)
                 if user is None:
@@ -187,8 +203,10 @@ class Api:
                 return not_found(str(exc), await language())
             except ValidationFailed as exc:
                 return refusal(["body", exc.field], exc, "value_error", await language())
-            except DomainError as exc:
-                return problem(409, str(exc))
+            except StorageUnavailable as exc:
+                return storage_down(exc, await language())
+            except DomainError as exc:  # a state that forbids it: the service's own words
+                return problem(409, domain_message(exc, await language()))
             except OrmValidationError as exc:  # a value a service let through to a column
                 field_name = str(exc).split(":", 1)[0].strip() or "body"
                 log.warning("the ORM refused a value of %s (a check missing in a service)",

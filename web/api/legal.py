@@ -63,13 +63,8 @@ async def legal_delete(request: web.Request, user: User, entity_id: int):
            "it, a head or an admin", response=Deleted, tags=["clients"])
 async def document_delete(request: web.Request, user: User, document_id: int):
     from services import documents
-    from services.storage import StorageUnavailable
-    from web.api.framework import problem
     from web.keys import FILES_KEY
 
-    try:
-        await documents.do_delete_document(user, document_id, request.app[FILES_KEY],
-                                           source=_source(request))
-    except StorageUnavailable as exc:
-        return problem(503, f"file storage is unavailable: {exc}")
+    await documents.do_delete_document(user, document_id, request.app[FILES_KEY],
+                                       source=_source(request))
     return Deleted()

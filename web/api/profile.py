@@ -9,7 +9,7 @@ from models import User
 from services import profile as svc
 from services import staff as staff_service
 from services.storage import StorageUnavailable
-from web.api.framework import MAX_ID, problem
+from web.api.framework import MAX_ID, storage_down
 from web.api.routes import api
 from web.api.schemas import StaffOut
 from web.keys import FILES_KEY
@@ -39,11 +39,8 @@ async def profile_patch(request: web.Request, user: User, user_id: int, body: Pr
 @api.route("DELETE", "/staff/{user_id}/photo", summary="Remove a profile photo",
            response=StaffOut, tags=["staff"])
 async def photo_delete(request: web.Request, user: User, user_id: int):
-    try:
-        await svc.do_remove_photo(user, user_id, request.app[FILES_KEY],
-                                  source=request_source(request))
-    except StorageUnavailable as exc:
-        return problem(503, f"file storage is unavailable: {exc}")
+    await svc.do_remove_photo(user, user_id, request.app[FILES_KEY],
+                              source=request_source(request))
     return StaffOut.of(await staff_service.get_staff(user, user_id))
 
 
@@ -54,63 +51,74 @@ def _user_id(request: web.Request) -> int | None:
 
 async def photo_upload(request: web.Request) -> web.StreamResponse:
     """POST /api/v1/staff/{user_id}/photo (multipart, field "file")."""
-    from services.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
-    from web.api.framework import cross_site_refusal
-    from web.session import current_user
+    from services.errors import DomainError, PermissionDenied, ValidationFailed
+    from web.api.framework import (
+        NO_FILE,
+        NO_RIGHT,
+        SEND_MULTIPART,
+        SIGN_IN_FIRST,
+        cross_site_refusal,
+        not_found,
+        refusal,
+        said,
+    )
+    from web.session import current_user, guess_lang
 
     if reason := cross_site_refusal(request):
-        return problem(403, reason)
+        return said(403, reason, guess_lang(request))
     user = await current_user(request)
     if user is None:
-        return problem(401, "sign in first: open the app from the bot or use /web")
+        return said(401, SIGN_IN_FIRST, guess_lang(request))
+    lang = str(user.language)
     user_id = _user_id(request)
     if user_id is None:
-        return problem(404, "no such person")
+        return not_found("person", lang)
     if not request.content_type.startswith("multipart/"):
-        return problem(415, "send the picture as multipart/form-data, field \"file\"")
+        return said(415, SEND_MULTIPART, lang)
     reader = await request.multipart()
     part = await reader.next()
     while part is not None and part.name != "file":
         part = await reader.next()
     if part is None:
-        return problem(422, [{"loc": ["body", "file"], "msg": "no file", "type": "missing"}])
+        return refusal(["body", "file"], NO_FILE, "missing", lang)
     content = bytes(await part.read(decode=False))
     try:
         await svc.do_set_photo(user, user_id, content, request.app[FILES_KEY],
                                source=request_source(request))
     except StorageUnavailable as exc:
-        return problem(503, f"file storage is unavailable: {exc}")
+        return storage_down(exc, lang)
     except ValidationFailed as exc:
-        return problem(422, [{"loc": ["body", exc.field], "msg": exc.message,
-                              "type": "value_error"}])
+        return refusal(["body", exc.field], exc, "value_error", lang)
     except PermissionDenied:
-        return problem(403, "you may not change this profile")
-    except (NotFound, DomainError):
-        return problem(404, "no such person")
+        return said(403, NO_RIGHT, lang)
+    except DomainError:
+        return not_found("person", lang)
     return web.json_response({"ok": True}, status=201)
 
 
 async def photo_get(request: web.Request) -> web.StreamResponse:
     """GET /api/v1/staff/{user_id}/photo: the picture, to colleagues only."""
     from services.errors import NotFound
-    from web.session import current_user
+    from web.api.framework import SIGN_IN_FIRST, not_found, said
+    from web.session import current_user, guess_lang
 
     user = await current_user(request)
     if user is None:
-        return problem(401, "sign in first")
+        return said(401, SIGN_IN_FIRST, guess_lang(request))
+    lang = str(user.language)
     user_id = _user_id(request)
     try:
         found = await svc.photo_of(user, user_id) if user_id else None
     except NotFound:
         found = None
     if found is None:
-        return problem(404, "no photo")
+        return not_found("photo", lang)
     key, mime = found
     try:
         content = await request.app[FILES_KEY].read(key)
     except StorageUnavailable as exc:
-        return problem(503, f"file storage is unavailable: {exc}")
+        return storage_down(exc, lang)
     except (FileNotFoundError, NotFound):
-        return problem(404, "no photo")
+        return not_found("photo", lang)
     return web.Response(body=content, content_type=mime,
                         headers={"Cache-Control": "private, max-age=86400"})

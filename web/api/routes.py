@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import timedelta
 
@@ -11,10 +12,10 @@ from aiohttp import web
 from models import Role, User
 from services import auth as auth_service
 from services import staff as staff_service
-from services.errors import PermissionDenied
+from services.errors import N_, PermissionDenied
 from services.permissions import Action, can
 from services.staff import invite_link
-from web.api.framework import Api, problem
+from web.api.framework import Api, said
 from web.api.schemas import (
     AuthOut,
     DepartmentIn,
@@ -30,9 +31,14 @@ from web.api.schemas import (
     WebAppAuthIn,
 )
 from web.keys import BOT_INFO_KEY, SETTINGS_KEY
-from web.session import COOKIE, set_session_cookie
+from web.session import COOKIE, guess_lang, set_session_cookie
 
 api = Api()
+
+log = logging.getLogger("kontakt.web.auth")
+INIT_DATA_REFUSED = N_("the Telegram sign-in is not valid or too old; open the app from the bot "
+                       "again")
+NOT_STAFF = N_("you are not registered as staff; ask your administrator for an invite")
 
 
 def verify_init_data(token: str, init_data: str, max_age_s: int, now: float | None = None):
@@ -58,11 +64,12 @@ async def auth_webapp(request: web.Request, body: WebAppAuthIn):
         data = verify_init_data(settings.bot_token.get_secret_value(), body.init_data,
                                 settings.webapp_auth_max_age_s)
     except ValueError as exc:
-        return problem(401, f"Telegram init data refused: {exc}")
+        log.info("Mini App sign-in refused: %s", exc)
+        return said(401, INIT_DATA_REFUSED, guess_lang(request))
     try:
         user, raw = await auth_service.do_login_telegram_user(data.user.id)
     except PermissionDenied:
-        return problem(403, "you are not registered as staff; ask your administrator")
+        return said(403, NOT_STAFF, guess_lang(request))
     user = await staff_service.get_staff(user, user.id)
     resp = web.Response(text=AuthOut(user=StaffOut.of(user)).model_dump_json(),
                         content_type="application/json")
