@@ -21,7 +21,8 @@ TYPES = {"call": N_("Call"), "meeting": N_("Meeting"), "visit": N_("Visit"),
 # the seeded dictionaries and their starter items (services.dictionaries), by code: shown
 # in the reader's language while an admin has not renamed them
 DICTIONARIES = {"region": N_("Regions"), "city": N_("Cities"), "district": N_("Districts"),
-                "sphere": N_("Business spheres"), "ad_source": N_("Advertising sources")}
+                "sphere": N_("Business spheres"), "ad_source": N_("Advertising sources"),
+                "lost_reason": N_("Reasons deals are lost")}
 ITEMS = {
     "trade": N_("Trade"), "wholesale": N_("Wholesale"), "manufacturing": N_("Manufacturing"),
     "construction": N_("Construction"), "it": N_("IT and telecoms"),
@@ -31,7 +32,10 @@ ITEMS = {
     "website": N_("Website"), "search": N_("Search advertising"),
     "social": N_("Social networks"), "exhibition": N_("Exhibition"),
     "cold_call": N_("Cold call"), "email": N_("Email campaign"),
-    "print": N_("Print advertising"),
+    "print": N_("Print advertising"), "price": N_("Too expensive"),
+    "competitor": N_("Chose a competitor"), "no_budget": N_("No budget"),
+    "no_need": N_("No need"), "no_answer": N_("The client went silent"),
+    "postponed": N_("Purchase postponed"),
 }
 
 # why a mailing's recipient was skipped (services.mailings), for the web page and the bot

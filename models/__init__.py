@@ -52,6 +52,16 @@ from models.customization import (
     Segment,
     Setting,
 )
+from models.deals import (
+    Deal,
+    DealEvent,
+    DealMember,
+    ProcessKind,
+    ProcessMode,
+    ProcessType,
+    Stage,
+    StageKind,
+)
 from models.dictionaries import Dictionary, DictionaryItem
 from models.messaging import (
     Channel,
@@ -67,6 +77,14 @@ from models.search import ClientSearchToken, SearchWord
 from models.staff import Department, Language, Position, Role, StaffStatus, User
 
 __all__ = [
+    "Deal",
+    "DealEvent",
+    "DealMember",
+    "ProcessKind",
+    "ProcessMode",
+    "ProcessType",
+    "Stage",
+    "StageKind",
     "CalendarEvent",
     "CalendarLink",
     "CompanyGoogle",

@@ -4,8 +4,8 @@ M-3, A-6..A-9, K-15).
 One model for events (a call made, a meeting held) and tasks (something to do):
 ``Activity``. Its history (reschedules with who moved them, state changes, results,
 verification) is in ``audit_log`` with entity ``activity`` (client_id set when the
-activity has a client, so the client's timeline shows it, S-7). Deals (section 6)
-will add a nullable ``deal`` key here.
+activity has a client, so the client's timeline shows it, S-7). An activity of a deal
+(section 6, U-2) has ``deal`` set.
 """
 
 from __future__ import annotations
@@ -100,6 +100,8 @@ class Activity(TimestampedModel):
     result = fields.TextField(null=True)  # S-13
     client: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "kontakt.Client", related_name="activities", null=True, on_delete=fields.SET_NULL)
+    deal: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.Deal", related_name="activities", null=True, on_delete=fields.SET_NULL)
     contact: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "kontakt.ContactPerson", related_name="activities", null=True,
         on_delete=fields.SET_NULL)

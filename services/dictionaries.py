@@ -30,6 +30,7 @@ from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from services.permissions import require_admin, require_staff
 
 REGION, CITY, DISTRICT, SPHERE, AD_SOURCE = "region", "city", "district", "sphere", "ad_source"
+LOST_REASON = "lost_reason"  # U-6: why a deal was lost
 
 # code -> (Russian name, user_extendable)
 SYSTEM_DICTIONARIES: dict[str, tuple[str, bool]] = {
@@ -38,6 +39,7 @@ SYSTEM_DICTIONARIES: dict[str, tuple[str, bool]] = {
     DISTRICT: ("Районы", True),
     SPHERE: ("Сферы деятельности", True),
     AD_SOURCE: ("Источники рекламы", False),
+    LOST_REASON: ("Причины проигрыша", False),
 }
 
 # dictionary code -> (parent dictionary code, parent required)
@@ -59,6 +61,12 @@ STARTER_ITEMS: dict[str, list[tuple[str, str]]] = {
         ("social", "Социальные сети"), ("exhibition", "Выставка"),
         ("cold_call", "Холодный звонок"), ("email", "Email-рассылка"),
         ("print", "Печатная реклама"), ("other", "Другое"),
+    ],
+    LOST_REASON: [
+        ("price", "Дорого"), ("competitor", "Выбрали конкурента"),
+        ("no_budget", "Нет бюджета"), ("no_need", "Нет потребности"),
+        ("no_answer", "Клиент пропал"), ("postponed", "Отложили покупку"),
+        ("other", "Другое"),
     ],
 }
 

@@ -125,7 +125,7 @@ async def list_playbooks(*, archived: bool = False) -> list[Playbook]:
         "steps", "steps__type")
 
 
-async def _assignee(rule: AssigneeRule, actor: User, client_id: int) -> int:
+async def assignee_for(rule: AssigneeRule, actor: User, client_id: int) -> int:
     from services.managers import current_managers
 
     if rule == AssigneeRule.MANAGER:
@@ -158,7 +158,7 @@ async def do_apply_playbook(actor: User, playbook_id: int, client_id: int, *,
         parent_id = None
         for step in steps:
             day = today + timedelta(days=step.offset_days)
-            who = await _assignee(step.assignee, actor, client.id)
+            who = await assignee_for(step.assignee, actor, client.id)
             result = await acts.do_create_activity(actor, {
                 "title": step.title, "type": step.type.code or step.type.id,
                 "goal": step.text, "client_id": client.id, "assignees": [who],

@@ -1,0 +1,151 @@
+"""Deals and sales processes (section 6 of FEATURES.md: U-1, U-2, U-4..U-8).
+
+* :class:`ProcessType` (U-1): a kind of sale ("new client", "repeat order", "tender",
+  a claim, a partner relationship) with its ordered :class:`Stage` s. Every type has a
+  won and a lost stage. *Managed* types create a stage's tasks on entering it (from the
+  stage's playbook, services.playbooks) and enforce its requirements; *simple* ones
+  are moved by hand.
+* :class:`Deal` (U-2): a sale in progress: client, type, stage, owner and team
+  (:class:`DealMember`), amount (Decimal) and currency, expected close, source. Its
+  activities point at it (``Activity.deal``).
+* :class:`DealEvent`: every stage change (who, when, from where). Time in a stage is
+  computed from these rows, never stored twice; ``seq`` equals the deal's ``version``
+  after the move, and ``(deal, seq)`` is unique, so two replicas or a double tap
+  cannot record (and make the tasks of) one move twice.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+from models.base import TimestampedModel
+
+
+class ProcessMode(StrEnum):
+    MANAGED = "managed"  # tasks made on entering a stage, requirements enforced
+    SIMPLE = "simple"  # stages moved by hand, no automatic tasks
+
+
+class ProcessKind(StrEnum):
+    SALE = "sale"
+    CLAIM = "claim"  # U-7: complaints as their own process
+    PARTNER = "partner"  # U-8: a strategy applied to a partner relationship
+
+
+class StageKind(StrEnum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+class ProcessType(TimestampedModel):
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, null=True, unique=True)  # seeded ones
+    name = fields.CharField(max_length=100, unique=True)
+    kind = fields.CharEnumField(ProcessKind, max_length=8, default=ProcessKind.SALE)
+    mode = fields.CharEnumField(ProcessMode, max_length=8, default=ProcessMode.SIMPLE)
+    regulation = fields.TextField(null=True)  # U-1: the written rules of the process
+    sort_order = fields.IntField(default=0)
+    archived = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "process_type"
+
+
+class Stage(Model):
+    id = fields.IntField(primary_key=True)
+    process: fields.ForeignKeyRelation[ProcessType] = fields.ForeignKeyField(
+        "kontakt.ProcessType", related_name="stages", on_delete=fields.CASCADE)
+    code = fields.CharField(max_length=32, null=True)  # seeded ones, for translation
+    name = fields.CharField(max_length=100)
+    kind = fields.CharEnumField(StageKind, max_length=4, default=StageKind.OPEN)
+    position = fields.IntField(default=0)
+    probability = fields.IntField(default=0)  # the admin's estimate, percent
+    # what a deal needs before it may enter this stage: amount, expected_close, contact,
+    # tasks_done (the open tasks of the stage it leaves), in a managed process
+    requires = fields.JSONField(default=list)
+    # may a manager jump over this stage (a head or an admin always may)
+    skippable = fields.BooleanField(default=True)
+    instructions = fields.TextField(null=True)  # U-1: what to do at this stage
+    playbook: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.Playbook", related_name="stages", null=True, on_delete=fields.SET_NULL)
+    days_limit = fields.IntField(null=True)  # U-7: past this, the deal is overdue here
+    archived = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "deal_stage"
+        ordering = ["position", "id"]
+
+
+class Deal(TimestampedModel):
+    id = fields.IntField(primary_key=True)
+    title = fields.CharField(max_length=200)
+    client: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "kontakt.Client", related_name="deals", on_delete=fields.RESTRICT)
+    contact: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.ContactPerson", related_name="deals", null=True, on_delete=fields.SET_NULL)
+    process: fields.ForeignKeyRelation[ProcessType] = fields.ForeignKeyField(
+        "kontakt.ProcessType", related_name="deals", on_delete=fields.RESTRICT)
+    stage: fields.ForeignKeyRelation[Stage] = fields.ForeignKeyField(
+        "kontakt.Stage", related_name="deals", on_delete=fields.RESTRICT)
+    owner: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "kontakt.User", related_name="deals", on_delete=fields.RESTRICT)
+    amount = fields.DecimalField(max_digits=16, decimal_places=2, null=True)
+    currency = fields.CharField(max_length=3, default="RUB")
+    expected_close = fields.DateField(null=True)
+    source: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.DictionaryItem", related_name="deals_from_source", null=True,
+        on_delete=fields.SET_NULL)
+    notes = fields.TextField(null=True)
+    lost_reason: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.DictionaryItem", related_name="deals_lost", null=True,
+        on_delete=fields.SET_NULL)
+    competitor: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.Client", related_name="deals_won_against_us", null=True,
+        on_delete=fields.SET_NULL)
+    probability_override = fields.IntField(null=True)  # a manager's own figure
+    closed_at = fields.DatetimeField(null=True)
+    version = fields.IntField(default=1)  # the seq of the last DealEvent
+    archived_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "deal"
+        indexes = [Index(fields=["owner_id", "stage_id"]), Index(fields=["stage_id", "id"])]
+
+
+class DealMember(Model):
+    """The deal's team besides its owner: they see it and its tasks (U-2)."""
+
+    id = fields.IntField(primary_key=True)
+    deal: fields.ForeignKeyRelation[Deal] = fields.ForeignKeyField(
+        "kontakt.Deal", related_name="members", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "kontakt.User", related_name="deal_memberships", on_delete=fields.CASCADE)
+
+    class Meta:
+        table = "deal_member"
+        unique_together = (("deal", "user"),)
+
+
+class DealEvent(Model):
+    id = fields.BigIntField(primary_key=True)
+    deal: fields.ForeignKeyRelation[Deal] = fields.ForeignKeyField(
+        "kontakt.Deal", related_name="events", on_delete=fields.CASCADE)
+    seq = fields.IntField()
+    from_stage: fields.ForeignKeyNullableRelation[Stage] = fields.ForeignKeyField(
+        "kontakt.Stage", related_name="events_from", null=True, on_delete=fields.RESTRICT)
+    to_stage: fields.ForeignKeyRelation[Stage] = fields.ForeignKeyField(
+        "kontakt.Stage", related_name="events_to", on_delete=fields.RESTRICT)
+    user: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.User", related_name="deal_events", null=True, on_delete=fields.SET_NULL)
+    at = fields.DatetimeField()
+    source = fields.CharField(max_length=16, default="web")  # bot, miniapp, web, api, trigger
+
+    class Meta:
+        table = "deal_event"
+        unique_together = (("deal", "seq"),)
+        indexes = [Index(fields=["to_stage_id", "at"])]

@@ -1,0 +1,214 @@
+"""Process types and their stages (U-1, U-7, U-8): the two seeded ones, and the admin's
+editor.
+
+* :func:`ensure_processes` seeds "Продажа" (a sale, simple mode) and "Претензия" (a
+  claim, U-7) once, with stage codes so their names are shown in each language until an
+  admin renames them (kontakt.labels).
+* :func:`do_save_process` writes a type with its whole list of stages in one step:
+  the order given is the order kept; exactly one won and one lost stage and at least
+  one open stage; a stage left out is archived if a deal ever was in it, else deleted.
+  Admins only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models import (
+    Deal,
+    DealEvent,
+    Playbook,
+    ProcessKind,
+    ProcessMode,
+    ProcessType,
+    Stage,
+    StageKind,
+    User,
+)
+from services.errors import N_, NotFound, ValidationFailed
+from services.permissions import require_admin
+
+SEEDS: list[dict[str, Any]] = [
+    {"code": "sale", "name": "Продажа", "kind": ProcessKind.SALE, "stages": [
+        ("lead", "Первичный контакт", "open", 10, []),
+        ("need", "Выявление потребности", "open", 25, []),
+        ("offer", "Коммерческое предложение", "open", 50, ["amount"]),
+        ("talks", "Переговоры", "open", 70, ["amount"]),
+        ("contract", "Договор", "open", 90, ["amount", "expected_close"]),
+        ("won", "Выиграна", "won", 100, []),
+        ("lost", "Проиграна", "lost", 0, [])]},
+    {"code": "claim", "name": "Претензия", "kind": ProcessKind.CLAIM, "stages": [
+        ("received", "Получена", "open", 0, []),
+        ("review", "Разбор", "open", 0, []),
+        ("solution", "Решение", "open", 0, []),
+        ("settled", "Урегулирована", "won", 100, []),
+        ("rejected", "Отклонена", "lost", 0, [])]},
+]
+SEEDED_PROCESS_NAMES = {p["code"]: p["name"] for p in SEEDS}
+SEEDED_STAGE_NAMES = {code: name for p in SEEDS for code, name, *_ in p["stages"]}
+MAX_STAGES = 20
+# what a stage may require of a deal entering it (services.deals checks them)
+REQUIREMENTS = ("amount", "expected_close", "contact", "tasks_done")
+
+
+async def ensure_processes() -> None:
+    """The seeded process types, once (safe to call from two replicas at once)."""
+    if await ProcessType.exists():
+        return
+    for order, seed in enumerate(SEEDS):
+        try:
+            async with in_transaction():
+                process = await ProcessType.create(code=seed["code"], name=seed["name"],
+                                                   kind=seed["kind"],
+                                                   mode=ProcessMode.SIMPLE, sort_order=order)
+                await Stage.bulk_create([
+                    Stage(process_id=process.id, code=code, name=name, kind=kind,
+                          position=n, probability=prob, requires=req)
+                    for n, (code, name, kind, prob, req) in enumerate(seed["stages"])])
+        except IntegrityError:  # seeded meanwhile by another process
+            pass
+
+
+def _name(raw: Any, field: str, limit: int = 100) -> str:
+    name = " ".join(str(raw or "").split())
+    if not name:
+        raise ValidationFailed(field, N_("is empty"))
+    if len(name) > limit:
+        raise ValidationFailed(field, N_("is longer than {max} characters"), max=limit)
+    return name
+
+
+def _int(raw: Any, field: str, low: int, high: int, *, nullable: bool = False) -> int | None:
+    if raw is None or raw == "":
+        if nullable:
+            return None
+        raise ValidationFailed(field, N_("is required"))
+    if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
+        raise ValidationFailed(field, N_("a whole number from {low} to {high}"),
+                               low=low, high=high)
+    return raw
+
+
+async def _clean_stages(raw: Any, existing: dict[int, Stage]) -> list[dict[str, Any]]:
+    if not isinstance(raw, list) or not raw:
+        raise ValidationFailed("stages", N_("give at least one stage"))
+    if len(raw) > MAX_STAGES:
+        raise ValidationFailed("stages", N_("at most {max} stages"), max=MAX_STAGES)
+    out, names = [], set()
+    playbooks = set(await Playbook.filter(archived=False).values_list("id", flat=True))
+    for n, item in enumerate(raw):
+        where = f"stages.{n + 1}"
+        if not isinstance(item, dict):
+            raise ValidationFailed(where, N_("choose a value from the list"))
+        stage_id = item.get("id")
+        if stage_id is not None and stage_id not in existing:
+            raise ValidationFailed(f"{where}.id", N_("choose a value from the list"))
+        name = _name(item.get("name"), f"{where}.name")
+        if name.casefold() in names:
+            raise ValidationFailed(f"{where}.name", N_("«{name}» is used twice"), name=name)
+        names.add(name.casefold())
+        kind = str(item.get("kind") or "open")
+        if kind not in StageKind.__members__.values():
+            raise ValidationFailed(f"{where}.kind", N_("choose a value from the list"))
+        requires = item.get("requires") or []
+        if not isinstance(requires, list) or any(r not in REQUIREMENTS for r in requires):
+            raise ValidationFailed(f"{where}.requires", N_("choose a value from the list"))
+        playbook_id = item.get("playbook_id")
+        if playbook_id is not None and playbook_id not in playbooks:
+            raise ValidationFailed(f"{where}.playbook_id", N_("choose a value from the list"))
+        instructions = str(item.get("instructions") or "").strip()
+        if len(instructions) > 5000:
+            raise ValidationFailed(f"{where}.instructions",
+                                   N_("is longer than {max} characters"), max=5000)
+        out.append({"id": stage_id, "name": name, "kind": StageKind(kind), "position": n,
+                    "probability": _int(item.get("probability", 0), f"{where}.probability",
+                                        0, 100),
+                    "requires": list(dict.fromkeys(requires)),
+                    "skippable": bool(item.get("skippable", True)),
+                    "instructions": instructions or None, "playbook_id": playbook_id,
+                    "days_limit": _int(item.get("days_limit"), f"{where}.days_limit", 1, 365,
+                                       nullable=True)})
+    kinds = [s["kind"] for s in out]
+    if kinds.count(StageKind.WON) != 1 or kinds.count(StageKind.LOST) != 1:
+        raise ValidationFailed("stages", N_("a process has exactly one won and one lost "
+                                            "stage"))
+    if StageKind.OPEN not in kinds:
+        raise ValidationFailed("stages", N_("give at least one open stage"))
+    for s in out:
+        old = existing.get(s["id"]) if s["id"] else None
+        if old is not None and old.kind != s["kind"] and await Deal.filter(
+                stage_id=old.id).exists():
+            raise ValidationFailed("stages", N_("«{name}» has deals; its kind cannot change"),
+                                   name=old.name)
+    return out
+
+
+async def do_save_process(actor: User, process_id: int | None, data: dict[str, Any]
+                          ) -> ProcessType:
+    """Create (``process_id`` None) or change a process type with its stages."""
+    require_admin(actor)
+    await ensure_processes()
+    process = None
+    existing: dict[int, Stage] = {}
+    if process_id is not None:
+        process = await ProcessType.get_or_none(id=process_id)
+        if process is None:
+            raise NotFound("process")
+        existing = {s.id: s for s in await Stage.filter(process_id=process.id, archived=False)}
+    name = _name(data.get("name", process.name if process else None), "name")
+    clash = ProcessType.filter(name=name)
+    if process is not None:
+        clash = clash.exclude(id=process.id)
+    if await clash.exists():
+        raise ValidationFailed("name", N_("«{name}» is taken"), name=name)
+    kind = str(data.get("kind") or (process.kind if process else "sale"))
+    mode = str(data.get("mode") or (process.mode if process else "simple"))
+    if kind not in ProcessKind.__members__.values():
+        raise ValidationFailed("kind", N_("choose a value from the list"))
+    if mode not in ProcessMode.__members__.values():
+        raise ValidationFailed("mode", N_("choose a value from the list"))
+    regulation = str(data.get("regulation") or "").strip() or None
+    if regulation and len(regulation) > 20000:
+        raise ValidationFailed("regulation", N_("is longer than {max} characters"), max=20000)
+    stages = await _clean_stages(data.get("stages"), existing) if "stages" in data or \
+        process is None else None
+    async with in_transaction():
+        if process is None:
+            process = await ProcessType.create(name=name, kind=kind, mode=mode,
+                                               regulation=regulation,
+                                               sort_order=await ProcessType.all().count())
+        else:
+            await ProcessType.filter(id=process.id).update(
+                name=name, kind=kind, mode=mode,
+                regulation=regulation if "regulation" in data else process.regulation)
+        if stages is not None:
+            kept = set()
+            for s in stages:
+                values = {k: v for k, v in s.items() if k != "id"}
+                if s["id"]:
+                    kept.add(s["id"])
+                    await Stage.filter(id=s["id"]).update(**values)
+                else:
+                    await Stage.create(process_id=process.id, **values)
+            for old_id in set(existing) - kept:
+                used = await Deal.filter(stage_id=old_id).exists() or \
+                    await DealEvent.filter(to_stage_id=old_id).exists()
+                if used:
+                    await Stage.filter(id=old_id).update(archived=True, position=999)
+                else:
+                    await Stage.filter(id=old_id).delete()
+    return await ProcessType.get(id=process.id)
+
+
+async def do_archive_process(actor: User, process_id: int, archived: bool = True) -> None:
+    require_admin(actor)
+    process = await ProcessType.get_or_none(id=process_id)
+    if process is None:
+        raise NotFound("process")
+    if archived and await ProcessType.filter(archived=False).exclude(
+            id=process_id).count() == 0:
+        raise ValidationFailed("process", N_("the last process type cannot be archived"))
+    await ProcessType.filter(id=process_id).update(archived=archived)
