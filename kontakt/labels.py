@@ -82,3 +82,28 @@ def with_type_names(table: T, gettext: Callable[[str], str]) -> T:
     """A report table (services.analytics.Table) with its types named for the reader."""
     return replace(table, types=[(code, type_name(code, name, gettext))
                                  for code, name in table.types])
+
+
+# U-1: what a stage may require of a deal, process kinds and modes, for forms
+REQUIREMENTS = {"amount": N_("amount"), "expected_close": N_("expected close date"),
+                "contact": N_("contact person"), "tasks_done": N_("the stage's tasks done")}
+PROCESS_KINDS = {"sale": N_("sale"), "claim": N_("claim"),
+                 "partner": N_("partner relationship")}
+PROCESS_MODES = {"managed": N_("managed: the stage's tasks are made, its rules enforced"),
+                 "simple": N_("simple: stages moved by hand")}
+
+
+def process_name(process, gettext: Callable[[str], str]) -> str:
+    """A process type's name for the reader (a seeded one not renamed: translated)."""
+    from services.deal_processes import seeded_label
+
+    label = seeded_label(process, "process")
+    return gettext(label) if label else process.name
+
+
+def stage_name(stage, gettext: Callable[[str], str]) -> str:
+    """A stage's name for the reader (a seeded one not renamed: translated)."""
+    from services.deal_processes import seeded_label
+
+    label = seeded_label(stage, "stage")
+    return gettext(label) if label else stage.name

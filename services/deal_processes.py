@@ -28,7 +28,7 @@ from models import (
     StageKind,
     User,
 )
-from services.errors import N_, NotFound, ValidationFailed
+from services.errors import N_, NotFound, Text, ValidationFailed
 from services.permissions import require_admin
 
 SEEDS: list[dict[str, Any]] = [
@@ -49,6 +49,32 @@ SEEDS: list[dict[str, Any]] = [
 ]
 SEEDED_PROCESS_NAMES = {p["code"]: p["name"] for p in SEEDS}
 SEEDED_STAGE_NAMES = {code: name for p in SEEDS for code, name, *_ in p["stages"]}
+# their names in English for the catalogs: shown in the reader's language until renamed
+LABELS = {
+    "process": {"sale": N_("Sale"), "claim": N_("Claim")},
+    "stage": {
+        "lead": N_("First contact"), "need": N_("Needs analysis"),
+        "offer": N_("Commercial offer"), "talks": N_("Negotiation"),
+        "contract": N_("Contract"), "won": N_("Won"), "lost": N_("Lost"),
+        "received": N_("Received"), "review": N_("Review"), "solution": N_("Solution"),
+        "settled": N_("Settled"), "rejected": N_("Rejected")},
+}
+
+
+def seeded_label(obj: Any, what: str) -> str | None:
+    """The English label of a seeded process type or stage an admin has not renamed."""
+    code = getattr(obj, "code", None)
+    seeded = SEEDED_PROCESS_NAMES if what == "process" else SEEDED_STAGE_NAMES
+    if code in LABELS[what] and seeded.get(code) == obj.name:
+        return LABELS[what][code]
+    return None
+
+
+def named(obj: Any, what: str) -> Text | str:
+    """A stage's or process's name to put into a message: a seeded one as a Text the
+    front end translates, any other as it is."""
+    label = seeded_label(obj, what)
+    return Text(label) if label else obj.name
 MAX_STAGES = 20
 # what a stage may require of a deal entering it (services.deals checks them)
 REQUIREMENTS = ("amount", "expected_close", "contact", "tasks_done")

@@ -51,15 +51,15 @@ from models import (
     ProcessMode,
     ProcessType,
     Role,
+    StaffStatus,
     Stage,
     StageKind,
-    StaffStatus,
     User,
 )
 from services import activities as acts
 from services.clock import utcnow
-from services.deal_processes import ensure_processes
-from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
+from services.deal_processes import ensure_processes, named
+from services.errors import N_, NotFound, PermissionDenied, Text, ValidationFailed
 from services.permissions import department_subtree_ids
 
 CURRENCIES = ("RUB", "UAH", "USD", "EUR", "KZT", "BYN")
@@ -405,8 +405,11 @@ async def _check_move(actor: User, deal: Deal, stages: list[Stage], target: Stag
         raise ValidationFailed("stage_id", N_("this stage is no longer used"))
     missing = await missing_for(deal, target)
     if missing:
+        reasons = Text(missing[-1])
+        for earlier in reversed(missing[:-1]):
+            reasons = Text(N_("{first}; {rest}"), first=Text(earlier), rest=reasons)
         raise ValidationFailed("stage_id", N_("cannot move to «{stage}»: {missing}"),
-                               stage=target.name, missing="; ".join(missing))
+                               stage=named(target, "stage"), missing=reasons)
     if deal.process.mode != ProcessMode.MANAGED or target.kind != StageKind.OPEN \
             or actor.role in (Role.ADMIN, Role.HEAD):
         return
@@ -418,7 +421,7 @@ async def _check_move(actor: User, deal: Deal, stages: list[Stage], target: Stag
     jumped = [s for s in opened[here + 1:there] if not s.skippable]
     if jumped:
         raise ValidationFailed("stage_id", N_("«{stage}» cannot be skipped; ask your head"),
-                               stage=jumped[0].name)
+                               stage=named(jumped[0], "stage"))
 
 
 REQUIREMENT_TEXT = {

@@ -60,7 +60,7 @@ async def test_system_dictionaries_are_idempotent_with_russian_names(org):
     second = await dicts.ensure_system_dictionaries()
     assert set(first) == {"region", "city", "district", "sphere", "ad_source", "lost_reason"}
     assert {c: d.id for c, d in first.items()} == {c: d.id for c, d in second.items()}
-    assert await Dictionary.filter(system=True).count() == 5
+    assert await Dictionary.filter(system=True).count() == 6
     assert first["region"].name == "Регионы" and first["ad_source"].name == "Источники рекламы"
     spheres = await dicts.list_items("sphere")
     assert spheres and all(i.code for i in spheres)

@@ -26,6 +26,7 @@ from models import (
     Stage,
     StageKind,
 )
+from kontakt.errors import error_message
 from services import activities as acts
 from services import clients as client_svc
 from services import deal_processes as processes
@@ -89,7 +90,11 @@ async def test_u1_a_requirement_refuses_the_move_naming_what_is_missing(
     with pytest.raises(ValidationFailed) as err:
         await svc.do_move(ivan, deal.id, stages["contract"].id)
     assert err.value.field == "stage_id"
-    assert err.value.message == "cannot move to «Договор»: no amount; no expected close date"
+    assert err.value.message == "cannot move to «Contract»: no amount; no expected close date"
+    assert error_message(err.value, "ru") == \
+        "нельзя перейти на этап «Договор»: нет суммы; нет ожидаемой даты закрытия"
+    assert error_message(err.value, "uk") == \
+        "не можна перейти на етап «Договір»: немає суми; немає очікуваної дати закриття"
     assert (await Deal.get(id=deal.id)).stage_id == stages["lead"].id  # nothing moved
     await svc.do_update_deal(ivan, deal.id, {"amount": "10", "expected_close": "2027-01-31"})
     assert (await svc.do_move(ivan, deal.id, stages["contract"].id)).moved
@@ -148,7 +153,8 @@ async def test_u1_managed_stage_makes_its_tasks_once_under_a_double_tap(
     # a manager may not jump over the stage that is not skippable
     with pytest.raises(ValidationFailed) as err:
         await svc.do_move(ivan, deal.id, stages["talks"].id)
-    assert err.value.message == "«Коммерческое предложение» cannot be skipped; ask your head"
+    assert error_message(err.value, "ru") == \
+        "этап «Коммерческое предложение» нельзя пропустить; обратитесь к руководителю"
     await svc.do_move(ivan, deal.id, stages["need"].id)
     results = await asyncio.gather(*[svc.do_move(ivan, deal.id, stages["offer"].id,
                                                  source="bot") for _ in range(3)])
