@@ -66,6 +66,9 @@ async def init_db(database_url: str) -> None:
     from services.staff import STAFF_CACHE
 
     STAFF_CACHE.configure(ttl=30.0 if database_url.startswith("sqlite") else 0.0)
+    from services import deal_stats  # counts of another database are not this one's
+
+    deal_stats.refresh()
 
 
 async def close_db() -> None:

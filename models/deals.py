@@ -108,6 +108,12 @@ class Deal(TimestampedModel):
         "kontakt.Client", related_name="deals_won_against_us", null=True,
         on_delete=fields.SET_NULL)
     probability_override = fields.IntField(null=True)  # a manager's own figure
+    # U-5: the model's estimate (services.deal_stats), recomputed on change and nightly;
+    # basis: model (naive Bayes), stages (stage-to-stage conversion), default (the
+    # stage's own figure); factors: the strongest reasons, [[feature, value, ratio]]
+    probability = fields.IntField(null=True)
+    probability_basis = fields.CharField(max_length=8, null=True)
+    probability_factors = fields.JSONField(default=list)
     closed_at = fields.DatetimeField(null=True)
     version = fields.IntField(default=1)  # the seq of the last DealEvent
     archived_at = fields.DatetimeField(null=True)

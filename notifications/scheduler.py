@@ -84,7 +84,18 @@ def build_scheduler(redis_url: str | None = None) -> tuple[AsyncIOScheduler, Job
                                                              "misfire_grace_time": 300})
     scheduler.add_job(runner.wrap("housekeeping", housekeeping), "interval", hours=1,
                       id="housekeeping", replace_existing=True)
+    scheduler.add_job(runner.wrap("deal-probability", deal_probabilities), "cron", hour=1,
+                      minute=30, id="deal-probability", replace_existing=True)
     return scheduler, runner
+
+
+async def deal_probabilities() -> None:
+    """U-5: every open deal's win probability anew, at night (UTC), from the day's
+    closed deals; the runner's lock keeps it to one replica."""
+    from services.deal_stats import recompute_all
+
+    count = await recompute_all()
+    log.info("deal probabilities recomputed for %d open deals", count)
 
 
 def add_organizer_jobs(scheduler: AsyncIOScheduler, runner: JobRunner, bot, i18n) -> None:

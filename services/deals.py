@@ -57,6 +57,7 @@ from models import (
     User,
 )
 from services import activities as acts
+from services import deal_stats
 from services.clock import utcnow
 from services.deal_processes import ensure_processes, named
 from services.errors import N_, NotFound, PermissionDenied, Text, ValidationFailed
@@ -256,6 +257,7 @@ async def do_create_deal(actor: User, data: dict[str, Any], *, source: str = "we
                                to_stage_id=first.id, user_id=actor.id, at=now, source=source)
         await _audit(actor, source, deal, "create", new=deal.title)
         notices = await _stage_tasks(actor, deal, process, first, now, source)
+    await deal_stats.recompute_deal(deal.id)
     return DealResult(await get_deal(actor, deal.id), True, notices)
 
 
@@ -274,6 +276,8 @@ async def do_update_deal(actor: User, deal_id: int, data: dict[str, Any], *,
         for key, value in changed.items():
             await _audit(actor, source, deal, "update", key, getattr(deal, key), value)
         await Deal.filter(id=deal.id).update(**changed)
+    if changed.keys() & {"amount", "source_id", "owner_id"}:
+        await deal_stats.recompute_deal(deal.id)
     return await get_deal(actor, deal_id)
 
 
@@ -363,6 +367,7 @@ async def do_move(actor: User, deal_id: int, stage_id: int, *, source: str = "we
             return DealResult(fresh, moved=False)
         raise ValidationFailed("stage_id", N_("the deal was moved meanwhile; look at it "
                                               "again")) from None
+    await deal_stats.recompute_deal(deal.id)
     return DealResult(await get_deal(actor, deal_id), True, notices)
 
 
