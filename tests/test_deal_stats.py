@@ -3,7 +3,7 @@ histories with answers worked out by hand."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,7 +13,7 @@ from services import clients as client_svc
 from services import deal_stats as stats
 from services import deals as svc
 
-T0 = datetime(2026, 10, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 
 
 async def _history(owner, client, stages, path, outcome, *, source=None, start=T0,
@@ -126,8 +126,8 @@ async def test_u5_brier_against_the_stage_only_baseline(database_url, make_staff
 
 async def test_u5_cohort_funnel_on_hand_made_data(database_url, make_staff):
     ivan, client, sale, stages = await _setup(make_staff)
-    q_start, q_end = datetime(2026, 10, 1, tzinfo=timezone.utc), \
-        datetime(2027, 1, 1, tzinfo=timezone.utc)
+    q_start, q_end = datetime(2026, 10, 1, tzinfo=UTC), \
+        datetime(2027, 1, 1, tzinfo=UTC)
     for n in range(6):  # moved on from lead after n+1 days
         await _history(ivan, client, stages, ["lead", "need"], None, days=(n + 1,))
     for _ in range(2):  # lost at lead after 10 days
@@ -136,7 +136,7 @@ async def test_u5_cohort_funnel_on_hand_made_data(database_url, make_staff):
         await _history(ivan, client, stages, ["lead"], None)
     # entered before the quarter: not in the cohort
     await _history(ivan, client, stages, ["lead", "need"], None,
-                   start=datetime(2026, 9, 1, tzinfo=timezone.utc))
+                   start=datetime(2026, 9, 1, tzinfo=UTC))
     result = await stats.funnel(ivan, sale.id, q_start, q_end)
     lead = result.rows[0]
     assert lead.stage.code == "lead"
@@ -161,18 +161,18 @@ async def test_u5_weighted_pipeline_and_who_counts_what(database_url, make_staff
     sale = next(p for p in await svc.process_types() if p.code == "sale")
     lead = (await svc.stages_of(sale.id))[0]
     q = (T0, T0 + timedelta(days=400))
-    mine = await stats.funnel(ivan, sale.id, datetime(2020, 1, 1, tzinfo=timezone.utc), q[1])
+    mine = await stats.funnel(ivan, sale.id, datetime(2020, 1, 1, tzinfo=UTC), q[1])
     assert mine.open_total == {"RUB": Decimal("1000.00")}
     assert mine.weighted == {"RUB": Decimal(1000 * lead.probability / 100).quantize(
         Decimal("0.01"))}
-    heads = await stats.funnel(head, sale.id, datetime(2020, 1, 1, tzinfo=timezone.utc), q[1])
+    heads = await stats.funnel(head, sale.id, datetime(2020, 1, 1, tzinfo=UTC), q[1])
     assert heads.open_total == {"RUB": Decimal("1000.00")}  # not Olga's
 
 
 async def test_u6_lost_analysis_by_reason_stage_and_competitor(database_url, make_staff):
     ivan, client, sale, stages = await _setup(make_staff)
     reasons = {r.code: r for r in await svc.lost_reasons()}
-    for n in range(3):
+    for _ in range(3):
         await _history(ivan, client, stages, ["lead", "need"], "lost", amount=Decimal(100),
                        reason=reasons["price"])
     await _history(ivan, client, stages, ["lead"], "lost", reason=reasons["no_need"])

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 
+from kontakt.errors import error_message
 from models import (
     Activity,
     ActivityType,
@@ -26,7 +27,6 @@ from models import (
     Stage,
     StageKind,
 )
-from kontakt.errors import error_message
 from services import activities as acts
 from services import clients as client_svc
 from services import deal_processes as processes
