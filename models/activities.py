@@ -154,7 +154,7 @@ class Activity(TimestampedModel):
 
     class Meta:
         table = "activity"
-        indexes = [Index(fields=["client_id", "starts_at"])]
+        indexes = [Index(fields=["client_id", "starts_at"]), Index(fields=["deal_id", "state"])]
 
     @property
     def due_at(self):

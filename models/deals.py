@@ -120,7 +120,8 @@ class Deal(TimestampedModel):
 
     class Meta:
         table = "deal"
-        indexes = [Index(fields=["owner_id", "stage_id"]), Index(fields=["stage_id", "id"])]
+        indexes = [Index(fields=["owner_id", "stage_id"]), Index(fields=["stage_id", "id"]),
+                   Index(fields=["process_id", "closed_at"])]
 
 
 class DealMember(Model):

@@ -194,16 +194,16 @@ def features_of(source_id: Any, owner_id: Any, kind: Any, amount: Any) -> dict[s
             "band": band_of(None if amount is None else Decimal(str(amount)))}
 
 
-async def recompute_deal(deal_id: int) -> Estimate | None:
-    """The deal's probability anew (after a move or a change of its fields)."""
-    deal = await Deal.get_or_none(id=deal_id).prefetch_related("stage", "client")
-    if deal is None:
-        return None
+async def recompute_deal(deal: Deal) -> Estimate:
+    """The deal's probability anew (after a move or a change of its fields); ``deal``
+    with its ``stage`` and ``client`` loaded, as the caller has them."""
     result = estimate(await counts_for(deal.process_id), deal.stage, features_of(
         deal.source_id, deal.owner_id, deal.client.kind, deal.amount))
     await Deal.filter(id=deal.id).update(probability=result.value,
                                          probability_basis=result.basis,
                                          probability_factors=result.factors)
+    deal.probability, deal.probability_basis, deal.probability_factors = (
+        result.value, result.basis, result.factors)
     return result
 
 

@@ -88,9 +88,9 @@ async def visible_deals(actor: User) -> QuerySet[Deal]:
 
 
 async def get_deal(actor: User, deal_id: int) -> Deal:
-    deal = await (await visible_deals(actor)).get_or_none(id=deal_id).prefetch_related(
+    deal = await (await visible_deals(actor)).filter(id=deal_id).select_related(
         "client", "stage", "process", "owner", "contact", "source", "lost_reason",
-        "competitor")
+        "competitor").first()  # one query with joins
     if deal is None:
         raise NotFound("deal")
     return deal
@@ -257,8 +257,9 @@ async def do_create_deal(actor: User, data: dict[str, Any], *, source: str = "we
                                to_stage_id=first.id, user_id=actor.id, at=now, source=source)
         await _audit(actor, source, deal, "create", new=deal.title)
         notices = await _stage_tasks(actor, deal, process, first, now, source)
-    await deal_stats.recompute_deal(deal.id)
-    return DealResult(await get_deal(actor, deal.id), True, notices)
+    deal = await get_deal(actor, deal.id)
+    await deal_stats.recompute_deal(deal)
+    return DealResult(deal, True, notices)
 
 
 def _currency(actor: User) -> str:
@@ -276,9 +277,10 @@ async def do_update_deal(actor: User, deal_id: int, data: dict[str, Any], *,
         for key, value in changed.items():
             await _audit(actor, source, deal, "update", key, getattr(deal, key), value)
         await Deal.filter(id=deal.id).update(**changed)
+    deal = await get_deal(actor, deal_id)
     if changed.keys() & {"amount", "source_id", "owner_id"}:
-        await deal_stats.recompute_deal(deal.id)
-    return await get_deal(actor, deal_id)
+        await deal_stats.recompute_deal(deal)
+    return deal
 
 
 async def do_set_team(actor: User, deal_id: int, user_ids: list[int], *,
@@ -367,8 +369,15 @@ async def do_move(actor: User, deal_id: int, stage_id: int, *, source: str = "we
             return DealResult(fresh, moved=False)
         raise ValidationFailed("stage_id", N_("the deal was moved meanwhile; look at it "
                                               "again")) from None
-    await deal_stats.recompute_deal(deal.id)
-    return DealResult(await get_deal(actor, deal_id), True, notices)
+    if target.kind == StageKind.LOST:  # its reason and competitor, loaded
+        deal = await get_deal(actor, deal_id)
+    else:  # the deal as moved, without reading it again
+        deal.stage, deal.stage_id, deal.version = target, target.id, seq
+        for key, value in extra.items():
+            setattr(deal, key, value)
+        deal.lost_reason = deal.competitor = None
+    await deal_stats.recompute_deal(deal)
+    return DealResult(deal, True, notices)
 
 
 class _Raced(Exception):

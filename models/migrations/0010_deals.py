@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
                 ('version', fields.IntField(default=1)),
                 ('archived_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'deal', 'app': 'kontakt', 'indexes': [Index(fields=['owner_id', 'stage_id']), Index(fields=['stage_id', 'id'])], 'pk_attr': 'id'},
+            options={'table': 'deal', 'app': 'kontakt', 'indexes': [Index(fields=['owner_id', 'stage_id']), Index(fields=['stage_id', 'id']), Index(fields=['process_id', 'closed_at'])], 'pk_attr': 'id'},
             bases=['TimestampedModel'],
         ),
         ops.CreateModel(
@@ -109,5 +109,9 @@ class Migration(migrations.Migration):
             model_name='Activity',
             name='deal',
             field=fields.ForeignKeyField('kontakt.Deal', source_field='deal_id', null=True, db_constraint=True, to_field='id', related_name='activities', on_delete=OnDelete.SET_NULL),
+        ),
+        ops.AddIndex(
+            model_name='Activity',
+            index=Index(fields=['deal_id', 'state']),
         ),
     ]
