@@ -102,7 +102,9 @@ async def populate(n_deals: int, n_events: int) -> dict:
                 event_id += 1
                 events.append(DealEvent(id=event_id, deal_id=deal_id, seq=seq,
                                         from_stage_id=prev, to_stage_id=stage.id,
-                                        user_id=owner.id, at=t, source="bench"))
+                                        user_id=owner.id, at=t, source="bench",
+                                        process_id=sale.id, owner_id=owner.id,
+                                        department_id=owner.department_id))
                 prev = stage.id
         async with in_transaction():
             await Deal.bulk_create(deals, batch_size=BATCH)

@@ -151,8 +151,15 @@ class DealEvent(Model):
         "kontakt.User", related_name="deal_events", null=True, on_delete=fields.SET_NULL)
     at = fields.DatetimeField()
     source = fields.CharField(max_length=16, default="web")  # bot, miniapp, web, api, trigger
+    # whose the deal was when it entered the stage, and where: a cohort is counted for
+    # the owner and department of that moment (a later hand-over does not move it);
+    # with the process, so a quarter of one department is one index range
+    process_id = fields.IntField()
+    owner_id = fields.IntField(null=True)
+    department_id = fields.IntField(null=True)
 
     class Meta:
         table = "deal_event"
         unique_together = (("deal", "seq"),)
-        indexes = [Index(fields=["to_stage_id", "at"])]
+        indexes = [Index(fields=["process_id", "department_id", "at"]),
+                   Index(fields=["owner_id", "at"])]

@@ -30,7 +30,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from statistics import median
 from typing import Any
 
 from tortoise import connections
@@ -349,61 +348,61 @@ async def _scope(actor: User, department_id: int | None, owner_id: int | None
     return None, owner_id
 
 
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = math.floor(k), math.ceil(k)
-    return round(ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo), 1)
-
-
 async def funnel(actor: User, process_id: int, start: datetime, end: datetime, *,
                  department_id: int | None = None, owner_id: int | None = None) -> Funnel:
     depts, owner = await _scope(actor, department_id, owner_id)
     conn = connections.get("default")
     params: list[Any] = [process_id, start, end]
-    where = [f"d.process_id = {_ph(conn, 1)}", f"e.at >= {_ph(conn, 2)}",
-             f"e.at < {_ph(conn, 3)}", "s.kind = 'open'", "d.archived_at IS NULL"]
+    where = [f"e.process_id = {_ph(conn, 1)}", f"e.at >= {_ph(conn, 2)}",
+             f"e.at < {_ph(conn, 3)}", "s.kind = 'open'"]
     if depts is not None:
-        where.append(f"u.department_id IN ({', '.join(str(int(d)) for d in depts)})")
+        where.append(f"e.department_id IN ({', '.join(str(int(d)) for d in depts)})")
     if owner is not None:
         params.append(owner)
-        where.append(f"d.owner_id = {_ph(conn, len(params))}")
-    sql = f"""
-        SELECT e.to_stage_id AS stage_id, s.position AS pos, e.at AS at,
-          nx.at AS left_at, ns.kind AS next_kind, ns.position AS next_pos
-        FROM deal_event e
-        JOIN deal d ON d.id = e.deal_id JOIN deal_stage s ON s.id = e.to_stage_id
-        JOIN staff_user u ON u.id = d.owner_id
-        LEFT JOIN deal_event nx ON nx.deal_id = e.deal_id AND nx.seq = e.seq + 1
-        LEFT JOIN deal_stage ns ON ns.id = nx.to_stage_id
-        WHERE {' AND '.join(where)}"""
-    _, rows = await conn.execute_query(sql, params)
+        where.append(f"e.owner_id = {_ph(conn, len(params))}")
+    days = ("(julianday(nx.at) - julianday(e.at))" if conn.capabilities.dialect == "sqlite"
+            else "(EXTRACT(EPOCH FROM (nx.at - e.at)) / 86400.0)")
+    # the cohort: each entry into an open stage in the period, with what came next
+    cohort = f"""
+        WITH c AS (
+          SELECT e.to_stage_id AS sid, s.position AS pos, nx.id AS nid, ns.kind AS nk,
+                 ns.position AS np, {days} AS dur
+          FROM deal_event e JOIN deal_stage s ON s.id = e.to_stage_id
+          LEFT JOIN deal_event nx ON nx.deal_id = e.deal_id AND nx.seq = e.seq + 1
+          LEFT JOIN deal_stage ns ON ns.id = nx.to_stage_id
+          WHERE {' AND '.join(where)})"""
+    _, counted = await conn.execute_query(cohort + """
+        SELECT sid, COUNT(*) AS entered,
+          SUM(CASE WHEN nid IS NULL THEN 1 ELSE 0 END) AS still,
+          SUM(CASE WHEN nk = 'lost' THEN 1 ELSE 0 END) AS lost,
+          SUM(CASE WHEN nk = 'won' OR (nk = 'open' AND np > pos) THEN 1 ELSE 0 END) AS moved
+        FROM c GROUP BY sid""", params)
+    # the rows around the median and the 90th percentile of each stage (window functions)
+    _, ranked = await conn.execute_query(cohort + """
+        SELECT sid, dur, rn, n FROM (
+          SELECT sid, dur, ROW_NUMBER() OVER (PARTITION BY sid ORDER BY dur) AS rn,
+                 COUNT(*) OVER (PARTITION BY sid) AS n
+          FROM c WHERE nid IS NOT NULL) r
+        WHERE rn - 1 IN ((n - 1) * 5 / 10, (n - 1) * 5 / 10 + 1,
+                         (n - 1) * 9 / 10, (n - 1) * 9 / 10 + 1)
+        """, params)
     stages = [s for s in await Stage.filter(process_id=process_id, archived=False).order_by(
         "position", "id") if s.kind == StageKind.OPEN]
     by_id = {s.id: FunnelRow(s) for s in stages}
-    days: dict[int, list[float]] = defaultdict(list)
-    for row in rows:
-        item = by_id.get(row["stage_id"])
-        if item is None:
-            continue
-        item.entered += 1
-        if row["left_at"] is None:
-            item.still += 1
-            continue
-        if row["next_kind"] == StageKind.LOST:
-            item.lost += 1
-        elif row["next_kind"] == StageKind.WON or (row["next_pos"] or 0) > row["pos"]:
-            item.moved_on += 1
-        else:
-            item.still += 0  # moved back: counted as entered, neither way
-        days[item.stage.id].append((_aware(row["left_at"]) - _aware(row["at"])
-                                    ).total_seconds() / 86400)
-    for item in by_id.values():
-        item.median_days = round(median(days[item.stage.id]), 1) if days[item.stage.id] \
-            else None
-        item.p90_days = _percentile(days[item.stage.id], 0.9)
+    for row in counted:
+        item = by_id.get(row["sid"])
+        if item is not None:
+            item.entered, item.still = int(row["entered"]), int(row["still"] or 0)
+            item.lost, item.moved_on = int(row["lost"] or 0), int(row["moved"] or 0)
+    around: dict[int, dict[int, float]] = defaultdict(dict)
+    sizes: dict[int, int] = {}
+    for row in ranked:
+        around[row["sid"]][int(row["rn"]) - 1] = float(row["dur"])
+        sizes[row["sid"]] = int(row["n"])
+    for sid, item in by_id.items():
+        if sid in sizes:
+            item.median_days = _between(around[sid], sizes[sid], 0.5)
+            item.p90_days = _between(around[sid], sizes[sid], 0.9)
     rated = [r for r in by_id.values() if r.conversion is not None and r.entered >= 5]
     if rated:
         min(rated, key=lambda r: r.conversion).bottleneck.append("conversion")
@@ -412,6 +411,15 @@ async def funnel(actor: User, process_id: int, start: datetime, end: datetime, *
         max(timed, key=lambda r: r.median_days).bottleneck.append("time")
     weighted, totals = await _weighted(process_id, depts, owner)
     return Funnel([by_id[s.id] for s in stages], weighted, totals)
+
+
+def _between(values: dict[int, float], n: int, q: float) -> float:
+    """The q-quantile of n sorted values of which those around it are given by index
+    (linear interpolation between the two nearest ranks)."""
+    k = (n - 1) * q
+    lo = int(k)
+    hi = min(lo + 1, n - 1)
+    return round(values[lo] + (values.get(hi, values[lo]) - values[lo]) * (k - lo), 1)
 
 
 def _aware(value: Any) -> datetime:

@@ -253,8 +253,11 @@ async def do_create_deal(actor: User, data: dict[str, Any], *, source: str = "we
     async with in_transaction():
         deal = await Deal.create(client_id=client.id, process_id=process.id,
                                  stage_id=first.id, owner_id=owner_id, version=1, **values)
+        owner = actor if owner_id == actor.id else await User.get(id=owner_id)
         await DealEvent.create(deal_id=deal.id, seq=1, from_stage_id=None,
-                               to_stage_id=first.id, user_id=actor.id, at=now, source=source)
+                               to_stage_id=first.id, user_id=actor.id, at=now, source=source,
+                               process_id=process.id, owner_id=owner_id,
+                               department_id=owner.department_id)
         await _audit(actor, source, deal, "create", new=deal.title)
         notices = await _stage_tasks(actor, deal, process, first, now, source)
     deal = await get_deal(actor, deal.id)
@@ -360,7 +363,9 @@ async def do_move(actor: User, deal_id: int, stage_id: int, *, source: str = "we
                 raise _Raced()
             await DealEvent.create(deal_id=deal.id, seq=seq, from_stage_id=deal.stage_id,
                                    to_stage_id=target.id, user_id=actor.id, at=when,
-                                   source=source)
+                                   source=source, process_id=deal.process_id,
+                                   owner_id=deal.owner_id,
+                                   department_id=deal.owner.department_id)
             await _audit(actor, source, deal, "stage", "stage", deal.stage.name, target.name)
             notices = await _stage_tasks(actor, deal, deal.process, target, when, source)
     except (_Raced, IntegrityError):

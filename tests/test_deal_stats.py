@@ -30,7 +30,8 @@ async def _history(owner, client, stages, path, outcome, *, source=None, start=T
     prev = None
     for seq, code in enumerate(codes, 1):
         await DealEvent.create(deal=deal, seq=seq, from_stage=prev, to_stage=stages[code],
-                               user=owner, at=at)
+                               user=owner, at=at, process_id=deal.process_id,
+                               owner_id=owner.id, department_id=owner.department_id)
         prev = stages[code]
         if seq < len(codes):
             at = at + timedelta(days=days[(seq - 1) % len(days)])

@@ -91,8 +91,11 @@ class Migration(migrations.Migration):
                 ('user', fields.ForeignKeyField('kontakt.User', source_field='user_id', null=True, db_constraint=True, to_field='id', related_name='deal_events', on_delete=OnDelete.SET_NULL)),
                 ('at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('source', fields.CharField(default='web', max_length=16)),
+                ('process_id', fields.IntField()),
+                ('owner_id', fields.IntField(null=True)),
+                ('department_id', fields.IntField(null=True)),
             ],
-            options={'table': 'deal_event', 'app': 'kontakt', 'unique_together': (('deal', 'seq'),), 'indexes': [Index(fields=['to_stage_id', 'at'])], 'pk_attr': 'id'},
+            options={'table': 'deal_event', 'app': 'kontakt', 'unique_together': (('deal', 'seq'),), 'indexes': [Index(fields=['process_id', 'department_id', 'at']), Index(fields=['owner_id', 'at'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
