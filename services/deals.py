@@ -481,6 +481,7 @@ async def _stage_tasks(actor: User, deal: Deal, process: ProcessType, stage: Sta
     steps = await PlaybookStep.filter(playbook_id=stage.playbook_id).order_by(
         "position").prefetch_related("type")
     notices: list[acts.Notice] = []
+    made: list[int] = []
     parent_id = None
     for step in steps:
         who = await assignee_for(step.assignee, owner, deal.client_id)
@@ -490,9 +491,11 @@ async def _stage_tasks(actor: User, deal: Deal, process: ProcessType, stage: Sta
             "starts_at": datetime.combine(today + timedelta(days=step.offset_days),
                                           TASK_TIME, tz)}, source=source,
             check_assignees=False)
-        await Activity.filter(id=result.activity.id).update(deal_id=deal.id)
+        made.append(result.activity.id)
         notices += result.notices
         parent_id = result.activity.id
+    if made:
+        await Activity.filter(id__in=made).update(deal_id=deal.id)
     return notices
 
 
