@@ -56,11 +56,16 @@ from models.deals import (
     Deal,
     DealEvent,
     DealMember,
+    DealParty,
+    DealPartyLink,
+    PartyLinkKind,
+    PartyRole,
     ProcessKind,
     ProcessMode,
     ProcessType,
     Stage,
     StageKind,
+    Stance,
 )
 from models.dictionaries import Dictionary, DictionaryItem
 from models.messaging import (
@@ -80,6 +85,11 @@ __all__ = [
     "Deal",
     "DealEvent",
     "DealMember",
+    "DealParty",
+    "DealPartyLink",
+    "PartyLinkKind",
+    "PartyRole",
+    "Stance",
     "ProcessKind",
     "ProcessMode",
     "ProcessType",

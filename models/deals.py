@@ -34,6 +34,32 @@ class ProcessKind(StrEnum):
     SALE = "sale"
     CLAIM = "claim"  # U-7: complaints as their own process
     PARTNER = "partner"  # U-8: a strategy applied to a partner relationship
+    EXECUTION = "execution"  # U-7: what follows a won sale (payment, delivery, papers)
+
+
+class PartyRole(StrEnum):
+    """U-4: who someone is around a deal."""
+
+    DECISION_MAKER = "decision_maker"
+    INFLUENCER = "influencer"
+    USER = "user"
+    COMPETITOR = "competitor"
+    SUBCONTRACTOR = "subcontractor"
+    PARTNER = "partner"
+
+
+class Stance(StrEnum):
+    SUPPORTER = "supporter"
+    NEUTRAL = "neutral"
+    OPPONENT = "opponent"
+    UNKNOWN = "unknown"
+
+
+class PartyLinkKind(StrEnum):
+    INFLUENCES = "influences"
+    REPORTS_TO = "reports_to"
+    WORKS_WITH = "works_with"
+    COMPETES_WITH = "competes_with"
 
 
 class StageKind(StrEnum):
@@ -46,9 +72,12 @@ class ProcessType(TimestampedModel):
     id = fields.IntField(primary_key=True)
     code = fields.CharField(max_length=32, null=True, unique=True)  # seeded ones
     name = fields.CharField(max_length=100, unique=True)
-    kind = fields.CharEnumField(ProcessKind, max_length=8, default=ProcessKind.SALE)
+    kind = fields.CharEnumField(ProcessKind, max_length=12, default=ProcessKind.SALE)
     mode = fields.CharEnumField(ProcessMode, max_length=8, default=ProcessMode.SIMPLE)
     regulation = fields.TextField(null=True)  # U-1: the written rules of the process
+    # U-7: a won deal continues as a new deal of this type (a sale's execution)
+    next_process: fields.ForeignKeyNullableRelation[ProcessType] = fields.ForeignKeyField(
+        "kontakt.ProcessType", related_name="previous", null=True, on_delete=fields.SET_NULL)
     sort_order = fields.IntField(default=0)
     archived = fields.BooleanField(default=False)
 
@@ -107,6 +136,14 @@ class Deal(TimestampedModel):
     competitor: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "kontakt.Client", related_name="deals_won_against_us", null=True,
         on_delete=fields.SET_NULL)
+    # U-7: the deal a claim is about, or the sale an execution follows
+    parent: fields.ForeignKeyNullableRelation[Deal] = fields.ForeignKeyField(
+        "kontakt.Deal", related_name="children", null=True, on_delete=fields.SET_NULL)
+    product: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.Product", related_name="deals", null=True, on_delete=fields.SET_NULL)
+    resolution = fields.TextField(null=True)  # U-7: how a claim was settled
+    our_fault = fields.BooleanField(null=True)  # U-7: was the claim's cause ours
+    escalated_seq = fields.IntField(null=True)  # U-7: the stage entry told as overdue
     probability_override = fields.IntField(null=True)  # a manager's own figure
     # U-5: the model's estimate (services.deal_stats), recomputed on change and nightly;
     # basis: model (naive Bayes), stages (stage-to-stage conversion), default (the
@@ -163,3 +200,40 @@ class DealEvent(Model):
         unique_together = (("deal", "seq"),)
         indexes = [Index(fields=["process_id", "department_id", "at"]),
                    Index(fields=["owner_id", "at"])]
+
+
+class DealParty(Model):
+    """U-4: a person or a company around a deal — from the client base (a client, e.g.
+    a competitor or a subcontractor; a contact person) or only named — with a role and
+    a stance."""
+
+    id = fields.IntField(primary_key=True)
+    deal: fields.ForeignKeyRelation[Deal] = fields.ForeignKeyField(
+        "kontakt.Deal", related_name="parties", on_delete=fields.CASCADE)
+    client: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.Client", related_name="deal_parties", null=True, on_delete=fields.CASCADE)
+    contact: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.ContactPerson", related_name="deal_parties", null=True,
+        on_delete=fields.CASCADE)
+    name = fields.CharField(max_length=200, null=True)
+    role = fields.CharEnumField(PartyRole, max_length=16)
+    stance = fields.CharEnumField(Stance, max_length=10, default=Stance.UNKNOWN)
+    note = fields.TextField(null=True)
+
+    class Meta:
+        table = "deal_party"
+
+
+class DealPartyLink(Model):
+    """U-4: how two parties of a deal are tied (who influences whom)."""
+
+    id = fields.IntField(primary_key=True)
+    source: fields.ForeignKeyRelation[DealParty] = fields.ForeignKeyField(
+        "kontakt.DealParty", related_name="links_out", on_delete=fields.CASCADE)
+    target: fields.ForeignKeyRelation[DealParty] = fields.ForeignKeyField(
+        "kontakt.DealParty", related_name="links_in", on_delete=fields.CASCADE)
+    kind = fields.CharEnumField(PartyLinkKind, max_length=16)
+
+    class Meta:
+        table = "deal_party_link"
+        unique_together = (("source", "target", "kind"),)

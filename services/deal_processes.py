@@ -40,6 +40,12 @@ SEEDS: list[dict[str, Any]] = [
         ("contract", "Договор", "open", 90, ["amount", "expected_close"]),
         ("won", "Выиграна", "won", 100, []),
         ("lost", "Проиграна", "lost", 0, [])]},
+    {"code": "execution", "name": "Исполнение", "kind": ProcessKind.EXECUTION, "stages": [
+        ("payment", "Оплата", "open", 90, [], 5),
+        ("delivery", "Поставка", "open", 95, [], 10),
+        ("papers", "Закрывающие документы", "open", 98, [], 5),
+        ("done", "Исполнено", "won", 100, []),
+        ("failed", "Сорвано", "lost", 0, [])]},
     {"code": "claim", "name": "Претензия", "kind": ProcessKind.CLAIM, "stages": [
         ("received", "Получена", "open", 0, []),
         ("review", "Разбор", "open", 0, []),
@@ -49,15 +55,18 @@ SEEDS: list[dict[str, Any]] = [
 ]
 SEEDED_PROCESS_NAMES = {p["code"]: p["name"] for p in SEEDS}
 SEEDED_STAGE_NAMES = {code: name for p in SEEDS for code, name, *_ in p["stages"]}
+NEXT = {"sale": "execution"}  # U-7: a won sale goes on as its execution
 # their names in English for the catalogs: shown in the reader's language until renamed
 LABELS = {
-    "process": {"sale": N_("Sale"), "claim": N_("Claim")},
+    "process": {"sale": N_("Sale"), "claim": N_("Claim"), "execution": N_("Execution")},
     "stage": {
         "lead": N_("First contact"), "need": N_("Needs analysis"),
         "offer": N_("Commercial offer"), "talks": N_("Negotiation"),
         "contract": N_("Contract"), "won": N_("Won"), "lost": N_("Lost"),
         "received": N_("Received"), "review": N_("Review"), "solution": N_("Solution"),
-        "settled": N_("Settled"), "rejected": N_("Rejected")},
+        "settled": N_("Settled"), "rejected": N_("Rejected"), "payment": N_("Payment"),
+        "delivery": N_("Delivery"), "papers": N_("Closing documents"),
+        "done": N_("Fulfilled"), "failed": N_("Failed")},
 }
 
 
@@ -92,10 +101,16 @@ async def ensure_processes() -> None:
                                                    mode=ProcessMode.SIMPLE, sort_order=order)
                 await Stage.bulk_create([
                     Stage(process_id=process.id, code=code, name=name, kind=kind,
-                          position=n, probability=prob, requires=req)
-                    for n, (code, name, kind, prob, req) in enumerate(seed["stages"])])
+                          position=n, probability=prob, requires=req,
+                          days_limit=rest[0] if rest else None)
+                    for n, (code, name, kind, prob, req, *rest) in enumerate(seed["stages"])])
         except IntegrityError:  # seeded meanwhile by another process
             pass
+    for code, after in NEXT.items():
+        following = await ProcessType.get_or_none(code=after)
+        if following is not None:
+            await ProcessType.filter(code=code, next_process_id=None).update(
+                next_process_id=following.id)
 
 
 def _name(raw: Any, field: str, limit: int = 100) -> str:
@@ -196,6 +211,10 @@ async def do_save_process(actor: User, process_id: int | None, data: dict[str, A
         raise ValidationFailed("kind", N_("choose a value from the list"))
     if mode not in ProcessMode.__members__.values():
         raise ValidationFailed("mode", N_("choose a value from the list"))
+    next_id = data.get("next_process_id", process.next_process_id if process else None)
+    if next_id is not None and (next_id == process_id or not await ProcessType.filter(
+            id=next_id, archived=False).exists()):
+        raise ValidationFailed("next_process_id", N_("choose a value from the list"))
     regulation = str(data.get("regulation") or "").strip() or None
     if regulation and len(regulation) > 20000:
         raise ValidationFailed("regulation", N_("is longer than {max} characters"), max=20000)
@@ -204,11 +223,11 @@ async def do_save_process(actor: User, process_id: int | None, data: dict[str, A
     async with in_transaction():
         if process is None:
             process = await ProcessType.create(name=name, kind=kind, mode=mode,
-                                               regulation=regulation,
+                                               regulation=regulation, next_process_id=next_id,
                                                sort_order=await ProcessType.all().count())
         else:
             await ProcessType.filter(id=process.id).update(
-                name=name, kind=kind, mode=mode,
+                name=name, kind=kind, mode=mode, next_process_id=next_id,
                 regulation=regulation if "regulation" in data else process.regulation)
         if stages is not None:
             kept = set()

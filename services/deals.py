@@ -48,8 +48,10 @@ from models import (
     DealMember,
     DictionaryItem,
     PlaybookStep,
+    ProcessKind,
     ProcessMode,
     ProcessType,
+    Product,
     Role,
     StaffStatus,
     Stage,
@@ -199,6 +201,30 @@ async def _values(actor: User, data: dict[str, Any], deal: Deal | None) -> dict[
         out["probability_override"] = value
     if "owner_id" in data and data["owner_id"] != (deal.owner_id if deal else actor.id):
         out["owner_id"] = await _new_owner(actor, data["owner_id"])
+    if "parent_id" in data:  # U-7: the deal a claim is about
+        parent_id = data["parent_id"]
+        if parent_id is not None:
+            parent = await get_deal(actor, int(parent_id))
+            if deal is not None and parent.id == deal.id:
+                raise ValidationFailed("parent_id", N_("choose another deal"))
+            if parent.client_id != client_id:
+                raise ValidationFailed("parent_id", N_("the deal is of another client"))
+        out["parent_id"] = parent_id
+    if "product_id" in data:
+        product_id = data["product_id"]
+        if product_id is not None and not await Product.filter(id=product_id).exists():
+            raise ValidationFailed("product_id", N_("choose a value from the list"))
+        out["product_id"] = product_id
+    if "resolution" in data:
+        resolution = str(data["resolution"] or "").strip() or None
+        if resolution and len(resolution) > 5000:
+            raise ValidationFailed("resolution", N_("is longer than {max} characters"),
+                                   max=5000)
+        out["resolution"] = resolution
+    if "our_fault" in data:
+        if data["our_fault"] is not None and not isinstance(data["our_fault"], bool):
+            raise ValidationFailed("our_fault", N_("choose yes or no"))
+        out["our_fault"] = data["our_fault"]
     return out
 
 
@@ -382,7 +408,24 @@ async def do_move(actor: User, deal_id: int, stage_id: int, *, source: str = "we
             setattr(deal, key, value)
         deal.lost_reason = deal.competitor = None
     await deal_stats.recompute_deal(deal)
+    if target.kind == StageKind.WON and deal.process.next_process_id:
+        notices += await _continue(actor, deal, source)
     return DealResult(deal, True, notices)
+
+
+async def _continue(actor: User, deal: Deal, source: str) -> list[acts.Notice]:
+    """U-7: a won deal goes on as a deal of the next process (its execution), once."""
+    if await Deal.filter(parent_id=deal.id, process_id=deal.process.next_process_id).exists():
+        return []
+    data = {"client_id": deal.client_id, "process_id": deal.process.next_process_id,
+            "title": deal.title, "amount": deal.amount, "currency": deal.currency,
+            "owner_id": deal.owner_id, "parent_id": deal.id, "contact_id": deal.contact_id}
+    try:
+        follow = await do_create_deal(actor, data, source=source)
+    except ValidationFailed:  # a teammate won it: the execution is theirs to hand over
+        follow = await do_create_deal(actor, {k: v for k, v in data.items()
+                                              if k != "owner_id"}, source=source)
+    return follow.notices
 
 
 class _Raced(Exception):
@@ -422,6 +465,10 @@ async def _lost_values(actor: User, reason_id: int | None, competitor_id: int | 
 async def _check_move(actor: User, deal: Deal, stages: list[Stage], target: Stage) -> None:
     if target.archived:
         raise ValidationFailed("stage_id", N_("this stage is no longer used"))
+    if deal.process.kind == ProcessKind.CLAIM and target.kind != StageKind.OPEN and (
+            not deal.resolution or deal.our_fault is None):
+        raise ValidationFailed("resolution", N_("to close a claim, write its resolution "
+                                                "and say whether it was our fault"))
     missing = await missing_for(deal, target)
     if missing:
         reasons = Text(missing[-1])

@@ -48,13 +48,13 @@ async def _sale():
 
 async def test_u1_seeded_processes_have_open_won_and_lost_stages(database_url):
     types = await svc.process_types()
-    assert [p.code for p in types] == ["sale", "claim"]
+    assert [p.code for p in types] == ["sale", "execution", "claim"]
     for p in types:
         kinds = [s.kind for s in await svc.stages_of(p.id)]
         assert kinds.count(StageKind.WON) == 1 and kinds.count(StageKind.LOST) == 1
         assert kinds[0] == StageKind.OPEN
     await processes.ensure_processes()  # idempotent
-    assert await ProcessType.all().count() == 2
+    assert await ProcessType.all().count() == 3
 
 
 async def test_u2_create_move_win_with_history_and_time_in_stage(database_url, make_staff):
