@@ -95,8 +95,12 @@ async def test_a_segment_with_is_one_of_and_a_nested_or_group(demo, browser, tmp
     await rows.nth(0).get_by_test_id("cond-field").select_option("kind")
     await rows.nth(0).get_by_test_id("cond-value").select_option("individual")
     await rows.nth(1).get_by_test_id("cond-field").select_option("manager_id")
+    await rows.nth(1).get_by_test_id("cond-value").select_option(label="Maria Bondar")
+    # "is" turned into "is one of": the manager chosen stays ticked
     await rows.nth(1).get_by_test_id("cond-op").select_option("in")
-    await _tick(rows.nth(1), "Maria Bondar", "Олег Петренко")
+    ticked = rows.nth(1).locator("[data-testid=cond-option]:has(input:checked)")
+    assert [t.strip() for t in await ticked.all_inner_texts()] == ["Maria Bondar"]
+    await _tick(rows.nth(1), "Олег Петренко")
     # a condition added and removed inside the group, a group inside it added and removed
     await group.get_by_test_id("group-add").click()
     assert await rows.count() == 3
@@ -182,6 +186,24 @@ async def test_groups_nest_only_as_deep_as_the_service_allows(demo, browser,  # 
 
     page = await _admin(demo, browser)
     builder = page.get_by_test_id("segment-builder")
+    # a long list ("is one of" a sphere) gets a search box; ticked values stay in sight
+    await builder.get_by_test_id("builder-add").click()
+    row = builder.get_by_test_id("cond-row").first
+    await row.get_by_test_id("cond-field").select_option("sphere_id")
+    await row.get_by_test_id("cond-op").select_option("in")
+    chips = row.get_by_test_id("cond-option")
+    assert await chips.count() == 11
+    await row.get_by_test_id("cond-find").fill("торг")
+    assert sorted(await row.locator("[data-testid=cond-option]:visible").all_inner_texts()) \
+        == ["Оптовая торговля", "Торговля"]
+    await _tick(row, "Оптовая торговля")
+    await row.get_by_test_id("cond-find").fill("связь")
+    assert sorted(await row.locator("[data-testid=cond-option]:visible").all_inner_texts()) \
+        == ["IT и связь", "Оптовая торговля"]
+    await row.get_by_test_id("cond-find").fill("")
+    assert await row.locator("[data-testid=cond-option]:visible").count() == 11
+    await row.get_by_test_id("cond-remove").click()
+
     await builder.get_by_test_id("builder-add-group").click()
     for depth in range(2, segments.MAX_DEPTH + 1):
         await builder.get_by_test_id("group").last.get_by_test_id("group-add-group").click()

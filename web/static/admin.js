@@ -191,6 +191,9 @@
     } else if (a.options && op !== "within_days") {
       box = make("select", {"data-testid": "cond-value", "data-kind": a.kind});
       options(box, choices(a, value, stored), asList(value)[0]);
+      // chosen (not merely the first offered): carried over to "is one of"
+      if (asList(value).length) box.setAttribute("data-chosen", "1");
+      box.addEventListener("change", function () { box.setAttribute("data-chosen", "1"); });
     } else {
       var type = op === "within_days" || a.kind === "number" ? "number" :
         a.kind === "date" ? "date" : "text";
@@ -254,7 +257,9 @@
     valueBox(row, cond.value, true);
     field.onchange = function () { ops(); valueBox(row); changed(box); };
     op.onchange = function () {  // the values chosen stay chosen: "is" ⇄ "is one of"
-      var a = attr(field.value), before = readValue(row);
+      var a = attr(field.value), box = row.querySelector("[data-testid=cond-value]");
+      var before = box.getAttribute("data-multi") || box.getAttribute("data-chosen") ?
+        readValue(row) : undefined;
       valueBox(row, a.options ? asList(before).filter(function (v) {
         return a.options.some(function (o) { return o[0] === v; }); }) : undefined);
       changed(box);
