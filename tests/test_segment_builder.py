@@ -66,6 +66,8 @@ async def test_a_segment_with_is_one_of_and_a_nested_or_group(demo, browser, tmp
     oleg = await User.get(telegram_id=100002)
     admin = await User.get(telegram_id=100001)
     page = await _admin(demo, browser)
+    errors: list = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
     await page.get_by_test_id("segment-name").fill("Центр и север")
     builder = page.get_by_test_id("segment-builder")
 
@@ -150,6 +152,7 @@ async def test_a_segment_with_is_one_of_and_a_nested_or_group(demo, browser, tmp
     assert segment.rules == rules
     row = _row(page, "segment-row", "Центр и север")
     assert f"Клиентов: {expected}" in await row.inner_text()
+    assert not errors, errors
 
     # opened again: the same conditions, ticked by name, the same count
     await row.get_by_test_id("segment-edit").click()
@@ -178,6 +181,7 @@ async def test_a_segment_with_is_one_of_and_a_nested_or_group(demo, browser, tmp
     segment = await Segment.get(id=segment.id)
     assert segment.rules["conditions"][1]["conditions"][1]["value"] == [maria.id]
     assert "Клиентов: 2" in await _row(page, "segment-row", "Центр и север").inner_text()
+    assert not errors, errors
 
 
 async def test_groups_nest_only_as_deep_as_the_service_allows(demo, browser,  # noqa: F811

@@ -257,11 +257,11 @@
     valueBox(row, cond.value, true);
     field.onchange = function () { ops(); valueBox(row); changed(box); };
     op.onchange = function () {  // the values chosen stay chosen: "is" ⇄ "is one of"
-      var a = attr(field.value), box = row.querySelector("[data-testid=cond-value]");
-      var before = box.getAttribute("data-multi") || box.getAttribute("data-chosen") ?
+      var now = attr(field.value), shown = row.querySelector("[data-testid=cond-value]");
+      var before = shown.getAttribute("data-multi") || shown.getAttribute("data-chosen") ?
         readValue(row) : undefined;
-      valueBox(row, a.options ? asList(before).filter(function (v) {
-        return a.options.some(function (o) { return o[0] === v; }); }) : undefined);
+      valueBox(row, now.options ? asList(before).filter(function (v) {
+        return now.options.some(function (o) { return o[0] === v; }); }) : undefined);
       changed(box);
     };
     row.oninput = function (e) { if (e.target.type !== "search") changed(box); };
