@@ -715,7 +715,7 @@ async def client_condition(field_code: str, op: str, value: Any = None, *,
         return having() if _bool(code, True if value is None else value) else lacking()
     if op == "in":
         if not isinstance(value, (list, tuple, set)) or not value:
-            raise ValidationFailed(code, N_("give a list of values"))
+            raise ValidationFailed(code, N_("choose at least one value"))
         return having(**{f"{column}__in": [await scalar(field, v) for v in value]})
     if _is_empty(value) or isinstance(value, (list, tuple, set, dict)):
         raise ValidationFailed(code, N_("give one value"))

@@ -38,7 +38,15 @@ cf:<code>            see services.customfields      a value of the custom field'
 ==================== ============================== ==========================================
 
 ``ne`` (and "has none of") also matches clients with no value. ``is_set`` takes
-true/false.
+true/false. ``in`` takes a non-empty list of at most :data:`MAX_VALUES` single values
+(duplicates are dropped when saved), each checked as ``eq`` checks its one value.
+
+Groups nest at most :data:`MAX_DEPTH` levels below the top; when rules are validated
+(saved, or counted in the builder), a nested group with no conditions is refused —
+under "any" it would match every client — while one already stored still evaluates.
+A refusal's message starts with the attribute's name in people's words
+(:data:`ATTRIBUTE_LABELS`, a custom field's own name) and its ``field`` is the path
+of the condition or group.
 
 Who sees what: a person sees their own segments and the shared ones (admins see
 all); only the owner or an admin changes or deletes one. Saving checks that the
@@ -72,6 +80,7 @@ from services.permissions import require_staff
 
 MAX_DEPTH = 5
 MAX_CONDITIONS = 100
+MAX_VALUES = 500
 
 _FK = {"region_id": "region", "city_id": "city", "district_id": "district",
        "ad_source_id": "ad_source"}
@@ -87,6 +96,15 @@ ATTRIBUTE_OPS: dict[str, frozenset[str]] = {
     "manager_id": frozenset({"eq", "ne", "in", "is_set"}),
     "name": frozenset({"contains", "eq", "ne"}),
     "classifier_node_id": frozenset({"eq", "ne", "in"}),
+}
+# the attributes in people's words (the same words as the settings page's builder)
+ATTRIBUTE_LABELS: dict[str, str] = {
+    "name": N_("Client's name"), "kind": N_("Company or person"), "list_type": N_("List"),
+    "is_group": N_("A group of companies"), "country": N_("Country (two letters: RU, UA)"),
+    "region_id": N_("Region"), "city_id": N_("City"), "district_id": N_("District"),
+    "sphere_id": N_("Sphere of activity"), "ad_source_id": N_("Advertising source"),
+    "completeness": N_("Card completeness, %"), "created_at": N_("Added on"),
+    "manager_id": N_("Manager"), "classifier_node_id": N_("Classifier group"),
 }
 
 
@@ -110,11 +128,17 @@ def _int(value: Any, refusal: str = N_("«{value}» is not a number")) -> int:
 
 
 def _values(op: str, value: Any) -> list[Any]:
-    """The operand as a list: one value for eq/ne, a non-empty list for in."""
+    """The operand as a list: one value for eq/ne; for in, a non-empty list of at most
+    MAX_VALUES single values (numbers, text, true/false), without duplicates."""
     if op == "in":
         if not isinstance(value, (list, tuple)) or not value:
-            raise _Bad(N_("give a non-empty list of values"))
-        return list(value)
+            raise _Bad(N_("choose at least one value"))
+        if any(v is None or isinstance(v, (list, tuple, dict)) for v in value):
+            raise _Bad(N_("give a list of single values"))
+        unique = list(dict.fromkeys(value))
+        if len(unique) > MAX_VALUES:
+            raise _Bad(N_("choose at most {max_values} values"), max_values=MAX_VALUES)
+        return unique
     if value is None or isinstance(value, (list, tuple, dict)):
         raise _Bad(N_("give one value"))
     return [value]
@@ -248,7 +272,8 @@ async def _attribute_q(name: str, op: str, value: Any, stack: tuple[int, ...]) -
     if name == "classifier_node_id":
         from services import classifier
 
-        ids = [_int(v, "a classifier node id") for v in _values(op, value)]
+        ids = [_int(v, N_("«{value}» is not a classifier node id"))
+               for v in _values(op, value)]
         parts = []
         for node_id in ids:
             try:
@@ -267,7 +292,8 @@ async def _check_items(code: str, ids: list[int]) -> None:
     known = set(await DictionaryItem.filter(dictionary_id=dictionary.id, id__in=ids)
                 .values_list("id", flat=True))
     if missing := [i for i in ids if i not in known]:
-        raise _Bad(N_("{id} is not an item of «{dictionary}»"), id=missing[0], dictionary=code)
+        raise _Bad(N_("{raw} is not in the list «{dictionary}»"), raw=missing[0],
+                   dictionary=dictionary.name)
 
 
 def _group(rules: Any, path: str) -> tuple[str, list[Any]]:
@@ -286,15 +312,32 @@ def _group(rules: Any, path: str) -> tuple[str, list[Any]]:
     return match, conditions
 
 
+async def _label(name: str, actor: User | None) -> str:
+    """An attribute's name as people read it: a Text translated for them, a custom
+    field's own name (only if ``actor`` may see it), else what was given."""
+    if name in ATTRIBUTE_LABELS:
+        return Text(ATTRIBUTE_LABELS[name])
+    if name.startswith("cf:"):
+        try:
+            return (await customfields._query_field(name[3:].strip(), actor)).name
+        except ValidationFailed:
+            pass
+    return name
+
+
 async def _build(rules: Any, *, actor: User | None, stack: tuple[int, ...], path: str = "",
-                 depth: int = 0, counter: list[int] | None = None
+                 depth: int = 0, counter: list[int] | None = None, strict: bool = False
                  ) -> tuple[Q, dict[str, Any]]:
-    """(the Q, the normalised rules). ``actor``: check custom field visibility."""
+    """(the Q, the normalised rules). ``actor``: check custom field visibility.
+    ``strict`` (validating what a person saves): refuse an empty nested group."""
     counter = counter if counter is not None else [0]
     if depth > MAX_DEPTH:
         raise ValidationFailed(path, N_("groups nest deeper than {max_depth} levels"),
                                max_depth=MAX_DEPTH)
     match, conditions = _group(rules, path)
+    if strict and depth and not conditions:
+        raise ValidationFailed(path, N_("a group has no conditions: add one or remove "
+                                        "the group"))
     parts: list[Q] = []
     normal: list[dict[str, Any]] = []
     for index, cond in enumerate(conditions):
@@ -305,7 +348,7 @@ async def _build(rules: Any, *, actor: User | None, stack: tuple[int, ...], path
                                    max_conditions=MAX_CONDITIONS)
         if isinstance(cond, dict) and "conditions" in cond:
             q, sub = await _build(cond, actor=actor, stack=stack, path=where,
-                                  depth=depth + 1, counter=counter)
+                                  depth=depth + 1, counter=counter, strict=strict)
             parts.append(q)
             normal.append(sub)
             continue
@@ -315,6 +358,8 @@ async def _build(rules: Any, *, actor: User | None, stack: tuple[int, ...], path
         name, op, value = cond["field"].strip(), cond.get("op"), cond.get("value")
         try:
             if name.startswith("cf:"):
+                if op == "in" and isinstance(value, (list, tuple)) and value:
+                    value = _values(op, value)
                 q = await customfields.client_condition(name[3:], op, value, actor=actor)
             else:
                 ops = ATTRIBUTE_OPS.get(name)
@@ -324,9 +369,12 @@ async def _build(rules: Any, *, actor: User | None, stack: tuple[int, ...], path
                 if op not in ops:
                     raise _Bad(N_("«{op}» does not apply; use one of {ops}"), op=op,
                                ops=", ".join(sorted(ops)))
+                if op == "in":
+                    value = _values(op, value)
                 q = await _attribute_q(name, op, value, stack)
         except (_Bad, ValidationFailed) as exc:  # the path names the condition, this its field
-            raise ValidationFailed(where, N_("{name}: {reason}"), name=name,
+            raise ValidationFailed(where, N_("{name}: {reason}"),
+                                   name=await _label(name, actor),
                                    reason=Text(exc.template, **exc.params))
         parts.append(q)
         normal.append({"field": name, "op": op, "value": value})
@@ -347,7 +395,7 @@ async def validate_rules(rules: Any, *, actor: User | None = None) -> dict[str, 
     the bad condition (``conditions[2]``, ``conditions[1].conditions[0]``) and its
     message starts with the attribute. With ``actor``, custom fields hidden from them
     are unknown."""
-    return (await _build(rules, actor=actor, stack=()))[1]
+    return (await _build(rules, actor=actor, stack=(), strict=True))[1]
 
 
 def referenced_nodes(rules: Any) -> set[int]:

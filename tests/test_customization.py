@@ -160,7 +160,8 @@ async def test_a17_ad_sources_are_added_by_admins(org):
     assert await _names(await segments.members(ivan, rules)) == ["Слушатель"]
     with pytest.raises(ValidationFailed) as info:
         await segments.validate_rules([{"field": "ad_source_id", "op": "eq", "value": 999999}])
-    assert info.value.field == "conditions[0]" and "ad_source_id" in info.value.message
+    assert info.value.field == "conditions[0]" and info.value.message.startswith(
+        "Advertising source: 999999 ")
 
 
 # --- S-5 / K-3: custom fields -------------------------------------------------------
@@ -606,17 +607,18 @@ async def test_k14_a19_segments_with_custom_fields_and_access(org):
 
 @pytest.mark.parametrize(("rules", "path", "fragment"), [
     ([{"field": "colour", "op": "eq", "value": 1}], "conditions[0]", "colour"),
-    ([{"field": "kind", "op": "gt", "value": "company"}], "conditions[0]", "kind"),
+    ([{"field": "kind", "op": "gt", "value": "company"}], "conditions[0]",
+     "Company or person:"),
     ([{"field": "kind", "op": "eq", "value": "robot"}], "conditions[0]", "robot"),
     ([{"field": "kind", "op": "eq", "value": "company"},
       {"field": "cf:staff_count", "op": "gt", "value": "много"}], "conditions[1]",
-     "cf:staff_count"),
+     "Сотрудников:"),
     ({"match": "all", "conditions": [{"match": "any", "conditions": [
         {"field": "city_id", "op": "in", "value": []}]}]},
-     "conditions[0].conditions[0]", "city_id"),
+     "conditions[0].conditions[0]", "City: choose at least one value"),
     ({"match": "some", "conditions": []}, "match", "all"),
     ([{"field": "created_at", "op": "ge", "value": "yesterday"}], "conditions[0]",
-     "created_at"),
+     "Added on:"),
     ([{"field": "manager_id", "op": "eq", "value": 999999}], "conditions[0]", "999999"),
     ([{"field": "classifier_node_id", "op": "eq", "value": 999999}], "conditions[0]",
      "999999"),

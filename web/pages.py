@@ -457,6 +457,15 @@ async def admin_page(request: web.Request) -> web.Response:
         "layouts": {**{f"d:{k}": v for k, v in (await layouts.department_layouts()).items()},
                     **{f"u:{k}": v for k, v in (await layouts.person_layouts()).items()}},
         "sections": list(layouts.SECTIONS),
+        # the segment builder: how deep groups nest; the names of archived values a
+        # stored condition may still hold, by attribute
+        "maxDepth": segments.MAX_DEPTH,
+        "gone": {
+            **{f"{code}_id": {str(i.id): i.name for i in items.get(code, []) if i.archived}
+               for code in ("region", "city", "district", "sphere", "ad_source")},
+            **{f"cf:{f.code}": {str(i.id): i.name for i in items.get(f.dictionary.code, [])
+                                if i.archived} for f in client_fields if f.dictionary},
+        },
     }
     archived = await catalogue.archived_lists()
     books = await list_playbooks()

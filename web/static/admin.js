@@ -18,6 +18,12 @@
   function fail(form, e) {
     var err = form.querySelector(".error");
     err.textContent = e.message; err.hidden = false;
+    var box = form.querySelector(".builder"), bad = box && mark(box, e);
+    if (!bad) return;
+    // the condition is outlined: its message is enough, said once, beside the button
+    err.textContent = e.detail[0].msg;
+    box.querySelector("[data-testid=builder-count]").textContent = "";
+    bad.scrollIntoView({block: "center"});
   }
   function call(form, method, url, body) {
     if (form) form.querySelector(".error").hidden = true;
@@ -76,28 +82,33 @@
   }
 
   // --- the segment rule builder ----------------------------------------------------
+  // Groups of conditions: each says whether all or any of its items hold, and holds
+  // conditions and groups in order; groups nest D.maxDepth levels below the top (the
+  // service refuses deeper ones). "is one of" is ticked from the list, by name.
   var ORDER = ["ge", "le", "gt", "lt", "eq", "ne"];
+  var MAX_DEPTH = D.maxDepth || 5;
   function attributes() {
     var dict = function (code) {
       return (D.dicts[code] || []).map(function (i) { return [String(i.id), i.name]; }); };
+    var listed = ["eq", "in", "ne", "is_set"];
     var out = [
       {v: "name", kind: "text", ops: ["contains", "eq", "ne"]},
-      {v: "kind", kind: "pick", ops: ["eq", "ne"], options: [["company", L.values.company],
+      {v: "kind", kind: "pick", ops: ["eq", "in", "ne"], options: [["company", L.values.company],
         ["individual", L.values.individual]]},
-      {v: "list_type", kind: "pick", ops: ["eq", "ne"], options: [
+      {v: "list_type", kind: "pick", ops: ["eq", "in", "ne"], options: [
         ["counterparty", L.values.counterparty], ["partner", L.values.partner]]},
       {v: "completeness", kind: "number", ops: ORDER},
       {v: "created_at", kind: "date", ops: ["ge", "le", "gt", "lt", "eq", "within_days"]},
-      {v: "manager_id", kind: "id", ops: ["eq", "ne", "is_set"], options: D.staff.map(
+      {v: "manager_id", kind: "id", ops: listed, options: D.staff.map(
         function (p) { return [String(p.id), p.name]; })},
-      {v: "region_id", kind: "id", ops: ["eq", "ne", "is_set"], options: dict("region")},
-      {v: "city_id", kind: "id", ops: ["eq", "ne", "is_set"], options: dict("city")},
-      {v: "district_id", kind: "id", ops: ["eq", "ne", "is_set"], options: dict("district")},
-      {v: "sphere_id", kind: "id", ops: ["eq", "ne", "is_set"], options: dict("sphere")},
-      {v: "ad_source_id", kind: "id", ops: ["eq", "ne", "is_set"], options: dict("ad_source")},
+      {v: "region_id", kind: "id", ops: listed, options: dict("region")},
+      {v: "city_id", kind: "id", ops: listed, options: dict("city")},
+      {v: "district_id", kind: "id", ops: listed, options: dict("district")},
+      {v: "sphere_id", kind: "id", ops: listed, options: dict("sphere")},
+      {v: "ad_source_id", kind: "id", ops: listed, options: dict("ad_source")},
       {v: "country", kind: "text", ops: ["eq", "ne", "is_set"]},
       {v: "is_group", kind: "bool", ops: ["eq"]},
-      {v: "classifier_node_id", kind: "id", ops: ["eq", "ne"], options: D.nodes.map(
+      {v: "classifier_node_id", kind: "id", ops: ["eq", "in", "ne"], options: D.nodes.map(
         function (n) { return [String(n.id), n.name]; })}
     ];
     out.forEach(function (a) { a.label = L.attrs[a.v]; a.group = L.client; });
@@ -108,14 +119,15 @@
       else if (f.type === "date") { a.kind = "date"; a.ops = ORDER.concat(["is_set"]); }
       else if (f.type === "choice" || f.type === "multichoice") {
         a.kind = "id"; a.options = f.choices.map(function (c) { return [String(c.id), c.name]; });
-        a.ops = f.type === "choice" ? ["eq", "ne", "is_set"] : ["contains", "ne", "is_set"];
+        a.ops = f.type === "choice" ? listed : ["contains", "in", "ne", "is_set"];
       } else { a.kind = "number"; a.ops = ORDER.concat(["is_set"]); }
       out.push(a);
     });
     return out;
   }
   var ATTRS = D.fields ? attributes() : [];
-  function attr(v) { return ATTRS.filter(function (a) { return a.v === v; })[0] || ATTRS[0]; }
+  function known(v) { return ATTRS.filter(function (a) { return a.v === v; })[0]; }
+  function attr(v) { return known(v) || ATTRS[0]; }
   function options(select, list, chosen) {
     select.innerHTML = "";
     list.forEach(function (o) {
@@ -124,18 +136,64 @@
       select.appendChild(opt);
     });
   }
-  function valueBox(row, value) {
+  function asList(value) {
+    return (Array.isArray(value) ? value : value === undefined || value === null ? [] : [value])
+      .map(String);
+  }
+  // the attribute's choices; a stored value no longer offered (an archived value, a
+  // dismissed manager) is kept under its name, so saving again does not change it
+  function choices(a, value, stored) {
+    var list = a.options.slice(), ids = list.map(function (o) { return o[0]; });
+    if (stored) asList(value).forEach(function (v) {
+      if (ids.indexOf(v) >= 0) return;
+      var name = (D.gone && D.gone[a.v] || {})[v];
+      list.push([v, (name ? name + " · " : "") + L.gone]);
+    });
+    return list;
+  }
+  // "is one of": the values ticked as chips; a long list gets a search box
+  function multiBox(a, value, stored) {
+    var box = make("div", {class: "multi", role: "group", "data-testid": "cond-value",
+      "data-kind": a.kind, "data-multi": "1", "aria-label": a.label});
+    var wanted = asList(value), list = choices(a, value, stored), picks = [];
+    if (list.length > 8) {
+      var find = make("input", {type: "search", "data-testid": "cond-find",
+        placeholder: L.find, "aria-label": L.find});
+      find.oninput = function () {
+        var q = find.value.trim().toLowerCase();
+        picks.forEach(function (p) {
+          p.hidden = !!q && !p.firstChild.checked && p.textContent.toLowerCase().indexOf(q) < 0;
+        });
+      };
+      box.appendChild(find);
+    }
+    list.forEach(function (o) {
+      var pick = make("label", {class: "pick", "data-testid": "cond-option"});
+      var tick = make("input", {type: "checkbox", value: o[0]});
+      tick.checked = wanted.indexOf(o[0]) >= 0;
+      pick.appendChild(tick); pick.appendChild(make("span", {}, o[1]));
+      picks.push(pick); box.appendChild(pick);
+    });
+    return box;
+  }
+  function valueBox(row, value, stored) {
     var a = attr(row.querySelector("[data-testid=cond-field]").value);
     var op = row.querySelector("[data-testid=cond-op]").value;
     var holder = row.querySelector(".value"), box;
     holder.innerHTML = "";
+    holder.classList.toggle("wide", op === "in" && !!a.options);
     if (op === "is_set" || a.kind === "bool") {
       box = make("select", {"data-testid": "cond-value", "data-kind": "bool"});
       options(box, [["true", L.values.yes], ["false", L.values.no]],
         value === undefined ? "true" : String(value));
+    } else if (a.options && op === "in") {
+      box = multiBox(a, value, stored);
     } else if (a.options && op !== "within_days") {
       box = make("select", {"data-testid": "cond-value", "data-kind": a.kind});
-      options(box, a.options, value);
+      options(box, choices(a, value, stored), asList(value)[0]);
+      // chosen (not merely the first offered): carried over to "is one of"
+      if (asList(value).length) box.setAttribute("data-chosen", "1");
+      box.addEventListener("change", function () { box.setAttribute("data-chosen", "1"); });
     } else {
       var type = op === "within_days" || a.kind === "number" ? "number" :
         a.kind === "date" ? "date" : "text";
@@ -146,74 +204,165 @@
     }
     holder.appendChild(box);
   }
-  function condRow(builder, cond) {
+  function readValue(row) {
+    var v = row.querySelector("[data-testid=cond-value]"), kind = v.getAttribute("data-kind");
+    var num = function (x) { return x === "" ? null : Number(x); };
+    if (v.getAttribute("data-multi")) {
+      var ticked = [];
+      each(v.querySelectorAll("input[type=checkbox]:checked"), function (t) { ticked.push(t.value); });
+      return kind === "id" || kind === "number" ? ticked.map(num) : ticked;
+    }
+    if (kind === "bool") return v.value === "true";
+    if (kind === "id" || kind === "number") return num(v.value);
+    return v.value;
+  }
+  function removeButton(testid, label, onclick) {
+    var b = make("button", {type: "button", class: "chip", "data-testid": testid,
+      "aria-label": label, title: label}, "✕");
+    b.onclick = onclick;
+    return b;
+  }
+  // one condition; one this page cannot show (an attribute or operation it does not
+  // offer, a field hidden or archived) is kept as it is, to be removed or left
+  function condRow(box, conds, cond) {
     cond = cond || {};
     var row = make("div", {class: "cond", "data-testid": "cond-row"});
-    var field = make("select", {"data-testid": "cond-field", "aria-label": L.attrs.name});
+    var a = cond.field ? known(cond.field) : ATTRS[0];
+    if (!a || (cond.op && a.ops.indexOf(cond.op) < 0)) {
+      row.classList.add("kept");
+      row._cond = cond;
+      row.appendChild(make("span", {class: "hint"}, L.kept));
+      row.appendChild(removeButton("cond-remove", L.remove, function () {
+        row.remove(); changed(box); }));
+      conds.appendChild(row);
+      return row;
+    }
+    var field = make("select", {"data-testid": "cond-field", "aria-label": L.attribute});
     var groups = {};
-    ATTRS.forEach(function (a) {
-      if (!groups[a.group]) { groups[a.group] = make("optgroup", {label: a.group}); field.appendChild(groups[a.group]); }
-      var o = make("option", {value: a.v}, a.label);
-      if (a.v === cond.field) o.selected = true;
-      groups[a.group].appendChild(o);
+    ATTRS.forEach(function (x) {
+      if (!groups[x.group]) { groups[x.group] = make("optgroup", {label: x.group}); field.appendChild(groups[x.group]); }
+      var o = make("option", {value: x.v}, x.label);
+      if (x.v === cond.field) o.selected = true;
+      groups[x.group].appendChild(o);
     });
-    var op = make("select", {"data-testid": "cond-op"});
-    var remove = make("button", {type: "button", class: "chip", "data-testid": "cond-remove",
-      "aria-label": L.remove}, "✕");
-    row.appendChild(field); row.appendChild(op); row.appendChild(make("span", {class: "value"}));
-    row.appendChild(remove);
+    var op = make("select", {"data-testid": "cond-op", "aria-label": L.operation});
+    row.appendChild(field); row.appendChild(op);
+    row.appendChild(removeButton("cond-remove", L.remove, function () {
+      row.remove(); changed(box); }));
+    row.appendChild(make("span", {class: "value"}));
     function ops(chosen) {
       options(op, attr(field.value).ops.map(function (o) { return [o, L.ops[o]]; }), chosen);
     }
     ops(cond.op);
-    valueBox(row, cond.value);
-    field.onchange = function () { ops(); valueBox(row); changed(builder); };
-    op.onchange = function () { valueBox(row); changed(builder); };
-    row.oninput = function () { changed(builder); };
-    remove.onclick = function () { row.remove(); changed(builder); };
-    builder.querySelector(".conds").appendChild(row);
+    valueBox(row, cond.value, true);
+    field.onchange = function () { ops(); valueBox(row); changed(box); };
+    op.onchange = function () {  // the values chosen stay chosen: "is" ⇄ "is one of"
+      var now = attr(field.value), shown = row.querySelector("[data-testid=cond-value]");
+      var before = shown.getAttribute("data-multi") || shown.getAttribute("data-chosen") ?
+        readValue(row) : undefined;
+      valueBox(row, now.options ? asList(before).filter(function (v) {
+        return now.options.some(function (o) { return o[0] === v; }); }) : undefined);
+      changed(box);
+    };
+    row.oninput = function (e) { if (e.target.type !== "search") changed(box); };
+    conds.appendChild(row);
+    return row;
   }
-  function builder(box, rules) {
+  function groupBox(box, rules, depth) {
     rules = Array.isArray(rules) ? {match: "all", conditions: rules} : (rules || {});
-    box.innerHTML = "";
-    var match = make("select", {"data-testid": "builder-match"});
+    var top = !depth, id = function (t) { return (top ? "builder-" : "group-") + t; };
+    var g = make("div", {class: "group", "data-testid": top ? "builder-group" : "group"});
+    var head = make("div", {class: "group-head"});
+    var match = make("select", {"data-testid": id("match"), "aria-label": L.group});
     options(match, [["all", L.matchAll], ["any", L.matchAny]], rules.match || "all");
     match.onchange = function () { changed(box); };
-    var label = make("label", {});
-    label.appendChild(match);
-    box.appendChild(label);
-    box.appendChild(make("div", {class: "conds"}));
-    box._kept = [];  // nested groups made elsewhere are kept as they are
+    head.appendChild(match);
+    var conds = make("div", {class: "conds"});
+    g._match = match; g._conds = conds;
+    g.appendChild(head); g.appendChild(conds);
     (rules.conditions || []).forEach(function (c) {
-      if (c && c.conditions) box._kept.push(c); else condRow(box, c);
+      if (c && typeof c === "object" && c.conditions) conds.appendChild(groupBox(box, c, depth + 1));
+      else condRow(box, conds, c);
     });
-    var add = make("button", {type: "button", class: "chip", "data-testid": "builder-add"},
-      "➕ " + L.addCondition);
-    add.onclick = function () { condRow(box); changed(box); };
-    box.appendChild(add);
+    var actions = make("div", {class: "group-actions"});
+    var add = make("button", {type: "button", class: "chip", "data-testid": top ? "builder-add" :
+      "group-add"}, "➕ " + L.addCondition);
+    add.onclick = function () { condRow(box, conds); changed(box); };
+    actions.appendChild(add);
+    if (depth < MAX_DEPTH) {
+      var sub = make("button", {type: "button", class: "chip", "data-testid": id("add-group")},
+        "➕ " + L.addGroup);
+      sub.onclick = function () {  // a new group starts with one condition, "any" in "all"
+        var inner = groupBox(box, {match: match.value === "all" ? "any" : "all"}, depth + 1);
+        condRow(box, inner._conds);
+        conds.appendChild(inner);
+        changed(box);
+      };
+      actions.appendChild(sub);
+    }
+    if (!top) {  // said in words: a ✕ beside a condition's ✕ would be taken for it
+      var drop = make("button", {type: "button", class: "chip", "data-testid": "group-remove"},
+        "✕ " + L.removeGroup);
+      drop.onclick = function () { g.remove(); changed(box); };
+      actions.appendChild(drop);
+    }
+    g.appendChild(actions);
+    return g;
+  }
+  function builder(box, rules) {
+    box.innerHTML = "";
+    box.appendChild(groupBox(box, rules, 0));
     box.appendChild(make("p", {class: "hint", "data-testid": "builder-count"}));
     changed(box);
   }
-  function readRules(box) {
-    var conds = [];
-    each(box.querySelectorAll("[data-testid=cond-row]"), function (row) {
-      var v = row.querySelector("[data-testid=cond-value]"), kind = v.getAttribute("data-kind");
-      var value = v.value;
-      if (kind === "bool") value = v.value === "true";
-      else if (kind === "id" || kind === "number") value = v.value === "" ? null : Number(v.value);
-      conds.push({field: row.querySelector("[data-testid=cond-field]").value,
-        op: row.querySelector("[data-testid=cond-op]").value, value: value});
+  function items(g) {
+    return Array.prototype.filter.call(g._conds.children, function (el) {
+      return el.classList.contains("cond") || el.classList.contains("group"); });
+  }
+  function readGroup(g) {
+    return {match: g._match.value, conditions: items(g).map(function (el) {
+      if (el.classList.contains("group")) return readGroup(el);
+      if (el._cond) return el._cond;
+      return {field: el.querySelector("[data-testid=cond-field]").value,
+        op: el.querySelector("[data-testid=cond-op]").value, value: readValue(el)};
+    })};
+  }
+  function readRules(box) { return readGroup(box.querySelector("[data-testid=builder-group]")); }
+  // "and" / "or" between the items of each group, as its choice says
+  function joiners(box) {
+    each(box.querySelectorAll(".joiner"), function (j) { j.remove(); });
+    each(box.querySelectorAll(".group"), function (g) {
+      items(g).slice(1).forEach(function (el) {
+        g._conds.insertBefore(make("div", {class: "joiner", "aria-hidden": "true"},
+          g._match.value === "all" ? L.and : L.or), el);
+      });
     });
-    return {match: box.querySelector("[data-testid=builder-match]").value,
-      conditions: conds.concat(box._kept || [])};
+  }
+  // the condition or group a refusal names ("conditions[1].conditions[0]"), outlined
+  function mark(box, e) {
+    each(box.querySelectorAll(".bad"), function (x) { x.classList.remove("bad"); });
+    var loc = e && Array.isArray(e.detail) && e.detail[0] && e.detail[0].loc;
+    var path = loc ? String(loc[loc.length - 1]) : "", el = box.querySelector(".group");
+    var steps = path.match(/conditions\[\d+\]/g);
+    if (!steps || !el) return null;
+    steps.forEach(function (s) {
+      el = el && el._conds ? items(el)[Number(s.match(/\d+/)[0])] : null; });
+    if (el) el.classList.add("bad");
+    return el;
   }
   function changed(box) {  // how many clients match now
+    joiners(box);
     clearTimeout(box._count);
     box._count = setTimeout(function () {
       var out = box.querySelector("[data-testid=builder-count]");
       K.api("POST", "/api/v1/segments/count", {rules: readRules(box)}).then(function (j) {
+        mark(box, null);
+        out.classList.remove("refused");
         out.textContent = L.matches + " " + j.members;
-      }, function (e) { out.textContent = e.message; });
+      }, function (e) {
+        out.classList.add("refused");
+        out.textContent = mark(box, e) ? e.detail[0].msg : e.message;
+      });
     }, 250);
   }
 

@@ -48,7 +48,11 @@
       }
       return fetch(url, opts).then(function (r) {
         return r.json().catch(function () { return {}; }).then(function (j) {
-          if (!r.ok) throw new Error(window.kontakt.detailText(j.detail, r.status));
+          if (!r.ok) {  // the words for people; the detail for a page to point at the field
+            var e = new Error(window.kontakt.detailText(j.detail, r.status));
+            e.detail = j.detail;
+            throw e;
+          }
           return j;
         });
       });
