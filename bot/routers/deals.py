@@ -77,6 +77,11 @@ def error_text(exc: DomainError) -> str:
     return _("You do not have the right to do that.")
 
 
+def alert(text: str) -> str:
+    """A refusal for a callback's alert: plain text (not HTML), as long as one holds."""
+    return _cut(html.unescape(text), 190)
+
+
 def cancel_row() -> list[InlineKeyboardButton]:
     return [_btn(_("✖️ Cancel"), DealCB(action="cancel"))]
 
@@ -251,7 +256,7 @@ def build_deals_router() -> Router:
         try:
             return await svc.deal_card(staff, deal_id)
         except DomainError as exc:
-            await query.answer(error_text(exc)[:190], show_alert=True)
+            await query.answer(alert(error_text(exc)), show_alert=True)
             return None
 
     # --- the list -----------------------------------------------------------------
@@ -275,7 +280,7 @@ def build_deals_router() -> Router:
             await show_card(query.message, staff, callback_data.deal_id,
                             edit=callback_data.action == "card", page=callback_data.page)
         except DomainError as exc:
-            await query.answer(error_text(exc)[:190], show_alert=True)
+            await query.answer(alert(error_text(exc)), show_alert=True)
             return
         if await state.get_state() == DealLost.competitor.state:
             await state.set_state(None)  # "Back to the deal" leaves the competitor's search
@@ -311,7 +316,7 @@ def build_deals_router() -> Router:
             moved = await svc.do_move(staff, card.deal.id, target, source="bot")
         except DomainError as exc:  # a requirement, a stage one may not skip
             refusal = error_text(exc)
-            await query.answer(refusal[:190], show_alert=True)
+            await query.answer(alert(refusal), show_alert=True)
             await put(query.message, refusal + "\n\n" + card_text(card, staff),
                       card_markup(card, page), edit=True)
             return
@@ -330,7 +335,7 @@ def build_deals_router() -> Router:
         try:
             result = await svc.do_win(staff, card.deal.id, source="bot")
         except DomainError as exc:
-            await query.answer(error_text(exc)[:190], show_alert=True)
+            await query.answer(alert(error_text(exc)), show_alert=True)
             return
         await query.answer(_("✅ Won! Congratulations."))
         await show_card(query.message, staff, card.deal.id, edit=True,
@@ -426,7 +431,7 @@ def build_deals_router() -> Router:
             result = await svc.do_lose(staff, card.deal.id, int(reason_id or 0),
                                        int(competitor) if competitor else None, source="bot")
         except DomainError as exc:
-            await query.answer(error_text(exc)[:190], show_alert=True)
+            await query.answer(alert(error_text(exc)), show_alert=True)
             return
         data = (await state.get_data()).get("deal_lost") or {}
         if await state.get_state() == DealLost.competitor.state and \
@@ -505,7 +510,7 @@ def build_deals_router() -> Router:
         try:
             await show_client(query.message, state, staff, card.deal.client_id, webapp_url)
         except DomainError as exc:
-            await query.answer(client_error(exc)[:190], show_alert=True)
+            await query.answer(alert(client_error(exc)), show_alert=True)
             return
         await query.answer()
 
@@ -519,7 +524,7 @@ def build_deals_router() -> Router:
         try:
             found = await get_client(staff, int(callback_data.value or 0))
         except DomainError as exc:
-            await query.answer(client_error(exc)[:190], show_alert=True)
+            await query.answer(alert(client_error(exc)), show_alert=True)
             return
         await state.set_state(NewDeal.title)
         await state.update_data(new_deal={"client_id": found.id,
