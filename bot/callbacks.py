@@ -53,3 +53,13 @@ class MessageCB(CallbackData, prefix="ms"):
 class MailingCB(CallbackData, prefix="ml"):
     action: str  # open | start | pause | resume | cancel | list
     mailing_id: int = 0
+
+
+class DealCB(CallbackData, prefix="dl"):
+    # list | card (in place) | open (a new message) | move | stage | won | lost | reason
+    # | lostok | comp | task | client | new | title | noamount | cancel
+    action: str
+    deal_id: int = 0
+    v: int = 0  # the deal's version a stage button was drawn for
+    value: str = ""
+    page: int = 0

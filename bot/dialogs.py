@@ -61,6 +61,12 @@ def _waiting_for(state_name: str) -> str:
         "ContactNew:name": _("Type the new contact's full name."),
         "ContactNew:phone": _("Type the new contact's phone, or press Skip."),
         "ContactNew:email": _("Type the new contact's email, or press Skip."),
+        "NewDeal:title": _("Type the deal's title, or press the client's name above."),
+        "NewDeal:amount": _("Type the deal's amount, e.g. “150 000”, or press Skip."),
+        "DealTask:title": _("Type what is to be done."),
+        "DealTask:when": _("Type when, e.g. “tomorrow 10:00”."),
+        "DealLost:competitor": _("Type part of the competitor's name, or press “No "
+                                 "competitor” above."),
     }
     return waits.get(state_name, _("Answer the question above with a text message."))
 

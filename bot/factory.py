@@ -19,6 +19,7 @@ from bot.routers.activities import build_activities_router
 from bot.routers.calendar_sync import build_calendar_sync_router
 from bot.routers.clients import build_cancel_router, build_clients_router
 from bot.routers.contacts import build_contacts_router
+from bot.routers.deals import build_deals_router
 from bot.routers.discussions import build_discussions_router
 from bot.routers.inline import build_inline_router
 from bot.routers.lang import build_lang_router
@@ -49,6 +50,7 @@ COMMANDS = [
     ("calendar", N_("Google Calendar sync and the ICS feed")),
     ("find", N_("Find a client")),
     ("clients", N_("My clients")),
+    ("deals", N_("My open deals")),
     ("newclient", N_("New client")),
     ("staff", N_("Staff directory")),
     ("web", N_("Sign in to the web version")),
@@ -105,6 +107,7 @@ def build_dispatcher(
         build_contacts_router(),
         build_clients_router(),
         build_activities_router(),
+        build_deals_router(),
         build_quicklog_router(),  # the quick log takes any other text
         build_fallback_router(),  # last: whatever nobody took gets an answer
     )

@@ -14,6 +14,7 @@ from models import Role, User
 # Menu button labels; handlers match them with the same lazy strings.
 BTN_TODAY = __("📅 Today")
 BTN_TASK = __("➕ Task")
+BTN_DEALS = __("💼 Deals")
 BTN_CLIENTS = __("🔎 Clients")
 BTN_NEW_CLIENT = __("➕ New client")
 BTN_STAFF = __("👥 Staff")
@@ -22,8 +23,8 @@ BTN_LANG = __("🌍 Language")
 BTN_HELP = __("❓ Help")
 BTN_INVITE = __("➕ Invite")
 BTN_APP = __("📱 Open app")
-MENU_BUTTONS = (BTN_APP, BTN_TODAY, BTN_TASK, BTN_CLIENTS, BTN_NEW_CLIENT, BTN_STAFF, BTN_WEB,
-                BTN_LANG, BTN_HELP, BTN_INVITE)
+MENU_BUTTONS = (BTN_APP, BTN_TODAY, BTN_TASK, BTN_DEALS, BTN_CLIENTS, BTN_NEW_CLIENT, BTN_STAFF,
+                BTN_WEB, BTN_LANG, BTN_HELP, BTN_INVITE)
 
 
 @lru_cache(maxsize=1)
@@ -48,7 +49,8 @@ def _main_menu(locale: str, role: Role, webapp_url: str | None) -> ReplyKeyboard
     rows: list[list[KeyboardButton]] = []
     if webapp_url:
         rows.append([KeyboardButton(text=_("📱 Open app"), web_app=WebAppInfo(url=webapp_url))])
-    rows.append([KeyboardButton(text=_("📅 Today")), KeyboardButton(text=_("➕ Task"))])
+    rows.append([KeyboardButton(text=_("📅 Today")), KeyboardButton(text=_("💼 Deals")),
+                 KeyboardButton(text=_("➕ Task"))])
     rows.append([KeyboardButton(text=_("🔎 Clients")), KeyboardButton(text=_("➕ New client"))])
     rows.append([KeyboardButton(text=_("👥 Staff")), KeyboardButton(text=_("🌐 Web version"))])
     last = [KeyboardButton(text=_("🌍 Language")), KeyboardButton(text=_("❓ Help"))]

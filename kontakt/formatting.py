@@ -33,3 +33,17 @@ def date_text(dt: datetime, tz: str) -> str:
 
 def _locale(lang: str) -> str:
     return {"uk": "uk_UA", "ru": "ru_RU"}.get(lang, "en_GB")
+
+
+CURRENCY_SIGNS = {"RUB": "₽", "UAH": "₴", "USD": "$", "EUR": "€", "KZT": "₸", "BYN": "Br"}
+
+
+def money_text(amount, currency: str) -> str:
+    """A sum as people in RU/UA write it: "150 000,50 ₽", "2 500 ₴" (no-break spaces;
+    kopecks only when there are some); any other currency by its code."""
+    if amount is None:
+        return "—"
+    number = f"{amount:,.2f}".replace(",", "\u00a0").replace(".", ",")
+    if number.endswith(",00"):
+        number = number[:-3]
+    return f"{number}\u00a0{CURRENCY_SIGNS.get(currency, currency)}"

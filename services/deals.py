@@ -26,6 +26,7 @@ Probability, the funnel and lost-deal analysis are in :mod:`services.deal_stats`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -697,3 +698,38 @@ async def deal_card(actor: User, deal_id: int) -> Card:
     return Card(deal, stages, list(events), list(activities), await team_of(deal.id),
                 upcoming[0] if upcoming else None, since,
                 [s for s in stages if s.id != deal.stage_id])
+
+
+# ---- a sum typed in a chat ------------------------------------------------------------
+
+CURRENCY_WORDS = {
+    "₽": "RUB", "р": "RUB", "руб": "RUB", "рублей": "RUB", "рубля": "RUB", "rub": "RUB",
+    "₴": "UAH", "грн": "UAH", "гривень": "UAH", "гривен": "UAH", "uah": "UAH",
+    "$": "USD", "usd": "USD", "долл": "USD", "€": "EUR", "eur": "EUR", "евро": "EUR",
+    "євро": "EUR", "₸": "KZT", "тг": "KZT", "тенге": "KZT", "kzt": "KZT", "byn": "BYN",
+    "br": "BYN",
+}
+_MULTIPLIERS = {"к": 1000, "k": 1000, "тыс": 1000, "тис": 1000, "млн": 1000000,
+                "m": 1000000}
+_MONEY = re.compile(r"(?P<pre>[$€₽₴₸])?\s*(?P<num>\d[\d\s.,]*?)\s*"
+                    r"(?P<mult>тыс|тис|млн|к|k|m)?\.?\s*(?P<cur>[^\d\s.,][^\d]*?)?\.?")
+
+
+def parse_money(raw: Any) -> tuple[Decimal | None, str | None]:
+    """A sum as a salesperson types it in a chat: "150 000", "1 250,50 грн", "$5000",
+    "150к", "1,5 млн ₽" → (amount, currency code or None when none was named)."""
+    text = " ".join(str(raw or "").split()).lower()
+    if not text:
+        return None, None
+    found = _MONEY.fullmatch(text)
+    currency = None
+    if found is not None and (found["cur"] or found["pre"]):
+        currency = CURRENCY_WORDS.get((found["cur"] or found["pre"]).strip())
+    if found is None or (found["cur"] and currency is None) or (
+            found["pre"] and found["cur"]):
+        raise ValidationFailed("amount", N_("«{value}» is not a sum of money"),
+                               value=str(raw)[:40])
+    amount = parse_amount(found["num"])
+    if amount is not None and found["mult"]:
+        amount = parse_amount(amount * _MULTIPLIERS[found["mult"]])
+    return amount, currency

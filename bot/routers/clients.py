@@ -20,7 +20,7 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import MessageCB, PlaybookCB
+from bot.callbacks import DealCB, MessageCB, PlaybookCB
 from bot.errors import validation_text
 from bot.keyboards import BTN_CLIENTS, BTN_NEW_CLIENT, pager_row
 from kontakt.history import history_line
@@ -29,6 +29,7 @@ from services import clients as svc
 from services import documents as docs
 from services import duplicates
 from services import managers as managers_svc
+from services.deals import open_deals_of_client
 from services.errors import DomainError, NotFound, ValidationFailed
 from services.storage import FileStore, StorageUnavailable
 from services.text import digits
@@ -158,8 +159,10 @@ async def _activity_lines(client: Client, staff: User) -> list[str]:
     return lines
 
 
-def card_markup(client: Client, webapp_url: str | None, address: str = ""
-                ) -> InlineKeyboardMarkup:
+def card_markup(client: Client, webapp_url: str | None, address: str = "",
+                deals: list | tuple = ()) -> InlineKeyboardMarkup:
+    from kontakt.labels import stage_name
+
     rows = [[
         _btn(_("👥 Contacts"), ClientCB(action="contacts", client_id=client.id)),
         _btn(_("📎 Files"), ClientCB(action="files", client_id=client.id)),
@@ -171,6 +174,12 @@ def card_markup(client: Client, webapp_url: str | None, address: str = ""
         InlineKeyboardButton(text=_("✉️ Message"), callback_data=MessageCB(
             action="start", client_id=client.id).pack()),
     ]]
+    # U-2: the client's open deals, each opening its card, and a new one
+    rows += [[InlineKeyboardButton(text=f"💼 {d.title[:40]} · {stage_name(d.stage, _)[:20]}",
+                                   callback_data=DealCB(action="open", deal_id=d.id).pack())]
+             for d in deals[:5]]
+    rows.append([InlineKeyboardButton(text=_("💼 New deal"), callback_data=DealCB(
+        action="new", value=str(client.id)).pack())])
     if address:
         # S-4: the three map services people use in RU/UA
         rows.append([InlineKeyboardButton(text=f"🗺 {label}", url=url)
@@ -187,7 +196,8 @@ async def show_card(message: Message, state: FSMContext, staff: User, client_id:
     await state.update_data(open_client_id=client.id, open_activity_id=None)
     text = await card_text(client, staff) + "\n\n" + _(
         "Send a file or photo to attach it to this card.")
-    markup = card_markup(client, webapp_url, await svc.address_of(client))
+    markup = card_markup(client, webapp_url, await svc.address_of(client),
+                         await open_deals_of_client(staff, client.id))
     if edit:
         await message.edit_text(text, reply_markup=markup)
     else:
