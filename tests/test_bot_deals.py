@@ -78,8 +78,8 @@ async def test_u2_deals_lists_mine_paged_without_a_next_step_first(service, emul
     stepped = await _deal(ivan, client, title="Stepped", amount="150000")
     await svc.do_add_activity(ivan, stepped.id, {
         "title": "Call", "type": "call", "starts_at": utcnow() + timedelta(days=2)})
-    closed = await _deal(ivan, client, title="Closed one")
-    await svc.do_win(ivan, closed.id)
+    closed = await _deal(ivan, client, title="Closed one")  # lost: a won one goes on
+    await svc.do_lose(ivan, closed.id, (await svc.lost_reasons())[0].id)  # as its execution
     chat = ivan.telegram_id
     listing = await say(emulator, chat, "/deals")
     assert "My open deals: 1–10 of 12" in listing["text"]
@@ -262,8 +262,11 @@ async def test_u2_won_in_one_tap(service, emulator, make_staff):
     assert "✅ Sale: Won" in won["text"] and "No next step" not in won["text"]
     saved = await Deal.get(id=deal.id).prefetch_related("stage")
     assert saved.stage.kind == StageKind.WON and saved.closed_at is not None
+    # U-7: the won sale goes on as its execution, now the only open deal
     listing = await say(emulator, chat, "/deals")
-    assert "no open deals" in listing["text"]
+    assert "1–1 of 1" in listing["text"]
+    follow = await Deal.get(parent_id=deal.id).prefetch_related("process")
+    assert follow.process.code == "execution" and follow.title == "Pipes"
 
 
 async def test_u2_a_new_deal_from_the_client_card(service, emulator, make_staff):
@@ -357,7 +360,7 @@ async def test_u2_an_old_cards_buttons_answer_with_the_deal_as_it_is(service, em
     assert "already won" in answer["text"]
     await settled(service, emulator)
     assert "↩️ Reopen" in buttons(current(emulator, chat, old))
-    deal = await Deal.get(title="Pipes").prefetch_related("stage")
+    deal = await Deal.get(title="Pipes", parent_id=None).prefetch_related("stage")
     assert deal.stage.kind == StageKind.WON
     # reopening through Move lists the open stages
     await press(emulator, chat, current(emulator, chat, old), "↩️ Reopen")
