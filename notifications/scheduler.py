@@ -109,6 +109,11 @@ def add_organizer_jobs(scheduler: AsyncIOScheduler, runner: JobRunner, bot, i18n
                       minutes=5, id="digests", replace_existing=True)
     scheduler.add_job(runner.wrap("escalations", partial(send_escalations, bot, i18n)),
                       "interval", minutes=5, id="escalations", replace_existing=True)
+    from notifications.deal_alerts import send_deal_escalations
+
+    scheduler.add_job(runner.wrap("deal-escalations", partial(send_deal_escalations, bot,
+                                                              i18n)),
+                      "interval", minutes=15, id="deal-escalations", replace_existing=True)
 
 
 def add_mailing_job(scheduler: AsyncIOScheduler, runner: JobRunner, outbox, *, secret: str,

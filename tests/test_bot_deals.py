@@ -446,3 +446,36 @@ def test_u2_sums_as_salespeople_type_and_read_them():
     assert plain(money_text(Decimal("2500"), "UAH")) == "2 500 ₴"
     assert plain(money_text(Decimal("1234567.8"), "EUR")) == "1 234 567,80 €"
     assert money_text(None, "RUB") == "—"
+
+
+async def test_u7_an_overdue_execution_is_told_to_the_owner_and_the_head_once(
+        service, emulator, make_staff, pinned_clock):
+    """U-7: a deal six days at the execution's payment (limit 5) is told once to its owner
+    and their supervisor, each in their language, with a button to the card."""
+    from notifications.deal_alerts import send_deal_escalations
+
+    boss = await make_staff(Role.HEAD, language="ru")
+    ivan = await make_staff(Role.MANAGER, language="en", supervisor=boss, name="Ivan <Late>")
+    for person in (boss, ivan):  # each has opened the bot
+        await say(emulator, person.telegram_id, "/menu")
+    execution = next(p for p in await svc.process_types() if p.code == "execution")
+    deal = await _deal(ivan, await _client(ivan), title="Pipes & fittings",
+                       process_id=execution.id, amount="150000")
+    assert await send_deal_escalations(service.bot, service.i18n) == 0
+    pinned_clock.shift(timedelta(days=6))  # (the service's own job may come first)
+    sent = await send_deal_escalations(service.bot, service.i18n)
+    sent += await send_deal_escalations(service.bot, service.i18n)
+    await settled(service, emulator)
+    assert sent in (0, 2)
+    told = [m for m in emulator.bot_messages(ivan.telegram_id) if "⏰" in m.get("text", "")]
+    assert len(told) == 1
+    assert "6 days at «Payment» (the limit is 5): Pipes &amp; fittings" in told[0]["text"] \
+        or "6 days at «Payment» (the limit is 5): Pipes & fittings" in told[0]["text"]
+    head = [m for m in emulator.bot_messages(boss.telegram_id) if "⏰" in m.get("text", "")]
+    assert len(head) == 1 and "«Оплата»" in head[0]["text"] and "Ivan <Late>" in head[0][
+        "text"]
+    # the button opens the deal's card
+    await press(emulator, boss.telegram_id, head[0], "Открыть")
+    await settled(service, emulator)
+    card = emulator.bot_messages(boss.telegram_id)[-1]
+    assert "Pipes" in card["text"] and str(deal.id)
