@@ -86,6 +86,19 @@ async def visible_deals(actor: User) -> QuerySet[Deal]:
     return qs.filter(Q(owner_id=actor.id) | Q(id__in=team))
 
 
+async def deal_owners(actor: User) -> list[User]:
+    """Whose deals ``actor`` may look at by owner (a list's filter): an admin, every
+    active colleague; a head, those of their departments and themselves; a manager,
+    only themselves."""
+    if actor.role == Role.ADMIN:
+        return await User.filter(status=StaffStatus.ACTIVE).order_by("full_name")
+    if actor.role == Role.HEAD and actor.department_id is not None:
+        depts = list(await department_subtree_ids(actor.department_id))
+        return await User.filter(Q(department_id__in=depts) | Q(id=actor.id),
+                                 status=StaffStatus.ACTIVE).order_by("full_name")
+    return [actor]
+
+
 async def get_deal(actor: User, deal_id: int) -> Deal:
     deal = await (await visible_deals(actor)).get_or_none(id=deal_id).prefetch_related(
         "client", "stage", "process", "owner", "contact", "source", "lost_reason",
