@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -263,7 +263,8 @@ class LoseIn(BaseModel):
 
 class TeamIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    user_ids: list[int] = Field(max_length=50, description="the team besides the owner")
+    user_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        max_length=50, description="the team besides the owner")
 
 
 class PipelineQuery(BaseModel):
