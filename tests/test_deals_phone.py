@@ -402,3 +402,37 @@ async def test_u1_admin_process_editor_adds_a_stage_and_saves(demo, browser):  #
     await err.wait_for(state="visible")
     assert "Оплата" in await err.inner_text()
     await _shot(page, "process-editor-refused")
+
+
+async def test_u1_u2_in_ukrainian_on_a_360_px_phone(demo, browser):  # noqa: F811
+    """U-1, U-2, U-6: the pipeline, the sheet with its lost step, the card and the new-deal
+    form in Ukrainian on the narrowest phone: all in Ukrainian, nothing sideways."""
+    from models import Language, User
+
+    ivan, sale, stages, made, second = await _deals()
+    await User.filter(id=ivan.id).update(language=Language.UK)
+    page = await _phone(demo, browser, 100003, viewport={"width": 360, "height": 740})
+    await page.goto(f"{demo}/app/deals")
+    await page.get_by_test_id("deal-card").first.wait_for()
+    assert "Перший контакт" in await page.get_by_test_id("stage-chips").inner_text()
+    assert "Немає наступного кроку" in await page.get_by_test_id("pipe-board").inner_text()
+    await _check_fits(page, "pipeline uk", width=360)
+    await page.get_by_test_id("deal-move").first.click()
+    sheet = page.get_by_test_id("move-sheet")
+    await sheet.get_by_test_id("sheet-stage").nth(6).click()
+    await sheet.get_by_test_id("lost-reasons").wait_for()
+    assert "Дорого" in await sheet.inner_text() and "Чому угоду програно?" in \
+        await sheet.inner_text()
+    await _check_fits(page, "lost step uk", width=360)
+    await _shot(page, "uk-lost")
+    await sheet.get_by_test_id("sheet-cancel").click()
+    await page.get_by_test_id("deal-new").click()
+    await page.get_by_test_id("deal-new-form").wait_for()
+    assert await page.get_by_test_id("deal-new-currency").input_value() == "UAH"
+    await _check_fits(page, "new deal uk", width=360)
+    await page.goto(f"{demo}/app/deals/{second.id}")
+    await page.get_by_test_id("deal-form").wait_for()
+    text = await page.inner_text("main")
+    assert "Виявлення потреби" in text and "Хронологія" in text
+    await _check_fits(page, "deal card uk", width=360)
+    await _shot(page, "uk-card")

@@ -273,6 +273,7 @@ async def test_u1_process_types_and_the_admins_editor(service, emulator, make_st
 
 
 async def test_openapi_lists_the_deal_routes_with_money_as_strings(service):
+    """U-1, U-2, U-6: every deal route is in the OpenAPI document; sums are strings."""
     doc = await (await service.client.get("/api/v1/openapi.json")).json()
     paths = doc["paths"]
     for path, methods in {
@@ -293,3 +294,29 @@ async def test_openapi_lists_the_deal_routes_with_money_as_strings(service):
     amount = schemas["DealCardOut"]["properties"]["amount"]
     assert {t.get("type") for t in amount["anyOf"]} == {"string", "null"}
     assert schemas["StageSumOut"]["properties"]["amount"]["type"] == "string"
+
+
+async def test_u2_deal_pages_answer_and_hide_a_colleagues_deal(service, emulator, make_staff):
+    """U-2: the pipeline and the card render for the person in their language; a
+    colleague's deal is "not found" as a page too."""
+    ivan = await make_staff(Role.MANAGER, language="uk")
+    petr = await make_staff(Role.MANAGER)
+    client = await _client(ivan)
+    deal = (await deal_svc.do_create_deal(ivan, {"client_id": client.id, "title": "Поставка",
+                                                 "amount": "1500,5", "currency": "UAH"})).deal
+    await signed_in(service, emulator, ivan)
+    c = service.client
+    for url in ("/app/deals", f"/app/deals?process={deal.process_id}&stage={deal.stage_id}",
+                f"/app/deals/{deal.id}", f"/app/clients/{client.id}"):
+        resp = await c.get(url)
+        page = await resp.text()
+        assert resp.status == 200, url
+        assert "{{" not in page and "{%" not in page and "Угоди" in page, url
+    page = await (await c.get(f"/app/deals/{deal.id}")).text()
+    assert "Перший контакт" in page and "Змінити етап" in page
+    assert 'value="1500,50"' in page  # the form's sum as a Ukrainian types it
+    assert "1500,50" in page.replace("\xa0", "").replace("\u202f", "").replace(" ", "")
+    await _as(service, emulator, petr)
+    resp = await c.get(f"/app/deals/{deal.id}")
+    assert resp.status == 404 and "Сделка не найдена" in await resp.text()
+    assert (await c.get("/app/deals/99999999999")).status == 404

@@ -303,6 +303,8 @@
                            P.stages[i].stage.id);
     }
     render(direction);
+    var top = $("pipe-chips").getBoundingClientRect().top;
+    if (top < 0) window.scrollBy(0, top - 8);  // the new stage from its start
   }
   function column(s, withHead) {
     var col = make("section", {class: "pipe-col kind-" + s.stage.kind, "data-testid": "stage-column",
