@@ -277,6 +277,11 @@ def _currency(actor: User) -> str:
     return "UAH" if str(actor.language) == "uk" else "RUB"
 
 
+def default_currency(actor: User) -> str:
+    """The currency a new deal of ``actor``'s starts in (hryvnias for Ukrainian)."""
+    return _currency(actor)
+
+
 async def do_update_deal(actor: User, deal_id: int, data: dict[str, Any], *,
                          source: str = "web") -> Deal:
     deal = await get_deal(actor, deal_id)

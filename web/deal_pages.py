@@ -82,7 +82,7 @@ async def _common(request: web.Request, user) -> dict[str, Any]:
     return {
         "process_types": [(p.id, labels.process_name(p, gettext)) for p in types],
         "currencies": CURRENCIES,
-        "default_currency": svc._currency(user),
+        "default_currency": svc.default_currency(user),
         "lost_reasons": [(r.id, labels.item_name(r, gettext, SEEDED_ITEM_NAMES))
                          for r in await svc.lost_reasons()],
         "deal_strings": await deal_strings(request, lang),
@@ -207,7 +207,8 @@ async def deal_page(request: web.Request) -> web.Response:
         if deal.lost_reason else None,
         contacts=[(c.id, " ".join(x for x in (c.last_name, c.first_name, c.middle_name) if x))
                   for c in contacts],
-        owners=owners if len(owners) > 1 else [], team=card.team, candidates=[p for p in people if p.id not in team_ids],
+        owners=owners if len(owners) > 1 else [], team=card.team,
+        candidates=[p for p in people if p.id not in team_ids],
         types=[(t.code or str(t.id), f"{t.icon} "
                 + labels.type_name(t.code, t.name, gettext))
                for t in await activity_service.list_types()],
