@@ -73,6 +73,18 @@ LABELS = {
     "minimum": N_("minimum"), "activity_id": N_("activity"), "parent_id": N_("parent"),
     "include_dismissed": N_("dismissed too"), "remove_events": N_("remove events"),
     "list_type": N_("list"), "postal_code": N_("postal code"),
+    # deals and sales processes (issue 12)
+    "amount": N_("amount"), "currency": N_("currency"),
+    "expected_close": N_("expected close date"), "stage": N_("stage"),
+    "stage_id": N_("stage"), "process": N_("process"), "process_id": N_("process"),
+    "lost_reason_id": N_("reason"), "competitor_id": N_("competitor"),
+    "probability": N_("probability"), "probability_override": N_("probability"),
+    "members": N_("team"), "user_ids": N_("team"), "source_id": N_("source"),
+    "owner_id": N_("owner"), "mode": N_("mode"), "regulation": N_("regulation"),
+    "stages": N_("stages"), "requires": N_("requirements"),
+    "skippable": N_("may be skipped"), "instructions": N_("instructions"),
+    "playbook_id": N_("playbook"), "days_limit": N_("days allowed at the stage"),
+    "mine": N_("only mine"), "archived": N_("archived"),
 }
 
 # what pydantic says, by its error type: a template filled from the error's ctx
@@ -188,6 +200,7 @@ THINGS = {
     "activity_category": N_("category"), "category": N_("category"),
     "segment": N_("segment"), "template": N_("template"), "department": N_("department"),
     "product": N_("product"), "invite": N_("invite"), "import": N_("import"),
+    "deal": N_("deal"), "process": N_("process type"), "stage": N_("stage"),
 }
 
 NOT_POSSIBLE = N_("this cannot be done now")

@@ -28,7 +28,7 @@ ACTIONS = {
     "classify": N_("added to a group"), "unclassify": N_("taken out of a group"),
     "assign": N_("assigned"), "unassign": N_("unassigned"), "attach": N_("attached a file"),
     "email": N_("sent an email"), "sms": N_("sent an SMS"), "archive": N_("archived"),
-    "restore": N_("restored"),
+    "restore": N_("restored"), "stage": N_("moved the deal"),
     "cal_connect": N_("connected Google Calendar"),
     "cal_disconnect": N_("disconnected Google Calendar"),
     "cal_conflict": N_("kept Kontakt's value over the calendar's"),
@@ -57,6 +57,10 @@ FIELDS = {
     "phones": N_("phones"), "emails": N_("emails"), "birthday": N_("birthday"),
     "first_name": N_("first name"), "last_name": N_("last name"),
     "middle_name": N_("middle name"),
+    # a deal's (issue 12)
+    "stage": N_("stage"), "amount": N_("amount"), "currency": N_("currency"),
+    "expected_close": N_("expected close date"), "members": N_("team"),
+    "probability_override": N_("probability"),
 }
 VALUES = {
     "planned": N_("planned"), "done": N_("done"), "cancelled": N_("cancelled"),

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, Subquery
-from tortoise.functions import Count, Min, Sum
+from tortoise.functions import Count, Max, Min, Sum
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -90,6 +90,19 @@ async def visible_deals(actor: User) -> QuerySet[Deal]:
     return qs.filter(Q(owner_id=actor.id) | Q(id__in=team))
 
 
+async def deal_owners(actor: User) -> list[User]:
+    """Whose deals ``actor`` may look at by owner (a list's filter): an admin, every
+    active colleague; a head, those of their departments and themselves; a manager,
+    only themselves."""
+    if actor.role == Role.ADMIN:
+        return await User.filter(status=StaffStatus.ACTIVE).order_by("full_name")
+    if actor.role == Role.HEAD and actor.department_id is not None:
+        depts = list(await department_subtree_ids(actor.department_id))
+        return await User.filter(Q(department_id__in=depts) | Q(id=actor.id),
+                                 status=StaffStatus.ACTIVE).order_by("full_name")
+    return [actor]
+
+
 async def get_deal(actor: User, deal_id: int) -> Deal:
     deal = await (await visible_deals(actor)).filter(id=deal_id).select_related(
         "client", "stage", "process", "owner", "contact", "source", "lost_reason",
@@ -116,7 +129,8 @@ async def lost_reasons() -> list[DictionaryItem]:
     from services.dictionaries import ensure_system_dictionaries
 
     dictionary = (await ensure_system_dictionaries())[LOST_REASON]
-    return await DictionaryItem.filter(dictionary_id=dictionary.id, archived=False)
+    return await DictionaryItem.filter(dictionary_id=dictionary.id, archived=False).order_by(
+        "sort_order", "id")
 
 
 # ---- values ------------------------------------------------------------------------
@@ -294,6 +308,11 @@ async def do_create_deal(actor: User, data: dict[str, Any], *, source: str = "we
 
 def _currency(actor: User) -> str:
     return "UAH" if str(actor.language) == "uk" else "RUB"
+
+
+def default_currency(actor: User) -> str:
+    """The currency a new deal of ``actor``'s starts in (hryvnias for Ukrainian)."""
+    return _currency(actor)
 
 
 async def do_update_deal(actor: User, deal_id: int, data: dict[str, Any], *,
@@ -491,6 +510,24 @@ async def _check_move(actor: User, deal: Deal, stages: list[Stage], target: Stag
                                stage=named(jumped[0], "stage"))
 
 
+async def move_options(actor: User, deal: Deal, stages: list[Stage] | None = None
+                       ) -> list[tuple[Stage, ValidationFailed | None]]:
+    """Every stage of the deal's process but its own, in order, each with the refusal a
+    move there meets now (None: it may go there; lost still asks its reason)."""
+    stages = stages if stages is not None else await stages_of(deal.process_id)
+    out: list[tuple[Stage, ValidationFailed | None]] = []
+    for stage in stages:
+        if stage.id == deal.stage_id:
+            continue
+        try:
+            await _check_move(actor, deal, stages, stage)
+        except ValidationFailed as exc:
+            out.append((stage, exc))
+        else:
+            out.append((stage, None))
+    return out
+
+
 REQUIREMENT_TEXT = {
     "amount": N_("no amount"), "expected_close": N_("no expected close date"),
     "contact": N_("no contact person"), "tasks_done": N_("tasks of this stage are open"),
@@ -603,9 +640,11 @@ async def deal_page(actor: User, filters: DealFilters, page: int = 1,
     if filters.mine:
         team = Subquery(DealMember.filter(user_id=actor.id).values("deal_id"))
         qs = qs.filter(Q(owner_id=actor.id) | Q(id__in=team))
-    if filters.q:
-        qs = qs.filter(Q(title__icontains=filters.q.strip()[:100])
-                       | Q(client__name__icontains=filters.q.strip()[:100]))
+    if filters.q and filters.q.strip():
+        from services.dictionaries import icontains_q
+
+        text = filters.q.strip()[:100]
+        qs = qs.filter(icontains_q("title", text) | icontains_q("client__name", text))
     for key in ("process_id", "stage_id", "owner_id", "client_id"):
         if getattr(filters, key) is not None:
             qs = qs.filter(**{key: getattr(filters, key)})
@@ -654,21 +693,56 @@ class StageSummary:
     stage: Stage
     count: int
     amount: Decimal
+    # the same sum per currency (a stage may hold deals in roubles and in dollars)
+    amounts: dict[str, Decimal] = field(default_factory=dict)
 
 
-async def pipeline(actor: User, process_id: int, *, mine: bool = False
-                   ) -> list[StageSummary]:
-    """Each stage of the process with its deals' count and sum (one GROUP BY)."""
+async def pipeline(actor: User, process_id: int, *, mine: bool = False,
+                   owner_id: int | None = None) -> list[StageSummary]:
+    """Each stage of the process with its deals' count and sum (one GROUP BY); ``mine``
+    as in :class:`DealFilters` (one's own and those one is on the team of)."""
     qs = await visible_deals(actor)
     if mine:
-        qs = qs.filter(owner_id=actor.id)
+        team = Subquery(DealMember.filter(user_id=actor.id).values("deal_id"))
+        qs = qs.filter(Q(owner_id=actor.id) | Q(id__in=team))
+    if owner_id is not None:
+        qs = qs.filter(owner_id=owner_id)
     rows = await qs.filter(process_id=process_id).annotate(
-        n=Count("id"), total=Sum("amount")).group_by("stage_id").values(
-        "stage_id", "n", "total")
-    by_stage = {r["stage_id"]: r for r in rows}
-    return [StageSummary(s, int(by_stage.get(s.id, {}).get("n") or 0),
-                         Decimal(str(by_stage.get(s.id, {}).get("total") or 0)))
+        n=Count("id"), total=Sum("amount")).group_by("stage_id", "currency").values(
+        "stage_id", "currency", "n", "total")
+    counts: dict[int, int] = {}
+    sums: dict[int, dict[str, Decimal]] = {}
+    for r in rows:
+        counts[r["stage_id"]] = counts.get(r["stage_id"], 0) + int(r["n"] or 0)
+        if r["total"] is not None:
+            per = sums.setdefault(r["stage_id"], {})
+            per[r["currency"]] = per.get(r["currency"], Decimal(0)) + Decimal(str(r["total"]))
+    return [StageSummary(s, counts.get(s.id, 0), sum(sums.get(s.id, {}).values(), Decimal(0)),
+                         dict(sorted(sums.get(s.id, {}).items())))
             for s in await stages_of(process_id)]
+
+
+async def stage_since(deal_ids: list[int]) -> dict[int, datetime]:
+    """When each deal entered the stage it is at: its last stage event."""
+    if not deal_ids:
+        return {}
+    rows = await DealEvent.filter(deal_id__in=deal_ids).annotate(last=Max("at")).group_by(
+        "deal_id").values("deal_id", "last")
+    return {r["deal_id"]: r["last"] for r in rows if r["last"] is not None}
+
+
+async def next_step_activities(deal_ids: list[int]) -> dict[int, Activity]:
+    """Each deal's next step, the activity itself (its title for a list's card)."""
+    times = await next_steps(deal_ids)
+    if not times:
+        return {}
+    out: dict[int, Activity] = {}
+    for a in await Activity.filter(deal_id__in=list(times), state__in=OPEN_STATES,
+                                   starts_at__in=list(set(times.values()))).order_by(
+            "starts_at", "id").prefetch_related("type"):
+        if a.deal_id not in out and a.starts_at == times[a.deal_id]:
+            out[a.deal_id] = a
+    return out
 
 
 # ---- the card ------------------------------------------------------------------------------
@@ -683,6 +757,8 @@ class Card:
     next_step: Activity | None
     in_stage_since: datetime
     allowed: list[Stage]  # where it may be moved now, in order
+    # every other stage with the refusal a move there meets now (None: it may go)
+    moves: list[tuple[Stage, ValidationFailed | None]] = field(default_factory=list)
 
 
 async def deal_card(actor: User, deal_id: int) -> Card:
@@ -695,9 +771,10 @@ async def deal_card(actor: User, deal_id: int) -> Card:
     upcoming = sorted((a for a in activities if a.state in OPEN_STATES and a.starts_at),
                       key=lambda a: a.starts_at)
     since = events[0].at if events else deal.created_at
+    moves = await move_options(actor, deal, stages)
     return Card(deal, stages, list(events), list(activities), await team_of(deal.id),
                 upcoming[0] if upcoming else None, since,
-                [s for s in stages if s.id != deal.stage_id])
+                [s for s in stages if s.id != deal.stage_id], moves)
 
 
 # ---- a sum typed in a chat ------------------------------------------------------------

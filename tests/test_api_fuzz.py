@@ -13,6 +13,7 @@ import pytest
 from models import Role
 from services import activities as act_svc
 from services import clients as client_svc
+from services import deals as deal_svc
 from tests.test_web import signed_in
 
 EXAMPLES = 12
@@ -77,11 +78,14 @@ async def test_the_api_matches_its_document_and_never_answers_5xx(service, emula
     client = (await client_svc.do_create_client(person, {"name": "Lutik"})).client
     activity = (await act_svc.do_create_activity(person, {"title": "Call Lutik",
                                                           "client_id": client.id})).activity
+    deal = (await deal_svc.do_create_deal(person, {"client_id": client.id,
+                                                   "amount": "100"})).deal
     colleague = await make_staff(Role.MANAGER, language="en")
     await signed_in(service, emulator, person)
     doc = await (await service.client.get("/api/v1/openapi.json")).json()
     cookies = {c.key: c.value for c in service.client.session.cookie_jar}
     base_url = str(service.client.make_url("")).rstrip("/")
-    known = {"client_id": client.id, "activity_id": activity.id, "user_id": colleague.id}
+    known = {"client_id": client.id, "activity_id": activity.id, "user_id": colleague.id,
+             "deal_id": deal.id, "process_id": deal.process_id}
     failures = await asyncio.to_thread(_fuzz, doc, base_url, cookies, known)
     assert not failures, "\n\n".join(failures)

@@ -16,12 +16,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from kontakt.config import Settings
 from services.storage import FileStore, LocalFileStore
-from web import card, pages
+from web import card, deal_pages, pages
 from web.api import activities as _activities_api  # noqa: F401 - registers routes
 from web.api import calendar_sync as _calendar_sync
 from web.api import clients as _clients_api  # noqa: F401 - registers /clients routes
 from web.api import contacts as _contacts_api  # noqa: F401 - registers routes
 from web.api import customization as _customization_api  # noqa: F401 - registers routes
+from web.api import deals as _deals_api  # noqa: F401 - registers routes
 from web.api import legal as _legal_api  # noqa: F401 - registers routes
 from web.api import mailings as _mailings_api  # noqa: F401 - registers routes
 from web.api import messaging as _messaging_api  # noqa: F401 - registers routes
@@ -105,6 +106,8 @@ def build_web_app(
     app.router.add_get("/app/clients", pages.clients_page)
     app.router.add_get("/app/clients/{client_id}", card.client_page)
     app.router.add_get("/app/import", pages.import_page)
+    app.router.add_get("/app/deals", deal_pages.pipeline_page)
+    app.router.add_get("/app/deals/{deal_id}", deal_pages.deal_page)
     app.router.add_get("/app/calendar", pages.calendar_page)
     app.router.add_get("/app/reports", pages.reports_page)
     app.router.add_get("/app/mailings", pages.mailings_page)

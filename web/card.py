@@ -44,6 +44,8 @@ async def client_page(request: web.Request) -> web.Response:
                       title_msg=N_("Client not found"),
                       body_msg=N_("It does not exist or is not assigned to you."))
     address = await client_service.address_of(client)
+    from web.deal_pages import client_deals
+
     return render(
         request, "client.html", lang=lang, user=user, client=client, address=address,
         maps=client_service.map_links(address) if address else [],
@@ -69,6 +71,7 @@ async def client_page(request: web.Request) -> web.Response:
         refs=await _reference_items(),
         extendable=await _extendable(user),
         sphere_ids={s.id for s in await client.spheres.all()},
+        **await client_deals(request, user, client),
     )
 
 

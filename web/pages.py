@@ -491,7 +491,22 @@ async def admin_page(request: web.Request) -> web.Response:
         message_templates=await list_templates(),
         old_templates=await list_templates(archived=True),
         workspace=await workspace_account(),
+        process_labels=_process_labels(request, lang),
     )
+
+
+def _process_labels(request: web.Request, lang: str) -> dict[str, dict[str, str]]:
+    """U-1: the process editor's choices in the person's words (kontakt.labels)."""
+    from kontakt import labels
+
+    i18n = request.app[I18N_KEY]
+
+    def t(text: str) -> str:
+        return i18n.gettext(text, locale=lang)
+
+    return {"kinds": {k: t(v) for k, v in labels.PROCESS_KINDS.items()},
+            "modes": {k: t(v) for k, v in labels.PROCESS_MODES.items()},
+            "requires": {k: t(v) for k, v in labels.REQUIREMENTS.items()}}
 
 
 async def card_layout_page(request: web.Request) -> web.Response:

@@ -1,0 +1,590 @@
+"""/api/v1 deals and sales processes (issue 12: U-1, U-2, U-6): the list with filters,
+the card with its stages, moves, timeline and team, create, change, archive, move, win,
+lose, a task of the deal, the pipeline of a process (count and sum per stage), the
+process types with their stages, the reasons deals are lost, and the admin's process
+editor. Every rule is in services.deals and services.deal_processes.
+
+Money is a string with a decimal point (``"150000.50"``), never a JSON number; a sum
+sent in is a string too, as people type it (``"150 000,50"``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from kontakt import labels
+from kontakt.errors import error_message
+from kontakt.formatting import local
+from kontakt.history import SOURCES
+from kontakt.i18n import translator
+from models import DealEvent, ProcessType, Stage, User
+from services import deal_processes as processes
+from services import deals as svc
+from services.clock import utcnow
+from services.deal_processes import REQUIREMENTS
+from services.dictionaries import SEEDED_ITEM_NAMES
+from web.api.activities import ActivityIn, ActivityOut, Ref, _after
+from web.api.activities import _detail as activity_detail
+from web.api.framework import MAX_ID
+from web.api.routes import api
+from web.session import request_source
+
+CURRENCY = Literal["RUB", "UAH", "USD", "EUR", "KZT", "BYN"]
+STATE = Literal["open", "won", "lost", "all"]
+STAGE_KIND = Literal["open", "won", "lost"]
+REQUIREMENT = Literal["amount", "expected_close", "contact", "tasks_done"]
+MONEY = "a sum of money as a string with a decimal point, e.g. \"150000.50\""
+ID = {"ge": 1, "le": MAX_ID}
+
+assert set(CURRENCY.__args__) == set(svc.CURRENCIES)
+assert set(REQUIREMENT.__args__) == set(REQUIREMENTS)
+
+
+def money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+# ---- what goes out -------------------------------------------------------------------
+
+class StageOut(BaseModel):
+    id: int
+    name: str = Field(description="as the reader reads it (a seeded stage in their "
+                                  "language)")
+    kind: STAGE_KIND
+    position: int
+    probability: int
+    requires: list[str]
+    skippable: bool
+    days_limit: int | None
+
+
+class StageFull(StageOut):
+    stored_name: str = Field(description="the name as stored (what the editor keeps when "
+                                         "it is not changed)")
+    instructions: str | None
+    playbook_id: int | None
+
+
+class ProcessOut(BaseModel):
+    id: int
+    code: str | None
+    name: str = Field(description="as the reader reads it")
+    stored_name: str
+    kind: Literal["sale", "claim", "partner"]
+    kind_name: str
+    mode: Literal["managed", "simple"]
+    mode_name: str
+    regulation: str | None
+    archived: bool
+    stages: list[StageFull]
+
+
+class ProcessList(BaseModel):
+    items: list[ProcessOut]
+
+
+class NextStepOut(BaseModel):
+    id: int
+    title: str
+    at: datetime
+    type: str = Field(description="the activity type's icon and name")
+
+
+class DealRowOut(BaseModel):
+    id: int
+    title: str
+    client: Ref
+    process_id: int
+    stage: StageOut
+    owner: Ref
+    amount: str | None = Field(description=MONEY)
+    currency: str
+    expected_close: date | None
+    next_step: NextStepOut | None
+    no_next_step: bool = Field(description="an open deal with no open next step: flagged")
+    in_stage_since: datetime
+    days_in_stage: int
+
+
+class DealList(BaseModel):
+    items: list[DealRowOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class MoveOption(BaseModel):
+    stage: StageOut
+    refused: str | None = Field(description="why a move there is refused now, in the "
+                                            "reader's language; null: it may go there")
+
+
+class EventOut(BaseModel):
+    seq: int
+    at: datetime
+    from_stage: str | None
+    to_stage: str
+    to_kind: STAGE_KIND
+    user: str | None
+    source: str
+    text: str = Field(description="the event as the reader reads it: their language, "
+                                  "their time zone")
+
+
+class DealActivityOut(BaseModel):
+    id: int
+    title: str
+    type: str
+    state: str
+    state_name: str
+    starts_at: datetime | None
+    result: str | None
+
+
+class ProcessRef(BaseModel):
+    id: int
+    name: str
+    kind: str
+    mode: str
+
+
+class DealCardOut(DealRowOut):
+    contact: Ref | None
+    source: Ref | None
+    notes: str | None
+    probability: int = Field(description="the override if set, else the stage's")
+    probability_override: int | None
+    process: ProcessRef
+    stages: list[StageOut]
+    moves: list[MoveOption]
+    events: list[EventOut]
+    activities: list[DealActivityOut]
+    team: list[Ref]
+    lost_reason: Ref | None
+    competitor: Ref | None
+    closed_at: datetime | None
+    created_at: datetime
+    version: int
+
+
+class MoveOut(BaseModel):
+    moved: bool = Field(description="false: the deal was already there (a double tap)")
+    deal: DealCardOut
+
+
+class StageSumOut(BaseModel):
+    stage: StageOut
+    count: int
+    amount: str = Field(description=MONEY + "; all currencies added, see amounts")
+    amounts: dict[str, str] = Field(description="the sum per currency")
+
+
+class PipelineOut(BaseModel):
+    process: ProcessOut
+    stages: list[StageSumOut]
+
+
+class ReasonList(BaseModel):
+    items: list[Ref]
+
+
+class Ok(BaseModel):
+    ok: bool = True
+
+
+# ---- what comes in -------------------------------------------------------------------
+
+class DealQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    q: str | None = Field(default=None, max_length=100, description="in the title or the "
+                                                                    "client's name")
+    process_id: int | None = Field(default=None, **ID)
+    stage_id: int | None = Field(default=None, **ID)
+    owner_id: int | None = Field(default=None, **ID)
+    client_id: int | None = Field(default=None, **ID)
+    state: STATE = "open"
+    mine: bool = Field(default=False, description="only one's own and those one is on "
+                                                  "the team of")
+    page: int = Field(default=1, ge=1, le=100000)
+    per_page: int = Field(default=20, ge=1, le=100)
+
+
+class DealIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    client_id: int = Field(**ID)
+    process_id: int | None = Field(default=None, **ID, description="a sale by default")
+    title: str | None = Field(default=None, max_length=200, description="the client's "
+                                                                         "name by default")
+    amount: str | None = Field(default=None, max_length=40, description=MONEY +
+                               " (spaces and a decimal comma are fine)")
+    currency: CURRENCY | None = None
+    expected_close: date | None = None
+    contact_id: int | None = Field(default=None, **ID)
+    source_id: int | None = Field(default=None, **ID)
+    notes: str | None = Field(default=None, max_length=5000)
+    probability_override: int | None = Field(default=None, ge=0, le=100)
+    owner_id: int | None = Field(default=None, **ID)
+
+
+class DealPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(default=None, max_length=200)
+    amount: str | None = Field(default=None, max_length=40, description=MONEY +
+                               "; null clears it")
+    currency: CURRENCY | None = None
+    expected_close: date | None = None
+    contact_id: int | None = Field(default=None, **ID, description="null clears it")
+    source_id: int | None = Field(default=None, **ID)
+    notes: str | None = Field(default=None, max_length=5000)
+    probability_override: int | None = Field(default=None, ge=0, le=100,
+                                             description="null: the stage's")
+    owner_id: int | None = Field(default=None, **ID)
+
+
+class MoveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    stage_id: int = Field(**ID)
+    lost_reason_id: int | None = Field(default=None, **ID, description="to the lost stage: "
+                                       "required")
+    competitor_id: int | None = Field(default=None, **ID, description="to the lost stage: "
+                                      "the client who won, if known")
+
+
+class LoseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lost_reason_id: int | None = Field(default=None, **ID, description="required: one of "
+                                       "/lost-reasons")
+    competitor_id: int | None = Field(default=None, **ID)
+
+
+class TeamIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        max_length=50, description="the team besides the owner")
+
+
+class PipelineQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    process_id: int | None = Field(default=None, **ID, description="the first process "
+                                   "type by default")
+    mine: bool = False
+    owner_id: int | None = Field(default=None, **ID)
+
+
+class ProcessQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    archived: bool = Field(default=False, description="the archived ones instead")
+
+
+class StageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: int | None = Field(default=None, **ID, description="an existing stage; none: new")
+    name: str = Field(max_length=100)
+    kind: STAGE_KIND = "open"
+    probability: int = Field(default=0, ge=0, le=100)
+    requires: list[REQUIREMENT] = Field(default_factory=list, max_length=4)
+    skippable: bool = True
+    instructions: str | None = Field(default=None, max_length=5000)
+    playbook_id: int | None = Field(default=None, **ID)
+    days_limit: int | None = Field(default=None, ge=1, le=365)
+
+
+class ProcessIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=100)
+    kind: Literal["sale", "claim", "partner"] = "sale"
+    mode: Literal["managed", "simple"] = "simple"
+    regulation: str | None = Field(default=None, max_length=20000)
+    stages: list[StageIn] = Field(min_length=1, max_length=processes.MAX_STAGES,
+                                  description="in order; a stage left out is archived if "
+                                              "a deal was ever in it, else deleted")
+
+
+# ---- rendering -----------------------------------------------------------------------
+
+def _stage(s: Stage, gettext) -> StageOut:
+    return StageOut(id=s.id, name=labels.stage_name(s, gettext), kind=str(s.kind),
+                    position=s.position, probability=s.probability,
+                    requires=list(s.requires or []), skippable=s.skippable,
+                    days_limit=s.days_limit)
+
+
+def _process(p: ProcessType, stages: list[Stage], gettext) -> ProcessOut:
+    return ProcessOut(
+        id=p.id, code=p.code, name=labels.process_name(p, gettext), stored_name=p.name,
+        kind=str(p.kind), kind_name=gettext(labels.PROCESS_KINDS[str(p.kind)]),
+        mode=str(p.mode), mode_name=gettext(labels.PROCESS_MODES[str(p.mode)]),
+        regulation=p.regulation, archived=p.archived,
+        stages=[StageFull(**_stage(s, gettext).model_dump(), stored_name=s.name,
+                          instructions=s.instructions, playbook_id=s.playbook_id)
+                for s in stages])
+
+
+def _days(since: datetime) -> int:
+    return max(0, (utcnow() - since).days)
+
+
+def _next(a, gettext) -> NextStepOut | None:
+    """``a``: an activity with its type fetched, or None."""
+    if a is None or a.starts_at is None:
+        return None
+    return NextStepOut(id=a.id, title=a.title, at=a.starts_at, type=_type(a, gettext))
+
+
+def _type(a, gettext) -> str:
+    return f"{a.type.icon} {labels.type_name(a.type.code, a.type.name, gettext)}".strip()
+
+
+def _row(deal, stage: Stage, step, since: datetime, gettext) -> DealRowOut:
+    nxt = _next(step, gettext)
+    return DealRowOut(
+        id=deal.id, title=deal.title, client=Ref(id=deal.client_id, name=deal.client.name),
+        process_id=deal.process_id, stage=_stage(stage, gettext),
+        owner=Ref(id=deal.owner_id, name=deal.owner.full_name), amount=money(deal.amount),
+        currency=deal.currency, expected_close=deal.expected_close, next_step=nxt,
+        no_next_step=nxt is None and str(stage.kind) == "open", in_stage_since=since,
+        days_in_stage=_days(since))
+
+
+def _event_text(e: DealEvent, gettext, tz: str) -> str:
+    when = local(e.at, tz).strftime("%d.%m.%Y %H:%M")
+    who = e.user.full_name if e.user else gettext("Kontakt")
+    where = gettext(SOURCES[e.source]) if e.source in SOURCES else e.source
+    to = labels.stage_name(e.to_stage, gettext)
+    if e.from_stage is None:
+        what = gettext("created the deal at «{stage}»").format(stage=to)
+    else:
+        what = f"«{labels.stage_name(e.from_stage, gettext)}» → «{to}»"
+    return f"{when} · {who} ({where}): {what}"
+
+
+async def card_out(user: User, deal_id: int) -> DealCardOut:
+    """The deal card as the API gives it (the Mini App's card page renders the same)."""
+    lang = str(user.language)
+    gettext = translator(lang)
+    card = await svc.deal_card(user, deal_id)
+    deal = card.deal
+    row = _row(deal, deal.stage, card.next_step, card.in_stage_since, gettext)
+    probability = deal.probability_override if deal.probability_override is not None \
+        else deal.stage.probability
+    return DealCardOut(
+        **row.model_dump(),
+        contact=Ref(id=deal.contact.id, name=" ".join(
+            x for x in (deal.contact.last_name, deal.contact.first_name) if x))
+        if deal.contact else None,
+        source=Ref(id=deal.source.id, name=labels.item_name(deal.source, gettext,
+                                                            SEEDED_ITEM_NAMES))
+        if deal.source else None,
+        notes=deal.notes, probability=probability,
+        probability_override=deal.probability_override,
+        process=ProcessRef(id=deal.process.id, name=labels.process_name(deal.process, gettext),
+                           kind=str(deal.process.kind), mode=str(deal.process.mode)),
+        stages=[_stage(s, gettext) for s in card.stages],
+        moves=[MoveOption(stage=_stage(s, gettext),
+                          refused=error_message(refusal, gettext) if refusal else None)
+               for s, refusal in card.moves],
+        events=[EventOut(seq=e.seq, at=e.at,
+                         from_stage=labels.stage_name(e.from_stage, gettext)
+                         if e.from_stage else None,
+                         to_stage=labels.stage_name(e.to_stage, gettext),
+                         to_kind=str(e.to_stage.kind),
+                         user=e.user.full_name if e.user else None, source=e.source,
+                         text=_event_text(e, gettext, user.timezone)) for e in card.events],
+        activities=[DealActivityOut(
+            id=a.id, title=a.title,
+            type=_type(a, gettext),
+            state=str(a.state), state_name=gettext(str(a.state)), starts_at=a.starts_at,
+            result=a.result) for a in card.activities],
+        team=[Ref(id=u.id, name=u.full_name) for u in card.team],
+        lost_reason=Ref(id=deal.lost_reason.id, name=labels.item_name(
+            deal.lost_reason, gettext, SEEDED_ITEM_NAMES)) if deal.lost_reason else None,
+        competitor=Ref(id=deal.competitor.id, name=deal.competitor.name)
+        if deal.competitor else None,
+        closed_at=deal.closed_at, created_at=deal.created_at, version=deal.version)
+
+
+async def rows_out(user: User, rows: list[svc.DealRow]) -> list[DealRowOut]:
+    gettext = translator(str(user.language))
+    ids = [r.deal.id for r in rows]
+    since = await svc.stage_since(ids)
+    steps = await svc.next_step_activities(ids)
+    return [_row(r.deal, r.deal.stage, steps.get(r.deal.id),
+                 since.get(r.deal.id, r.deal.created_at), gettext) for r in rows]
+
+
+def _source(request: web.Request) -> str:
+    return request_source(request)
+
+
+# ---- deals ---------------------------------------------------------------------------
+
+@api.route("GET", "/deals", summary="Deals one may see (U-2): searched, filtered, paged; "
+           "those without a next step first", query=DealQuery, response=DealList,
+           tags=["deals"])
+async def deals_list(request: web.Request, user: User, query: DealQuery):
+    filters = svc.DealFilters(q=query.q, process_id=query.process_id, stage_id=query.stage_id,
+                              owner_id=query.owner_id, client_id=query.client_id,
+                              state=query.state, mine=query.mine)
+    rows, total = await svc.deal_page(user, filters, query.page, query.per_page)
+    return DealList(items=await rows_out(user, rows), total=total, page=query.page,
+                    per_page=query.per_page)
+
+
+@api.route("POST", "/deals", summary="Open a deal for a client (U-2): at the process's "
+           "first stage, one's own", body=DealIn, response=DealCardOut, tags=["deals"],
+           status=201)
+async def deal_create(request: web.Request, user: User, body: DealIn):
+    result = await svc.do_create_deal(user, body.model_dump(exclude_none=True),
+                                      source=_source(request))
+    await _after(request, result.notices)
+    return await card_out(user, result.deal.id)
+
+
+@api.route("GET", "/deals/{deal_id}", summary="The deal card (U-2): stages, where it may "
+           "move, the stage history, activities, next step, team, time in stage",
+           response=DealCardOut, tags=["deals"])
+async def deal_get(request: web.Request, user: User, deal_id: int):
+    return await card_out(user, deal_id)
+
+
+@api.route("PATCH", "/deals/{deal_id}", summary="Change a deal (audited field by field)",
+           body=DealPatch, response=DealCardOut, tags=["deals"])
+async def deal_patch(request: web.Request, user: User, deal_id: int, body: DealPatch):
+    await svc.do_update_deal(user, deal_id, body.model_dump(include=body.model_fields_set),
+                             source=_source(request))
+    return await card_out(user, deal_id)
+
+
+@api.route("POST", "/deals/{deal_id}/archive", summary="Archive a deal: it leaves every "
+           "list", response=Ok, tags=["deals"])
+async def deal_archive(request: web.Request, user: User, deal_id: int):
+    await svc.do_archive_deal(user, deal_id, source=_source(request))
+    return Ok()
+
+
+@api.route("POST", "/deals/{deal_id}/restore", summary="Restore an archived deal (admins)",
+           response=DealCardOut, tags=["deals"])
+async def deal_restore(request: web.Request, user: User, deal_id: int):
+    await svc.do_archive_deal(user, deal_id, archived=False, source=_source(request))
+    return await card_out(user, deal_id)
+
+
+@api.route("POST", "/deals/{deal_id}/move", summary="Move to a stage (U-1): refused naming "
+           "what the stage requires; once under a double tap; to lost with a reason",
+           body=MoveIn, response=MoveOut, tags=["deals"])
+async def deal_move(request: web.Request, user: User, deal_id: int, body: MoveIn):
+    result = await svc.do_move(user, deal_id, body.stage_id, source=_source(request),
+                               lost_reason_id=body.lost_reason_id,
+                               competitor_id=body.competitor_id)
+    await _after(request, result.notices)
+    return MoveOut(moved=result.moved, deal=await card_out(user, deal_id))
+
+
+@api.route("POST", "/deals/{deal_id}/win", summary="Won", response=MoveOut, tags=["deals"])
+async def deal_win(request: web.Request, user: User, deal_id: int):
+    result = await svc.do_win(user, deal_id, source=_source(request))
+    await _after(request, result.notices)
+    return MoveOut(moved=result.moved, deal=await card_out(user, deal_id))
+
+
+@api.route("POST", "/deals/{deal_id}/lose", summary="Lost (U-6): the reason, and the "
+           "competitor who won if known", body=LoseIn, response=MoveOut, tags=["deals"])
+async def deal_lose(request: web.Request, user: User, deal_id: int, body: LoseIn):
+    result = await svc.do_lose(user, deal_id, body.lost_reason_id, body.competitor_id,
+                               source=_source(request))
+    await _after(request, result.notices)
+    return MoveOut(moved=result.moved, deal=await card_out(user, deal_id))
+
+
+@api.route("POST", "/deals/{deal_id}/activities", summary="A task or a logged contact of "
+           "the deal (its client is the deal's)", body=ActivityIn, response=ActivityOut,
+           tags=["deals"], status=201)
+async def deal_activity(request: web.Request, user: User, deal_id: int, body: ActivityIn):
+    data = body.model_dump(exclude_none=True)
+    data.pop("client_id", None)
+    result = await svc.do_add_activity(user, deal_id, data, source=_source(request))
+    await _after(request, result.notices)
+    return await activity_detail(user, result.activity.id)
+
+
+@api.route("PUT", "/deals/{deal_id}/team", summary="The deal's team besides its owner: "
+           "they see it and its tasks", body=TeamIn, response=DealCardOut, tags=["deals"])
+async def deal_team(request: web.Request, user: User, deal_id: int, body: TeamIn):
+    await svc.do_set_team(user, deal_id, body.user_ids, source=_source(request))
+    return await card_out(user, deal_id)
+
+
+@api.route("GET", "/deal-pipeline", summary="A process's stages with the count and sum of "
+           "the deals one sees at each", query=PipelineQuery, response=PipelineOut,
+           tags=["deals"])
+async def deal_pipeline(request: web.Request, user: User, query: PipelineQuery):
+    gettext = translator(str(user.language))
+    types = await svc.process_types()
+    process = next((p for p in types if p.id == query.process_id), None) \
+        if query.process_id else (types[0] if types else None)
+    if process is None:
+        from services.errors import NotFound
+
+        raise NotFound("process")
+    summary = await svc.pipeline(user, process.id, mine=query.mine, owner_id=query.owner_id)
+    return PipelineOut(
+        process=_process(process, [s.stage for s in summary], gettext),
+        stages=[StageSumOut(stage=_stage(s.stage, gettext), count=s.count,
+                            amount=money(s.amount),
+                            amounts={k: money(v) for k, v in s.amounts.items()})
+                for s in summary])
+
+
+@api.route("GET", "/lost-reasons", summary="Why deals are lost (U-6): the list to choose "
+           "from", response=ReasonList, tags=["deals"])
+async def lost_reasons(request: web.Request, user: User):
+    gettext = translator(str(user.language))
+    return ReasonList(items=[Ref(id=r.id, name=labels.item_name(r, gettext, SEEDED_ITEM_NAMES))
+                             for r in await svc.lost_reasons()])
+
+
+# ---- process types (U-1) --------------------------------------------------------------
+
+async def _process_out(p: ProcessType, gettext) -> ProcessOut:
+    return _process(p, await svc.stages_of(p.id), gettext)
+
+
+@api.route("GET", "/process-types", summary="Process types with their stages (U-1)",
+           query=ProcessQuery, response=ProcessList, tags=["deals"])
+async def process_list(request: web.Request, user: User, query: ProcessQuery):
+    gettext = translator(str(user.language))
+    return ProcessList(items=[await _process_out(p, gettext)
+                              for p in await svc.process_types(archived=query.archived)])
+
+
+@api.route("POST", "/process-types", summary="A new process type with its stages (admins)",
+           body=ProcessIn, response=ProcessOut, tags=["deals"], status=201)
+async def process_create(request: web.Request, user: User, body: ProcessIn):
+    p = await processes.do_save_process(user, None, body.model_dump())
+    return await _process_out(p, translator(str(user.language)))
+
+
+@api.route("PUT", "/process-types/{process_id}", summary="Change a process type and its "
+           "whole list of stages (admins)", body=ProcessIn, response=ProcessOut,
+           tags=["deals"])
+async def process_save(request: web.Request, user: User, process_id: int, body: ProcessIn):
+    p = await processes.do_save_process(user, process_id, body.model_dump())
+    return await _process_out(p, translator(str(user.language)))
+
+
+@api.route("POST", "/process-types/{process_id}/archive", summary="Archive a process type: "
+           "no new deals of it (admins)", response=Ok, tags=["deals"])
+async def process_archive(request: web.Request, user: User, process_id: int):
+    await processes.do_archive_process(user, process_id)
+    return Ok()
+
+
+@api.route("POST", "/process-types/{process_id}/restore", summary="Restore an archived "
+           "process type (admins)", response=Ok, tags=["deals"])
+async def process_restore(request: web.Request, user: User, process_id: int):
+    await processes.do_archive_process(user, process_id, archived=False)
+    return Ok()
