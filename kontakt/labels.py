@@ -88,6 +88,7 @@ def with_type_names(table: T, gettext: Callable[[str], str]) -> T:
 REQUIREMENTS = {"amount": N_("amount"), "expected_close": N_("expected close date"),
                 "contact": N_("contact person"), "tasks_done": N_("the stage's tasks done")}
 PROCESS_KINDS = {"sale": N_("sale"), "claim": N_("claim"),
+                 "execution": N_("execution of a won deal"),
                  "partner": N_("partner relationship")}
 PROCESS_MODES = {"managed": N_("managed: the stage's tasks are made, its rules enforced"),
                  "simple": N_("simple: stages moved by hand")}

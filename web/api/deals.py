@@ -74,12 +74,13 @@ class ProcessOut(BaseModel):
     code: str | None
     name: str = Field(description="as the reader reads it")
     stored_name: str
-    kind: Literal["sale", "claim", "partner"]
+    kind: Literal["sale", "claim", "partner", "execution"]
     kind_name: str
     mode: Literal["managed", "simple"]
     mode_name: str
     regulation: str | None
     archived: bool
+    next_process_id: int | None = Field(description="U-7: what a won deal goes on as")
     stages: list[StageFull]
 
 
@@ -296,8 +297,10 @@ class StageIn(BaseModel):
 class ProcessIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(max_length=100)
-    kind: Literal["sale", "claim", "partner"] = "sale"
+    kind: Literal["sale", "claim", "partner", "execution"] = "sale"
     mode: Literal["managed", "simple"] = "simple"
+    next_process_id: int | None = Field(default=None, **ID, description="U-7: a won deal "
+                                        "goes on as a deal of this type")
     regulation: str | None = Field(default=None, max_length=20000)
     stages: list[StageIn] = Field(min_length=1, max_length=processes.MAX_STAGES,
                                   description="in order; a stage left out is archived if "
@@ -318,7 +321,7 @@ def _process(p: ProcessType, stages: list[Stage], gettext) -> ProcessOut:
         id=p.id, code=p.code, name=labels.process_name(p, gettext), stored_name=p.name,
         kind=str(p.kind), kind_name=gettext(labels.PROCESS_KINDS[str(p.kind)]),
         mode=str(p.mode), mode_name=gettext(labels.PROCESS_MODES[str(p.mode)]),
-        regulation=p.regulation, archived=p.archived,
+        regulation=p.regulation, archived=p.archived, next_process_id=p.next_process_id,
         stages=[StageFull(**_stage(s, gettext).model_dump(), stored_name=s.name,
                           instructions=s.instructions, playbook_id=s.playbook_id)
                 for s in stages])

@@ -87,6 +87,9 @@
       list.innerHTML = "";
       var all = r[0].items.concat(r[1].items);
       all.forEach(function (p) { shown[p.id] = p; list.appendChild(row(p)); });
+      var next = form.elements.next_process_id;  // U-7: what a won deal goes on as
+      while (next.options.length > 1) next.remove(1);
+      r[0].items.forEach(function (p) { next.appendChild(make("option", {value: p.id}, p.name)); });
       if (!all.length) list.appendChild(make("li", {class: "hint"}, L.empty));
       list.setAttribute("data-ready", "1");
     }, function (e) {
@@ -235,6 +238,10 @@
     form.elements.name.value = p.name;
     form.elements.kind.value = p.kind;
     form.elements.mode.value = p.mode;
+    form.elements.next_process_id.value = p.next_process_id || "";
+    each(form.elements.next_process_id.options, function (o) {  // not itself
+      o.hidden = o.value === String(p.id);
+    });
     form.elements.regulation.value = p.regulation || "";
     p.stages.forEach(function (s) { stageRow(s); });
     editing(true);
@@ -295,6 +302,8 @@
       var body = {
         name: p && name === p.name ? p.stored_name : name,
         kind: form.elements.kind.value, mode: form.elements.mode.value,
+        next_process_id: form.elements.next_process_id.value ?
+          Number(form.elements.next_process_id.value) : null,
         regulation: form.elements.regulation.value.trim() || null,
         stages: Array.prototype.map.call(form.querySelectorAll("[data-testid=stage-row]"),
                                          readStage)
