@@ -57,6 +57,7 @@ async def seed_demo(emulator, *, bot_username: str) -> str:
                           member_ids=[s[0] for s in DEMO_STAFF])
     await _seed_clients()
     await _seed_activities()
+    await _seed_deals()
     invite = await do_create_invite(None, role=Role.MANAGER,
                                     department_id=(await Department.get(name="Продажи Москва")).id,
                                     ttl=timedelta(days=7), note="demo newcomer")
@@ -139,3 +140,43 @@ async def _seed_activities() -> None:
     ]
     for author, data in plan:
         await do_create_activity(author, data, source="system")
+
+
+async def _seed_deals() -> None:
+    """Deals at several stages (U-1, U-2): Ivan's offer with his call as the next step,
+    a lead without one (flagged), a sale won last month going on as its execution; one
+    of Maria's in Kyiv in hryvnias."""
+    from models import Activity, Client, Deal
+    from services import deals
+
+    if await Deal.exists():
+        return
+    ivan = await User.get(telegram_id=100003)
+    maria = await User.get(telegram_id=100004)
+    romashka = await Client.get_or_none(name="ООО «Ромашка»")
+    sidorov = await Client.get_or_none(name="ИП Сидоров А. В.")
+    sonyashnyk = await Client.get_or_none(name="ТОВ «Соняшник»")
+    if not (romashka and sidorov and sonyashnyk):
+        return
+    sale = next(p for p in await deals.process_types() if p.code == "sale")
+    stages = {s.code: s for s in await deals.stages_of(sale.id)}
+    offer = (await deals.do_create_deal(ivan, {
+        "client_id": romashka.id, "title": "Поставка канцтоваров на 2027 год",
+        "amount": "250000", "expected_close": None}, source="system")).deal
+    for code in ("need", "offer"):
+        await deals.do_move(ivan, offer.id, stages[code].id, source="system")
+    call = await Activity.filter(client_id=romashka.id, state="planned").order_by(
+        "starts_at").first()
+    if call is not None:
+        await deals.do_link_activity(ivan, call.id, offer.id)
+    await deals.do_create_deal(ivan, {"client_id": sidorov.id,
+                                      "title": "Оборудование для мастерской",
+                                      "amount": "85000"}, source="system")
+    won = (await deals.do_create_deal(ivan, {"client_id": romashka.id,
+                                             "title": "Пробная партия бумаги",
+                                             "amount": "42000"}, source="system")).deal
+    await deals.do_win(ivan, won.id, source="system")
+    kyiv = (await deals.do_create_deal(maria, {"client_id": sonyashnyk.id,
+                                               "title": "Оптові поставки", "amount": "120000",
+                                               "currency": "UAH"}, source="system")).deal
+    await deals.do_move(maria, kyiv.id, stages["need"].id, source="system")

@@ -680,6 +680,18 @@ async def _ordered_ids(qs: QuerySet[Deal], offset: int, limit: int) -> list[int]
     return ids
 
 
+async def without_next_step(actor: User, *, limit: int = 5) -> tuple[list[Deal], int]:
+    """U-2: one's own or team's open deals with no open dated activity, newest first."""
+    qs = await visible_deals(actor)
+    team = Subquery(DealMember.filter(user_id=actor.id).values("deal_id"))
+    stepped = Subquery(Activity.filter(state__in=OPEN_STATES, deal_id__not_isnull=True,
+                                       starts_at__not_isnull=True).values("deal_id"))
+    bare = qs.filter(Q(owner_id=actor.id) | Q(id__in=team), stage__kind=StageKind.OPEN
+                     ).exclude(id__in=stepped)
+    return list(await bare.order_by("-id").limit(limit).prefetch_related(
+        "client", "stage")), await bare.count()
+
+
 async def next_steps(deal_ids: list[int]) -> dict[int, datetime]:
     if not deal_ids:
         return {}

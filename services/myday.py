@@ -4,6 +4,8 @@
   in time order, as /today in the bot shows them.
 * **Overdue**: their open activities whose time has passed (S-15), oldest first.
 * **The day's plan** (M-14): one's own targets for today against what is done.
+* **Deals without a next step** (U-2): one's own or team's open deals with no open
+  dated activity, newest first, at most five (the count of all of them beside).
 * **Recent clients**: the clients of the activities they wrote most recently, newest
   first, only those they may still see (A-3); then, if that leaves room, the clients
   they manage, by name. The grouping and ordering run in SQL.
@@ -11,7 +13,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -20,6 +22,7 @@ from tortoise.functions import Max
 
 from models import Activity, Client, User
 from services import activities as activity_service
+from services import deals as deal_service
 from services.activities import AgendaItem
 from services.analytics import PlanRow, plan_vs_fact
 from services.clients import my_clients, visible_clients
@@ -27,6 +30,7 @@ from services.clock import utcnow
 
 RECENT = 8
 OVERDUE = 20
+STALLED = 5
 
 
 @dataclass
@@ -36,6 +40,8 @@ class MyDay:
     overdue_total: int
     recent: list[Client]
     plan: list[PlanRow]  # M-14: one's own plan of the day against the fact
+    stalled: list = field(default_factory=list)  # U-2: deals without a next step
+    stalled_total: int = 0
 
 
 async def recent_clients(actor: User, *, limit: int = RECENT) -> list[Client]:
@@ -61,5 +67,7 @@ async def my_day(actor: User, *, now: datetime | None = None) -> MyDay:
     late = await activity_service.overdue(actor, limit=200)
     local_day = now.astimezone(ZoneInfo(actor.timezone)).date()
     plan = [r for r in await plan_vs_fact(actor, "day", local_day) if r.user_id == actor.id]
+    stalled, stalled_total = await deal_service.without_next_step(actor, limit=STALLED)
     return MyDay(today=today, overdue=late[:OVERDUE], overdue_total=len(late),
-                 recent=await recent_clients(actor), plan=plan)
+                 recent=await recent_clients(actor), plan=plan, stalled=stalled,
+                 stalled_total=stalled_total)

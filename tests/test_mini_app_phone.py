@@ -119,6 +119,12 @@ async def test_my_day_today_overdue_recent_clients(demo, browser):  # noqa: F811
     recent = page.get_by_test_id("home-recent-client")
     names = [await recent.nth(i).inner_text() for i in range(await recent.count())]
     assert any("Ромашка" in n for n in names) and any("Сидоров" in n for n in names)
+    # U-2: the demo's deal with Sidorov has no next step; the one with Romashka has
+    stalled = page.get_by_test_id("home-stalled-deal")
+    flagged = [await stalled.nth(i).inner_text() for i in range(await stalled.count())]
+    assert any("Оборудование для мастерской" in t and "Первичный контакт" in t
+               for t in flagged), flagged
+    assert not any("канцтоваров" in t for t in flagged)
     # an item opens in the calendar's form
     await today.first.locator("a").click()
     dialog = page.get_by_test_id("act-dialog")
