@@ -166,7 +166,9 @@ async def run_backend(url: str, backend: str, quick: bool) -> dict:
         await conn.execute_script(
             "SELECT setval(pg_get_serial_sequence('deal', 'id'), (SELECT MAX(id) FROM deal));"
             "SELECT setval(pg_get_serial_sequence('deal_event', 'id'), "
-            "(SELECT MAX(id) FROM deal_event)); VACUUM ANALYZE;")
+            "(SELECT MAX(id) FROM deal_event));")
+        for table in ("deal", "deal_event", "activity"):  # one statement: not in a block
+            await conn.execute_script(f"VACUUM ANALYZE {table}")
     else:
         await conn.execute_script("ANALYZE;")
     admin = await User.create(telegram_id=2, full_name="Руководитель", role=Role.ADMIN)

@@ -198,8 +198,12 @@ class DealEvent(Model):
     class Meta:
         table = "deal_event"
         unique_together = (("deal", "seq"),)
-        indexes = [Index(fields=["process_id", "department_id", "at"]),
-                   Index(fields=["owner_id", "at"])]
+        # covering the funnel's reads: a cohort's entries, and the next event of each
+        indexes = [Index(fields=["process_id", "department_id", "at", "to_stage_id",
+                                 "deal_id", "seq"]),
+                   Index(fields=["owner_id", "at", "process_id", "to_stage_id", "deal_id",
+                                 "seq"]),
+                   Index(fields=["deal_id", "seq", "at", "to_stage_id"])]
 
 
 class DealParty(Model):

@@ -371,21 +371,27 @@ async def funnel(actor: User, process_id: int, start: datetime, end: datetime, *
           LEFT JOIN deal_event nx ON nx.deal_id = e.deal_id AND nx.seq = e.seq + 1
           LEFT JOIN deal_stage ns ON ns.id = nx.to_stage_id
           WHERE {' AND '.join(where)})"""
-    _, counted = await conn.execute_query(cohort + """
-        SELECT sid, COUNT(*) AS entered,
-          SUM(CASE WHEN nid IS NULL THEN 1 ELSE 0 END) AS still,
-          SUM(CASE WHEN nk = 'lost' THEN 1 ELSE 0 END) AS lost,
-          SUM(CASE WHEN nk = 'won' OR (nk = 'open' AND np > pos) THEN 1 ELSE 0 END) AS moved
-        FROM c GROUP BY sid""", params)
-    # the rows around the median and the 90th percentile of each stage (window functions)
-    _, ranked = await conn.execute_query(cohort + """
-        SELECT sid, dur, rn, n FROM (
-          SELECT sid, dur, ROW_NUMBER() OVER (PARTITION BY sid ORDER BY dur) AS rn,
-                 COUNT(*) OVER (PARTITION BY sid) AS n
-          FROM c WHERE nid IS NOT NULL) r
-        WHERE rn - 1 IN ((n - 1) * 5 / 10, (n - 1) * 5 / 10 + 1,
-                         (n - 1) * 9 / 10, (n - 1) * 9 / 10 + 1)
-        """, params)
+    # one pass: each stage's counts (window sums) on its first row, and the rows around
+    # the median and the 90th percentile of the stays that ended (numbered first, by
+    # length) — both backends have window functions
+    _, rows = await conn.execute_query(cohort + """
+        SELECT sid, dur, nid, rn, n_left, entered, still, lost, moved FROM (
+          SELECT sid, dur, nid,
+            ROW_NUMBER() OVER (PARTITION BY sid ORDER BY CASE WHEN nid IS NULL THEN 1
+                                                          ELSE 0 END, dur) AS rn,
+            SUM(CASE WHEN nid IS NULL THEN 0 ELSE 1 END) OVER (PARTITION BY sid) AS n_left,
+            COUNT(*) OVER (PARTITION BY sid) AS entered,
+            SUM(CASE WHEN nid IS NULL THEN 1 ELSE 0 END) OVER (PARTITION BY sid) AS still,
+            SUM(CASE WHEN nk = 'lost' THEN 1 ELSE 0 END) OVER (PARTITION BY sid) AS lost,
+            SUM(CASE WHEN nk = 'won' OR (nk = 'open' AND np > pos) THEN 1 ELSE 0 END)
+              OVER (PARTITION BY sid) AS moved
+          FROM c) r
+        WHERE rn = 1 OR (nid IS NOT NULL AND rn - 1 IN (
+          (n_left - 1) * 5 / 10, (n_left - 1) * 5 / 10 + 1,
+          (n_left - 1) * 9 / 10, (n_left - 1) * 9 / 10 + 1))""", params)
+    counted = [r for r in rows if int(r["rn"]) == 1]
+    ranked = [{"sid": r["sid"], "dur": r["dur"], "rn": r["rn"], "n": r["n_left"]}
+              for r in rows if r["nid"] is not None and int(r["n_left"] or 0) > 0]
     stages = [s for s in await Stage.filter(process_id=process_id, archived=False).order_by(
         "position", "id") if s.kind == StageKind.OPEN]
     by_id = {s.id: FunnelRow(s) for s in stages}

@@ -101,7 +101,7 @@ class Migration(migrations.Migration):
                 ('owner_id', fields.IntField(null=True)),
                 ('department_id', fields.IntField(null=True)),
             ],
-            options={'table': 'deal_event', 'app': 'kontakt', 'unique_together': (('deal', 'seq'),), 'indexes': [Index(fields=['process_id', 'department_id', 'at']), Index(fields=['owner_id', 'at'])], 'pk_attr': 'id'},
+            options={'table': 'deal_event', 'app': 'kontakt', 'unique_together': (('deal', 'seq'),), 'indexes': [Index(fields=['process_id', 'department_id', 'at', 'to_stage_id', 'deal_id', 'seq']), Index(fields=['owner_id', 'at', 'process_id', 'to_stage_id', 'deal_id', 'seq']), Index(fields=['deal_id', 'seq', 'at', 'to_stage_id'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
