@@ -57,7 +57,9 @@ class MailingCB(CallbackData, prefix="ml"):
 
 class DealCB(CallbackData, prefix="dl"):
     # list | card (in place) | open (a new message) | move | stage | won | lost | reason
-    # | lostok | comp | task | client | new | title | noamount | cancel
+    # | lostok | comp | task | client | new | title | noamount | cancel | fault (a claim's
+    # "our fault?") | edit | amount | close | unset | contact | setcontact | prob | setprob
+    # | log | logtype | discuss | claim (from the deal) | claimc (from the client) | claimp
     action: str
     deal_id: int = 0
     v: int = 0  # the deal's version a stage button was drawn for

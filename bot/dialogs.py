@@ -67,6 +67,17 @@ def _waiting_for(state_name: str) -> str:
         "DealTask:when": _("Type when, e.g. “tomorrow 10:00”."),
         "DealLost:competitor": _("Type part of the competitor's name, or press “No "
                                  "competitor” above."),
+        "DealEdit:amount": _("Type the deal's new amount, e.g. “150 000”."),
+        "DealEdit:close": _("Type the expected close date, e.g. “28.11”."),
+        "DealLog:text": _("Type what happened, e.g. “called Petrov, they agreed to the "
+                          "price”."),
+        "DealLog:type": _("Choose the kind of contact with the buttons above."),
+        "DealClaimNew:parent": _("Choose the deal the claim is about with the buttons "
+                                 "above."),
+        "DealClaimNew:title": _("Type the claim's title."),
+        "DealClaimClose:resolution": _("Type the claim's resolution: what was done or "
+                                       "decided."),
+        "DealClaimClose:fault": _("Press “Yes, ours” or “No, not ours” above."),
     }
     return waits.get(state_name, _("Answer the question above with a text message."))
 

@@ -254,6 +254,40 @@ def shown(deal: Deal) -> Estimate:
                     deal.probability_factors or [])
 
 
+@dataclass
+class Factor:
+    """One of the strongest reasons of a model's estimate, with what it names loaded:
+    ``feature`` source | owner | kind | band; ``value`` as stored (an id, a client kind,
+    a band); ``ratio`` > 1 raises the chance, < 1 lowers it; ``item`` the advertising
+    source (a DictionaryItem), ``person`` the owner (a User), when they still exist."""
+
+    feature: str
+    value: str
+    ratio: float
+    item: Any = None
+    person: Any = None
+
+
+async def explained(deal: Deal) -> tuple[Estimate, list[Factor]]:
+    """What the card shows (:func:`shown`) with its factors' sources and owners named."""
+    from models import DictionaryItem
+
+    est = shown(deal)
+    factors: list[Factor] = []
+    for raw in est.factors or []:
+        try:
+            feature, value, ratio = str(raw[0]), str(raw[1]), float(raw[2])
+        except (IndexError, TypeError, ValueError):
+            continue  # a stored shape this version does not know
+        factor = Factor(feature, value, ratio)
+        if feature == "source" and value.isdigit():
+            factor.item = await DictionaryItem.get_or_none(id=int(value))
+        elif feature == "owner" and value.isdigit():
+            factor.person = await User.get_or_none(id=int(value))
+        factors.append(factor)
+    return est, factors
+
+
 # ---- honesty -------------------------------------------------------------------------------
 
 @dataclass

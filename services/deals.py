@@ -614,6 +614,22 @@ async def open_deals_of_client(actor: User, client_id: int) -> list[Deal]:
         "stage")
 
 
+# ---- claims (U-7) -------------------------------------------------------------------------
+
+async def claim_process() -> ProcessType | None:
+    """The process a new claim starts in: the first claim type in use (None: an admin
+    archived every one)."""
+    return next((p for p in await process_types() if p.kind == ProcessKind.CLAIM), None)
+
+
+async def claimable_deals(actor: User, client_id: int, limit: int = 8) -> list[Deal]:
+    """The client's deals a claim may be about: any but claims, open or closed, newest
+    first."""
+    return await (await visible_deals(actor)).filter(client_id=client_id).exclude(
+        process__kind=ProcessKind.CLAIM).order_by("-id").limit(limit).prefetch_related(
+        "stage")
+
+
 # ---- lists -------------------------------------------------------------------------------
 
 @dataclass
@@ -771,6 +787,7 @@ class Card:
     allowed: list[Stage]  # where it may be moved now, in order
     # every other stage with the refusal a move there meets now (None: it may go)
     moves: list[tuple[Stage, ValidationFailed | None]] = field(default_factory=list)
+    parent: Deal | None = None  # U-7: the deal a claim is about (one the reader sees)
 
 
 async def deal_card(actor: User, deal_id: int) -> Card:
@@ -784,9 +801,11 @@ async def deal_card(actor: User, deal_id: int) -> Card:
                       key=lambda a: a.starts_at)
     since = events[0].at if events else deal.created_at
     moves = await move_options(actor, deal, stages)
+    parent = await (await visible_deals(actor)).filter(id=deal.parent_id).first() \
+        if deal.parent_id else None
     return Card(deal, stages, list(events), list(activities), await team_of(deal.id),
                 upcoming[0] if upcoming else None, since,
-                [s for s in stages if s.id != deal.stage_id], moves)
+                [s for s in stages if s.id != deal.stage_id], moves, parent)
 
 
 # ---- a sum typed in a chat ------------------------------------------------------------

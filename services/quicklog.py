@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from dateparser.search import search_dates
 
-from models import Client, ContactPerson, User
+from models import Client, ContactPerson, Deal, User
 from models.staff import fold
 from services.clients import search_clients
 from services.clock import utcnow
@@ -526,11 +526,7 @@ async def propose(actor: User, text: str, *, language: str, timezone: str,
     parsed = _parse_when(norm[region:], region, language, timezone, now)
     plans_only = bool(marker or parsed) and not _past(text, norm)
 
-    # what was done: an activity word before the agreement (or anywhere without one),
-    # not an infinitive ("просил прислать каталог": the sending is asked, not done)
-    doings = [h for h in types if not INFINITIVE.fullmatch(norm[h.start:h.end])]
-    done = None if plans_only else next((h for h in doings if h.start < region),
-                                        doings[0] if doings else None)
+    done = None if plans_only else _done_hit(norm, types, region)
     proposal = Proposal(text=text, type_code=done.code if done else "task",
                         result=text.strip(), done=not plans_only)
 
@@ -571,6 +567,13 @@ async def propose(actor: User, text: str, *, language: str, timezone: str,
     elif parsed.starts_at < now:
         proposal.problems.append(PROBLEM_PAST_DATE)
     return proposal
+
+
+def _done_hit(norm: str, types: list[_Hit], region: int) -> _Hit | None:
+    """What was done: an activity word before the agreement (or anywhere without one),
+    not an infinitive ("просил прислать каталог": the sending is asked, not done)."""
+    doings = [h for h in types if not INFINITIVE.fullmatch(norm[h.start:h.end])]
+    return next((h for h in doings if h.start < region), doings[0] if doings else None)
 
 
 def _past(text: str, norm: str) -> bool:
@@ -614,3 +617,43 @@ async def contact_in(client_id: int, text: str) -> int | None:
         return None
     person = await _contact(client, _mask_phones(_normalise(text)))
     return person.id if person else None
+
+
+def done_type(text: str) -> str | None:
+    """The type of what was done, read as the quick log reads it ("звонил..." → call,
+    "met..." → meeting); None when the words name no type."""
+    norm = _mask_phones(_normalise(text or ""))
+    marker = FOLLOW_UP.search(norm)
+    hit = _done_hit(norm, _type_hits(norm), marker.start() if marker else 0)
+    return hit.code if hit else None
+
+
+# --- the client's open deal (issue 12) -------------------------------------------------
+@dataclass
+class DealLink:
+    linked: Deal | None = None  # the client's one open deal, now linked
+    choices: list[Deal] = field(default_factory=list)  # several: the person chooses
+
+
+async def link_to_open_deal(actor: User, client_id: int | None,
+                            activity_ids: list[int]) -> DealLink:
+    """A logged contact (and its follow-up) goes with the client's open deal: with one
+    open deal (that ``actor`` sees) they are linked to it at once; with several, the
+    deals are returned to choose from (:func:`do_link_to_deal`)."""
+    from services.deals import open_deals_of_client
+
+    if client_id is None or not activity_ids:
+        return DealLink()
+    deals = await open_deals_of_client(actor, client_id)
+    if len(deals) == 1:
+        await do_link_to_deal(actor, activity_ids, deals[0].id)
+        return DealLink(linked=deals[0])
+    return DealLink(choices=deals[:8])
+
+
+async def do_link_to_deal(actor: User, activity_ids: list[int], deal_id: int | None) -> None:
+    """Link the saved activities to one of their client's deals (None: to none)."""
+    from services.deals import do_link_activity
+
+    for activity_id in activity_ids:
+        await do_link_activity(actor, activity_id, deal_id)

@@ -179,7 +179,9 @@ def card_markup(client: Client, webapp_url: str | None, address: str = "",
                                    callback_data=DealCB(action="open", deal_id=d.id).pack())]
              for d in deals[:5]]
     rows.append([InlineKeyboardButton(text=_("💼 New deal"), callback_data=DealCB(
-        action="new", value=str(client.id)).pack())])
+        action="new", value=str(client.id)).pack()),
+        InlineKeyboardButton(text=_("⚠️ Claim"), callback_data=DealCB(
+            action="claimc", value=str(client.id)).pack())])
     if address:
         # S-4: the three map services people use in RU/UA
         rows.append([InlineKeyboardButton(text=f"🗺 {label}", url=url)

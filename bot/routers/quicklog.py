@@ -3,14 +3,17 @@ nothing is saved until Save. The proposal never dead-ends (issue 17): Save and
 Cancel answer whatever step it is at, a client search that finds nothing offers to
 make the client or go back, a date typed on the proposal is taken, other text is
 told that a draft waits, and the buttons of a proposal already saved or cancelled
-say so."""
+say so. A saved log goes with the client's open deal (issue 12): the only one at once,
+said in the confirmation; one of several chosen with a tap (or none)."""
 
 from __future__ import annotations
 
+import contextlib
 import html
 from datetime import datetime
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -119,9 +122,11 @@ async def proposal_markup(draft: dict) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-async def save_quicklog(staff: User, draft: dict) -> tuple[Activity, list[svc.Notice]]:
+async def save_quicklog(staff: User, draft: dict
+                        ) -> tuple[Activity, list[int], list[svc.Notice]]:
     """One tap saves all: the logged activity (done) and its follow-up task, in one
-    transaction (a refused follow-up leaves nothing half-saved)."""
+    transaction (a refused follow-up leaves nothing half-saved); returns the one to
+    show, the ids of both, and whom to tell."""
     follow = draft.get("follow")
     done = draft.get("done", True) or not follow
     logged, nxt, notices = await svc.do_log_with_follow_up(staff, {
@@ -131,7 +136,18 @@ async def save_quicklog(staff: User, draft: dict) -> tuple[Activity, list[svc.No
         "title": follow["title"][:300], "type": follow["type"],
         "client_id": draft["client_id"], "contact_id": draft["contact_id"],
         "starts_at": follow["starts_at"]} if follow else None, source="bot")
-    return nxt or logged, notices
+    return nxt or logged, [a.id for a in (logged, nxt) if a is not None], notices
+
+
+def deal_choice_markup(deals: list, ids: list[int]) -> InlineKeyboardMarkup:
+    """The client's open deals to link a saved log to, one tap each, or none."""
+    from kontakt.labels import stage_name
+
+    saved = ".".join(str(i) for i in ids)
+    rows = [[_btn(f"💼 {d.title[:40]} · {stage_name(d.stage, _)[:20]}",
+                  QuickLogCB(action="deal", value=f"{d.id}-{saved}"))] for d in deals]
+    rows.append([_btn(_("🚫 No deal"), QuickLogCB(action="deal", value=f"0-{saved}"))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 async def _quick(message: Message, staff: User, state: FSMContext) -> None:
@@ -183,6 +199,31 @@ def build_quicklog_router() -> Router:
     async def quick(message: Message, staff: User, state: FSMContext) -> None:
         await _quick(message, staff, state)
 
+    @router.callback_query(QuickLogCB.filter(F.action == "deal"))
+    async def deal_chosen(query: CallbackQuery, callback_data: QuickLogCB,
+                          staff: User) -> None:
+        """A saved log (and its follow-up) linked to the deal chosen, or to none; the
+        choice can be changed with the same buttons."""
+        from bot.routers.deals import error_text as deal_error
+        from services.deals import get_deal
+
+        deal_part, _sep, saved = callback_data.value.partition("-")
+        ids = [int(i) for i in saved.split(".") if i.isdigit()]
+        deal_id = int(deal_part) if deal_part.isdigit() and int(deal_part) else None
+        try:
+            await quicklog.do_link_to_deal(staff, ids, deal_id)
+            deal = await get_deal(staff, deal_id) if deal_id else None
+        except DomainError as exc:
+            await query.answer(deal_error(exc)[:190], show_alert=True)
+            return
+        if deal is None:
+            said = _("Not linked to any deal.")
+        else:
+            said = _("🔗 Linked to the deal “{title}”.").format(title=html.escape(deal.title))
+        await query.answer(html.unescape(said)[:190])
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_text(said, reply_markup=query.message.reply_markup)
+
     @router.callback_query(QuickLogCB.filter())
     async def quick_button(query: CallbackQuery, callback_data: QuickLogCB, staff: User,
                            state: FSMContext, bot: Bot, i18n: I18n, reminders=None) -> None:
@@ -214,16 +255,25 @@ def build_quicklog_router() -> Router:
                                      "press 🚫 No next step."), show_alert=True)
                 return
             try:
-                activity, notices = await save_quicklog(staff, draft)
+                activity, ids, notices = await save_quicklog(staff, draft)
             except DomainError as exc:
                 await query.answer(error_text(exc)[:190], show_alert=True)
                 return  # the proposal stays as it was
             await _close(state, here, "saved")
             await query.answer(_("Saved."))
             await query.message.edit_reply_markup(reply_markup=None)
-            await query.message.answer(_("✅ Logged.") if draft.get("done", True)
-                                       else _("✅ Planned."))
+            # issue 12: the client's open deal gets it (several: the person chooses)
+            link = await quicklog.link_to_open_deal(staff, draft.get("client_id"), ids)
+            said = _("✅ Logged.") if draft.get("done", True) else _("✅ Planned.")
+            if link.linked is not None:
+                said += "\n" + _("🔗 Linked to the deal “{title}”.").format(
+                    title=html.escape(link.linked.title))
+            await query.message.answer(said)
             await show_card(query.message, staff, activity.id)
+            if link.choices:
+                await query.message.answer(
+                    _("🔗 The client has several open deals. Which one is this about?"),
+                    reply_markup=deal_choice_markup(link.choices, ids))
             if reminders is not None:
                 reminders.poke()
             if notices:
