@@ -24,12 +24,13 @@ from bot.callbacks import MessageCB, PlaybookCB
 from bot.errors import validation_text
 from bot.keyboards import BTN_CLIENTS, BTN_NEW_CLIENT, pager_row
 from kontakt.history import history_line
-from models import Client, ClientKind, LegalEntity, User
+from models import Client, ClientKind, User
 from services import clients as svc
 from services import documents as docs
 from services import duplicates
 from services import managers as managers_svc
 from services.errors import DomainError, NotFound, ValidationFailed
+from services.legal import primary_entity
 from services.storage import FileStore, StorageUnavailable
 from services.text import digits
 
@@ -116,7 +117,7 @@ async def card_text(client: Client, staff: User | None = None) -> str:
     e = html.escape
     lines = [f"<b>{e(client.name)}</b>"]
     lines.append(_("Company") if client.kind == ClientKind.COMPANY else _("Individual"))
-    legal = await LegalEntity.filter(client_id=client.id).order_by("-is_primary", "id").first()
+    legal = await primary_entity(client.id)
     if legal:
         codes = [f"{label} {value}" for label, value in (
             (_("INN"), legal.inn), (_("KPP"), legal.kpp), (_("EDRPOU"), legal.edrpou),
