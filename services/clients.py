@@ -109,6 +109,17 @@ async def get_client(actor: User, client_id: int) -> Client:
     return client
 
 
+async def find_client(client_id: int) -> Client | None:
+    """A client by id without an access check: one a front end has already shown the
+    person (the card they opened, a quick log's match), archived or not."""
+    return await Client.get_or_none(id=client_id)
+
+
+async def clients_by_ids(ids: list[int]) -> list[Client]:
+    """The clients with these ids (found for the person earlier), by name."""
+    return await Client.filter(id__in=ids).order_by("name")
+
+
 # --- changes -----------------------------------------------------------------------
 @dataclass
 class Notice:
