@@ -253,6 +253,18 @@ async def address_of(client: Client) -> str:
     return ", ".join(p for p in parts if p)
 
 
+async def sphere_ids(client: Client) -> set[int]:
+    """The ids of the client's business spheres (S-8)."""
+    return {s.id for s in await client.spheres.all()}
+
+
+async def load_references(client: Client) -> Client:
+    """The client with its region, city, district, advertising source and spheres
+    loaded (the card shows their names)."""
+    await client.fetch_related("region", "city", "district", "ad_source", "spheres")
+    return client
+
+
 def map_links(address: str) -> list[tuple[str, str]]:
     """S-4: the address on 2GIS, Yandex Maps and Google Maps."""
     return [

@@ -162,6 +162,14 @@ async def fields_for(actor: User, entity: Any, *, include_archived: bool = False
             if _may_see(viewer, f, (d.id for d in f.departments))]
 
 
+async def with_choices(fields: list[CustomField]) -> list[CustomField]:
+    """The fields with the items of their lists loaded (a form's choices)."""
+    for f in fields:
+        if f.dictionary_id:
+            await f.fetch_related("dictionary__items")
+    return fields
+
+
 async def hidden_codes(actor: User, entity: Any) -> set[str]:
     """Codes of fields ``actor`` may not see: what an audit view or an export must
     leave out (audit rows of custom values have ``field == "cf:<code>"``)."""
