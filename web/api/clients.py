@@ -15,6 +15,7 @@ from services import clients as svc
 from services import contacts as contacts_svc
 from services import documents as docs
 from services import managers as managers_svc
+from services.clientlist import visible_page
 from services.errors import N_, ValidationFailed
 from services.storage import StorageUnavailable
 from web.api.framework import MAX_ID, problem
@@ -231,7 +232,7 @@ async def _detail(user: User, client_id: int) -> ClientDetail:
     legal = await list_legal_entities(user, client.id)
     contacts = await contacts_svc.list_contacts(user, client.id)
     history = await managers_svc.manager_history(user, client.id)
-    await client.fetch_related("region", "city", "district", "ad_source", "spheres")
+    await svc.load_references(client)
 
     def ref(item) -> RefOut | None:
         return RefOut(id=item.id, name=item.name) if item is not None else None
@@ -262,10 +263,8 @@ async def clients_list(request: web.Request, user: User, query: ClientQuery):
         found = await svc.search_clients(user, query.q, limit=query.per_page)
         return ClientPage(items=[ClientOut.of(c) for c in found], total=len(found), page=1,
                           per_page=query.per_page)
-    qs = await svc.visible_clients(user)
-    total = await qs.count()
-    rows = await qs.order_by(query.sort, "id").offset((query.page - 1) * query.per_page).limit(
-        query.per_page)
+    rows, total = await visible_page(user, sort=query.sort, page=query.page,
+                                     per_page=query.per_page)
     return ClientPage(items=[ClientOut.of(c) for c in rows], total=total, page=query.page,
                       per_page=query.per_page)
 
