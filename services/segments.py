@@ -467,3 +467,11 @@ async def members(actor: User, segment_or_rules: Segment | int | Any) -> QuerySe
 
 async def count_members(actor: User, segment_or_rules: Segment | int | Any) -> int:
     return await (await members(actor, segment_or_rules)).count()
+
+
+async def member_page(actor: User, segment_or_rules: Segment | int | Any, *, limit: int
+                      ) -> tuple[list[Client], int]:
+    """The first ``limit`` members by name, and how many there are."""
+    qs = await members(actor, segment_or_rules)
+    rows = await qs.order_by("name").limit(limit)
+    return rows, await qs.count()
