@@ -45,7 +45,8 @@ def _kind(kind: Any) -> ClassifierKind:
                                kinds=", ".join(k.value for k in ClassifierKind))
 
 
-async def _get_node(node_id: int) -> ClassifierNode:
+async def get_node(node_id: int) -> ClassifierNode:
+    """A node by id, else NotFound (anyone may read the tree)."""
     node = await ClassifierNode.get_or_none(id=node_id)
     if node is None:
         raise NotFound("classifier_node")
@@ -104,7 +105,7 @@ async def do_create_node(actor: User, name: str, parent_id: int | None = None,
     name = dictionaries._clean_name(name)
     kind = _kind(kind)
     if parent_id is not None:
-        await _get_node(parent_id)
+        await get_node(parent_id)
     rule = await _clean_rule(kind, rule, actor)
     last = await ClassifierNode.filter(parent_id=parent_id).order_by("-sort_order").first()
     async with in_transaction():
@@ -118,7 +119,7 @@ async def do_create_node(actor: User, name: str, parent_id: int | None = None,
 async def do_rename_node(actor: User, node_id: int, name: str, *,
                          source: str = "web") -> ClassifierNode:
     require_admin(actor)
-    node = await _get_node(node_id)
+    node = await get_node(node_id)
     name = dictionaries._clean_name(name)
     if name != node.name:
         async with in_transaction():
@@ -133,9 +134,9 @@ async def do_move_node(actor: User, node_id: int, new_parent_id: int | None, *,
     """Move a node (with its branch) under another node or to the top; a node cannot
     go under itself or its own descendants."""
     require_admin(actor)
-    node = await _get_node(node_id)
+    node = await get_node(node_id)
     if new_parent_id is not None:
-        await _get_node(new_parent_id)
+        await get_node(new_parent_id)
         if new_parent_id in await _subtree_ids(node.id):
             raise ValidationFailed("parent", N_("a group cannot go inside itself"))
     async with in_transaction():
@@ -158,7 +159,7 @@ async def do_set_rule(actor: User, node_id: int, kind: Any, rule: Any = None, *,
                       source: str = "web") -> ClassifierNode:
     """Change what a node holds. Leaving ``manual`` drops its hand-made memberships."""
     require_admin(actor)
-    node = await _get_node(node_id)
+    node = await get_node(node_id)
     kind = _kind(kind)
     rule = await _clean_rule(kind, rule, actor, node.id)
     if kind == node.kind and rule == node.rule:
@@ -178,7 +179,7 @@ async def do_delete_node(actor: User, node_id: int, *, source: str = "web") -> N
     """Delete a node with its branch and memberships; refused while a segment or an
     automatic node's rule refers to one of them."""
     require_admin(actor)
-    node = await _get_node(node_id)
+    node = await get_node(node_id)
     branch = set(await _subtree_ids(node.id))
     for segment in await Segment.all().only("id", "name", "rules"):
         if segments.referenced_nodes(segment.rules) & branch:
@@ -215,7 +216,7 @@ async def node_q(node: ClassifierNode | int, *, descendants: bool = False,
                  _stack: tuple[int, ...] = ()) -> Q:
     """A Q over Client selecting the node's members (no access limit)."""
     if not isinstance(node, ClassifierNode):
-        node = await _get_node(node)
+        node = await get_node(node)
     nodes = ([node] if not descendants else
              await ClassifierNode.filter(id__in=await _subtree_ids(node.id)))
     parts: list[Q] = []
@@ -268,7 +269,7 @@ async def client_nodes(actor: User, client_id: int) -> list[ClassifierNode]:
 
 
 async def _manual_node(node_id: int) -> ClassifierNode:
-    node = await _get_node(node_id)
+    node = await get_node(node_id)
     if node.kind != ClassifierKind.MANUAL:
         raise ValidationFailed("node", N_("clients join «{node}» automatically"), node=node.name)
     return node

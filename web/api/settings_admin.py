@@ -100,18 +100,9 @@ async def node_patch(request: web.Request, user: User, node_id: int, body: NodeP
     if given.get("kind") is not None:
         node = await classifier.do_set_rule(user, node_id, given["kind"], given.get("rule"))
     if node is None:
-        node = await classifier.do_rename_node(user, node_id, (await _node(node_id)).name)
+        node = await classifier.do_rename_node(user, node_id,
+                                               (await classifier.get_node(node_id)).name)
     return NodeOut(id=node.id, name=node.name, parent_id=node.parent_id, kind=str(node.kind))
-
-
-async def _node(node_id: int):
-    from models import ClassifierNode
-    from services.errors import NotFound
-
-    node = await ClassifierNode.get_or_none(id=node_id)
-    if node is None:
-        raise NotFound("classifier_node")
-    return node
 
 
 @api.route("DELETE", "/classifier/{node_id}", summary="Delete a node with its branch "
