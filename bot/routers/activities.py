@@ -24,7 +24,7 @@ from kontakt.formatting import time_text, when_text
 from kontakt.labels import type_name
 from models import Activity, ActivityState, ActivityType, Client, Role, User
 from notifications import discussions as topics
-from notifications.activities import KINDS, deliver_activity_notices
+from notifications.activities import deliver_activity_notices
 from services import activities as svc
 from services import quicklog
 from services.clock import utcnow
@@ -88,22 +88,6 @@ def _activity_of(message: Message | None) -> int | None:
                 except (ValueError, TypeError):
                     continue
     return None
-
-
-async def topic_after(bot: Bot, i18n: I18n, activity_id: int, staff: User | None,
-                      event: str | None) -> None:
-    """The task's topic follows the change, announced in the company's language."""
-    lang = str(i18n.default_locale)
-    text = None
-    kind = "changed" if event == "assignees" else event
-    if kind in KINDS and staff is not None:
-        activity = await Activity.get_or_none(id=activity_id)
-        if activity is not None:
-            text = i18n.gettext(KINDS[kind], locale=lang).format(
-                by=html.escape(staff.full_name), title=f"<b>{html.escape(activity.title)}</b>")
-    # a new assignee who is not in the team group is invited to the conversation
-    await topics.sync_topic(bot, i18n, activity_id, text, lang,
-                            invite=event == "assignees")
 
 
 async def read_when(message: Message, staff: User) -> datetime | None:
@@ -346,7 +330,7 @@ def build_activities_router() -> Router:
         if notices:
             await deliver_activity_notices(bot, i18n, notices)
         if activity_id is not None:
-            await topic_after(bot, i18n, activity_id, staff, event)
+            await topics.topic_after(bot, i18n, activity_id, staff, event)
 
     @router.message(Command("today"))
     @router.message(F.text == BTN_TODAY)

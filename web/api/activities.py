@@ -222,7 +222,7 @@ async def _after(request: web.Request, notices: list[svc.Notice], activity_id: i
     if notices:
         await deliver_activity_notices(request.app[BOT_KEY], request.app[I18N_KEY], notices)
     if activity_id is not None:
-        from bot.routers.activities import topic_after
+        from notifications.discussions import topic_after
 
         await topic_after(request.app[BOT_KEY], request.app[I18N_KEY], activity_id, user,
                           event)
