@@ -201,6 +201,11 @@ async def assignee_ids(activity_id: int) -> list[int]:
         "id").values_list("user_id", flat=True))
 
 
+async def assignees(activity_id: int) -> list[User]:
+    """The assignees as people."""
+    return await User.filter(id__in=await assignee_ids(activity_id))
+
+
 async def _is_head_over(actor: User, user_ids: Iterable[int]) -> bool:
     if actor.role != Role.HEAD or actor.department_id is None:
         return False
@@ -982,6 +987,19 @@ async def overdue(actor: User, *, person_id: int | None = None, filters: Filters
         | Q(ends_at=None, starts_at__lt=now)
         | Q(kind=ActivityKind.EVENT, starts_at__lt=now)).order_by(
         "starts_at", "id").limit(limit).prefetch_related("type", "client")
+
+
+async def fetch_card(activity: Activity) -> Activity:
+    """The activity with what its card shows loaded: type, client, contact, category."""
+    await activity.fetch_related("type", "client", "contact", "category")
+    return activity
+
+
+async def fetch_for_list(activities: list[Activity]) -> list[Activity]:
+    """The activities with what a list row shows loaded: each one's type and client."""
+    for a in activities:
+        await a.fetch_related("type", "client")
+    return activities
 
 
 async def history(actor: User, activity_id: int) -> list[AuditLog]:

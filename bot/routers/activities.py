@@ -22,13 +22,16 @@ from bot.errors import validation_text
 from bot.keyboards import BTN_TASK, BTN_TODAY
 from kontakt.formatting import time_text, when_text
 from kontakt.labels import type_name
-from models import Activity, ActivityState, ActivityType, Client, Role, User
+from models import Activity, ActivityState, ActivityType, User
 from notifications import discussions as topics
 from notifications.activities import deliver_activity_notices
 from services import activities as svc
+from services import clients as client_service
 from services import quicklog
+from services import staff as staff_service
 from services.clock import utcnow
 from services.errors import N_, DomainError, NotFound, ValidationFailed
+from services.permissions import Action, role_may
 
 
 class Act(StatesGroup):
@@ -108,7 +111,7 @@ def _cut(text: str, limit: int = 1200) -> str:
 
 async def card_text(activity: Activity, staff: User) -> str:
     e = html.escape
-    await activity.fetch_related("type", "client", "contact", "category")
+    await svc.fetch_card(activity)
     lang, tz = str(staff.language), staff.timezone
     lines = [f"<b>{e(activity.title)}</b>", type_label(activity.type)]
     if activity.starts_at:
@@ -130,7 +133,7 @@ async def card_text(activity: Activity, staff: User) -> str:
                                                    activity.contact.first_name) if p)))
     if activity.location:
         lines.append("📍 " + e(activity.location))
-    people = await User.filter(id__in=await svc.assignee_ids(activity.id))
+    people = await svc.assignees(activity.id)
     lines.append(_("Assignees: {names}").format(names=e(", ".join(p.full_name
                                                                   for p in people))))
     if activity.goal:
@@ -138,7 +141,7 @@ async def card_text(activity: Activity, staff: User) -> str:
     if activity.result:
         lines.append(_("Result: {text}").format(text=e(_cut(activity.result))))
     if activity.verified_at:
-        who = await User.get_or_none(id=activity.verified_by_id)
+        who = await staff_service.get_by_id(activity.verified_by_id)
         lines.append(_("☑️ Verified by {name}").format(name=e(who.full_name if who else "")))
     if activity.client_id:
         lines += await notice_lines(activity)
@@ -185,7 +188,8 @@ async def card_markup(activity: Activity, staff: User) -> InlineKeyboardMarkup:
     else:
         rows.append([_btn(_("↩️ Reopen"), ActivityCB(action="reopen", activity_id=aid))])
         if (str(activity.state) == ActivityState.DONE and activity.verified_at is None
-                and staff.role in (Role.HEAD, Role.ADMIN) and activity.done_by_id != staff.id):
+                and role_may(staff.role, Action.VERIFY_ACTIVITIES)
+                and activity.done_by_id != staff.id):
             rows.append([_btn(_("☑️ Verify"), ActivityCB(action="verify", activity_id=aid))])
     last = [_btn(_("💬 Comment"), ActivityCB(action="comment", activity_id=aid)),
             _btn(_("🗣 Discuss"), ActivityCB(action="discuss", activity_id=aid))]
@@ -219,7 +223,7 @@ async def parse_filters(args: str | None) -> svc.Filters:
     for word in (args or "").split():
         w = word.lower()
         if w.startswith("@") and len(w) > 1:  # a colleague's agenda: @username
-            person = await User.get_or_none(telegram_username__iexact=w[1:])
+            person = await staff_service.get_by_username(w[1:])
             f.assignee_id = person.id if person else -1
             continue
         found = next((t for t in types if w in (t.code, t.name.lower(),
@@ -750,8 +754,7 @@ def build_activities_router() -> Router:
         _last, _next, latest = await svc.client_activities(staff, callback_data.client_id,
                                                            limit=15)
         await query.answer()
-        for a in latest:
-            await a.fetch_related("client")
+        await svc.fetch_for_list(latest)
         rows = [item_button(a, staff) for a in latest]
         await query.message.answer(
             _("📅 Activities: {count}").format(count=len(latest)) if latest
@@ -786,8 +789,7 @@ def build_activities_router() -> Router:
             return
         await query.answer(_("Saved."))
         await query.message.edit_reply_markup(reply_markup=None)
-        for t in tasks:
-            await t.fetch_related("type", "client")
+        await svc.fetch_for_list(tasks)
         rows = [item_button(t, staff) for t in tasks]
         await query.message.answer(_("🧭 Tasks created: {count}").format(count=len(tasks)),
                                    reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
@@ -863,7 +865,7 @@ def build_activities_router() -> Router:
         client_id = data.get("open_client_id")
         client = None
         if client_id:
-            client = await Client.get_or_none(id=client_id)
+            client = await client_service.find_client(client_id)
         title = _("Visit: {client}").format(client=client.name) if client else _("Visit")
         try:
             created = await svc.do_create_activity(staff, {
