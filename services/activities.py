@@ -46,6 +46,7 @@ from models import (
     ActivityState,
     ActivityType,
     AuditLog,
+    Client,
     ContactPerson,
     Priority,
     Product,
@@ -147,6 +148,11 @@ async def do_add_category(actor: User, name: str, colour: str) -> ActivityCatego
     return await ActivityCategory.create(name=name, colour=colour.lower())
 
 
+async def list_categories() -> list[ActivityCategory]:
+    """The categories in use, in their order (the organizer's choice list)."""
+    return await ActivityCategory.filter(archived=False).order_by("sort_order", "name")
+
+
 async def list_products() -> list[Product]:
     return await Product.filter(archived=False).order_by("name").limit(2000)
 
@@ -226,6 +232,35 @@ async def may_see_calendar_of(actor: User, person_id: int) -> bool:
     if actor.id == person_id or actor.role == Role.ADMIN:
         return True
     return await _is_head_over(actor, [person_id])
+
+
+async def calendar_people(actor: User) -> list[tuple[int, str]]:
+    """S-20: (id, name) of the active people whose calendars ``actor`` may open, by name,
+    themselves always among them: a head (of a department), their departments' people;
+    an admin, everyone; anybody else, themselves."""
+    qs = User.filter(status=StaffStatus.ACTIVE)
+    if actor.role == Role.HEAD and actor.department_id:
+        qs = qs.filter(department_id__in=list(await department_subtree_ids(
+            actor.department_id)))
+    elif actor.role != Role.ADMIN:
+        qs = qs.filter(id=actor.id)
+    rows = await qs.order_by("full_name").values_list("id", "full_name")
+    if actor.id not in {i for i, _n in rows}:
+        rows = [(actor.id, actor.full_name), *rows]
+    return rows
+
+
+async def _verifies(actor: User, people: list[int]) -> bool:
+    """S-21: an admin, or a head over one of ``people`` (the assignees)."""
+    return actor.role == Role.ADMIN or await _is_head_over(actor, people)
+
+
+async def may_verify(actor: User, activity: Activity, people: list[int]) -> bool:
+    """Whether the card offers ``actor`` to verify the activity (``people``: its
+    assignees): done, not verified yet, done by someone else, and :func:`do_verify`
+    would let them."""
+    return (str(activity.state) == ActivityState.DONE and activity.verified_at is None
+            and activity.done_by_id != actor.id and await _verifies(actor, people))
 
 
 # --- notices -----------------------------------------------------------------------
@@ -865,7 +900,7 @@ async def do_verify(actor: User, activity_id: int, *, source: str = "web") -> Ac
     """S-21: a head (over an assignee) or an admin marks a done activity as checked."""
     activity = await get_activity(actor, activity_id)
     people = await assignee_ids(activity.id)
-    if actor.role != Role.ADMIN and not await _is_head_over(actor, people):
+    if not await _verifies(actor, people):
         raise PermissionDenied("only the assignees' head or an admin verifies")
     if activity.done_by_id == actor.id and actor.role != Role.ADMIN:
         raise PermissionDenied("one does not verify one's own work")
@@ -1000,6 +1035,41 @@ async def fetch_for_list(activities: list[Activity]) -> list[Activity]:
     for a in activities:
         await a.fetch_related("type", "client")
     return activities
+
+
+@dataclass
+class ListDetails:
+    """What the organizer's rows show beside the activities themselves."""
+
+    assignees: dict[int, list[int]]  # activity id → its assignees' ids, in order
+    names: dict[int, str]  # staff id → full name (of those assignees)
+    types: dict[int, ActivityType]  # every type by id
+    colours: dict[int, str]  # category id → colour
+    clients: dict[int, str]  # client id → name (of the activities' clients)
+
+
+async def list_details(activities: list[Activity]) -> ListDetails:
+    """The assignees, types, colours and client names of a list, a query each."""
+    assigned: dict[int, list[int]] = {}
+    for aid, uid in await ActivityAssignee.filter(
+            activity_id__in=[a.id for a in activities]).order_by("id").values_list(
+            "activity_id", "user_id"):
+        assigned.setdefault(aid, []).append(uid)
+    people = {u for us in assigned.values() for u in us}
+    names = dict(await User.filter(id__in=list(people)).values_list("id", "full_name")) \
+        if people else {}
+    types = {t.id: t for t in await ActivityType.all()}
+    colours = dict(await ActivityCategory.all().values_list("id", "colour"))
+    clients = dict(await Client.filter(id__in=list({a.client_id for a in activities
+                                                    if a.client_id})).values_list("id", "name"))
+    return ListDetails(assigned, names, types, colours, clients)
+
+
+async def reminder_leads(activity_id: int) -> list[int]:
+    """The lead times (minutes before the start) of its reminders, snoozes and
+    cancelled ones left out."""
+    return sorted(set(await Reminder.filter(activity_id=activity_id, snoozed=False).exclude(
+        state=ReminderState.CANCELLED).values_list("lead_minutes", flat=True)))
 
 
 async def history(actor: User, activity_id: int) -> list[AuditLog]:

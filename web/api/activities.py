@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kontakt.history import history_line
 from kontakt.i18n import translator
-from models import Activity, ActivityCategory, ActivityType, Client, Role, User
+from models import Activity, ActivityType, User
 from notifications.activities import deliver_activity_notices
 from services import activities as svc
 from services.errors import N_, ValidationFailed
@@ -236,24 +236,9 @@ def _type_out(t: ActivityType, gettext=None) -> TypeOut:
                    form_fields=list(t.form_fields or []))
 
 
-async def _people(ids: set[int]) -> dict[int, str]:
-    return dict(await User.filter(id__in=list(ids)).values_list("id", "full_name")) if ids \
-        else {}
-
-
 async def _items(pairs: list[tuple[Activity, datetime | None, bool]]) -> list[AgendaItemOut]:
-    from models import ActivityAssignee
-
-    ids = [a.id for a, _s, _o in pairs]
-    assigned: dict[int, list[int]] = {}
-    for aid, uid in await ActivityAssignee.filter(activity_id__in=ids).order_by(
-            "id").values_list("activity_id", "user_id"):
-        assigned.setdefault(aid, []).append(uid)
-    names = await _people({u for us in assigned.values() for u in us})
-    types = {t.id: t for t in await ActivityType.all()}
-    colours = dict(await ActivityCategory.all().values_list("id", "colour"))
-    clients = dict(await Client.filter(id__in=list({a.client_id for a, _s, _o in pairs
-                                                    if a.client_id})).values_list("id", "name"))
+    details = await svc.list_details([a for a, _s, _o in pairs])
+    assigned, names, clients = details.assignees, details.names, details.clients
     out = []
     for a, start, overdue in pairs:
         end = None
@@ -263,8 +248,8 @@ async def _items(pairs: list[tuple[Activity, datetime | None, bool]]) -> list[Ag
             elif a.duration_min:
                 end = start + timedelta(minutes=a.duration_min)
         out.append(AgendaItemOut(
-            id=a.id, title=a.title, kind=str(a.kind), type=_type_out(types[a.type_id]),
-            colour=colours.get(a.category_id), priority=str(a.priority), state=str(a.state),
+            id=a.id, title=a.title, kind=str(a.kind), type=_type_out(details.types[a.type_id]),
+            colour=details.colours.get(a.category_id), priority=str(a.priority), state=str(a.state),
             overdue=overdue, start=start, end=end, duration_min=a.duration_min,
             recurring=bool(a.rrule), all_day=a.all_day, percent=a.percent,
             client=Ref(id=a.client_id, name=clients[a.client_id]) if a.client_id in clients
@@ -274,26 +259,20 @@ async def _items(pairs: list[tuple[Activity, datetime | None, bool]]) -> list[Ag
 
 
 async def _detail(user: User, activity_id: int) -> ActivityOut:
-    from models import Reminder, ReminderState
+    from services import documents as doc_service
+    from services.messaging import activity_messages
+    from services.staff import get_by_id
 
     a = await svc.get_activity(user, activity_id)
     gettext = translator(str(user.language))
     item = (await _items([(a, a.starts_at, svc.is_overdue(a))]))[0]
     history = await svc.history(user, a.id)
     comments = await svc.comments(user, a.id)
-    verifier = await User.get_or_none(id=a.verified_by_id) if a.verified_by_id else None
-    leads = sorted(set(await Reminder.filter(activity_id=a.id, snoozed=False).exclude(
-        state=ReminderState.CANCELLED).values_list("lead_minutes", flat=True)))
-    may_verify = (str(a.state) == "done" and a.verified_at is None and a.done_by_id != user.id
-                  and (user.role == Role.ADMIN or (user.role == Role.HEAD and await
-                       svc._is_head_over(user, [r.id for r in item.assignees]))))
-    from services import documents as doc_service
-
+    verifier = await get_by_id(a.verified_by_id) if a.verified_by_id else None
+    leads = await svc.reminder_leads(a.id)
+    may_verify = await svc.may_verify(user, a, [r.id for r in item.assignees])
     files = await doc_service.activity_documents(user, a.id)
-    from models import OutboundMessage
-
-    sent = await OutboundMessage.filter(activity_id=a.id).order_by("id").values(
-        "channel", "to_address", "state", "last_error")
+    sent = await activity_messages(a.id)
     return ActivityOut(
         client_notice_hours=a.client_notice_hours,
         client_notice_template_id=a.client_notice_template_id,
@@ -319,8 +298,7 @@ async def types_list(request: web.Request, user: User):
     gettext = translator(str(user.language))
     return TypeList(types=[_type_out(t, gettext) for t in await svc.list_types()],
                     categories=[CategoryOut(id=c.id, name=c.name, colour=c.colour)
-                                for c in await ActivityCategory.filter(archived=False)
-                                .order_by("sort_order", "name")])
+                                for c in await svc.list_categories()])
 
 
 @api.route("GET", "/activities", summary="The agenda of a period, recurring ones expanded "
@@ -348,19 +326,7 @@ async def overdue(request: web.Request, user: User, query: OverdueQuery):
 @api.route("GET", "/calendar-people", summary="Whose calendars one may open (S-20)",
            response=PeopleOut, tags=["activities"])
 async def people(request: web.Request, user: User):
-    from models import StaffStatus
-    from services.permissions import department_subtree_ids
-
-    qs = User.filter(status=StaffStatus.ACTIVE)
-    if user.role == Role.HEAD and user.department_id:
-        qs = qs.filter(department_id__in=list(await department_subtree_ids(
-            user.department_id)))
-    elif user.role != Role.ADMIN:
-        qs = qs.filter(id=user.id)
-    rows = await qs.order_by("full_name").values_list("id", "full_name")
-    if user.id not in {i for i, _n in rows}:
-        rows = [(user.id, user.full_name), *rows]
-    return PeopleOut(items=[Ref(id=i, name=n) for i, n in rows])
+    return PeopleOut(items=[Ref(id=i, name=n) for i, n in await svc.calendar_people(user)])
 
 
 @api.route("GET", "/assignable-people", summary="Whom one may make an assignee (S-14)",
@@ -525,9 +491,7 @@ def _playbook_out(p) -> PlaybookOut:
 async def playbooks_list(request: web.Request, user: User):
     from services import playbooks
 
-    items = await playbooks.list_playbooks()
-    for p in items:
-        await p.fetch_related("steps__type")
+    items = await playbooks.list_playbooks()  # with their steps and the steps' types
     return PlaybookList(items=[_playbook_out(p) for p in items])
 
 
@@ -538,8 +502,7 @@ async def playbooks_create(request: web.Request, user: User, body: PlaybookIn):
 
     p = await playbooks.do_create_playbook(user, body.name, [s.model_dump() for s in body.steps],
                                            body.description)
-    await p.fetch_related("steps__type")
-    return _playbook_out(p)
+    return _playbook_out(await playbooks.with_steps(p))
 
 
 @api.route("POST", "/playbooks/{playbook_id}/apply", summary="Apply to a client: the chain "
