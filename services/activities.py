@@ -48,6 +48,7 @@ from models import (
     AuditLog,
     Client,
     ContactPerson,
+    CustomEntity,
     Priority,
     Product,
     Reminder,
@@ -57,7 +58,9 @@ from models import (
     User,
 )
 from services.calendar import follow_activity
+from services.clients import get_client
 from services.clock import utcnow
+from services.customfields import register_object_check
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from services.permissions import department_subtree_ids
 
@@ -355,8 +358,6 @@ def _check_rrule(rule: str | None, start: datetime | None, tz: str) -> str | Non
 
 async def _validated(data: dict[str, Any], actor: User, *, current: Activity | None = None
                      ) -> dict[str, Any]:
-    from services.clients import get_client
-
     out: dict[str, Any] = {}
     if "title" in data or current is None:
         title = " ".join(str(data.get("title") or "").split())
@@ -1213,11 +1214,4 @@ async def _activity_check(actor: User, object_id: int, write: bool) -> int | Non
     return activity.client_id
 
 
-def _register_custom_fields() -> None:
-    from models.customization import CustomEntity
-    from services.customfields import register_object_check
-
-    register_object_check(CustomEntity.ACTIVITY, _activity_check)
-
-
-_register_custom_fields()
+register_object_check(CustomEntity.ACTIVITY, _activity_check)

@@ -535,23 +535,3 @@ async def search_clients(actor: User, query: str, *, limit: int = 10) -> list[Cl
         return []
     return await qs.filter(id__in=Subquery(ClientSearchToken.filter(
         token__in=sorted(set(best))).values("client_id"))).order_by("name", "id").limit(limit)
-
-
-async def client_history(actor: User, client_id: int, *, limit: int = 100, offset: int = 0
-                         ) -> list[AuditLog]:
-    """S-7 for now: the audit of the card, newest first, without the values of custom
-    fields the person may not see (A-3: confidential means hidden, also here); a page
-    of ``limit`` entries from ``offset``."""
-    from services.activities import visible_activities
-    from services.customfields import hidden_codes
-
-    client = await get_client(actor, client_id)
-    hidden = [f"cf:{code}" for code in await hidden_codes(actor, "client")]
-    # activities of the client one may not see are not in its history either
-    seen = Subquery((await visible_activities(actor)).filter(client_id=client.id).values("id"))
-    qs = AuditLog.filter(client_id=client.id).filter(
-        ~Q(entity="activity") | Q(object_id__in=seen))
-    if hidden:
-        qs = qs.filter(Q(field=None) | ~Q(field__in=hidden))
-    return await qs.prefetch_related("user").order_by("-at", "-id").offset(
-        max(offset, 0)).limit(limit)

@@ -68,6 +68,7 @@ from models import (
 )
 from models.staff import fold
 from services import dictionaries
+from services.clients import get_client, visible_clients
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from services.permissions import department_subtree_ids, require_admin, require_staff
 
@@ -184,15 +185,11 @@ ObjectCheck = Callable[[User, int, bool], Awaitable[int | None]]
 
 
 async def _client_check(actor: User, object_id: int, write: bool) -> int | None:
-    from services.clients import get_client
-
     await get_client(actor, object_id)
     return object_id
 
 
 async def _contact_check(actor: User, object_id: int, write: bool) -> int | None:
-    from services.clients import get_client
-
     client_id = await ContactPerson.filter(id=object_id, archived_at=None).first().values_list(
         "client_id", flat=True)
     if client_id is None:
@@ -649,8 +646,6 @@ async def values_for_clients(actor: User, client_ids: Iterable[int], *,
                              item_ids: bool = False) -> dict[int, dict[str, Any]]:
     """Bulk :func:`values_for` for lists and exports: only clients ``actor`` may see are
     returned, only fields they may see are in each dict."""
-    from services.clients import visible_clients
-
     wanted = list(dict.fromkeys(int(i) for i in client_ids))
     if not wanted:
         return {}

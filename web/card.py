@@ -117,12 +117,12 @@ HISTORY_PAGE = 20
 
 async def _history_for_page(request: web.Request, user, client_id: int) -> dict[str, object]:
     """A page of the card's history (S-7), newest first: ?history=<page>."""
-    from services import clients as client_service
+    from services.timeline import client_history
 
     raw = request.query.get("history", "1")
     page = int(raw) if raw.isdigit() and 0 < int(raw) < 100000 else 1
-    rows = await client_service.client_history(user, client_id, limit=HISTORY_PAGE + 1,
-                                               offset=(page - 1) * HISTORY_PAGE)
+    rows = await client_history(user, client_id, limit=HISTORY_PAGE + 1,
+                                offset=(page - 1) * HISTORY_PAGE)
     lang = str(user.language)
     return {"history": [history_line(r, translator(lang), user.timezone)
                         for r in rows[:HISTORY_PAGE]],

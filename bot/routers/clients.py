@@ -27,7 +27,7 @@ from kontakt.history import history_line
 from models import Client, ClientKind, User
 from services import clients as svc
 from services import documents as docs
-from services import duplicates
+from services import duplicates, timeline
 from services import managers as managers_svc
 from services.errors import DomainError, NotFound, ValidationFailed
 from services.legal import primary_entity
@@ -293,7 +293,7 @@ def build_clients_router() -> Router:
     async def history(query: CallbackQuery, callback_data: ClientCB, staff: User) -> None:
         try:
             client = await svc.get_client(staff, callback_data.client_id)
-            rows = await svc.client_history(staff, client.id, limit=15)
+            rows = await timeline.client_history(staff, client.id, limit=15)
         except DomainError as exc:
             await query.answer(error_text(exc), show_alert=True)
             return

@@ -18,6 +18,7 @@ from services import managers as managers_svc
 from services.clientlist import visible_page
 from services.errors import N_, ValidationFailed
 from services.storage import StorageUnavailable
+from services.timeline import client_history as client_history_rows
 from web.api.framework import MAX_ID, problem
 from web.api.routes import api
 from web.keys import BOT_KEY, FILES_KEY, I18N_KEY
@@ -360,7 +361,7 @@ async def manager_unassign(request: web.Request, user: User, client_id: int, use
 @api.route("GET", "/clients/{client_id}/history", summary="Every change of the client (audit)",
            response=History, tags=["clients"])
 async def client_history(request: web.Request, user: User, client_id: int):
-    rows = await svc.client_history(user, client_id, limit=500)
+    rows = await client_history_rows(user, client_id, limit=500)
     return History(items=[HistoryItem(at=r.at, user=r.user.full_name if r.user else None,
                                       source=r.source, entity=r.entity, action=r.action,
                                       field=r.field, old_value=r.old_value,
