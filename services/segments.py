@@ -67,6 +67,7 @@ from models import (
 )
 from services import customfields, dictionaries
 from services.clock import utcnow
+from services.customfields import parsing
 from services.errors import N_, NotFound, PermissionDenied, Text, ValidationFailed, fill
 from services.permissions import require_staff
 
@@ -122,7 +123,7 @@ def _values(op: str, value: Any) -> list[Any]:
 
 def _flag(value: Any) -> bool:
     try:
-        return customfields._bool("value", True if value is None else value)
+        return parsing._bool("value", True if value is None else value)
     except ValidationFailed:
         raise _Bad(N_("«{value}» is not true or false"), value=value)
 
@@ -159,13 +160,13 @@ def _moment(value: Any) -> tuple[datetime, bool]:
             moment = moment.replace(tzinfo=utcnow().tzinfo)
         return moment, False
     try:
-        day = customfields._date(_DateField, text)
+        day = parsing._date(_DateField, text)
     except ValidationFailed:
         raise _Bad(N_("«{value}» is not a date: use YYYY-MM-DD or DD.MM.YYYY"), value=value)
     return datetime.combine(day, time(), tzinfo=utcnow().tzinfo), True
 
 
-class _DateField:  # what customfields._date needs to name a field
+class _DateField:  # what parsing._date needs to name a field
     code = "value"
 
 
