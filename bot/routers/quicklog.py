@@ -19,7 +19,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import QuickLogCB
-from bot.routers.activities import (
+from bot.routers.activity_card import (
     _btn,
     error_text,
     read_when,
