@@ -23,7 +23,6 @@ from services import (
     staff,
 )
 from services.permissions import require_admin
-from web.api.activities import PlaybookIn
 from web.api.customization import (
     DictionaryItemOut,
     FieldOut,
@@ -33,6 +32,7 @@ from web.api.customization import (
     _field_out,
 )
 from web.api.framework import MAX_ID
+from web.api.playbooks import PlaybookIn
 from web.api.routes import api
 
 
