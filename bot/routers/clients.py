@@ -261,17 +261,6 @@ def build_clients_router() -> Router:
             return
         await query.answer()
 
-    @router.callback_query(ClientCB.filter(F.action == "contacts"))
-    async def contacts(query: CallbackQuery, callback_data: ClientCB, staff: User) -> None:
-        from bot.routers.contacts import show_contacts
-
-        try:
-            await show_contacts(query.message, staff, callback_data.client_id)
-        except DomainError as exc:
-            await query.answer(error_text(exc), show_alert=True)
-            return
-        await query.answer()
-
     @router.callback_query(ClientCB.filter(F.action == "files"))
     async def files(query: CallbackQuery, callback_data: ClientCB, staff: User) -> None:
         try:
