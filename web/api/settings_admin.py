@@ -23,6 +23,7 @@ from services import (
     staff,
 )
 from services.permissions import require_admin
+from services.rules import validate_rules
 from web.api.customization import (
     DictionaryItemOut,
     FieldOut,
@@ -136,7 +137,7 @@ class RulesIn(BaseModel):
 @api.route("POST", "/segments/count", summary="How many clients rules match now (the "
            "builder's preview)", body=RulesIn, tags=["settings"])
 async def segment_count(request: web.Request, user: User, body: RulesIn):
-    rules = await segments.validate_rules(body.rules, actor=user)
+    rules = await validate_rules(body.rules, actor=user)
     return {"members": await segments.count_members(user, rules)}
 
 
