@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from models import Role, User
+from services.permissions import Action, role_may
 
 # Menu button labels; handlers match them with the same lazy strings.
 BTN_TODAY = __("📅 Today")
@@ -54,7 +55,7 @@ def _main_menu(locale: str, role: Role, webapp_url: str | None) -> ReplyKeyboard
     rows.append([KeyboardButton(text=_("🔎 Clients")), KeyboardButton(text=_("➕ New client"))])
     rows.append([KeyboardButton(text=_("👥 Staff")), KeyboardButton(text=_("🌐 Web version"))])
     last = [KeyboardButton(text=_("🌍 Language")), KeyboardButton(text=_("❓ Help"))]
-    if role in (Role.ADMIN, Role.HEAD):
+    if role_may(role, Action.INVITE):
         last.insert(0, KeyboardButton(text=_("➕ Invite")))
     rows.append(last)
     return ReplyKeyboardMarkup(keyboard=rows, resize_keyboard=True, is_persistent=True)

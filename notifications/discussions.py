@@ -17,7 +17,9 @@ from aiogram.utils.i18n import I18n
 from bot.callbacks import ActivityCB
 from kontakt.formatting import when_text
 from models import Activity, Discussion, TeamGroup, User
+from notifications.activities import KINDS
 from services import discussions as svc
+from services.activities import find_activity
 from services.clock import utcnow
 
 log = logging.getLogger("kontakt.discussions")
@@ -169,6 +171,22 @@ async def post_comment(bot: Bot, activity_id: int, author: str, text: str) -> bo
     except Exception as exc:  # noqa: BLE001 - the comment is saved; the topic may be gone
         log.info("could not post into topic %s: %s", discussion.thread_id, exc)
         return False
+
+
+async def topic_after(bot: Bot, i18n: I18n, activity_id: int, staff: User | None,
+                      event: str | None) -> None:
+    """The task's topic follows a change made in the bot or the web pages, announced in
+    the company's language."""
+    lang = str(i18n.default_locale)
+    text = None
+    kind = "changed" if event == "assignees" else event
+    if kind in KINDS and staff is not None:
+        activity = await find_activity(activity_id)
+        if activity is not None:
+            text = i18n.gettext(KINDS[kind], locale=lang).format(
+                by=html.escape(staff.full_name), title=f"<b>{html.escape(activity.title)}</b>")
+    # a new assignee who is not in the team group is invited to the conversation
+    await sync_topic(bot, i18n, activity_id, text, lang, invite=event == "assignees")
 
 
 async def sync_topic(bot: Bot, i18n: I18n, activity_id: int, announcement: str | None,

@@ -1,6 +1,6 @@
 """Settings an admin keeps (issue 17): activity types, activity categories and
 products are changed and archived (restored) here — adding them is in
-:mod:`services.activities`; an archived entry leaves the choice lists, records that
+:mod:`services.activities.choices`; an archived entry leaves the choice lists, records that
 use it keep it — and the card completeness weights and minimum (S-10)."""
 
 from __future__ import annotations

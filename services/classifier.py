@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -28,13 +27,20 @@ from models import (
     ClassifierNode,
     Client,
     ClientClassification,
-    ClientManager,
     Segment,
     User,
 )
-from services import dictionaries, segments
+from services import dictionaries
 from services.errors import N_, NotFound, ValidationFailed
 from services.permissions import require_admin
+from services.rules import (
+    get_node,
+    node_q,
+    referenced_nodes,
+    rules_q,
+    subtree_ids,
+    validate_rules,
+)
 
 
 def _kind(kind: Any) -> ClassifierKind:
@@ -43,13 +49,6 @@ def _kind(kind: Any) -> ClassifierKind:
     except ValueError:
         raise ValidationFailed("kind", N_("«{kind}» is not one of {kinds}"), kind=kind,
                                kinds=", ".join(k.value for k in ClassifierKind))
-
-
-async def _get_node(node_id: int) -> ClassifierNode:
-    node = await ClassifierNode.get_or_none(id=node_id)
-    if node is None:
-        raise NotFound("classifier_node")
-    return node
 
 
 async def _clean_rule(kind: ClassifierKind, rule: Any, actor: User,
@@ -71,20 +70,10 @@ async def _clean_rule(kind: ClassifierKind, rule: Any, actor: User,
         if missing := [i for i in ids if i not in known]:
             raise ValidationFailed("rule", N_("no staff member {id}"), id=missing[0])
         return {"manager_ids": ids}
-    normal = await segments.validate_rules(rule, actor=actor)
+    normal = await validate_rules(rule, actor=actor)
     if node_id is not None:  # refuses a rule that reaches this node again
-        await segments.rules_q(normal, _stack=(node_id,))
+        await rules_q(normal, _stack=(node_id,))
     return normal
-
-
-async def _subtree_ids(node_id: int) -> list[int]:
-    ids = [node_id]
-    frontier = [node_id]
-    while frontier:
-        frontier = [i for i in await ClassifierNode.filter(parent_id__in=frontier)
-                    .values_list("id", flat=True) if i not in ids]
-        ids.extend(frontier)
-    return ids
 
 
 async def _audit(actor: User, source: str, object_id: int, action: str, *,
@@ -104,7 +93,7 @@ async def do_create_node(actor: User, name: str, parent_id: int | None = None,
     name = dictionaries._clean_name(name)
     kind = _kind(kind)
     if parent_id is not None:
-        await _get_node(parent_id)
+        await get_node(parent_id)
     rule = await _clean_rule(kind, rule, actor)
     last = await ClassifierNode.filter(parent_id=parent_id).order_by("-sort_order").first()
     async with in_transaction():
@@ -118,7 +107,7 @@ async def do_create_node(actor: User, name: str, parent_id: int | None = None,
 async def do_rename_node(actor: User, node_id: int, name: str, *,
                          source: str = "web") -> ClassifierNode:
     require_admin(actor)
-    node = await _get_node(node_id)
+    node = await get_node(node_id)
     name = dictionaries._clean_name(name)
     if name != node.name:
         async with in_transaction():
@@ -133,10 +122,10 @@ async def do_move_node(actor: User, node_id: int, new_parent_id: int | None, *,
     """Move a node (with its branch) under another node or to the top; a node cannot
     go under itself or its own descendants."""
     require_admin(actor)
-    node = await _get_node(node_id)
+    node = await get_node(node_id)
     if new_parent_id is not None:
-        await _get_node(new_parent_id)
-        if new_parent_id in await _subtree_ids(node.id):
+        await get_node(new_parent_id)
+        if new_parent_id in await subtree_ids(node.id):
             raise ValidationFailed("parent", N_("a group cannot go inside itself"))
     async with in_transaction():
         old = node.parent_id
@@ -158,7 +147,7 @@ async def do_set_rule(actor: User, node_id: int, kind: Any, rule: Any = None, *,
                       source: str = "web") -> ClassifierNode:
     """Change what a node holds. Leaving ``manual`` drops its hand-made memberships."""
     require_admin(actor)
-    node = await _get_node(node_id)
+    node = await get_node(node_id)
     kind = _kind(kind)
     rule = await _clean_rule(kind, rule, actor, node.id)
     if kind == node.kind and rule == node.rule:
@@ -178,15 +167,15 @@ async def do_delete_node(actor: User, node_id: int, *, source: str = "web") -> N
     """Delete a node with its branch and memberships; refused while a segment or an
     automatic node's rule refers to one of them."""
     require_admin(actor)
-    node = await _get_node(node_id)
-    branch = set(await _subtree_ids(node.id))
+    node = await get_node(node_id)
+    branch = set(await subtree_ids(node.id))
     for segment in await Segment.all().only("id", "name", "rules"):
-        if segments.referenced_nodes(segment.rules) & branch:
+        if referenced_nodes(segment.rules) & branch:
             raise ValidationFailed("node", N_("the segment «{segment}» uses this group"),
                                    segment=segment.name)
     for other in await ClassifierNode.filter(kind=ClassifierKind.BY_FIELD).exclude(
             id__in=list(branch)):
-        if segments.referenced_nodes(other.rule) & branch:
+        if referenced_nodes(other.rule) & branch:
             raise ValidationFailed("node", N_("the group «{other}» uses this group"),
                                    other=other.name)
     async with in_transaction():
@@ -211,29 +200,6 @@ async def tree() -> list[dict[str, Any]]:
 
 
 # --- membership --------------------------------------------------------------------
-async def node_q(node: ClassifierNode | int, *, descendants: bool = False,
-                 _stack: tuple[int, ...] = ()) -> Q:
-    """A Q over Client selecting the node's members (no access limit)."""
-    if not isinstance(node, ClassifierNode):
-        node = await _get_node(node)
-    nodes = ([node] if not descendants else
-             await ClassifierNode.filter(id__in=await _subtree_ids(node.id)))
-    parts: list[Q] = []
-    for n in nodes:
-        if n.id in _stack:
-            raise ValidationFailed("rule", N_("the group «{n}» refers to itself"), n=n.name)
-        if n.kind == ClassifierKind.MANUAL:
-            parts.append(Q(id__in=Subquery(
-                ClientClassification.filter(node_id=n.id).values("client_id"))))
-        elif n.kind == ClassifierKind.BY_MANAGER:
-            ids = (n.rule or {}).get("manager_ids") or []
-            parts.append(Q(id__in=Subquery(ClientManager.filter(
-                unassigned_at=None, user_id__in=ids).values("client_id"))))
-        else:
-            parts.append(await segments.rules_q(n.rule or [], _stack=(*_stack, n.id)))
-    return Q(*parts, join_type="OR")
-
-
 async def node_clients(actor: User, node_id: int, *, descendants: bool = False
                        ) -> QuerySet[Client]:
     """The clients of a node (and, with ``descendants``, of its whole branch) that
@@ -268,7 +234,7 @@ async def client_nodes(actor: User, client_id: int) -> list[ClassifierNode]:
 
 
 async def _manual_node(node_id: int) -> ClassifierNode:
-    node = await _get_node(node_id)
+    node = await get_node(node_id)
     if node.kind != ClassifierKind.MANUAL:
         raise ValidationFailed("node", N_("clients join «{node}» automatically"), node=node.name)
     return node

@@ -65,7 +65,18 @@ async def client_page(actor: User, f: ClientFilters, *, sort: str = "name", page
         qs = await filtered(actor, f)
     if qs is None:
         return [], 0
-    sort = sort if sort in SORTS else "name"
+    return await _paged(qs, sort if sort in SORTS else "name", page, per_page)
+
+
+async def visible_page(actor: User, *, sort: str, page: int, per_page: int
+                       ) -> tuple[list[Client], int]:
+    """The API's list: one page of every client ``actor`` may see, by ``sort`` (a
+    column, ``-`` for descending; the caller checks it), and the total."""
+    return await _paged(await visible_clients(actor), sort, page, per_page)
+
+
+async def _paged(qs: QuerySet[Client], sort: str, page: int, per_page: int
+                 ) -> tuple[list[Client], int]:
     total = await qs.count()
     rows = await qs.order_by(sort, "id").offset((max(page, 1) - 1) * per_page).limit(per_page)
     return rows, total

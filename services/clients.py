@@ -109,6 +109,17 @@ async def get_client(actor: User, client_id: int) -> Client:
     return client
 
 
+async def find_client(client_id: int) -> Client | None:
+    """A client by id without an access check: one a front end has already shown the
+    person (the card they opened, a quick log's match), archived or not."""
+    return await Client.get_or_none(id=client_id)
+
+
+async def clients_by_ids(ids: list[int]) -> list[Client]:
+    """The clients with these ids (found for the person earlier), by name."""
+    return await Client.filter(id__in=ids).order_by("name")
+
+
 # --- changes -----------------------------------------------------------------------
 @dataclass
 class Notice:
@@ -240,6 +251,18 @@ async def address_of(client: Client) -> str:
     parts = [names.get(client.region_id), names.get(client.city_id),
              names.get(client.district_id), client.street, client.building, client.office]
     return ", ".join(p for p in parts if p)
+
+
+async def sphere_ids(client: Client) -> set[int]:
+    """The ids of the client's business spheres (S-8)."""
+    return {s.id for s in await client.spheres.all()}
+
+
+async def load_references(client: Client) -> Client:
+    """The client with its region, city, district, advertising source and spheres
+    loaded (the card shows their names)."""
+    await client.fetch_related("region", "city", "district", "ad_source", "spheres")
+    return client
 
 
 def map_links(address: str) -> list[tuple[str, str]]:
@@ -512,23 +535,3 @@ async def search_clients(actor: User, query: str, *, limit: int = 10) -> list[Cl
         return []
     return await qs.filter(id__in=Subquery(ClientSearchToken.filter(
         token__in=sorted(set(best))).values("client_id"))).order_by("name", "id").limit(limit)
-
-
-async def client_history(actor: User, client_id: int, *, limit: int = 100, offset: int = 0
-                         ) -> list[AuditLog]:
-    """S-7 for now: the audit of the card, newest first, without the values of custom
-    fields the person may not see (A-3: confidential means hidden, also here); a page
-    of ``limit`` entries from ``offset``."""
-    from services.activities import visible_activities
-    from services.customfields import hidden_codes
-
-    client = await get_client(actor, client_id)
-    hidden = [f"cf:{code}" for code in await hidden_codes(actor, "client")]
-    # activities of the client one may not see are not in its history either
-    seen = Subquery((await visible_activities(actor)).filter(client_id=client.id).values("id"))
-    qs = AuditLog.filter(client_id=client.id).filter(
-        ~Q(entity="activity") | Q(object_id__in=seen))
-    if hidden:
-        qs = qs.filter(Q(field=None) | ~Q(field__in=hidden))
-    return await qs.prefetch_related("user").order_by("-at", "-id").offset(
-        max(offset, 0)).limit(limit)

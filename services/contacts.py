@@ -108,6 +108,12 @@ async def get_contact(actor: User, contact_id: int) -> ContactPerson:
     return contact
 
 
+async def find_contact(contact_id: int) -> ContactPerson | None:
+    """A contact person by id without an access check (one a service found for the
+    person, e.g. named in a quick log)."""
+    return await ContactPerson.get_or_none(id=contact_id)
+
+
 async def list_contacts(actor: User, client_id: int, *, archived: bool = False
                         ) -> list[ContactPerson]:
     """The client's contact persons by name; ``archived``: the archived ones instead."""

@@ -186,6 +186,23 @@ async def list_items(code: str, parent_id: int | None = None, query: str | None 
     return await qs
 
 
+async def items_in_use(dictionary_id: int) -> list[DictionaryItem]:
+    """A dictionary's items not archived, in their order (a choice field's choices)."""
+    return await DictionaryItem.filter(dictionary_id=dictionary_id, archived=False).order_by(
+        "sort_order", "name")
+
+
+async def card_choices(limit: int = 2000) -> dict[str, list[DictionaryItem]]:
+    """The items the client card's edit form chooses from (S-4/A-16, S-8, A-17): of each
+    system dictionary, those not archived, in their order."""
+    await ensure_system_dictionaries()
+    out: dict[str, list[DictionaryItem]] = {}
+    for code in (REGION, CITY, DISTRICT, SPHERE, AD_SOURCE):
+        out[code] = await DictionaryItem.filter(
+            dictionary__code=code, archived=False).order_by("sort_order", "name").limit(limit)
+    return out
+
+
 async def get_item(item_id: int, code: str | None = None) -> DictionaryItem:
     item = await DictionaryItem.get_or_none(id=item_id).prefetch_related("dictionary")
     if item is None or (code is not None and item.dictionary.code != code):

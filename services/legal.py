@@ -35,7 +35,16 @@ async def get_legal_entity(actor: User, entity_id: int) -> LegalEntity:
 async def list_legal_entities(actor: User, client_id: int) -> list[LegalEntity]:
     """The client's legal entities, the primary first."""
     client = await get_client(actor, client_id)
-    return await LegalEntity.filter(client_id=client.id).order_by("-is_primary", "id")
+    return await _entities_of(client.id)
+
+
+async def primary_entity(client_id: int) -> LegalEntity | None:
+    """The client's primary legal entity (else its first), for a card already shown."""
+    return await _entities_of(client_id).first()
+
+
+def _entities_of(client_id: int):
+    return LegalEntity.filter(client_id=client_id).order_by("-is_primary", "id")
 
 
 async def do_update_legal_entity(actor: User, entity_id: int, changes: dict[str, Any], *,

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.functions import Count
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models import (
@@ -163,8 +164,17 @@ async def list_mailings(actor: User, limit: int = 50, offset: int = 0) -> list[M
     """The newest mailings one may see: all for admins, one's own for heads."""
     if not await can(actor, Action.SEND_MAILINGS):
         raise PermissionDenied("admins and heads send mailings")
-    qs = Mailing.all() if actor.role == Role.ADMIN else Mailing.filter(created_by_id=actor.id)
-    return await qs.order_by("-id").offset(max(offset, 0)).limit(limit)
+    return await _mailings_of(actor).order_by("-id").offset(max(offset, 0)).limit(limit)
+
+
+async def mailing_ids(actor: User, limit: int = 50) -> list[int]:
+    """The ids of the newest mailings: all for admins, one's own for others (the API's
+    list, each read through :func:`progress`, which checks the right)."""
+    return await _mailings_of(actor).order_by("-id").limit(limit).values_list("id", flat=True)
+
+
+def _mailings_of(actor: User) -> QuerySet[Mailing]:
+    return Mailing.all() if actor.role == Role.ADMIN else Mailing.filter(created_by_id=actor.id)
 
 
 async def mailings_with_counts(actor: User, limit: int = 50, offset: int = 0

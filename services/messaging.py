@@ -474,6 +474,13 @@ async def activity_notice(activity, limit: int = 5
     return template, list(reversed(messages))
 
 
+async def activity_messages(activity_id: int) -> list[dict[str, Any]]:
+    """Every message sent to the client about an activity (A-18), oldest first: its
+    channel, to_address, state and last_error."""
+    return await OutboundMessage.filter(activity_id=activity_id).order_by("id").values(
+        "channel", "to_address", "state", "last_error")
+
+
 async def send_client_notices(now=None) -> int:
     """A-18: activities with a client notice whose time has come: the message is
     queued once (the activity is claimed by a conditional UPDATE), in the author's name;

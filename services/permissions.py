@@ -16,7 +16,12 @@ Rules for staff (S-24):
 * a profile (S-24: name, position, phone, email, photo, time zone) is changed by its
   owner, by an admin, or by a head for the managers of their departments;
 * mailings (K-16) are made and watched by admins and heads, each head their own;
-  the settings (K-3) are changed by admins.
+  the settings (K-3) are changed by admins;
+* done activities are verified by admins and heads (S-21; which ones a head may
+  verify, :func:`services.activities.may_verify` says).
+
+A menu or a button shown by role alone (before any target is known) asks
+:func:`role_may`; the action itself is still checked with :func:`can`.
 """
 
 from __future__ import annotations
@@ -40,6 +45,20 @@ class Action(StrEnum):
     SEND_MAILINGS = "send_mailings"  # K-16: admins and heads
     EDIT_PROFILE = "edit_profile"  # S-24: one's own; an admin anyone's; a head their managers'
     CHANGE_SETTINGS = "change_settings"  # K-3: admins
+    VERIFY_ACTIVITIES = "verify_activities"  # S-21: admins and heads (a head, their people's)
+
+
+# the roles for whom a menu or button of an action is shown at all
+_ROLES_THAT_MAY: dict[Action, frozenset[Role]] = {
+    Action.INVITE: frozenset({Role.ADMIN, Role.HEAD}),
+    Action.VERIFY_ACTIVITIES: frozenset({Role.ADMIN, Role.HEAD}),
+}
+
+
+def role_may(role: Role | str, action: Action) -> bool:
+    """Whether someone of ``role`` may do ``action`` to some target: the bot's menu and
+    buttons, shown by role (and cached per role); :func:`can` decides each case."""
+    return Role(role) in _ROLES_THAT_MAY.get(action, frozenset())
 
 
 async def department_subtree_ids(root_id: int) -> set[int]:
@@ -84,7 +103,7 @@ async def can(actor: User | None, action: Action, target: object = None) -> bool
             return False  # an admin cannot demote themselves and lock the company out
         return True
     if actor.role == Role.HEAD:
-        if action == Action.SEND_MAILINGS:
+        if action in (Action.SEND_MAILINGS, Action.VERIFY_ACTIVITIES):
             return True
         if action == Action.EDIT_PROFILE and isinstance(target, User):
             return target.role == Role.MANAGER and await _in_heads_scope(

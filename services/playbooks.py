@@ -120,6 +120,12 @@ async def do_archive_playbook(actor: User, playbook_id: int, archived: bool = Tr
     return playbook
 
 
+async def with_steps(playbook: Playbook) -> Playbook:
+    """The playbook with its steps and their types loaded (to show it)."""
+    await playbook.fetch_related("steps__type")
+    return playbook
+
+
 async def list_playbooks(*, archived: bool = False) -> list[Playbook]:
     return await Playbook.filter(archived=archived).order_by("name").prefetch_related(
         "steps", "steps__type")

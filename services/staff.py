@@ -223,6 +223,17 @@ async def get_by_telegram_id(telegram_id: int) -> User | None:
     return await User.get_or_none(telegram_id=telegram_id)
 
 
+async def get_by_id(user_id: int) -> User | None:
+    """A person by id, dismissed or not, without an access check (who signed a link,
+    who verified an activity)."""
+    return await User.get_or_none(id=user_id)
+
+
+async def get_by_username(username: str) -> User | None:
+    """A person by Telegram username, in any case (``@name`` in the bot)."""
+    return await User.get_or_none(telegram_username__iexact=username)
+
+
 async def list_staff(actor: User, *, include_dismissed: bool = False) -> list[User]:
     await require(actor, Action.VIEW_STAFF)
     qs = User.all().prefetch_related("department", "position", "supervisor")
@@ -382,6 +393,11 @@ async def do_set_language(actor: User, language: str) -> User:
 
 async def list_departments() -> list[Department]:
     return await Department.all().order_by("name")
+
+
+async def department_names(ids: list[int]) -> dict[int, str]:
+    """{id: name} of the departments with these ids (the ones that exist)."""
+    return dict(await Department.filter(id__in=ids).values_list("id", "name"))
 
 
 async def do_create_department(actor: User, name: str, parent_id: int | None = None) -> Department:

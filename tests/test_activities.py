@@ -24,6 +24,7 @@ from services import clients as client_svc
 from services import managers as managers_svc
 from services.clock import utcnow
 from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.timeline import client_history
 
 
 @pytest.fixture
@@ -393,8 +394,8 @@ async def test_client_history_hides_activities_one_may_not_see(org):
     await managers_svc.do_assign_manager(admin, client.id, olena.id)
     secret = (await svc.do_create_activity(ivan, {"title": "Скидка 30%",
                                                   "client_id": client.id})).activity
-    seen = [r.new_value for r in await client_svc.client_history(ivan, client.id)]
+    seen = [r.new_value for r in await client_history(ivan, client.id)]
     assert "Скидка 30%" in seen
-    hidden = [r.new_value for r in await client_svc.client_history(olena, client.id)]
+    hidden = [r.new_value for r in await client_history(olena, client.id)]
     assert "Скидка 30%" not in hidden and "Общий клиент" in hidden
     assert secret.id

@@ -26,6 +26,7 @@ from services import contacts as contacts_svc
 from services import dictionaries as dicts
 from services import managers as managers_svc
 from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.rules import validate_rules
 
 
 @pytest.fixture
@@ -159,7 +160,7 @@ async def test_a17_ad_sources_are_added_by_admins(org):
     rules = [{"field": "ad_source_id", "op": "in", "value": [radio.id]}]
     assert await _names(await segments.members(ivan, rules)) == ["Слушатель"]
     with pytest.raises(ValidationFailed) as info:
-        await segments.validate_rules([{"field": "ad_source_id", "op": "eq", "value": 999999}])
+        await validate_rules([{"field": "ad_source_id", "op": "eq", "value": 999999}])
     assert info.value.field == "conditions[0]" and info.value.message.startswith(
         "Advertising source: 999999 ")
 

@@ -274,7 +274,7 @@ def test_the_bot_no_longer_shows_a_field_code():
     """The activities' error text said "⚠️ client_notice_hours: ..." — now the name."""
     from aiogram.utils.i18n import I18n
 
-    from bot.routers.activities import error_text
+    from bot.routers.activity_card import error_text
     from kontakt.i18n import ensure_compiled
 
     i18n = I18n(path=ensure_compiled(), default_locale="ru", domain="kontakt")

@@ -31,6 +31,7 @@ from services.permissions import (
     require,
     require_admin,
     require_staff,
+    role_may,
 )
 
 DEPARTMENTS = {  # name → parent
@@ -233,12 +234,30 @@ RULES = rows(
     ("head", Action.MANAGE_DEPARTMENTS, None, MAY_NOT),
     ("head_nodept", Action.MANAGE_DEPARTMENTS, None, MAY_NOT),
     ("mgr", Action.MANAGE_DEPARTMENTS, None, MAY_NOT),
+    # --- verifying done activities (S-21; which ones: services.activities) -------------
+    ("admin", Action.VERIFY_ACTIVITIES, None, MAY),
+    ("head", Action.VERIFY_ACTIVITIES, None, MAY),
+    ("head_nodept", Action.VERIFY_ACTIVITIES, None, MAY),
+    ("mgr", Action.VERIFY_ACTIVITIES, None, MAY_NOT),
+    ("gone_head", Action.VERIFY_ACTIVITIES, None, MAY_NOT),
 )
 
 
 @pytest.mark.parametrize(("actor", "action", "target", "allowed"), RULES)
 async def test_rule(org, actor, action, target, allowed):
     assert await can(org.staff[actor], action, org.target(target)) is allowed
+
+
+@pytest.mark.parametrize(("role", "action", "allowed"), [
+    (Role.ADMIN, Action.INVITE, MAY), (Role.HEAD, Action.INVITE, MAY),
+    (Role.MANAGER, Action.INVITE, MAY_NOT), ("head", Action.INVITE, MAY),
+    (Role.ADMIN, Action.VERIFY_ACTIVITIES, MAY), (Role.HEAD, Action.VERIFY_ACTIVITIES, MAY),
+    (Role.MANAGER, Action.VERIFY_ACTIVITIES, MAY_NOT),
+    (Role.ADMIN, Action.DISMISS, MAY_NOT),  # not a menu shown by role
+])
+def test_role_may_shows_menus_by_role(role, action, allowed):
+    """What the bot shows by role alone (the menu's Invite, a card's Verify)."""
+    assert role_may(role, action) is allowed
 
 
 # Whom one may name as a supervisor (the person given one is checked by

@@ -13,7 +13,7 @@ import pytest
 from models import Client, ContactPerson, Language, Role, User
 from services import clients as svc
 from services import contacts as contacts_svc
-from services import quicklog
+from services import quicklog, quicklog_dates
 from services.quicklog import contact_in, looks_like_log, parse_when, propose
 
 MOSCOW = "Europe/Moscow"
@@ -303,7 +303,7 @@ def test_dateparser_failing_is_no_date(monkeypatch):
     def fail(*args, **kwargs):
         raise ValueError("odd input")
 
-    monkeypatch.setattr(quicklog, "search_dates", fail)
+    monkeypatch.setattr(quicklog_dates, "search_dates", fail)
     assert parse_when("в пятницу в 15:00", language="ru", timezone=MOSCOW, now=NOW) == local(
         "2026-11-27 15:00")
     assert parse_when("завтра", language="ru", timezone=MOSCOW, now=NOW) is None

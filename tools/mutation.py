@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS: dict[str, list[str]] = {
     "services/permissions.py": ["tests/test_permissions.py"],
     "services/quicklog.py": ["tests/test_quicklog.py", "tests/test_quicklog_corpus.py"],
+    "services/quicklog_dates.py": ["tests/test_quicklog.py", "tests/test_quicklog_corpus.py"],
     "notifications/claimloop.py": ["tests/test_claimloop.py", "tests/test_reminders.py",
                                    "tests/test_outbox.py"],
     "notifications/reminders.py": ["tests/test_reminders.py"],

@@ -18,6 +18,7 @@ from kontakt.config import Settings
 from services.storage import FileStore, LocalFileStore
 from web import card, deal_pages, pages
 from web.api import activities as _activities_api  # noqa: F401 - registers routes
+from web.api import activity_settings as _activity_settings_api  # noqa: F401 - registers routes
 from web.api import calendar_sync as _calendar_sync
 from web.api import clients as _clients_api  # noqa: F401 - registers /clients routes
 from web.api import contacts as _contacts_api  # noqa: F401 - registers routes
@@ -26,6 +27,7 @@ from web.api import deals as _deals_api  # noqa: F401 - registers routes
 from web.api import legal as _legal_api  # noqa: F401 - registers routes
 from web.api import mailings as _mailings_api  # noqa: F401 - registers routes
 from web.api import messaging as _messaging_api  # noqa: F401 - registers routes
+from web.api import playbooks as _playbooks_api  # noqa: F401 - registers routes
 from web.api import profile as _profile_api
 from web.api import reports as _reports_api  # noqa: F401 - registers routes
 from web.api import settings_admin as _settings_admin_api  # noqa: F401 - registers routes

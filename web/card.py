@@ -24,7 +24,7 @@ _REQUISITE_LABELS = (N_("INN"), N_("KPP"), N_("OGRN"), N_("EDRPOU"), N_("IPN"), 
 
 async def client_page(request: web.Request) -> web.Response:
     from services import activities as activity_service
-    from services import classifier, layouts, links
+    from services import classifier, dictionaries, layouts, links
     from services import clients as client_service
     from services import messaging as message_service
     from services import playbooks as playbook_service
@@ -68,9 +68,9 @@ async def client_page(request: web.Request) -> web.Response:
         playbooks=await playbook_service.list_playbooks(),
         email_templates=await message_service.list_templates(),
         messages=await message_service.client_messages(user, client.id, limit=20),
-        refs=await _reference_items(),
+        refs=await dictionaries.card_choices(),
         extendable=await _extendable(user),
-        sphere_ids={s.id for s in await client.spheres.all()},
+        sphere_ids=await client_service.sphere_ids(client),
         **await client_deals(request, user, client),
     )
 
@@ -120,12 +120,12 @@ HISTORY_PAGE = 20
 
 async def _history_for_page(request: web.Request, user, client_id: int) -> dict[str, object]:
     """A page of the card's history (S-7), newest first: ?history=<page>."""
-    from services import clients as client_service
+    from services.timeline import client_history
 
     raw = request.query.get("history", "1")
     page = int(raw) if raw.isdigit() and 0 < int(raw) < 100000 else 1
-    rows = await client_service.client_history(user, client_id, limit=HISTORY_PAGE + 1,
-                                               offset=(page - 1) * HISTORY_PAGE)
+    rows = await client_history(user, client_id, limit=HISTORY_PAGE + 1,
+                                offset=(page - 1) * HISTORY_PAGE)
     lang = str(user.language)
     return {"history": [history_line(r, translator(lang), user.timezone)
                         for r in rows[:HISTORY_PAGE]],
@@ -149,20 +149,6 @@ async def _extendable(user) -> set[str]:
             if await dictionaries.may_add_item(user, code)}
 
 
-async def _reference_items() -> dict[str, list[object]]:
-    """The items the card's edit form chooses from (S-4/A-16, S-8, A-17)."""
-    from models import DictionaryItem
-    from services import dictionaries
-
-    await dictionaries.ensure_system_dictionaries()
-    out: dict[str, list[object]] = {}
-    for code in (dictionaries.REGION, dictionaries.CITY, dictionaries.DISTRICT,
-                 dictionaries.SPHERE, dictionaries.AD_SOURCE):
-        out[code] = await DictionaryItem.filter(
-            dictionary__code=code, archived=False).order_by("sort_order", "name").limit(2000)
-    return out
-
-
 def _link_names(request: web.Request, lang: str) -> dict[str, str]:
     i18n = request.app[I18N_KEY]
     names = {"group_member": N_("member of the group"), "division": N_("division of"),
@@ -175,8 +161,5 @@ async def _custom_for_page(user, client_id: int) -> list[tuple[object, object]]:
     from services import customfields
 
     values = await customfields.values_for(user, "client", client_id)
-    fields = await customfields.fields_for(user, "client")
-    for f in fields:
-        if f.dictionary_id:
-            await f.fetch_related("dictionary__items")
+    fields = await customfields.with_choices(await customfields.fields_for(user, "client"))
     return [(f, values.get(f.code)) for f in fields]

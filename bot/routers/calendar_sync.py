@@ -12,7 +12,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from models import CompanyGoogle, User
+from models import User
 from notifications.calendar import CONNECT_FAILURES
 from services import calendar as svc
 from sync import consent
@@ -39,7 +39,7 @@ async def _screen(staff: User, engine: CalendarSync | None, base_url: str, feed_
                        "and changes made there come back here."))
         rows.append([InlineKeyboardButton(text=_("🔗 Connect Google Calendar"),
                                           url=consent.start_url(engine, staff))])
-        if staff.email and await CompanyGoogle.exists():
+        if staff.email and await svc.workspace_account() is not None:
             rows.append([_b(_("🏢 Connect as {email} (Google Workspace)").format(
                 email=staff.email), "cal:ws")])
     else:

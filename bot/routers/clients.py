@@ -24,13 +24,14 @@ from bot.callbacks import DealCB, MessageCB, PlaybookCB
 from bot.errors import validation_text
 from bot.keyboards import BTN_CLIENTS, BTN_NEW_CLIENT, pager_row
 from kontakt.history import history_line
-from models import Client, ClientKind, LegalEntity, User
+from models import Client, ClientKind, User
 from services import clients as svc
 from services import documents as docs
-from services import duplicates
+from services import duplicates, timeline
 from services import managers as managers_svc
 from services.deals import open_deals_of_client
 from services.errors import DomainError, NotFound, ValidationFailed
+from services.legal import primary_entity
 from services.storage import FileStore, StorageUnavailable
 from services.text import digits
 
@@ -117,7 +118,7 @@ async def card_text(client: Client, staff: User | None = None) -> str:
     e = html.escape
     lines = [f"<b>{e(client.name)}</b>"]
     lines.append(_("Company") if client.kind == ClientKind.COMPANY else _("Individual"))
-    legal = await LegalEntity.filter(client_id=client.id).order_by("-is_primary", "id").first()
+    legal = await primary_entity(client.id)
     if legal:
         codes = [f"{label} {value}" for label, value in (
             (_("INN"), legal.inn), (_("KPP"), legal.kpp), (_("EDRPOU"), legal.edrpou),
@@ -272,17 +273,6 @@ def build_clients_router() -> Router:
             return
         await query.answer()
 
-    @router.callback_query(ClientCB.filter(F.action == "contacts"))
-    async def contacts(query: CallbackQuery, callback_data: ClientCB, staff: User) -> None:
-        from bot.routers.contacts import show_contacts
-
-        try:
-            await show_contacts(query.message, staff, callback_data.client_id)
-        except DomainError as exc:
-            await query.answer(error_text(exc), show_alert=True)
-            return
-        await query.answer()
-
     @router.callback_query(ClientCB.filter(F.action == "files"))
     async def files(query: CallbackQuery, callback_data: ClientCB, staff: User) -> None:
         try:
@@ -304,7 +294,7 @@ def build_clients_router() -> Router:
     async def history(query: CallbackQuery, callback_data: ClientCB, staff: User) -> None:
         try:
             client = await svc.get_client(staff, callback_data.client_id)
-            rows = await svc.client_history(staff, client.id, limit=15)
+            rows = await timeline.client_history(staff, client.id, limit=15)
         except DomainError as exc:
             await query.answer(error_text(exc), show_alert=True)
             return

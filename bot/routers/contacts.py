@@ -14,7 +14,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.routers.clients import error_text, region_of
+from bot.routers.clients import ClientCB, error_text, region_of
 from models import ContactPerson, User
 from services import clients as client_service
 from services import contacts as svc
@@ -269,6 +269,16 @@ def build_contacts_router() -> Router:
             await _save_new(query.message, staff, state, [])
         else:
             await query.message.edit_reply_markup(reply_markup=None)
+
+    # the client card's 👥 Contacts (its button is the clients router's)
+    @router.callback_query(ClientCB.filter(F.action == "contacts"))
+    async def contacts(query: CallbackQuery, callback_data: ClientCB, staff: User) -> None:
+        try:
+            await show_contacts(query.message, staff, callback_data.client_id)
+        except DomainError as exc:
+            await query.answer(error_text(exc), show_alert=True)
+            return
+        await query.answer()
 
     return router
 

@@ -753,7 +753,7 @@ def build_deals_router() -> Router:
     @router.message(DealTask.when, F.text, ~F.text.startswith("/"))
     async def task_when(message: Message, staff: User, state: FSMContext, bot: Bot,
                         i18n: I18n, reminders=None) -> None:
-        from bot.routers.activities import read_when
+        from bot.routers.activity_card import read_when
 
         when: datetime | None = await read_when(message, staff)
         if when is None:
@@ -956,7 +956,7 @@ def build_deals_router() -> Router:
 
     @router.message(DealEdit.close, F.text, ~F.text.startswith("/"))
     async def close_changed(message: Message, staff: User, state: FSMContext) -> None:
-        from bot.routers.activities import read_when
+        from bot.routers.activity_card import read_when
 
         deal_id = int(((await state.get_data()).get("deal_edit") or {}).get("deal_id") or 0)
         when = await read_when(message, staff)
@@ -1068,7 +1068,7 @@ def build_deals_router() -> Router:
                              reply_markup=await _types_markup(int(data.get("deal_id") or 0)))
 
     async def _types_markup(deal_id: int) -> InlineKeyboardMarkup:
-        from bot.routers.activities import type_label
+        from bot.routers.activity_card import type_label
         from services.activities import list_types
 
         types = [t for t in await list_types() if t.code != "task"]
@@ -1094,7 +1094,7 @@ def build_deals_router() -> Router:
 
     async def _log(message: Message, staff: User, state: FSMContext, data: dict, code: str,
                    bot: Bot, i18n: I18n, reminders) -> None:
-        from bot.routers.activities import type_label
+        from bot.routers.activity_card import type_label
         from services import quicklog
         from services.activities import get_type
 

@@ -22,7 +22,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import QuickLogCB
-from bot.routers.activities import (
+from bot.routers.activity_card import (
     _btn,
     error_text,
     read_when,
@@ -30,9 +30,11 @@ from bot.routers.activities import (
     type_label,
 )
 from kontakt.formatting import when_text
-from models import Activity, Client, ContactPerson, User
+from models import Activity, User
 from notifications.activities import deliver_activity_notices
 from services import activities as svc
+from services import clients as client_service
+from services import contacts as contact_service
 from services import quicklog
 from services.clock import utcnow
 from services.errors import DomainError
@@ -69,7 +71,7 @@ async def proposal_text(draft: dict, staff: User) -> str:
     else:
         lines.append(_("A plan only: nothing done is logged — {text}").format(
             text=e(draft["result"][:500])))
-    client = await Client.get_or_none(id=draft["client_id"]) if draft["client_id"] else None
+    client = await client_service.find_client(draft["client_id"]) if draft["client_id"] else None
     if client:
         lines.append("🏢 " + e(client.name))
     elif draft["candidates"]:
@@ -77,7 +79,7 @@ async def proposal_text(draft: dict, staff: User) -> str:
     else:
         lines.append(_("🏢 No client matched: choose one or save without."))
     if draft["contact_id"]:
-        c = await ContactPerson.get_or_none(id=draft["contact_id"])
+        c = await contact_service.find_contact(draft["contact_id"])
         if c:
             lines.append("👤 " + e(" ".join(p for p in (c.last_name, c.first_name) if p)))
     follow = draft.get("follow")
@@ -101,7 +103,7 @@ async def proposal_text(draft: dict, staff: User) -> str:
 async def proposal_markup(draft: dict) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
     if not draft["client_id"] and draft["candidates"]:
-        for client in await Client.filter(id__in=draft["candidates"]).order_by("name"):
+        for client in await client_service.clients_by_ids(draft["candidates"]):
             rows.append([_btn("🏢 " + client.name[:50], QuickLogCB(action="pick",
                                                                   value=str(client.id)))])
     rows.append([_btn(_("✅ Save"), QuickLogCB(action="save"))])

@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import InviteCB, StaffCB
 from bot.errors import field_name, reason
 from bot.keyboards import BTN_INVITE, BTN_STAFF, pager_row, role_name
-from models import Department, Role, User
+from models import Role, User
 from services import staff as staff_service
 from services.errors import DomainError, PermissionDenied, ValidationFailed
 from services.permissions import Action, can
@@ -226,8 +226,7 @@ def build_staff_router() -> Router:
         if not allowed:
             await query.answer(_("You do not have the right to do that."), show_alert=True)
             return
-        names = dict(await Department.filter(
-            id__in=[d for d in allowed if d is not None]).values_list("id", "name"))
+        names = await staff_service.department_names([d for d in allowed if d is not None])
         rows = [[_btn(names[d], InviteCB(step="dept", role=callback_data.role, dept=d))]
                 for d in sorted(names, key=names.get)[:40]]
         if None in allowed:

@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kontakt.history import history_line
 from kontakt.i18n import translator
-from models import Activity, ActivityCategory, ActivityType, Client, Role, User
+from models import Activity, ActivityType, User
 from notifications.activities import deliver_activity_notices
 from services import activities as svc
 from services.errors import N_, ValidationFailed
@@ -32,17 +32,6 @@ class TypeOut(BaseModel):
     kind: str
     icon: str
     form_fields: list[str]
-
-
-class CategoryOut(BaseModel):
-    id: int
-    name: str
-    colour: str
-
-
-class TypeList(BaseModel):
-    types: list[TypeOut]
-    categories: list[CategoryOut]
 
 
 class ActivityIn(BaseModel):
@@ -209,8 +198,9 @@ def _source(request: web.Request) -> str:
     return request_source(request)
 
 
-async def _after(request: web.Request, notices: list[svc.Notice], activity_id: int | None = None,
-                 user: User | None = None, event: str | None = None) -> None:
+async def after_change(request: web.Request, notices: list[svc.Notice],
+                       activity_id: int | None = None, user: User | None = None,
+                       event: str | None = None) -> None:
     """After the commit: wake the reminder loop, tell people in Telegram, and let the
     task's topic follow the change (K-2)."""
     reminders = request.app.get(REMINDERS_KEY)
@@ -222,13 +212,13 @@ async def _after(request: web.Request, notices: list[svc.Notice], activity_id: i
     if notices:
         await deliver_activity_notices(request.app[BOT_KEY], request.app[I18N_KEY], notices)
     if activity_id is not None:
-        from bot.routers.activities import topic_after
+        from notifications.discussions import topic_after
 
         await topic_after(request.app[BOT_KEY], request.app[I18N_KEY], activity_id, user,
                           event)
 
 
-def _type_out(t: ActivityType, gettext=None) -> TypeOut:
+def type_out(t: ActivityType, gettext=None) -> TypeOut:
     from kontakt.labels import type_name
 
     name = type_name(t.code, t.name, gettext) if gettext else t.name
@@ -236,24 +226,10 @@ def _type_out(t: ActivityType, gettext=None) -> TypeOut:
                    form_fields=list(t.form_fields or []))
 
 
-async def _people(ids: set[int]) -> dict[int, str]:
-    return dict(await User.filter(id__in=list(ids)).values_list("id", "full_name")) if ids \
-        else {}
-
-
-async def _items(pairs: list[tuple[Activity, datetime | None, bool]]) -> list[AgendaItemOut]:
-    from models import ActivityAssignee
-
-    ids = [a.id for a, _s, _o in pairs]
-    assigned: dict[int, list[int]] = {}
-    for aid, uid in await ActivityAssignee.filter(activity_id__in=ids).order_by(
-            "id").values_list("activity_id", "user_id"):
-        assigned.setdefault(aid, []).append(uid)
-    names = await _people({u for us in assigned.values() for u in us})
-    types = {t.id: t for t in await ActivityType.all()}
-    colours = dict(await ActivityCategory.all().values_list("id", "colour"))
-    clients = dict(await Client.filter(id__in=list({a.client_id for a, _s, _o in pairs
-                                                    if a.client_id})).values_list("id", "name"))
+async def agenda_items(pairs: list[tuple[Activity, datetime | None, bool]]
+                       ) -> list[AgendaItemOut]:
+    details = await svc.list_details([a for a, _s, _o in pairs])
+    assigned, names, clients = details.assignees, details.names, details.clients
     out = []
     for a, start, overdue in pairs:
         end = None
@@ -263,8 +239,8 @@ async def _items(pairs: list[tuple[Activity, datetime | None, bool]]) -> list[Ag
             elif a.duration_min:
                 end = start + timedelta(minutes=a.duration_min)
         out.append(AgendaItemOut(
-            id=a.id, title=a.title, kind=str(a.kind), type=_type_out(types[a.type_id]),
-            colour=colours.get(a.category_id), priority=str(a.priority), state=str(a.state),
+            id=a.id, title=a.title, kind=str(a.kind), type=type_out(details.types[a.type_id]),
+            colour=details.colours.get(a.category_id), priority=str(a.priority), state=str(a.state),
             overdue=overdue, start=start, end=end, duration_min=a.duration_min,
             recurring=bool(a.rrule), all_day=a.all_day, percent=a.percent,
             client=Ref(id=a.client_id, name=clients[a.client_id]) if a.client_id in clients
@@ -274,26 +250,20 @@ async def _items(pairs: list[tuple[Activity, datetime | None, bool]]) -> list[Ag
 
 
 async def _detail(user: User, activity_id: int) -> ActivityOut:
-    from models import Reminder, ReminderState
+    from services import documents as doc_service
+    from services.messaging import activity_messages
+    from services.staff import get_by_id
 
     a = await svc.get_activity(user, activity_id)
     gettext = translator(str(user.language))
-    item = (await _items([(a, a.starts_at, svc.is_overdue(a))]))[0]
+    item = (await agenda_items([(a, a.starts_at, svc.is_overdue(a))]))[0]
     history = await svc.history(user, a.id)
     comments = await svc.comments(user, a.id)
-    verifier = await User.get_or_none(id=a.verified_by_id) if a.verified_by_id else None
-    leads = sorted(set(await Reminder.filter(activity_id=a.id, snoozed=False).exclude(
-        state=ReminderState.CANCELLED).values_list("lead_minutes", flat=True)))
-    may_verify = (str(a.state) == "done" and a.verified_at is None and a.done_by_id != user.id
-                  and (user.role == Role.ADMIN or (user.role == Role.HEAD and await
-                       svc._is_head_over(user, [r.id for r in item.assignees]))))
-    from services import documents as doc_service
-
+    verifier = await get_by_id(a.verified_by_id) if a.verified_by_id else None
+    leads = await svc.reminder_leads(a.id)
+    may_verify = await svc.may_verify(user, a, [r.id for r in item.assignees])
     files = await doc_service.activity_documents(user, a.id)
-    from models import OutboundMessage
-
-    sent = await OutboundMessage.filter(activity_id=a.id).order_by("id").values(
-        "channel", "to_address", "state", "last_error")
+    sent = await activity_messages(a.id)
     return ActivityOut(
         client_notice_hours=a.client_notice_hours,
         client_notice_template_id=a.client_notice_template_id,
@@ -313,16 +283,6 @@ async def _detail(user: User, activity_id: int) -> ActivityOut:
                              created_at=c.created_at) for c in comments])
 
 
-@api.route("GET", "/activity-types", summary="Activity types and categories (A-7)",
-           response=TypeList, tags=["activities"])
-async def types_list(request: web.Request, user: User):
-    gettext = translator(str(user.language))
-    return TypeList(types=[_type_out(t, gettext) for t in await svc.list_types()],
-                    categories=[CategoryOut(id=c.id, name=c.name, colour=c.colour)
-                                for c in await ActivityCategory.filter(archived=False)
-                                .order_by("sort_order", "name")])
-
-
 @api.route("GET", "/activities", summary="The agenda of a period, recurring ones expanded "
            "(S-19, S-20, K-17)", query=AgendaQuery, response=AgendaOut, tags=["activities"])
 async def agenda(request: web.Request, user: User, query: AgendaQuery):
@@ -332,7 +292,7 @@ async def agenda(request: web.Request, user: User, query: AgendaQuery):
     filters = svc.Filters(type_code=query.type, client_id=query.client_id, state=query.state,
                           priority=query.priority)
     found = await svc.agenda(user, query.start, query.end, person_id=person, filters=filters)
-    return AgendaOut(items=await _items([(i.activity, i.start, i.overdue) for i in found]),
+    return AgendaOut(items=await agenda_items([(i.activity, i.start, i.overdue) for i in found]),
                      person_id=person)
 
 
@@ -341,26 +301,14 @@ async def agenda(request: web.Request, user: User, query: AgendaQuery):
 async def overdue(request: web.Request, user: User, query: OverdueQuery):
     person = query.person_id or user.id
     found = await svc.overdue(user, person_id=person)
-    return AgendaOut(items=await _items([(a, a.starts_at, True) for a in found]),
+    return AgendaOut(items=await agenda_items([(a, a.starts_at, True) for a in found]),
                      person_id=person)
 
 
 @api.route("GET", "/calendar-people", summary="Whose calendars one may open (S-20)",
            response=PeopleOut, tags=["activities"])
 async def people(request: web.Request, user: User):
-    from models import StaffStatus
-    from services.permissions import department_subtree_ids
-
-    qs = User.filter(status=StaffStatus.ACTIVE)
-    if user.role == Role.HEAD and user.department_id:
-        qs = qs.filter(department_id__in=list(await department_subtree_ids(
-            user.department_id)))
-    elif user.role != Role.ADMIN:
-        qs = qs.filter(id=user.id)
-    rows = await qs.order_by("full_name").values_list("id", "full_name")
-    if user.id not in {i for i, _n in rows}:
-        rows = [(user.id, user.full_name), *rows]
-    return PeopleOut(items=[Ref(id=i, name=n) for i, n in rows])
+    return PeopleOut(items=[Ref(id=i, name=n) for i, n in await svc.calendar_people(user)])
 
 
 @api.route("GET", "/assignable-people", summary="Whom one may make an assignee (S-14)",
@@ -375,7 +323,7 @@ async def assignable(request: web.Request, user: User):
 async def create(request: web.Request, user: User, body: ActivityIn):
     data = body.model_dump(exclude_none=True)
     result = await svc.do_create_activity(user, data, source=_source(request))
-    await _after(request, result.notices)
+    await after_change(request, result.notices)
     return await _detail(user, result.activity.id)
 
 
@@ -397,9 +345,9 @@ async def patch(request: web.Request, user: User, activity_id: int, body: Activi
     if "title" in changes and not changes["title"]:
         raise ValidationFailed("title", N_("is empty"))
     result = await svc.do_update_activity(user, activity_id, changes, source=_source(request))
-    await _after(request, result.notices, activity_id, user,
-                 "rescheduled" if "starts_at" in changes else
-                 "assignees" if "assignees" in changes else "changed")
+    await after_change(request, result.notices, activity_id, user,
+                       "rescheduled" if "starts_at" in changes else
+                       "assignees" if "assignees" in changes else "changed")
     return await _detail(user, activity_id)
 
 
@@ -407,7 +355,7 @@ async def patch(request: web.Request, user: User, activity_id: int, body: Activi
            body=CompleteIn, response=ActivityOut, tags=["activities"])
 async def complete(request: web.Request, user: User, activity_id: int, body: CompleteIn):
     result = await svc.do_complete(user, activity_id, body.result, source=_source(request))
-    await _after(request, result.notices, activity_id, user, "done")
+    await after_change(request, result.notices, activity_id, user, "done")
     return await _detail(user, activity_id)
 
 
@@ -415,8 +363,8 @@ async def complete(request: web.Request, user: User, activity_id: int, body: Com
            body=StateIn, response=ActivityOut, tags=["activities"])
 async def set_state(request: web.Request, user: User, activity_id: int, body: StateIn):
     result = await svc.do_set_state(user, activity_id, body.state, source=_source(request))
-    await _after(request, result.notices, activity_id, user,
-                 {"planned": "reopened"}.get(body.state, body.state))
+    await after_change(request, result.notices, activity_id, user,
+                       {"planned": "reopened"}.get(body.state, body.state))
     return await _detail(user, activity_id)
 
 
@@ -424,7 +372,7 @@ async def set_state(request: web.Request, user: User, activity_id: int, body: St
            response=ActivityOut, tags=["activities"])
 async def verify(request: web.Request, user: User, activity_id: int):
     result = await svc.do_verify(user, activity_id, source=_source(request))
-    await _after(request, result.notices, activity_id, user, "verified")
+    await after_change(request, result.notices, activity_id, user, "verified")
     return await _detail(user, activity_id)
 
 
@@ -433,137 +381,11 @@ async def verify(request: web.Request, user: User, activity_id: int):
 async def comment(request: web.Request, user: User, activity_id: int, body: CommentIn):
     _comment, notices = await svc.do_comment(user, activity_id, body.text,
                                              source=_source(request))
-    await _after(request, notices)
+    await after_change(request, notices)
     from notifications.discussions import post_comment
 
     await post_comment(request.app[BOT_KEY], activity_id, user.full_name, body.text)
     return await _detail(user, activity_id)
-
-
-
-
-
-class OrganizerSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    digest_hour: int = Field(ge=0, le=23, description="local hour of the morning digest")
-    escalation_hours: int = Field(ge=0, le=720, description="overdue this long → the "
-                                  "supervisor is told; 0 never")
-
-
-@api.route("GET", "/settings/organizer", summary="Digest hour and escalation delay",
-           response=OrganizerSettings, tags=["activities"])
-async def organizer_get(request: web.Request, user: User):
-    return OrganizerSettings(**await svc.organizer_settings())
-
-
-@api.route("PUT", "/settings/organizer", summary="Set the digest hour and the escalation "
-           "delay (admins)", body=OrganizerSettings, response=OrganizerSettings,
-           tags=["activities"])
-async def organizer_put(request: web.Request, user: User, body: OrganizerSettings):
-    return OrganizerSettings(**await svc.do_set_organizer_settings(
-        user, body.digest_hour, body.escalation_hours))
-
-
-class StepIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, max_length=300)
-    type: str = Field(default="task", max_length=32)
-    offset_days: int = Field(default=0, ge=0, le=365)
-    text: str | None = Field(default=None, max_length=4000)
-    assignee: Literal["applier", "manager", "head"] = "applier"
-
-
-class PlaybookIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=4000)
-    steps: list[StepIn] = Field(min_length=1, max_length=30)
-
-
-class PlaybookOut(BaseModel):
-    id: int
-    name: str
-    description: str | None
-    steps: list[StepIn]
-
-
-class PlaybookList(BaseModel):
-    items: list[PlaybookOut]
-
-
-class ApplyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    client_id: int = Field(ge=1, le=MAX_ID)
-
-
-class DecisionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, max_length=300)
-    due: AwareDatetime | None = None
-    assignee_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    type: str = Field(default="task", max_length=32)
-
-
-class DecisionsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    decisions: list[DecisionIn] = Field(min_length=1, max_length=50)
-
-
-class Created(BaseModel):
-    items: list[AgendaItemOut]
-
-
-def _playbook_out(p) -> PlaybookOut:
-    steps = sorted(p.steps, key=lambda s: s.position)
-    return PlaybookOut(id=p.id, name=p.name, description=p.description, steps=[
-        StepIn(title=s.title, type=s.type.code or str(s.type_id), offset_days=s.offset_days,
-               text=s.text, assignee=str(s.assignee)) for s in steps])
-
-
-@api.route("GET", "/playbooks", summary="Playbooks (M-4)", response=PlaybookList,
-           tags=["activities"])
-async def playbooks_list(request: web.Request, user: User):
-    from services import playbooks
-
-    items = await playbooks.list_playbooks()
-    for p in items:
-        await p.fetch_related("steps__type")
-    return PlaybookList(items=[_playbook_out(p) for p in items])
-
-
-@api.route("POST", "/playbooks", summary="Write a playbook (admins and heads)",
-           body=PlaybookIn, response=PlaybookOut, tags=["activities"], status=201)
-async def playbooks_create(request: web.Request, user: User, body: PlaybookIn):
-    from services import playbooks
-
-    p = await playbooks.do_create_playbook(user, body.name, [s.model_dump() for s in body.steps],
-                                           body.description)
-    await p.fetch_related("steps__type")
-    return _playbook_out(p)
-
-
-@api.route("POST", "/playbooks/{playbook_id}/apply", summary="Apply to a client: the chain "
-           "of tasks (M-4)", body=ApplyIn, response=Created, tags=["activities"], status=201)
-async def playbooks_apply(request: web.Request, user: User, playbook_id: int, body: ApplyIn):
-    from services import playbooks
-
-    tasks, notices = await playbooks.do_apply_playbook(user, playbook_id, body.client_id,
-                                                       source=_source(request))
-    await _after(request, notices)
-    return Created(items=await _items([(t, t.starts_at, False) for t in tasks]))
-
-
-@api.route("POST", "/activities/{activity_id}/decisions", summary="A meeting's decisions "
-           "become tasks (K-11)", body=DecisionsIn, response=Created, tags=["activities"],
-           status=201)
-async def decisions(request: web.Request, user: User, activity_id: int, body: DecisionsIn):
-    from services import playbooks
-
-    tasks, notices = await playbooks.do_record_decisions(
-        user, activity_id, [d.model_dump(exclude_none=True) for d in body.decisions],
-        source=_source(request))
-    await _after(request, notices)
-    return Created(items=await _items([(t, t.starts_at, False) for t in tasks]))
 
 
 class CustomIn(BaseModel):
@@ -610,7 +432,7 @@ async def move_occurrence(request: web.Request, user: User, activity_id: int,
                           body: OccurrenceIn):
     result = await svc.do_move_occurrence(user, activity_id, body.original_start,
                                           body.starts_at, source=_source(request))
-    await _after(request, result.notices)
+    await after_change(request, result.notices)
     return await _detail(user, result.activity.id)
 
 
@@ -623,63 +445,6 @@ async def document_upload(request: web.Request) -> web.StreamResponse:
         return await documents.do_attach_to_activity(user, object_id, **kw)
 
     return await upload_to(request, "activity_id", attach, "activity")
-
-
-class TypeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100)
-    kind: Literal["event", "task"] = "task"
-    icon: str = Field(default="", max_length=8)
-
-
-class CategoryIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100)
-    colour: str = Field(pattern=r"^#[0-9a-fA-F]{6}$", description="#rrggbb")
-
-
-class ProductIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=300)
-    code: str | None = Field(default=None, max_length=64)
-    category: str | None = Field(default=None, max_length=100)
-    unit: str = Field(default="шт", min_length=1, max_length=16)
-
-
-class ProductOut(ProductIn):
-    id: int
-
-
-class ProductList(BaseModel):
-    items: list[ProductOut]
-
-
-@api.route("POST", "/activity-types", summary="Add an activity type (A-7, admins)",
-           body=TypeIn, response=TypeOut, tags=["activities"], status=201)
-async def types_add(request: web.Request, user: User, body: TypeIn):
-    return _type_out(await svc.do_add_type(user, body.name, body.kind, body.icon))
-
-
-@api.route("POST", "/activity-categories", summary="Add a category with a colour (A-7, "
-           "admins)", body=CategoryIn, response=CategoryOut, tags=["activities"], status=201)
-async def categories_add(request: web.Request, user: User, body: CategoryIn):
-    c = await svc.do_add_category(user, body.name, body.colour)
-    return CategoryOut(id=c.id, name=c.name, colour=c.colour)
-
-
-@api.route("GET", "/products", summary="The product catalogue (S-12)", response=ProductList,
-           tags=["activities"])
-async def products_list(request: web.Request, user: User):
-    return ProductList(items=[ProductOut(id=p.id, name=p.name, code=p.code,
-                                         category=p.category, unit=p.unit)
-                              for p in await svc.list_products()])
-
-
-@api.route("POST", "/products", summary="Add a product (admins)", body=ProductIn,
-           response=ProductOut, tags=["activities"], status=201)
-async def products_add(request: web.Request, user: User, body: ProductIn):
-    p = await svc.do_add_product(user, body.model_dump())
-    return ProductOut(id=p.id, name=p.name, code=p.code, category=p.category, unit=p.unit)
 
 
 class DiscussionOut(BaseModel):

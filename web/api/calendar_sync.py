@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from models import User
 from notifications.calendar import CONNECT_FAILURES, tell_calendar
 from services import calendar as svc
+from services import staff as staff_service
 from services.errors import DomainError, ValidationFailed
 from sync import consent
 from sync.engine import CalendarSync, ConnectFailed
@@ -50,7 +51,7 @@ async def oauth_start(request: web.Request) -> web.StreamResponse:
     lang = _guess_lang(request)
     engine = request.app.get(CALENDAR_KEY)
     opened = await consent.open_start(engine, request.query.get("s", "")) if engine else None
-    user = await User.get_or_none(id=opened[0]) if opened else None
+    user = await staff_service.get_by_id(opened[0]) if opened else None
     if opened is None or user is None or not user.is_active:
         return _link_not_valid(request, lang)
     response = web.HTTPFound(consent.google_url(engine, user.id, opened[1], user.email))
@@ -73,7 +74,7 @@ async def oauth_callback(request: web.Request) -> web.Response:
                                   "link from Telegram. Send /calendar to the bot for a new "
                                   "one."))
     user_id = await engine.use_state(q.get("state", "")) if engine else None
-    user = await User.get_or_none(id=user_id) if user_id else None
+    user = await staff_service.get_by_id(user_id) if user_id else None
     if engine is None or user is None or not user.is_active:
         return _link_not_valid(request, lang)
     lang = str(user.language)

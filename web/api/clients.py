@@ -15,8 +15,10 @@ from services import clients as svc
 from services import contacts as contacts_svc
 from services import documents as docs
 from services import managers as managers_svc
+from services.clientlist import visible_page
 from services.errors import N_, ValidationFailed
 from services.storage import StorageUnavailable
+from services.timeline import client_history as client_history_rows
 from web.api.framework import MAX_ID, storage_down
 from web.api.routes import api
 from web.keys import BOT_KEY, FILES_KEY, I18N_KEY
@@ -231,7 +233,7 @@ async def _detail(user: User, client_id: int) -> ClientDetail:
     legal = await list_legal_entities(user, client.id)
     contacts = await contacts_svc.list_contacts(user, client.id)
     history = await managers_svc.manager_history(user, client.id)
-    await client.fetch_related("region", "city", "district", "ad_source", "spheres")
+    await svc.load_references(client)
 
     def ref(item) -> RefOut | None:
         return RefOut(id=item.id, name=item.name) if item is not None else None
@@ -262,10 +264,8 @@ async def clients_list(request: web.Request, user: User, query: ClientQuery):
         found = await svc.search_clients(user, query.q, limit=query.per_page)
         return ClientPage(items=[ClientOut.of(c) for c in found], total=len(found), page=1,
                           per_page=query.per_page)
-    qs = await svc.visible_clients(user)
-    total = await qs.count()
-    rows = await qs.order_by(query.sort, "id").offset((query.page - 1) * query.per_page).limit(
-        query.per_page)
+    rows, total = await visible_page(user, sort=query.sort, page=query.page,
+                                     per_page=query.per_page)
     return ClientPage(items=[ClientOut.of(c) for c in rows], total=total, page=query.page,
                       per_page=query.per_page)
 
@@ -361,7 +361,7 @@ async def manager_unassign(request: web.Request, user: User, client_id: int, use
 @api.route("GET", "/clients/{client_id}/history", summary="Every change of the client (audit)",
            response=History, tags=["clients"])
 async def client_history(request: web.Request, user: User, client_id: int):
-    rows = await svc.client_history(user, client_id, limit=500)
+    rows = await client_history_rows(user, client_id, limit=500)
     return History(items=[HistoryItem(at=r.at, user=r.user.full_name if r.user else None,
                                       source=r.source, entity=r.entity, action=r.action,
                                       field=r.field, old_value=r.old_value,

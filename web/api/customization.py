@@ -10,7 +10,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from models import Client, User
+from models import User
 from services import classifier, customfields, dictionaries, segments
 from web.api.framework import MAX_ID
 from web.api.routes import api
@@ -126,10 +126,8 @@ class MemberList(BaseModel):
 async def _field_out(f) -> FieldOut:
     choices = []
     if f.dictionary_id:
-        from models import DictionaryItem
-
-        choices = [{"id": i.id, "name": i.name} for i in await DictionaryItem.filter(
-            dictionary_id=f.dictionary_id, archived=False).order_by("sort_order", "name")]
+        choices = [{"id": i.id, "name": i.name}
+                   for i in await dictionaries.items_in_use(f.dictionary_id)]
     return FieldOut(id=f.id, entity=str(f.entity), code=f.code, name=f.name, type=str(f.type),
                     required=f.required, confidential=f.confidential, choices=choices)
 
@@ -218,7 +216,7 @@ async def segments_list(request: web.Request, user: User):
     out = []
     for s in await segments.list_segments(user):
         out.append(SegmentOut(id=s.id, name=s.name, rules=s.rules, shared=s.shared,
-                              members=await (await segments.members(user, s)).count()))
+                              members=await segments.count_members(user, s)))
     return SegmentList(items=out)
 
 
@@ -227,16 +225,14 @@ async def segments_list(request: web.Request, user: User):
 async def segments_create(request: web.Request, user: User, body: SegmentIn):
     s = await segments.do_save_segment(user, body.name, body.rules, body.shared)
     return SegmentOut(id=s.id, name=s.name, rules=s.rules, shared=s.shared,
-                      members=await (await segments.members(user, s)).count())
+                      members=await segments.count_members(user, s))
 
 
 @api.route("GET", "/segments/{segment_id}/members", summary="Members, computed now in SQL",
            response=MemberList, tags=["customisation"])
 async def segment_members(request: web.Request, user: User, segment_id: int):
-    qs = await segments.members(user, segment_id)
-    rows: list[Client] = await qs.order_by("name").limit(500)
-    return MemberList(items=[{"id": c.id, "name": c.name} for c in rows],
-                      total=await qs.count())
+    rows, total = await segments.member_page(user, segment_id, limit=500)
+    return MemberList(items=[{"id": c.id, "name": c.name} for c in rows], total=total)
 
 
 class CompletenessIn(BaseModel):

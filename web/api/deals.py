@@ -27,7 +27,7 @@ from services import deals as svc
 from services.clock import utcnow
 from services.deal_processes import REQUIREMENTS
 from services.dictionaries import SEEDED_ITEM_NAMES
-from web.api.activities import ActivityIn, ActivityOut, Ref, _after
+from web.api.activities import ActivityIn, ActivityOut, Ref, after_change
 from web.api.activities import _detail as activity_detail
 from web.api.framework import MAX_ID
 from web.api.routes import api
@@ -443,7 +443,7 @@ async def deals_list(request: web.Request, user: User, query: DealQuery):
 async def deal_create(request: web.Request, user: User, body: DealIn):
     result = await svc.do_create_deal(user, body.model_dump(exclude_none=True),
                                       source=_source(request))
-    await _after(request, result.notices)
+    await after_change(request, result.notices)
     return await card_out(user, result.deal.id)
 
 
@@ -483,14 +483,14 @@ async def deal_move(request: web.Request, user: User, deal_id: int, body: MoveIn
     result = await svc.do_move(user, deal_id, body.stage_id, source=_source(request),
                                lost_reason_id=body.lost_reason_id,
                                competitor_id=body.competitor_id)
-    await _after(request, result.notices)
+    await after_change(request, result.notices)
     return MoveOut(moved=result.moved, deal=await card_out(user, deal_id))
 
 
 @api.route("POST", "/deals/{deal_id}/win", summary="Won", response=MoveOut, tags=["deals"])
 async def deal_win(request: web.Request, user: User, deal_id: int):
     result = await svc.do_win(user, deal_id, source=_source(request))
-    await _after(request, result.notices)
+    await after_change(request, result.notices)
     return MoveOut(moved=result.moved, deal=await card_out(user, deal_id))
 
 
@@ -499,7 +499,7 @@ async def deal_win(request: web.Request, user: User, deal_id: int):
 async def deal_lose(request: web.Request, user: User, deal_id: int, body: LoseIn):
     result = await svc.do_lose(user, deal_id, body.lost_reason_id, body.competitor_id,
                                source=_source(request))
-    await _after(request, result.notices)
+    await after_change(request, result.notices)
     return MoveOut(moved=result.moved, deal=await card_out(user, deal_id))
 
 
@@ -510,7 +510,7 @@ async def deal_activity(request: web.Request, user: User, deal_id: int, body: Ac
     data = body.model_dump(exclude_none=True)
     data.pop("client_id", None)
     result = await svc.do_add_activity(user, deal_id, data, source=_source(request))
-    await _after(request, result.notices)
+    await after_change(request, result.notices)
     return await activity_detail(user, result.activity.id)
 
 

@@ -9,7 +9,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from models import Mailing, User
+from models import User
 from services import mailings as svc
 from web.api.framework import MAX_ID
 from web.api.routes import api
@@ -57,9 +57,8 @@ def _out(p: dict) -> MailingOut:
 @api.route("GET", "/mailings", summary="Mailings with their progress (K-16)",
            response=MailingList, tags=["messaging"])
 async def mailings_list(request: web.Request, user: User):
-    qs = Mailing.all() if str(user.role) == "admin" else Mailing.filter(created_by_id=user.id)
-    ids = await qs.order_by("-id").limit(50).values_list("id", flat=True)
-    return MailingList(items=[_out(await svc.progress(user, i)) for i in ids])
+    return MailingList(items=[_out(await svc.progress(user, i))
+                              for i in await svc.mailing_ids(user, 50)])
 
 
 @api.route("POST", "/mailings", summary="Make a mailing (admins and heads); the list is "

@@ -23,7 +23,7 @@ from services import (
     staff,
 )
 from services.permissions import require_admin
-from web.api.activities import PlaybookIn
+from services.rules import validate_rules
 from web.api.customization import (
     DictionaryItemOut,
     FieldOut,
@@ -33,6 +33,7 @@ from web.api.customization import (
     _field_out,
 )
 from web.api.framework import MAX_ID
+from web.api.playbooks import PlaybookIn
 from web.api.routes import api
 
 
@@ -100,18 +101,9 @@ async def node_patch(request: web.Request, user: User, node_id: int, body: NodeP
     if given.get("kind") is not None:
         node = await classifier.do_set_rule(user, node_id, given["kind"], given.get("rule"))
     if node is None:
-        node = await classifier.do_rename_node(user, node_id, (await _node(node_id)).name)
+        node = await classifier.do_rename_node(user, node_id,
+                                               (await classifier.get_node(node_id)).name)
     return NodeOut(id=node.id, name=node.name, parent_id=node.parent_id, kind=str(node.kind))
-
-
-async def _node(node_id: int):
-    from models import ClassifierNode
-    from services.errors import NotFound
-
-    node = await ClassifierNode.get_or_none(id=node_id)
-    if node is None:
-        raise NotFound("classifier_node")
-    return node
 
 
 @api.route("DELETE", "/classifier/{node_id}", summary="Delete a node with its branch "
@@ -145,7 +137,7 @@ class RulesIn(BaseModel):
 @api.route("POST", "/segments/count", summary="How many clients rules match now (the "
            "builder's preview)", body=RulesIn, tags=["settings"])
 async def segment_count(request: web.Request, user: User, body: RulesIn):
-    rules = await segments.validate_rules(body.rules, actor=user)
+    rules = await validate_rules(body.rules, actor=user)
     return {"members": await segments.count_members(user, rules)}
 
 

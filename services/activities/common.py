@@ -1,0 +1,37 @@
+"""What the parts of the activities service share: the open states, the sources
+of a change, and the notices a change returns (S-18)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from models import OPEN_STATES, Activity, User
+
+OPEN = tuple(str(s) for s in OPEN_STATES)
+SOURCES = ("bot", "web", "miniapp", "api", "calendar", "system")
+
+
+@dataclass
+class Notice:
+    """Tell ``user_id`` about ``activity_id`` after the commit (S-18)."""
+
+    user_id: int
+    kind: str  # created | assigned | rescheduled | done | verified | cancelled | comment
+    activity_id: int
+    by_user_id: int | None
+    detail: str | None = None
+
+
+@dataclass
+class ActivityResult:
+    activity: Activity
+    notices: list[Notice] = field(default_factory=list)
+
+
+def _notices(kind: str, activity: Activity, people: Iterable[int], actor: User,
+             detail: str | None = None) -> list[Notice]:
+    """Everybody concerned but the person who acted."""
+    targets = dict.fromkeys([*(people or []), activity.author_id])
+    return [Notice(uid, kind, activity.id, actor.id, detail) for uid in targets
+            if uid and uid != actor.id]
