@@ -186,7 +186,7 @@ async def test_a_segment_with_is_one_of_and_a_nested_or_group(demo, browser, tmp
 
 async def test_groups_nest_only_as_deep_as_the_service_allows(demo, browser,  # noqa: F811
                                                              tmp_path):
-    from services import segments
+    from services import rules as rules_engine
 
     page = await _admin(demo, browser)
     builder = page.get_by_test_id("segment-builder")
@@ -209,14 +209,14 @@ async def test_groups_nest_only_as_deep_as_the_service_allows(demo, browser,  # 
     await row.get_by_test_id("cond-remove").click()
 
     await builder.get_by_test_id("builder-add-group").click()
-    for depth in range(2, segments.MAX_DEPTH + 1):
+    for depth in range(2, rules_engine.MAX_DEPTH + 1):
         await builder.get_by_test_id("group").last.get_by_test_id("group-add-group").click()
         assert await builder.get_by_test_id("group").count() == depth
     deepest = builder.get_by_test_id("group").last
     assert await deepest.get_by_test_id("group-add-group").count() == 0
     # five groups deep still fits the phone, and every new group has a condition
     groups = builder.get_by_test_id("group")
-    for i in range(segments.MAX_DEPTH):
+    for i in range(rules_engine.MAX_DEPTH):
         await groups.nth(i).get_by_test_id("cond-row").first.get_by_test_id(
             "cond-field").select_option("kind")
     await page.wait_for_function(

@@ -10,6 +10,7 @@ from kontakt.errors import error_message
 from models import Client
 from services import customfields, segments
 from services import dictionaries as dicts
+from services import rules as rules_engine
 from services.errors import ValidationFailed
 from tests.test_customization import _all_fields, _client, _names, org  # noqa: F401
 
@@ -82,9 +83,9 @@ async def test_nested_groups_combine_and_and_or(town):
     assert await segments.count_members(admin, inner) == 0
     # groups as deep as allowed are fine; a group under "any" of one condition
     deep: dict = {"field": "kind", "op": "eq", "value": "individual"}
-    for _ in range(segments.MAX_DEPTH):
+    for _ in range(rules_engine.MAX_DEPTH):
         deep = {"match": "any", "conditions": [deep]}
-    await segments.validate_rules({"match": "all", "conditions": [deep]})
+    await rules_engine.validate_rules({"match": "all", "conditions": [deep]})
     assert await _names(await segments.members(admin, deep)) == ["Бета", "Дельта"]
     # an empty group already stored still evaluates as before ("all" of nothing: all)
     stored = {"match": "any", "conditions": [{"match": "all", "conditions": []}]}
@@ -138,8 +139,8 @@ def _nested(depth: int) -> dict:
      "Classifier group: «first» is not a classifier node id",
      "Группа классификатора: «first» — не номер группы классификатора"),
     # groups: too deep, empty
-    ({"match": "all", "conditions": [_nested(segments.MAX_DEPTH + 1)]},
-     "conditions[0]" + ".conditions[0]" * segments.MAX_DEPTH,
+    ({"match": "all", "conditions": [_nested(rules_engine.MAX_DEPTH + 1)]},
+     "conditions[0]" + ".conditions[0]" * rules_engine.MAX_DEPTH,
      "groups nest deeper than 5 levels", "группы вложены глубже 5 уровней"),
     ({"match": "all", "conditions": [{"field": "kind", "op": "eq", "value": "company"},
                                      {"match": "any", "conditions": []}]},
@@ -156,7 +157,7 @@ async def test_bad_conditions_are_refused_naming_the_problem(town, rules, path, 
     assert russian in error_message(info.value, "ru")
     # the builder's live count checks the same way
     with pytest.raises(ValidationFailed):
-        await segments.validate_rules(rules, actor=town["ivan"])
+        await rules_engine.validate_rules(rules, actor=town["ivan"])
 
 
 async def test_a_hidden_custom_field_is_not_named_in_a_refusal(town):

@@ -414,6 +414,7 @@ async def admin_page(request: web.Request) -> web.Response:
     made here is also changed and archived or deleted here."""
     from services import activities as activity_service
     from services import catalogue, classifier, customfields, dictionaries, layouts, segments
+    from services import rules as rules_engine
     from services.activities import organizer_settings
     from services.calendar import workspace_account
     from services.messaging import list_templates
@@ -460,7 +461,7 @@ async def admin_page(request: web.Request) -> web.Response:
         "sections": list(layouts.SECTIONS),
         # the segment builder: how deep groups nest; the names of archived values a
         # stored condition may still hold, by attribute
-        "maxDepth": segments.MAX_DEPTH,
+        "maxDepth": rules_engine.MAX_DEPTH,
         "gone": {
             **{f"{code}_id": {str(i.id): i.name for i in items.get(code, []) if i.archived}
                for code in ("region", "city", "district", "sphere", "ad_source")},
