@@ -97,6 +97,9 @@ class Runtime:
 
 async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
     """Everything wired; nothing started. The database must be initialised."""
+    from services import deal_triggers
+
+    deal_triggers.install()  # U-1: a deal moves on when its tasks are done
     i18n = build_i18n(settings.default_language)
     files = store_from_settings(settings)
     if settings.sandbox:

@@ -103,6 +103,9 @@ class Stage(Model):
     playbook: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "kontakt.Playbook", related_name="stages", null=True, on_delete=fields.SET_NULL)
     days_limit = fields.IntField(null=True)  # U-7: past this, the deal is overdue here
+    # U-1, a trigger: in a managed process, once the deal's open tasks are all done, it
+    # moves on to the next open stage by itself
+    advance_when_done = fields.BooleanField(default=False)
     archived = fields.BooleanField(default=False)
 
     class Meta:

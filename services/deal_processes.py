@@ -169,6 +169,7 @@ async def _clean_stages(raw: Any, existing: dict[int, Stage]) -> list[dict[str, 
                                         0, 100),
                     "requires": list(dict.fromkeys(requires)),
                     "skippable": bool(item.get("skippable", True)),
+                    "advance_when_done": bool(item.get("advance_when_done", False)),
                     "instructions": instructions or None, "playbook_id": playbook_id,
                     "days_limit": _int(item.get("days_limit"), f"{where}.days_limit", 1, 365,
                                        nullable=True)})

@@ -282,3 +282,33 @@ async def test_u2_expected_close_is_a_date(database_url, make_staff):
     deal = (await svc.do_create_deal(ivan, {"client_id": (await _client(ivan)).id,
                                             "expected_close": "2027-03-01"})).deal
     assert deal.expected_close == date(2027, 3, 1)
+
+
+async def test_u1_a_trigger_moves_the_deal_on_when_its_tasks_are_done(
+        database_url, make_staff):
+    """U-1: a managed stage marked to move on by itself: the last of its tasks done, the
+    deal goes to the next stage, recorded as from a trigger; a task left open keeps it."""
+    from services import deal_triggers
+
+    deal_triggers.install()
+    admin = await make_staff(Role.ADMIN)
+    ivan = await make_staff(Role.MANAGER)
+    sale = await _managed_sale(admin)
+    stages = await svc.stages_of(sale.id)
+    body = [{"id": s.id, "name": s.name, "kind": s.kind, "playbook_id": s.playbook_id,
+             "advance_when_done": s.code == "offer"} for s in stages]
+    await processes.do_save_process(admin, sale.id, {"stages": body})
+    by_code = {s.code: s for s in stages}
+    deal = (await svc.do_create_deal(ivan, {"client_id": (await _client(ivan)).id})).deal
+    await svc.do_move(ivan, deal.id, by_code["need"].id)
+    await svc.do_move(ivan, deal.id, by_code["offer"].id)
+    tasks = await Activity.filter(deal_id=deal.id).order_by("id")
+    assert len(tasks) == 3
+    for task in tasks[:2]:
+        await acts.do_complete(ivan, task.id, "сделано")
+    assert (await Deal.get(id=deal.id)).stage_id == by_code["offer"].id  # one left
+    await acts.do_complete(ivan, tasks[2].id, "сделано")
+    moved = await Deal.get(id=deal.id)
+    assert moved.stage_id == by_code["talks"].id
+    last = await DealEvent.filter(deal_id=deal.id).order_by("-seq").first()
+    assert (last.source, last.from_stage_id) == ("trigger", by_code["offer"].id)

@@ -46,6 +46,7 @@ class Migration(migrations.Migration):
                 ('instructions', fields.TextField(null=True, unique=False)),
                 ('playbook', fields.ForeignKeyField('kontakt.Playbook', source_field='playbook_id', null=True, db_constraint=True, to_field='id', related_name='stages', on_delete=OnDelete.SET_NULL)),
                 ('days_limit', fields.IntField(null=True)),
+                ('advance_when_done', fields.BooleanField(default=False)),
                 ('archived', fields.BooleanField(default=False)),
             ],
             options={'table': 'deal_stage', 'app': 'kontakt', 'pk_attr': 'id'},

@@ -64,6 +64,7 @@ from services.activities.common import (
     SOURCES,
     ActivityResult,
     Notice,
+    on_done,
 )
 from services.activities.organizer import (
     DEFAULT_DIGEST_HOUR,
@@ -142,6 +143,7 @@ __all__ = [
     "do_add_type",
     "do_comment",
     "do_complete",
+    "on_done",
     "do_create_activity",
     "do_log_with_follow_up",
     "do_move_occurrence",

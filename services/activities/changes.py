@@ -20,7 +20,7 @@ from models import (
     User,
 )
 from services.activities.access import _may_change, _verifies, assignee_ids, get_activity
-from services.activities.common import OPEN, ActivityResult, Notice, _notices
+from services.activities.common import OPEN, ActivityResult, Notice, _notices, after_done
 from services.activities.recurrence import occurrences
 from services.activities.reminders import _rebuild_reminders
 from services.activities.validation import (
@@ -210,7 +210,8 @@ async def do_complete(actor: User, activity_id: int, result: str | None = None, 
                                 done_by_id=actor.id, percent=100)
             await _audit(actor, source, done, "state", "state", "planned", "done")
             await _rebuild_reminders(done, people, None)
-        return ActivityResult(done, _notices("done", done, people, actor, _short(result)))
+        return ActivityResult(done, _notices("done", done, people, actor, _short(result))
+                              + await after_done(actor, done, source))
     async with in_transaction():
         if result != activity.result:
             await _audit(actor, source, activity, "update", "result", activity.result, result)
@@ -218,7 +219,8 @@ async def do_complete(actor: User, activity_id: int, result: str | None = None, 
                          done_at=utcnow(), done_by_id=actor.id,
                          percent=100 if percent is None else percent)
         await _rebuild_reminders(activity, people, None)
-    return ActivityResult(activity, _notices("done", activity, people, actor, _short(result)))
+    return ActivityResult(activity, _notices("done", activity, people, actor, _short(result))
+                          + await after_done(actor, activity, source))
 
 
 async def _split(actor: User, series: Activity, people: list[int], original: datetime,

@@ -3,7 +3,7 @@ of a change, and the notices a change returns (S-18)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from models import OPEN_STATES, Activity, User
@@ -27,6 +27,24 @@ class Notice:
 class ActivityResult:
     activity: Activity
     notices: list[Notice] = field(default_factory=list)
+
+
+# what other sections do once an activity is done (a deal's stage trigger, U-1): each
+# hook gets (actor, activity, source) after the commit and returns notices of its own
+AFTER_DONE: list[Callable[[User, Activity, str], Awaitable[list[Notice]]]] = []
+
+
+def on_done(hook: Callable[[User, Activity, str], Awaitable[list[Notice]]]) -> None:
+    """Register ``hook`` (once) to run after every activity is done."""
+    if hook not in AFTER_DONE:
+        AFTER_DONE.append(hook)
+
+
+async def after_done(actor: User, activity: Activity, source: str) -> list[Notice]:
+    out: list[Notice] = []
+    for hook in AFTER_DONE:
+        out += await hook(actor, activity, source)
+    return out
 
 
 def _notices(kind: str, activity: Activity, people: Iterable[int], actor: User,
