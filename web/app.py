@@ -22,6 +22,7 @@ from web.api import calendar_sync as _calendar_sync
 from web.api import clients as _clients_api  # noqa: F401 - registers /clients routes
 from web.api import contacts as _contacts_api  # noqa: F401 - registers routes
 from web.api import customization as _customization_api  # noqa: F401 - registers routes
+from web.api import deal_reports as _deal_reports_api  # noqa: F401 - registers routes
 from web.api import deals as _deals_api  # noqa: F401 - registers routes
 from web.api import legal as _legal_api  # noqa: F401 - registers routes
 from web.api import mailings as _mailings_api  # noqa: F401 - registers routes
