@@ -108,6 +108,7 @@ def build_web_app(
     app.router.add_get("/app/clients/{client_id}", card.client_page)
     app.router.add_get("/app/import", pages.import_page)
     app.router.add_get("/app/deals", deal_pages.pipeline_page)
+    app.router.add_get("/app/deals/reports", deal_pages.deal_reports_page)  # before {id}
     app.router.add_get("/app/deals/{deal_id}", deal_pages.deal_page)
     app.router.add_get("/app/calendar", pages.calendar_page)
     app.router.add_get("/app/reports", pages.reports_page)

@@ -251,8 +251,9 @@ async def brier_out(user: User, query: BrierQuery) -> BrierOut:
     gettext = translator(str(user.language))
     process = await process_of(query.process_id)
     result = await deal_stats.brier(process.id, last=query.last)
-    verdict = None
-    if result.model is not None and result.baseline is not None:
+    verdict = None  # too few to tell: the model has not had its minimum to learn from
+    if result.model is not None and result.baseline is not None and \
+            result.deals >= deal_stats.MIN_STAGES:
         gap = result.model - result.baseline
         verdict = "same" if abs(gap) < 0.005 else "better" if gap < 0 else "worse"
     return BrierOut(process=_ref(process, gettext), deals=result.deals, points=result.points,
