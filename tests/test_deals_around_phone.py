@@ -371,3 +371,36 @@ async def test_u5_u6_u7_deal_reports_page_on_a_phone(demo, browser):  # noqa: F8
     assert await head.get_by_test_id("funnel-entered").first.inner_text() == "9"
     assert await head.get_by_test_id("deal-reports-department").count() == 1
     await _check_fits(head, "deal reports, a head")
+
+
+async def test_u4_u5_in_ukrainian_on_a_360_px_phone(demo, browser):  # noqa: F811
+    """U-4, U-5: the deal reports and a card's environment sheet in Ukrainian for the
+    Kyiv head at 360 px: their department and people to choose, no Russian or English
+    words of the pages, nothing sideways."""
+    from models import Client, User
+    from services import deals as svc
+
+    maria = await User.get(telegram_id=100004)
+    client = await Client.get(name="ТОВ «Соняшник»")
+    deal = (await svc.do_create_deal(maria, {"client_id": client.id, "amount": "5000"})).deal
+    head = await _phone(demo, browser, 100002, viewport={"width": 360, "height": 740})
+    await head.goto(f"{demo}/app/deals/reports")
+    await head.get_by_test_id("deal-reports").wait_for()
+    text = await head.inner_text("body")
+    for word in ("Воронка", "Зважена воронка", "Програні угоди", "Наскільки точна ймовірність",
+                 "Претензії", "Цей квартал"):
+        assert word in text, word
+    for bad in ("Funnel", "Lost deals", "Claims", "Воронка продаж", "Проигранные", "{{"):
+        assert bad not in text, bad
+    owners = await head.get_by_test_id("deal-reports-owner").locator("option").all_inner_texts()
+    assert "Maria Bondar" in owners and "Иван Кузнецов" not in owners
+    await _check_fits(head, "deal reports, uk", width=360)
+    await _shot(head, "uk-deal-reports")
+    await head.goto(f"{demo}/app/deals/{deal.id}")
+    await head.get_by_test_id("party-add").click()
+    await head.get_by_test_id("party-sheet").wait_for()
+    sheet = await head.get_by_test_id("party-sheet").inner_text()
+    for word in ("Учасник оточення угоди", "ОПР", "клієнт із бази", "Позиція", "за нас"):
+        assert word in sheet, word
+    await _check_fits(head, "party sheet, uk", width=360)
+    await _shot(head, "uk-party-sheet", full=False)
