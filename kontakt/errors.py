@@ -85,6 +85,10 @@ LABELS = {
     "skippable": N_("may be skipped"), "instructions": N_("instructions"),
     "playbook_id": N_("playbook"), "days_limit": N_("days allowed at the stage"),
     "mine": N_("only mine"), "archived": N_("archived"),
+    "resolution": N_("resolution"), "our_fault": N_("our fault"),
+    "stance": N_("stance"), "parties": N_("people around the deal"),
+    "from_id": N_("who"), "to_id": N_("whom"), "by": N_("grouped by"),
+    "last": N_("how many deals"),
 }
 
 # what pydantic says, by its error type: a template filled from the error's ctx
@@ -201,6 +205,7 @@ THINGS = {
     "segment": N_("segment"), "template": N_("template"), "department": N_("department"),
     "product": N_("product"), "invite": N_("invite"), "import": N_("import"),
     "deal": N_("deal"), "process": N_("process type"), "stage": N_("stage"),
+    "party": N_("person around the deal"),
 }
 
 NOT_POSSIBLE = N_("this cannot be done now")

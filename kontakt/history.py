@@ -68,6 +68,13 @@ VALUES = {
     "company": N_("company"), "individual": N_("individual"),
     "counterparty": N_("counterparty"), "partner": N_("partner"),
     "True": N_("yes"), "False": N_("no"),
+    # around a deal (U-4): roles, stances and ties, as a choice's refusal lists them
+    "decision_maker": N_("decision maker"), "influencer": N_("influencer"),
+    "user": N_("user of the product"), "competitor": N_("competitor"),
+    "subcontractor": N_("subcontractor"), "supporter": N_("for us"),
+    "neutral": N_("neutral"), "opponent": N_("against us"), "unknown": N_("stance unknown"),
+    "influences": N_("influences"), "reports_to": N_("reports to"),
+    "works_with": N_("works with"), "competes_with": N_("competes with"),
 }
 
 

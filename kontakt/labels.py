@@ -108,3 +108,27 @@ def stage_name(stage, gettext: Callable[[str], str]) -> str:
 
     label = seeded_label(stage, "stage")
     return gettext(label) if label else stage.name
+
+
+# U-4: the deal's environment — who someone is, where they stand, how two are tied
+PARTY_ROLES = {"decision_maker": N_("decision maker"), "influencer": N_("influencer"),
+               "user": N_("user of the product"), "competitor": N_("competitor"),
+               "subcontractor": N_("subcontractor"), "partner": N_("partner")}
+STANCES = {"supporter": N_("for us"), "neutral": N_("neutral"),
+           "opponent": N_("against us"), "unknown": N_("stance unknown")}
+STANCE_ICONS = {"supporter": "👍", "neutral": "😐", "opponent": "👎", "unknown": "❔"}
+LINK_KINDS = {"influences": N_("influences"), "reports_to": N_("reports to"),
+              "works_with": N_("works with"), "competes_with": N_("competes with")}
+
+# U-5: where a probability comes from, and what its factors are about
+PROBABILITY_BASES = {"model": N_("from closed deals"),
+                     "stages": N_("from how often deals at this stage were won"),
+                     "default": N_("the stage's figure (too few closed deals yet)"),
+                     "override": N_("set by the manager"),
+                     "closed": N_("the deal is closed")}
+FACTOR_FEATURES = {"source": N_("source"), "owner": N_("owner"), "kind": N_("client"),
+                   "band": N_("amount")}
+AMOUNT_BANDS = {"none": N_("no amount"), "b0": N_("under 100 000"),
+                "b1": N_("100 000 – 1 000 000"), "b2": N_("1 000 000 – 10 000 000"),
+                "b3": N_("10 000 000 and more")}
+CLIENT_KINDS = {"company": N_("company"), "individual": N_("individual")}

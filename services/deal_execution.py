@@ -83,12 +83,14 @@ class ClaimLine:
     median_days: float | None
 
 
-async def claim_stats(actor: User, by: str, start: datetime, end: datetime
+async def claim_stats(actor: User, by: str, start: datetime, end: datetime, *,
+                      department_id: int | None = None, owner_id: int | None = None
                       ) -> list[ClaimLine]:
-    """U-7: claims opened in the period, per client or per product."""
+    """U-7: claims opened in the period, per client or per product; whose as in the
+    funnel (a manager's own; a head's departments, or one of them or one person)."""
     column, name = {"client": ("d.client_id", "c.name"),
                     "product": ("d.product_id", "p.name")}[by]
-    depts, owner = await _scope(actor, None, None)
+    depts, owner = await _scope(actor, department_id, owner_id)
     conn = connections.get("default")
     params: list[Any] = [start, end]
     where = [f"pt.kind = '{ProcessKind.CLAIM.value}'", f"d.created_at >= {_ph(conn, 1)}",

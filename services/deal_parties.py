@@ -94,9 +94,12 @@ async def do_add_party(actor: User, deal_id: int, data: dict[str, Any], *,
     return party
 
 
-async def _party(actor: User, party_id: int) -> tuple[Any, DealParty]:
+async def _party(actor: User, party_id: int, deal_id: int | None = None
+                 ) -> tuple[Any, DealParty]:
+    """The party and its deal; "not found" when the person does not see the deal, or
+    (``deal_id`` given) the party is around another deal."""
     party = await DealParty.get_or_none(id=party_id)
-    if party is None:
+    if party is None or (deal_id is not None and party.deal_id != deal_id):
         raise NotFound("party")
     try:
         deal = await get_deal(actor, party.deal_id)
@@ -106,25 +109,38 @@ async def _party(actor: User, party_id: int) -> tuple[Any, DealParty]:
 
 
 async def do_update_party(actor: User, party_id: int, data: dict[str, Any], *,
-                          source: str = "web") -> DealParty:
-    deal, party = await _party(actor, party_id)
+                          source: str = "web", deal_id: int | None = None) -> DealParty:
+    deal, party = await _party(actor, party_id, deal_id)
     values = await _values(actor, deal, data, party)
     await DealParty.filter(id=party.id).update(**values)
     await _audit(actor, source, deal, "update", values["role"], _who(values))
     return await DealParty.get(id=party.id)
 
 
-async def do_remove_party(actor: User, party_id: int, *, source: str = "web") -> None:
-    deal, party = await _party(actor, party_id)
+async def do_remove_party(actor: User, party_id: int, *, source: str = "web",
+                          deal_id: int | None = None) -> None:
+    deal, party = await _party(actor, party_id, deal_id)
     await party.delete()
     await _audit(actor, source, deal, "delete", party.role, _who(
         {"client_id": party.client_id, "contact_id": party.contact_id, "name": party.name}))
 
 
 async def do_link(actor: User, source_id: int, target_id: int, kind: str, *,
-                  source: str = "web") -> DealPartyLink:
-    deal, one = await _party(actor, source_id)
-    _, other = await _party(actor, target_id)
+                  source: str = "web", deal_id: int | None = None) -> DealPartyLink:
+    """``deal_id`` given (the API's deal): that deal must be seen ("not found"), and
+    both parties around it, else the field is refused."""
+    if deal_id is not None:
+        await get_deal(actor, deal_id)
+    ends = []
+    for field_name, party_id in (("source_id", source_id), ("target_id", target_id)):
+        try:
+            ends.append(await _party(actor, party_id, deal_id))
+        except NotFound:
+            if deal_id is None:
+                raise
+            raise ValidationFailed(field_name, N_("choose someone around this deal")) \
+                from None
+    (deal, one), (_, other) = ends
     if one.deal_id != other.deal_id:
         raise ValidationFailed("target_id", N_("both must be around the same deal"))
     if one.id == other.id:
@@ -136,11 +152,14 @@ async def do_link(actor: User, source_id: int, target_id: int, kind: str, *,
     return link
 
 
-async def do_unlink(actor: User, link_id: int) -> None:
+async def do_unlink(actor: User, link_id: int, *, deal_id: int | None = None) -> None:
     link = await DealPartyLink.get_or_none(id=link_id)
     if link is None:
         raise NotFound("link")
-    await _party(actor, link.source_id)
+    try:
+        await _party(actor, link.source_id, deal_id)
+    except NotFound:
+        raise NotFound("link") from None
     await link.delete()
 
 

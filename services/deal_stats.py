@@ -35,7 +35,7 @@ from typing import Any
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from models import Deal, Role, Stage, StageKind, User
+from models import Deal, DictionaryItem, Role, Stage, StageKind, User
 from services.clock import utcnow
 from services.permissions import department_subtree_ids
 
@@ -256,36 +256,54 @@ def shown(deal: Deal) -> Estimate:
 
 @dataclass
 class Factor:
-    """One of the strongest reasons of a model's estimate, with what it names loaded:
-    ``feature`` source | owner | kind | band; ``value`` as stored (an id, a client kind,
-    a band); ``ratio`` > 1 raises the chance, < 1 lowers it; ``item`` the advertising
-    source (a DictionaryItem), ``person`` the owner (a User), when they still exist."""
+    """One of an estimate's top factors with what it names: the source (a dictionary
+    item), the owner (a person); a client kind or an amount band is a code."""
 
-    feature: str
-    value: str
-    ratio: float
-    item: Any = None
-    person: Any = None
+    feature: str  # source | owner | kind | band
+    value: str  # the source's or owner's id, "company"/"individual", "b0".."b3"/"none"
+    ratio: float  # how it moves the odds of winning (above 1: towards a win)
+    subject: Any = None  # the DictionaryItem or the User; None when not given or gone
+
+    @property
+    def item(self) -> Any:  # the advertising source
+        return self.subject if self.feature == "source" else None
+
+    @property
+    def person(self) -> Any:  # the owner
+        return self.subject if self.feature == "owner" else None
+
+
+async def factors_of(est: Estimate) -> list[Factor]:
+    """``est``'s factors with their sources and owners fetched (two queries at most);
+    a stored shape this version does not know is left out."""
+    known = []
+    for raw in est.factors or []:
+        try:
+            known.append((str(raw[0]), str(raw[1]), float(raw[2])))
+        except (IndexError, TypeError, ValueError):
+            continue
+
+    def ids(feature: str) -> list[int]:
+        return [int(v) for f, v, _ in known if f == feature and v.isdigit()]
+
+    sources = {i.id: i for i in await DictionaryItem.filter(id__in=ids("source"))} \
+        if ids("source") else {}
+    owners = {u.id: u for u in await User.filter(id__in=ids("owner"))} \
+        if ids("owner") else {}
+    out = []
+    for feature, value, ratio in known:
+        subject = None
+        if value.isdigit():
+            subject = (sources if feature == "source" else owners if feature == "owner"
+                       else {}).get(int(value))
+        out.append(Factor(feature, value, ratio, subject))
+    return out
 
 
 async def explained(deal: Deal) -> tuple[Estimate, list[Factor]]:
     """What the card shows (:func:`shown`) with its factors' sources and owners named."""
-    from models import DictionaryItem
-
     est = shown(deal)
-    factors: list[Factor] = []
-    for raw in est.factors or []:
-        try:
-            feature, value, ratio = str(raw[0]), str(raw[1]), float(raw[2])
-        except (IndexError, TypeError, ValueError):
-            continue  # a stored shape this version does not know
-        factor = Factor(feature, value, ratio)
-        if feature == "source" and value.isdigit():
-            factor.item = await DictionaryItem.get_or_none(id=int(value))
-        elif feature == "owner" and value.isdigit():
-            factor.person = await User.get_or_none(id=int(value))
-        factors.append(factor)
-    return est, factors
+    return est, await factors_of(est)
 
 
 # ---- honesty -------------------------------------------------------------------------------
@@ -499,18 +517,21 @@ class LostLine:
     key: Any  # a reason's, competitor's, stage's or owner's id (None: not given)
     name: str
     count: int
-    amount: Decimal
+    amount: Decimal  # every currency added (see amounts)
+    amounts: dict[str, Decimal] = field(default_factory=dict)  # the sum per currency
+    subject: Any = None  # the reason (a DictionaryItem) or the Stage, to name them
 
 
 async def lost_analysis(actor: User, start: datetime, end: datetime, by: str, *,
-                        process_id: int | None = None, department_id: int | None = None
-                        ) -> list[LostLine]:
-    """U-6: deals lost in the period by ``by`` (reason, competitor, stage, owner)."""
+                        process_id: int | None = None, department_id: int | None = None,
+                        owner_id: int | None = None) -> list[LostLine]:
+    """U-6: deals lost in the period by ``by`` (reason, competitor, stage, owner); whose
+    as in :func:`funnel` (a manager's own, whatever they ask)."""
     column = {"reason": ("d.lost_reason_id", "r.name"),
               "competitor": ("d.competitor_id", "k.name"),
               "stage": ("e.from_stage_id", "fs.name"),
               "owner": ("d.owner_id", "u.full_name")}[by]
-    depts, owner = await _scope(actor, department_id, None)
+    depts, owner = await _scope(actor, department_id, owner_id)
     conn = connections.get("default")
     params: list[Any] = [start, end]
     where = ["s.kind = 'lost'", f"d.closed_at >= {_ph(conn, 1)}",
@@ -524,8 +545,8 @@ async def lost_analysis(actor: User, start: datetime, end: datetime, by: str, *,
         params.append(owner)
         where.append(f"d.owner_id = {_ph(conn, len(params))}")
     _, rows = await conn.execute_query(f"""
-        SELECT {column[0]} AS k, MAX({column[1]}) AS name, COUNT(*) AS n,
-               SUM(COALESCE(d.amount, 0)) AS total
+        SELECT {column[0]} AS k, d.currency AS cur, MAX({column[1]}) AS name,
+               COUNT(*) AS n, SUM(COALESCE(d.amount, 0)) AS total
         FROM deal d JOIN deal_stage s ON s.id = d.stage_id
         JOIN staff_user u ON u.id = d.owner_id
         LEFT JOIN deal_event e ON e.deal_id = d.id AND e.seq = d.version
@@ -533,6 +554,18 @@ async def lost_analysis(actor: User, start: datetime, end: datetime, by: str, *,
         LEFT JOIN dictionary_item r ON r.id = d.lost_reason_id
         LEFT JOIN client k ON k.id = d.competitor_id
         WHERE {' AND '.join(where)}
-        GROUP BY {column[0]} ORDER BY COUNT(*) DESC""", params)
-    return [LostLine(r["k"], r["name"] or "", int(r["n"]),
-                     Decimal(str(r["total"] or 0)).quantize(Decimal("0.01"))) for r in rows]
+        GROUP BY {column[0]}, d.currency""", params)
+    lines: dict[Any, LostLine] = {}
+    for r in rows:
+        line = lines.setdefault(r["k"], LostLine(r["k"], r["name"] or "", 0, Decimal(0)))
+        total = Decimal(str(r["total"] or 0)).quantize(Decimal("0.01"))
+        line.count += int(r["n"])
+        line.amount += total
+        if total:
+            line.amounts[r["cur"]] = line.amounts.get(r["cur"], Decimal(0)) + total
+    keys = [k for k in lines if k is not None]
+    if keys and by in ("reason", "stage"):
+        model = DictionaryItem if by == "reason" else Stage
+        for obj in await model.filter(id__in=keys):
+            lines[obj.id].subject = obj
+    return sorted(lines.values(), key=lambda line: (-line.count, line.name))

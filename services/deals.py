@@ -106,7 +106,7 @@ async def deal_owners(actor: User) -> list[User]:
 async def get_deal(actor: User, deal_id: int) -> Deal:
     deal = await (await visible_deals(actor)).filter(id=deal_id).select_related(
         "client", "stage", "process", "owner", "contact", "source", "lost_reason",
-        "competitor").first()  # one query with joins
+        "competitor", "parent", "product").first()  # one query with joins
     if deal is None:
         raise NotFound("deal")
     return deal
@@ -628,6 +628,14 @@ async def claimable_deals(actor: User, client_id: int, limit: int = 8) -> list[D
     return await (await visible_deals(actor)).filter(client_id=client_id).exclude(
         process__kind=ProcessKind.CLAIM).order_by("-id").limit(limit).prefetch_related(
         "stage")
+
+
+async def claim_subjects(actor: User, deal: Deal, limit: int = 100) -> list[Deal]:
+    """U-7: what a claim of ``deal``'s client may be about: the client's other deals one
+    sees (not claims themselves), newest first, with their process and stage."""
+    return await (await visible_deals(actor)).filter(client_id=deal.client_id).exclude(
+        id=deal.id).exclude(process__kind=ProcessKind.CLAIM).order_by("-id").limit(
+        limit).prefetch_related("process", "stage")
 
 
 # ---- lists -------------------------------------------------------------------------------

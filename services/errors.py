@@ -48,6 +48,7 @@ class Text(str):
 class DomainError(Exception):
     code = "error"
     template: str | None = None  # what a person reads (English, N_-marked, {params})
+    status: int = 409  # how the JSON API answers it: not possible in the present state
 
     def __init__(self, message: str = "", **params: object) -> None:
         super().__init__(message or self.code)

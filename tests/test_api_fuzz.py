@@ -13,6 +13,7 @@ import pytest
 from models import Role
 from services import activities as act_svc
 from services import clients as client_svc
+from services import deal_parties
 from services import deals as deal_svc
 from tests.test_web import signed_in
 
@@ -80,12 +81,18 @@ async def test_the_api_matches_its_document_and_never_answers_5xx(service, emula
                                                           "client_id": client.id})).activity
     deal = (await deal_svc.do_create_deal(person, {"client_id": client.id,
                                                    "amount": "100"})).deal
+    boss = await deal_parties.do_add_party(person, deal.id, {"role": "decision_maker",
+                                                           "name": "Director"})
+    cfo = await deal_parties.do_add_party(person, deal.id, {"role": "influencer",
+                                                          "name": "CFO"})
+    link = await deal_parties.do_link(person, cfo.id, boss.id, "influences")
     colleague = await make_staff(Role.MANAGER, language="en")
     await signed_in(service, emulator, person)
     doc = await (await service.client.get("/api/v1/openapi.json")).json()
     cookies = {c.key: c.value for c in service.client.session.cookie_jar}
     base_url = str(service.client.make_url("")).rstrip("/")
     known = {"client_id": client.id, "activity_id": activity.id, "user_id": colleague.id,
-             "deal_id": deal.id, "process_id": deal.process_id}
+             "deal_id": deal.id, "process_id": deal.process_id, "party_id": boss.id,
+             "link_id": link.id}
     failures = await asyncio.to_thread(_fuzz, doc, base_url, cookies, known)
     assert not failures, "\n\n".join(failures)

@@ -267,14 +267,19 @@ async def test_u2_deal_card_form_saves_and_a_bad_sum_is_shown_by_its_field(demo,
     # fixed: saved, and shown after the page comes back
     await page.get_by_test_id("deal-field-amount").fill("300 000,50")
     await page.get_by_test_id("deal-field-close").fill("2026-07-15")
-    await page.get_by_test_id("deal-field-probability").fill("40")
     await page.get_by_test_id("deal-save").click()
     await page.wait_for_function(
         "document.querySelector('[data-testid=deal-amount]').textContent.includes('300')")
     saved = await Deal.get(id=second.id)
     assert (saved.title, saved.amount) == ("Сервис на год", Decimal("300000.50"))
-    assert str(saved.expected_close) == "2026-07-15" and saved.probability_override == 40
-    assert "40%" in await page.get_by_test_id("deal-probability").inner_text()
+    assert str(saved.expected_close) == "2026-07-15"
+    # the manager's own probability (U-5) is set beside the figure, not in the form
+    await page.get_by_test_id("deal-override-open").click()
+    await page.get_by_test_id("deal-override-value").fill("40")
+    await page.get_by_test_id("deal-override-save").click()
+    await page.get_by_test_id("deal-override-clear").wait_for()
+    assert (await Deal.get(id=second.id)).probability_override == 40
+    assert _plain(await page.get_by_test_id("deal-probability").inner_text()) == "40 %"
     # a task: the next step now
     await page.get_by_test_id("deal-task-title").fill("Позвонить Петрову")
     await page.get_by_test_id("deal-task-when").fill("2026-06-11T11:30")

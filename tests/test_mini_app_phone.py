@@ -56,7 +56,7 @@ async def test_every_page_fits_a_phone(demo, browser, telegram_id):  # noqa: F81
     page = await _phone(demo, browser, telegram_id)
     client = await Client.get(name="ООО «Ромашка»")
     pages = ["/app", "/app/clients", f"/app/clients/{client.id}", "/app/calendar",
-             "/app/reports", "/app/more", "/app/staff", "/app/import"]
+             "/app/reports", "/app/deals/reports", "/app/more", "/app/staff", "/app/import"]
     if telegram_id == 100001:
         pages += ["/app/mailings", "/app/admin"]
     for path in pages:

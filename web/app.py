@@ -23,6 +23,7 @@ from web.api import calendar_sync as _calendar_sync
 from web.api import clients as _clients_api  # noqa: F401 - registers /clients routes
 from web.api import contacts as _contacts_api  # noqa: F401 - registers routes
 from web.api import customization as _customization_api  # noqa: F401 - registers routes
+from web.api import deal_reports as _deal_reports_api  # noqa: F401 - registers routes
 from web.api import deals as _deals_api  # noqa: F401 - registers routes
 from web.api import legal as _legal_api  # noqa: F401 - registers routes
 from web.api import mailings as _mailings_api  # noqa: F401 - registers routes
@@ -109,6 +110,7 @@ def build_web_app(
     app.router.add_get("/app/clients/{client_id}", card.client_page)
     app.router.add_get("/app/import", pages.import_page)
     app.router.add_get("/app/deals", deal_pages.pipeline_page)
+    app.router.add_get("/app/deals/reports", deal_pages.deal_reports_page)  # before {id}
     app.router.add_get("/app/deals/{deal_id}", deal_pages.deal_page)
     app.router.add_get("/app/calendar", pages.calendar_page)
     app.router.add_get("/app/reports", pages.reports_page)

@@ -68,6 +68,13 @@ async def deal_strings(request: web.Request, lang: str) -> dict[str, Any]:
         "sure_archive": t(N_("Archive this deal? It leaves every list.")),
         "saved": t(N_("Saved.")),
         "kinds": {"open": "➡️", "won": "🏆", "lost": "❌"},
+        "sure_remove_party": t(N_("Remove {who} from around the deal?")),
+        "add_party": t(N_("Someone around the deal")),
+        "edit_party": t(N_("Change: {who}")),
+        "choose_who": t(N_("Choose the company from your clients.")),
+        "company_only": t(N_("A competitor, a subcontractor or a partner is a company from "
+                             "your clients.")),
+        "percent": t(N_("a percent from 0 to 100")),
     }
 
 
@@ -186,8 +193,26 @@ async def deal_page(request: web.Request) -> web.Response:
     owners = await svc.deal_owners(user)
     if owners and deal.owner_id not in {p.id for p in owners}:
         owners = [deal.owner, *owners]
-    probability = deal.probability_override if deal.probability_override is not None \
-        else deal.stage.probability
+    from services.activities import list_products
+    from web.api.deals import environment_out, probability_out
+
+    chances = await probability_out(deal, gettext, lang)
+    env = await environment_out(user, deal.id)
+    is_claim = str(deal.process.kind) == "claim"
+    claim: dict[str, Any] = {}
+    if is_claim:
+        claim = {"subjects": [
+            (d.id, " · ".join(x for x in (
+                d.title, labels.stage_name(d.stage, gettext),
+                money_text(d.amount, d.currency, lang) if d.amount is not None else None)
+                if x)) for d in await svc.claim_subjects(user, deal)],
+            "products": [(p.id, p.name) for p in await list_products()]}
+        if deal.parent_id and deal.parent_id not in {i for i, _ in claim["subjects"]}:
+            claim["subjects"].insert(0, (deal.parent_id, deal.parent.title))
+        if deal.product_id and deal.product_id not in {i for i, _ in claim["products"]}:
+            claim["products"].insert(0, (deal.product_id, deal.product.name))
+    closing = {str(s.kind): labels.stage_name(s, gettext) for s in card.stages
+               if str(s.kind) != "open"} if is_claim else {}
     common = await _common(request, user)
     return render(
         request, "deal.html", lang=lang, user=user, deal=deal, card=card,
@@ -198,7 +223,10 @@ async def deal_page(request: web.Request) -> web.Response:
         amount_input=amount_input(deal.amount, lang),
         next_text=(_when(card.next_step.starts_at, tz) + " · " + card.next_step.title)
         if card.next_step else None,
-        probability=probability, timeline=timeline,
+        chances=chances, env=env, env_json=env.model_dump(mode="json"),
+        role_names=labels.PARTY_ROLES, stance_names=labels.STANCES,
+        stance_icons=labels.STANCE_ICONS, link_names=labels.LINK_KINDS,
+        is_claim=is_claim, claim=claim, closing=closing, timeline=timeline,
         sources=[(i.id, labels.item_name(i, gettext, SEEDED_ITEM_NAMES))
                  for i in sources],
         source_name=labels.item_name(deal.source, gettext, SEEDED_ITEM_NAMES)
@@ -213,3 +241,130 @@ async def deal_page(request: web.Request) -> web.Response:
                 + labels.type_name(t.code, t.name, gettext))
                for t in await activity_service.list_types()],
         closed=str(deal.stage.kind) != "open", **common)
+
+
+# ---- the deal reports (U-5, U-6, U-7) ---------------------------------------------------
+
+LOST_VIEWS = {"reason": N_("by reason"), "competitor": N_("by competitor"),
+              "stage": N_("by stage"), "owner": N_("by manager")}
+
+
+def _days(value: float | None, lang: str) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:.1f}".removesuffix(".0")
+    return text.replace(".", ",") if lang in ("ru", "uk") else text
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{round(value * 100)}\u00a0%"
+
+
+async def deal_reports_page(request: web.Request) -> web.Response:
+    """/app/deals/reports: the cohort funnel of a process for a period (table and chart,
+    bottlenecks marked) with the weighted pipeline, lost deals by reason, competitor,
+    stage or manager, the probability model's Brier score against the stage-only
+    baseline, and claims per client and product. The numbers are the JSON API's
+    (web.api.deal_reports), drawn here as HTML bars."""
+    from datetime import date, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from services import deal_stats
+    from services import deals as svc
+    from services.clock import utcnow
+    from services.errors import NotFound
+    from web.api import deal_reports as reports
+
+    user = await current_user(request)
+    if user is None:
+        return render(request, "signin.html", lang=_guess_lang(request))
+    lang = str(user.language)
+    gettext = translator(lang)
+    tz = ZoneInfo(user.timezone)
+    today = utcnow().astimezone(tz).date()
+    this_q, next_q = reports.quarter(today)
+    last_q = reports.quarter(this_q - timedelta(days=1))[0]
+    error = None
+
+    def number(name: str) -> int | None:
+        raw = request.query.get(name, "")
+        return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+    try:
+        first = date.fromisoformat(request.query.get("from") or str(this_q))
+        last = date.fromisoformat(request.query.get("to") or str(next_q - timedelta(days=1)))
+        if last < first:
+            raise ValueError
+    except ValueError:
+        error = gettext(N_("The period is not valid: give two dates, the first not after "
+                           "the second."))
+        first, last = this_q, next_q - timedelta(days=1)
+    start = datetime.combine(first, time(0), tz)
+    end = datetime.combine(last + timedelta(days=1), time(0), tz)
+    types = [p for p in await svc.process_types() if str(p.kind) != "claim"]
+    process_id = number("process")
+    if process_id not in {p.id for p in types}:
+        process_id = next((p.id for p in types if str(p.kind) == "sale"),
+                          types[0].id if types else None)
+    departments = await deal_stats.report_departments(user)
+    owners = await svc.deal_owners(user)
+    department_id = number("department")
+    if department_id not in {d.id for d in departments}:
+        department_id = None
+    owner_id = number("owner")
+    if owner_id not in {p.id for p in owners} or len(owners) < 2:
+        owner_id = None
+    lost_by = request.query.get("lost_by", "reason")
+    if lost_by not in LOST_VIEWS:
+        lost_by = "reason"
+    try:
+        funnel = await reports.funnel_out(user, reports.FunnelQuery(
+            process_id=process_id, start=start, end=end, department_id=department_id,
+            owner_id=owner_id))
+        brier = await reports.brier_out(user, reports.BrierQuery(process_id=process_id))
+    except NotFound:
+        funnel = brier = None
+    whose = {"department_id": department_id, "owner_id": owner_id}
+    lost = await reports.lost_out(user, reports.LostQuery(
+        by=lost_by, start=start, end=end, process_id=process_id, **whose))
+    claims_client = await reports.claims_out(user, reports.ClaimQuery(
+        by="client", start=start, end=end, **whose))
+    claims_product = await reports.claims_out(user, reports.ClaimQuery(
+        by="product", start=start, end=end, **whose))
+    widest = max([r.entered for r in funnel.rows] if funnel else [], default=0) or 1
+    longest = max([r.p90_days or 0 for r in funnel.rows] if funnel else [], default=0) or 1
+    most_lost = max([line.count for line in lost.lines], default=0) or 1
+
+    def sums(amounts: dict[str, str]) -> str:
+        return " + ".join(money_text(Decimal(v), k, lang) for k, v in amounts.items()) or "—"
+
+    def link(**changes: Any) -> str:
+        from urllib.parse import urlencode
+
+        params = {"from": first.isoformat(), "to": last.isoformat(),
+                  "process": process_id or "", "department": department_id or "",
+                  "owner": owner_id or "", "lost_by": lost_by, **changes}
+        return "/app/deals/reports?" + urlencode({k: v for k, v in params.items() if v})
+
+    presets = [(N_("This quarter"), this_q, next_q - timedelta(days=1)),
+               (N_("Last quarter"), last_q, this_q - timedelta(days=1)),
+               (N_("This month"), today.replace(day=1), today),
+               (N_("This year"), date(today.year, 1, 1), date(today.year, 12, 31))]
+    return render(
+        request, "deal_reports.html", lang=lang, user=user, error=error,
+        first=first.isoformat(), last=last.isoformat(),
+        period_text=f"{first:%d.%m.%Y} – {last:%d.%m.%Y}",
+        presets=[(gettext(name), link(**{"from": a.isoformat(), "to": b.isoformat()}),
+                  (a, b) == (first, last)) for name, a, b in presets],
+        process_types=[(p.id, labels.process_name(p, gettext)) for p in types],
+        process_id=process_id, departments=departments, department_id=department_id,
+        owners=owners if len(owners) > 1 else [], owner_id=owner_id,
+        funnel=funnel, widest=widest, longest=longest, brier=brier,
+        lost=lost, lost_by=lost_by, most_lost=most_lost,
+        lost_views=[(code, gettext(name), link(lost_by=code)) for code, name in
+                    LOST_VIEWS.items()],
+        claims_client=claims_client, claims_product=claims_product,
+        sums=sums, days=lambda v: _days(v, lang), percent=_percent,
+        score=lambda v: "—" if v is None else
+        (f"{v:.3f}".replace(".", ",") if lang in ("ru", "uk") else f"{v:.3f}"),
+        deal_strings=await deal_strings(request, lang))

@@ -30,6 +30,7 @@ class CalendarOff(DomainError):
     """Answered as a 409 in the person's language by the route registry."""
 
     template = N_("Google Calendar is not set up on this server; ask your administrator")
+    status = 404  # as before: nothing there to read
 
 
 def _sync(request: web.Request) -> CalendarSync:

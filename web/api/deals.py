@@ -21,12 +21,15 @@ from kontakt.errors import error_message
 from kontakt.formatting import local
 from kontakt.history import SOURCES
 from kontakt.i18n import translator
-from models import DealEvent, ProcessType, Stage, User
+from models import DealEvent, PartyLinkKind, PartyRole, ProcessType, Stage, Stance, User
+from services import deal_parties as parties
 from services import deal_processes as processes
+from services import deal_stats
 from services import deals as svc
 from services.clock import utcnow
 from services.deal_processes import REQUIREMENTS
 from services.dictionaries import SEEDED_ITEM_NAMES
+from services.errors import N_, ValidationFailed
 from web.api.activities import ActivityIn, ActivityOut, Ref, after_change
 from web.api.activities import _detail as activity_detail
 from web.api.framework import MAX_ID
@@ -36,12 +39,23 @@ from web.session import request_source
 CURRENCY = Literal["RUB", "UAH", "USD", "EUR", "KZT", "BYN"]
 STATE = Literal["open", "won", "lost", "all"]
 STAGE_KIND = Literal["open", "won", "lost"]
+ROLE = Literal["decision_maker", "influencer", "user", "competitor", "subcontractor",
+               "partner"]
+STANCE = Literal["supporter", "neutral", "opponent", "unknown"]
+LINK_KIND = Literal["influences", "reports_to", "works_with", "competes_with"]
+BASIS = Literal["model", "stages", "default", "override", "closed"]
+FEATURE = Literal["source", "owner", "kind", "band"]
 REQUIREMENT = Literal["amount", "expected_close", "contact", "tasks_done"]
+ABOUT_DEAL = N_("the deal the claim is about")
 MONEY = "a sum of money as a string with a decimal point, e.g. \"150000.50\""
 ID = {"ge": 1, "le": MAX_ID}
 
 assert set(CURRENCY.__args__) == set(svc.CURRENCIES)
 assert set(REQUIREMENT.__args__) == set(REQUIREMENTS)
+assert set(ROLE.__args__) == set(PartyRole) == set(labels.PARTY_ROLES)
+assert set(STANCE.__args__) == set(Stance) == set(labels.STANCES)
+assert set(LINK_KIND.__args__) == set(PartyLinkKind) == set(labels.LINK_KINDS)
+assert set(FEATURE.__args__) == set(deal_stats.FEATURES) == set(labels.FACTOR_FEATURES)
 
 
 def money(value: Decimal | None) -> str | None:
@@ -153,12 +167,49 @@ class ProcessRef(BaseModel):
     mode: str
 
 
+class FactorOut(BaseModel):
+    feature: FEATURE
+    feature_name: str = Field(description="in the reader's language: source, owner, "
+                                          "client, amount")
+    value: str = Field(description="the source's or owner's id, the client's kind "
+                                   "(company, individual), the amount band (none, b0..b3)")
+    value_name: str = Field(description="readable: the source's name, the person's name, "
+                                        "company or individual, \"under 100 000\"...")
+    ratio: float = Field(description="how it moves the odds of winning: above 1 towards "
+                                     "a win, below 1 away from it")
+    ratio_text: str = Field(description="e.g. \"×2.7\" (a decimal comma in Russian and "
+                                        "Ukrainian)")
+    text: str = Field(description="e.g. \"source: Referral ×2.7\"")
+
+
+class ProbabilityOut(BaseModel):
+    value: int = Field(description="what the card shows, percent")
+    basis: BASIS = Field(description="model: naive Bayes over the company's closed deals; "
+                         "stages: the share of deals won past this stage; default: the "
+                         "stage's own figure; override: set by the manager; closed: won or "
+                         "lost")
+    basis_name: str
+    factors: list[FactorOut] = Field(description="the strongest reasons (basis model)")
+    override: int | None = Field(description="the manager's own figure, if set")
+    estimate: int = Field(description="what Kontakt estimates, whatever the override")
+    text: str = Field(description="one line as the card shows it: \"62 % · from closed "
+                                  "deals · source: Referral ×2.7\"")
+
+
 class DealCardOut(DealRowOut):
     contact: Ref | None
     source: Ref | None
     notes: str | None
-    probability: int = Field(description="the override if set, else the stage's")
+    probability: int = Field(description="what the card shows: the manager's override if "
+                             "set, else Kontakt's estimate (see probability_detail)")
     probability_override: int | None
+    probability_detail: ProbabilityOut
+    parent: Ref | None = Field(description="U-7: the deal a claim is about (or the sale an "
+                                           "execution follows)")
+    product: Ref | None = Field(description="U-7: the product a claim is about")
+    resolution: str | None = Field(description="U-7: how a claim was settled")
+    our_fault: bool | None = Field(description="U-7: was the claim's cause ours; null: not "
+                                               "decided yet")
     process: ProcessRef
     stages: list[StageOut]
     moves: list[MoveOption]
@@ -229,6 +280,9 @@ class DealIn(BaseModel):
     notes: str | None = Field(default=None, max_length=5000)
     probability_override: int | None = Field(default=None, ge=0, le=100)
     owner_id: int | None = Field(default=None, **ID)
+    parent_id: int | None = Field(default=None, **ID, description="U-7: for a claim, the "
+                                  "deal it is about (one of the same client's)")
+    product_id: int | None = Field(default=None, **ID, description="U-7: for a claim")
 
 
 class DealPatch(BaseModel):
@@ -242,8 +296,15 @@ class DealPatch(BaseModel):
     source_id: int | None = Field(default=None, **ID)
     notes: str | None = Field(default=None, max_length=5000)
     probability_override: int | None = Field(default=None, ge=0, le=100,
-                                             description="null: the stage's")
+                                             description="null: Kontakt's estimate")
     owner_id: int | None = Field(default=None, **ID)
+    parent_id: int | None = Field(default=None, **ID, description="U-7: the deal a claim "
+                                  "is about, one of the same client's; null clears it")
+    product_id: int | None = Field(default=None, **ID, description="U-7: null clears it")
+    resolution: str | None = Field(default=None, max_length=5000, description="U-7: how "
+                                   "the claim was settled; needed to close a claim")
+    our_fault: bool | None = Field(default=None, description="U-7: needed to close a "
+                                   "claim; null: not decided")
 
 
 class MoveIn(BaseModel):
@@ -365,6 +426,46 @@ def _event_text(e: DealEvent, gettext, tz: str) -> str:
     return f"{when} · {who} ({where}): {what}"
 
 
+def ratio_text(ratio: float, lang: str) -> str:
+    text = f"{ratio:.1f}" if ratio < 10 else f"{ratio:.0f}"
+    return "×" + (text.replace(".", ",") if lang in ("ru", "uk") else text)
+
+
+def _factor_value(factor: deal_stats.Factor, gettext) -> str:
+    if factor.feature == "source":
+        return labels.item_name(factor.subject, gettext, SEEDED_ITEM_NAMES) \
+            if factor.subject is not None else gettext("no source")
+    if factor.feature == "owner":
+        return factor.subject.full_name if factor.subject is not None else "—"
+    if factor.feature == "kind":
+        return gettext(labels.CLIENT_KINDS[factor.value]) \
+            if factor.value in labels.CLIENT_KINDS else factor.value
+    return gettext(labels.AMOUNT_BANDS[factor.value]) \
+        if factor.value in labels.AMOUNT_BANDS else factor.value
+
+
+async def probability_out(deal, gettext, lang: str) -> ProbabilityOut:
+    """U-5: what the card says of a deal's chances (``deal`` with its stage loaded):
+    the figure, where it comes from, its top factors named readably, the override."""
+    shown = deal_stats.shown(deal)
+    estimate = deal.probability if deal.probability is not None else deal.stage.probability
+    factors = []
+    for f in await deal_stats.factors_of(shown) if shown.basis == "model" else []:
+        name = gettext(labels.FACTOR_FEATURES.get(f.feature, f.feature))
+        value = _factor_value(f, gettext)
+        times = ratio_text(f.ratio, lang)
+        factors.append(FactorOut(feature=f.feature, feature_name=name, value=f.value,
+                                 value_name=value, ratio=f.ratio, ratio_text=times,
+                                 text=f"{name}: {value} {times}"))
+    basis = gettext(labels.PROBABILITY_BASES[shown.basis])
+    text = " · ".join([f"{shown.value}\u00a0%", basis, *[f.text for f in factors]])
+    if shown.basis == "override":
+        text += " " + gettext("(Kontakt's estimate: {n} %)").format(n=estimate)
+    return ProbabilityOut(value=shown.value, basis=shown.basis, basis_name=basis,
+                          factors=factors, override=deal.probability_override,
+                          estimate=estimate, text=text)
+
+
 async def card_out(user: User, deal_id: int) -> DealCardOut:
     """The deal card as the API gives it (the Mini App's card page renders the same)."""
     lang = str(user.language)
@@ -372,8 +473,7 @@ async def card_out(user: User, deal_id: int) -> DealCardOut:
     card = await svc.deal_card(user, deal_id)
     deal = card.deal
     row = _row(deal, deal.stage, card.next_step, card.in_stage_since, gettext)
-    probability = deal.probability_override if deal.probability_override is not None \
-        else deal.stage.probability
+    detail = await probability_out(deal, gettext, lang)
     return DealCardOut(
         **row.model_dump(),
         contact=Ref(id=deal.contact.id, name=" ".join(
@@ -382,8 +482,11 @@ async def card_out(user: User, deal_id: int) -> DealCardOut:
         source=Ref(id=deal.source.id, name=labels.item_name(deal.source, gettext,
                                                             SEEDED_ITEM_NAMES))
         if deal.source else None,
-        notes=deal.notes, probability=probability,
-        probability_override=deal.probability_override,
+        notes=deal.notes, probability=detail.value,
+        probability_override=deal.probability_override, probability_detail=detail,
+        parent=Ref(id=deal.parent.id, name=deal.parent.title) if deal.parent else None,
+        product=Ref(id=deal.product.id, name=deal.product.name) if deal.product else None,
+        resolution=deal.resolution, our_fault=deal.our_fault,
         process=ProcessRef(id=deal.process.id, name=labels.process_name(deal.process, gettext),
                            kind=str(deal.process.kind), mode=str(deal.process.mode)),
         stages=[_stage(s, gettext) for s in card.stages],
@@ -441,8 +544,13 @@ async def deals_list(request: web.Request, user: User, query: DealQuery):
            "first stage, one's own", body=DealIn, response=DealCardOut, tags=["deals"],
            status=201)
 async def deal_create(request: web.Request, user: User, body: DealIn):
-    result = await svc.do_create_deal(user, body.model_dump(exclude_none=True),
-                                      source=_source(request))
+    try:
+        result = await svc.do_create_deal(user, body.model_dump(exclude_none=True),
+                                          source=_source(request))
+    except ValidationFailed as exc:
+        if exc.field == "parent_id":
+            exc.label = translator(str(user.language))(ABOUT_DEAL)
+        raise
     await after_change(request, result.notices)
     return await card_out(user, result.deal.id)
 
@@ -457,8 +565,14 @@ async def deal_get(request: web.Request, user: User, deal_id: int):
 @api.route("PATCH", "/deals/{deal_id}", summary="Change a deal (audited field by field)",
            body=DealPatch, response=DealCardOut, tags=["deals"])
 async def deal_patch(request: web.Request, user: User, deal_id: int, body: DealPatch):
-    await svc.do_update_deal(user, deal_id, body.model_dump(include=body.model_fields_set),
-                             source=_source(request))
+    try:
+        await svc.do_update_deal(user, deal_id,
+                                 body.model_dump(include=body.model_fields_set),
+                                 source=_source(request))
+    except ValidationFailed as exc:
+        if exc.field == "parent_id":  # "parent" alone would not say which
+            exc.label = translator(str(user.language))(ABOUT_DEAL)
+        raise
     return await card_out(user, deal_id)
 
 
@@ -591,3 +705,171 @@ async def process_archive(request: web.Request, user: User, process_id: int):
 async def process_restore(request: web.Request, user: User, process_id: int):
     await processes.do_archive_process(user, process_id, archived=False)
     return Ok()
+
+
+# ---- the deal's environment (U-4) ---------------------------------------------------------
+
+class Choice(BaseModel):
+    code: str
+    name: str = Field(description="in the reader's language")
+
+
+class PartyOut(BaseModel):
+    id: int
+    role: ROLE
+    role_name: str
+    stance: STANCE
+    stance_name: str
+    client: Ref | None = Field(description="a client from the base (a competitor, a "
+                                           "subcontractor, a partner must be one)")
+    contact: Ref | None = Field(description="a contact person of the deal's client")
+    name: str | None = Field(description="a person or a company only named")
+    note: str | None
+    who: str = Field(description="the client's, the contact's or the given name")
+
+
+class LinkOut(BaseModel):
+    id: int
+    from_id: int = Field(description="the party whose tie it is")
+    to_id: int
+    kind: LINK_KIND
+    kind_name: str
+    text: str = Field(description="e.g. \"CFO → influences → Director\"")
+
+
+class EnvironmentOut(BaseModel):
+    deal_id: int
+    parties: list[PartyOut]
+    links: list[LinkOut]
+    roles: list[Choice] = Field(description="the roles to choose from")
+    company_roles: list[ROLE] = Field(description="roles that must be a client from the "
+                                                  "base")
+    stances: list[Choice]
+    link_kinds: list[Choice]
+
+
+class PartyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: ROLE
+    stance: STANCE = "unknown"
+    client_id: int | None = Field(default=None, **ID, description="a client one sees, not "
+                                  "the deal's own")
+    contact_id: int | None = Field(default=None, **ID, description="a contact person of "
+                                   "the deal's client")
+    name: str | None = Field(default=None, max_length=200, description="when neither a "
+                             "client nor a contact")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class PartyPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: ROLE | None = None
+    stance: STANCE | None = None
+    client_id: int | None = Field(default=None, **ID, description="null clears it")
+    contact_id: int | None = Field(default=None, **ID, description="null clears it")
+    name: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class LinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    from_id: int = Field(**ID, description="a party of this deal")
+    to_id: int = Field(**ID, description="another party of this deal")
+    kind: LINK_KIND
+
+
+def contact_name(contact) -> str:
+    return " ".join(x for x in (contact.last_name, contact.first_name, contact.middle_name)
+                    if x) or "—"
+
+
+def party_who(p) -> str:
+    """``p`` with its client and contact fetched."""
+    if p.client_id and p.client:
+        return p.client.name
+    if p.contact_id and p.contact:
+        return contact_name(p.contact)
+    return p.name or "—"
+
+
+async def environment_out(user: User, deal_id: int) -> EnvironmentOut:
+    gettext = translator(str(user.language))
+    env = await parties.environment(user, deal_id)
+    order = list(labels.PARTY_ROLES)  # decision makers first, as people read them
+    env.parties.sort(key=lambda p: (order.index(str(p.role)), p.id))
+    who = {p.id: party_who(p) for p in env.parties}
+    return EnvironmentOut(
+        deal_id=deal_id,
+        parties=[PartyOut(
+            id=p.id, role=str(p.role), role_name=gettext(labels.PARTY_ROLES[str(p.role)]),
+            stance=str(p.stance), stance_name=gettext(labels.STANCES[str(p.stance)]),
+            client=Ref(id=p.client.id, name=p.client.name) if p.client_id else None,
+            contact=Ref(id=p.contact.id, name=contact_name(p.contact))
+            if p.contact_id else None,
+            name=p.name, note=p.note, who=who[p.id]) for p in env.parties],
+        links=[LinkOut(id=lnk.id, from_id=lnk.source_id, to_id=lnk.target_id,
+                       kind=str(lnk.kind), kind_name=gettext(labels.LINK_KINDS[str(lnk.kind)]),
+                       text=f"{who.get(lnk.source_id, '—')} → "
+                            f"{gettext(labels.LINK_KINDS[str(lnk.kind)])} → "
+                            f"{who.get(lnk.target_id, '—')}") for lnk in env.links],
+        roles=[Choice(code=k, name=gettext(v)) for k, v in labels.PARTY_ROLES.items()],
+        company_roles=[str(r) for r in parties.COMPANY_ROLES],
+        stances=[Choice(code=k, name=gettext(v)) for k, v in labels.STANCES.items()],
+        link_kinds=[Choice(code=k, name=gettext(v)) for k, v in labels.LINK_KINDS.items()])
+
+
+@api.route("GET", "/deals/{deal_id}/environment", summary="The deal's environment (U-4): "
+           "people and companies around it with their role and stance, and who influences "
+           "whom", response=EnvironmentOut, tags=["deals"])
+async def environment_get(request: web.Request, user: User, deal_id: int):
+    return await environment_out(user, deal_id)
+
+
+@api.route("POST", "/deals/{deal_id}/parties", summary="Add someone around the deal (U-4): "
+           "a client from the base (competitors, subcontractors and partners must be), a "
+           "contact person of the deal's client, or a name", body=PartyIn,
+           response=EnvironmentOut, tags=["deals"], status=201)
+async def party_add(request: web.Request, user: User, deal_id: int, body: PartyIn):
+    await parties.do_add_party(user, deal_id, body.model_dump(exclude_none=True),
+                               source=_source(request))
+    return await environment_out(user, deal_id)
+
+
+@api.route("PATCH", "/deals/{deal_id}/parties/{party_id}", summary="Change someone around "
+           "the deal (U-4): role, stance, who, note", body=PartyPatch,
+           response=EnvironmentOut, tags=["deals"])
+async def party_patch(request: web.Request, user: User, deal_id: int, party_id: int,
+                      body: PartyPatch):
+    await parties.do_update_party(user, party_id, body.model_dump(
+        include=body.model_fields_set), source=_source(request), deal_id=deal_id)
+    return await environment_out(user, deal_id)
+
+
+@api.route("DELETE", "/deals/{deal_id}/parties/{party_id}", summary="Remove someone from "
+           "around the deal (U-4), with their links", response=EnvironmentOut,
+           tags=["deals"])
+async def party_remove(request: web.Request, user: User, deal_id: int, party_id: int):
+    await parties.do_remove_party(user, party_id, source=_source(request), deal_id=deal_id)
+    return await environment_out(user, deal_id)
+
+
+@api.route("POST", "/deals/{deal_id}/links", summary="Tie two people around the deal (U-4): "
+           "who influences, reports to, works or competes with whom; once per kind",
+           body=LinkIn, response=EnvironmentOut, tags=["deals"], status=201)
+async def link_add(request: web.Request, user: User, deal_id: int, body: LinkIn):
+    try:
+        await parties.do_link(user, body.from_id, body.to_id, body.kind,
+                              source=_source(request), deal_id=deal_id)
+    except ValidationFailed as exc:  # the service's names for the two ends
+        renamed = {"source_id": "from_id", "target_id": "to_id"}.get(exc.field)
+        if renamed is None:
+            raise
+        raise ValidationFailed(renamed, exc.template, **exc.params) from None
+    return await environment_out(user, deal_id)
+
+
+@api.route("DELETE", "/deals/{deal_id}/links/{link_id}", summary="Remove a tie between two "
+           "people around the deal (U-4)", response=EnvironmentOut, tags=["deals"])
+async def link_remove(request: web.Request, user: User, deal_id: int, link_id: int):
+    await parties.do_unlink(user, link_id, deal_id=deal_id)
+    return await environment_out(user, deal_id)

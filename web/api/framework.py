@@ -206,7 +206,7 @@ class Api:
             except StorageUnavailable as exc:
                 return storage_down(exc, await language())
             except DomainError as exc:  # a state that forbids it: the service's own words
-                return problem(409, domain_message(exc, await language()))
+                return problem(exc.status, domain_message(exc, await language()))
             except OrmValidationError as exc:  # a value a service let through to a column
                 field_name = str(exc).split(":", 1)[0].strip() or "body"
                 log.warning("the ORM refused a value of %s (a check missing in a service)",
