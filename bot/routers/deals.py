@@ -37,7 +37,7 @@ from kontakt.formatting import date_text, money_text, when_text
 from kontakt.labels import REQUIREMENTS, item_name, process_name, stage_name
 from models import ProcessKind, StageKind, User
 from notifications.activities import deliver_activity_notices
-from services import deal_stats
+from services import deal_cards, deal_lists, deal_money, deal_stats
 from services import deals as svc
 from services.clock import utcnow
 from services.dictionaries import SEEDED_ITEM_NAMES
@@ -119,7 +119,7 @@ def cancel_row() -> list[InlineKeyboardButton]:
 
 
 # --- the list ------------------------------------------------------------------------
-def _row_label(row: svc.DealRow, staff: User) -> str:
+def _row_label(row: deal_lists.DealRow, staff: User) -> str:
     deal = row.deal
     mark = "⚠️" if row.next_step is None else date_text(row.next_step, staff.timezone)[:5]
     text = f"{mark} {deal.title}"
@@ -136,11 +136,11 @@ async def list_page(staff: User, page: int) -> tuple[str, InlineKeyboardMarkup]:
     from bot.routers.clients import MyClientsCB
 
     page = max(0, page)
-    filters = svc.DealFilters(mine=True)
-    rows, total = await svc.deal_page(staff, filters, page + 1, PAGE)
+    filters = deal_lists.DealFilters(mine=True)
+    rows, total = await deal_lists.deal_page(staff, filters, page + 1, PAGE)
     if not rows and page > 0:
         page = max(0, (total - 1) // PAGE)
-        rows, total = await svc.deal_page(staff, filters, page + 1, PAGE)
+        rows, total = await deal_lists.deal_page(staff, filters, page + 1, PAGE)
     if not total:
         return _("💼 You have no open deals. To start one, open a client (🔎 Clients or "
                  "/clients) and press 💼 New deal on its card."), InlineKeyboardMarkup(
@@ -158,7 +158,7 @@ async def list_page(staff: User, page: int) -> tuple[str, InlineKeyboardMarkup]:
 
 
 # --- the card ------------------------------------------------------------------------
-def _stage_line(card: svc.Card) -> str:
+def _stage_line(card: deal_cards.Card) -> str:
     deal, e = card.deal, html.escape
     stage, process = e(stage_name(deal.stage, _)), e(process_name(deal.process, _))
     if deal.stage.kind != StageKind.OPEN:
@@ -223,7 +223,7 @@ def is_claim(deal) -> bool:
     return deal.process.kind == ProcessKind.CLAIM
 
 
-async def card_text(card: svc.Card, staff: User) -> str:
+async def card_text(card: deal_cards.Card, staff: User) -> str:
     deal, e = card.deal, html.escape
     now = utcnow()
     lines = [f"💼 <b>{e(deal.title)}</b>", "🏢 " + e(deal.client.name), _stage_line(card)]
@@ -263,7 +263,7 @@ async def card_text(card: svc.Card, staff: User) -> str:
     return "\n".join(lines)
 
 
-def _closing(card: svc.Card, kind: StageKind) -> str:
+def _closing(card: deal_cards.Card, kind: StageKind) -> str:
     """The won or lost stage's name for its button ("Won", "Settled", "Выиграна")."""
     stage = next((s for s in card.stages if s.kind == kind), None)
     if stage is None:
@@ -271,7 +271,7 @@ def _closing(card: svc.Card, kind: StageKind) -> str:
     return _cut(stage_name(stage, _), 24)
 
 
-def card_markup(card: svc.Card, page: int = 0) -> InlineKeyboardMarkup:
+def card_markup(card: deal_cards.Card, page: int = 0) -> InlineKeyboardMarkup:
     deal = card.deal
     did = deal.id
     rows: list[list[InlineKeyboardButton]] = []
@@ -299,7 +299,7 @@ def card_markup(card: svc.Card, page: int = 0) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def edit_markup(card: svc.Card, page: int = 0) -> InlineKeyboardMarkup:
+def edit_markup(card: deal_cards.Card, page: int = 0) -> InlineKeyboardMarkup:
     did = card.deal.id
     return InlineKeyboardMarkup(inline_keyboard=[
         [_btn(_("💰 Amount"), DealCB(action="amount", deal_id=did, page=page)),
@@ -308,7 +308,7 @@ def edit_markup(card: svc.Card, page: int = 0) -> InlineKeyboardMarkup:
         [_btn(_("↩️ Back"), DealCB(action="card", deal_id=did, page=page))]])
 
 
-def probability_markup(card: svc.Card, page: int = 0) -> InlineKeyboardMarkup:
+def probability_markup(card: deal_cards.Card, page: int = 0) -> InlineKeyboardMarkup:
     did = card.deal.id
     values = [_btn(f"{v} %", DealCB(action="setprob", deal_id=did, value=str(v), page=page))
               for v in OVERRIDES]
@@ -320,7 +320,7 @@ def probability_markup(card: svc.Card, page: int = 0) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-async def contacts_markup(staff: User, card: svc.Card, page: int = 0
+async def contacts_markup(staff: User, card: deal_cards.Card, page: int = 0
                           ) -> tuple[str, InlineKeyboardMarkup]:
     from services.contacts import list_contacts
 
@@ -340,7 +340,7 @@ async def contacts_markup(staff: User, card: svc.Card, page: int = 0
     return _("📇 Who is the deal's contact person?"), InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def move_markup(card: svc.Card, page: int = 0) -> InlineKeyboardMarkup:
+def move_markup(card: deal_cards.Card, page: int = 0) -> InlineKeyboardMarkup:
     """The open stages it may go to, one tap each (won and lost have their buttons)."""
     deal = card.deal
     opened = [s for s in card.stages if s.kind == StageKind.OPEN]
@@ -353,7 +353,7 @@ def move_markup(card: svc.Card, page: int = 0) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-async def reasons_markup(card: svc.Card, page: int = 0) -> InlineKeyboardMarkup:
+async def reasons_markup(card: deal_cards.Card, page: int = 0) -> InlineKeyboardMarkup:
     rows = [[_btn(_cut(item_name(r, _, SEEDED_ITEM_NAMES), 60),
                   DealCB(action="reason", deal_id=card.deal.id, value=str(r.id), page=page))]
             for r in await svc.lost_reasons()]
@@ -386,7 +386,7 @@ def fault_markup(deal_id: int) -> InlineKeyboardMarkup:
         cancel_row()])
 
 
-def _lost_question(card: svc.Card) -> str:
+def _lost_question(card: deal_cards.Card) -> str:
     if card.deal.process.kind == ProcessKind.SALE:
         return _("❌ Why was it lost?")
     return _("❌ «{stage}»: why? Choose the reason.").format(
@@ -407,8 +407,8 @@ async def put(message: Message, text: str, markup: InlineKeyboardMarkup | None, 
 
 
 async def show_card(message: Message, staff: User, deal_id: int, *, edit: bool = False,
-                    page: int = 0, note: str | None = None) -> svc.Card:
-    card = await svc.deal_card(staff, deal_id)
+                    page: int = 0, note: str | None = None) -> deal_cards.Card:
+    card = await deal_cards.deal_card(staff, deal_id)
     text = await card_text(card, staff)
     if note:
         text = note + "\n\n" + text
@@ -428,10 +428,10 @@ def build_deals_router() -> Router:
         if notices:
             await deliver_activity_notices(bot, i18n, notices)
 
-    async def _card(query: CallbackQuery, staff: User, deal_id: int) -> svc.Card | None:
+    async def _card(query: CallbackQuery, staff: User, deal_id: int) -> deal_cards.Card | None:
         """The deal as it is now, or None after answering "not found"."""
         try:
-            return await svc.deal_card(staff, deal_id)
+            return await deal_cards.deal_card(staff, deal_id)
         except DomainError as exc:
             await query.answer(alert(error_text(exc)), show_alert=True)
             return None
@@ -513,7 +513,7 @@ def build_deals_router() -> Router:
             return
         await _win(query, staff, card, callback_data.page, bot, i18n, reminders)
 
-    async def _win(query: CallbackQuery, staff: User, card: svc.Card, page: int, bot: Bot,
+    async def _win(query: CallbackQuery, staff: User, card: deal_cards.Card, page: int, bot: Bot,
                    i18n: I18n, reminders) -> None:
         try:
             result = await svc.do_win(staff, card.deal.id, source="bot")
@@ -531,7 +531,7 @@ def build_deals_router() -> Router:
         await _after(bot, i18n, reminders, result.notices)
 
     # --- closing a claim: its resolution and whether it was our fault (U-7) ----------------
-    async def _claim_questions(query: CallbackQuery, card: svc.Card, state: FSMContext,
+    async def _claim_questions(query: CallbackQuery, card: deal_cards.Card, state: FSMContext,
                                then: str, page: int) -> bool:
         """Won or lost on a claim without its resolution or "our fault": the missing one
         is asked first (typed, then Yes/No); True when a question was asked."""
@@ -588,7 +588,7 @@ def build_deals_router() -> Router:
             values["resolution"] = data["resolution"]
         try:
             await svc.do_update_deal(staff, card.deal.id, values, source="bot")
-            card = await svc.deal_card(staff, card.deal.id)
+            card = await deal_cards.deal_card(staff, card.deal.id)
         except DomainError as exc:
             await query.answer(alert(error_text(exc)), show_alert=True)
             return
@@ -599,7 +599,7 @@ def build_deals_router() -> Router:
             return
         await _win(query, staff, card, page, bot, i18n, reminders)
 
-    async def _closed_already(query: CallbackQuery, card: svc.Card, staff: User,
+    async def _closed_already(query: CallbackQuery, card: deal_cards.Card, staff: User,
                               page: int) -> bool:
         """Won or Lost on an old card of a deal closed since: said, the card redrawn."""
         kind = card.deal.stage.kind
@@ -695,7 +695,7 @@ def build_deals_router() -> Router:
                     int(competitor) if competitor else None, callback_data.page, bot, i18n,
                     reminders)
 
-    async def _lose(query: CallbackQuery, staff: User, state: FSMContext, card: svc.Card,
+    async def _lose(query: CallbackQuery, staff: User, state: FSMContext, card: deal_cards.Card,
                     reason_id: int, competitor_id: int | None, page: int, bot: Bot,
                     i18n: I18n, reminders) -> None:
         if card.deal.stage.kind == StageKind.LOST:
@@ -845,7 +845,7 @@ def build_deals_router() -> Router:
     async def amount_typed(message: Message, staff: User, state: FSMContext, bot: Bot,
                            i18n: I18n, reminders=None) -> None:
         try:
-            amount, currency = svc.parse_money(message.text or "")
+            amount, currency = deal_money.parse_money(message.text or "")
         except ValidationFailed as exc:
             await message.answer(error_text(exc) + "\n" + _("Try again or press Skip."),
                                  reply_markup=InlineKeyboardMarkup(inline_keyboard=[
@@ -940,7 +940,7 @@ def build_deals_router() -> Router:
     async def amount_changed(message: Message, staff: User, state: FSMContext) -> None:
         deal_id = int(((await state.get_data()).get("deal_edit") or {}).get("deal_id") or 0)
         try:
-            amount, currency = svc.parse_money(message.text or "")
+            amount, currency = deal_money.parse_money(message.text or "")
         except ValidationFailed as exc:
             await message.answer(error_text(exc) + "\n" + _(
                 "Type the sum again, e.g. “150 000” or “1 250,50 грн”; /cancel to stop."),
@@ -1156,7 +1156,7 @@ def build_deals_router() -> Router:
                     state: FSMContext) -> None:
         if (card := await _card(query, staff, callback_data.deal_id)) is None:
             return
-        if await svc.claim_process() is None:
+        if await deal_lists.claim_process() is None:
             await query.answer(_("There is no claim process: an administrator archived it."),
                                show_alert=True)
             return
@@ -1189,12 +1189,12 @@ def build_deals_router() -> Router:
         except DomainError as exc:
             await query.answer(alert(client_error(exc)), show_alert=True)
             return
-        if await svc.claim_process() is None:
+        if await deal_lists.claim_process() is None:
             await query.answer(_("There is no claim process: an administrator archived it."),
                                show_alert=True)
             return
         await query.answer()
-        deals = await svc.claimable_deals(staff, found.id)
+        deals = await deal_lists.claimable_deals(staff, found.id)
         if not deals:
             await _ask_claim_title(query.message, state, found.id, None)
             return
@@ -1239,7 +1239,7 @@ def build_deals_router() -> Router:
                 reply_markup=InlineKeyboardMarkup(inline_keyboard=[cancel_row()]))
             return
         data = (await state.get_data()).get("new_claim") or {}
-        process = await svc.claim_process()
+        process = await deal_lists.claim_process()
         if process is None:
             await state.set_state(None)
             await message.answer(_("There is no claim process: an administrator archived it."))

@@ -22,9 +22,9 @@ from kontakt.formatting import local
 from kontakt.history import SOURCES
 from kontakt.i18n import translator
 from models import DealEvent, PartyLinkKind, PartyRole, ProcessType, Stage, Stance, User
+from services import deal_cards, deal_lists, deal_stats
 from services import deal_parties as parties
 from services import deal_processes as processes
-from services import deal_stats
 from services import deals as svc
 from services.clock import utcnow
 from services.deal_processes import REQUIREMENTS
@@ -470,7 +470,7 @@ async def card_out(user: User, deal_id: int) -> DealCardOut:
     """The deal card as the API gives it (the Mini App's card page renders the same)."""
     lang = str(user.language)
     gettext = translator(lang)
-    card = await svc.deal_card(user, deal_id)
+    card = await deal_cards.deal_card(user, deal_id)
     deal = card.deal
     row = _row(deal, deal.stage, card.next_step, card.in_stage_since, gettext)
     detail = await probability_out(deal, gettext, lang)
@@ -513,11 +513,11 @@ async def card_out(user: User, deal_id: int) -> DealCardOut:
         closed_at=deal.closed_at, created_at=deal.created_at, version=deal.version)
 
 
-async def rows_out(user: User, rows: list[svc.DealRow]) -> list[DealRowOut]:
+async def rows_out(user: User, rows: list[deal_lists.DealRow]) -> list[DealRowOut]:
     gettext = translator(str(user.language))
     ids = [r.deal.id for r in rows]
-    since = await svc.stage_since(ids)
-    steps = await svc.next_step_activities(ids)
+    since = await deal_lists.stage_since(ids)
+    steps = await deal_lists.next_step_activities(ids)
     return [_row(r.deal, r.deal.stage, steps.get(r.deal.id),
                  since.get(r.deal.id, r.deal.created_at), gettext) for r in rows]
 
@@ -532,10 +532,11 @@ def _source(request: web.Request) -> str:
            "those without a next step first", query=DealQuery, response=DealList,
            tags=["deals"])
 async def deals_list(request: web.Request, user: User, query: DealQuery):
-    filters = svc.DealFilters(q=query.q, process_id=query.process_id, stage_id=query.stage_id,
-                              owner_id=query.owner_id, client_id=query.client_id,
-                              state=query.state, mine=query.mine)
-    rows, total = await svc.deal_page(user, filters, query.page, query.per_page)
+    filters = deal_lists.DealFilters(q=query.q, process_id=query.process_id,
+                                     stage_id=query.stage_id, owner_id=query.owner_id,
+                                     client_id=query.client_id, state=query.state,
+                                     mine=query.mine)
+    rows, total = await deal_lists.deal_page(user, filters, query.page, query.per_page)
     return DealList(items=await rows_out(user, rows), total=total, page=query.page,
                     per_page=query.per_page)
 
@@ -647,7 +648,7 @@ async def deal_pipeline(request: web.Request, user: User, query: PipelineQuery):
         from services.errors import NotFound
 
         raise NotFound("process")
-    summary = await svc.pipeline(user, process.id, mine=query.mine, owner_id=query.owner_id)
+    summary = await deal_lists.pipeline(user, process.id, mine=query.mine, owner_id=query.owner_id)
     return PipelineOut(
         process=_process(process, [s.stage for s in summary], gettext),
         stages=[StageSumOut(stage=_stage(s.stage, gettext), count=s.count,
