@@ -10,7 +10,7 @@ years and end won, lost or still open. Then, through the services:
 * ``funnel_p95_ms``: :func:`services.deal_stats.funnel` for a quarter and one department
   (as an admin), 30 times over quarters and departments;
 * ``pipeline_page_p95_ms``: one stage's first page of a manager's deals
-  (:func:`services.deals.deal_page`), 100 times;
+  (:func:`services.deal_lists.deal_page`), 100 times;
 * ``probability_all_s``: :func:`services.deal_stats.recompute_all` once;
 * ``stage_move_p95_ms``: :func:`services.deals.do_move` into a managed stage whose
   playbook makes 3 tasks, 100 deals;
@@ -151,8 +151,7 @@ async def run_backend(url: str, backend: str, quick: bool) -> dict:
 
     from kontakt import db as kdb
     from models import Role, User
-    from services import deal_stats
-    from services import deals as svc
+    from services import deal_lists, deal_stats
 
     n_deals, n_events = (10_000, 100_000) if quick else (100_000, 1_000_000)
     await kdb.init_db(url)
@@ -187,7 +186,7 @@ async def run_backend(url: str, backend: str, quick: bool) -> dict:
     opened = [s for s in stages if s.kind == "open"]
     for k in range(100):
         t = time.perf_counter()
-        await svc.deal_page(managers[k % 50], svc.DealFilters(
+        await deal_lists.deal_page(managers[k % 50], deal_lists.DealFilters(
             process_id=sale.id, stage_id=opened[k % len(opened)].id, mine=True), page=1)
         page_ms.append((time.perf_counter() - t) * 1000)
 

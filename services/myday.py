@@ -22,7 +22,7 @@ from tortoise.functions import Max
 
 from models import Activity, Client, User
 from services import activities as activity_service
-from services import deals as deal_service
+from services import deal_lists
 from services.activities import AgendaItem
 from services.analytics import PlanRow, plan_vs_fact
 from services.clients import my_clients, visible_clients
@@ -67,7 +67,7 @@ async def my_day(actor: User, *, now: datetime | None = None) -> MyDay:
     late = await activity_service.overdue(actor, limit=200)
     local_day = now.astimezone(ZoneInfo(actor.timezone)).date()
     plan = [r for r in await plan_vs_fact(actor, "day", local_day) if r.user_id == actor.id]
-    stalled, stalled_total = await deal_service.without_next_step(actor, limit=STALLED)
+    stalled, stalled_total = await deal_lists.without_next_step(actor, limit=STALLED)
     return MyDay(today=today, overdue=late[:OVERDUE], overdue_total=len(late),
                  recent=await recent_clients(actor), plan=plan, stalled=stalled,
                  stalled_total=stalled_total)

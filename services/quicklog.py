@@ -397,7 +397,7 @@ async def link_to_open_deal(actor: User, client_id: int | None,
     """A logged contact (and its follow-up) goes with the client's open deal: with one
     open deal (that ``actor`` sees) they are linked to it at once; with several, the
     deals are returned to choose from (:func:`do_link_to_deal`)."""
-    from services.deals import open_deals_of_client
+    from services.deal_lists import open_deals_of_client
 
     if client_id is None or not activity_ids:
         return DealLink()

@@ -14,6 +14,7 @@ from models import Activity, Deal, DealEvent, Role, StageKind
 from services import clients as client_svc
 from services import deals as svc
 from services.clock import utcnow
+from services.deal_money import parse_money
 from tests.conftest import say, settled
 
 
@@ -432,16 +433,16 @@ def test_u2_sums_as_salespeople_type_and_read_them():
     from kontakt.formatting import money_text
     from services.errors import ValidationFailed
 
-    assert svc.parse_money("150 000") == (Decimal("150000.00"), None)
-    assert svc.parse_money("1 250,50 грн") == (Decimal("1250.50"), "UAH")
-    assert svc.parse_money("$5000") == (Decimal("5000.00"), "USD")
-    assert svc.parse_money("150к") == (Decimal("150000.00"), None)
-    assert svc.parse_money("1,5 млн ₽") == (Decimal("1500000.00"), "RUB")
-    assert svc.parse_money("100 тыс. руб.") == (Decimal("100000.00"), "RUB")
-    assert svc.parse_money("") == (None, None)
+    assert parse_money("150 000") == (Decimal("150000.00"), None)
+    assert parse_money("1 250,50 грн") == (Decimal("1250.50"), "UAH")
+    assert parse_money("$5000") == (Decimal("5000.00"), "USD")
+    assert parse_money("150к") == (Decimal("150000.00"), None)
+    assert parse_money("1,5 млн ₽") == (Decimal("1500000.00"), "RUB")
+    assert parse_money("100 тыс. руб.") == (Decimal("100000.00"), "RUB")
+    assert parse_money("") == (None, None)
     for bad in ("a lot", "12 parrots", "$5 грн", "-5"):
         with pytest.raises(ValidationFailed):
-            svc.parse_money(bad)
+            parse_money(bad)
     assert plain(money_text(Decimal("150000.50"), "RUB")) == "150 000,50 ₽"
     assert plain(money_text(Decimal("2500"), "UAH")) == "2 500 ₴"
     assert plain(money_text(Decimal("1234567.8"), "EUR")) == "1 234 567,80 €"

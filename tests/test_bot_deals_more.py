@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from models import Activity, ActivityState, Deal, DictionaryItem, Role, StageKind
 from services import contacts as contact_svc
+from services import deal_cards
 from services import deals as svc
 from services.clock import utcnow
 from tests.conftest import say, settled
@@ -387,7 +388,7 @@ async def test_quick_log_links_to_the_clients_one_open_deal(service, emulator, m
         "Linked to the deal “Pipes <big>”" in said["text"]
     linked = await Activity.filter(deal_id=deal.id).order_by("id")
     assert [a.state for a in linked] == [ActivityState.DONE, ActivityState.PLANNED]
-    card = await svc.deal_card(ivan, deal.id)
+    card = await deal_cards.deal_card(ivan, deal.id)
     assert card.next_step is not None and card.next_step.id == linked[1].id
 
 

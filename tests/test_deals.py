@@ -29,6 +29,7 @@ from models import (
 )
 from services import activities as acts
 from services import clients as client_svc
+from services import deal_cards, deal_lists
 from services import deal_processes as processes
 from services import deals as svc
 from services.errors import NotFound, PermissionDenied, ValidationFailed
@@ -77,7 +78,7 @@ async def test_u2_create_move_win_with_history_and_time_in_stage(database_url, m
     assert events == [(1, None, stages["lead"].id, "web"),
                       (2, stages["lead"].id, stages["need"].id, "bot"),
                       (3, stages["need"].id, stages["won"].id, "web")]
-    card = await svc.deal_card(ivan, deal.id)
+    card = await deal_cards.deal_card(ivan, deal.id)
     assert card.in_stage_since == (await DealEvent.get(deal_id=deal.id, seq=3)).at
     assert await AuditLog.filter(entity="deal", object_id=deal.id, action="stage").count() == 2
 
@@ -191,7 +192,7 @@ async def test_u2_who_sees_a_deal(database_url, make_staff):
             await svc.do_move(who, deal.id, deal.stage_id + 1)
     await svc.do_set_team(ivan, deal.id, [petr.id])  # shared with a colleague
     assert (await svc.get_deal(petr, deal.id)).id == deal.id
-    rows, total = await svc.deal_page(petr, svc.DealFilters(mine=True))
+    rows, total = await deal_lists.deal_page(petr, deal_lists.DealFilters(mine=True))
     assert total == 1 and rows[0].deal.id == deal.id
     # a manager cannot give it to someone outside; a head can within the department
     with pytest.raises(ValidationFailed):
@@ -200,11 +201,11 @@ async def test_u2_who_sees_a_deal(database_url, make_staff):
     assert (await Deal.get(id=deal.id)).owner_id == petr.id
     # archived: gone from lists; only an admin restores
     await svc.do_archive_deal(petr, deal.id)
-    assert (await svc.deal_page(admin, svc.DealFilters()))[1] == 0
+    assert (await deal_lists.deal_page(admin, deal_lists.DealFilters()))[1] == 0
     with pytest.raises(PermissionDenied):
         await svc.do_archive_deal(petr, deal.id, archived=False)
     await svc.do_archive_deal(admin, deal.id, archived=False)
-    assert (await svc.deal_page(admin, svc.DealFilters()))[1] == 1
+    assert (await deal_lists.deal_page(admin, deal_lists.DealFilters()))[1] == 1
 
 
 async def test_u2_list_puts_deals_without_a_next_step_first_and_pages(
@@ -219,12 +220,12 @@ async def test_u2_list_puts_deals_without_a_next_step_first_and_pages(
         await svc.do_add_activity(ivan, d.id, {
             "title": "Звонок", "type": call.code,
             "starts_at": f"2030-01-{10 - 3 * n:02d}T10:00:00+03:00"})
-    first, total = await svc.deal_page(ivan, svc.DealFilters(), page=1, per_page=3)
-    second, _ = await svc.deal_page(ivan, svc.DealFilters(), page=2, per_page=3)
+    first, total = await deal_lists.deal_page(ivan, deal_lists.DealFilters(), page=1, per_page=3)
+    second, _ = await deal_lists.deal_page(ivan, deal_lists.DealFilters(), page=2, per_page=3)
     assert total == 5
     assert [r.deal.title for r in first + second] == ["D4", "D3", "D2", "D1", "D0"]
     assert first[0].next_step is None and second[0].next_step is not None
-    summary = await svc.pipeline(ivan, deals[0].process_id)
+    summary = await deal_lists.pipeline(ivan, deals[0].process_id)
     assert summary[0].count == 5 and summary[1].count == 0
 
 

@@ -98,11 +98,11 @@ async def _common(request: web.Request, user) -> dict[str, Any]:
 
 async def client_deals(request: web.Request, user, client) -> dict[str, Any]:
     """The client card's open deals (U-2) and its new-deal form for that client."""
-    from services import deals as svc
+    from services import deal_lists
 
     lang = str(user.language)
     gettext = translator(lang)
-    deals = await svc.open_deals_of_client(user, client.id)
+    deals = await deal_lists.open_deals_of_client(user, client.id)
     return {"client_deals": [(d.id, d.title, labels.stage_name(d.stage, gettext),
                               money_text(d.amount, d.currency, lang) if d.amount is not None
                               else None) for d in deals],
@@ -140,6 +140,7 @@ async def deal_page(request: web.Request) -> web.Response:
     from kontakt.history import SOURCES
     from services import activities as activity_service
     from services import contacts as contact_service
+    from services import deal_cards, deal_lists
     from services import deals as svc
     from services.clock import utcnow
     from services.dictionaries import SEEDED_ITEM_NAMES
@@ -154,7 +155,7 @@ async def deal_page(request: web.Request) -> web.Response:
     try:
         if not raw.isdigit() or int(raw) > 2**31 - 1:
             raise NotFound("deal")
-        card = await svc.deal_card(user, int(raw))
+        card = await deal_cards.deal_card(user, int(raw))
     except NotFound:
         return render(request, "message.html", lang=lang, status=404, user=user,
                       title_msg=N_("Deal not found"),
@@ -205,7 +206,7 @@ async def deal_page(request: web.Request) -> web.Response:
             (d.id, " · ".join(x for x in (
                 d.title, labels.stage_name(d.stage, gettext),
                 money_text(d.amount, d.currency, lang) if d.amount is not None else None)
-                if x)) for d in await svc.claim_subjects(user, deal)],
+                if x)) for d in await deal_lists.claim_subjects(user, deal)],
             "products": [(p.id, p.name) for p in await list_products()]}
         if deal.parent_id and deal.parent_id not in {i for i, _ in claim["subjects"]}:
             claim["subjects"].insert(0, (deal.parent_id, deal.parent.title))

@@ -29,7 +29,7 @@ from services import clients as svc
 from services import documents as docs
 from services import duplicates, timeline
 from services import managers as managers_svc
-from services.deals import open_deals_of_client
+from services.deal_lists import open_deals_of_client
 from services.errors import DomainError, NotFound, ValidationFailed
 from services.legal import primary_entity
 from services.storage import FileStore, StorageUnavailable

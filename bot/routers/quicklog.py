@@ -206,7 +206,7 @@ def build_quicklog_router() -> Router:
                           staff: User) -> None:
         """A saved log (and its follow-up) linked to the deal chosen, or to none; the
         choice can be changed with the same buttons."""
-        from bot.routers.deals import error_text as deal_error
+        from bot.routers.deal_card import error_text as deal_error
         from services.deals import get_deal
 
         deal_part, _sep, saved = callback_data.value.partition("-")

@@ -27,7 +27,8 @@ from services import deals as svc
 from services.clock import utcnow
 from services.dictionaries import SEEDED_ITEM_NAMES
 from services.errors import N_, NotFound, ValidationFailed
-from web.api.deals import ID, MONEY, ProcessRef, StageOut, _stage, money
+from web.api.deal_schemas import ID, MONEY, ProcessRef, StageOut, money
+from web.api.deals import _stage
 from web.api.routes import api
 
 LOST_BY = Literal["reason", "competitor", "stage", "owner"]

@@ -1,17 +1,16 @@
-"""/api/v1 deals and sales processes (issue 12: U-1, U-2, U-6): the list with filters,
-the card with its stages, moves, timeline and team, create, change, archive, move, win,
-lose, a task of the deal, the pipeline of a process (count and sum per stage), the
-process types with their stages, the reasons deals are lost, and the admin's process
-editor. Every rule is in services.deals and services.deal_processes.
+"""/api/v1 deals (issue 12: U-1, U-2, U-6): the list with filters, the card with its
+stages, moves, timeline and team, create, change, archive, move, win, lose, a task of
+the deal, the pipeline of a process (count and sum per stage) and the reasons deals are
+lost. Every rule is in services.deals. The models are in web/api/deal_schemas.py; the
+process types and the admin's process editor are web/api/process_types.py. Here too: the
+deal's environment (U-4), its people around it and their ties.
 
 Money is a string with a decimal point (``"150000.50"``), never a JSON number; a sum
 sent in is a string too, as people type it (``"150 000,50"``)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Annotated, Literal
+from datetime import datetime
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,352 +20,50 @@ from kontakt.errors import error_message
 from kontakt.formatting import local
 from kontakt.history import SOURCES
 from kontakt.i18n import translator
-from models import DealEvent, PartyLinkKind, PartyRole, ProcessType, Stage, Stance, User
+from models import DealEvent, ProcessType, Stage, User
+from services import deal_cards, deal_lists, deal_stats
 from services import deal_parties as parties
-from services import deal_processes as processes
-from services import deal_stats
 from services import deals as svc
 from services.clock import utcnow
-from services.deal_processes import REQUIREMENTS
 from services.dictionaries import SEEDED_ITEM_NAMES
-from services.errors import N_, ValidationFailed
+from services.errors import ValidationFailed
 from web.api.activities import ActivityIn, ActivityOut, Ref, after_change
 from web.api.activities import _detail as activity_detail
-from web.api.framework import MAX_ID
+from web.api.deal_schemas import (
+    ABOUT_DEAL,
+    ID,
+    LINK_KIND,
+    ROLE,
+    STANCE,
+    DealActivityOut,
+    DealCardOut,
+    DealIn,
+    DealList,
+    DealPatch,
+    DealQuery,
+    DealRowOut,
+    EventOut,
+    FactorOut,
+    LoseIn,
+    MoveIn,
+    MoveOption,
+    MoveOut,
+    NextStepOut,
+    Ok,
+    PipelineOut,
+    PipelineQuery,
+    ProbabilityOut,
+    ProcessOut,
+    ProcessRef,
+    ReasonList,
+    StageFull,
+    StageOut,
+    StageSumOut,
+    TeamIn,
+    money,
+)
 from web.api.routes import api
 from web.session import request_source
-
-CURRENCY = Literal["RUB", "UAH", "USD", "EUR", "KZT", "BYN"]
-STATE = Literal["open", "won", "lost", "all"]
-STAGE_KIND = Literal["open", "won", "lost"]
-ROLE = Literal["decision_maker", "influencer", "user", "competitor", "subcontractor",
-               "partner"]
-STANCE = Literal["supporter", "neutral", "opponent", "unknown"]
-LINK_KIND = Literal["influences", "reports_to", "works_with", "competes_with"]
-BASIS = Literal["model", "stages", "default", "override", "closed"]
-FEATURE = Literal["source", "owner", "kind", "band"]
-REQUIREMENT = Literal["amount", "expected_close", "contact", "tasks_done"]
-ABOUT_DEAL = N_("the deal the claim is about")
-MONEY = "a sum of money as a string with a decimal point, e.g. \"150000.50\""
-ID = {"ge": 1, "le": MAX_ID}
-
-assert set(CURRENCY.__args__) == set(svc.CURRENCIES)
-assert set(REQUIREMENT.__args__) == set(REQUIREMENTS)
-assert set(ROLE.__args__) == set(PartyRole) == set(labels.PARTY_ROLES)
-assert set(STANCE.__args__) == set(Stance) == set(labels.STANCES)
-assert set(LINK_KIND.__args__) == set(PartyLinkKind) == set(labels.LINK_KINDS)
-assert set(FEATURE.__args__) == set(deal_stats.FEATURES) == set(labels.FACTOR_FEATURES)
-
-
-def money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
-
-
-# ---- what goes out -------------------------------------------------------------------
-
-class StageOut(BaseModel):
-    id: int
-    name: str = Field(description="as the reader reads it (a seeded stage in their "
-                                  "language)")
-    kind: STAGE_KIND
-    position: int
-    probability: int
-    requires: list[str]
-    skippable: bool
-    days_limit: int | None
-
-
-class StageFull(StageOut):
-    stored_name: str = Field(description="the name as stored (what the editor keeps when "
-                                         "it is not changed)")
-    instructions: str | None
-    playbook_id: int | None
-
-
-class ProcessOut(BaseModel):
-    id: int
-    code: str | None
-    name: str = Field(description="as the reader reads it")
-    stored_name: str
-    kind: Literal["sale", "claim", "partner", "execution"]
-    kind_name: str
-    mode: Literal["managed", "simple"]
-    mode_name: str
-    regulation: str | None
-    archived: bool
-    next_process_id: int | None = Field(description="U-7: what a won deal goes on as")
-    stages: list[StageFull]
-
-
-class ProcessList(BaseModel):
-    items: list[ProcessOut]
-
-
-class NextStepOut(BaseModel):
-    id: int
-    title: str
-    at: datetime
-    type: str = Field(description="the activity type's icon and name")
-
-
-class DealRowOut(BaseModel):
-    id: int
-    title: str
-    client: Ref
-    process_id: int
-    stage: StageOut
-    owner: Ref
-    amount: str | None = Field(description=MONEY)
-    currency: str
-    expected_close: date | None
-    next_step: NextStepOut | None
-    no_next_step: bool = Field(description="an open deal with no open next step: flagged")
-    in_stage_since: datetime
-    days_in_stage: int
-
-
-class DealList(BaseModel):
-    items: list[DealRowOut]
-    total: int
-    page: int
-    per_page: int
-
-
-class MoveOption(BaseModel):
-    stage: StageOut
-    refused: str | None = Field(description="why a move there is refused now, in the "
-                                            "reader's language; null: it may go there")
-
-
-class EventOut(BaseModel):
-    seq: int
-    at: datetime
-    from_stage: str | None
-    to_stage: str
-    to_kind: STAGE_KIND
-    user: str | None
-    source: str
-    text: str = Field(description="the event as the reader reads it: their language, "
-                                  "their time zone")
-
-
-class DealActivityOut(BaseModel):
-    id: int
-    title: str
-    type: str
-    state: str
-    state_name: str
-    starts_at: datetime | None
-    result: str | None
-
-
-class ProcessRef(BaseModel):
-    id: int
-    name: str
-    kind: str
-    mode: str
-
-
-class FactorOut(BaseModel):
-    feature: FEATURE
-    feature_name: str = Field(description="in the reader's language: source, owner, "
-                                          "client, amount")
-    value: str = Field(description="the source's or owner's id, the client's kind "
-                                   "(company, individual), the amount band (none, b0..b3)")
-    value_name: str = Field(description="readable: the source's name, the person's name, "
-                                        "company or individual, \"under 100 000\"...")
-    ratio: float = Field(description="how it moves the odds of winning: above 1 towards "
-                                     "a win, below 1 away from it")
-    ratio_text: str = Field(description="e.g. \"×2.7\" (a decimal comma in Russian and "
-                                        "Ukrainian)")
-    text: str = Field(description="e.g. \"source: Referral ×2.7\"")
-
-
-class ProbabilityOut(BaseModel):
-    value: int = Field(description="what the card shows, percent")
-    basis: BASIS = Field(description="model: naive Bayes over the company's closed deals; "
-                         "stages: the share of deals won past this stage; default: the "
-                         "stage's own figure; override: set by the manager; closed: won or "
-                         "lost")
-    basis_name: str
-    factors: list[FactorOut] = Field(description="the strongest reasons (basis model)")
-    override: int | None = Field(description="the manager's own figure, if set")
-    estimate: int = Field(description="what Kontakt estimates, whatever the override")
-    text: str = Field(description="one line as the card shows it: \"62 % · from closed "
-                                  "deals · source: Referral ×2.7\"")
-
-
-class DealCardOut(DealRowOut):
-    contact: Ref | None
-    source: Ref | None
-    notes: str | None
-    probability: int = Field(description="what the card shows: the manager's override if "
-                             "set, else Kontakt's estimate (see probability_detail)")
-    probability_override: int | None
-    probability_detail: ProbabilityOut
-    parent: Ref | None = Field(description="U-7: the deal a claim is about (or the sale an "
-                                           "execution follows)")
-    product: Ref | None = Field(description="U-7: the product a claim is about")
-    resolution: str | None = Field(description="U-7: how a claim was settled")
-    our_fault: bool | None = Field(description="U-7: was the claim's cause ours; null: not "
-                                               "decided yet")
-    process: ProcessRef
-    stages: list[StageOut]
-    moves: list[MoveOption]
-    events: list[EventOut]
-    activities: list[DealActivityOut]
-    team: list[Ref]
-    lost_reason: Ref | None
-    competitor: Ref | None
-    closed_at: datetime | None
-    created_at: datetime
-    version: int
-
-
-class MoveOut(BaseModel):
-    moved: bool = Field(description="false: the deal was already there (a double tap)")
-    deal: DealCardOut
-
-
-class StageSumOut(BaseModel):
-    stage: StageOut
-    count: int
-    amount: str = Field(description=MONEY + "; all currencies added, see amounts")
-    amounts: dict[str, str] = Field(description="the sum per currency")
-
-
-class PipelineOut(BaseModel):
-    process: ProcessOut
-    stages: list[StageSumOut]
-
-
-class ReasonList(BaseModel):
-    items: list[Ref]
-
-
-class Ok(BaseModel):
-    ok: bool = True
-
-
-# ---- what comes in -------------------------------------------------------------------
-
-class DealQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    q: str | None = Field(default=None, max_length=100, description="in the title or the "
-                                                                    "client's name")
-    process_id: int | None = Field(default=None, **ID)
-    stage_id: int | None = Field(default=None, **ID)
-    owner_id: int | None = Field(default=None, **ID)
-    client_id: int | None = Field(default=None, **ID)
-    state: STATE = "open"
-    mine: bool = Field(default=False, description="only one's own and those one is on "
-                                                  "the team of")
-    page: int = Field(default=1, ge=1, le=100000)
-    per_page: int = Field(default=20, ge=1, le=100)
-
-
-class DealIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    client_id: int = Field(**ID)
-    process_id: int | None = Field(default=None, **ID, description="a sale by default")
-    title: str | None = Field(default=None, max_length=200, description="the client's "
-                                                                         "name by default")
-    amount: str | None = Field(default=None, max_length=40, description=MONEY +
-                               " (spaces and a decimal comma are fine)")
-    currency: CURRENCY | None = None
-    expected_close: date | None = None
-    contact_id: int | None = Field(default=None, **ID)
-    source_id: int | None = Field(default=None, **ID)
-    notes: str | None = Field(default=None, max_length=5000)
-    probability_override: int | None = Field(default=None, ge=0, le=100)
-    owner_id: int | None = Field(default=None, **ID)
-    parent_id: int | None = Field(default=None, **ID, description="U-7: for a claim, the "
-                                  "deal it is about (one of the same client's)")
-    product_id: int | None = Field(default=None, **ID, description="U-7: for a claim")
-
-
-class DealPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: str | None = Field(default=None, max_length=200)
-    amount: str | None = Field(default=None, max_length=40, description=MONEY +
-                               "; null clears it")
-    currency: CURRENCY | None = None
-    expected_close: date | None = None
-    contact_id: int | None = Field(default=None, **ID, description="null clears it")
-    source_id: int | None = Field(default=None, **ID)
-    notes: str | None = Field(default=None, max_length=5000)
-    probability_override: int | None = Field(default=None, ge=0, le=100,
-                                             description="null: Kontakt's estimate")
-    owner_id: int | None = Field(default=None, **ID)
-    parent_id: int | None = Field(default=None, **ID, description="U-7: the deal a claim "
-                                  "is about, one of the same client's; null clears it")
-    product_id: int | None = Field(default=None, **ID, description="U-7: null clears it")
-    resolution: str | None = Field(default=None, max_length=5000, description="U-7: how "
-                                   "the claim was settled; needed to close a claim")
-    our_fault: bool | None = Field(default=None, description="U-7: needed to close a "
-                                   "claim; null: not decided")
-
-
-class MoveIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    stage_id: int = Field(**ID)
-    lost_reason_id: int | None = Field(default=None, **ID, description="to the lost stage: "
-                                       "required")
-    competitor_id: int | None = Field(default=None, **ID, description="to the lost stage: "
-                                      "the client who won, if known")
-
-
-class LoseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lost_reason_id: int | None = Field(default=None, **ID, description="required: one of "
-                                       "/lost-reasons")
-    competitor_id: int | None = Field(default=None, **ID)
-
-
-class TeamIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    user_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
-        max_length=50, description="the team besides the owner")
-
-
-class PipelineQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    process_id: int | None = Field(default=None, **ID, description="the first process "
-                                   "type by default")
-    mine: bool = False
-    owner_id: int | None = Field(default=None, **ID)
-
-
-class ProcessQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    archived: bool = Field(default=False, description="the archived ones instead")
-
-
-class StageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: int | None = Field(default=None, **ID, description="an existing stage; none: new")
-    name: str = Field(max_length=100)
-    kind: STAGE_KIND = "open"
-    probability: int = Field(default=0, ge=0, le=100)
-    requires: list[REQUIREMENT] = Field(default_factory=list, max_length=4)
-    skippable: bool = True
-    instructions: str | None = Field(default=None, max_length=5000)
-    playbook_id: int | None = Field(default=None, **ID)
-    days_limit: int | None = Field(default=None, ge=1, le=365)
-
-
-class ProcessIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=100)
-    kind: Literal["sale", "claim", "partner", "execution"] = "sale"
-    mode: Literal["managed", "simple"] = "simple"
-    next_process_id: int | None = Field(default=None, **ID, description="U-7: a won deal "
-                                        "goes on as a deal of this type")
-    regulation: str | None = Field(default=None, max_length=20000)
-    stages: list[StageIn] = Field(min_length=1, max_length=processes.MAX_STAGES,
-                                  description="in order; a stage left out is archived if "
-                                              "a deal was ever in it, else deleted")
-
 
 # ---- rendering -----------------------------------------------------------------------
 
@@ -470,7 +167,7 @@ async def card_out(user: User, deal_id: int) -> DealCardOut:
     """The deal card as the API gives it (the Mini App's card page renders the same)."""
     lang = str(user.language)
     gettext = translator(lang)
-    card = await svc.deal_card(user, deal_id)
+    card = await deal_cards.deal_card(user, deal_id)
     deal = card.deal
     row = _row(deal, deal.stage, card.next_step, card.in_stage_since, gettext)
     detail = await probability_out(deal, gettext, lang)
@@ -513,11 +210,11 @@ async def card_out(user: User, deal_id: int) -> DealCardOut:
         closed_at=deal.closed_at, created_at=deal.created_at, version=deal.version)
 
 
-async def rows_out(user: User, rows: list[svc.DealRow]) -> list[DealRowOut]:
+async def rows_out(user: User, rows: list[deal_lists.DealRow]) -> list[DealRowOut]:
     gettext = translator(str(user.language))
     ids = [r.deal.id for r in rows]
-    since = await svc.stage_since(ids)
-    steps = await svc.next_step_activities(ids)
+    since = await deal_lists.stage_since(ids)
+    steps = await deal_lists.next_step_activities(ids)
     return [_row(r.deal, r.deal.stage, steps.get(r.deal.id),
                  since.get(r.deal.id, r.deal.created_at), gettext) for r in rows]
 
@@ -532,10 +229,11 @@ def _source(request: web.Request) -> str:
            "those without a next step first", query=DealQuery, response=DealList,
            tags=["deals"])
 async def deals_list(request: web.Request, user: User, query: DealQuery):
-    filters = svc.DealFilters(q=query.q, process_id=query.process_id, stage_id=query.stage_id,
-                              owner_id=query.owner_id, client_id=query.client_id,
-                              state=query.state, mine=query.mine)
-    rows, total = await svc.deal_page(user, filters, query.page, query.per_page)
+    filters = deal_lists.DealFilters(q=query.q, process_id=query.process_id,
+                                     stage_id=query.stage_id, owner_id=query.owner_id,
+                                     client_id=query.client_id, state=query.state,
+                                     mine=query.mine)
+    rows, total = await deal_lists.deal_page(user, filters, query.page, query.per_page)
     return DealList(items=await rows_out(user, rows), total=total, page=query.page,
                     per_page=query.per_page)
 
@@ -647,7 +345,7 @@ async def deal_pipeline(request: web.Request, user: User, query: PipelineQuery):
         from services.errors import NotFound
 
         raise NotFound("process")
-    summary = await svc.pipeline(user, process.id, mine=query.mine, owner_id=query.owner_id)
+    summary = await deal_lists.pipeline(user, process.id, mine=query.mine, owner_id=query.owner_id)
     return PipelineOut(
         process=_process(process, [s.stage for s in summary], gettext),
         stages=[StageSumOut(stage=_stage(s.stage, gettext), count=s.count,
@@ -662,49 +360,6 @@ async def lost_reasons(request: web.Request, user: User):
     gettext = translator(str(user.language))
     return ReasonList(items=[Ref(id=r.id, name=labels.item_name(r, gettext, SEEDED_ITEM_NAMES))
                              for r in await svc.lost_reasons()])
-
-
-# ---- process types (U-1) --------------------------------------------------------------
-
-async def _process_out(p: ProcessType, gettext) -> ProcessOut:
-    return _process(p, await svc.stages_of(p.id), gettext)
-
-
-@api.route("GET", "/process-types", summary="Process types with their stages (U-1)",
-           query=ProcessQuery, response=ProcessList, tags=["deals"])
-async def process_list(request: web.Request, user: User, query: ProcessQuery):
-    gettext = translator(str(user.language))
-    return ProcessList(items=[await _process_out(p, gettext)
-                              for p in await svc.process_types(archived=query.archived)])
-
-
-@api.route("POST", "/process-types", summary="A new process type with its stages (admins)",
-           body=ProcessIn, response=ProcessOut, tags=["deals"], status=201)
-async def process_create(request: web.Request, user: User, body: ProcessIn):
-    p = await processes.do_save_process(user, None, body.model_dump())
-    return await _process_out(p, translator(str(user.language)))
-
-
-@api.route("PUT", "/process-types/{process_id}", summary="Change a process type and its "
-           "whole list of stages (admins)", body=ProcessIn, response=ProcessOut,
-           tags=["deals"])
-async def process_save(request: web.Request, user: User, process_id: int, body: ProcessIn):
-    p = await processes.do_save_process(user, process_id, body.model_dump())
-    return await _process_out(p, translator(str(user.language)))
-
-
-@api.route("POST", "/process-types/{process_id}/archive", summary="Archive a process type: "
-           "no new deals of it (admins)", response=Ok, tags=["deals"])
-async def process_archive(request: web.Request, user: User, process_id: int):
-    await processes.do_archive_process(user, process_id)
-    return Ok()
-
-
-@api.route("POST", "/process-types/{process_id}/restore", summary="Restore an archived "
-           "process type (admins)", response=Ok, tags=["deals"])
-async def process_restore(request: web.Request, user: User, process_id: int):
-    await processes.do_archive_process(user, process_id, archived=False)
-    return Ok()
 
 
 # ---- the deal's environment (U-4) ---------------------------------------------------------
