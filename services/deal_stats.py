@@ -35,7 +35,7 @@ from typing import Any
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from models import Deal, DictionaryItem, Role, Stage, StageKind, User
+from models import Deal, Department, DictionaryItem, Role, Stage, StageKind, User
 from services.clock import utcnow
 from services.permissions import department_subtree_ids
 
@@ -300,6 +300,17 @@ async def factors_of(est: Estimate) -> list[Factor]:
     return out
 
 
+async def report_departments(actor: User) -> list[Department]:
+    """The departments a person may narrow the deal reports to: an admin every one, a
+    head those of their subtree, a manager none (they see their own deals only)."""
+    if actor.role == Role.ADMIN:
+        return await Department.all().order_by("name")
+    if actor.role == Role.HEAD and actor.department_id is not None:
+        ids = await department_subtree_ids(actor.department_id)
+        return await Department.filter(id__in=list(ids)).order_by("name")
+    return []
+
+
 async def explained(deal: Deal) -> tuple[Estimate, list[Factor]]:
     """What the card shows (:func:`shown`) with its factors' sources and owners named."""
     est = shown(deal)
@@ -420,6 +431,7 @@ async def funnel(actor: User, process_id: int, start: datetime, end: datetime, *
           SELECT e.to_stage_id AS sid, s.position AS pos, nx.id AS nid, ns.kind AS nk,
                  ns.position AS np, {days} AS dur
           FROM deal_event e JOIN deal_stage s ON s.id = e.to_stage_id
+          JOIN deal d ON d.id = e.deal_id AND d.archived_at IS NULL
           LEFT JOIN deal_event nx ON nx.deal_id = e.deal_id AND nx.seq = e.seq + 1
           LEFT JOIN deal_stage ns ON ns.id = nx.to_stage_id
           WHERE {' AND '.join(where)})"""

@@ -31,9 +31,13 @@ async def _shot(page, name: str, *, full: bool = True) -> None:
 
 
 async def _ivan():
-    from models import Client, User
+    """Ivan, Romashka and the sale process; the demo's own deals archived, so that what a
+    test makes is all there is to count."""
+    from models import Client, Deal, User
     from services import deals as svc
+    from services.clock import utcnow
 
+    await Deal.filter(archived_at=None).update(archived_at=utcnow())
     ivan = await User.get(telegram_id=100003)
     romashka = await Client.get(name="ООО «Ромашка»")
     sale = next(p for p in await svc.process_types() if p.code == "sale")
