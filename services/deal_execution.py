@@ -24,7 +24,7 @@ from tortoise.expressions import F, Q
 
 from models import Deal, DealEvent, ProcessKind, StaffStatus, Stage, StageKind, User
 from services.clock import utcnow
-from services.deal_stats import _aware, _ph, _scope
+from services.deal_stats import _aware, _narrow, _ph, _scope
 
 
 @dataclass
@@ -95,11 +95,7 @@ async def claim_stats(actor: User, by: str, start: datetime, end: datetime, *,
     params: list[Any] = [start, end]
     where = [f"pt.kind = '{ProcessKind.CLAIM.value}'", f"d.created_at >= {_ph(conn, 1)}",
              f"d.created_at < {_ph(conn, 2)}", "d.archived_at IS NULL"]
-    if depts is not None:
-        where.append(f"u.department_id IN ({', '.join(str(int(d)) for d in depts)})")
-    if owner is not None:
-        params.append(owner)
-        where.append(f"d.owner_id = {_ph(conn, len(params))}")
+    _narrow(conn, where, params, depts, owner, "u.department_id", "d.owner_id")
     _, rows = await conn.execute_query(f"""
         SELECT {column} AS k, {name} AS name, d.created_at AS opened,
                d.closed_at AS closed, d.our_fault AS fault

@@ -68,6 +68,17 @@ def _ph(conn, n: int) -> str:
     return "?" if conn.capabilities.dialect == "sqlite" else f"${n}"
 
 
+def _narrow(conn, where: list[str], params: list[Any], depts: list[int] | None,
+            owner: int | None, dept_column: str, owner_column: str) -> None:
+    """A raw query's conditions narrowed to whose deals a person may count
+    (:func:`_scope`): the departments' ids written in (integers), the owner a parameter."""
+    if depts is not None:
+        where.append(f"{dept_column} IN ({', '.join(str(int(d)) for d in depts)})")
+    if owner is not None:
+        params.append(owner)
+        where.append(f"{owner_column} = {_ph(conn, len(params))}")
+
+
 # ---- the counts ---------------------------------------------------------------------
 
 @dataclass
@@ -418,11 +429,7 @@ async def funnel(actor: User, process_id: int, start: datetime, end: datetime, *
     params: list[Any] = [process_id, start, end]
     where = [f"e.process_id = {_ph(conn, 1)}", f"e.at >= {_ph(conn, 2)}",
              f"e.at < {_ph(conn, 3)}", "s.kind = 'open'"]
-    if depts is not None:
-        where.append(f"e.department_id IN ({', '.join(str(int(d)) for d in depts)})")
-    if owner is not None:
-        params.append(owner)
-        where.append(f"e.owner_id = {_ph(conn, len(params))}")
+    _narrow(conn, where, params, depts, owner, "e.department_id", "e.owner_id")
     days = ("(julianday(nx.at) - julianday(e.at))" if conn.capabilities.dialect == "sqlite"
             else "(EXTRACT(EPOCH FROM (nx.at - e.at)) / 86400.0)")
     # the cohort: each entry into an open stage in the period, with what came next
@@ -504,11 +511,7 @@ async def _weighted(process_id: int, depts: list[int] | None, owner: int | None
     params: list[Any] = [process_id]
     where = [f"d.process_id = {_ph(conn, 1)}", "s.kind = 'open'", "d.archived_at IS NULL",
              "d.amount IS NOT NULL"]
-    if depts is not None:
-        where.append(f"u.department_id IN ({', '.join(str(int(d)) for d in depts)})")
-    if owner is not None:
-        params.append(owner)
-        where.append(f"d.owner_id = {_ph(conn, 2)}")
+    _narrow(conn, where, params, depts, owner, "u.department_id", "d.owner_id")
     _, rows = await conn.execute_query(f"""
         SELECT d.currency AS cur, SUM(d.amount) AS total,
           SUM(d.amount * COALESCE(d.probability_override, d.probability, s.probability))
@@ -551,11 +554,7 @@ async def lost_analysis(actor: User, start: datetime, end: datetime, by: str, *,
     if process_id is not None:
         params.append(process_id)
         where.append(f"d.process_id = {_ph(conn, len(params))}")
-    if depts is not None:
-        where.append(f"u.department_id IN ({', '.join(str(int(d)) for d in depts)})")
-    if owner is not None:
-        params.append(owner)
-        where.append(f"d.owner_id = {_ph(conn, len(params))}")
+    _narrow(conn, where, params, depts, owner, "u.department_id", "d.owner_id")
     _, rows = await conn.execute_query(f"""
         SELECT {column[0]} AS k, d.currency AS cur, MAX({column[1]}) AS name,
                COUNT(*) AS n, SUM(COALESCE(d.amount, 0)) AS total
