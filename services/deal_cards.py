@@ -22,7 +22,6 @@ class Card:
     team: list[User]
     next_step: Activity | None
     in_stage_since: datetime
-    allowed: list[Stage]  # where it may be moved now, in order
     # every other stage with the refusal a move there meets now (None: it may go)
     moves: list[tuple[Stage, ValidationFailed | None]] = field(default_factory=list)
     parent: Deal | None = None  # U-7: the deal a claim is about (one the reader sees)
@@ -42,5 +41,4 @@ async def deal_card(actor: User, deal_id: int) -> Card:
     parent = await (await visible_deals(actor)).filter(id=deal.parent_id).first() \
         if deal.parent_id else None
     return Card(deal, stages, list(events), list(activities), await team_of(deal.id),
-                upcoming[0] if upcoming else None, since,
-                [s for s in stages if s.id != deal.stage_id], moves, parent)
+                upcoming[0] if upcoming else None, since, moves, parent)
