@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.conftest import TEST_NOW
 from tests.test_browser import browser, demo  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
@@ -253,7 +255,8 @@ async def test_u2_deal_card_form_saves_and_a_bad_sum_is_shown_by_its_field(demo,
     assert "Нет следующего шага" in await page.get_by_test_id("deal-next").inner_text()
     events = await page.get_by_test_id("timeline-event").all_inner_texts()
     assert "«Первичный контакт» → «Выявление потребности»" in events[0]
-    assert "10.06.2026" in events[0] and "Иван Кузнецов" in events[0]  # Moscow time
+    moscow_day = TEST_NOW.astimezone(ZoneInfo("Europe/Moscow")).strftime("%d.%m.%Y")
+    assert moscow_day in events[0] and "Иван Кузнецов" in events[0]  # Moscow time
     await _check_fits(page, "deal card")
     await _shot(page, "deal-card")
     # a bad sum: named next to the field, nothing saved, the draft kept

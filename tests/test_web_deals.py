@@ -5,9 +5,12 @@ admin's process editor, and the routes in the OpenAPI document."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from models import Deal, Department, Role
 from services import clients as client_svc
 from services import deals as deal_svc
+from tests.conftest import TEST_NOW
 from tests.test_web import signed_in
 
 
@@ -43,8 +46,9 @@ async def test_u2_create_list_card_and_change_with_money_as_strings(service, emu
     assert deal["days_in_stage"] == 0 and deal["owner"]["id"] == ivan.id
     assert deal["probability"] == 10 and deal["probability_override"] is None
     assert [e["to_stage"] for e in deal["events"]] == ["Первичный контакт"]
+    moscow = TEST_NOW.astimezone(ZoneInfo("Europe/Moscow")).strftime("%H:%M")
     assert deal["events"][0]["text"].endswith(
-        f"10:00 · {ivan.full_name} (Mini App): сделка создана на этапе «Первичный контакт»")
+        f"{moscow} · {ivan.full_name} (Mini App): сделка создана на этапе «Первичный контакт»")
     # every other stage is offered; those whose requirements are missing say why
     moves = {m["stage"]["name"]: m["refused"] for m in deal["moves"]}
     assert set(moves) == {"Выявление потребности", "Коммерческое предложение",
