@@ -165,6 +165,8 @@ async def service(settings_factory, emulator):
     client = TestClient(TestServer(rt.web_app, host="127.0.0.1"))
     await client.start_server()
     rt.client = client
+    # lets helpers wait for the bot to finish handling a press instead of guessing a delay
+    emulator.settle = lambda timeout=5.0: settled(rt, emulator, timeout)
     yield rt
     await client.close()
     await stop(rt)

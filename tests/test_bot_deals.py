@@ -39,6 +39,9 @@ async def press(emulator, chat, msg, label=None, *, data=None):
     qid = await emulator.press_button(chat, chat, msg["message_id"],
                                       data or buttons(msg)[label], strict=False)
     answer = await emulator.wait_for_callback_answer(qid)
+    settle = getattr(emulator, "settle", None)
+    if settle is not None:  # the handler may answer first and send its message after commit
+        await settle()
     try:
         reply = await emulator.wait_for_bot_message(chat, after_message_id=before,
                                                     timeout=0.5)

@@ -25,9 +25,12 @@ async def press(emulator, chat, msg, label):
     qid = await emulator.press_button(chat, chat, msg["message_id"], buttons(msg)[label],
                                       strict=False)
     answer = await emulator.wait_for_callback_answer(qid)
+    settle = getattr(emulator, "settle", None)
+    if settle is not None:  # the handler may answer first and send its message after commit
+        await settle()
     try:
         reply = await emulator.wait_for_bot_message(chat, after_message_id=before,
-                                                    timeout=1.5)
+                                                    timeout=0.5)
     except (AssertionError, TimeoutError):
         reply = None
     return answer, reply
