@@ -19,7 +19,8 @@ import itertools
 import os
 import shutil
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -40,6 +41,22 @@ TEST_NOW = datetime.fromisoformat(os.environ.get("KONTAKT_TEST_NOW")
                                   or "2026-06-10T07:00:00+00:00")  # 10:00 in Moscow
 if TEST_NOW.tzinfo is None:
     raise SystemExit("KONTAKT_TEST_NOW needs an offset, e.g. 2026-06-10T07:00:00+00:00")
+
+
+def pinned_quarter(tz: str = "Europe/Moscow") -> tuple[date, date]:
+    """First and last day of the quarter the pinned clock is in, as seen in ``tz``."""
+    local = TEST_NOW.astimezone(ZoneInfo(tz)).date()
+    first = date(local.year, (local.month - 1) // 3 * 3 + 1, 1)
+    after = date(first.year + 1, 1, 1) if first.month == 10 else \
+        date(first.year, first.month + 3, 1)
+    return first, after - timedelta(days=1)
+
+
+def in_pinned_quarter(tz: str = "Europe/Moscow") -> datetime:
+    """09:00 UTC on the sixth day of that quarter: a start for histories of a few days
+    that the quarter's reports count."""
+    first, _last = pinned_quarter(tz)
+    return datetime.combine(first + timedelta(days=5), time(9), UTC)
 
 
 @pytest.fixture(autouse=True)

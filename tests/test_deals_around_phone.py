@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
+from tests.conftest import in_pinned_quarter, pinned_quarter
 from tests.test_browser import browser, demo  # noqa: F401 - fixtures
 from tests.test_deals_phone import _check_fits, _phone, _plain
 
 pytestmark = pytest.mark.browser
 
 SHOTS = os.environ.get("KONTAKT_SCREENSHOTS")
-Q2 = datetime(2026, 4, 6, 9, 0, tzinfo=UTC)  # in the pinned clock's quarter
+Q2 = in_pinned_quarter()  # in the pinned clock's quarter
 
 
 async def _shot(page, name: str, *, full: bool = True) -> None:
@@ -299,15 +300,16 @@ async def test_u5_u6_u7_deal_reports_page_on_a_phone(demo, browser):  # noqa: F8
     ivan, romashka, sale, stages = await _ivan()
     await _report_data(ivan, romashka, stages)
     tz = ZoneInfo("Europe/Moscow")
-    start = datetime.combine(datetime(2026, 4, 1).date(), time(0), tz)
-    end = datetime.combine(datetime(2026, 7, 1).date(), time(0), tz)
+    first, last = pinned_quarter()
+    start = datetime.combine(first, time(0), tz)
+    end = datetime.combine(last + timedelta(days=1), time(0), tz)
     expected = await deal_stats.funnel(ivan, sale.id, start, end)
     page = await _phone(demo, browser, 100003)
     await page.goto(f"{demo}/app/deals?process={sale.id}")
     await page.get_by_test_id("deal-reports-link").click()
     await page.get_by_test_id("deal-reports").wait_for()
     assert await page.get_by_test_id("deal-reports-period").inner_text() == \
-        "01.04.2026 – 30.06.2026"
+        f"{first:%d.%m.%Y} – {last:%d.%m.%Y}"
     assert await page.get_by_test_id("deal-reports-department").count() == 0
     assert await page.get_by_test_id("deal-reports-owner").count() == 0
     # the funnel: the table's numbers are the service's

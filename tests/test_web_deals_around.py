@@ -6,7 +6,7 @@ with a 422 naming the field in Russian, money as strings per currency."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from models import Deal, Department, Product, Role
@@ -14,10 +14,11 @@ from services import clients as client_svc
 from services import contacts as contact_svc
 from services import deal_stats as stats
 from services import deals as deal_svc
+from tests.conftest import in_pinned_quarter, pinned_quarter
 from tests.test_deal_stats import _history, _sources
 from tests.test_web import signed_in
 
-Q2 = datetime(2026, 4, 6, 9, 0, tzinfo=UTC)  # in the quarter of the pinned clock
+Q2 = in_pinned_quarter()  # in the quarter of the pinned clock
 
 
 async def _as(service, emulator, user) -> None:
@@ -243,8 +244,9 @@ async def test_u5_funnel_a_manager_counts_only_their_own(service, emulator, make
     await signed_in(service, emulator, ivan)
     body = await (await c.get("/api/v1/deal-reports/funnel")).json()
     assert body["process"]["name"] == "Продажа" and body["owner_id"] == ivan.id
-    assert body["start"].startswith("2026-04-01T00:00:00+03:00")
-    assert body["end"].startswith("2026-07-01T00:00:00+03:00")
+    first, last = pinned_quarter()
+    assert body["start"].startswith(f"{first.isoformat()}T00:00:00+03:00")
+    assert body["end"].startswith(f"{(last + timedelta(days=1)).isoformat()}T00:00:00+03:00")
     lead = body["rows"][0]
     assert lead["stage"]["name"] == "Первичный контакт"
     # Ivan's own: 3 moved on, 1 lost; and the deal made today, still there
