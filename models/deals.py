@@ -161,7 +161,9 @@ class Deal(TimestampedModel):
     class Meta:
         table = "deal"
         indexes = [Index(fields=["owner_id", "stage_id"]), Index(fields=["stage_id", "id"]),
-                   Index(fields=["process_id", "closed_at"])]
+                   Index(fields=["process_id", "closed_at"]),
+                   # the few archived deals, which reports leave out as one set
+                   Index(fields=["archived_at"])]
 
 
 class DealMember(Model):

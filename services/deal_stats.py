@@ -430,56 +430,73 @@ async def funnel(actor: User, process_id: int, start: datetime, end: datetime, *
     where = [f"e.process_id = {_ph(conn, 1)}", f"e.at >= {_ph(conn, 2)}",
              f"e.at < {_ph(conn, 3)}", "s.kind = 'open'"]
     _narrow(conn, where, params, depts, owner, "e.department_id", "e.owner_id")
-    days = ("(julianday(nx.at) - julianday(e.at))" if conn.capabilities.dialect == "sqlite"
+    sqlite = conn.capabilities.dialect == "sqlite"
+    days = ("(julianday(nx.at) - julianday(e.at))" if sqlite
             else "(EXTRACT(EPOCH FROM (nx.at - e.at)) / 86400.0)")
-    # the cohort: each entry into an open stage in the period, with what came next
+    # the cohort: each entry into an open stage in the period, with what came next (the
+    # next event's columns all in the index on (deal, seq), so no row is read); archived
+    # deals are few — one set to leave out, not a look-up of each entry's deal
     cohort = f"""
         WITH c AS (
-          SELECT e.to_stage_id AS sid, s.position AS pos, nx.id AS nid, ns.kind AS nk,
+          SELECT e.to_stage_id AS sid, s.position AS pos, nx.seq AS nid, ns.kind AS nk,
                  ns.position AS np, {days} AS dur
           FROM deal_event e JOIN deal_stage s ON s.id = e.to_stage_id
-          JOIN deal d ON d.id = e.deal_id AND d.archived_at IS NULL
           LEFT JOIN deal_event nx ON nx.deal_id = e.deal_id AND nx.seq = e.seq + 1
           LEFT JOIN deal_stage ns ON ns.id = nx.to_stage_id
-          WHERE {' AND '.join(where)})"""
-    # one pass: each stage's counts (window sums) on its first row, and the rows around
-    # the median and the 90th percentile of the stays that ended (numbered first, by
-    # length) — both backends have window functions
-    _, rows = await conn.execute_query(cohort + """
-        SELECT sid, dur, nid, rn, n_left, entered, still, lost, moved FROM (
-          SELECT sid, dur, nid,
-            ROW_NUMBER() OVER (PARTITION BY sid ORDER BY CASE WHEN nid IS NULL THEN 1
-                                                          ELSE 0 END, dur) AS rn,
-            SUM(CASE WHEN nid IS NULL THEN 0 ELSE 1 END) OVER (PARTITION BY sid) AS n_left,
-            COUNT(*) OVER (PARTITION BY sid) AS entered,
-            SUM(CASE WHEN nid IS NULL THEN 1 ELSE 0 END) OVER (PARTITION BY sid) AS still,
-            SUM(CASE WHEN nk = 'lost' THEN 1 ELSE 0 END) OVER (PARTITION BY sid) AS lost,
+          WHERE {' AND '.join(where)} AND e.deal_id NOT IN (
+            SELECT id FROM deal WHERE archived_at IS NOT NULL))"""
+    counts = """COUNT(*) AS entered, COUNT(nid) AS n_left,
+            SUM(CASE WHEN nk = 'lost' THEN 1 ELSE 0 END) AS lost,
             SUM(CASE WHEN nk = 'won' OR (nk = 'open' AND np > pos) THEN 1 ELSE 0 END)
-              OVER (PARTITION BY sid) AS moved
-          FROM c) r
-        WHERE rn = 1 OR (nid IS NOT NULL AND rn - 1 IN (
-          (n_left - 1) * 5 / 10, (n_left - 1) * 5 / 10 + 1,
-          (n_left - 1) * 9 / 10, (n_left - 1) * 9 / 10 + 1))""", params)
-    counted = [r for r in rows if int(r["rn"]) == 1]
-    ranked = [{"sid": r["sid"], "dur": r["dur"], "rn": r["rn"], "n": r["n_left"]}
-              for r in rows if r["nid"] is not None and int(r["n_left"] or 0) > 0]
+              AS moved"""
+    medians: dict[int, tuple[float, float]] = {}
+    if not sqlite:
+        # PostgreSQL: the quantiles are ordered-set aggregates of the same one pass
+        # (linear interpolation between the nearest ranks; stays still going are NULL)
+        _, rows = await conn.execute_query(cohort + f"""
+            SELECT sid, {counts},
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY dur) AS med,
+              percentile_cont(0.9) WITHIN GROUP (ORDER BY dur) AS p90
+            FROM c GROUP BY sid""", params)
+        medians = {r["sid"]: (round(float(r["med"]), 1), round(float(r["p90"]), 1))
+                   for r in rows if r["med"] is not None}
+    else:
+        # SQLite has no percentile: each stage's counts (window sums) on its first row,
+        # and the rows around the median and the 90th percentile of the stays that ended
+        # (numbered first, by length) — one sort, one pass
+        _, ranked = await conn.execute_query(cohort + """
+            SELECT sid, dur, nid, rn, n_left, entered, lost, moved FROM (
+              SELECT sid, dur, nid, ROW_NUMBER() OVER w AS rn,
+                COUNT(*) OVER a AS entered, COUNT(nid) OVER a AS n_left,
+                SUM(CASE WHEN nk = 'lost' THEN 1 ELSE 0 END) OVER a AS lost,
+                SUM(CASE WHEN nk = 'won' OR (nk = 'open' AND np > pos) THEN 1 ELSE 0 END)
+                  OVER a AS moved
+              FROM c
+              WINDOW w AS (PARTITION BY sid ORDER BY CASE WHEN nid IS NULL THEN 1 ELSE 0 END,
+                                                     dur),
+                     a AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) r
+            WHERE rn = 1 OR (nid IS NOT NULL AND rn - 1 IN (
+              (n_left - 1) * 5 / 10, (n_left - 1) * 5 / 10 + 1,
+              (n_left - 1) * 9 / 10, (n_left - 1) * 9 / 10 + 1))""", params)
+        rows = [r for r in ranked if int(r["rn"]) == 1]
+        around: dict[int, dict[int, float]] = defaultdict(dict)
+        sizes: dict[int, int] = {}
+        for row in ranked:
+            if row["nid"] is not None and int(row["n_left"] or 0) > 0:
+                around[row["sid"]][int(row["rn"]) - 1] = float(row["dur"])
+                sizes[row["sid"]] = int(row["n_left"])
+        medians = {sid: (_between(around[sid], n, 0.5), _between(around[sid], n, 0.9))
+                   for sid, n in sizes.items()}
     stages = [s for s in await Stage.filter(process_id=process_id, archived=False).order_by(
         "position", "id") if s.kind == StageKind.OPEN]
     by_id = {s.id: FunnelRow(s) for s in stages}
-    for row in counted:
+    for row in rows:
         item = by_id.get(row["sid"])
         if item is not None:
-            item.entered, item.still = int(row["entered"]), int(row["still"] or 0)
-            item.lost, item.moved_on = int(row["lost"] or 0), int(row["moved"] or 0)
-    around: dict[int, dict[int, float]] = defaultdict(dict)
-    sizes: dict[int, int] = {}
-    for row in ranked:
-        around[row["sid"]][int(row["rn"]) - 1] = float(row["dur"])
-        sizes[row["sid"]] = int(row["n"])
-    for sid, item in by_id.items():
-        if sid in sizes:
-            item.median_days = _between(around[sid], sizes[sid], 0.5)
-            item.p90_days = _between(around[sid], sizes[sid], 0.9)
+            item.entered, item.lost = int(row["entered"]), int(row["lost"] or 0)
+            item.still = item.entered - int(row["n_left"] or 0)
+            item.moved_on = int(row["moved"] or 0)
+            item.median_days, item.p90_days = medians.get(row["sid"], (None, None))
     rated = [r for r in by_id.values() if r.conversion is not None and r.entered >= 5]
     if rated:
         min(rated, key=lambda r: r.conversion).bottleneck.append("conversion")
