@@ -22,7 +22,8 @@ TYPES = {"call": N_("Call"), "meeting": N_("Meeting"), "visit": N_("Visit"),
 # in the reader's language while an admin has not renamed them
 DICTIONARIES = {"region": N_("Regions"), "city": N_("Cities"), "district": N_("Districts"),
                 "sphere": N_("Business spheres"), "ad_source": N_("Advertising sources"),
-                "lost_reason": N_("Reasons deals are lost")}
+                "lost_reason": N_("Reasons deals are lost"),
+                "claim_rejection": N_("Reasons claims are rejected")}
 ITEMS = {
     "trade": N_("Trade"), "wholesale": N_("Wholesale"), "manufacturing": N_("Manufacturing"),
     "construction": N_("Construction"), "it": N_("IT and telecoms"),
@@ -36,6 +37,10 @@ ITEMS = {
     "competitor": N_("Chose a competitor"), "no_budget": N_("No budget"),
     "no_need": N_("No need"), "no_answer": N_("The client went silent"),
     "postponed": N_("Purchase postponed"),
+    "claim_unconfirmed": N_("Not confirmed"), "claim_warranty_over": N_("Warranty expired"),
+    "claim_misuse": N_("Terms of use broken"),
+    "claim_not_ours": N_("Not our goods or work"),
+    "claim_withdrawn": N_("The client withdrew it"),
 }
 
 # why a mailing's recipient was skipped (services.mailings), for the web page and the bot

@@ -123,10 +123,17 @@ async def stages_of(process_id: int, *, archived: bool = False) -> list[Stage]:
         "position", "id")
 
 
-async def lost_reasons() -> list[DictionaryItem]:
-    from services.dictionaries import ensure_system_dictionaries
+# a claim or an execution lost has nobody who won it instead
+NO_COMPETITOR = (ProcessKind.CLAIM, ProcessKind.EXECUTION)
 
-    dictionary = (await ensure_system_dictionaries())[LOST_REASON]
+
+async def lost_reasons(kind: str | None = None) -> list[DictionaryItem]:
+    """The reasons to choose from when a deal of a process of ``kind`` closes as lost: a
+    claim is rejected for its own reasons (U-7), any other deal is lost for a sale's (U-6)."""
+    from services.dictionaries import CLAIM_REJECTION, get_dictionary
+
+    dictionary = await get_dictionary(CLAIM_REJECTION if kind == ProcessKind.CLAIM
+                                      else LOST_REASON)
     return await DictionaryItem.filter(dictionary_id=dictionary.id, archived=False).order_by(
         "sort_order", "id")
 
@@ -452,10 +459,15 @@ async def _lost_values(actor: User, reason_id: int | None, competitor_id: int | 
     from services.clients import get_client
 
     if reason_id is None:
-        raise ValidationFailed("lost_reason_id", N_("choose why the deal was lost"))
-    if reason_id not in {r.id for r in await lost_reasons()}:
+        raise ValidationFailed("lost_reason_id", N_("choose why the claim was rejected")
+                               if deal.process.kind == ProcessKind.CLAIM
+                               else N_("choose why the deal was lost"))
+    if reason_id not in {r.id for r in await lost_reasons(deal.process.kind)}:
         raise ValidationFailed("lost_reason_id", N_("choose a value from the list"))
     if competitor_id is not None:
+        if deal.process.kind in NO_COMPETITOR:
+            raise ValidationFailed("competitor_id", N_("nobody wins a claim or an execution "
+                                                       "from a competitor"))
         if competitor_id == deal.client_id:
             raise ValidationFailed("competitor_id", N_("the client cannot be its own "
                                                        "competitor"))

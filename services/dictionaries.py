@@ -31,6 +31,7 @@ from services.permissions import require_admin, require_staff
 
 REGION, CITY, DISTRICT, SPHERE, AD_SOURCE = "region", "city", "district", "sphere", "ad_source"
 LOST_REASON = "lost_reason"  # U-6: why a deal was lost
+CLAIM_REJECTION = "claim_rejection"  # U-7: why a claim was rejected
 
 # code -> (Russian name, user_extendable)
 SYSTEM_DICTIONARIES: dict[str, tuple[str, bool]] = {
@@ -40,6 +41,7 @@ SYSTEM_DICTIONARIES: dict[str, tuple[str, bool]] = {
     SPHERE: ("Сферы деятельности", True),
     AD_SOURCE: ("Источники рекламы", False),
     LOST_REASON: ("Причины проигрыша", False),
+    CLAIM_REJECTION: ("Причины отклонения претензий", False),
 }
 
 # dictionary code -> (parent dictionary code, parent required)
@@ -66,6 +68,14 @@ STARTER_ITEMS: dict[str, list[tuple[str, str]]] = {
         ("price", "Дорого"), ("competitor", "Выбрали конкурента"),
         ("no_budget", "Нет бюджета"), ("no_need", "Нет потребности"),
         ("no_answer", "Клиент пропал"), ("postponed", "Отложили покупку"),
+        ("other", "Другое"),
+    ],
+    CLAIM_REJECTION: [
+        ("claim_unconfirmed", "Не подтвердилась"),
+        ("claim_warranty_over", "Истёк срок гарантии"),
+        ("claim_misuse", "Нарушены условия эксплуатации"),
+        ("claim_not_ours", "Товар или работа не наши"),
+        ("claim_withdrawn", "Клиент отозвал претензию"),
         ("other", "Другое"),
     ],
 }

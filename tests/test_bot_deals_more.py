@@ -114,14 +114,17 @@ async def test_u7_a_claim_from_the_client_card_rejected_in_russian(service, emul
     await settled(service, emulator)
     reasons = current(emulator, chat, question)
     assert "«Отклонена»: почему?" in reasons["text"]
-    answer, _reply = await press(emulator, chat, reasons, label_with(reasons, "Нет потребности"))
+    # a claim's own reasons, not a lost sale's
+    assert "Дорого" not in " ".join(buttons(reasons))
+    assert {"Не подтвердилась", "Истёк срок гарантии"} <= set(buttons(reasons))
+    answer, _reply = await press(emulator, chat, reasons, label_with(reasons, "Не подтвердилась"))
     assert "Отклонена" in answer["text"]
     await settled(service, emulator)
     closed = current(emulator, chat, question)
     assert "❌ Претензия: Отклонена" in closed["text"] and "Наша вина: нет" in closed["text"]
     claim = await Deal.get(parent_id=sale.id).prefetch_related("stage", "lost_reason")
     assert claim.stage.kind == StageKind.LOST and claim.our_fault is False
-    assert claim.lost_reason.code == "no_need" and claim.competitor_id is None
+    assert claim.lost_reason.code == "claim_unconfirmed" and claim.competitor_id is None
     # not about a deal; resolution and fault set beforehand: settled in one tap
     _answer, which = await press(emulator, chat, client_card, "⚠️ Претензия")
     _answer, ask = await press(emulator, chat, which, "Не о сделке")

@@ -130,3 +130,39 @@ async def test_u7_claims_need_a_resolution_and_are_counted(database_url, make_st
         (client.id, 2, 1, 1)]
     by_product = await execution.claim_stats(ivan, "product", start, end)
     assert {(c.key, c.claims) for c in by_product} == {(bolts.id, 1), (None, 1)}
+
+
+async def test_u7_a_claim_is_rejected_for_its_own_reasons(database_url, make_staff):
+    """A claim closes as lost with a reason of the claims' list (not a lost sale's, which
+    stays for sales), and nobody "won" it from us: a competitor is refused."""
+    ivan = await make_staff(Role.MANAGER)
+    client = await _client(ivan)
+    rival = await _client(ivan, "Соперник")
+    claim_type = await _process("claim")
+    claim = (await svc.do_create_deal(ivan, {
+        "client_id": client.id, "process_id": claim_type.id, "title": "Брак",
+        "resolution": "Брак не подтвердился", "our_fault": False})).deal
+    for_claims = {r.code: r for r in await svc.lost_reasons("claim")}
+    for_sales = {r.code: r for r in await svc.lost_reasons()}
+    assert {"claim_unconfirmed", "claim_warranty_over", "other"} <= set(for_claims)
+    assert "price" in for_sales and "price" not in for_claims
+    assert not set(for_sales) & {"claim_unconfirmed", "claim_withdrawn"}
+    with pytest.raises(ValidationFailed) as err:  # a sale's reason
+        await svc.do_lose(ivan, claim.id, for_sales["price"].id)
+    assert (err.value.field, err.value.message) == ("lost_reason_id",
+                                                    "choose a value from the list")
+    with pytest.raises(ValidationFailed) as err:
+        await svc.do_lose(ivan, claim.id, None)
+    assert err.value.message == "choose why the claim was rejected"
+    with pytest.raises(ValidationFailed) as err:
+        await svc.do_lose(ivan, claim.id, for_claims["claim_unconfirmed"].id, rival.id)
+    assert err.value.field == "competitor_id"
+    assert (await Deal.get(id=claim.id).prefetch_related("stage")).stage.kind == "open"
+    rejected = await svc.do_lose(ivan, claim.id, for_claims["claim_unconfirmed"].id)
+    assert rejected.deal.stage.kind == StageKind.LOST
+    assert rejected.deal.lost_reason.code == "claim_unconfirmed"
+    # a sale is still lost for a sale's reason, and a claim's is refused for it
+    sale = (await svc.do_create_deal(ivan, {"client_id": client.id})).deal
+    with pytest.raises(ValidationFailed):
+        await svc.do_lose(ivan, sale.id, for_claims["claim_unconfirmed"].id)
+    assert (await svc.do_lose(ivan, sale.id, for_sales["price"].id, rival.id)).moved

@@ -197,6 +197,30 @@ async def test_u7_closing_a_claim_is_refused_next_to_its_fields_then_done(demo, 
     assert await page.get_by_test_id("claim-fault-yes").is_checked()
     await _check_fits(page, "claim closed")
     await _shot(page, "claim-closed")
+    # rejected: a claim's own reasons, no competitor, the button named as the stage
+    other = (await svc.do_create_deal(ivan, {"client_id": romashka.id,
+                                             "process_id": claim_type.id,
+                                             "title": "Не та маркировка"})).deal
+    await svc.do_update_deal(ivan, other.id, {"resolution": "Маркировка верная",
+                                              "our_fault": False})
+    await page.goto(f"{demo}/app/deals/{other.id}")
+    await page.get_by_test_id("deal-lost").click()
+    sheet = page.get_by_test_id("move-sheet")
+    await sheet.get_by_test_id("claim-reasons").wait_for()
+    assert not await sheet.get_by_test_id("lost-reasons").is_visible()
+    assert not await sheet.get_by_test_id("lost-competitor").is_visible()
+    assert await sheet.get_by_test_id("lost-confirm").inner_text() == "❌ Отклонена"
+    await sheet.get_by_test_id("lost-confirm").click()
+    error = sheet.locator("[data-error-for=lost_reason_id]")
+    await error.wait_for(state="visible")
+    assert await error.inner_text() == "Выберите, почему претензия отклонена."
+    await sheet.get_by_label("Истёк срок гарантии").check()
+    await _check_fits(page, "claim rejected")
+    await _shot(page, "claim-reject-sheet", full=False)
+    await sheet.get_by_test_id("lost-confirm").click()
+    await sheet.wait_for(state="hidden")
+    rejected = await Deal.get(id=other.id).prefetch_related("stage", "lost_reason")
+    assert rejected.stage.kind == "lost" and rejected.lost_reason.code == "claim_warranty_over"
 
 
 async def test_u5_probability_factors_and_the_managers_own_figure(demo, browser):  # noqa: F811

@@ -63,6 +63,7 @@ async def deal_strings(request: web.Request, lang: str) -> dict[str, Any]:
         "here": t(N_("it is here now")),
         "failed": t(N_("Could not load. Check the connection and try again.")),
         "choose_reason": t(N_("Choose why the deal was lost.")),
+        "choose_claim_reason": t(N_("Choose why the claim is rejected.")),
         "choose_client": t(N_("Choose the client from the list.")),
         "nothing_found": t(N_("Nothing found.")),
         "sure_archive": t(N_("Archive this deal? It leaves every list.")),
@@ -92,6 +93,8 @@ async def _common(request: web.Request, user) -> dict[str, Any]:
         "default_currency": svc.default_currency(user),
         "lost_reasons": [(r.id, labels.item_name(r, gettext, SEEDED_ITEM_NAMES))
                          for r in await svc.lost_reasons()],
+        "claim_reasons": [(r.id, labels.item_name(r, gettext, SEEDED_ITEM_NAMES))
+                          for r in await svc.lost_reasons("claim")],
         "deal_strings": await deal_strings(request, lang),
     }
 

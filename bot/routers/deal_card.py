@@ -66,7 +66,7 @@ class DealClaimClose(StatesGroup):
     fault = State()
 
 
-NO_COMPETITOR = (ProcessKind.CLAIM, ProcessKind.EXECUTION)
+NO_COMPETITOR = svc.NO_COMPETITOR
 DIALOGS = ("NewDeal", "DealTask", "DealLost", "DealEdit", "DealLog", "DealClaimNew",
            "DealClaimClose")
 
@@ -341,7 +341,7 @@ def move_markup(card: deal_cards.Card, page: int = 0) -> InlineKeyboardMarkup:
 async def reasons_markup(card: deal_cards.Card, page: int = 0) -> InlineKeyboardMarkup:
     rows = [[_btn(_cut(item_name(r, _, SEEDED_ITEM_NAMES), 60),
                   DealCB(action="reason", deal_id=card.deal.id, value=str(r.id), page=page))]
-            for r in await svc.lost_reasons()]
+            for r in await svc.lost_reasons(card.deal.process.kind)]
     rows.append([_btn(_("↩️ Back"), DealCB(action="card", deal_id=card.deal.id, page=page))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 

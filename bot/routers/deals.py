@@ -291,7 +291,7 @@ def _card_router() -> Router:
             return
         if await _closed_already(query, card, staff, callback_data.page):
             return
-        reasons = {r.id: r for r in await svc.lost_reasons()}
+        reasons = {r.id: r for r in await svc.lost_reasons(card.deal.process.kind)}
         picked = reasons.get(int(callback_data.value or 0))
         if picked is None:  # an admin archived it since
             await query.answer(_("That reason is no longer in the list; choose again."),

@@ -325,6 +325,13 @@ class PipelineQuery(BaseModel):
     owner_id: int | None = Field(default=None, **ID)
 
 
+class ReasonQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["sale", "claim", "partner", "execution"] = Field(
+        default="sale", description="the kind of the deal's process: a claim has its own "
+        "reasons for rejection (U-7)")
+
+
 class ProcessQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     archived: bool = Field(default=False, description="the archived ones instead")

@@ -52,6 +52,7 @@ from web.api.deal_schemas import (
     Ok,
     PipelineOut,
     PipelineQuery,
+    ReasonQuery,
     ProbabilityOut,
     ProcessOut,
     ProcessRef,
@@ -354,12 +355,13 @@ async def deal_pipeline(request: web.Request, user: User, query: PipelineQuery):
                 for s in summary])
 
 
-@api.route("GET", "/lost-reasons", summary="Why deals are lost (U-6): the list to choose "
-           "from", response=ReasonList, tags=["deals"])
-async def lost_reasons(request: web.Request, user: User):
+@api.route("GET", "/lost-reasons", summary="Why deals are lost (U-6) or claims rejected "
+           "(U-7): the list to choose from", query=ReasonQuery, response=ReasonList,
+           tags=["deals"])
+async def lost_reasons(request: web.Request, user: User, query: ReasonQuery):
     gettext = translator(str(user.language))
     return ReasonList(items=[Ref(id=r.id, name=labels.item_name(r, gettext, SEEDED_ITEM_NAMES))
-                             for r in await svc.lost_reasons()])
+                             for r in await svc.lost_reasons(query.kind)])
 
 
 # ---- the deal's environment (U-4) ---------------------------------------------------------

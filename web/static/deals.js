@@ -163,6 +163,16 @@
     M.lostStage = stage;
     var form = sheet().querySelector("form");
     clearErrors(form);
+    // a claim is rejected for its own reasons; a claim or an execution has no competitor
+    var kind = M.deal ? M.deal.process.kind : "sale";
+    var reasons = kind === "claim" ? "claim" : "sale";
+    each(form.querySelectorAll("[data-reasons]"), function (f) {
+      f.hidden = f.getAttribute("data-reasons") !== reasons; });
+    form.querySelector("[data-testid=lost-competitor-part]").hidden =
+      kind === "claim" || kind === "execution";
+    var confirm = form.querySelector("[data-testid=lost-confirm]");
+    confirm.textContent = kind === "sale" || kind === "partner"
+      ? confirm.getAttribute("data-sale-label") : T.kinds.lost + " " + stage.name;
     step("lost");
     sheet().querySelector("[data-testid=move-sheet-title]").textContent =
       T.kinds.lost + " " + stage.name + (M.deal ? " · " + M.deal.title : "");
@@ -199,13 +209,16 @@
       };
       form.querySelector("[data-testid=sheet-cancel]").onclick = function () { dlg.close(); };
       form.querySelector("[data-testid=lost-confirm]").onclick = function () {
-        var reason = form.querySelector("input[name=lost_reason_id]:checked");
+        var reason = form.querySelector(
+          "fieldset:not([hidden]) > label > input[name=lost_reason_id]:checked");
         if (!reason) {
-          showErrors(form, {detail: [{loc: ["body", "lost_reason_id"], msg: T.choose_reason}]});
+          showErrors(form, {detail: [{loc: ["body", "lost_reason_id"], msg:
+            M.deal && M.deal.process.kind === "claim" ? T.choose_claim_reason : T.choose_reason}]});
           return;
         }
         var extra = {lost_reason_id: parseInt(reason.value, 10)};
-        if (M.competitor) extra.competitor_id = M.competitor.id;
+        if (M.competitor && !form.querySelector("[data-testid=lost-competitor-part]").hidden)
+          extra.competitor_id = M.competitor.id;
         move(M.lostStage.id, extra);
       };
       each(form.querySelectorAll("input[name=lost_reason_id]"), function (r) {
