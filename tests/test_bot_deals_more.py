@@ -306,6 +306,53 @@ async def test_edit_amount_close_and_contact_in_russian(service, emulator, make_
     assert (await Deal.get(id=deal.id)).contact_id == petrov.id
 
 
+async def test_edit_title_and_source_in_ukrainian(service, emulator, make_staff):
+    """✏️ Змінити: the title typed (too long refused with the limit named, the question
+    kept), the source picked from the advertising sources (shown on the card) and
+    taken away again."""
+    olena = await make_staff(Role.MANAGER, language="uk", timezone="Europe/Kyiv")
+    deal = await _deal(olena, await _client(olena, "ТОВ Ромашка"), title="Труби")
+    chat = olena.telegram_id
+    card = await _open(service, emulator, chat, "Труби")
+    await press(emulator, chat, card, "✏️ Змінити")
+    await settled(service, emulator)
+    menu = current(emulator, chat, card)
+    assert {"📝 Назва", "📣 Джерело"} <= set(buttons(menu))
+    _answer, ask = await press(emulator, chat, menu, "📝 Назва")
+    assert "«Труби»" in ask["text"] and "✖️ Скасувати" in buttons(ask)
+    bad = await say(emulator, chat, "Т" * 201)
+    assert "200" in bad["text"] and "/cancel" in bad["text"]
+    assert (await Deal.get(id=deal.id)).title == "Труби"
+    shown = await say(emulator, chat, "Труби <ДН50>")
+    assert "Назву збережено" in shown["text"] and "💼 Труби <ДН50>" in shown["text"]
+    assert (await Deal.get(id=deal.id)).title == "Труби <ДН50>"
+    # the source, one tap
+    await press(emulator, chat, shown, "✏️ Змінити")
+    await settled(service, emulator)
+    await press(emulator, chat, current(emulator, chat, shown), "📣 Джерело")
+    await settled(service, emulator)
+    sources = current(emulator, chat, shown)
+    assert {"Рекомендація", "Виставка", "↩️ Назад"} <= set(buttons(sources))
+    assert "🚫 Без джерела" not in buttons(sources)
+    answer, _reply = await press(emulator, chat, sources, "Виставка")
+    assert "Джерело збережено" in answer["text"]
+    await settled(service, emulator)
+    assert "📣 Джерело: Виставка" in current(emulator, chat, shown)["text"]
+    saved = await Deal.get(id=deal.id).prefetch_related("source")
+    assert saved.source.code == "exhibition"
+    # and taken away
+    await press(emulator, chat, current(emulator, chat, shown), "✏️ Змінити")
+    await settled(service, emulator)
+    await press(emulator, chat, current(emulator, chat, shown), "📣 Джерело")
+    await settled(service, emulator)
+    sources = current(emulator, chat, shown)
+    assert "📍 Виставка" in buttons(sources)
+    await press(emulator, chat, sources, "🚫 Без джерела")
+    await settled(service, emulator)
+    assert "Джерело:" not in current(emulator, chat, shown)["text"]
+    assert (await Deal.get(id=deal.id)).source_id is None
+
+
 async def test_edit_questions_are_left_by_a_menu_button_and_a_client_without_contacts(
         service, emulator, make_staff):
     ivan = await make_staff(Role.MANAGER, language="en", timezone="Europe/Moscow")

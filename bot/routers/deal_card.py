@@ -49,6 +49,7 @@ class DealLost(StatesGroup):
 class DealEdit(StatesGroup):
     amount = State()
     close = State()
+    title = State()
 
 
 class DealLog(StatesGroup):
@@ -234,6 +235,9 @@ async def card_text(card: deal_cards.Card, staff: User) -> str:
     lines.append(_("👤 Owner: {name}").format(name=e(deal.owner.full_name)))
     if deal.contact is not None:
         lines.append(_("📇 Contact person: {name}").format(name=e(contact_name(deal.contact))))
+    if deal.source is not None:
+        lines.append(_("📣 Source: {name}").format(
+            name=e(item_name(deal.source, _, SEEDED_ITEM_NAMES))))
     step = card.next_step
     if step is not None:
         icon = step.type.icon if step.type else ""
@@ -289,7 +293,9 @@ def edit_markup(card: deal_cards.Card, page: int = 0) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[
         [_btn(_("💰 Amount"), DealCB(action="amount", deal_id=did, page=page)),
          _btn(_("📆 Expected close"), DealCB(action="close", deal_id=did, page=page))],
-        [_btn(_("📇 Contact person"), DealCB(action="contact", deal_id=did, page=page))],
+        [_btn(_("📇 Contact person"), DealCB(action="contact", deal_id=did, page=page)),
+         _btn(_("📣 Source"), DealCB(action="source", deal_id=did, page=page))],
+        [_btn(_("📝 Title"), DealCB(action="title", deal_id=did, page=page))],
         [_btn(_("↩️ Back"), DealCB(action="card", deal_id=did, page=page))]])
 
 
@@ -323,6 +329,23 @@ async def contacts_markup(staff: User, card: deal_cards.Card, page: int = 0
         return _("📇 The client has no contact persons yet: add one on the client's card "
                  "(🏢 Client → 👥 Contacts)."), InlineKeyboardMarkup(inline_keyboard=rows)
     return _("📇 Who is the deal's contact person?"), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def sources_markup(card: deal_cards.Card, page: int = 0) -> InlineKeyboardMarkup:
+    """The advertising sources to pick from, two a row; the deal's marked 📍."""
+    from services.dictionaries import AD_SOURCE, list_items
+
+    did = card.deal.id
+    picks = [_btn(("📍 " if item.id == card.deal.source_id else "")
+                  + _cut(item_name(item, _, SEEDED_ITEM_NAMES), 30),
+                  DealCB(action="setsource", deal_id=did, value=str(item.id), page=page))
+             for item in await list_items(AD_SOURCE, limit=40)]
+    rows = [picks[k:k + 2] for k in range(0, len(picks), 2)]
+    if card.deal.source_id is not None:
+        rows.append([_btn(_("🚫 No source"),
+                          DealCB(action="setsource", deal_id=did, value="0", page=page))])
+    rows.append([_btn(_("↩️ Back"), DealCB(action="card", deal_id=did, page=page))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def move_markup(card: deal_cards.Card, page: int = 0) -> InlineKeyboardMarkup:

@@ -1,6 +1,6 @@
-"""Editing a deal in the bot (issue 12: U-2, U-5): ✏️ Edit — the amount and expected
-close typed (or cleared), the contact person picked — and 🎯 Probability, the manager's
-own figure in one tap."""
+"""Editing a deal in the bot (issue 12: U-2, U-5): ✏️ Edit — the amount, expected close
+and title typed (the first two can be cleared), the contact person and the source
+picked — and 🎯 Probability, the manager's own figure in one tap."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from bot.routers.deal_card import (
     probability_markup,
     put,
     show_card,
+    sources_markup,
 )
 from kontakt.formatting import money_text
 from models import User
@@ -142,6 +143,54 @@ def build_deal_edit_router() -> Router:
         await _edited(query.message, staff, state, callback_data.deal_id, {field_name: None},
                       _("💰 The amount is removed.") if field_name == "amount"
                       else _("📆 The expected close date is removed."))
+
+    # --- the title, typed; the source, picked ------------------------------------------------
+    @router.callback_query(DealCB.filter(F.action == "title"))
+    async def ask_title(query: CallbackQuery, callback_data: DealCB, staff: User,
+                        state: FSMContext) -> None:
+        if (card := await _card(query, staff, callback_data.deal_id)) is None:
+            return
+        await state.set_state(DealEdit.title)
+        await state.update_data(deal_edit={"deal_id": card.deal.id})
+        await query.answer()
+        await query.message.answer(
+            _("📝 The new title of “{title}”? (/cancel to stop)").format(
+                title=html.escape(card.deal.title)),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=[cancel_row()]))
+
+    @router.message(DealEdit.title, F.text, ~F.text.startswith("/"))
+    async def title_changed(message: Message, staff: User, state: FSMContext) -> None:
+        deal_id = int(((await state.get_data()).get("deal_edit") or {}).get("deal_id") or 0)
+        await _edited(message, staff, state, deal_id, {"title": message.text or ""},
+                      _("📝 Title saved."))
+
+    @router.callback_query(DealCB.filter(F.action == "source"))
+    async def source(query: CallbackQuery, callback_data: DealCB, staff: User) -> None:
+        if (card := await _card(query, staff, callback_data.deal_id)) is None:
+            return
+        await query.answer()
+        await put(query.message, await card_text(card, staff) + "\n\n" + _(
+            "📣 Where did this deal come from?"),
+            await sources_markup(card, callback_data.page), edit=True)
+
+    @router.callback_query(DealCB.filter(F.action == "setsource"))
+    async def source_set(query: CallbackQuery, callback_data: DealCB, staff: User) -> None:
+        if (card := await _card(query, staff, callback_data.deal_id)) is None:
+            return
+        source_id = int(callback_data.value or 0) or None
+        try:
+            await svc.do_update_deal(staff, card.deal.id, {"source_id": source_id},
+                                     source="bot")
+        except DomainError as exc:  # a source archived since
+            await query.answer(alert(error_text(exc)), show_alert=True)
+            await put(query.message, await card_text(card, staff) + "\n\n" + _(
+                "📣 Where did this deal come from?"),
+                await sources_markup(card, callback_data.page), edit=True)
+            return
+        await query.answer(_("📣 Source saved.") if source_id
+                           else _("📣 The deal has no source now."))
+        await show_card(query.message, staff, card.deal.id, edit=True,
+                        page=callback_data.page)
 
     @router.callback_query(DealCB.filter(F.action == "contact"))
     async def contact(query: CallbackQuery, callback_data: DealCB, staff: User) -> None:
