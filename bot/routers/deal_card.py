@@ -295,7 +295,7 @@ def edit_markup(card: deal_cards.Card, page: int = 0) -> InlineKeyboardMarkup:
          _btn(_("📆 Expected close"), DealCB(action="close", deal_id=did, page=page))],
         [_btn(_("📇 Contact person"), DealCB(action="contact", deal_id=did, page=page)),
          _btn(_("📣 Source"), DealCB(action="source", deal_id=did, page=page))],
-        [_btn(_("📝 Title"), DealCB(action="title", deal_id=did, page=page))],
+        [_btn(_("📝 Title"), DealCB(action="rename", deal_id=did, page=page))],
         [_btn(_("↩️ Back"), DealCB(action="card", deal_id=did, page=page))]])
 
 

@@ -145,7 +145,7 @@ def build_deal_edit_router() -> Router:
                       else _("📆 The expected close date is removed."))
 
     # --- the title, typed; the source, picked ------------------------------------------------
-    @router.callback_query(DealCB.filter(F.action == "title"))
+    @router.callback_query(DealCB.filter(F.action == "rename"))
     async def ask_title(query: CallbackQuery, callback_data: DealCB, staff: User,
                         state: FSMContext) -> None:
         if (card := await _card(query, staff, callback_data.deal_id)) is None:
