@@ -1,9 +1,10 @@
 """Process types and their stages (U-1, U-7, U-8): the two seeded ones, and the admin's
 editor.
 
-* :func:`ensure_processes` seeds "Продажа" (a sale, simple mode) and "Претензия" (a
-  claim, U-7) once, with stage codes so their names are shown in each language until an
-  admin renames them (kontakt.labels).
+* :func:`ensure_processes` seeds "Продажа" (a sale, simple mode), "Исполнение" (what a
+  won sale goes on as, U-7), "Претензия" (a claim, U-7) and "Партнёрство" (a partner
+  relationship, U-8) once each, with stage codes so their names are shown in each
+  language until an admin renames them (kontakt.labels).
 * :func:`do_save_process` writes a type with its whole list of stages in one step:
   the order given is the order kept; exactly one won and one lost stage and at least
   one open stage; a stage left out is archived if a deal ever was in it, else deleted.
@@ -52,13 +53,22 @@ SEEDS: list[dict[str, Any]] = [
         ("solution", "Решение", "open", 0, []),
         ("settled", "Урегулирована", "won", 100, []),
         ("rejected", "Отклонена", "lost", 0, [])]},
+    # U-8: the strategy of a relationship with a partner (a dealer, an agent, a
+    # subcontractor), a deal of its own with the partner as the client
+    {"code": "partner", "name": "Партнёрство", "kind": ProcessKind.PARTNER, "stages": [
+        ("partner_select", "Отбор партнёра", "open", 10, []),
+        ("partner_terms", "Согласование условий", "open", 40, []),
+        ("partner_pilot", "Пилотный проект", "open", 70, []),
+        ("partner_active", "Действующий партнёр", "won", 100, []),
+        ("partner_ended", "Сотрудничество прекращено", "lost", 0, [])]},
 ]
 SEEDED_PROCESS_NAMES = {p["code"]: p["name"] for p in SEEDS}
 SEEDED_STAGE_NAMES = {code: name for p in SEEDS for code, name, *_ in p["stages"]}
 NEXT = {"sale": "execution"}  # U-7: a won sale goes on as its execution
 # their names in English for the catalogs: shown in the reader's language until renamed
 LABELS = {
-    "process": {"sale": N_("Sale"), "claim": N_("Claim"), "execution": N_("Execution")},
+    "process": {"sale": N_("Sale"), "claim": N_("Claim"), "execution": N_("Execution"),
+                "partner": N_("Partnership")},
     "stage": {
         "lead": N_("First contact"), "need": N_("Needs analysis"),
         "offer": N_("Commercial offer"), "talks": N_("Negotiation"),
@@ -66,7 +76,10 @@ LABELS = {
         "received": N_("Received"), "review": N_("Review"), "solution": N_("Solution"),
         "settled": N_("Settled"), "rejected": N_("Rejected"), "payment": N_("Payment"),
         "delivery": N_("Delivery"), "papers": N_("Closing documents"),
-        "done": N_("Fulfilled"), "failed": N_("Failed")},
+        "done": N_("Fulfilled"), "failed": N_("Failed"),
+        "partner_select": N_("Choosing a partner"), "partner_terms": N_("Agreeing terms"),
+        "partner_pilot": N_("Pilot project"), "partner_active": N_("Active partner"),
+        "partner_ended": N_("Partnership ended")},
 }
 
 
@@ -90,10 +103,13 @@ REQUIREMENTS = ("amount", "expected_close", "contact", "tasks_done")
 
 
 async def ensure_processes() -> None:
-    """The seeded process types, once (safe to call from two replicas at once)."""
-    if await ProcessType.exists():
-        return
+    """The seeded process types, each once: a type seeded later (partnership) is added to
+    a database that has the others; one an admin archived keeps its code and stays
+    archived (safe to call from two replicas at once)."""
+    have = set(await ProcessType.all().values_list("code", flat=True))
     for order, seed in enumerate(SEEDS):
+        if seed["code"] in have:
+            continue
         try:
             async with in_transaction():
                 process = await ProcessType.create(code=seed["code"], name=seed["name"],

@@ -47,15 +47,25 @@ async def _sale():
     return next(p for p in await svc.process_types() if p.code == "sale")
 
 
-async def test_u1_seeded_processes_have_open_won_and_lost_stages(database_url):
+async def test_u1_seeded_processes_have_open_won_and_lost_stages(database_url, make_staff):
     types = await svc.process_types()
-    assert [p.code for p in types] == ["sale", "execution", "claim"]
+    assert [p.code for p in types] == ["sale", "execution", "claim", "partner"]
+    assert types[3].kind == "partner"
     for p in types:
         kinds = [s.kind for s in await svc.stages_of(p.id)]
         assert kinds.count(StageKind.WON) == 1 and kinds.count(StageKind.LOST) == 1
         assert kinds[0] == StageKind.OPEN
     await processes.ensure_processes()  # idempotent
-    assert await ProcessType.all().count() == 3
+    assert await ProcessType.all().count() == 4
+    # a database seeded before partnerships were: only the missing one is added
+    partner = types[3]
+    await Stage.filter(process_id=partner.id).delete()
+    await ProcessType.filter(id=partner.id).delete()
+    await processes.do_archive_process(await make_staff(Role.ADMIN), types[2].id)
+    await processes.ensure_processes()
+    again = await ProcessType.all().order_by("sort_order", "id")
+    assert [(p.code, p.archived) for p in again] == [
+        ("sale", False), ("execution", False), ("claim", True), ("partner", False)]
 
 
 async def test_u2_create_move_win_with_history_and_time_in_stage(database_url, make_staff):
