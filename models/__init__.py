@@ -40,6 +40,27 @@ from models.clients import (
     Document,
     LegalEntity,
 )
+from models.catalog import (
+    ClientTerms,
+    CombineMode,
+    DiscountGroup,
+    DiscountRate,
+    ListForCategory,
+    ListPrice,
+    MatrixEntry,
+    PriceList,
+    PriceRule,
+    ProductCategory,
+    ProductKind,
+    Promo,
+    RuleBase,
+    RuleMethod,
+    StockLevel,
+    StockMove,
+    StockMoveKind,
+    TrackedProduct,
+    Warehouse,
+)
 from models.customization import (
     CardLayout,
     ClassifierKind,
@@ -68,6 +89,7 @@ from models.deals import (
     Stance,
 )
 from models.dictionaries import Dictionary, DictionaryItem
+from models.orders import Order, OrderLine, OrderState, OwnEntity
 from models.messaging import (
     Channel,
     Mailing,
@@ -82,6 +104,29 @@ from models.search import ClientSearchToken, SearchWord
 from models.staff import Department, Language, Position, Role, StaffStatus, User
 
 __all__ = [
+    "ClientTerms",
+    "CombineMode",
+    "DiscountGroup",
+    "DiscountRate",
+    "ListForCategory",
+    "ListPrice",
+    "MatrixEntry",
+    "Order",
+    "OrderLine",
+    "OrderState",
+    "OwnEntity",
+    "PriceList",
+    "PriceRule",
+    "ProductCategory",
+    "ProductKind",
+    "Promo",
+    "RuleBase",
+    "RuleMethod",
+    "StockLevel",
+    "StockMove",
+    "StockMoveKind",
+    "TrackedProduct",
+    "Warehouse",
     "Deal",
     "DealEvent",
     "DealMember",

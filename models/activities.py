@@ -75,13 +75,27 @@ class ActivityCategory(TimestampedModel):
 
 class Product(TimestampedModel):
     """S-12: the basic product catalogue activities refer to (prices come later)."""
+    # issue 13 sells it (prices, discounts, stock: models.catalog). ``archived`` is the
+    # active flag: an archived product leaves the choice lists, orders keep it.
 
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=300)
-    code = fields.CharField(max_length=64, null=True, unique=True)
-    category = fields.CharField(max_length=100, null=True)
+    code = fields.CharField(max_length=64, null=True, unique=True)  # the article
+    category = fields.CharField(max_length=100, null=True)  # a free label (S-12)
     unit = fields.CharField(max_length=16, default="шт")
     archived = fields.BooleanField(default=False)
+    # issue 13: the category tree, the kind for discount coefficients, VAT and cost
+    group: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.ProductCategory", related_name="products", null=True,
+        on_delete=fields.SET_NULL)
+    kind: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.ProductKind", related_name="products", null=True, on_delete=fields.SET_NULL)
+    is_service = fields.BooleanField(default=False)  # no stock
+    vat_rate = fields.DecimalField(max_digits=7, decimal_places=2, null=True)  # None: no VAT
+    cost_price = fields.DecimalField(max_digits=16, decimal_places=2, null=True)
+    barcode = fields.CharField(max_length=32, null=True, db_index=True)
+    external_id = fields.CharField(max_length=80, null=True, unique=True)  # CommerceML «Ид»
+    search_text = fields.TextField(default="")  # folded name, code and barcode
 
     class Meta:
         table = "product"

@@ -20,7 +20,8 @@ async def test_migration_round_trip(database_url):
                                                          "kontakt.0008_client_notices",
                                                          "kontakt.0009_calendar_sync",
                                                          "kontakt.0010_deals",
-                                                         "kontakt.0011_deal_archived_index"]
+                                                         "kontakt.0011_deal_archived_index",
+                                                         "kontakt.0012_sales"]
     await kdb.migrate(database_url)
     assert await kdb.pending_migrations(database_url) == []
     assert await Department.all().count() == 0  # tables were dropped and made anew
