@@ -28,18 +28,6 @@ from models.activities import (
 )
 from models.auth import Invite, LoginToken, WebSession
 from models.calendar import CalendarEvent, CalendarLink, CompanyGoogle, IcsFeed, LinkState
-from models.clients import (
-    AuditLog,
-    Client,
-    ClientKind,
-    ClientLink,
-    ClientLinkKind,
-    ClientList,
-    ClientManager,
-    ContactPerson,
-    Document,
-    LegalEntity,
-)
 from models.catalog import (
     ClientTerms,
     CombineMode,
@@ -60,6 +48,18 @@ from models.catalog import (
     StockMoveKind,
     TrackedProduct,
     Warehouse,
+)
+from models.clients import (
+    AuditLog,
+    Client,
+    ClientKind,
+    ClientLink,
+    ClientLinkKind,
+    ClientList,
+    ClientManager,
+    ContactPerson,
+    Document,
+    LegalEntity,
 )
 from models.customization import (
     CardLayout,
@@ -89,7 +89,6 @@ from models.deals import (
     Stance,
 )
 from models.dictionaries import Dictionary, DictionaryItem
-from models.orders import Order, OrderLine, OrderState, OwnEntity
 from models.messaging import (
     Channel,
     Mailing,
@@ -100,6 +99,7 @@ from models.messaging import (
     OutboxState,
     Unsubscribe,
 )
+from models.orders import Order, OrderLine, OrderState, OwnEntity
 from models.search import ClientSearchToken, SearchWord
 from models.staff import Department, Language, Position, Role, StaffStatus, User
 
