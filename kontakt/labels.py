@@ -91,7 +91,8 @@ def with_type_names(table: T, gettext: Callable[[str], str]) -> T:
 
 # U-1: what a stage may require of a deal, process kinds and modes, for forms
 REQUIREMENTS = {"amount": N_("amount"), "expected_close": N_("expected close date"),
-                "contact": N_("contact person"), "tasks_done": N_("the stage's tasks done")}
+                "contact": N_("contact person"), "tasks_done": N_("the stage's tasks done"),
+                "order_posted": N_("a posted order")}
 PROCESS_KINDS = {"sale": N_("sale"), "claim": N_("claim"),
                  "execution": N_("execution of a won deal"),
                  "partner": N_("partner relationship")}

@@ -99,7 +99,7 @@ def named(obj: Any, what: str) -> Text | str:
     return Text(label) if label else obj.name
 MAX_STAGES = 20
 # what a stage may require of a deal entering it (services.deals checks them)
-REQUIREMENTS = ("amount", "expected_close", "contact", "tasks_done")
+REQUIREMENTS = ("amount", "expected_close", "contact", "tasks_done", "order_posted")
 
 
 async def ensure_processes() -> None:

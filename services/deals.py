@@ -524,6 +524,7 @@ async def move_options(actor: User, deal: Deal, stages: list[Stage] | None = Non
 REQUIREMENT_TEXT = {
     "amount": N_("no amount"), "expected_close": N_("no expected close date"),
     "contact": N_("no contact person"), "tasks_done": N_("tasks of this stage are open"),
+    "order_posted": N_("no posted order"),
 }
 
 
@@ -541,7 +542,16 @@ async def missing_for(deal: Deal, target: Stage) -> list[str]:
         elif need == "tasks_done" and deal.process.mode == ProcessMode.MANAGED and \
                 await Activity.filter(deal_id=deal.id, state__in=OPEN_STATES).exists():
             out.append(need)
+        elif need == "order_posted" and not await _has_posted_order(deal.id):
+            out.append(need)
     return [REQUIREMENT_TEXT[n] for n in out]
+
+
+async def _has_posted_order(deal_id: int) -> bool:
+    from models import Order, OrderState
+
+    return await Order.filter(deal_id=deal_id, state__in=(
+        OrderState.POSTED, OrderState.SHIPPED, OrderState.CLOSED)).exists()
 
 
 async def _stage_tasks(actor: User, deal: Deal, process: ProcessType, stage: Stage,
