@@ -80,7 +80,9 @@ async def browser():
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
+        # a phone set to Russian: date fields read дд.мм.гггг (with chromium-l10n)
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS, env={
+            **os.environ, "LANG": "ru_RU.UTF-8", "LANGUAGE": "ru"})
         yield PinnedBrowser(b)
         await b.close()
 

@@ -377,7 +377,8 @@ async def test_u1_admin_process_editor_adds_a_stage_and_saves(demo, browser):  #
     await page.goto(f"{demo}/app/admin#processes")
     await page.wait_for_selector("[data-testid=processes][data-ready='1']")
     rows = page.get_by_test_id("process-row")
-    assert await rows.count() == 3  # sale, its execution, claim
+    assert await rows.count() == 4  # sale, its execution, claim, partnership (U-8)
+    assert "Партнёрство" in await rows.nth(3).inner_text()
     assert "Продажа" in await rows.nth(0).inner_text()
     assert "Первичный контакт → Выявление потребности" in await rows.nth(0).inner_text()
     await rows.nth(0).get_by_test_id("process-edit").click()
