@@ -287,7 +287,7 @@ SMALL = FontFace(size_pt=7)
 HEADING = FontFace(emphasis="BOLD", fill_color=(230, 230, 230))
 _OPEN_BOTTOM = CellBordersLayout.LEFT | CellBordersLayout.RIGHT | CellBordersLayout.TOP
 _OPEN_TOP = CellBordersLayout.LEFT | CellBordersLayout.RIGHT | CellBordersLayout.BOTTOM
-COLUMNS_W = (10, 86, 22, 14, 28, 30)
+COLUMNS_W = (10, 84, 20, 18, 28, 30)
 COLUMNS_ALIGN = ("CENTER", "LEFT", "RIGHT", "CENTER", "RIGHT", "RIGHT")
 
 
