@@ -42,7 +42,7 @@ from fpdf import FPDF
 from fpdf.enums import CellBordersLayout, TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
 
-from services.amount_words import amount_in_words, currency_words
+from services.amount_words import amount_in_words, currency_words, split_amount
 from services.errors import N_, ValidationFailed
 
 MAX_LINES = 2000
@@ -255,27 +255,27 @@ def check_invoice(invoice: Invoice) -> None:
     if count > MAX_LINES:
         raise ValidationFailed("lines", N_("an invoice holds at most {limit} lines; this "
                                            "one has {count}"), limit=MAX_LINES, count=count)
+    if any(line.vat_rate is None and line.vat_amount for line in invoice.lines):
+        raise ValidationFailed("vat", N_("a line without a VAT rate carries VAT"))
     expected = Totals.of(invoice.lines, invoice.vat_included)
-    if (invoice.totals.amount, invoice.totals.vat) != (expected.amount, expected.vat) \
-            or invoice.totals.total != expected.total:
+    if invoice.totals != expected:
         raise ValidationFailed("totals", N_("the invoice's totals do not match its lines "
                                             "({total} against {expected})"),
                                total=str(invoice.totals.total), expected=str(expected.total))
     if not invoice.seller.vat_payer and expected.vat:
         raise ValidationFailed("vat", N_("the seller pays no VAT, yet the lines carry VAT"))
+    split_amount(invoice.totals.total)  # an amount it can say in words
 
 
 def vat_by_rate(invoice: Invoice) -> list[tuple[Decimal, Decimal]]:
-    """(rate, VAT) for each rate the lines carry, the highest rate first; empty when the
-    invoice is «без НДС»."""
+    """(rate, VAT) for each rate the lines carry (0 % too), the highest rate first; empty
+    when the invoice is «без НДС»: the seller pays no VAT or no line has a rate."""
     if not invoice.seller.vat_payer:
         return []
     sums: dict[Decimal, Decimal] = defaultdict(Decimal)
     for line in invoice.lines:
         if line.vat_rate is not None:
             sums[line.vat_rate.normalize()] += line.vat_amount
-    if not invoice.totals.vat and not any(sums):
-        return []
     return sorted(sums.items(), reverse=True)
 
 
@@ -304,15 +304,16 @@ def font_paths(font_dir: Path | str | None = None) -> dict[str, Path]:
 
 
 class _Document(FPDF):
-    def __init__(self, footer: str) -> None:
+    def __init__(self, footer: str, number: str, day: date) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
-        self._footer = footer
+        self._footer, self._number, self._day = footer, number, date_figures(day)
 
     def footer(self) -> None:
         self.set_y(-12)
         self.set_font(FONT, "", 7)
         self.set_text_color(110)
-        self.cell(0, 5, self._footer.format(page=self.page_no(), pages="{nb}"), align="R")
+        self.cell(0, 5, self._footer.format(number=self._number, date=self._day,
+                                            page=self.page_no(), pages="{nb}"), align="R")
         self.set_text_color(0)
 
 
@@ -322,8 +323,7 @@ class _Writer:
         self.lang = invoice.language
         self.t = LABELS[self.lang]
         number, day = invoice.number, invoice.date
-        self.pdf = pdf = _Document(self.t["footer"].format(
-            number=number, date=date_figures(day), page="{page}", pages="{pages}"))
+        self.pdf = pdf = _Document(self.t["footer"], number, day)
         for style, path in font_paths(font_dir).items():
             pdf.add_font(FONT, style, str(path))
         pdf.set_margins(10, 10, 10)
@@ -480,8 +480,8 @@ class _Writer:
                                 (105, t["accountant"], s.accountant)):
             pdf.set_xy(x, y)
             pdf.set_font(FONT, "B", 9)
-            pdf.cell(27, 5, role)
-            pdf.cell(30, 5, "", border="B")
+            pdf.cell(29, 5, role)
+            pdf.cell(28, 5, "", border="B")
             pdf.set_font(FONT, "", 9)
             pdf.cell(38, 5, f" /{person}/" if person else "")
         pdf.ln(6)

@@ -317,8 +317,25 @@ def test_s17_an_invoice_that_does_not_add_up_is_refused():
     with pytest.raises(ValidationFailed) as info:
         invoice_pdf(make_invoice([line("Кабель", "1", "100")], currency="XYZ"))
     assert info.value.field == "currency"
+    with pytest.raises(ValidationFailed) as info:  # VAT on a line without a rate
+        invoice_pdf(make_invoice([Line("Кабель", "м", D(1), D(100), D(100), None, D(5))]))
+    assert info.value.field == "vat"
+    with pytest.raises(ValidationFailed) as info:  # a refund is no invoice
+        invoice_pdf(make_invoice([line("Возврат", "-1", "100")]))
+    assert info.value.field == "amount"
     with pytest.raises(TypeError):
         Line("Кабель", "м", D(1), 100.0, D(100))  # type: ignore[arg-type]
+
+
+def test_s17_zero_rate_braces_in_the_number_and_a_name_of_one_long_word():
+    inv = make_invoice([line("Экспорт", "1", "100", rate="0"),
+                        line("Ы" * 120, "1", "1", rate="0")], number="{A}-1")
+    pages = pdf_pages(invoice_pdf(inv))
+    text = " ".join(pages)
+    assert "Счёт на оплату № {A}-1 от 6 декабря 2026 г." in text
+    assert "Счёт № {A}-1 от 06.12.2026, страница 1 из" in text
+    assert "В том числе НДС 0 %: 0,00" in text and "Без налога" not in text
+    assert text.replace(" ", "").count("Ы" * 120) == 1  # broken inside its cell, all there
 
 
 def test_s17_a_missing_font_names_the_file_and_the_fix(tmp_path):
