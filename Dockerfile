@@ -9,6 +9,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     KONTAKT_HTTP_PORT=8080 \
     KONTAKT_DATA_DIR=/data
 
+# fonts-dejavu-core: the Cyrillic font of invoice PDFs (KONTAKT_PDF_FONT_DIR)
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY pyproject.toml README.md babel.cfg ./
 COPY kontakt ./kontakt

@@ -212,6 +212,13 @@ async def _check(settings: Settings) -> int:
         ok = False
     finally:
         await files.close()
+    from services.invoice_pdf import FontMissing, font_paths
+
+    try:
+        print(f"invoice fonts: ok ({font_paths(settings.pdf_font_dir)[''].parent})")
+    except FontMissing as exc:
+        print(f"invoice fonts: FAILED — {exc}")
+        ok = False
     if settings.bot_token is None:
         print("bot api: FAILED — KONTAKT_BOT_TOKEN is missing")
         ok = False

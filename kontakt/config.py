@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None
     s3_region: str = "us-east-1"
+    # S-17 invoice PDFs: the folder with DejaVuSans.ttf and DejaVuSans-Bold.ttf
+    pdf_font_dir: Path = Path("/usr/share/fonts/truetype/dejavu")
 
     @field_validator("bot_token")
     @classmethod

@@ -73,6 +73,9 @@ LABELS = {
     "minimum": N_("minimum"), "activity_id": N_("activity"), "parent_id": N_("parent"),
     "include_dismissed": N_("dismissed too"), "remove_events": N_("remove events"),
     "list_type": N_("list"), "postal_code": N_("postal code"),
+    # invoices (issue 13, S-17)
+    "lines": N_("invoice lines"), "totals": N_("totals"), "vat": N_("VAT"),
+    "own_entity": N_("our legal entity"),
     # deals and sales processes (issue 12)
     "amount": N_("amount"), "currency": N_("currency"),
     "expected_close": N_("expected close date"), "stage": N_("stage"),
