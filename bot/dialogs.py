@@ -78,6 +78,8 @@ def _waiting_for(state_name: str) -> str:
         "DealClaimClose:resolution": _("Type the claim's resolution: what was done or "
                                        "decided."),
         "DealClaimClose:fault": _("Press “Yes, ours” or “No, not ours” above."),
+        "PriceAsk:product": _("Type part of the product's name or its article."),
+        "PriceAsk:client": _("Type part of the client's name, phone or INN."),
     }
     return waits.get(state_name, _("Answer the question above with a text message."))
 

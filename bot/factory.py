@@ -25,6 +25,7 @@ from bot.routers.inline import build_inline_router
 from bot.routers.lang import build_lang_router
 from bot.routers.mailings import build_mailings_router
 from bot.routers.messaging import build_messaging_router
+from bot.routers.price import build_price_router
 from bot.routers.quicklog import build_quicklog_in_search_router, build_quicklog_router
 from bot.routers.reports import build_reports_router
 from bot.routers.staff import build_staff_router
@@ -51,6 +52,7 @@ COMMANDS = [
     ("find", N_("Find a client")),
     ("clients", N_("My clients")),
     ("deals", N_("My open deals")),
+    ("price", N_("A client's price and the free stock")),
     ("newclient", N_("New client")),
     ("staff", N_("Staff directory")),
     ("web", N_("Sign in to the web version")),
@@ -108,6 +110,7 @@ def build_dispatcher(
         build_clients_router(),
         build_activities_router(),
         build_deals_router(),
+        build_price_router(),
         build_quicklog_router(),  # the quick log takes any other text
         build_fallback_router(),  # last: whatever nobody took gets an answer
     )

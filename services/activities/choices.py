@@ -104,4 +104,7 @@ async def do_add_product(actor: User, data: dict[str, Any]) -> Product:
         raise ValidationFailed("code", N_("«{code}» is already used"), code=code)
     unit = str(data.get("unit") or "шт").strip()[:16] or "шт"
     category = str(data.get("category") or "").strip()[:100] or None
-    return await Product.create(name=name, code=code, unit=unit, category=category)
+    from services.products import search_text_of
+
+    return await Product.create(name=name, code=code, unit=unit, category=category,
+                                search_text=search_text_of(name, code))
