@@ -80,6 +80,7 @@ def _waiting_for(state_name: str) -> str:
         "DealClaimClose:fault": _("Press “Yes, ours” or “No, not ours” above."),
         "PriceAsk:product": _("Type part of the product's name or its article."),
         "PriceAsk:client": _("Type part of the client's name, phone or INN."),
+        "OrderDraft:lines": _("Type a product and its quantity, e.g. “труба 50 10”."),
     }
     return waits.get(state_name, _("Answer the question above with a text message."))
 

@@ -25,6 +25,7 @@ from bot.routers.inline import build_inline_router
 from bot.routers.lang import build_lang_router
 from bot.routers.mailings import build_mailings_router
 from bot.routers.messaging import build_messaging_router
+from bot.routers.orders import build_orders_router
 from bot.routers.price import build_price_router
 from bot.routers.quicklog import build_quicklog_in_search_router, build_quicklog_router
 from bot.routers.reports import build_reports_router
@@ -53,6 +54,7 @@ COMMANDS = [
     ("clients", N_("My clients")),
     ("deals", N_("My open deals")),
     ("price", N_("A client's price and the free stock")),
+    ("order", N_("New order for the client whose card is open")),
     ("newclient", N_("New client")),
     ("staff", N_("Staff directory")),
     ("web", N_("Sign in to the web version")),
@@ -111,6 +113,7 @@ def build_dispatcher(
         build_activities_router(),
         build_deals_router(),
         build_price_router(),
+        build_orders_router(),
         build_quicklog_router(),  # the quick log takes any other text
         build_fallback_router(),  # last: whatever nobody took gets an answer
     )

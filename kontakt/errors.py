@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kontakt.history import FIELDS, VALUES
-from services.errors import N_, Text, ValidationFailed, fill
+from services.errors import N_, Text, ValidationFailed, fill, translated_params
 
 Lang = str | Callable[[str], str]
 
@@ -167,8 +167,8 @@ def gettext_for(lang: Lang) -> Callable[[str], str]:
 
 
 def _fill(template: str, params: dict[str, Any], gettext: Callable[[str], str]) -> str:
-    try:
-        return gettext(template).format(**params)
+    try:  # a reason inside a reason (a Text among the params) is translated too
+        return gettext(template).format(**translated_params(params, gettext))
     except (KeyError, IndexError, ValueError, AttributeError):
         return gettext(UNKNOWN)
 

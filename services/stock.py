@@ -45,10 +45,9 @@ class StockShort(DomainError):
 
     def __init__(self, lines: list[Short]) -> None:
         self.lines = lines
-        listed = Text(_short_text(lines[-1]))
+        listed = _short_text(lines[-1])
         for earlier in reversed(lines[:-1]):
-            listed = Text(N_("{first}; {rest}"), first=Text(_short_text(earlier)),
-                          rest=listed)
+            listed = Text(N_("{first}; {rest}"), first=_short_text(earlier), rest=listed)
         super().__init__(f"not enough free stock for {len(lines)} line(s)", lines=listed)
         self.message = Text(self.template, lines=listed).translated(lambda s: s)
 

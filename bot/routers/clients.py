@@ -183,6 +183,10 @@ def card_markup(client: Client, webapp_url: str | None, address: str = "",
         action="new", value=str(client.id)).pack()),
         InlineKeyboardButton(text=_("⚠️ Claim"), callback_data=DealCB(
             action="claimc", value=str(client.id)).pack())])
+    from bot.routers.orders import OrderCB  # issue 13: an order from the card
+
+    rows.append([InlineKeyboardButton(text=_("🧾 Order"), callback_data=OrderCB(
+        action="new", value=str(client.id)).pack())])
     if address:
         # S-4: the three map services people use in RU/UA
         rows.append([InlineKeyboardButton(text=f"🗺 {label}", url=url)
