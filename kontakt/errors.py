@@ -281,7 +281,8 @@ def domain_message(exc: Exception, lang: Lang) -> str:
     if isinstance(exc, ValidationFailed):
         return error_message(exc, lang)
     template = getattr(exc, "template", None) or NOT_POSSIBLE
-    return fill(gettext_for(lang)(template), getattr(exc, "params", {}))
+    gettext = gettext_for(lang)
+    return fill(gettext(template), translated_params(getattr(exc, "params", {}), gettext))
 
 
 def error_line(exc: ValidationFailed, lang: Lang) -> str:

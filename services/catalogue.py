@@ -69,9 +69,6 @@ async def do_update_category(actor: User, category_id: int,
         row.colour = str(data["colour"]).lower()
     if "archived" in data:
         row.archived = bool(data["archived"])
-    from services.products import search_text_of
-
-    row.search_text = search_text_of(row.name, row.code, row.barcode)
     await row.save()
     return row
 
@@ -100,6 +97,9 @@ async def do_update_product(actor: User, product_id: int, data: dict[str, Any]) 
         row.unit = unit
     if "archived" in data:
         row.archived = bool(data["archived"])
+    from services.products import search_text_of
+
+    row.search_text = search_text_of(row.name, row.code, row.barcode)
     await row.save()
     return row
 

@@ -46,7 +46,9 @@ async def _catalogue(owner):
     return client, pipe, thin, elbow
 
 
-async def test_k5_search_forgives_a_typo_and_finds_an_article(database_url):
+async def test_k5_search_forgives_a_typo_and_finds_an_article(database_url, make_staff):
+    from services import catalogue
+
     pipe = await Product.create(name="Труба стальная ДН50", code="T-50")
     await Product.create(name="Кран шаровый", code="K-15", archived=True)
     assert [p.id for p in await products.search_products("труба дн50")] == [pipe.id]
@@ -54,6 +56,11 @@ async def test_k5_search_forgives_a_typo_and_finds_an_article(database_url):
     assert [p.id for p in await products.search_products("трбуа стальная")] == [pipe.id]
     assert await products.search_products("кран") == []  # archived
     assert await products.search_products("ё") == []
+    # renamed: found by its new name, not the old one
+    await catalogue.do_update_product(await make_staff(Role.ADMIN), pipe.id,
+                                      {"name": "Труба оцинкованная ДН50"})
+    assert [p.id for p in await products.search_products("оцинкованная")] == [pipe.id]
+    assert await products.search_products("стальная") == []
 
 
 async def test_k5_price_for_the_open_client_with_the_trace_and_stock(service, emulator,

@@ -144,6 +144,8 @@ class Api:
               response: type[BaseModel] | None = None, auth: bool = True,
               tags: list[str] | None = None, status: int = 200):
         def deco(fn):
+            if any((op.method, op.path) == (method.upper(), path) for op in self.operations):
+                raise ValueError(f"{method} {path} is registered twice")  # one would hide
             self.operations.append(Operation(method.upper(), path, fn, summary, body, query,
                                              response, auth, tags or [], status))
             return fn
