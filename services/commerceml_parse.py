@@ -379,19 +379,18 @@ class _Reader:
                 return self.units.get(key, OKEI.get(key.zfill(3), ""))[:16]
         return _attr(elem, "НаименованиеПолное")[:16]
 
-    def kinds_of(self, elem: Element) -> list[str]:
-        """ВидНоменклатуры and ТипНоменклатуры of a product: as requisites, as elements
-        of their own or as values of properties of that name."""
-        found = [_text(elem, "ВидНоменклатуры"), _text(elem, "ТипНоменклатуры")]
+    def kinds_of(self, elem: Element) -> list[tuple[str, str]]:
+        """(видноменклатуры | типноменклатуры, value) of a product: as requisites, as
+        elements of their own or as values of properties of that name."""
+        found = [("видноменклатуры", _text(elem, "ВидНоменклатуры")),
+                 ("типноменклатуры", _text(elem, "ТипНоменклатуры"))]
         for req in _children(_child(elem, "ЗначенияРеквизитов"), "ЗначениеРеквизита"):
-            if _key(_text(req, "Наименование")) in _KIND_KEYS:
-                found.append(_text(req, "Значение"))
+            found.append((_key(_text(req, "Наименование")), _text(req, "Значение")))
         for value in _children(_child(elem, "ЗначенияСвойств"), "ЗначенияСвойства"):
             name, values = self.properties.get(_text(value, "Ид"), ("", {}))
-            if _key(name) in _KIND_KEYS:
-                raw = _text(value, "Значение")
-                found.append(values.get(raw, raw))
-        return [f for f in found if f]
+            raw = _text(value, "Значение")
+            found.append((_key(name), values.get(raw, raw)))
+        return [(k, v) for k, v in found if k in _KIND_KEYS and v]
 
     def read_product(self, elem: Element) -> None:
         ext = _text(elem, "Ид").partition("#")[0].strip()
@@ -411,8 +410,8 @@ class _Reader:
             external_id=ext[:80], name=name[:300], code=code, barcode=barcodes[0][:32],
             unit=sys.intern(self.unit_of(_child(elem, "БазоваяЕдиница"))),
             group=sys.intern(_text(_child(elem, "Группы"), "Ид")[:80]), vat=vat,
-            service=any(_key(k) == "услуга" for k in kinds) if kinds else None,
-            kind=sys.intern(kinds[0]) if kinds else "",
+            service=any(_key(v) == "услуга" for _, v in kinds) if kinds else None,
+            kind=next((sys.intern(v) for k, v in kinds if k == "видноменклатуры"), ""),
             deleted=_true(_text(elem, "ПометкаУдаления")) or status in ("удален", "удалено")))
 
     def read_price_type(self, elem: Element) -> None:
