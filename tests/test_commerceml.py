@@ -322,3 +322,68 @@ async def test_k4_k5_the_api_endpoint(service, emulator, make_staff):
     assert (await resp.json())["detail"] == "у вас нет права это делать"
     c.session.cookie_jar.clear()
     assert (await _post(c, IMPORT.read_bytes())).status == 401
+
+
+PROPERTY_KIND = """<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация ВерсияСхемы="2.10">
+  <Классификатор>
+    <Ид>cls</Ид>
+    <Свойства>
+      <Свойство>
+        <Ид>prop-kind</Ид>
+        <Наименование>Вид номенклатуры</Наименование>
+        <ТипЗначений>Справочник</ТипЗначений>
+        <ВариантыЗначений>
+          <Справочник><ИдЗначения>v-service</ИдЗначения><Значение>Услуга</Значение></Справочник>
+        </ВариантыЗначений>
+      </Свойство>
+    </Свойства>
+  </Классификатор>
+  <Каталог СодержитТолькоИзменения="true">
+    <Товары>
+      <Товар>
+        <Ид>svc-delivery#</Ид>
+        <Наименование>Доставка</Наименование>
+        <ЗначенияСвойств>
+          <ЗначенияСвойства><Ид>prop-kind</Ид><Значение>v-service</Значение></ЗначенияСвойства>
+        </ЗначенияСвойств>
+      </Товар>
+    </Товары>
+  </Каталог>
+</КоммерческаяИнформация>""".encode()
+
+
+def test_kinds_from_properties_and_ids_before_the_hash():
+    parsed = parse(PROPERTY_KIND)
+    assert parsed.partial and parsed.kind == "import"
+    [product] = parsed.products
+    assert (product.external_id, product.service, product.kind) == (
+        "svc-delivery", True, "Услуга")
+
+
+TOTALS = """<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация ВерсияСхемы="2.04">
+  <ПакетПредложений СодержитТолькоИзменения="true">
+    <Предложения>
+      <Предложение><Ид>prod-pp20</Ид><Количество>7</Количество></Предложение>
+    </Предложения>
+  </ПакетПредложений>
+</КоммерческаяИнформация>""".encode()
+
+
+async def test_k4_a_total_quantity_goes_to_the_default_warehouse(database_url):
+    """K-4: an offer with only «Количество» sets the default warehouse's level; with
+    several warehouses and none the default, it is left out with the reason."""
+    admin = await _admin()
+    await cml.do_import_commerceml(admin, IMPORT)
+    await Warehouse.create(name="Первый")
+    await Warehouse.create(name="Второй")
+    report = await cml.do_import_commerceml(admin, TOTALS)
+    assert report.stock_levels.created == 0
+    assert [s.reason.template for s in report.skipped] == [
+        "offers with only a total quantity and no default warehouse to put it in: {count}"]
+    await Warehouse.filter(name="Второй").update(is_default=True)
+    report = await cml.do_import_commerceml(admin, TOTALS)
+    assert report.stock_levels.created == 1 and not report.skipped
+    level = await StockLevel.get(product__code="PP-20").prefetch_related("warehouse")
+    assert (level.warehouse.name, level.on_hand) == ("Второй", 7)
