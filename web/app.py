@@ -21,6 +21,7 @@ from web.api import activities as _activities_api  # noqa: F401 - registers rout
 from web.api import activity_settings as _activity_settings_api  # noqa: F401 - registers routes
 from web.api import calendar_sync as _calendar_sync
 from web.api import clients as _clients_api  # noqa: F401 - registers /clients routes
+from web.api import commerceml as _commerceml_api
 from web.api import contacts as _contacts_api  # noqa: F401 - registers routes
 from web.api import customization as _customization_api  # noqa: F401 - registers routes
 from web.api import deal_reports as _deal_reports_api  # noqa: F401 - registers routes
@@ -133,6 +134,7 @@ def build_web_app(
     api.register(app)
     app.router.add_post("/api/v1/clients/{client_id}/documents", _clients_api.document_upload)
     app.router.add_post("/api/v1/staff/{user_id}/photo", _profile_api.photo_upload)
+    app.router.add_post("/api/v1/catalogue/commerceml", _commerceml_api.upload)
     app.router.add_get("/api/v1/staff/{user_id}/photo", _profile_api.photo_get)
     app.router.add_get("/app/profile/{user_id}", pages.profile_page)
     app.router.add_post("/api/v1/activities/{activity_id}/documents",
