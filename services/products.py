@@ -25,13 +25,16 @@ from tortoise.expressions import Q
 from models import Product, StockLevel, Warehouse
 from models.staff import fold
 from services import pricing
+from services.text import search_blob
+from services.text import words as split_words
 
 TYPO_POOL = 2000
 
 
 def search_text_of(name: str | None, code: str | None = None,
                    barcode: str | None = None) -> str:
-    return fold(" ".join(p for p in (name, code, barcode) if p))[:1000]
+    """Folded words and their Latin spelling (as clients and the CommerceML import)."""
+    return search_blob(name, code, barcode)[:1000]
 
 
 async def _fill_missing() -> None:
@@ -44,7 +47,7 @@ async def _fill_missing() -> None:
 
 async def search_products(query: str, *, limit: int = 8) -> list[Product]:
     text = " ".join((query or "").split())[:200]
-    words = [w for w in fold(text).split(" ") if w][:6]
+    words = split_words(text)[:6]
     if not words:
         return []
     await _fill_missing()
