@@ -42,6 +42,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from tortoise import connections
+from tortoise.expressions import Q
 
 from models import (
     Client,
@@ -130,14 +131,15 @@ async def context_for(client: Client | int, on: date) -> Context:
         if found is None:
             raise NotFound("client")
         client = found
-    terms = await ClientTerms.get_or_none(client_id=client.id).prefetch_related(
-        "price_list", "discount_group")
+    terms = await ClientTerms.filter(client_id=client.id).select_related(
+        "price_list", "discount_group").first()
     chosen: PriceList | None = None
     if terms is not None and terms.price_list is not None and \
             not terms.price_list.archived and _valid(terms.price_list, on):
         chosen = terms.price_list
-    by_category = await ListForCategory.filter(price_list__archived=False).order_by(
-        "priority", "id").prefetch_related("price_list")
+    # the client's categories: those the rules name, and (no list of its own) the lists'
+    by_category = [] if chosen is not None else await ListForCategory.filter(
+        price_list__archived=False).order_by("priority", "id").select_related("price_list")
     rule_nodes = set(await PriceRule.filter(archived=False, client_node_id__not_isnull=True)
                      .distinct().values_list("client_node_id", flat=True))
     nodes = await _member_nodes(client.id, rule_nodes | {
@@ -266,15 +268,10 @@ async def price_lines(ctx: Context, wanted: list[tuple[int, Decimal]]) -> list[P
     chain = await _list_chain(ctx.price_list)
     cats = await _ancestors({p.group_id for p in products.values() if p.group_id})
     all_cats = set().union(*cats.values()) if cats else set()
-    rules = [r for r in await PriceRule.filter(price_list_id=ctx.price_list.id,
-                                               archived=False).filter(
-        product_id__in=ids).order_by("position", "id")] if ids else []
-    rules += await PriceRule.filter(price_list_id=ctx.price_list.id, archived=False,
-                                    product_id=None).filter(
-        category_id__in=sorted(all_cats) or [-1]).order_by("position", "id")
-    rules += await PriceRule.filter(price_list_id=ctx.price_list.id, archived=False,
-                                    product_id=None, category_id=None).order_by(
-        "position", "id")
+    # the list's rules for these products, their categories (and ancestors) or everything
+    scope = Q(product_id__in=ids or [-1]) | Q(product_id=None, category_id__in=sorted(
+        all_cats) or [-1]) | Q(product_id=None, category_id=None)
+    rules = await PriceRule.filter(scope, price_list_id=ctx.price_list.id, archived=False)
     rules.sort(key=lambda r: (r.position, r.id))
     other_lists = {r.base_list_id for r in rules if r.base == RuleBase.OTHER_LIST
                    and r.base_list_id}

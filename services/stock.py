@@ -143,6 +143,7 @@ async def reserve(conn: Any, warehouse: Warehouse, lines: list[tuple[Product, De
            f"WHERE warehouse_id = {_ph(conn, 2)} AND product_id = {_ph(conn, 3)}{covered}")
     sqlite = conn.capabilities.dialect == "sqlite"
     short: list[Short] = []
+    moves: list[StockMove] = []
     for pid, (product, qty) in sorted(needs.items()):  # one order of locks for everyone
         params: list[Any] = [_q(conn, qty), warehouse.id, pid]
         if covered and sqlite:
@@ -151,11 +152,13 @@ async def reserve(conn: Any, warehouse: Warehouse, lines: list[tuple[Product, De
         if not changed:
             short.append(Short(product, qty, await _free_in(conn, warehouse.id, pid)))
             continue
-        await StockMove.create(warehouse_id=warehouse.id, product_id=pid,
+        moves.append(StockMove(warehouse_id=warehouse.id, product_id=pid,
                                kind=StockMoveKind.RESERVE, quantity=qty, order_id=order_id,
-                               user=user, source=source, using_db=conn)
+                               user=user, source=source))
     if short:
         raise StockShort(short)
+    if moves:
+        await StockMove.bulk_create(moves, using_db=conn)
 
 
 async def release(conn: Any, warehouse_id: int, lines: list[tuple[Product, Decimal]], *,
@@ -167,15 +170,17 @@ async def release(conn: Any, warehouse_id: int, lines: list[tuple[Product, Decim
     on_hand = f"on_hand = on_hand - {_num(conn, 1)}, " if ship else ""
     sql = (f"UPDATE stock_level SET {on_hand}reserved = reserved - {_num(conn, 1)} "
            f"WHERE warehouse_id = {_ph(conn, 2)} AND product_id = {_ph(conn, 3)}")
+    moves: list[StockMove] = []
     for pid, (_product, qty) in sorted(_needs(lines).items()):
         amount = _q(conn, qty)
         params: list[Any] = ([amount, amount] if ship and sqlite else [amount]) + [
             warehouse_id, pid]
         await conn.execute_query(sql, params)
-        await StockMove.create(warehouse_id=warehouse_id, product_id=pid,
+        moves.append(StockMove(warehouse_id=warehouse_id, product_id=pid,
                                kind=StockMoveKind.SHIP if ship else StockMoveKind.RELEASE,
-                               quantity=qty, order_id=order_id, user=user, source=source,
-                               using_db=conn)
+                               quantity=qty, order_id=order_id, user=user, source=source))
+    if moves:
+        await StockMove.bulk_create(moves, using_db=conn)
 
 
 async def set_on_hand(actor: User | None, warehouse_id: int, product_id: int,
