@@ -80,9 +80,11 @@ async def browser():
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        # a phone set to Russian: date fields read дд.мм.гггг (with chromium-l10n)
+        # a phone set to Russian: date fields read дд.мм.гггг (with chromium-l10n); only
+        # the interface's language — a ru_RU locale the system lacks would make file
+        # names ASCII (an upload of «КП.pdf» failed)
         b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS, env={
-            **os.environ, "LANG": "ru_RU.UTF-8", "LANGUAGE": "ru"})
+            **os.environ, "LANGUAGE": "ru"})
         yield PinnedBrowser(b)
         await b.close()
 

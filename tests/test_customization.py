@@ -59,9 +59,10 @@ async def _names(qs) -> list[str]:
 async def test_system_dictionaries_are_idempotent_with_russian_names(org):
     first = await dicts.ensure_system_dictionaries()
     second = await dicts.ensure_system_dictionaries()
-    assert set(first) == {"region", "city", "district", "sphere", "ad_source", "lost_reason"}
+    assert set(first) == {"region", "city", "district", "sphere", "ad_source", "lost_reason",
+                          "claim_rejection"}
     assert {c: d.id for c, d in first.items()} == {c: d.id for c, d in second.items()}
-    assert await Dictionary.filter(system=True).count() == 6
+    assert await Dictionary.filter(system=True).count() == 7
     assert first["region"].name == "Регионы" and first["ad_source"].name == "Источники рекламы"
     spheres = await dicts.list_items("sphere")
     assert spheres and all(i.code for i in spheres)
