@@ -38,6 +38,12 @@ def _locale(lang: str) -> str:
 CURRENCY_SIGNS = {"RUB": "₽", "UAH": "₴", "USD": "$", "EUR": "€", "KZT": "₸", "BYN": "Br"}
 
 
+def qty_text(value) -> str:
+    """A quantity or a percent as people write it: "2,5", "10", "0,125" (no trailing
+    zeros, a decimal comma)."""
+    return f"{value.normalize():f}".replace(".", ",")
+
+
 def money_text(amount, currency: str) -> str:
     """A sum as people in RU/UA write it: "150 000,50 ₽", "2 500 ₴" (no-break spaces;
     kopecks only when there are some); any other currency by its code."""

@@ -167,7 +167,8 @@ def _today(actor: User):
 
 # ---- lines -------------------------------------------------------------------------------------
 
-def _quantity(raw: Any, where: str) -> Decimal:
+def parse_quantity(raw: Any, where: str) -> Decimal:
+    """A quantity as typed ("2,5", "10"), above zero, to three places."""
     try:
         qty = Decimal(str(raw).replace(" ", "").replace("\u00a0", "").replace(",", "."))
     except (InvalidOperation, ValueError):
@@ -217,7 +218,7 @@ async def do_set_lines(actor: User, order_id: int, lines: list[dict[str, Any]], 
     for n, line in enumerate(lines):
         if not isinstance(line, dict) or not line.get("product_id"):
             raise ValidationFailed(f"lines.{n}.product_id", N_("choose a product"))
-        wanted.append((int(line["product_id"]), _quantity(line.get("quantity"),
+        wanted.append((int(line["product_id"]), parse_quantity(line.get("quantity"),
                                                           f"lines.{n}.quantity")))
     archived = set(await Product.filter(id__in=[p for p, _q in wanted], archived=True)
                    .values_list("id", flat=True))

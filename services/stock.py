@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from kontakt.formatting import qty_text
 from models import Product, StockLevel, StockMove, StockMoveKind, User, Warehouse
 from services.errors import N_, DomainError, NotFound, Text, ValidationFailed
 
@@ -54,13 +55,8 @@ class StockShort(DomainError):
 
 def _short_text(s: Short) -> Text:
     return Text(N_("«{name}»: needed {needed}, free {free}, short by {short}"),
-                name=s.product.name, needed=_qty(s.needed), free=_qty(max(s.free, 0)),
-                short=_qty(s.short_by))
-
-
-def _qty(value: Decimal) -> str:
-    text = f"{value.normalize():f}"
-    return text.replace(".", ",")
+                name=s.product.name, needed=qty_text(s.needed), free=qty_text(max(s.free, 0)),
+                short=qty_text(s.short_by))
 
 
 async def default_warehouse() -> Warehouse | None:

@@ -21,7 +21,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.routers.activity_card import error_text
 from bot.routers.price import split_quantity
-from kontakt.formatting import money_text
+from kontakt.formatting import money_text, qty_text
 from models import OrderState, User
 from services import order_invoices, products
 from services import orders as svc
@@ -54,10 +54,6 @@ def _state_word(state: str) -> str:
             "closed": _("Closed"), "cancelled": _("Cancelled")}[state]
 
 
-def _qty(qty: Decimal) -> str:
-    return f"{qty.normalize():f}".replace(".", ",")
-
-
 async def order_text(order) -> str:
     e = html.escape
     lines = await svc.order_lines(order)
@@ -68,10 +64,10 @@ async def order_text(order) -> str:
     if not lines:
         out.append(_("No lines yet."))
     for n, ln in enumerate(lines, 1):
-        row = f"{n}. {e(ln.name)} — {_qty(ln.quantity)} {e(ln.unit)} × " \
+        row = f"{n}. {e(ln.name)} — {qty_text(ln.quantity)} {e(ln.unit)} × " \
               f"{money_text(ln.price, order.currency)} = {money_text(ln.amount, order.currency)}"
         if ln.discount > 0:
-            row += " " + _("(−{discount} %)").format(discount=_qty(ln.discount))
+            row += " " + _("(−{discount} %)").format(discount=qty_text(ln.discount))
         out.append(row)
     if lines:
         out.append(_("Total: <b>{total}</b>").format(total=money_text(order.total,

@@ -23,7 +23,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 
 from bot.routers.activity_card import error_text
-from kontakt.formatting import money_text
+from kontakt.formatting import money_text, qty_text
 from models import User
 from services import clients as client_svc
 from services import products
@@ -64,10 +64,6 @@ def split_quantity(text: str) -> tuple[str, Decimal]:
     return text, Decimal(1)
 
 
-def _qty_text(qty: Decimal) -> str:
-    return f"{qty.normalize():f}".replace(".", ",")
-
-
 def _step_line(step: dict, currency: str) -> str:
     e = html.escape
     price = money_text(Decimal(step["price"]), currency)
@@ -98,7 +94,7 @@ def _step_line(step: dict, currency: str) -> str:
 
 
 def _pct(value) -> str:
-    return _qty_text(Decimal(str(value or 0)))
+    return qty_text(Decimal(str(value or 0)))
 
 
 async def answer_text(staff: User, client_id: int, product_id: int, qty: Decimal) -> str:
@@ -116,11 +112,11 @@ async def answer_text(staff: User, client_id: int, product_id: int, qty: Decimal
                                                                   unit=e(product.unit)))
     else:
         lines.append(_("Price: <b>{price}</b> per {unit} × {qty} = <b>{amount}</b>").format(
-            price=price, unit=e(product.unit), qty=_qty_text(qty),
+            price=price, unit=e(product.unit), qty=qty_text(qty),
             amount=money_text(p.amount, found.currency)))
     if p.discount > 0:
         lines.append(_("Below the list price {list_price} by {discount} %").format(
-            discount=_qty_text(p.discount), list_price=money_text(p.list_price,
+            discount=qty_text(p.discount), list_price=money_text(p.list_price,
                                                                    found.currency)))
     lines.append("")
     lines.append(_("How the price came about:"))
@@ -128,12 +124,12 @@ async def answer_text(staff: User, client_id: int, product_id: int, qty: Decimal
     if not product.is_service:
         lines.append("")
         if found.stock:
-            shown = "; ".join(f"{e(name)} — {_qty_text(free)} {e(product.unit)}"
+            shown = "; ".join(f"{e(name)} — {qty_text(free)} {e(product.unit)}"
                               for name, free in found.stock)
             lines.append(_("📦 Free: {stock}").format(stock=shown))
             if found.free_total < qty:
                 lines.append(_("⚠️ Not enough free stock for {qty} {unit}.").format(
-                    qty=_qty_text(qty), unit=e(product.unit)))
+                    qty=qty_text(qty), unit=e(product.unit)))
         else:
             lines.append(_("📦 No stock is kept for this product."))
     return "\n".join(lines)

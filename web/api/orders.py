@@ -8,7 +8,6 @@ services.stock, services.orders and services.order_invoices.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from aiohttp import web
@@ -18,7 +17,6 @@ from models import User
 from services import order_invoices, products
 from services import orders as svc
 from services.clock import utcnow
-from services.errors import N_, ValidationFailed
 from web.api.deal_schemas import ID, money
 from web.api.routes import api
 from web.keys import FILES_KEY, OUTBOX_KEY
@@ -147,16 +145,6 @@ class InvoiceOut(BaseModel):
     message_id: int | None
 
 
-def _qty(raw: str, field: str) -> Decimal:
-    try:
-        value = Decimal(raw.replace(" ", "").replace(",", "."))
-    except InvalidOperation:
-        raise ValidationFailed(field, N_("«{value}» is not a number"), value=raw[:40]) from None
-    if not value.is_finite() or value <= 0 or value > svc.MAX_QTY:
-        raise ValidationFailed(field, N_("a quantity above zero"))
-    return value
-
-
 def _product(p) -> ProductOut:
     return ProductOut(id=p.id, name=p.name, code=p.code, unit=p.unit,
                       is_service=p.is_service, vat_rate=money(p.vat_rate))
@@ -199,7 +187,7 @@ async def price(request: web.Request, user: User, query: PriceQuery):
     from services.clients import get_client
 
     await get_client(user, query.client_id)  # theirs to ask about
-    qty = _qty(query.quantity, "quantity")
+    qty = svc.parse_quantity(query.quantity, "quantity")
     found = await products.price_answer(query.client_id, query.product_id, qty, _today(user))
     p = found.priced
     return PriceOut(
@@ -228,12 +216,9 @@ async def order_get(request: web.Request, user: User, order_id: int):
 @api.route("PUT", "/orders/{order_id}/lines", summary="Set a draft's lines, each priced for "
            "the client (K-5, A-14, S-22)", body=LinesIn, response=OrderOut, tags=["orders"])
 async def order_lines(request: web.Request, user: User, order_id: int, body: LinesIn):
-    lines = []
-    for n, line in enumerate(body.lines):
-        item = line.model_dump()
-        _qty(line.quantity, f"lines.{n}.quantity")
-        lines.append(item)
-    await svc.do_set_lines(user, order_id, lines, version=body.version, source="api")
+    # the service reads each quantity and names the line of a bad one
+    await svc.do_set_lines(user, order_id, [line.model_dump() for line in body.lines],
+                           version=body.version, source="api")
     return await _order_out(user, order_id)
 
 
