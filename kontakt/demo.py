@@ -58,6 +58,7 @@ async def seed_demo(emulator, *, bot_username: str) -> str:
     await _seed_clients()
     await _seed_activities()
     await _seed_deals()
+    await _seed_catalogue()
     invite = await do_create_invite(None, role=Role.MANAGER,
                                     department_id=(await Department.get(name="Продажи Москва")).id,
                                     ttl=timedelta(days=7), note="demo newcomer")
@@ -180,3 +181,97 @@ async def _seed_deals() -> None:
                                                "title": "Оптові поставки", "amount": "120000",
                                                "currency": "UAH"}, source="system")).deal
     await deals.do_move(maria, kyiv.id, stages["need"].id, source="system")
+
+
+async def _seed_catalogue() -> None:
+    """A wholesaler's catalogue for the demo (K-4, K-5, M-5, A-14, S-22): two categories
+    and their products, a retail list and a wholesale list made from it by rules (a
+    volume step, a minimum margin), a discount group by product kind, a promo, a
+    warehouse with stock, our legal entity, the construction sphere's matrix; Romashka
+    buys from the wholesale list in the dealers' group."""
+    from decimal import Decimal as D
+
+    from models import (
+        Client,
+        ClientTerms,
+        DictionaryItem,
+        DiscountGroup,
+        DiscountRate,
+        ListPrice,
+        MatrixEntry,
+        OwnEntity,
+        PriceList,
+        PriceRule,
+        Product,
+        ProductCategory,
+        ProductKind,
+        Promo,
+        StockLevel,
+        Warehouse,
+    )
+    from services.clock import utcnow
+    from services.dictionaries import ensure_system_dictionaries
+    from services.products import search_text_of
+
+    if await PriceList.exists():
+        return
+    paper = await ProductCategory.create(name="Бумага и канцтовары")
+    office = await ProductCategory.create(name="Офисная бумага", parent=paper)
+    tools = await ProductCategory.create(name="Инструмент")
+    goods = await ProductKind.create(name="Товары")
+    brand = await ProductKind.create(name="Бренды")
+    services_kind = await ProductKind.create(name="Услуги")
+    rows = [
+        # code, name, unit, category, kind, cost, retail price, on hand
+        ("P-A4", "Бумага A4 «Снегурочка», 500 л.", "пач", office, goods, "210", "320", "400"),
+        ("P-A3", "Бумага A3 «SvetoCopy», 500 л.", "пач", office, brand, "480", "690", "60"),
+        ("ST-10", "Степлер №10", "шт", paper, goods, "95", "160", "120"),
+        ("PN-B", "Ручка шариковая синяя", "шт", paper, goods, "8", "19", "2000"),
+        ("DR-18", "Дрель-шуруповёрт 18 В", "шт", tools, brand, "4200", "6490", "7"),
+        ("BT-8", "Болт М8×40", "кг", tools, goods, "180", "260", "35.5"),
+    ]
+    retail = await PriceList.create(name="Розница", currency="RUB", is_default=True)
+    wholesale = await PriceList.create(name="Опт", currency="RUB", base_list=retail,
+                                       sort_order=1)
+    store = await Warehouse.create(name="Основной склад", is_default=True)
+    products = {}
+    for code, name, unit, category, kind, cost, price, on_hand in rows:
+        product = await Product.create(
+            code=code, name=name, unit=unit, group=category, kind=kind, vat_rate=D(20),
+            cost_price=D(cost), search_text=search_text_of(name, code))
+        products[code] = product
+        await ListPrice.create(price_list=retail, product=product, price=D(price))
+        await StockLevel.create(warehouse=store, product=product, on_hand=D(on_hand))
+    delivery = await Product.create(code="SRV-DL", name="Доставка по городу", unit="усл",
+                                    is_service=True, kind=services_kind, vat_rate=D(20),
+                                    search_text=search_text_of("Доставка по городу", "SRV-DL"))
+    await ListPrice.create(price_list=retail, product=delivery, price=D(1500))
+    await PriceRule.create(price_list=wholesale, position=1, name="Опт −10 %",
+                           method="discount", base="list", value=D(10), rounding=D(1))
+    await PriceRule.create(price_list=wholesale, position=2, name="От 50 шт. −15 %",
+                           method="discount", base="list", value=D(15), min_qty=D(50),
+                           rounding=D(1), final=True)
+    await PriceRule.create(price_list=wholesale, position=0, name="Маржа не ниже 12 %",
+                           method="discount", base="list", value=D(0), min_margin=D(12))
+    dealers = await DiscountGroup.create(name="Дилеры", combine="best")
+    await DiscountRate.create(group=dealers, kind=goods, percent=D(3))
+    await DiscountRate.create(group=dealers, kind=brand, percent=D(5))
+    today = utcnow().date()
+    await Promo.create(name="Степлер в подарок к 10 пачкам", percent=D(100),
+                       starts=today.replace(day=1), ends=today + timedelta(days=30),
+                       product=products["ST-10"])
+    await OwnEntity.create(
+        name="ООО «Контакт-Опт»", inn="7728168971", kpp="772801001", ogrn="1027739019208",
+        legal_address="117312, Москва, ул. Вавилова, д. 19", phone="+74955550101",
+        bank_name="ПАО Сбербанк", bik="044525225", account="40702810938000012345",
+        corr_account="30101810400000000225", director="Смирнова А. П.",
+        accountant="Орлова Е. В.", is_default=True)
+    await ensure_system_dictionaries()
+    building = await DictionaryItem.filter(code="construction").first()
+    if building is not None:
+        for code in ("DR-18", "BT-8"):
+            await MatrixEntry.create(product=products[code], sphere=building)
+    romashka = await Client.get_or_none(name="ООО «Ромашка»")
+    if romashka is not None:
+        await ClientTerms.create(client=romashka, price_list=wholesale,
+                                 discount_group=dealers)

@@ -14,8 +14,8 @@ The rules, in the order they apply:
    match. Each works on the price the earlier ones left: a fixed price, or a markup or
    discount in percent on a base (the price so far, another list's price, the cost
    price), then a surcharge, then rounding to a multiple. **Volume steps**: of rules
-   alike but for their minimum quantity, only the one with the largest minimum the
-   quantity reaches applies. A rule marked final stops the rules after it.
+   alike but for their minimum quantity, only those with the largest minimum the
+   quantity reaches apply (two alike with the same minimum both do). A rule marked final stops the rules after it.
 4. **Discounts** (A-14): the client's discount group's percent for the product's kind
    (or the group's percent for any other kind), the client's individual discount and
    the best promo of the day for the line. The group says how they combine: the best
@@ -227,14 +227,13 @@ def _slot(rule: PriceRule) -> tuple:
 
 
 def _steps_only(rules: list[PriceRule]) -> list[PriceRule]:
-    best: dict[tuple, PriceRule] = {}
+    """Of each ladder, the rules at the largest minimum quantity reached; rules alike
+    with the same minimum (two without one, say) all apply, in their order."""
+    top: dict[tuple, Decimal] = {}
     for rule in rules:
         slot = _slot(rule)
-        held = best.get(slot)
-        if held is None or (rule.min_qty or 0) > (held.min_qty or 0):
-            best[slot] = rule
-    keep = {id(r) for r in best.values()}
-    return [r for r in rules if id(r) in keep]
+        top[slot] = max(top.get(slot, Decimal(0)), rule.min_qty or Decimal(0))
+    return [r for r in rules if (r.min_qty or Decimal(0)) == top[_slot(r)]]
 
 
 def _apply(rule: PriceRule, base: Decimal) -> Decimal:

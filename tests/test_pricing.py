@@ -117,6 +117,11 @@ async def test_k5_rules_volume_steps_categories_rounding_and_conditions(
     at_150 = await _price(client, c["dn50"], "150")
     assert at_150.price == D("900.00") and _steps(at_150) == ["list", "rule"]
     assert at_150.list_price == D("900.00") and at_150.discount == D(0)
+    # two rules alike with the same minimum are not a ladder: both apply, in order
+    await PriceRule.create(price_list=retail, position=2, name="Трубы от 10: ещё 1 %",
+                           category=c["pipes"], min_qty=D(10), value=D(1))
+    assert (await _price(client, c["dn50"], "50")).price == D("940.50")  # 950 − 1 %
+    await PriceRule.filter(name="Трубы от 10: ещё 1 %").delete()
     # the fittings are not pipes
     assert (await _price(client, c["elbow"], "150")).price == D("150.00")
     # a markup on the cost with a surcharge and rounding to 10, for partners only

@@ -1,0 +1,32 @@
+"""The demo's data (`make demo`): seeded once, and the catalogue it seeds prices the
+way the README's walk-through says (issue 13: K-4, K-5, A-14, S-22)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from models import Client, Order, PriceList, Product, StockLevel
+from services import pricing
+from services.clock import utcnow
+
+
+async def test_demo_seeds_a_catalogue_that_prices_romashka_as_a_dealer(database_url):
+    from kontakt.demo import seed_demo
+    from web.emulator import BotApiEmulator
+
+    emulator = BotApiEmulator(token="123:demo", bot_username="demo_bot")
+    await seed_demo(emulator, bot_username="demo_bot")
+    await seed_demo(emulator, bot_username="demo_bot")  # a second start adds nothing
+    assert await PriceList.all().count() == 2
+    assert await Product.filter(code="P-A4").count() == 1
+    assert not await Order.exists()
+    romashka = await Client.get(name="ООО «Ромашка»")
+    a4 = await Product.get(code="P-A4")
+    today = utcnow().date()
+    ten = await pricing.price_of(romashka.id, a4.id, Decimal(10), today)
+    sixty = await pricing.price_of(romashka.id, a4.id, Decimal(60), today)
+    # wholesale −10 % of 320 = 288, then the dealers' 3 % on goods; from 50 packs −15 %
+    assert ten.price == Decimal("279.36")
+    assert sixty.price == Decimal("263.84")
+    assert [s["step"] for s in sixty.trace][-1] == "group"
+    assert (await StockLevel.get(product=a4)).on_hand == Decimal(400)
