@@ -40,7 +40,6 @@ from models import (
     Activity,
     Deal,
     LegalEntity,
-    MatrixEntry,
     Order,
     OrderLine,
     OrderState,
@@ -53,6 +52,7 @@ from models import (
 from services import pricing, stock
 from services.clock import utcnow
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
+from services.matrices import client_matrix  # S-22 (kept importable from here)
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -177,20 +177,6 @@ def parse_quantity(raw: Any, where: str) -> Decimal:
     if not qty.is_finite() or qty <= 0 or qty > MAX_QTY:
         raise ValidationFailed(where, N_("a quantity above zero"))
     return qty.quantize(Decimal("0.001"), ROUND_HALF_UP)
-
-
-async def client_matrix(client_id: int) -> set[int] | None:
-    """S-22: the products of the client's business spheres in the organisation's
-    matrix; None when the client has no sphere or its spheres have no products."""
-    from models import Client
-
-    client = await Client.get(id=client_id)
-    spheres = [s.id for s in await client.spheres.all()]
-    if not spheres:
-        return None
-    products = set(await MatrixEntry.filter(sphere_id__in=spheres).values_list(
-        "product_id", flat=True))
-    return products or None
 
 
 def _vat(amount: Decimal, rate: Decimal | None, included: bool) -> Decimal:

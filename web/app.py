@@ -26,11 +26,14 @@ from web.api import contacts as _contacts_api  # noqa: F401 - registers routes
 from web.api import customization as _customization_api  # noqa: F401 - registers routes
 from web.api import deal_reports as _deal_reports_api  # noqa: F401 - registers routes
 from web.api import deals as _deals_api  # noqa: F401 - registers routes
+from web.api import discounts as _discounts_api  # noqa: F401 - registers routes
 from web.api import legal as _legal_api  # noqa: F401 - registers routes
+from web.api import matrices as _matrices_api  # noqa: F401 - registers routes
 from web.api import mailings as _mailings_api  # noqa: F401 - registers routes
 from web.api import messaging as _messaging_api  # noqa: F401 - registers routes
 from web.api import orders as _orders_api  # noqa: F401 - registers routes
 from web.api import playbooks as _playbooks_api  # noqa: F401 - registers routes
+from web.api import prices as _prices_api  # noqa: F401 - registers routes
 from web.api import process_types as _process_types_api  # noqa: F401 - registers routes
 from web.api import profile as _profile_api
 from web.api import reports as _reports_api  # noqa: F401 - registers routes
