@@ -52,6 +52,10 @@ async def sphere_products(sphere_id: int, *, q: str | None = None, only_on: bool
     per_page = max(1, min(per_page, MAX_PAGE))
     page = max(1, min(page, 10_000))
     in_matrix = MatrixEntry.filter(sphere_id=sphere.id).values("product_id")
+    if q:
+        from services.products import _fill_missing
+
+        await _fill_missing()
     qs = product_search(q)
     if only_on:
         qs = qs.filter(id__in=Subquery(in_matrix))

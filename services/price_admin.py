@@ -254,6 +254,10 @@ async def list_prices(list_id: int, *, q: str | None = None, only_priced: bool =
     pl = await get_price_list(list_id)
     per_page = max(1, min(per_page, MAX_PAGE))
     page = max(1, min(page, 10_000))
+    if q:
+        from services.products import _fill_missing
+
+        await _fill_missing()
     qs = product_search(q)
     if only_priced:
         qs = qs.filter(id__in=Subquery(ListPrice.filter(price_list_id=pl.id)
