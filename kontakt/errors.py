@@ -92,6 +92,17 @@ LABELS = {
     "stance": N_("stance"), "parties": N_("people around the deal"),
     "from_id": N_("who"), "to_id": N_("whom"), "by": N_("grouped by"),
     "last": N_("how many deals"),
+    # prices, discounts, promos (issue 13: K-5, M-5, A-14)
+    "value": N_("value"), "price": N_("price"), "percent": N_("percent"),
+    "discount": N_("discount"), "quantity": N_("quantity"), "method": N_("what it does"),
+    "base": N_("percent of"), "base_list_id": N_("base list"), "min_qty": N_("from quantity"),
+    "valid_from": N_("valid from"), "valid_to": N_("valid to"), "scope": N_("for"),
+    "client_node_id": N_("client category"), "client_status": N_("client's list"),
+    "surcharge": N_("surcharge"), "rounding": N_("rounding"), "min_margin": N_("minimum margin"),
+    "is_default": N_("default"), "price_list_id": N_("price list"),
+    "discount_group_id": N_("discount group"), "combine": N_("discounts combine"),
+    "rates": N_("discounts"), "kind_id": N_("kind"), "starts": N_("from"), "ends": N_("to"),
+    "direction": N_("direction"), "priority": N_("priority"), "vat_included": N_("VAT"),
 }
 
 # what pydantic says, by its error type: a template filled from the error's ctx
@@ -209,6 +220,8 @@ THINGS = {
     "product": N_("product"), "invite": N_("invite"), "import": N_("import"),
     "deal": N_("deal"), "process": N_("process type"), "stage": N_("stage"),
     "party": N_("person around the deal"),
+    "price_list": N_("price list"), "rule": N_("rule"), "promo": N_("promo"),
+    "discount_group": N_("discount group"), "sphere": N_("sphere"),
 }
 
 NOT_POSSIBLE = N_("this cannot be done now")

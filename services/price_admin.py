@@ -128,9 +128,9 @@ async def _check_base(row: PriceList, base_id: int | None) -> PriceList | None:
     if base is None or base.archived:
         raise ValidationFailed("base_list_id", N_("choose a value from the list"))
     if base.currency != row.currency:
-        raise ValidationFailed("base_list_id", N_("the base list must be in the same "
-                                                  "currency ({currency})"),
-                               currency=row.currency)
+        raise ValidationFailed("base_list_id", N_("the base list is in {currency}: choose "
+                                                  "one in the list's own currency"),
+                               currency=base.currency)
     chain, current = [base.id], base
     while current.base_list_id:
         if current.base_list_id == row.id or current.base_list_id in chain:

@@ -16,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from kontakt.config import Settings
 from services.storage import FileStore, LocalFileStore
-from web import card, deal_pages, pages
+from web import card, deal_pages, pages, price_pages
 from web.api import activities as _activities_api  # noqa: F401 - registers routes
 from web.api import activity_settings as _activity_settings_api  # noqa: F401 - registers routes
 from web.api import calendar_sync as _calendar_sync
@@ -119,6 +119,10 @@ def build_web_app(
     app.router.add_get("/app/deals/reports", deal_pages.deal_reports_page)  # before {id}
     app.router.add_get("/app/deals/{deal_id}", deal_pages.deal_page)
     app.router.add_get("/app/calendar", pages.calendar_page)
+    app.router.add_get("/app/prices", price_pages.prices_page)
+    app.router.add_get("/app/prices/{list_id}", price_pages.price_list_page)
+    app.router.add_get("/app/discounts", price_pages.discounts_page)
+    app.router.add_get("/app/matrix", price_pages.matrix_page)
     app.router.add_get("/app/reports", pages.reports_page)
     app.router.add_get("/app/mailings", pages.mailings_page)
     app.router.add_get("/u/{token}", pages.unsubscribe_page)
