@@ -27,6 +27,12 @@
     return n.toLocaleString(lang === "en" ? "en-GB" : lang === "uk" ? "uk-UA" : "ru-RU",
                             {maximumFractionDigits: 3});
   }
+  function money(v) {  // "201.6" → "201,60"
+    if (v === null || v === undefined || v === "") return "";
+    var lang = document.documentElement.lang;
+    return Number(v).toLocaleString(lang === "en" ? "en-GB" : lang === "uk" ? "uk-UA" : "ru-RU",
+                                    {minimumFractionDigits: 2, maximumFractionDigits: 2});
+  }
   function day(iso) { if (!iso) return "…"; var p = iso.split("-"); return p[2] + "." + p[1] + "." + p[0]; }
   // the form's named fields: data-kind int / bool; an empty text is null
   function values(form, names) {
@@ -118,7 +124,7 @@
   function ruleText(r) {
     var parts = [];
     var m = T.methods[r.method];
-    parts.push(r.method === "fixed" ? m + ": " + num(r.value) : m.replace("%", "") + num(r.value) + " %");
+    parts.push(r.method === "fixed" ? m + ": " + money(r.value) : m.replace(/,?\s*%$/, "") + " " + num(r.value) + " %");
     if (r.method !== "fixed") parts.push(T.bases[r.base] + (r.base_list ? " «" + r.base_list + "»" : ""));
     parts.push(r.scope === "all" ? T.scopes.all : (r.product || r.category));
     if (r.min_qty) parts.push(fill(T.from_qty, {qty: num(r.min_qty)}));
@@ -264,8 +270,8 @@
     var main = el("div", {"class": "main"});
     main.appendChild(el("div", {"class": "name"}, it.name + (it.code ? " · " + it.code : "")));
     var cur = DATA.list.currency;
-    var text = it.price !== null ? num(it.price) + " " + cur
-      : it.inherited !== null ? num(it.inherited) + " " + cur + " · " + fill(T.from_list, {list: it.from_list})
+    var text = it.price !== null ? money(it.price) + " " + cur
+      : it.inherited !== null ? money(it.inherited) + " " + cur + " · " + fill(T.from_list, {list: it.from_list})
       : T.no_price;
     var sub = el("div", {"class": "sub", "data-testid": "price-text"}, text + " / " + it.unit);
     main.appendChild(sub);
@@ -304,14 +310,14 @@
       ok(form);
       box.innerHTML = "";
       box.appendChild(el("p", {"class": "name", "data-testid": "try-price"},
-        num(j.price) + " " + j.currency + " × " + num(j.quantity) + " = " + num(j.amount) + " " + j.currency));
+        money(j.price) + " " + j.currency + " × " + num(j.quantity) + " = " + money(j.amount) + " " + j.currency));
       box.appendChild(el("p", {"class": "hint"}, "«" + j.price_list + "»"));
       var ol = el("ol", {"class": "timeline", "data-testid": "try-trace"});
       j.trace.forEach(function (s) {
         var about = s.about || {};
         var words = fill(T.steps[s.step] || s.step, {list: about.list, rule: about.rule,
           group: about.group, promo: about.promo, value: num(about.value)});
-        ol.appendChild(el("li", {}, words + " → " + num(s.price)));
+        ol.appendChild(el("li", {}, words + " → " + money(s.price)));
       });
       box.appendChild(ol);
       box.hidden = false;
@@ -418,8 +424,8 @@
         pair[1].forEach(function (e) {
           var tr = el("tr", {"data-testid": "effect-row"});
           tr.appendChild(el("td", {}, pair[0] + " · " + e.currency));
-          [[T.orders, e.orders], [T.revenue, num(e.revenue)], [T.margin_sum, num(e.margin)],
-           [T.average, num(e.average)], [T.margin_pct, e.margin_percent === null ? "—" : num(e.margin_percent)]
+          [[T.orders, e.orders], [T.revenue, money(e.revenue)], [T.margin_sum, money(e.margin)],
+           [T.average, money(e.average)], [T.margin_pct, e.margin_percent === null ? "—" : num(e.margin_percent)]
           ].forEach(function (c) { tr.appendChild(el("td", {"data-label": c[0]}, c[1])); });
           tbody.appendChild(tr);
         });
