@@ -269,6 +269,10 @@ async def export_catalogue(actor: User, *, fmt: Literal["csv", "xlsx"] = "xlsx",
 
 # ---- stock ------------------------------------------------------------------------------
 
+def _qty(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
 async def _stock_rows(warehouse_id: int | None):
     qs = StockLevel.filter(warehouse__archived=False, product__archived=False)
     if warehouse_id is not None:
@@ -283,7 +287,7 @@ async def _stock_rows(warehouse_id: int | None):
         for r in chunk:
             on_hand, reserved = Decimal(r["on_hand"]), Decimal(r["reserved"])
             yield [r["warehouse__name"], r["product__code"], r["product__name"],
-                   f"{on_hand:f}", f"{reserved:f}", f"{on_hand - reserved:f}"]
+                   _qty(on_hand), _qty(reserved), _qty(on_hand - reserved)]
         last = chunk[-1]["id"]
 
 
