@@ -69,7 +69,7 @@ _GUESSES = {
 
 
 def _key(text: str | None) -> str:
-    return "".join(ch for ch in (text or "").casefold() if ch not in " ._-\t:").replace(
+    return "".join(ch for ch in (text or "").casefold() if ch not in " ._-\t:,%").replace(
         "ё", "е")
 
 
