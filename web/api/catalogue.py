@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from models import User
+from models import Role, User
 from services import catalogue_admin as cat
 from services import catalogue_setup as setup
 from services.permissions import require_staff
@@ -114,14 +114,15 @@ class ProductCardOut(BaseModel):
     stock: list[StockOut]
 
 
-async def _card(product_id: int) -> ProductCardOut:
+async def _card(product_id: int, user: User) -> ProductCardOut:
     c = await cat.product_card(product_id)
     p = c.product
+    cost = p.cost_price if user.role == Role.ADMIN else None  # margins are the admins'
     return ProductCardOut(
         id=p.id, code=p.code, name=p.name, unit=p.unit, group_id=p.group_id,
         category=c.category, kind_id=p.kind_id, kind=c.kind,
         vat_rate=None if p.vat_rate is None else cat.vat_text(p.vat_rate),
-        is_service=p.is_service, cost_price=money(p.cost_price), barcode=p.barcode,
+        is_service=p.is_service, cost_price=money(cost), barcode=p.barcode,
         archived=p.archived,
         prices=[ListPriceOut(price_list_id=pl.id, price_list=pl.name, currency=pl.currency,
                              price=money(price), from_base_list=inherited,
@@ -153,21 +154,21 @@ async def products_list(request: web.Request, user: User, query: ProductsQuery):
            "each list and its stock in each warehouse", response=ProductCardOut, tags=TAGS)
 async def product_get(request: web.Request, user: User, product_id: int):
     require_staff(user)
-    return await _card(product_id)
+    return await _card(product_id, user)
 
 
 @api.route("POST", "/catalogue/products", summary="A new product (admins)", body=ProductIn,
            response=ProductCardOut, tags=TAGS, status=201)
 async def product_create(request: web.Request, user: User, body: ProductIn):
     p = await cat.do_create_product(user, body.given())
-    return await _card(p.id)
+    return await _card(p.id, user)
 
 
 @api.route("PATCH", "/catalogue/products/{product_id}", summary="Change, archive or restore "
            "a product (admins)", body=ProductIn, response=ProductCardOut, tags=TAGS)
 async def product_patch(request: web.Request, user: User, product_id: int, body: ProductIn):
     await cat.do_update_product(user, product_id, body.given())
-    return await _card(product_id)
+    return await _card(product_id, user)
 
 
 # ---- categories and kinds ------------------------------------------------------------------
