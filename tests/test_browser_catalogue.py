@@ -115,6 +115,17 @@ async def test_k4_admin_adds_a_product_fixes_vat_finds_it_sets_stock(demo, brows
     await page.get_by_test_id("ps-stock-row").first.wait_for()
     assert "25" in await page.get_by_test_id("ps-stock-row").first.inner_text()
     await _shot(page, "catalogue-card-stock")
+    # the settings: categories, kinds, warehouses, our legal entities; a bad INN named
+    await page.goto(f"{demo}/app/catalogue/settings#entities")
+    await page.get_by_test_id("cs-entity-new").locator("summary").click()
+    new = page.get_by_test_id("cs-entity-new")
+    await new.get_by_test_id("ce-name").fill("ООО «Второе»")
+    await new.get_by_test_id("ce-inn").fill("7707083890")
+    await new.get_by_test_id("ce-save").click()
+    await new.get_by_test_id("ce-error").wait_for(state="visible")
+    assert await new.get_by_test_id("ce-inn").input_value() == "7707083890"
+    await _fits(page, "catalogue settings")
+    await _shot(page, "catalogue-settings")
 
 
 async def test_k4_a_manager_sees_the_catalogue_without_edit_buttons(demo, browser):  # noqa: F811
