@@ -16,10 +16,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from kontakt.config import Settings
 from services.storage import FileStore, LocalFileStore
-from web import card, deal_pages, pages, price_pages
+from web import card, catalogue_pages, deal_pages, pages, price_pages
 from web.api import activities as _activities_api  # noqa: F401 - registers routes
 from web.api import activity_settings as _activity_settings_api  # noqa: F401 - registers routes
 from web.api import calendar_sync as _calendar_sync
+from web.api import catalogue as _catalogue_api  # noqa: F401 - registers routes
 from web.api import clients as _clients_api  # noqa: F401 - registers /clients routes
 from web.api import commerceml as _commerceml_api
 from web.api import contacts as _contacts_api  # noqa: F401 - registers routes
@@ -40,6 +41,7 @@ from web.api import reports as _reports_api  # noqa: F401 - registers routes
 from web.api import settings_admin as _settings_admin_api  # noqa: F401 - registers routes
 from web.api.framework import TOO_LARGE, UNREADABLE, said  # noqa: E402
 from web.api.routes import api
+from web.catalogue_files import setup_catalogue_files
 from web.imports import setup_imports
 from web.keys import (
     BOT_INFO_KEY,
@@ -125,6 +127,9 @@ def build_web_app(
     app.router.add_get("/app/matrix", price_pages.matrix_page)
     app.router.add_get("/app/reports", pages.reports_page)
     app.router.add_get("/app/mailings", pages.mailings_page)
+    app.router.add_get("/app/catalogue", catalogue_pages.catalogue_page)
+    app.router.add_get("/app/catalogue/settings", catalogue_pages.settings_page)
+    app.router.add_get("/app/stock", catalogue_pages.stock_page)
     app.router.add_get("/u/{token}", pages.unsubscribe_page)
     app.router.add_post("/u/{token}", pages.unsubscribe_page)
     app.router.add_post("/webhooks/sms/{token}", pages.inbound_sms)
@@ -138,6 +143,7 @@ def build_web_app(
     app.router.add_post("/login/{token}", pages.login_link)
     app.router.add_static("/static", HERE / "static")
     setup_imports(app)  # before the API: /clients/export must win over /clients/{client_id}
+    setup_catalogue_files(app)
     api.register(app)
     app.router.add_post("/api/v1/clients/{client_id}/documents", _clients_api.document_upload)
     app.router.add_post("/api/v1/staff/{user_id}/photo", _profile_api.photo_upload)
