@@ -16,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from kontakt.config import Settings
 from services.storage import FileStore, LocalFileStore
-from web import card, deal_pages, pages
+from web import card, deal_pages, order_pages, pages
 from web.api import activities as _activities_api  # noqa: F401 - registers routes
 from web.api import activity_settings as _activity_settings_api  # noqa: F401 - registers routes
 from web.api import calendar_sync as _calendar_sync
@@ -29,6 +29,7 @@ from web.api import deals as _deals_api  # noqa: F401 - registers routes
 from web.api import legal as _legal_api  # noqa: F401 - registers routes
 from web.api import mailings as _mailings_api  # noqa: F401 - registers routes
 from web.api import messaging as _messaging_api  # noqa: F401 - registers routes
+from web.api import order_editor as _order_editor_api  # noqa: F401 - registers routes
 from web.api import orders as _orders_api  # noqa: F401 - registers routes
 from web.api import playbooks as _playbooks_api  # noqa: F401 - registers routes
 from web.api import process_types as _process_types_api  # noqa: F401 - registers routes
@@ -115,6 +116,8 @@ def build_web_app(
     app.router.add_get("/app/deals", deal_pages.pipeline_page)
     app.router.add_get("/app/deals/reports", deal_pages.deal_reports_page)  # before {id}
     app.router.add_get("/app/deals/{deal_id}", deal_pages.deal_page)
+    app.router.add_get("/app/orders", order_pages.orders_page)
+    app.router.add_get("/app/orders/{order_id}", order_pages.order_page)
     app.router.add_get("/app/calendar", pages.calendar_page)
     app.router.add_get("/app/reports", pages.reports_page)
     app.router.add_get("/app/mailings", pages.mailings_page)

@@ -45,6 +45,7 @@ async def client_page(request: web.Request) -> web.Response:
                       body_msg=N_("It does not exist or is not assigned to you."))
     address = await client_service.address_of(client)
     from web.deal_pages import client_deals
+    from web.order_pages import orders_for_card
 
     return render(
         request, "client.html", lang=lang, user=user, client=client, address=address,
@@ -72,6 +73,7 @@ async def client_page(request: web.Request) -> web.Response:
         extendable=await _extendable(user),
         sphere_ids=await client_service.sphere_ids(client),
         **await client_deals(request, user, client),
+        **await orders_for_card(request, user, client.id),
     )
 
 
