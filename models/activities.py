@@ -121,6 +121,9 @@ class Activity(TimestampedModel):
         on_delete=fields.SET_NULL)
     product: fields.ForeignKeyNullableRelation[Product] = fields.ForeignKeyField(
         "kontakt.Product", related_name="activities", null=True, on_delete=fields.SET_NULL)
+    # S-17: the order it is about (the call after a posting), marked when it ships
+    order: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "kontakt.Order", related_name="activities", null=True, on_delete=fields.SET_NULL)
     author: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "kontakt.User", related_name="activities_authored", null=True,
         on_delete=fields.SET_NULL)

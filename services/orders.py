@@ -20,8 +20,23 @@
   order can be cancelled (the reservation given back). Each move checks the order's
   version, so a double tap or a second replica does it once.
 * **Events** (S-17), after the commit: posting plans a follow-up call for the owner
-  two days later at 10:00 their time, linked to the client and the deal; and a deal in
-  a managed process moves on to the next stage that requires a posted order.
+  two days later at 10:00 their time, linked to the client, the deal and the order;
+  and a deal in a managed process moves on to the next stage that requires a posted
+  order.
+* **A shipment marks the order's activities** (S-17), after the commit — those linked
+  to the order (``Activity.order``) and still open (planned, postponed, rescheduled):
+
+  - a *task* linked to the order is the work of getting it out (prepare, deliver), so
+    the shipment completes it, its result "Order № N shipped on dd.mm.yyyy";
+  - an *event* (the follow-up call, a meeting, a visit) keeps its state and its time —
+    it is still to be had, now about how the delivery went — and its goal gets the
+    line "🚚 Order № N shipped on dd.mm.yyyy" (once, however often the hook runs);
+  - done and cancelled activities are left as they are.
+
+  Each change is made as the activity's author (else the order's owner), from the
+  source "trigger", so the activity's history says it; the date is in that person's
+  time zone and the words in their language. A change refused (the author left, say)
+  is skipped: the shipment itself stands.
 """
 
 from __future__ import annotations
@@ -59,7 +74,8 @@ HUNDRED = Decimal(100)
 MAX_LINES = 500
 MAX_QTY = Decimal("999999999")
 OPEN = (OrderState.DRAFT, OrderState.POSTED)
-AFTER_POST: list = []  # async (actor, order, source) -> None, run after the commit
+AFTER_POST: list = []  # async (actor, order, source) -> notices, run after the commit
+AFTER_SHIP: list = []  # the same, after a shipment
 
 
 @dataclass
@@ -350,8 +366,12 @@ async def do_ship(actor: User, order_id: int, *, version: int | None = None,
                                                            for ln in lines],
                                 order_id=order.id, user=actor, source=source, ship=True)
 
-    return await _move(actor, order_id, (OrderState.POSTED,), OrderState.SHIPPED,
-                       "shipped_at", version=version, source=source, stock_step=write_off)
+    result = await _move(actor, order_id, (OrderState.POSTED,), OrderState.SHIPPED,
+                         "shipped_at", version=version, source=source, stock_step=write_off)
+    if result.changed:
+        for hook in AFTER_SHIP:
+            result.notices += await hook(actor, result.order, source) or []
+    return result
 
 
 async def do_close(actor: User, order_id: int, *, version: int | None = None,
@@ -391,9 +411,43 @@ async def follow_up_call(actor: User, order: Order, source: str) -> list[Any]:
         "type": "call", "title": title, "client_id": order.client_id,
         "starts_at": when.isoformat(), "assignees": [owner.id]}, source="trigger",
         check_assignees=False)
-    if order.deal_id is not None:
-        await Activity.filter(id=made.activity.id).update(deal_id=order.deal_id)
+    await Activity.filter(id=made.activity.id).update(deal_id=order.deal_id,
+                                                      order_id=order.id)
     return list(made.notices)
+
+
+async def mark_shipped(actor: User, order: Order, source: str) -> list[Any]:
+    """The order's open activities after its shipment (the rule in the module's
+    docstring): its tasks completed, its events' goal noting the shipment."""
+    from kontakt.i18n import translator
+    from models import ActivityKind
+    from services.activities import do_complete, do_update_activity
+    from services.activities.common import OPEN
+    from services.errors import DomainError
+
+    notices: list[Any] = []
+    shipped = order.shipped_at or utcnow()
+    for activity in await Activity.filter(order_id=order.id, state__in=list(OPEN)
+                                          ).order_by("id"):
+        who = await User.get_or_none(id=activity.author_id or order.owner_id)
+        if who is None or not who.is_active:
+            who = await User.get(id=order.owner_id)
+        day = shipped.astimezone(ZoneInfo(who.timezone or "UTC")).strftime("%d.%m.%Y")
+        note = translator(str(who.language))(N_("🚚 Order № {number} shipped on {date}")
+                                             ).format(number=order.number, date=day)
+        try:
+            if activity.kind == ActivityKind.TASK:
+                done = await do_complete(who, activity.id, note, source="trigger")
+            elif note not in (activity.goal or ""):
+                goal = f"{activity.goal}\n{note}" if activity.goal else note
+                done = await do_update_activity(who, activity.id, {"goal": goal},
+                                                source="trigger")
+            else:
+                continue
+        except DomainError:
+            continue
+        notices += done.notices
+    return notices
 
 
 async def advance_deal(actor: User, order: Order, source: str) -> list[Any]:
@@ -424,3 +478,4 @@ async def advance_deal(actor: User, order: Order, source: str) -> list[Any]:
 
 
 AFTER_POST.extend([follow_up_call, advance_deal])
+AFTER_SHIP.append(mark_shipped)

@@ -5,8 +5,8 @@ product picker).
   text (name, article, barcode; ``ё`` is ``е``, any case), an article or a barcode
   typed whole comes first. With nothing found and a word of four letters or more, a
   typo is forgiven: the products whose text has a word beginning with the same two
-  letters (at most 2,000, in SQL) are ranked by similarity (rapidfuzz) and the close
-  ones kept. Archived products are not offered.
+  letters (at most 2,000, in SQL) are ranked by similarity (rapidfuzz: the whole text,
+  or word by word for a long name) and the close ones kept. Archived products are not offered.
 * **The answer** to "what is the price": the client's price for the quantity with its
   trace (services.pricing), the free stock per warehouse (services.stock), and the unit.
 * Products made before issue 13 get their search text on the first search (a thousand
@@ -68,8 +68,18 @@ async def search_products(query: str, *, limit: int = 8) -> list[Product]:
                              Q(search_text__contains=" " + head)).limit(TYPO_POOL)
     by_id = {p.id: p for p in pool}
     ranked = process.extract(fold(text), {p.id: p.search_text for p in pool},
-                             scorer=fuzz.WRatio, limit=limit, score_cutoff=75)
+                             scorer=_typo_score, limit=limit, score_cutoff=75)
     return [by_id[key] for _choice, _score, key in ranked]
+
+
+def _typo_score(query: str, text: str, **_kwargs) -> float:
+    """The whole query against the whole text, or word by word (each word of the query
+    against the text's closest word, averaged): a typo in a short query is forgiven in
+    a long name too («бумга» for «Бумага A4 «Снегурочка», 500 л.»)."""
+    mine, theirs = query.split(), text.split()
+    by_word = sum(max((fuzz.ratio(w, t) for t in theirs), default=0.0) for w in mine
+                  ) / len(mine) if mine else 0.0
+    return max(fuzz.WRatio(query, text), by_word)
 
 
 @dataclass

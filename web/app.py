@@ -16,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from kontakt.config import Settings
 from services.storage import FileStore, LocalFileStore
-from web import card, catalogue_pages, deal_pages, pages, price_pages
+from web import card, catalogue_pages, deal_pages, order_pages, pages, price_pages
 from web.api import activities as _activities_api  # noqa: F401 - registers routes
 from web.api import activity_settings as _activity_settings_api  # noqa: F401 - registers routes
 from web.api import calendar_sync as _calendar_sync
@@ -32,6 +32,7 @@ from web.api import legal as _legal_api  # noqa: F401 - registers routes
 from web.api import mailings as _mailings_api  # noqa: F401 - registers routes
 from web.api import matrices as _matrices_api  # noqa: F401 - registers routes
 from web.api import messaging as _messaging_api  # noqa: F401 - registers routes
+from web.api import order_editor as _order_editor_api  # noqa: F401 - registers routes
 from web.api import orders as _orders_api  # noqa: F401 - registers routes
 from web.api import playbooks as _playbooks_api  # noqa: F401 - registers routes
 from web.api import prices as _prices_api  # noqa: F401 - registers routes
@@ -120,6 +121,8 @@ def build_web_app(
     app.router.add_get("/app/deals", deal_pages.pipeline_page)
     app.router.add_get("/app/deals/reports", deal_pages.deal_reports_page)  # before {id}
     app.router.add_get("/app/deals/{deal_id}", deal_pages.deal_page)
+    app.router.add_get("/app/orders", order_pages.orders_page)
+    app.router.add_get("/app/orders/{order_id}", order_pages.order_page)
     app.router.add_get("/app/calendar", pages.calendar_page)
     app.router.add_get("/app/prices", price_pages.prices_page)
     app.router.add_get("/app/prices/{list_id}", price_pages.price_list_page)

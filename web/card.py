@@ -46,6 +46,7 @@ async def client_page(request: web.Request) -> web.Response:
     address = await client_service.address_of(client)
     from web.deal_pages import client_deals
     from web.price_pages import client_prices
+    from web.order_pages import orders_for_card
 
     return render(
         request, "client.html", lang=lang, user=user, client=client, address=address,
@@ -74,6 +75,7 @@ async def client_page(request: web.Request) -> web.Response:
         sphere_ids=await client_service.sphere_ids(client),
         **await client_deals(request, user, client),
         **await client_prices(request, user, client),
+        **await orders_for_card(request, user, client.id),
     )
 
 

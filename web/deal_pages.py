@@ -199,6 +199,7 @@ async def deal_page(request: web.Request) -> web.Response:
         owners = [deal.owner, *owners]
     from services.activities import list_products
     from web.api.deals import environment_out, probability_out
+    from web.order_pages import orders_for_card
 
     chances = await probability_out(deal, gettext, lang)
     env = await environment_out(user, deal.id)
@@ -244,7 +245,8 @@ async def deal_page(request: web.Request) -> web.Response:
         types=[(t.code or str(t.id), f"{t.icon} "
                 + labels.type_name(t.code, t.name, gettext))
                for t in await activity_service.list_types()],
-        closed=str(deal.stage.kind) != "open", **common)
+        closed=str(deal.stage.kind) != "open", **common,
+        **await orders_for_card(request, user, deal.client_id, deal.id))
 
 
 # ---- the deal reports (U-5, U-6, U-7) ---------------------------------------------------
