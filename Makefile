@@ -19,8 +19,8 @@ compile-messages:
 
 messages: $(STAMP)  ## re-extract strings and update the .po catalogs
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k __ -k gettext -k lazy_gettext -k N_ --no-location \
-	  -o $(LOCALES)/kontakt.pot bot kontakt web/templates web/api web/pages.py web/card.py web/deal_pages.py web/imports.py \
-	  web/jsonbody.py services notifications
+	  -o $(LOCALES)/kontakt.pot bot kontakt web/templates web/api $(wildcard web/*.py) \
+	  services notifications
 	$(BIN)/pybabel update -i $(LOCALES)/kontakt.pot -d $(LOCALES) -D kontakt --no-fuzzy-matching
 
 demo: $(STAMP)

@@ -104,7 +104,7 @@ LABELS = {
     "surcharge": N_("surcharge"), "rounding": N_("rounding"), "min_margin": N_("minimum margin"),
     "is_default": N_("default"), "price_list_id": N_("price list"),
     "discount_group_id": N_("discount group"), "combine": N_("discounts combine"),
-    "rates": N_("discounts"), "kind_id": N_("kind"), "starts": N_("from"), "ends": N_("to"),
+    "rates": N_("discounts"), "starts": N_("from"), "ends": N_("to"),
     "direction": N_("direction"), "priority": N_("priority"), "vat_included": N_("VAT"),
 }
 

@@ -172,12 +172,12 @@ async def list_prices(price_list: PriceList, product_ids: list[int]
                       ) -> dict[int, tuple[Decimal, bool]]:
     """Each product's price in the list: (price, from a base list?) — the list's own,
     else the first base list's that has one (services.pricing's chain)."""
-    from services.pricing import _list_chain, _prices
+    from services.pricing import list_chain, list_prices
 
     if not product_ids:
         return {}
-    chain = await _list_chain(price_list)
-    found = await _prices([pl.id for pl in chain], product_ids)
+    chain = await list_chain(price_list)
+    found = await list_prices([pl.id for pl in chain], product_ids)
     out: dict[int, tuple[Decimal, bool]] = {}
     for pid in product_ids:
         for depth, pl in enumerate(chain):

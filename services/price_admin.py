@@ -249,7 +249,7 @@ async def list_prices(list_id: int, *, q: str | None = None, only_priced: bool =
                       page: int = 1, per_page: int = 20) -> tuple[list[PriceRow], bool]:
     """A page of products with the list's price (their own, else the base lists'), and
     whether there are more."""
-    from services.pricing import _list_chain
+    from services.pricing import list_chain
 
     pl = await get_price_list(list_id)
     per_page = max(1, min(per_page, MAX_PAGE))
@@ -266,7 +266,7 @@ async def list_prices(list_id: int, *, q: str | None = None, only_priced: bool =
         per_page + 1)
     more = len(products) > per_page
     products = products[:per_page]
-    chain = await _list_chain(pl)
+    chain = await list_chain(pl)
     names = {p.id: p.name for p in chain}
     rows = await ListPrice.filter(price_list_id__in=list(names), product_id__in=[
         p.id for p in products]).values_list("price_list_id", "product_id", "price")
@@ -286,13 +286,13 @@ async def list_prices(list_id: int, *, q: str | None = None, only_priced: bool =
 
 async def price_row(list_id: int, product_id: int) -> PriceRow:
     """One product's row of a list (its own price, else the base lists')."""
-    from services.pricing import _list_chain
+    from services.pricing import list_chain
 
     pl = await get_price_list(list_id)
     product = await Product.get_or_none(id=product_id)
     if product is None:
         raise NotFound("product")
-    chain = await _list_chain(pl)
+    chain = await list_chain(pl)
     prices = dict(await ListPrice.filter(price_list_id__in=[c.id for c in chain],
                                          product_id=product.id
                                          ).values_list("price_list_id", "price"))

@@ -15,7 +15,8 @@ The rules, in the order they apply:
    discount in percent on a base (the price so far, another list's price, the cost
    price), then a surcharge, then rounding to a multiple. **Volume steps**: of rules
    alike but for their minimum quantity, only those with the largest minimum the
-   quantity reaches apply (two alike with the same minimum both do). A rule marked final stops the rules after it.
+   quantity reaches apply (two alike with the same minimum both do). A rule marked
+   final stops the rules after it.
 4. **Discounts** (A-14): the client's discount group's percent for the product's kind
    (or the group's percent for any other kind), the client's individual discount and
    the best promo of the day for the line. The group says how they combine: the best
@@ -164,7 +165,8 @@ async def context_for(client: Client | int, on: date) -> Context:
 
 # ---- list prices -----------------------------------------------------------------------------
 
-async def _list_chain(first: PriceList) -> list[PriceList]:
+async def list_chain(first: PriceList) -> list[PriceList]:
+    """The list and its base lists: same currency, not archived, five deep at most."""
     chain, seen = [first], {first.id}
     current = first
     while current.base_list_id and len(chain) <= MAX_BASE_DEPTH:
@@ -177,7 +179,9 @@ async def _list_chain(first: PriceList) -> list[PriceList]:
     return chain
 
 
-async def _prices(list_ids: list[int], product_ids: list[int]) -> dict[tuple[int, int], Decimal]:
+async def list_prices(list_ids: list[int], product_ids: list[int]
+                      ) -> dict[tuple[int, int], Decimal]:
+    """The lists' own prices of the products: (list id, product id) -> price."""
     rows = await ListPrice.filter(price_list_id__in=list_ids, product_id__in=product_ids
                                   ).values_list("price_list_id", "product_id", "price")
     return {(lid, pid): Decimal(price) for lid, pid, price in rows}
@@ -264,7 +268,7 @@ async def price_lines(ctx: Context, wanted: list[tuple[int, Decimal]]) -> list[P
         raise ValidationFailed("lines", N_("at most {max} lines"), max=MAX_LINES)
     ids = sorted({pid for pid, _qty in wanted})
     products = {p.id: p for p in await Product.filter(id__in=ids)}
-    chain = await _list_chain(ctx.price_list)
+    chain = await list_chain(ctx.price_list)
     cats = await _ancestors({p.group_id for p in products.values() if p.group_id})
     all_cats = set().union(*cats.values()) if cats else set()
     # the list's rules for these products, their categories (and ancestors) or everything
@@ -274,7 +278,7 @@ async def price_lines(ctx: Context, wanted: list[tuple[int, Decimal]]) -> list[P
     rules.sort(key=lambda r: (r.position, r.id))
     other_lists = {r.base_list_id for r in rules if r.base == RuleBase.OTHER_LIST
                    and r.base_list_id}
-    prices = await _prices([pl.id for pl in chain] + sorted(other_lists), ids)
+    prices = await list_prices([pl.id for pl in chain] + sorted(other_lists), ids)
     promos = await Promo.filter(archived=False, starts__lte=ctx.on, ends__gte=ctx.on)
     out: list[Priced] = []
     for pid, qty in wanted:

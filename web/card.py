@@ -45,8 +45,8 @@ async def client_page(request: web.Request) -> web.Response:
                       body_msg=N_("It does not exist or is not assigned to you."))
     address = await client_service.address_of(client)
     from web.deal_pages import client_deals
-    from web.price_pages import client_prices
     from web.order_pages import orders_for_card
+    from web.price_pages import client_prices
 
     return render(
         request, "client.html", lang=lang, user=user, client=client, address=address,
