@@ -257,7 +257,7 @@ async def _seed_catalogue() -> None:
     await DiscountRate.create(group=dealers, kind=goods, percent=D(3))
     await DiscountRate.create(group=dealers, kind=brand, percent=D(5))
     today = utcnow().date()
-    await Promo.create(name="Степлер в подарок к 10 пачкам", percent=D(100),
+    await Promo.create(name="Степлер в подарок (акция месяца)", percent=D(100),
                        starts=today.replace(day=1), ends=today + timedelta(days=30),
                        product=products["ST-10"])
     await OwnEntity.create(

@@ -141,12 +141,19 @@ async def client_terms(actor: User, client_id: int) -> ClientTerms | None:
         "price_list", "discount_group").first()
 
 
+def may_set_terms(actor: User) -> bool:
+    return actor.is_active and actor.role in (Role.HEAD, Role.ADMIN)
+
+
 async def do_set_terms(actor: User, client_id: int, data: dict[str, Any]) -> ClientTerms:
     """The client's list (None: its category's or the default), discount group and
-    individual discount — by whoever may change the client."""
+    individual discount — by a head or an admin who sees the client (a manager would
+    otherwise give his own client any discount; he sees the terms and asks)."""
     from services.clients import get_client
 
     client = await get_client(actor, client_id)
+    if not may_set_terms(actor):
+        raise PermissionDenied("only a head or an admin sets a client's prices and discounts")
     row = await ClientTerms.get_or_none(client_id=client.id) or ClientTerms(
         client_id=client.id)
     if "price_list_id" in data:

@@ -201,17 +201,19 @@ async def test_a14_groups_terms_and_promos_refuse_bad_input(database_url, make_s
     await _refused(disc.do_save_group(admin, None, {"name": "Дилеры"}), "name")
     with pytest.raises(PermissionDenied):
         await disc.do_save_group(manager, group.id, {"name": "Мои"})
-    # terms: whoever may change the client
+    # terms: a head or an admin who sees the client; its own manager only sees them
     client = (await client_svc.do_create_client(manager, {"name": "Ромашка"})).client
-    terms = await disc.do_set_terms(manager, client.id, {
+    with pytest.raises(PermissionDenied):
+        await disc.do_set_terms(manager, client.id, {"discount": "50"})
+    terms = await disc.do_set_terms(admin, client.id, {
         "price_list_id": retail.id, "discount_group_id": group.id, "discount": "7"})
     assert (terms.price_list.name, terms.discount_group.name, terms.discount) == (
         "Розница", "Дилеры", D("7.00"))
-    await _refused(disc.do_set_terms(manager, client.id, {"discount": "150"}), "discount")
-    await _refused(disc.do_set_terms(manager, client.id, {"price_list_id": 99999}),
+    await _refused(disc.do_set_terms(admin, client.id, {"discount": "150"}), "discount")
+    await _refused(disc.do_set_terms(admin, client.id, {"price_list_id": 99999}),
                    "price_list_id")
     with pytest.raises(NotFound):
-        await disc.do_set_terms(await make_staff(Role.MANAGER), client.id, {"discount": "1"})
+        await disc.do_set_terms(await make_staff(Role.HEAD), client.id, {"discount": "1"})
     # promos
     pipe = await Product.create(name="Труба")
     promo = await disc.do_save_promo(admin, None, {

@@ -120,3 +120,8 @@ async def test_a14_s22_groups_terms_promos_effect_and_matrices_api(service, emul
                         json={"on": False})).status == 403
     assert (await c.get(f"/api/v1/promos/{promo['id']}/effect")).status == 403
     assert (await c.get(f"/api/v1/clients/{client.id}/terms")).status == 404
+    own = (await client_svc.do_create_client(ivan, {"name": "Своя фирма"})).client
+    resp = await c.put(f"/api/v1/clients/{own.id}/terms", json={"discount": "50"})
+    assert resp.status == 403
+    card = await (await c.get(f"/app/clients/{own.id}")).text()
+    assert 'data-testid="terms-view"' in card and 'data-testid="terms-form"' not in card

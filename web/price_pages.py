@@ -173,11 +173,12 @@ async def matrix_page(request: web.Request) -> web.Response:
 
 
 async def client_prices(request: web.Request, user, client) -> dict[str, Any]:
-    """The client card's "Prices and discounts": its terms (changed by whoever may
-    change the client — who sees the card) and the products of its matrix."""
+    """The client card's "Prices and discounts": its terms (changed by a head or an
+    admin, shown to the others) and the products of its matrix."""
     from services import discount_admin, matrices, price_admin
 
     return {"terms": await discount_admin.client_terms(user, client.id),
+            "may_set_terms": discount_admin.may_set_terms(user),
             "terms_lists": await price_admin.list_price_lists(),
             "terms_groups": [g for g, _r in await discount_admin.list_groups(archived=False)],
             "matrix_products": await matrices.client_products(user, client.id, limit=50)}
