@@ -267,11 +267,32 @@ async def _seed_catalogue() -> None:
         corr_account="30101810400000000225", director="Смирнова А. П.",
         accountant="Орлова Е. В.", is_default=True)
     await ensure_system_dictionaries()
-    building = await DictionaryItem.filter(code="construction").first()
-    if building is not None:
-        for code in ("DR-18", "BT-8"):
-            await MatrixEntry.create(product=products[code], sphere=building)
+    spheres = {item.code: item for item in await DictionaryItem.filter(
+        code__in=["construction", "wholesale"])}
+    for sphere, codes in (("construction", ("DR-18", "BT-8")),
+                          ("wholesale", ("P-A4", "PN-B"))):
+        if sphere in spheres:
+            for code in codes:
+                await MatrixEntry.create(product=products[code], sphere=spheres[sphere])
     romashka = await Client.get_or_none(name="ООО «Ромашка»")
     if romashka is not None:
         await ClientTerms.create(client=romashka, price_list=wholesale,
                                  discount_group=dealers)
+        if "wholesale" in spheres:
+            await romashka.spheres.add(spheres["wholesale"])
+        await _seed_order(romashka, products)
+
+
+async def _seed_order(client, products) -> None:
+    """Ivan's shipped order for Romashka: 60 packs of paper at the dealer's price and the
+    promo's stapler as a gift line (the promo's effect report has something to show)."""
+    from services import orders
+
+    ivan = await User.get(telegram_id=100003)
+    order = await orders.do_create_order(ivan, {"client_id": client.id}, source="system")
+    await orders.do_set_lines(ivan, order.id, [
+        {"product_id": products["P-A4"].id, "quantity": "60"},
+        {"product_id": products["ST-10"].id, "quantity": "1", "off_matrix": True}],
+        source="system")
+    await orders.do_post(ivan, order.id, source="system")
+    await orders.do_ship(ivan, order.id, source="system")

@@ -19,7 +19,8 @@ async def test_demo_seeds_a_catalogue_that_prices_romashka_as_a_dealer(database_
     await seed_demo(emulator, bot_username="demo_bot")  # a second start adds nothing
     assert await PriceList.all().count() == 2
     assert await Product.filter(code="P-A4").count() == 1
-    assert not await Order.exists()
+    order = await Order.get()  # Ivan's, shipped, with the promo's gift line
+    assert (order.state, order.total) == ("shipped", Decimal("15830.40"))
     romashka = await Client.get(name="ООО «Ромашка»")
     a4 = await Product.get(code="P-A4")
     today = utcnow().date()
@@ -29,4 +30,4 @@ async def test_demo_seeds_a_catalogue_that_prices_romashka_as_a_dealer(database_
     assert ten.price == Decimal("279.36")
     assert sixty.price == Decimal("263.84")
     assert [s["step"] for s in sixty.trace][-1] == "group"
-    assert (await StockLevel.get(product=a4)).on_hand == Decimal(400)
+    assert (await StockLevel.get(product=a4)).on_hand == Decimal(340)  # 60 shipped

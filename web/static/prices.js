@@ -33,6 +33,14 @@
     return Number(v).toLocaleString(lang === "en" ? "en-GB" : lang === "uk" ? "uk-UA" : "ru-RU",
                                     {minimumFractionDigits: 2, maximumFractionDigits: 2});
   }
+  function cash(v, cur) {  // "260.00", "RUB" → "260,00 ₽"
+    if (v === null || v === undefined || v === "") return "";
+    var lang = document.documentElement.lang;
+    try {
+      return Number(v).toLocaleString(lang === "en" ? "en-GB" : lang === "uk" ? "uk-UA" : "ru-RU",
+                                      {style: "currency", currency: cur, currencyDisplay: "narrowSymbol"});
+    } catch (e) { return money(v) + " " + cur; }
+  }
   function day(iso) { if (!iso) return "…"; var p = iso.split("-"); return p[2] + "." + p[1] + "." + p[0]; }
   // the form's named fields: data-kind int / bool; an empty text is null
   function values(form, names) {
@@ -270,8 +278,8 @@
     var main = el("div", {"class": "main"});
     main.appendChild(el("div", {"class": "name"}, it.name + (it.code ? " · " + it.code : "")));
     var cur = DATA.list.currency;
-    var text = it.price !== null ? money(it.price) + " " + cur
-      : it.inherited !== null ? money(it.inherited) + " " + cur + " · " + fill(T.from_list, {list: it.from_list})
+    var text = it.price !== null ? cash(it.price, cur)
+      : it.inherited !== null ? cash(it.inherited, cur) + " · " + fill(T.from_list, {list: it.from_list})
       : T.no_price;
     var sub = el("div", {"class": "sub", "data-testid": "price-text"}, text + " / " + it.unit);
     main.appendChild(sub);
@@ -310,7 +318,7 @@
       ok(form);
       box.innerHTML = "";
       box.appendChild(el("p", {"class": "name", "data-testid": "try-price"},
-        money(j.price) + " " + j.currency + " × " + num(j.quantity) + " = " + money(j.amount) + " " + j.currency));
+        cash(j.price, j.currency) + " × " + num(j.quantity) + " = " + cash(j.amount, j.currency)));
       box.appendChild(el("p", {"class": "hint"}, "«" + j.price_list + "»"));
       var ol = el("ol", {"class": "timeline", "data-testid": "try-trace"});
       j.trace.forEach(function (s) {
