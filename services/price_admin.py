@@ -338,6 +338,22 @@ async def list_rules(list_id: int, *, archived: bool = False) -> list[PriceRule]
         "product", "category", "client_node", "base_list")
 
 
+async def get_rule(rule_id: int) -> PriceRule:
+    """A rule with what its card names (product, category, client category, base list)."""
+    rule = await PriceRule.get_or_none(id=rule_id).select_related(
+        "product", "category", "client_node", "base_list")
+    if rule is None:
+        raise NotFound("rule")
+    return rule
+
+
+async def active_categories() -> list[Any]:
+    """The product categories not archived, by name (the rule and promo forms' choice)."""
+    from models import ProductCategory
+
+    return await ProductCategory.filter(archived=False).order_by("name")
+
+
 RULE_FIELDS = ("name", "method", "base", "base_list_id", "value", "min_qty", "valid_from",
                "valid_to", "scope", "product_id", "category_id", "client_node_id",
                "client_status", "surcharge", "rounding", "min_margin", "final", "archived")

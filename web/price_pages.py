@@ -111,7 +111,7 @@ async def price_list_page(request: web.Request) -> web.Response:
         return render(request, "message.html", lang=lang, status=404, user=user,
                       title_msg=N_("Price list not found"),
                       body_msg=N_("It does not exist."))
-    from models import ProductCategory
+    from services import price_admin
 
     admin = _is_admin(user)
     others = [p for p in await svc.list_price_lists() if p.id != pl.id]
@@ -121,7 +121,7 @@ async def price_list_page(request: web.Request) -> web.Response:
                   for r in await svc.list_rules(pl.id, archived=admin)],
         "lists": [{"id": p.id, "name": p.name, "currency": p.currency} for p in others],
         "categories": [{"id": c.id, "name": c.name} for c in
-                       await ProductCategory.filter(archived=False).order_by("name")],
+                       await price_admin.active_categories()],
         "nodes": [{"id": n.id, "name": n.name} for n in await list_nodes()],
         "admin": admin,
     }
@@ -134,8 +134,8 @@ async def price_list_page(request: web.Request) -> web.Response:
 async def discounts_page(request: web.Request) -> web.Response:
     """/app/discounts: discount groups with their rates per kind, promos and (admins,
     heads) a promo's effect."""
-    from models import ProductCategory
     from services import discount_admin as svc
+    from services import price_admin
     from web.api.discounts import PromoOut
 
     user, signin = await _user_or_signin(request)
@@ -148,7 +148,7 @@ async def discounts_page(request: web.Request) -> web.Response:
     promos = await svc.list_promos(archived=admin)
     data = {"kinds": [{"id": k.id, "name": k.name} for k in kinds],
             "categories": [{"id": c.id, "name": c.name} for c in
-                           await ProductCategory.filter(archived=False).order_by("name")],
+                           await price_admin.active_categories()],
             "promos": {p.id: PromoOut.of(p).model_dump(mode="json") for p in promos}}
     return render(request, "discounts.html", lang=lang, user=user, admin=admin, kinds=kinds,
                   groups=groups, promos=promos, data=data, T=strings(request, lang),

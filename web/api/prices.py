@@ -283,8 +283,7 @@ async def rules_get(request: web.Request, user: User, list_id: int, query: Archi
 
 async def _saved(user: User, result: svc.RuleResult) -> RuleSaved:
     gettext = gettext_for(str(user.language))
-    rule = await PriceRule.get(id=result.rule.id).select_related(
-        "product", "category", "client_node", "base_list")
+    rule = await svc.get_rule(result.rule.id)
     return RuleSaved(rule=RuleOut.of(rule),
                      warnings=[w.translated(gettext) for w in result.warnings])
 
