@@ -27,17 +27,11 @@ import time
 from pathlib import Path
 
 from bench.client_import import ADJECTIVES, FIRST, LAST, NOUNS, RU_CODES, UA_CODES, edrpou, inn10
-from bench.common import emit, rss_mb, scratch_postgres
+from bench.common import emit, pct, rss_mb, scratch_postgres
 
 SEARCHES = 300
 BATCH = 5000
 
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return 0.0
-    values = sorted(values)
-    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def client_data(i: int, rnd: random.Random) -> dict:

@@ -19,6 +19,43 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
 
 
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of the values; 0 for none."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def on_both_backends(run, *, highest: tuple[str, ...], lowest: tuple[str, ...] = ()
+                           ) -> None:
+    """``python -m bench.X [--quick] [--postgres URL]``: ``run(url, dialect, quick)`` on a
+    scratch SQLite file and, with --postgres, on a scratch PostgreSQL database; each
+    backend's figures go to stderr, and the last line is the worse of the two for each
+    key (the highest of ``highest``, the lowest of ``lowest``) with ``baseline_ms``."""
+    import argparse
+    import tempfile
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--postgres", metavar="URL")
+    args = parser.parse_args()
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        results["sqlite"] = await run(f"sqlite://{Path(tmp) / 'bench.sqlite3'}", "sqlite",
+                                      args.quick)
+    sys.stderr.write(f"sqlite: {json.dumps(results['sqlite'])}\n")
+    if args.postgres:
+        async with scratch_postgres(args.postgres) as url:
+            results["postgres"] = await run(url, "postgres", args.quick)
+        sys.stderr.write(f"postgres: {json.dumps(results['postgres'])}\n")
+    out = {k: max(r[k] for r in results.values()) for k in highest}
+    out.update({k: min(r[k] for r in results.values()) for k in lowest})
+    out["baseline_ms"] = max(r["baseline_ms"] for r in results.values())
+    emit(out)
+
+
 def emit(result: dict) -> None:
     sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     sys.stdout.flush()

@@ -25,26 +25,17 @@ and medians go to stderr.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import random
 import statistics
-import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from bench.common import emit, scratch_postgres
+from bench.common import on_both_backends, pct
 
 BATCH = 5000
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def populate(n_deals: int, n_events: int) -> dict:
@@ -219,24 +210,8 @@ async def run_backend(url: str, backend: str, quick: bool) -> dict:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--postgres", metavar="URL")
-    args = parser.parse_args()
-    results: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        results["sqlite"] = await run_backend(f"sqlite://{Path(tmp) / 'bench.sqlite3'}",
-                                              "sqlite", args.quick)
-    sys.stderr.write(f"sqlite: {json.dumps(results['sqlite'])}\n")
-    if args.postgres:
-        async with scratch_postgres(args.postgres) as url:
-            results["postgres"] = await run_backend(url, "postgres", args.quick)
-        sys.stderr.write(f"postgres: {json.dumps(results['postgres'])}\n")
-    keys = ("funnel_p95_ms", "pipeline_page_p95_ms", "probability_all_s",
-            "stage_move_p95_ms")
-    out = {k: max(r[k] for r in results.values()) for k in keys}
-    out["baseline_ms"] = max(r["baseline_ms"] for r in results.values())
-    emit(out)
+    await on_both_backends(run_backend, highest=("funnel_p95_ms", "pipeline_page_p95_ms",
+                                                 "probability_all_s", "stage_move_p95_ms"))
 
 
 if __name__ == "__main__":

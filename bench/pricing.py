@@ -22,27 +22,18 @@ medians go to stderr.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import random
 import statistics
-import sys
-import tempfile
 import time
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
-from bench.common import emit, scratch_postgres
+from bench.common import on_both_backends, pct
 
 BATCH = 2000
 DAY = date(2026, 6, 10)
 
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def populate(n_products: int, n_rules: int, n_groups: int) -> dict:
@@ -127,7 +118,7 @@ async def populate(n_products: int, n_rules: int, n_groups: int) -> dict:
     return {"owner": owner, "clients": clients, "store": store}
 
 
-async def run_backend(url: str, quick: bool) -> dict:
+async def run_backend(url: str, _dialect: str, quick: bool) -> dict:
     from tortoise import connections
 
     from kontakt import db as kdb
@@ -212,24 +203,9 @@ async def run_backend(url: str, quick: bool) -> dict:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--postgres", metavar="URL")
-    args = parser.parse_args()
-    results: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        results["sqlite"] = await run_backend(f"sqlite://{Path(tmp) / 'bench.sqlite3'}",
-                                              args.quick)
-    sys.stderr.write(f"sqlite: {json.dumps(results['sqlite'])}\n")
-    if args.postgres:
-        async with scratch_postgres(args.postgres) as url:
-            results["postgres"] = await run_backend(url, args.quick)
-        sys.stderr.write(f"postgres: {json.dumps(results['postgres'])}\n")
-    out = {k: max(r[k] for r in results.values())
-           for k in ("order_price_p95_ms", "price_query_p95_ms", "post_order_p95_ms")}
-    out["lines_per_s"] = min(r["lines_per_s"] for r in results.values())
-    out["baseline_ms"] = max(r["baseline_ms"] for r in results.values())
-    emit(out)
+    await on_both_backends(
+        run_backend, highest=("order_price_p95_ms", "price_query_p95_ms",
+                              "post_order_p95_ms"), lowest=("lines_per_s",))
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.methods import SendMessage
 
-from bench.common import emit, emulator_process, median, rss_mb, scratch_postgres
+from bench.common import emit, emulator_process, median, pct, rss_mb, scratch_postgres
 
 TOKEN = "5555555555:BenchTokenForKontakt"
 USERS = 1000
@@ -72,12 +72,6 @@ SPREAD_OVER = timedelta(hours=1)
 LOST_AFTER_S = 120.0
 BATCH = 10_000
 
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return 0.0
-    values = sorted(values)
-    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def log(msg: str) -> None:
