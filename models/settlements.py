@@ -150,6 +150,7 @@ class BankLine(Model):
     payer_code = fields.CharField(max_length=12, null=True)   # INN or EDRPOU
     payer_account = fields.CharField(max_length=34, null=True)
     purpose = fields.TextField(null=True)
+    invoice_ref = fields.CharField(max_length=64, null=True)  # an invoice number in the purpose
     state = fields.CharEnumField(BankLineState, max_length=10,
                                  default=BankLineState.UNMATCHED)
     reason = fields.CharField(max_length=64, null=True)  # why unmatched: a code

@@ -42,6 +42,7 @@ class Migration(migrations.Migration):
                 ('payer_code', fields.CharField(null=True, max_length=12)),
                 ('payer_account', fields.CharField(null=True, max_length=34)),
                 ('purpose', fields.TextField(null=True, unique=False)),
+                ('invoice_ref', fields.CharField(null=True, max_length=64)),
                 ('state', fields.CharEnumField(default=BankLineState.UNMATCHED, description='MATCHED: matched\nUNMATCHED: unmatched\nIGNORED: ignored', enum_type=BankLineState, max_length=10)),
                 ('reason', fields.CharField(null=True, max_length=64)),
                 ('client', fields.ForeignKeyField('kontakt.Client', source_field='client_id', null=True, db_constraint=True, to_field='id', related_name='bank_lines', on_delete=OnDelete.SET_NULL)),
