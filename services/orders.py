@@ -304,10 +304,12 @@ async def _totals(order: Order, rows: list[OrderLine]) -> None:
 
 # ---- states --------------------------------------------------------------------------------------
 
-async def _move(actor: User, order_id: int, allowed: tuple[OrderState, ...],
+async def _move(actor: User, order_id: int | Order, allowed: tuple[OrderState, ...],
                 target: OrderState, stamp: str, *, version: int | None, source: str,
                 stock_step=None) -> OrderResult:
-    order = await get_order(actor, order_id)
+    """Move the order (its id, or the order just read with get_order) to ``target``,
+    the stock step in the same transaction, guarded by the order's version."""
+    order = order_id if isinstance(order_id, Order) else await get_order(actor, order_id)
     if order.state == target:
         return OrderResult(order, changed=False)  # a double tap: done already
     if order.state not in allowed:
@@ -316,9 +318,10 @@ async def _move(actor: User, order_id: int, allowed: tuple[OrderState, ...],
         raise ValidationFailed("version", N_("the order was changed meanwhile; look at it "
                                              "again"))
     lines = await order_lines(order)
+    now = utcnow()
     async with in_transaction() as conn:
         moved = await Order.filter(id=order.id, version=order.version).using_db(conn).update(
-            state=target, version=order.version + 1, **{stamp: utcnow()})
+            state=target, version=order.version + 1, updated_at=now, **{stamp: now})
         if not moved:
             fresh = await get_order(actor, order.id)
             if fresh.state == target:
@@ -327,7 +330,9 @@ async def _move(actor: User, order_id: int, allowed: tuple[OrderState, ...],
                                                  "it again"))
         if stock_step is not None:
             await stock_step(conn, order, lines)
-    return OrderResult(await get_order(actor, order.id))
+    order.state, order.version, order.updated_at = target, order.version + 1, now
+    setattr(order, stamp, now)
+    return OrderResult(order)
 
 
 REFUSED = {OrderState.POSTED: N_("only a draft can be posted"),
@@ -350,7 +355,7 @@ async def do_post(actor: User, order_id: int, *, version: int | None = None,
                                                         for ln in lines],
                                 order_id=order.id, user=actor, source=source)
 
-    result = await _move(actor, order_id, (OrderState.DRAFT,), OrderState.POSTED, "posted_at",
+    result = await _move(actor, order, (OrderState.DRAFT,), OrderState.POSTED, "posted_at",
                          version=version, source=source, stock_step=reserve)
     if result.changed:
         for hook in AFTER_POST:
