@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from models import Document, Order, OrderLine, OrderState, OutboundMessage, User
-from services import documents, messaging, orders
+from services import documents, ledger, messaging, orders
 from services.errors import N_, ValidationFailed
 from services.invoice_data import invoice_from_order
 from services.invoice_pdf import render_invoice
@@ -56,7 +58,9 @@ async def do_make_invoice(actor: User, order_id: int, store: Any, *,
                                     filename=WORDS[lang][0].format(number=order.number),
                                     content=content, mime_type="application/pdf",
                                     store=store, source=source)
-    await Order.filter(id=order.id).update(invoice_id=doc.id)
+    async with in_transaction():  # K-6: the ledger's invoice entry with the link
+        await Order.filter(id=order.id).update(invoice_id=doc.id)
+        await ledger.record_invoice(order, actor=actor)
     return doc
 
 

@@ -64,7 +64,7 @@ from models import (
     User,
     Warehouse,
 )
-from services import pricing, stock
+from services import ledger, pricing, stock
 from services.clock import utcnow
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from services.matrices import client_matrix  # S-22 (kept importable from here)
@@ -370,6 +370,7 @@ async def do_ship(actor: User, order_id: int, *, version: int | None = None,
             await stock.release(conn, order.warehouse_id, [(ln.product, ln.quantity)
                                                            for ln in lines],
                                 order_id=order.id, user=actor, source=source, ship=True)
+        await ledger.record_shipment(order, conn, actor=actor)  # K-6, S-23: same transaction
 
     result = await _move(actor, order_id, (OrderState.POSTED,), OrderState.SHIPPED,
                          "shipped_at", version=version, source=source, stock_step=write_off)
@@ -392,6 +393,7 @@ async def do_cancel(actor: User, order_id: int, *, version: int | None = None,
             await stock.release(conn, order.warehouse_id, [(ln.product, ln.quantity)
                                                            for ln in lines],
                                 order_id=order.id, user=actor, source=source)
+        await ledger.record_cancel(order, conn, actor=actor)  # K-6: its invoice entry
 
     return await _move(actor, order_id, OPEN, OrderState.CANCELLED, "cancelled_at",
                        version=version, source=source, stock_step=give_back)
