@@ -46,12 +46,14 @@ class Action(StrEnum):
     EDIT_PROFILE = "edit_profile"  # S-24: one's own; an admin anyone's; a head their managers'
     CHANGE_SETTINGS = "change_settings"  # K-3: admins
     VERIFY_ACTIVITIES = "verify_activities"  # S-21: admins and heads (a head, their people's)
+    RECORD_PAYMENTS = "record_payments"  # K-6: bank statements, payments: admins and heads
 
 
 # the roles for whom a menu or button of an action is shown at all
 _ROLES_THAT_MAY: dict[Action, frozenset[Role]] = {
     Action.INVITE: frozenset({Role.ADMIN, Role.HEAD}),
     Action.VERIFY_ACTIVITIES: frozenset({Role.ADMIN, Role.HEAD}),
+    Action.RECORD_PAYMENTS: frozenset({Role.ADMIN, Role.HEAD}),
 }
 
 
@@ -103,7 +105,7 @@ async def can(actor: User | None, action: Action, target: object = None) -> bool
             return False  # an admin cannot demote themselves and lock the company out
         return True
     if actor.role == Role.HEAD:
-        if action in (Action.SEND_MAILINGS, Action.VERIFY_ACTIVITIES):
+        if action in (Action.SEND_MAILINGS, Action.VERIFY_ACTIVITIES, Action.RECORD_PAYMENTS):
             return True
         if action == Action.EDIT_PROFILE and isinstance(target, User):
             return target.role == Role.MANAGER and await _in_heads_scope(
