@@ -94,12 +94,18 @@ def find_invoice_ref(purpose: str | None) -> str | None:
 # --- matching ----------------------------------------------------------------------------
 
 
+def _by_code(code: str) -> Q:
+    """A legal entity with this INN, EDRPOU or IPN (each column's length respected)."""
+    if len(code) <= 8:
+        return Q(edrpou=code)
+    return Q(inn=code) | Q(ipn=code)
+
+
 async def _clients_by_code(code: str | None) -> set[int]:
     if not code:
         return set()
-    rows = await LegalEntity.filter(
-        Q(inn=code) | Q(edrpou=code) | Q(ipn=code), client__archived_at=None
-    ).values_list("client_id", flat=True)
+    rows = await LegalEntity.filter(_by_code(code), client__archived_at=None
+                                    ).values_list("client_id", flat=True)
     return set(rows)
 
 
@@ -133,8 +139,7 @@ async def match_client(payment: bank_format.Payment) -> tuple[int | None, str | 
 async def _payer_entity(client_id: int, line: BankLine) -> int | None:
     """The client's legal entity that paid: by the payer's code, else its account."""
     for condition in (
-            Q(inn=line.payer_code) | Q(edrpou=line.payer_code) | Q(ipn=line.payer_code)
-            if line.payer_code else None,
+            _by_code(line.payer_code) if line.payer_code else None,
             Q(account=line.payer_account) | Q(iban=line.payer_account)
             if line.payer_account else None):
         if condition is not None:
