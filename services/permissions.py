@@ -49,7 +49,7 @@ class Action(StrEnum):
     CHANGE_SETTINGS = "change_settings"  # K-3: admins
     VERIFY_ACTIVITIES = "verify_activities"  # S-21: admins and heads (a head, their people's)
     RECORD_PAYMENTS = "record_payments"  # K-6, M-6: payments, credit notes, adjustments,
-    # voids and a client's payment terms: admins and heads (for clients they see)
+    # voids, bank statements and a client's payment terms: admins and heads (for clients they see)
 
 
 # the roles for whom a menu or button of an action is shown at all

@@ -19,6 +19,7 @@ from services.storage import FileStore, LocalFileStore
 from web import card, catalogue_pages, deal_pages, order_pages, pages, price_pages
 from web.api import activities as _activities_api  # noqa: F401 - registers routes
 from web.api import activity_settings as _activity_settings_api  # noqa: F401 - registers routes
+from web.api import bank as _bank_api
 from web.api import calendar_sync as _calendar_sync
 from web.api import catalogue as _catalogue_api  # noqa: F401 - registers routes
 from web.api import clients as _clients_api  # noqa: F401 - registers /clients routes
@@ -39,6 +40,7 @@ from web.api import playbooks as _playbooks_api  # noqa: F401 - registers routes
 from web.api import prices as _prices_api  # noqa: F401 - registers routes
 from web.api import process_types as _process_types_api  # noqa: F401 - registers routes
 from web.api import profile as _profile_api
+from web.api import rates as _rates_api
 from web.api import reports as _reports_api  # noqa: F401 - registers routes
 from web.api import settings_admin as _settings_admin_api  # noqa: F401 - registers routes
 from web.api.framework import TOO_LARGE, UNREADABLE, said  # noqa: E402
@@ -152,6 +154,8 @@ def build_web_app(
     app.router.add_post("/api/v1/clients/{client_id}/documents", _clients_api.document_upload)
     app.router.add_post("/api/v1/staff/{user_id}/photo", _profile_api.photo_upload)
     app.router.add_post("/api/v1/catalogue/commerceml", _commerceml_api.upload)
+    app.router.add_post("/api/v1/bank/statements", _bank_api.upload)
+    app.router.add_post("/api/v1/rates/upload", _rates_api.upload)
     app.router.add_get("/api/v1/staff/{user_id}/photo", _profile_api.photo_get)
     app.router.add_get("/app/profile/{user_id}", pages.profile_page)
     app.router.add_post("/api/v1/activities/{activity_id}/documents",
