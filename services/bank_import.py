@@ -151,14 +151,24 @@ async def _payer_entity(client_id: int, line: BankLine) -> int | None:
 
 
 async def _record(actor: User, line: BankLine) -> Any:
-    """The line as a payment in the client's ledger (services.ledger)."""
+    """The line as a payment in the client's ledger (services.ledger), paying first the
+    invoice its purpose names. The number in a purpose is a hint typed by the payer: an
+    invoice the ledger does not know (or of the client's other legal entity) leaves the
+    payment to pay the oldest invoices first rather than the line in the queue."""
     from services.ledger import do_record_payment
 
-    return await do_record_payment(actor, {
-        "client_id": line.client_id, "amount": line.amount, "currency": line.currency,
-        "dated": line.dated, "number": line.number,
-        "legal_entity_id": await _payer_entity(line.client_id, line),
-        "invoice_number": line.invoice_ref, "bank_line_id": line.id}, source="bank")
+    data = {"client_id": line.client_id, "amount": line.amount, "currency": line.currency,
+            "dated": line.dated, "number": line.number,
+            "legal_entity_id": await _payer_entity(line.client_id, line),
+            "invoice_number": line.invoice_ref, "bank_line_id": line.id}
+    if line.invoice_ref:
+        try:
+            async with in_transaction():
+                return await do_record_payment(actor, data, source="bank")
+        except ValidationFailed as exc:
+            if exc.field != "invoice_number":
+                raise
+    return await do_record_payment(actor, {**data, "invoice_number": None}, source="bank")
 
 
 async def _record_matched(actor: User, line: BankLine) -> bool:

@@ -1,8 +1,8 @@
 """Bank statements into payments (K-6): lines matched to clients by INN, by EDRPOU, by
 account; unmatched ones queued with a reason; the same statement twice adds nothing;
-invoice numbers found in the purpose; assign and ignore; managers refused. The ledger
-itself (services.ledger.do_record_payment) is another helper's: ``_record`` is replaced
-here by a fake that remembers what it was asked to record."""
+invoice numbers found in the purpose; assign and ignore; managers refused. Most tests
+replace ``_record`` with a fake that remembers what it was asked to record; the last one
+pays the real ledger."""
 
 from __future__ import annotations
 
@@ -246,3 +246,34 @@ async def test_k6_a_broken_file_writes_nothing(database_url, recorded):
         await do_import_statement(admin, "broken.txt", (DATA / "broken.txt").read_bytes())
     assert err.value.message == "line 57: «Сумма» is not a number"
     assert await BankStatement.all().count() == 0 and await BankLine.all().count() == 0
+
+
+async def test_k6_a_statement_pays_the_ledger_for_real(database_url):
+    """K-6 end to end, the real ledger: the payment naming invoice 000012 pays it; the
+    one naming an order the ledger has no invoice of pays the oldest invoice instead of
+    waiting in the queue."""
+    from datetime import date
+
+    from models import EntryKind, LedgerEntry
+    from services.ledger_views import balances, open_items
+
+    admin, _ = await _people()
+    romashka = await _client('ООО "Ромашка"', inn="7736207543")
+    entity = await LegalEntity.get(client=romashka)
+    ours = await OwnEntity.get()
+    for number, amount, day in (("000010", "4000", 20), ("000012", "20000", 25)):
+        await LedgerEntry.create(client=romashka, legal_entity=entity, own_entity=ours,
+                                 currency="RUB", kind=EntryKind.INVOICE, number=number,
+                                 dated=date(2026, 5, day), due=date(2026, 6, day - 15),
+                                 amount=Decimal(amount))
+    report = await do_import_statement(admin, "kl_to_1c.txt",
+                                       (DATA / "statement-windows.txt").read_bytes())
+    assert (report.matched, report.unmatched) == (2, 1)
+    items = {i.number: i.open for i in await open_items(admin, romashka.id)}
+    # 15 000 to № 000012 (5 000 left); 1 200 («заказ 000031», unknown) to the oldest
+    assert items == {"000010": Decimal("2800.00"), "000012": Decimal("5000.00")}
+    (balance,) = await balances(admin, romashka.id)
+    assert (balance.owed, balance.credit) == (Decimal("7800.00"), Decimal(0))
+    payments = await LedgerEntry.filter(kind=EntryKind.PAYMENT).order_by("id")
+    assert [(p.number, p.bank_line_id is not None) for p in payments] == [("518", True),
+                                                                         ("9", True)]
