@@ -106,6 +106,9 @@ LABELS = {
     "discount_group_id": N_("discount group"), "combine": N_("discounts combine"),
     "rates": N_("discounts"), "starts": N_("from"), "ends": N_("to"),
     "direction": N_("direction"), "priority": N_("priority"), "vat_included": N_("VAT"),
+    # settlements (issue 14: K-6, M-6)
+    "dated": N_("date"), "days": N_("days"), "reason": N_("reason"), "basis": N_("due"),
+    "invoice_entry_id": N_("invoice"), "invoice_number": N_("invoice"),
 }
 
 # what pydantic says, by its error type: a template filled from the error's ctx

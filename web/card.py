@@ -47,6 +47,7 @@ async def client_page(request: web.Request) -> web.Response:
     from web.deal_pages import client_deals
     from web.order_pages import orders_for_card
     from web.price_pages import client_prices
+    from web.settlement_pages import client_settlements
 
     return render(
         request, "client.html", lang=lang, user=user, client=client, address=address,
@@ -76,6 +77,7 @@ async def client_page(request: web.Request) -> web.Response:
         **await client_deals(request, user, client),
         **await client_prices(request, user, client),
         **await orders_for_card(request, user, client.id),
+        **await client_settlements(request, user, client),
     )
 
 
