@@ -152,13 +152,11 @@ async def _ask_amount(message: Message, staff: User, state: FSMContext,
 
 async def _ask_invoice(message: Message, staff: User, state: FSMContext) -> None:
     draft = await _draft(state)
-    items = [i for i in await ledger.open_items(staff, draft["client_id"])
-             if i.kind == EntryKind.INVOICE]
-    if not items:
-        draft.update(entry_id=0, number="", currency=default_currency(staff))
-        others = await ledger.open_items(staff, draft["client_id"])
-        if others:
-            draft["currency"] = others[0].currency
+    everything = await ledger.open_items(staff, draft["client_id"])
+    items = [i for i in everything if i.kind == EntryKind.INVOICE]
+    if not items:  # an adjustment's debt in its currency, else the person's
+        draft.update(entry_id=0, number="", currency=everything[0].currency if everything
+                     else default_currency(staff))
         await state.update_data(pay_draft=draft)
         await _ask_date(message, staff, state, _("No open invoices: the payment pays the "
                                                  "oldest debt or stays as an advance."))
