@@ -81,6 +81,10 @@ def _waiting_for(state_name: str) -> str:
         "PriceAsk:product": _("Type part of the product's name or its article."),
         "PriceAsk:client": _("Type part of the client's name, phone or INN."),
         "OrderDraft:lines": _("Type a product and its quantity, e.g. “труба 50 10”."),
+        "PayDialog:amount": _("Type the amount received, e.g. 1 500,50."),
+        "PayDialog:invoice": _("Choose the invoice the payment pays with the buttons above."),
+        "PayDialog:dated": _("Type the date the payment was received, e.g. 31.05.2026."),
+        "PayDialog:confirm": _("Check the payment above and press ✅ Save."),
     }
     return waits.get(state_name, _("Answer the question above with a text message."))
 

@@ -20,6 +20,7 @@ from bot.routers.calendar_sync import build_calendar_sync_router
 from bot.routers.clients import build_cancel_router, build_clients_router
 from bot.routers.contacts import build_contacts_router
 from bot.routers.deals import build_deals_router
+from bot.routers.debts import build_debts_router
 from bot.routers.discussions import build_discussions_router
 from bot.routers.inline import build_inline_router
 from bot.routers.lang import build_lang_router
@@ -55,6 +56,7 @@ COMMANDS = [
     ("deals", N_("My open deals")),
     ("price", N_("A client's price and the free stock")),
     ("order", N_("New order for the client whose card is open")),
+    ("debts", N_("Overdue invoices of my clients and those due soon")),
     ("newclient", N_("New client")),
     ("staff", N_("Staff directory")),
     ("web", N_("Sign in to the web version")),
@@ -114,6 +116,7 @@ def build_dispatcher(
         build_deals_router(),
         build_price_router(),
         build_orders_router(),
+        build_debts_router(),
         build_quicklog_router(),  # the quick log takes any other text
         build_fallback_router(),  # last: whatever nobody took gets an answer
     )

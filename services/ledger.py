@@ -299,6 +299,12 @@ def _dated(raw: Any, actor: User) -> date:
     return day
 
 
+def parse_dated(raw: Any, actor: User) -> date:
+    """A payment's date as typed ("31.12.2025", ISO too): not in the future; empty:
+    today in ``actor``'s zone."""
+    return _dated(raw, actor)
+
+
 async def _pair_for(client: Client, data: dict[str, Any], currency: str,
                     target: LedgerEntry | None) -> Pair:
     le, oe = data.get("legal_entity_id"), data.get("own_entity_id")
@@ -437,5 +443,5 @@ from services.ledger_views import (  # noqa: E402
 
 __all__ = ["Balance", "LedgerLine", "OpenItem", "Overdue", "Pair", "balances",
            "do_adjust", "do_credit_note", "do_record_payment", "do_void", "ledger",
-           "open_items", "overdue_of", "parse_amount", "record_cancel", "record_invoice",
-           "record_shipment", "today_of"]
+           "open_items", "overdue_of", "parse_amount", "parse_dated", "record_cancel",
+           "record_invoice", "record_shipment", "today_of"]

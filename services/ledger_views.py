@@ -198,3 +198,29 @@ async def overdue_of(actor: User, *, on: date | None = None, limit: int = 100
                            (today - oldest).days if oldest else 0))
     out.sort(key=lambda o: (o.overdue <= 0, -o.days_overdue, -o.owed, o.name))
     return out[:max(1, int(limit))]
+
+
+@dataclass
+class BalanceLine:
+    currency: str
+    owed: Decimal
+    credit: Decimal
+    overdue: Decimal
+    days_overdue: int  # of the oldest overdue amount
+
+
+async def balance_line(actor: User, client_id: int, *, on: date | None = None
+                       ) -> list[BalanceLine]:
+    """K-6, M-6: the client's balances summed per currency (every legal entity pair
+    together) for one compact line on the card; empty when nothing is owed either way."""
+    today = on or _today(actor)
+    per: dict[str, BalanceLine] = {}
+    for b in await balances(actor, client_id, on=today):
+        line = per.setdefault(b.currency, BalanceLine(b.currency, Decimal("0.00"),
+                                                      Decimal("0.00"), Decimal("0.00"), 0))
+        line.owed += b.owed
+        line.credit += b.credit
+        line.overdue += b.overdue
+        if b.oldest_due is not None:
+            line.days_overdue = max(line.days_overdue, (today - b.oldest_due).days)
+    return [per[c] for c in sorted(per)]

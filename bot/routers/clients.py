@@ -136,6 +136,9 @@ async def card_text(client: Client, staff: User | None = None) -> str:
         names=e(", ".join(m.full_name for m in managers)) or "—"))
     lines.append(_("Card filled: {percent}%").format(percent=client.completeness))
     if staff is not None:
+        from bot.routers.debts import card_balance  # issue 14: K-6, M-6
+
+        lines.append(await card_balance(staff, client.id))
         lines += await _activity_lines(client, staff)
     return "\n".join(lines)
 
@@ -161,7 +164,7 @@ async def _activity_lines(client: Client, staff: User) -> list[str]:
 
 
 def card_markup(client: Client, webapp_url: str | None, address: str = "",
-                deals: list | tuple = ()) -> InlineKeyboardMarkup:
+                deals: list | tuple = (), staff: User | None = None) -> InlineKeyboardMarkup:
     from kontakt.labels import stage_name
 
     rows = [[
@@ -183,10 +186,11 @@ def card_markup(client: Client, webapp_url: str | None, address: str = "",
         action="new", value=str(client.id)).pack()),
         InlineKeyboardButton(text=_("⚠️ Claim"), callback_data=DealCB(
             action="claimc", value=str(client.id)).pack())])
+    from bot.routers.debts import pay_buttons  # issue 14: 💳 Payment (heads, admins)
     from bot.routers.orders import OrderCB  # issue 13: an order from the card
 
     rows.append([InlineKeyboardButton(text=_("🧾 Order"), callback_data=OrderCB(
-        action="new", value=str(client.id)).pack())])
+        action="new", value=str(client.id)).pack())] + pay_buttons(staff, client.id))
     if address:
         # S-4: the three map services people use in RU/UA
         rows.append([InlineKeyboardButton(text=f"🗺 {label}", url=url)
@@ -204,7 +208,7 @@ async def show_card(message: Message, state: FSMContext, staff: User, client_id:
     text = await card_text(client, staff) + "\n\n" + _(
         "Send a file or photo to attach it to this card.")
     markup = card_markup(client, webapp_url, await svc.address_of(client),
-                         await open_deals_of_client(staff, client.id))
+                         await open_deals_of_client(staff, client.id), staff)
     if edit:
         await message.edit_text(text, reply_markup=markup)
     else:

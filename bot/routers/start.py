@@ -37,6 +37,8 @@ def help_text() -> str:
         "<b>More</b>\n"
         "/calendar — Google Calendar and the ICS feed\n"
         "/stats — your done activities; /plan — plan vs fact\n"
+        "/debts — your clients' overdue invoices and those due within 7 days; a "
+        "client's card shows the balance, and 💳 Payment there records one (heads)\n"
         "/staff — staff directory; /invite — invite a colleague (administrators and "
         "heads)\n"
         "/lang — interface language\n"
