@@ -280,6 +280,9 @@ async def _seed_catalogue() -> None:
                                  discount_group=dealers)
         if "wholesale" in spheres:
             await romashka.spheres.add(spheres["wholesale"])
+        from models import PaymentTerms  # K-6, M-6: pays 14 days after the shipment
+
+        await PaymentTerms.create(client=romashka, basis="shipment", days=14)
         await _seed_order(romashka, products)
 
 

@@ -31,3 +31,19 @@ async def test_demo_seeds_a_catalogue_that_prices_romashka_as_a_dealer(database_
     assert sixty.price == Decimal("263.84")
     assert [s["step"] for s in sixty.trace][-1] == "group"
     assert (await StockLevel.get(product=a4)).on_hand == Decimal(340)  # 60 shipped
+
+
+async def test_demo_order_is_owed_by_its_terms(database_url):
+    """K-6, M-6: the demo's shipped order is an invoice in Romashka's ledger, due 14
+    days after the shipment."""
+    from datetime import timedelta
+
+    from kontakt.demo import seed_demo
+    from models import EntryKind, LedgerEntry
+    from web.emulator import BotApiEmulator
+
+    await seed_demo(BotApiEmulator(token="123:demo", bot_username="demo_bot"),
+                    bot_username="demo_bot")
+    invoice = await LedgerEntry.get(kind=EntryKind.INVOICE)
+    assert invoice.amount == Decimal("15830.40")
+    assert invoice.due == invoice.dated + timedelta(days=14)
