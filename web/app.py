@@ -16,7 +16,16 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from kontakt.config import Settings
 from services.storage import FileStore, LocalFileStore
-from web import card, catalogue_pages, deal_pages, order_pages, pages, price_pages, settlement_pages
+from web import (
+    bank_pages,
+    card,
+    catalogue_pages,
+    deal_pages,
+    order_pages,
+    pages,
+    price_pages,
+    settlement_pages,
+)
 from web.api import activities as _activities_api  # noqa: F401 - registers routes
 from web.api import activity_settings as _activity_settings_api  # noqa: F401 - registers routes
 from web.api import bank as _bank_api
@@ -122,6 +131,7 @@ def build_web_app(
     app.router.add_get("/app/clients/{client_id}", card.client_page)
     app.router.add_get("/app/clients/{client_id}/ledger", settlement_pages.ledger_page)
     app.router.add_get("/app/settlements", settlement_pages.settlements_page)
+    app.router.add_get("/app/bank", bank_pages.bank_page)
     app.router.add_get("/app/import", pages.import_page)
     app.router.add_get("/app/deals", deal_pages.pipeline_page)
     app.router.add_get("/app/deals/reports", deal_pages.deal_reports_page)  # before {id}

@@ -91,7 +91,8 @@ async def more_page(request: web.Request) -> web.Response:
         return render(request, "signin.html", lang=_guess_lang(request))
     return render(request, "more.html", lang=str(user.language), user=user,
                   may_mail=await can(user, Action.SEND_MAILINGS),
-                  may_configure=await can(user, Action.CHANGE_SETTINGS))
+                  may_configure=await can(user, Action.CHANGE_SETTINGS),
+                  may_record_payments=await can(user, Action.RECORD_PAYMENTS))
 
 
 async def profile_page(request: web.Request) -> web.Response:

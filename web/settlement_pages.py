@@ -247,4 +247,7 @@ async def settlements_page(request: web.Request) -> web.Response:
                        "paid": money_text(s[1], cur),
                        "difference": money_text(s[0] - s[1], cur), "owes": s[0] > s[1]}
                       for cur, s in sums23.items()])
-    return render(request, "settlements.html", lang=lang, user=user, error=error, **ctx)
+    from services.permissions import Action, can
+
+    return render(request, "settlements.html", lang=lang, user=user, error=error,
+                  may_bank=await can(user, Action.RECORD_PAYMENTS), **ctx)
