@@ -248,3 +248,63 @@ async def test_a15_parallel_postings_of_one_client_exactly_one_passes(database_u
     refused = [r for r in results if isinstance(r, credit.CreditRefused)]
     assert (len(posted), len(refused)) == (1, 1), results
     assert await Order.filter(state=OrderState.POSTED).count() == 1
+
+
+async def test_a15_the_bot_refuses_asks_for_an_exception_and_the_controller_decides(
+        service, emulator, make_staff):
+    from tests.conftest import say
+    from tests.test_bot_deals import buttons, plain, press
+    from tests.test_bot_deals_more import _client_card
+
+    ivan, head, client, pipe = await _world(make_staff, language="en")
+    chat = ivan.telegram_id
+    await say(emulator, head.telegram_id, "/start")  # the head has a chat with the bot
+    card = await _client_card(service, emulator, chat, "Ромашка")
+    _answer, draft = await press(emulator, chat, card, "🧾 Order")
+    shown = await say(emulator, chat, "труба 95")
+    assert "Line added" in shown["text"]
+    assert "⚠️ limit 500 000 ₽, debt 420 000 ₽, this order 95 000 ₽: over by 15 000 ₽" in \
+        plain(shown["text"])
+    _answer, refused = await press(emulator, chat, shown, "✅ Post")
+    assert "⛔ limit 500 000 ₽" in plain(refused["text"]) and "stays a draft" in \
+        refused["text"]
+    order = await Order.get(client_id=client.id, state=OrderState.DRAFT)
+    _answer, asked = await press(emulator, chat, refused, "🙏 Ask for an exception")
+    assert "Type the reason" in asked["text"]
+    before = max((m["message_id"] for m in emulator.history(head.telegram_id)), default=0)
+    sent = await say(emulator, chat, "they always pay on Friday")
+    assert "request is sent to" in sent["text"] and head.full_name in sent["text"]
+    to_head = await emulator.wait_for_bot_message(head.telegram_id, after_message_id=before)
+    assert f"order № {order.number}" in to_head["text"]
+    assert "over by 15 000 ₽" in plain(to_head["text"])
+    assert "they always pay on Friday" in to_head["text"]
+    assert set(buttons(to_head)) == {"✅ Approve", "❌ Refuse"}
+    answer, _reply = await press(emulator, head.telegram_id, to_head, "✅ Approve")
+    assert answer["text"] == "✅ Approved."
+    told = await emulator.wait_for_bot_message(chat, after_message_id=sent["message_id"])
+    assert "approved the exception" in told["text"] and head.full_name in told["text"]
+    # a second press: decided already, by whom
+    answer, _reply = await press(emulator, head.telegram_id, to_head, "❌ Refuse")
+    assert answer["text"].startswith(f"already decided by {head.full_name} on 10.06.2026")
+    assert (await CreditOverride.get(order_id=order.id)).state == OverrideState.APPROVED
+    _answer, posted = await press(emulator, chat, refused, data=buttons(shown)["✅ Post"])
+    assert "Posted" in posted["text"]
+    assert (await Order.get(id=order.id)).state == OrderState.POSTED
+
+
+async def test_a15_no_way_around_the_api_posts_through_the_same_check(service, emulator,
+                                                                       make_staff):
+    from tests.test_web import signed_in
+
+    ivan, head, client, pipe = await _world(make_staff, language="en")
+    order = await _draft(ivan, client, pipe, 95)
+    await signed_in(service, emulator, ivan)
+    resp = await service.client.post(f"/api/v1/orders/{order.id}/post")
+    assert resp.status == 409
+    assert plain_text((await resp.json())["detail"]) == (
+        "limit 500 000 ₽, debt 420 000 ₽, this order 95 000 ₽: over by 15 000 ₽")
+    assert (await Order.get(id=order.id)).state == OrderState.DRAFT
+
+
+def plain_text(text: str) -> str:
+    return text.replace(NB, " ")
