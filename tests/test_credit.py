@@ -308,3 +308,50 @@ async def test_a15_no_way_around_the_api_posts_through_the_same_check(service, e
 
 def plain_text(text: str) -> str:
     return text.replace(NB, " ")
+
+
+async def test_a15_the_credit_api(service, emulator, make_staff):
+    from tests.test_web import signed_in
+
+    ivan, head, client, pipe = await _world(make_staff, language="en")
+    order = await _draft(ivan, client, pipe, 95)
+    c = service.client
+    await signed_in(service, emulator, ivan)
+    body = await (await c.get(f"/api/v1/clients/{client.id}/credit")).json()
+    assert (body["limit"]["amount"], body["debt"], body["uninvoiced"], body["total"],
+            body["free"], body["limit"]["may_edit"]) == (
+        "500000.00", "200000.00", "220000.00", "420000.00", "80000.00", False)
+    resp = await c.put(f"/api/v1/clients/{client.id}/credit", json={"amount": "1"})
+    assert resp.status == 403
+    check = await (await c.get(f"/api/v1/orders/{order.id}/credit")).json()
+    assert (check["ok"], check["kind"], check["over_by"]) == (False, "limit", "15000.00")
+    resp = await c.post(f"/api/v1/orders/{order.id}/credit-overrides",
+                        json={"reason": "   "})
+    assert resp.status == 422
+    resp = await c.post(f"/api/v1/orders/{order.id}/credit-overrides",
+                        json={"reason": "a big client"})
+    assert resp.status == 201
+    made = await resp.json()
+    assert (made["state"], made["over_by"]) == ("pending", "15000.00")
+    check = await (await c.get(f"/api/v1/orders/{order.id}/credit")).json()
+    assert check["pending_id"] == made["id"]
+    resp = await c.post(f"/api/v1/credit-overrides/{made['id']}/decide",
+                        json={"approve": True})
+    assert resp.status == 403  # not the requester's to decide
+    await signed_in(service, emulator, head)
+    resp = await c.post(f"/api/v1/credit-overrides/{made['id']}/decide",
+                        json={"approve": True, "comment": "ok"})
+    assert resp.status == 200 and (await resp.json())["state"] == "approved"
+    resp = await c.post(f"/api/v1/credit-overrides/{made['id']}/decide",
+                        json={"approve": False})
+    assert resp.status == 409 and "already decided by" in (await resp.json())["detail"]
+    resp = await c.put(f"/api/v1/clients/{client.id}/credit",
+                       json={"amount": "много"})
+    assert resp.status == 422
+    resp = await c.put(f"/api/v1/clients/{client.id}/credit",
+                       json={"amount": "600 000", "currency": "RUB", "overdue_days": "45"})
+    assert resp.status == 200 and (await resp.json())["overdue_days"] == 45
+    resp = await c.delete(f"/api/v1/clients/{client.id}/credit")
+    assert resp.status == 204
+    body = await (await c.get(f"/api/v1/clients/{client.id}/credit")).json()
+    assert body["limit"] is None and body["free"] is None
