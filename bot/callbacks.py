@@ -65,3 +65,10 @@ class DealCB(CallbackData, prefix="dl"):
     v: int = 0  # the deal's version a stage button was drawn for
     value: str = ""
     page: int = 0
+
+
+class CreditCB(CallbackData, prefix="cr"):
+    # ask (order_id: ask for an exception) | yes / no (override_id: the controller's)
+    action: str
+    order_id: int = 0
+    override_id: int = 0

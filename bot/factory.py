@@ -19,6 +19,7 @@ from bot.routers.activities import build_activities_router
 from bot.routers.calendar_sync import build_calendar_sync_router
 from bot.routers.clients import build_cancel_router, build_clients_router
 from bot.routers.contacts import build_contacts_router
+from bot.routers.credit import build_credit_router
 from bot.routers.deals import build_deals_router
 from bot.routers.debts import build_debts_router
 from bot.routers.discussions import build_discussions_router
@@ -117,6 +118,7 @@ def build_dispatcher(
         build_price_router(),
         build_orders_router(),
         build_debts_router(),
+        build_credit_router(),
         build_quicklog_router(),  # the quick log takes any other text
         build_fallback_router(),  # last: whatever nobody took gets an answer
     )

@@ -19,6 +19,8 @@
   short line, nothing reserved) → shipped (written off) → closed; a draft or a posted
   order can be cancelled (the reservation given back). Each move checks the order's
   version, so a double tap or a second replica does it once.
+* **Credit** (A-15): posting is refused over the client's credit limit or with debt
+  overdue too long (:mod:`services.credit`), checked in the posting's transaction.
 * **Events** (S-17), after the commit: posting plans a follow-up call for the owner
   two days later at 10:00 their time, linked to the client, the deal and the order;
   and a deal in a managed process moves on to the next stage that requires a posted
@@ -64,7 +66,7 @@ from models import (
     User,
     Warehouse,
 )
-from services import ledger, pricing, stock
+from services import credit, ledger, pricing, stock
 from services.clock import utcnow
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from services.matrices import client_matrix  # S-22 (kept importable from here)
@@ -348,6 +350,7 @@ async def do_post(actor: User, order_id: int, *, version: int | None = None,
         raise ValidationFailed("lines", N_("add at least one line"))
 
     async def reserve(conn, order, lines):
+        await credit.enforce(order, _today(actor))  # under the client's lock
         if order.warehouse is None and any(not ln.product.is_service for ln in lines):
             raise ValidationFailed("warehouse_id", N_("choose the warehouse to ship from"))
         if order.warehouse is not None:

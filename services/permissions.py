@@ -20,7 +20,8 @@ Rules for staff (S-24):
 * done activities are verified by admins and heads (S-21; which ones a head may
   verify, :func:`services.activities.may_verify` says);
 * payments, credit notes, adjustments, voids and payment terms (K-6, M-6) are recorded
-  by admins and heads, for the clients they see.
+  by admins and heads, for the clients they see;
+* credit limits (A-15) are set by admins and heads, for the clients they see.
 
 A menu or a button shown by role alone (before any target is known) asks
 :func:`role_may`; the action itself is still checked with :func:`can`.
@@ -50,6 +51,7 @@ class Action(StrEnum):
     VERIFY_ACTIVITIES = "verify_activities"  # S-21: admins and heads (a head, their people's)
     RECORD_PAYMENTS = "record_payments"  # K-6, M-6: payments, credit notes, adjustments,
     # voids, bank statements and a client's payment terms: admins and heads (for clients they see)
+    SET_CREDIT_LIMITS = "set_credit_limits"  # admins and heads (for clients they see)
 
 
 # the roles for whom a menu or button of an action is shown at all
@@ -57,6 +59,7 @@ _ROLES_THAT_MAY: dict[Action, frozenset[Role]] = {
     Action.INVITE: frozenset({Role.ADMIN, Role.HEAD}),
     Action.VERIFY_ACTIVITIES: frozenset({Role.ADMIN, Role.HEAD}),
     Action.RECORD_PAYMENTS: frozenset({Role.ADMIN, Role.HEAD}),
+    Action.SET_CREDIT_LIMITS: frozenset({Role.ADMIN, Role.HEAD}),
 }
 
 
@@ -108,7 +111,8 @@ async def can(actor: User | None, action: Action, target: object = None) -> bool
             return False  # an admin cannot demote themselves and lock the company out
         return True
     if actor.role == Role.HEAD:
-        if action in (Action.SEND_MAILINGS, Action.VERIFY_ACTIVITIES, Action.RECORD_PAYMENTS):
+        if action in (Action.SEND_MAILINGS, Action.VERIFY_ACTIVITIES, Action.RECORD_PAYMENTS,
+                      Action.SET_CREDIT_LIMITS):
             return True
         if action == Action.EDIT_PROFILE and isinstance(target, User):
             return target.role == Role.MANAGER and await _in_heads_scope(

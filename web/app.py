@@ -34,6 +34,7 @@ from web.api import catalogue as _catalogue_api  # noqa: F401 - registers routes
 from web.api import clients as _clients_api  # noqa: F401 - registers /clients routes
 from web.api import commerceml as _commerceml_api
 from web.api import contacts as _contacts_api  # noqa: F401 - registers routes
+from web.api import credit as _credit_api  # noqa: F401 - registers routes
 from web.api import customization as _customization_api  # noqa: F401 - registers routes
 from web.api import deal_reports as _deal_reports_api  # noqa: F401 - registers routes
 from web.api import deals as _deals_api  # noqa: F401 - registers routes

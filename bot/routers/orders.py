@@ -20,11 +20,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 
 from bot.routers.activity_card import error_text
+from bot.routers.credit import say_refused
 from bot.routers.price import split_quantity
 from kontakt.formatting import money_text, qty_text
 from models import OrderState, User
-from services import order_invoices, products
+from services import credit, order_invoices, products
 from services import orders as svc
+from services.credit import CreditRefused
 from services.errors import DomainError, ValidationFailed
 from services.stock import StockShort
 from services.storage import FileStore
@@ -156,7 +158,9 @@ def build_orders_router() -> Router:
         except DomainError as exc:
             await message.answer(error_text(exc))
             return
-        await show(message, staff, order_id, _("➕ Line added."))
+        warning = await credit.credit_warning(staff, order_id)  # a warning only
+        await show(message, staff, order_id, _("➕ Line added.") + (
+            "\n⚠️ " + html.escape(warning.translated(_)) if warning else ""))
 
     @router.message(OrderDraft.lines, F.text, ~F.text.startswith("/"))
     async def line_typed(message: Message, staff: User, state: FSMContext) -> None:
@@ -213,6 +217,10 @@ def build_orders_router() -> Router:
                "close": svc.do_close}[callback_data.action]
         try:
             result = await act(staff, callback_data.order_id, source="bot")
+        except CreditRefused as exc:  # the reason and a way to ask for an exception
+            await query.answer()
+            await say_refused(query.message, exc, callback_data.order_id)
+            return
         except StockShort as exc:
             await query.answer()
             from kontakt.errors import error_message
