@@ -193,9 +193,8 @@ async def test_k6_m6_owner_in_ukrainian_through_the_emulator(service, emulator, 
     """A Ukrainian owner gets the reminder in Ukrainian with a button to the client's
     card; pressing it opens the card."""
     from notifications.due import send_due_reminders
-    from tests.test_bot_deals import press
-
     from tests.conftest import say
+    from tests.test_bot_deals import press
 
     owner, client, own = await _world(make_staff, language="uk")
     await say(emulator, owner.telegram_id, "/menu")  # the person has opened the bot
@@ -212,3 +211,26 @@ async def test_k6_m6_owner_in_ukrainian_through_the_emulator(service, emulator, 
     _answer, card = await press(emulator, owner.telegram_id, msg[0], label)
     assert card is not None and "Ромашка" in card["text"]
     assert await send_due_reminders(service.bot, service.i18n, service.outbox) == 0
+
+
+async def test_k6_m6_settings_in_the_admin_page_and_api(service, emulator, make_staff):
+    """The admin page shows the choices as boxes and lists; the API refuses a manager
+    and names a bad day."""
+    from tests.test_web import signed_in
+
+    admin = await make_staff(Role.ADMIN, language="en")
+    manager = await make_staff(Role.MANAGER, language="en")
+    await signed_in(service, emulator, admin)
+    page = await (await service.client.get("/app/admin")).text()
+    assert 'data-testid="due-form"' in page and 'name="before"' in page
+    assert f"<option selected>{OVERDUE}</option>" in page
+    url = "/api/v1/settings/due-reminders"
+    body = {"before": [7], "after": [3, 14], "clients": False,
+            "soon_template": "Invoice due soon", "overdue_template": OVERDUE}
+    resp = await service.client.put(url, json=body)
+    assert resp.status == 200 and (await resp.json())["after"] == [3, 14]
+    resp = await service.client.put(url, json={**body, "before": [4]})
+    assert resp.status == 422 and "before" in await resp.text()
+    service.client.session.cookie_jar.clear()
+    await signed_in(service, emulator, manager)
+    assert (await service.client.put(url, json=body)).status == 403
