@@ -30,6 +30,7 @@ from notifications.outbox import Outbox, SmtpConfig
 from notifications.reminders import ReminderDispatcher
 from notifications.scheduler import (
     JobRunner,
+    add_due_reminder_job,
     add_mailing_job,
     add_mailing_progress_job,
     add_organizer_jobs,
@@ -164,6 +165,7 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
     dp["mailing_progress"] = mailing_progress  # the bot's own edits are remembered
     add_mailing_progress_job(scheduler, jobs, mailing_progress)
     add_organizer_jobs(scheduler, jobs, bot, i18n)
+    add_due_reminder_job(scheduler, jobs, bot, i18n, outbox)  # K-6, M-6
     dp["reminders"] = reminders  # handlers poke it after a commit that adds reminders
     calendar = build_calendar_sync(settings, bot, i18n)
     dp["calendar_sync"] = calendar  # /calendar: consent links, calendars, disconnect

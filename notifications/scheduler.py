@@ -140,3 +140,16 @@ def add_mailing_progress_job(scheduler: AsyncIOScheduler, runner: JobRunner, pro
     (notifications.mailings.MailingProgress)."""
     scheduler.add_job(runner.wrap("mailing-progress", progress.run_once), "interval",
                       seconds=interval_s, id="mailing-progress", replace_existing=True)
+
+
+def add_due_reminder_job(scheduler: AsyncIOScheduler, runner: JobRunner, bot, i18n, outbox,
+                         *, minutes: int = 15) -> None:
+    """K-6, M-6: reminders before and after invoices' due dates (notifications.due);
+    the database's unique rows say what was sent, so a round may run anywhere."""
+    from functools import partial
+
+    from notifications.due import send_due_reminders
+
+    scheduler.add_job(runner.wrap("due-reminders", partial(send_due_reminders, bot, i18n,
+                                                           outbox)),
+                      "interval", minutes=minutes, id="due-reminders", replace_existing=True)

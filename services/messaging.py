@@ -6,7 +6,8 @@ Rules:
 * Templates are Jinja2, per channel and language, edited by admins. Variables:
   ``client`` (name, phone, email, address), ``contact`` (first_name, last_name,
   middle_name, position), ``sender`` (full_name, phone, email, position),
-  ``activity`` (title, starts_at as text, location). Rendering is sandboxed (no
+  ``activity`` (title, starts_at as text, location); the due-date reminders add
+  ``invoice`` and ``company`` (services.due_reminder_settings). Rendering is sandboxed (no
   attribute of Python internals is reachable) and strict: a missing variable is an
   error naming it, shown at preview and at save — never an empty hole in a sent
   message. A syntax error is named with its line.
@@ -208,6 +209,10 @@ SAMPLE = {
     "sender": {"full_name": "Анна Смирнова", "phone": "+79160000000",
                "email": "anna@example.ru"},
     "activity": {"title": "Встреча", "location": "Офис", "starts_at": "пт, 27 нояб., 15:00"},
+    # the due-date reminders' own (services.due_reminders)
+    "invoice": {"number": "15", "due": "27.11.2026", "amount": "12\u00a0500\u00a0₽",
+                "currency": "RUB", "days_overdue": 3},
+    "company": "ООО «Контакт»",
 }
 
 

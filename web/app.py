@@ -39,6 +39,7 @@ from web.api import customization as _customization_api  # noqa: F401 - register
 from web.api import deal_reports as _deal_reports_api  # noqa: F401 - registers routes
 from web.api import deals as _deals_api  # noqa: F401 - registers routes
 from web.api import discounts as _discounts_api  # noqa: F401 - registers routes
+from web.api import due_settings as _due_settings_api  # noqa: F401 - registers routes
 from web.api import ledger as _ledger_api  # noqa: F401 - registers routes
 from web.api import legal as _legal_api  # noqa: F401 - registers routes
 from web.api import mailings as _mailings_api  # noqa: F401 - registers routes

@@ -415,6 +415,7 @@ async def admin_page(request: web.Request) -> web.Response:
     made here is also changed and archived or deleted here."""
     from services import activities as activity_service
     from services import catalogue, classifier, customfields, dictionaries, layouts, segments
+    from services import due_reminder_settings as due_rs
     from services import rules as rules_engine
     from services.activities import organizer_settings
     from services.calendar import workspace_account
@@ -494,6 +495,8 @@ async def admin_page(request: web.Request) -> web.Response:
         message_templates=await list_templates(),
         old_templates=await list_templates(archived=True),
         workspace=await workspace_account(),
+        due=await due_rs.due_settings(), due_choices=(due_rs.BEFORE_CHOICES, due_rs.AFTER_CHOICES),
+        due_templates=await due_rs.template_names(),
         process_labels=_process_labels(request, lang),
     )
 
