@@ -180,7 +180,7 @@ async def run_backend(url: str, _dialect: str, quick: bool) -> dict:
                                        owner=admin, state=OrderState.DRAFT,
                                        total=Decimal(rnd.randint(1000, 100_000)))
             t = time.perf_counter()
-            await credit.check(admin, order, TODAY)
+            await credit.check(admin, order.id, TODAY)
             credit_ms.append((time.perf_counter() - t) * 1000)
 
     aging_s = []
