@@ -129,3 +129,28 @@ async def test_k6_s23_report_page(service, emulator, make_staff):
     # linked from ☰ More and from the reports
     assert 'href="/app/settlements"' in await (await c.get("/app/more")).text()
     assert 'data-testid="settlements-link"' in await (await c.get("/app/reports")).text()
+
+
+async def test_a15_the_cards_credit_limit(service, emulator, make_staff):
+    """A-15 on the card: no limit; a head sets one (a bad amount named), the card shows
+    it with what is used and free; a manager sees it and cannot change it."""
+    ivan, head, client, _inv = await _setup(make_staff)
+    c = service.client
+    await signed_in(service, emulator, head)
+    html = plain(await (await c.get(f"/app/clients/{client.id}")).text())
+    assert 'data-testid="credit-none"' in html and 'data-testid="credit-form"' in html
+    resp = await c.put(f"/api/v1/clients/{client.id}/credit",
+                       json={"amount": "много", "currency": "RUB"})
+    assert resp.status == 422 and "«много»" in str(await resp.json())
+    resp = await c.put(f"/api/v1/clients/{client.id}/credit",
+                       json={"amount": "20 000", "currency": "RUB", "overdue_days": "10"})
+    assert resp.status == 200, await resp.text()
+    html = plain(await (await c.get(f"/app/clients/{client.id}")).text())
+    assert "20 000 ₽" in html and "15 830,40 ₽" in html and "4 169,60 ₽" in html
+    assert 'value="20000"' in html and 'value="10"' in html
+    await signed_in(service, emulator, ivan)
+    html = plain(await (await c.get(f"/app/clients/{client.id}")).text())
+    assert 'data-testid="credit-limit-amount"' in html and "20 000 ₽" in html
+    assert 'data-testid="credit-form"' not in html
+    assert (await c.put(f"/api/v1/clients/{client.id}/credit",
+                        json={"amount": "1", "currency": "RUB"})).status == 403

@@ -107,9 +107,38 @@ async def client_settlements(request: web.Request, user, client) -> dict[str, An
                   "text": f"{terms.days} {t(BASES[str(terms.basis)])}"},
         "bases": [(k, t(v)) for k, v in BASES.items()],
         "may_record": await can(user, Action.RECORD_PAYMENTS),
+        "credit": await _credit(user, client.id),
         "currencies": currencies,
         "today": day(ledger.today_of(user)),
     }, "settle_strings": strings(request, lang)}
+
+
+def _typed(amount: Decimal) -> str:
+    """500000 → "500000", 1500.5 → "1500,50": as a person would type it back."""
+    return str(int(amount)) if amount == amount.to_integral_value() else \
+        f"{amount:.2f}".replace(".", ",")
+
+
+async def _credit(user, client_id: int) -> dict[str, Any]:
+    """The card's credit limit (A-15): the limit, what the client owes or has ordered
+    against it, what is free; heads and admins change it."""
+    from services import credit
+    from services.ledger import today_of
+    from services.permissions import Action, can
+
+    limit, exp = await credit.client_exposure(user, client_id, today_of(user))
+    company = await credit.company_credit()
+    return {
+        "limit": money_text(limit.amount, limit.currency) if limit else None,
+        "used": money_text(exp.total, exp.currency),
+        "free": money_text(limit.amount - exp.total, limit.currency) if limit else None,
+        "over": bool(limit and exp.total > limit.amount),
+        "overdue_days": limit.overdue_days if limit else company.overdue_days,
+        "own_days": bool(limit and limit.own_days),
+        "amount_input": _typed(limit.amount) if limit else "",
+        "currency": limit.currency if limit else "RUB",
+        "may_set": await can(user, Action.SET_CREDIT_LIMITS),
+    }
 
 
 def _line(ln, t) -> dict[str, Any]:

@@ -114,6 +114,17 @@
     }, function (e) { failed(form, e); });
     return false;
   }
+  function saveLimit(form, clientId, remove) {  // the client's credit limit
+    var url = "/api/v1/clients/" + clientId + "/credit";
+    var done = remove ? K.api("DELETE", url) : K.api("PUT", url, {
+      amount: form.elements.amount.value.trim(), currency: form.elements.currency.value,
+      overdue_days: form.elements.overdue_days.value.trim() || null});
+    done.then(function () {
+      window.location.hash = "settlements";
+      window.location.reload();
+    }, function (e) { failed(form, e); });
+    return false;
+  }
   document.addEventListener("change", function (ev) {  // an invoice chosen: its currency
     var t = ev.target;
     if (t.name !== "invoice_entry_id" || !t.form) return;
@@ -179,6 +190,6 @@
     }, function (e) { button.disabled = false; failed(form, e); });
     return false;
   }
-  window.kontaktSettle = {open: open, shape: shape, save: save, saveTerms: saveTerms,
+  window.kontaktSettle = {open: open, shape: shape, save: save, saveTerms: saveTerms, saveLimit: saveLimit,
                           more: more, askVoid: askVoid, voidEntry: voidEntry};
 })();
