@@ -41,6 +41,10 @@ def order_strings(request: web.Request, lang: str) -> dict[str, Any]:
     return {
         "states": {k: t(v) for k, v in STATES.items()},
         "failed": t(N_("Could not load. Check the connection and try again.")),
+        "credit_asked": t(N_("The request is sent; you will get the decision in the bot.")),
+        "credit_pending": t(N_("An exception is asked for already and waits for a "
+                               "decision.")),
+        "credit_reason": t(N_("Say why the order should go.")),
         "nothing_found": t(N_("Nothing found.")),
         "choose_client": t(N_("Choose the client from the list.")),
         "conflict": t(N_("Someone else changed this order meanwhile. The page is shown "

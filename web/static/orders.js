@@ -382,6 +382,7 @@
     }, function (e) {
       if (conflict(e)) return;
       showError(msgOf(e));
+      if (action === "post") credit(msgOf(e));
       if (action === "post") {  // which lines are short, and by how much (K-4)
         api("GET", "/api/v1/orders/" + E.order.id + "/stock").then(function (j) {
           E.short = {};
@@ -390,6 +391,23 @@
         });
       }
     }).then(function () { buttons.forEach(function (b) { b.disabled = false; }); });
+  }
+  // a posting refused for credit offers to ask for an exception (the owner's)
+  function credit(refusal) {
+    var form = q("credit-ask");
+    api("GET", "/api/v1/orders/" + E.order.id + "/credit").then(function (j) {
+      if (j.ok) { form.hidden = true; return; }
+      if (j.pending_id) { form.hidden = true; note(texts().credit_pending); return; }
+      form.hidden = false;
+    }, function () { form.hidden = true; });
+  }
+  function askCredit(form) {
+    var reason = form.elements.reason.value.trim();
+    if (!reason) { showError(texts().credit_reason); form.elements.reason.focus(); return false; }
+    api("POST", "/api/v1/orders/" + E.order.id + "/credit-overrides", {reason: reason}).then(
+      function () { form.hidden = true; form.reset(); showError(""); note(texts().credit_asked); },
+      function (e) { showError(msgOf(e)); });
+    return false;
   }
   function askCancel(show) {
     q("order-cancel-confirm").hidden = !show;
@@ -423,7 +441,7 @@
 
   window.kontaktOrders = {
     create: create, newOrder: newOrder, editor: editor, openPicker: openPicker,
-    changeClient: changeClient, move: move, askCancel: askCancel, invoice: invoice,
+    changeClient: changeClient, move: move, askCancel: askCancel, invoice: invoice, askCredit: askCredit,
     money: money
   };
 })();
