@@ -26,6 +26,10 @@ async def test_a15_over_the_limit_ask_for_an_exception(demo, browser):  # noqa: 
     resp = await page.request.get(f"{demo}/sandbox/api/initdata?user_id=100003")
     init = (await resp.json())["init_data"]
     await page.goto(f"{demo}/app/orders/{order.id}#tgWebAppData={quote(init)}")
+    # the draft warns already (A-15: checked when drafted and again at posting)
+    warning = page.get_by_test_id("credit-warning")
+    await warning.wait_for()
+    assert "20 000" in (await warning.inner_text()).replace("\u00a0", " ")
     await page.get_by_test_id("order-post").click()
     error = page.get_by_test_id("order-error")
     await error.wait_for()

@@ -226,6 +226,7 @@
                {lines: lines, version: E.order.version}).then(function (o) {
       E.order = o; E.pending = {}; E.short = {};
       render();
+      creditWarning();
       return o;
     }, function (e) {
       if (conflict(e)) throw e;
@@ -392,6 +393,15 @@
       }
     }).then(function () { buttons.forEach(function (b) { b.disabled = false; }); });
   }
+  // while a draft is put together, the credit check's words as a warning
+  function creditWarning() {
+    var box = q("credit-warning");
+    if (!box || E.order.state !== "draft" || !E.order.lines.length) { if (box) box.hidden = true; return; }
+    api("GET", "/api/v1/orders/" + E.order.id + "/credit").then(function (j) {
+      box.textContent = j.ok ? "" : "⚠️ " + j.message;
+      box.hidden = j.ok;
+    }, function () { box.hidden = true; });
+  }
   // a posting refused for credit offers to ask for an exception (the owner's)
   function credit(refusal) {
     var form = q("credit-ask");
@@ -437,6 +447,7 @@
       };
     });
     render();
+    creditWarning();
   }
 
   window.kontaktOrders = {
