@@ -189,6 +189,9 @@ async def _record_matched(actor: User, line: BankLine) -> bool:
 # --- import ------------------------------------------------------------------------------
 
 
+RECORD_CHUNK = 200
+
+
 def line_key(payment: bank_format.Payment) -> str:
     """What makes a payment the same in any later statement."""
     who = payment.payer_code or f"acc:{payment.payer_account or payment.payer_name or ''}"
@@ -256,13 +259,18 @@ async def do_import_statement(actor: User, filename: str, data: bytes) -> Import
                                           "try again in a minute")) from None
     report.statement_id = statement.id
     stored = await BankLine.filter(statement_id=statement.id).order_by("id")
-    for line in stored:
-        if line.client_id is not None and line.reason is None:
-            if await _record_matched(actor, line):
-                report.matched += 1
-                continue
-        report.unmatched += 1
-        report.reasons[line.reason or ""] = report.reasons.get(line.reason or "", 0) + 1
+    # the payments are recorded RECORD_CHUNK lines to a transaction (each line in its own
+    # savepoint, so a refused one is undone alone): one commit per chunk, not per line
+    for start in range(0, len(stored), RECORD_CHUNK):
+        async with in_transaction():
+            for line in stored[start:start + RECORD_CHUNK]:
+                if line.client_id is not None and line.reason is None:
+                    if await _record_matched(actor, line):
+                        report.matched += 1
+                        continue
+                report.unmatched += 1
+                report.reasons[line.reason or ""] = report.reasons.get(line.reason or "",
+                                                                       0) + 1
     log.info("statement %s (%s) by user %s: %s new, %s known, %s matched", statement.id,
              parsed.kind, actor.id, report.new, report.known, report.matched)
     return report
