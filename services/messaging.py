@@ -49,12 +49,27 @@ class _Sandbox(SandboxedEnvironment):
 
     intercepted_binops = frozenset(["*", "**"])
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        # padding filters make a string as wide as asked: wider than a body may be is
+        # refused before the string is made (not after it has taken the memory)
+        for name in ("center", "indent"):
+            self.filters[name] = _bounded_width(self.filters[name])
+
     def call_binop(self, context, operator, left, right):
         for value in (left, right):
             size = len(value) if isinstance(value, str | list | tuple) else value
             if isinstance(size, int | float) and abs(size) > MAX_OPERAND:
                 raise SecurityError(f"{operator} with a value over {MAX_OPERAND}")
         return super().call_binop(context, operator, left, right)
+
+
+def _bounded_width(original):
+    def bounded(value, width=80, *args, **kwargs):
+        if isinstance(width, int) and width > MAX_BODY:
+            raise _TooLong
+        return original(value, width, *args, **kwargs)
+    return bounded
 
 
 _ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
