@@ -3,6 +3,8 @@ page of its sections, each filled by a service; web/pages.py holds the other pag
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from kontakt.history import history_line
@@ -22,27 +24,38 @@ _REQUISITE_LABELS = (N_("INN"), N_("KPP"), N_("OGRN"), N_("EDRPOU"), N_("IPN"), 
                      N_("IBAN"))
 
 
+async def page_client(request: web.Request) -> tuple[Any, Any, web.Response | None]:
+    """The signed-in person and the client of /app/clients/{client_id}…, or the page to
+    show instead: the sign-in page, or "not found" for a client they do not see."""
+    from services import clients as client_service
+    from services.errors import NotFound
+
+    user = await current_user(request)
+    if user is None:
+        return None, None, render(request, "signin.html", lang=_guess_lang(request))
+    raw = request.match_info["client_id"]
+    try:
+        if not raw.isdigit() or int(raw) > 2**31 - 1:
+            raise NotFound("client")
+        return user, await client_service.get_client(user, int(raw)), None
+    except NotFound:
+        return user, None, render(
+            request, "message.html", lang=str(user.language), status=404, user=user,
+            title_msg=N_("Client not found"),
+            body_msg=N_("It does not exist or is not assigned to you."))
+
+
 async def client_page(request: web.Request) -> web.Response:
     from services import activities as activity_service
     from services import classifier, dictionaries, layouts, links
     from services import clients as client_service
     from services import messaging as message_service
     from services import playbooks as playbook_service
-    from services.errors import NotFound
 
-    user = await current_user(request)
-    if user is None:
-        return render(request, "signin.html", lang=_guess_lang(request))
+    user, client, refused = await page_client(request)
+    if refused is not None:
+        return refused
     lang = str(user.language)
-    raw = request.match_info["client_id"]
-    try:
-        if not raw.isdigit() or int(raw) > 2**31 - 1:
-            raise NotFound("client")
-        client = await client_service.get_client(user, int(raw))
-    except NotFound:
-        return render(request, "message.html", lang=lang, status=404, user=user,
-                      title_msg=N_("Client not found"),
-                      body_msg=N_("It does not exist or is not assigned to you."))
     address = await client_service.address_of(client)
     from web.deal_pages import client_deals
     from web.order_pages import orders_for_card

@@ -155,24 +155,14 @@ def _line(ln, t) -> dict[str, Any]:
 async def ledger_page(request: web.Request) -> web.Response:
     """/app/clients/{id}/ledger: the entries newest first with the running balance;
     heads and admins void one with a reason (K-6)."""
-    from services import clients as client_service
     from services import ledger
-    from services.errors import NotFound
     from services.permissions import Action, can
+    from web.card import page_client
 
-    user = await current_user(request)
-    if user is None:
-        return render(request, "signin.html", lang=_guess_lang(request))
+    user, client, refused = await page_client(request)
+    if refused is not None:
+        return refused
     lang = str(user.language)
-    raw = request.match_info["client_id"]
-    try:
-        if not raw.isdigit() or int(raw) > 2**31 - 1:
-            raise NotFound("client")
-        client = await client_service.get_client(user, int(raw))
-    except NotFound:
-        return render(request, "message.html", lang=lang, status=404, user=user,
-                      title_msg=N_("Client not found"),
-                      body_msg=N_("It does not exist or is not assigned to you."))
     t = _t(request, lang)
     lines, total = await ledger.ledger(user, client.id, limit=LEDGER_PAGE)
     return render(request, "client_ledger.html", lang=lang, user=user, client=client,
