@@ -53,6 +53,22 @@ async def demo(database_url, tmp_path):
     await stop(rt)
 
 
+def plain(text: str) -> str:
+    """A page's text with its no-break spaces (money, dates) as plain spaces."""
+    return text.replace("\u00a0", " ").replace("\u202f", " ")
+
+
+async def shot(page, tmp_path, name: str, *, full_page: bool = True) -> None:
+    """A screenshot into the test's folder, copied to $KONTAKT_SCREENSHOTS if set."""
+    path = tmp_path / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=full_page)
+    where = os.environ.get("KONTAKT_SCREENSHOTS")
+    if where:
+        import shutil
+
+        shutil.copy(path, os.path.join(where, f"{name}.png"))
+
+
 class PinnedBrowser:
     """Chromium whose pages start at the instant Python's pinned clock shows
     (tests/conftest.py), so the page's "today" is the server's "today"; time flows

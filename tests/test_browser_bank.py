@@ -8,21 +8,16 @@ is named. Rates are changed by admins: Anna (the admin) sets a manual USD rate �
 
 from __future__ import annotations
 
-import os
 from urllib.parse import quote
 
 import pytest
 from playwright.async_api import expect
 
-from tests.test_browser import browser, demo  # noqa: F401 - the fixtures
+from tests.test_browser import browser, demo, plain, shot  # noqa: F401 - the fixtures
 
 pytestmark = pytest.mark.browser
-NBSP = "\u00a0"
 OURS = "40702810938000012345"  # the demo's ООО «Контакт-Опт»
 
-
-def plain(text: str) -> str:
-    return text.replace(NBSP, " ").replace("\u202f", " ")
 
 
 def statement(day: str) -> bytes:
@@ -41,14 +36,6 @@ def statement(day: str) -> bytes:
             "КонецФайла\r\n").encode("cp1251")
 
 
-async def _shot(page, tmp_path, name: str) -> None:
-    path = tmp_path / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=True)
-    where = os.environ.get("KONTAKT_SCREENSHOTS")
-    if where:
-        import shutil
-
-        shutil.copy(path, os.path.join(where, f"bank-{name}.png"))
 
 
 async def _fits(page) -> None:
@@ -92,7 +79,7 @@ async def test_k6_a15_bank_and_rates_on_a_phone(demo, browser, tmp_path):  # noq
     await expect(matched).to_have_count(1)
     assert "Ромашка" in await matched.inner_text()
     await _fits(page)
-    await _shot(page, tmp_path, "1-report")
+    await shot(page, tmp_path, "bank-1-report")
     # assign: a name typed but not chosen is named, the sheet stays
     await page.get_by_test_id("bank-assign").click()
     sheet = page.get_by_test_id("bank-assign-sheet")
@@ -108,7 +95,7 @@ async def test_k6_a15_bank_and_rates_on_a_phone(demo, browser, tmp_path):  # noq
     await option.wait_for(state="attached")
     await page.get_by_test_id("bank-client").fill("ИП Сидоров А. В.")
     await _fits(page)
-    await _shot(page, tmp_path, "2-assign")
+    await shot(page, tmp_path, "bank-2-assign")
     await page.get_by_test_id("bank-assign-save").click()
     await page.get_by_test_id("bank-queue-empty").wait_for()
     await expect(page.get_by_test_id("bank-line")).to_have_count(0)
@@ -144,8 +131,8 @@ async def test_k6_a15_bank_and_rates_on_a_phone(demo, browser, tmp_path):  # noq
     await cerr.wait_for(state="visible")
     assert "EUR" in await cerr.inner_text()
     await _fits(page)
-    await _shot(page, tmp_path, "3-rates")
+    await shot(page, tmp_path, "bank-3-rates")
     page.once("dialog", lambda d: d.accept())
     await row.get_by_test_id("rate-delete").click()
     await page.get_by_test_id("rates-empty").wait_for()
-    await _shot(page, tmp_path, "4-deleted")
+    await shot(page, tmp_path, "bank-4-deleted")

@@ -6,30 +6,17 @@ order and makes its invoice."""
 
 from __future__ import annotations
 
-import os
 from urllib.parse import quote
 
 import pytest
 from playwright.async_api import expect
 
-from tests.test_browser import browser, demo  # noqa: F401 - the fixtures
+from tests.test_browser import browser, demo, plain, shot  # noqa: F401 - the fixtures
 
 pytestmark = pytest.mark.browser
-NBSP = "\u00a0"
 
 
-def plain(text: str) -> str:
-    return text.replace(NBSP, " ").replace("\u202f", " ")
 
-
-async def _shot(page, tmp_path, name: str) -> None:
-    path = tmp_path / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=True)
-    where = os.environ.get("KONTAKT_SCREENSHOTS")
-    if where:
-        import shutil
-
-        shutil.copy(path, os.path.join(where, f"orders-{name}.png"))
 
 
 async def test_s17_k5_s22_an_order_on_a_phone(demo, browser, tmp_path):  # noqa: F811
@@ -47,13 +34,13 @@ async def test_s17_k5_s22_an_order_on_a_phone(demo, browser, tmp_path):  # noqa:
     # the client card: its orders (none yet) and 🧾 Order
     block = page.get_by_test_id("card-orders")
     await block.scroll_into_view_if_needed()
-    await _shot(page, tmp_path, "1-card")
+    await shot(page, tmp_path, "orders-1-card")
     await page.get_by_test_id("card-order-new").click()
     await page.wait_for_url("**/app/orders/*")
     await page.get_by_test_id("order-no-lines").wait_for()
     assert "ООО «Ромашка»" in await page.get_by_test_id("order-client").inner_text()
     assert "ООО «Контакт-Опт»" in await page.get_by_test_id("order-own").inner_text()
-    await _shot(page, tmp_path, "2-new-order")
+    await shot(page, tmp_path, "orders-2-new-order")
     # the picker: the client's matrix first; «бумга» finds the A4 paper, not the A3
     await page.get_by_test_id("order-add").click()
     sheet = page.get_by_test_id("picker")
@@ -65,7 +52,7 @@ async def test_s17_k5_s22_an_order_on_a_phone(demo, browser, tmp_path):  # noqa:
     sub = plain(await item.inner_text())
     # 400 packs less the demo's shipped order of 60
     assert "Бумага A4 «Снегурочка», 500 л." in sub and "свободно: 340 пач" in sub
-    await _shot(page, tmp_path, "3-picker")
+    await shot(page, tmp_path, "orders-3-picker")
     await item.click()
     await sheet.wait_for(state="hidden")
     line = page.get_by_test_id("order-line")
@@ -78,7 +65,7 @@ async def test_s17_k5_s22_an_order_on_a_phone(demo, browser, tmp_path):  # noqa:
     await error.wait_for(state="visible")
     assert "«abc»" in await error.inner_text()
     assert await qty.input_value() == "abc"
-    await _shot(page, tmp_path, "4-bad-quantity")
+    await shot(page, tmp_path, "orders-4-bad-quantity")
     await qty.fill("60")
     await qty.press("Enter")
     await page.wait_for_function("document.querySelector('[data-testid=line-amount]')"
@@ -96,7 +83,7 @@ async def test_s17_k5_s22_an_order_on_a_phone(demo, browser, tmp_path):  # noqa:
     assert "«От 50 шт. −15 %»: −15 % → 272,00 ₽" in trace
     assert "«Дилеры»: −3 % → 263,84 ₽" in trace
     assert "263,84 ₽" in trace.splitlines()[-1]
-    await _shot(page, tmp_path, "5-trace")
+    await shot(page, tmp_path, "orders-5-trace")
     # a product outside the matrix: "all products", then a confirming tap
     await page.get_by_test_id("order-add").click()
     await sheet.wait_for()
@@ -107,7 +94,7 @@ async def test_s17_k5_s22_an_order_on_a_phone(demo, browser, tmp_path):  # noqa:
     assert "не в матрице клиента" in await stapler.inner_text()
     await stapler.click()
     await stapler.get_by_test_id("picker-confirm").wait_for(state="visible")
-    await _shot(page, tmp_path, "6-off-matrix")
+    await shot(page, tmp_path, "orders-6-off-matrix")
     assert await page.get_by_test_id("order-line").count() == 1  # not yet
     await stapler.click()
     await sheet.wait_for(state="hidden")
@@ -133,7 +120,7 @@ async def test_s17_k5_s22_an_order_on_a_phone(demo, browser, tmp_path):  # noqa:
         "order-error").inner_text()
     assert await page.get_by_test_id("order-line").nth(2).get_by_test_id(
         "line-short").count() == 1
-    await _shot(page, tmp_path, "7-short")
+    await shot(page, tmp_path, "orders-7-short")
     await page.get_by_test_id("order-line").nth(2).get_by_test_id("line-remove").click()
     await expect(page.get_by_test_id("order-line")).to_have_count(2)
     # posting reserves the stock
@@ -148,7 +135,7 @@ async def test_s17_k5_s22_an_order_on_a_phone(demo, browser, tmp_path):  # noqa:
     href = await link.get_attribute("href")
     pdf = await page.request.get(f"{demo}{href}")
     assert pdf.status == 200 and (await pdf.body()).startswith(b"%PDF")
-    await _shot(page, tmp_path, "8-posted")
+    await shot(page, tmp_path, "orders-8-posted")
     # ... and emails it to the client
     await page.get_by_test_id("order-send").click()
     await page.get_by_test_id("order-note").filter(has_text="info@romashka.ru").wait_for()
@@ -161,7 +148,7 @@ async def test_s17_k5_s22_an_order_on_a_phone(demo, browser, tmp_path):  # noqa:
     row = page.get_by_test_id("order-row")
     await row.wait_for()
     assert f"№ {order.number}" in await row.inner_text()
-    await _shot(page, tmp_path, "9-list")
+    await shot(page, tmp_path, "orders-9-list")
     # nothing wider than the phone
     wide = await page.evaluate("document.documentElement.scrollWidth")
     assert wide <= 390

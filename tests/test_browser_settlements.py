@@ -5,30 +5,18 @@ the ledger shows the payment; the settlements report lists Ромашка in its
 
 from __future__ import annotations
 
-import os
 from urllib.parse import quote
 
 import pytest
 from playwright.async_api import expect
 
-from tests.test_browser import browser, demo  # noqa: F401 - the fixtures
+from tests.test_browser import browser, demo, plain, shot  # noqa: F401 - the fixtures
 
 pytestmark = pytest.mark.browser
 NBSP = "\u00a0"
 
 
-def plain(text: str) -> str:
-    return text.replace(NBSP, " ").replace("\u202f", " ")
 
-
-async def _shot(page, tmp_path, name: str) -> None:
-    path = tmp_path / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=False)
-    where = os.environ.get("KONTAKT_SCREENSHOTS")
-    if where:
-        import shutil
-
-        shutil.copy(path, os.path.join(where, f"settlements-{name}.png"))
 
 
 async def _fits(page) -> None:
@@ -52,7 +40,7 @@ async def test_k6_m6_s23_settlements_on_a_phone(demo, browser, tmp_path):  # noq
     assert plain(await owed.inner_text()) == "15 830,40 ₽"
     assert "Расчёты" in await section.inner_text()
     await _fits(page)
-    await _shot(page, tmp_path, "1-card")
+    await shot(page, tmp_path, "settlements-1-card", full_page=False)
     # a payment: a bad amount named, the sheet kept with what was typed
     await page.get_by_test_id("settle-payment").click()
     sheet = page.get_by_test_id("settle-sheet")
@@ -65,14 +53,14 @@ async def test_k6_m6_s23_settlements_on_a_phone(demo, browser, tmp_path):  # noq
     assert "«abc»" in await error.inner_text()
     assert await page.get_by_test_id("settle-amount").input_value() == "abc"
     assert await sheet.is_visible()
-    await _shot(page, tmp_path, "2-sheet-error")
+    await shot(page, tmp_path, "settlements-2-sheet-error", full_page=False)
     await page.get_by_test_id("settle-amount").fill("10 000")
     await page.get_by_test_id("settle-save").click()
     await expect(page.get_by_test_id("settle-owed")).to_have_text(f"5{NBSP}830,40{NBSP}₽")
     await page.get_by_test_id("client-settlements").scroll_into_view_if_needed()
     assert "10 000 ₽" in plain(await page.get_by_test_id("settle-payments").inner_text())
     await _fits(page)
-    await _shot(page, tmp_path, "3-paid")
+    await shot(page, tmp_path, "settlements-3-paid", full_page=False)
     # the ledger: the payment on top, in words
     await page.get_by_test_id("settle-ledger-link").click()
     await page.wait_for_url("**/ledger")
@@ -80,18 +68,18 @@ async def test_k6_m6_s23_settlements_on_a_phone(demo, browser, tmp_path):  # noq
     text = plain(await first.inner_text())
     assert "Оплата" in text and "−10 000 ₽" in text and "5 830,40 ₽" in text
     await _fits(page)
-    await _shot(page, tmp_path, "4-ledger")
+    await shot(page, tmp_path, "settlements-4-ledger", full_page=False)
     # the report: Ромашка in the aging, a tap opens its card
     await page.goto(f"{demo}/app/settlements")
     row = page.get_by_test_id("aging-row").filter(has_text="Ромашка")
     await row.wait_for()
     assert "5 830,40 ₽" in plain(await row.inner_text())
     await _fits(page)
-    await _shot(page, tmp_path, "5-aging")
+    await shot(page, tmp_path, "settlements-5-aging", full_page=False)
     await page.get_by_test_id("tab-s23").click()
     await page.get_by_test_id("s23").wait_for()
     await _fits(page)
-    await _shot(page, tmp_path, "6-s23")
+    await shot(page, tmp_path, "settlements-6-s23", full_page=False)
     await page.goto(f"{demo}/app/settlements")
     await page.get_by_test_id("aging-client").filter(has_text="Ромашка").click()
     await page.wait_for_url(f"**/app/clients/{romashka.id}*")
