@@ -125,6 +125,12 @@ async def do_request_override(actor: User, order_id: int, reason: str) -> Overri
                                  for u in people])
 
 
+async def told_names(result: OverrideResult) -> list[str]:
+    """The names of the people a request was sent to, by name."""
+    return await User.filter(id__in=[n.user_id for n in result.notices]
+                             ).order_by("full_name").values_list("full_name", flat=True)
+
+
 async def get_override(actor: User, override_id: int) -> CreditOverride:
     """A request, for whoever sees its order or may decide on it."""
     from services.orders import get_order

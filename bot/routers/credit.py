@@ -62,8 +62,7 @@ def build_credit_router() -> Router:
             await message.answer(error_text(exc))
             return
         await state.set_state(None)
-        people = await User.filter(id__in=[n.user_id for n in made.notices]
-                                   ).order_by("full_name").values_list("full_name", flat=True)
+        people = await svc.told_names(made)
         await message.answer(_("🙏 The request is sent to {people}. You will hear the "
                                "decision here.").format(
             people=html.escape(", ".join(people) or "—")))
