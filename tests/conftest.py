@@ -60,11 +60,17 @@ def in_pinned_quarter(tz: str = "Europe/Moscow") -> datetime:
 
 
 @pytest.fixture(autouse=True)
-def pinned_clock():
+def pinned_clock(request):
     """Python's clock (time.time, datetime.now, date.today, in every thread) starts at
     TEST_NOW for each test and ticks on from there, so timeouts and waits behave as
-    usual. The browser tests pin Chromium's clock to the same instant."""
-    with time_machine.travel(TEST_NOW, tick=True) as traveller:
+    usual. The browser tests pin Chromium's clock to the same instant.
+
+    A test whose story is told on named days (a due date on a Sunday, a month's
+    backlog) carries ``@pytest.mark.clock("2026-06-10T07:00:00+00:00")`` and starts at
+    that instant whatever ``KONTAKT_TEST_NOW`` says."""
+    marker = request.node.get_closest_marker("clock")
+    start = datetime.fromisoformat(marker.args[0]) if marker else TEST_NOW
+    with time_machine.travel(start, tick=True) as traveller:
         yield traveller
 
 

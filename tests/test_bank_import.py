@@ -248,6 +248,7 @@ async def test_k6_a_broken_file_writes_nothing(database_url, recorded):
     assert await BankStatement.all().count() == 0 and await BankLine.all().count() == 0
 
 
+@pytest.mark.clock("2026-06-10T07:00:00+00:00")  # the statement of 9 June pays May's invoices
 async def test_k6_a_statement_pays_the_ledger_for_real(database_url):
     """K-6 end to end, the real ledger: the payment naming invoice 000012 pays it; the
     one naming an order the ledger has no invoice of pays the oldest invoice instead of

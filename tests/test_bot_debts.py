@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from models import Department, EntryKind, LedgerEntry, OwnEntity, Role
 from services import ledger, order_invoices
 from services.storage import LocalFileStore
@@ -19,6 +21,10 @@ from tests.test_bot_deals import buttons, label_with, plain, press
 from tests.test_bot_deals_more import _client_card
 from tests.test_ledger import _hand_made, _posted
 from tests.test_orders import _setup
+
+# The stories here are told on named days (invoices of 1 May, a Sunday due date on
+# 14 June, the service's run on 10 June): each test starts at that instant.
+pytestmark = pytest.mark.clock("2026-06-10T07:00:00+00:00")
 
 D = Decimal
 

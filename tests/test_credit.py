@@ -29,6 +29,10 @@ from services import orders as order_svc
 from services.errors import PermissionDenied, ValidationFailed
 from tests.test_orders import _setup
 
+# The stories here are told on named days (invoices of 1 May, a Sunday due date on
+# 14 June, the service's run on 10 June): each test starts at that instant.
+pytestmark = pytest.mark.clock("2026-06-10T07:00:00+00:00")
+
 D = Decimal
 NB = "\u00a0"
 TODAY = date(2026, 6, 10)

@@ -28,6 +28,10 @@ from services.due_reminders import run_due_reminders
 from services.errors import PermissionDenied, ValidationFailed
 from tests.test_bot_deals import buttons, plain
 
+# The stories here are told on named days (invoices of 1 May, a Sunday due date on
+# 14 June, the service's run on 10 June): each test starts at that instant.
+pytestmark = pytest.mark.clock("2026-06-10T07:00:00+00:00")
+
 D = Decimal
 
 

@@ -18,6 +18,10 @@ from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.storage import LocalFileStore
 from tests.test_orders import _setup
 
+# The stories here are told on named days (invoices of 1 May, a Sunday due date on
+# 14 June, the service's run on 10 June): each test starts at that instant.
+pytestmark = pytest.mark.clock("2026-06-10T07:00:00+00:00")
+
 D = Decimal
 
 

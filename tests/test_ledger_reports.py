@@ -14,6 +14,10 @@ from services import clients as client_svc
 from services import ledger, ledger_reports
 from services.errors import ValidationFailed
 
+# The stories here are told on named days (invoices of 1 May, a Sunday due date on
+# 14 June, the service's run on 10 June): each test starts at that instant.
+pytestmark = pytest.mark.clock("2026-06-10T07:00:00+00:00")
+
 D = Decimal
 ON = date(2026, 6, 10)
 

@@ -7,9 +7,15 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from models import Department, EntryKind, LedgerEntry, OwnEntity, Role
 from services import clients as client_svc
 from tests.test_web import signed_in
+
+# The stories here are told on named days (invoices of 1 May, a Sunday due date on
+# 14 June, the service's run on 10 June): each test starts at that instant.
+pytestmark = pytest.mark.clock("2026-06-10T07:00:00+00:00")
 
 D = Decimal
 
