@@ -159,6 +159,10 @@ async def run_backend(url: str, _dialect: str, quick: bool) -> dict:
     load_s = time.perf_counter() - t0
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
+        for table in ("ledger_entry", "client", "legal_entity"):  # written with their ids
+            await conn.execute_script(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT MAX(id) FROM {table}));")
         for table in ("ledger_entry", "allocation", "client", "legal_entity"):
             await conn.execute_script(f"VACUUM ANALYZE {table}")
     else:

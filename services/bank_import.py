@@ -17,9 +17,13 @@
 * An invoice or order number found in the purpose («счёт № 000012 от…», «по сч. 15»,
   «рахунок №12», «inv. 12», «заказ 000031») goes to ``invoice_ref`` — up to six digits
   padded with zeros as order numbers are (``000012``).
-* A matched line becomes a payment in the ledger through :func:`_record` (which calls
-  ``services.ledger.do_record_payment``), line by line, each in its own transaction:
-  the line is ``matched`` only when its payment was recorded.
+* Matched lines become payments in the ledger 200 to a transaction through
+  :mod:`services.ledger_batch` (the rules of ``services.ledger.do_record_payment`` in a
+  few queries a chunk); a chunk the database refuses is recorded again line by line
+  through :func:`_record`. A line is ``matched`` only when its payment was recorded.
+  The number in a purpose is a hint: an invoice the ledger does not know, of the
+  client's other legal entity or in another currency leaves the payment to pay the
+  oldest invoices first.
 * The queue (:func:`unmatched`): a person assigns a line to a client (optionally
   naming the invoice) — it is recorded then — or ignores it with a reason (not a
   client's payment); an ignored line can be put back into the queue.
@@ -35,12 +39,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import BaseORMException, IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models import BankLine, BankLineState, BankStatement, LegalEntity, OwnEntity, User
-from services import bank_format
+from services import bank_format, ledger_batch
 from services.clients import get_client
 from services.errors import N_, DomainError, NotFound, ValidationFailed
 from services.permissions import Action, require
@@ -101,39 +105,64 @@ def _by_code(code: str) -> Q:
     return Q(inn=code) | Q(ipn=code)
 
 
-async def _clients_by_code(code: str | None) -> set[int]:
-    if not code:
-        return set()
-    rows = await LegalEntity.filter(_by_code(code), client__archived_at=None
-                                    ).values_list("client_id", flat=True)
-    return set(rows)
+async def _entities_for(codes: set[str], accounts: set[str]) -> list[LegalEntity]:
+    """The legal entities (of clients not archived) with any of these payer codes or
+    accounts, 500 values to a query."""
+    found: dict[int, LegalEntity] = {}
+    short, long_ = sorted(c for c in codes if len(c) <= 8), sorted(c for c in codes
+                                                                   if len(c) > 8)
+    accs = sorted(accounts)
+    for values, condition in ((short, lambda v: Q(edrpou__in=v)),
+                              (long_, lambda v: Q(inn__in=v) | Q(ipn__in=v)),
+                              (accs, lambda v: Q(account__in=v) | Q(iban__in=v))):
+        for i in range(0, len(values), 500):
+            for entity in await LegalEntity.filter(condition(values[i:i + 500]),
+                                                   client__archived_at=None):
+                found[entity.id] = entity
+    return list(found.values())
 
 
-async def _clients_by_account(account: str | None) -> set[int]:
-    if not account:
-        return set()
-    rows = await LegalEntity.filter(Q(account=account) | Q(iban=account),
-                                    client__archived_at=None
-                                    ).values_list("client_id", flat=True)
-    return set(rows)
-
-
-async def match_client(payment: bank_format.Payment) -> tuple[int | None, str | None]:
-    """(client id, None) or (None, the reason code)."""
+def _match_one(payment: bank_format.Payment, by_code: dict[str, set[int]],
+               by_account: dict[str, set[int]]) -> tuple[int | None, str | None]:
     if payment.direction != "in":
         return None, "not_incoming"
     if payment.currency is None and payment.currency_raw:
         return None, "currency"
-    by_code = await _clients_by_code(payment.payer_code)
-    if len(by_code) == 1:
-        return next(iter(by_code)), None
-    by_account = await _clients_by_account(payment.payer_account)
-    if by_code:
-        both = by_code & by_account
+    code = by_code.get(payment.payer_code or "", set())
+    if len(code) == 1:
+        return next(iter(code)), None
+    account = by_account.get(payment.payer_account or "", set())
+    if code:
+        both = code & account
         return (next(iter(both)), None) if len(both) == 1 else (None, "several_clients")
-    if len(by_account) == 1:
-        return next(iter(by_account)), None
-    return None, "several_clients" if by_account else "no_client"
+    if len(account) == 1:
+        return next(iter(account)), None
+    return None, "several_clients" if account else "no_client"
+
+
+async def match_clients(payments: list[bank_format.Payment]
+                        ) -> list[tuple[int | None, str | None]]:
+    """For each payment (client id, None) or (None, the reason code): by the payer's
+    INN / EDRPOU / IPN when that names one client, else by its account."""
+    codes = {p.payer_code for p in payments if p.payer_code}
+    accounts = {p.payer_account for p in payments if p.payer_account}
+    by_code: dict[str, set[int]] = {}
+    by_account: dict[str, set[int]] = {}
+    for entity in await _entities_for(codes, accounts):
+        # a code of up to 8 digits is an EDRPOU, a longer one an INN or IPN (_by_code)
+        named = [entity.edrpou] if entity.edrpou and len(entity.edrpou) <= 8 else []
+        named += [c for c in (entity.inn, entity.ipn) if c and len(c) > 8]
+        for code in set(named) & codes:
+            by_code.setdefault(code, set()).add(entity.client_id)
+        for account in (entity.account, entity.iban):
+            if account in accounts:
+                by_account.setdefault(account, set()).add(entity.client_id)
+    return [_match_one(p, by_code, by_account) for p in payments]
+
+
+async def match_client(payment: bank_format.Payment) -> tuple[int | None, str | None]:
+    """(client id, None) or (None, the reason code)."""
+    return (await match_clients([payment]))[0]
 
 
 async def _payer_entity(client_id: int, line: BankLine) -> int | None:
@@ -166,7 +195,7 @@ async def _record(actor: User, line: BankLine) -> Any:
             async with in_transaction():
                 return await do_record_payment(actor, data, source="bank")
         except ValidationFailed as exc:
-            if exc.field != "invoice_number":
+            if exc.field not in ("invoice_number", "currency"):  # the invoice's currency
                 raise
     return await do_record_payment(actor, {**data, "invoice_number": None}, source="bank")
 
@@ -187,6 +216,27 @@ async def _record_matched(actor: User, line: BankLine) -> bool:
 
 
 # --- import ------------------------------------------------------------------------------
+
+
+async def _record_chunk(actor: User, chunk: list[BankLine]) -> None:
+    """The chunk's matched lines as payments (services.ledger_batch), their states set:
+    ``matched``, or ``not_recorded`` when the ledger refused the payment."""
+    todo = [line for line in chunk if line.client_id is not None and line.reason is None]
+    if not todo:
+        return
+    outcome = await ledger_batch.record_lines(actor, todo)
+    done = {line.id for line in todo if outcome.get(line.id) is None}
+    refused = [line.id for line in todo if outcome.get(line.id) is not None]
+    for line_id in refused:
+        log.warning("bank line %s not recorded: %s", line_id, outcome[line_id])
+    if done:
+        await BankLine.filter(id__in=sorted(done)).update(state=BankLineState.MATCHED, reason=None)
+    if refused:
+        await BankLine.filter(id__in=refused).update(state=BankLineState.UNMATCHED,
+                                                     reason="not_recorded")
+    for line in todo:
+        line.state, line.reason = ((BankLineState.MATCHED, None) if line.id in done
+                                   else (BankLineState.UNMATCHED, "not_recorded"))
 
 
 RECORD_CHUNK = 200
@@ -233,8 +283,8 @@ async def do_import_statement(actor: User, filename: str, data: bytes) -> Import
         return report
     default = next(iter(ours.values()), "RUB") if len(set(ours.values())) == 1 else "RUB"
     rows: list[BankLine] = []
-    for key, p in fresh:
-        client_id, reason = await match_client(p)
+    matches = await match_clients([p for _key, p in fresh])
+    for (key, p), (client_id, reason) in zip(fresh, matches, strict=True):
         currency = p.currency or (ours.get(p.account or "") if p.account else None) \
             or default
         rows.append(BankLine(
@@ -259,15 +309,26 @@ async def do_import_statement(actor: User, filename: str, data: bytes) -> Import
                                           "try again in a minute")) from None
     report.statement_id = statement.id
     stored = await BankLine.filter(statement_id=statement.id).order_by("id")
-    # the payments are recorded RECORD_CHUNK lines to a transaction (each line in its own
-    # savepoint, so a refused one is undone alone): one commit per chunk, not per line
+    # the payments are recorded RECORD_CHUNK lines to a transaction by
+    # services.ledger_batch (a few queries a chunk); a chunk the database refuses is
+    # recorded again line by line, each line in its own savepoint
     for start in range(0, len(stored), RECORD_CHUNK):
-        async with in_transaction():
-            for line in stored[start:start + RECORD_CHUNK]:
-                if line.client_id is not None and line.reason is None:
-                    if await _record_matched(actor, line):
-                        report.matched += 1
-                        continue
+        chunk = stored[start:start + RECORD_CHUNK]
+        try:
+            async with in_transaction():
+                await _record_chunk(actor, chunk)
+        except BaseORMException:
+            log.exception("statement %s: lines %s–%s recorded one by one", statement.id,
+                          chunk[0].id, chunk[-1].id)
+            chunk = await BankLine.filter(id__in=[x.id for x in chunk]).order_by("id")
+            async with in_transaction():
+                for line in chunk:
+                    if line.client_id is not None and line.reason is None:
+                        await _record_matched(actor, line)
+        for line in chunk:
+            if line.state == BankLineState.MATCHED:
+                report.matched += 1
+            else:
                 report.unmatched += 1
                 report.reasons[line.reason or ""] = report.reasons.get(line.reason or "",
                                                                        0) + 1

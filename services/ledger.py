@@ -110,24 +110,41 @@ async def _open(p: Pair, debits: bool) -> list[tuple[int, int]]:
     return [(int(r["id"]), int(r["open"])) for r in found]
 
 
+def allocate(debits: list[tuple[int, int]], credits: list[tuple[int, int]], *,
+             debit_first: int | None = None, credit_first: int | None = None
+             ) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]],
+                        list[tuple[int, int]]]:
+    """Free credits against open debits, both given as (id, cents) in their order (the
+    named ones go first): (credit, debit, cents) allocated, and the debits and credits
+    still open, in the order given."""
+    first_d = sorted(debits, key=lambda d: d[0] != debit_first) if debit_first else debits
+    first_c = sorted(credits, key=lambda c: c[0] != credit_first) if credit_first \
+        else credits
+    left = dict(debits) | dict(credits)
+    made: list[tuple[int, int, int]] = []
+    i = j = 0
+    while i < len(first_d) and j < len(first_c):
+        d, c = first_d[i][0], first_c[j][0]
+        take = min(left[d], left[c])
+        made.append((c, d, take))
+        left[d] -= take
+        left[c] -= take
+        if not left[d]:
+            i += 1
+        if not left[c]:
+            j += 1
+    return (made, [(d, left[d]) for d, _ in debits if left[d]],
+            [(c, left[c]) for c, _ in credits if left[c]])
+
+
 async def _settle(p: Pair, *, credit_first: int | None = None,
                   debit_first: int | None = None) -> None:
     """Allocate the pair's free credits to its open debits (the named ones first)."""
-    debits, credits = await _open(p, True), await _open(p, False)
-    if debit_first is not None:
-        debits.sort(key=lambda d: d[0] != debit_first)  # stable: the rest keep their order
-    if credit_first is not None:
-        credits.sort(key=lambda c: c[0] != credit_first)
-    i = j = 0
-    while i < len(debits) and j < len(credits):
-        (d, d_open), (c, c_left) = debits[i], credits[j]
-        take = min(d_open, c_left)
-        await Allocation.create(credit_id=c, debit_id=d, amount=q.money(take))
-        debits[i], credits[j] = (d, d_open - take), (c, c_left - take)
-        if d_open == take:
-            i += 1
-        if c_left == take:
-            j += 1
+    made, _debits, _credits = allocate(await _open(p, True), await _open(p, False),
+                                       debit_first=debit_first, credit_first=credit_first)
+    if made:
+        await Allocation.bulk_create([Allocation(credit_id=c, debit_id=d, amount=q.money(take))
+                                      for c, d, take in made])
 
 
 async def _lock(client_id: int) -> None:
@@ -441,7 +458,7 @@ from services.ledger_views import (  # noqa: E402
     overdue_of,
 )
 
-__all__ = ["Balance", "LedgerLine", "OpenItem", "Overdue", "Pair", "balances",
+__all__ = ["Balance", "LedgerLine", "OpenItem", "Overdue", "Pair", "allocate", "balances",
            "do_adjust", "do_credit_note", "do_record_payment", "do_void", "ledger",
            "open_items", "overdue_of", "parse_amount", "parse_dated", "record_cancel",
            "record_invoice", "record_shipment", "today_of"]

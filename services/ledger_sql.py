@@ -32,6 +32,11 @@ def money(value: Any) -> Decimal:
     return (Decimal(int(value or 0)) / 100).quantize(Decimal("0.01"))
 
 
+def to_cents(value: Decimal) -> int:
+    """Money as whole cents (the amounts the ledger keeps have two places)."""
+    return int((Decimal(value) * 100).to_integral_value())
+
+
 def lit(value: date) -> str:
     return f"'{date.fromisoformat(value.isoformat()).isoformat()}'"
 

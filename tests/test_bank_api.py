@@ -11,7 +11,7 @@ import pytest
 from aiohttp import FormData
 
 from models import BankLine, Client, LegalEntity, OwnEntity, Role
-from services import bank_import
+from services import bank_import, ledger_batch
 from tests.test_web import signed_in
 
 DATA = Path(__file__).parent / "data"
@@ -30,7 +30,12 @@ def recorded(monkeypatch):
 
     async def fake(actor, line):
         calls.append(line.id)
+
+    async def fake_chunk(actor, lines):
+        calls.extend(line.id for line in lines)
+        return dict.fromkeys((line.id for line in lines), None)
     monkeypatch.setattr(bank_import, "_record", fake)
+    monkeypatch.setattr(ledger_batch, "record_lines", fake_chunk)
     return calls
 
 

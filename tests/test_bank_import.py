@@ -21,7 +21,7 @@ from models import (
     Role,
     User,
 )
-from services import bank_import
+from services import bank_import, ledger_batch
 from services.bank_import import (
     do_assign,
     do_ignore,
@@ -48,7 +48,12 @@ def recorded(monkeypatch):
                       "number": line.number, "invoice_number": line.invoice_ref,
                       "bank_line_id": line.id, "legal_entity_id":
                       await bank_import._payer_entity(line.client_id, line)})
+    async def fake_chunk(actor, lines):
+        for line in lines:
+            await fake(actor, line)
+        return dict.fromkeys((line.id for line in lines), None)
     monkeypatch.setattr(bank_import, "_record", fake)
+    monkeypatch.setattr(ledger_batch, "record_lines", fake_chunk)
     return calls
 
 
@@ -213,7 +218,11 @@ async def test_k6_a_refused_payment_keeps_the_line_in_the_queue(database_url, mo
 
     async def refuse(actor, line):
         raise ValidationFailed("amount", "the ledger is closed")
+
+    async def refuse_chunk(actor, lines):
+        return {line.id: ValidationFailed("amount", "the ledger is closed") for line in lines}
     monkeypatch.setattr(bank_import, "_record", refuse)
+    monkeypatch.setattr(ledger_batch, "record_lines", refuse_chunk)
     report = await do_import_statement(admin, "a.txt",
                                        (DATA / "statement-windows.txt").read_bytes())
     assert report.matched == 0 and report.reasons == {"not_recorded": 2, "no_client": 1}
@@ -278,3 +287,125 @@ async def test_k6_a_statement_pays_the_ledger_for_real(database_url):
     payments = await LedgerEntry.filter(kind=EntryKind.PAYMENT).order_by("id")
     assert [(p.number, p.bank_line_id is not None) for p in payments] == [("518", True),
                                                                          ("9", True)]
+
+
+def _statement(payments: list[tuple[str, ...]]) -> bytes:
+    """A 1CClientBankExchange file (cp1251) of incoming payments: (number, amount, the
+    payer's INN, purpose[, the day]), on 9 June 2026 unless a day is given, as the
+    format's description gives it."""
+    head = ["1CClientBankExchange", "ВерсияФормата=1.03", "Кодировка=Windows",
+            "Отправитель=Банк", "Получатель=Бухгалтерия", "ДатаНачала=01.06.2026",
+            "ДатаКонца=09.06.2026", f"РасчСчет={OURS}", "СекцияРасчСчет",
+            "ДатаНачала=01.06.2026", "ДатаКонца=09.06.2026", f"РасчСчет={OURS}",
+            "КонецРасчСчет"]
+    body = []
+    for number, amount, inn, purpose, *day in payments:
+        on = day[0] if day else "09.06.2026"
+        body += ["СекцияДокумент=Платежное поручение", f"Номер={number}",
+                 f"Дата={on}", f"Сумма={amount}", f"ПлательщикСчет=4070281010000{inn[-7:]}",
+                 f"ПлательщикИНН={inn}", f"Плательщик1=ООО {inn}", f"ПолучательСчет={OURS}",
+                 f"ДатаПоступило={on}", "ПолучательИНН=7728168971",
+                 f"НазначениеПлатежа={purpose}", "КонецДокумента"]
+    return "\r\n".join(head + body + ["КонецФайла", ""]).encode("cp1251")
+
+
+@pytest.mark.clock("2026-06-10T07:00:00+00:00")
+async def test_k6_chunked_recording_allocates_as_one_by_one(database_url, monkeypatch):
+    """K-6: a statement's payments are recorded in chunks (services.ledger_batch); the
+    allocations are exactly those of recording each payment alone (the fallback when the
+    database refuses a chunk): partial and over-payments, two payments of one invoice in
+    a chunk, a named invoice first, an unknown number, an invoice in another currency or
+    of the client's other legal entity, the credit left taken by nothing else. A client a
+    head does not see is refused alone."""
+    from datetime import date
+
+    from tortoise.exceptions import OperationalError
+
+    from models import Allocation, EntryKind, LedgerEntry
+
+    admin, _ = await _people()
+    ours = await OwnEntity.get()
+    inns = [f"77{k:08d}" for k in range(6)]
+    clients = [await _client(f"Клиент {k}", inn=inn) for k, inn in enumerate(inns)]
+    second = await LegalEntity.create(client=clients[1], name="Второе лицо",
+                                      inn="7700009999")
+    n = 0
+    for client in clients[:5]:
+        entity = await LegalEntity.get(client=client, is_primary=True)
+        for i, (amount, due) in enumerate((("1000.00", 5), ("2500.50", 1), ("700.00", 20))):
+            n += 1
+            await LedgerEntry.create(client=client, legal_entity=entity, own_entity=ours,
+                                     currency="RUB", kind=EntryKind.INVOICE,
+                                     number=f"{n:06d}", dated=date(2026, 5, 1 + i),
+                                     due=date(2026, 6, due), amount=Decimal(amount))
+    await LedgerEntry.create(client=clients[0], legal_entity=await LegalEntity.get(
+        client=clients[0]), own_entity=ours, currency="USD", kind=EntryKind.INVOICE,
+        number="000090", dated=date(2026, 5, 3), amount=Decimal("50.00"))
+    await LedgerEntry.create(client=clients[1], legal_entity=second, own_entity=ours,
+                             currency="RUB", kind=EntryKind.INVOICE, number="000091",
+                             dated=date(2026, 5, 3), amount=Decimal("300.00"))
+    lines = [("1", "600.00", inns[0], "Оплата по счету № 000003"),   # named, partial
+             ("2", "500.00", inns[0], "Оплата по счету № 000003"),   # the rest, and over
+             ("3", "5000.00", inns[1], "Оплата"),                     # all and a credit
+             ("4", "100.00", inns[1], "по сч. 91"),                   # the other entity's
+             ("5", "10.00", inns[0], "по счету 90"),                  # a USD invoice
+             ("6", "2500.50", inns[2], "Оплата по заказу 000777"),   # unknown number
+             ("7", "0.01", inns[3], "Оплата"),
+             ("8", "4200.50", inns[3], "Оплата по счету № 000010"),
+             ("9", "99.99", inns[5], "Оплата")]                       # no invoices at all
+    data = _statement(lines)
+
+    async def snapshot():
+        rows = []
+        for a in await Allocation.all().prefetch_related("credit__bank_line", "debit"):
+            rows.append((a.credit.bank_line.number, a.debit.number, Decimal(a.amount)))
+        payments = sorted((p.number, p.legal_entity_id, p.own_entity_id, p.currency)
+                          for p in await LedgerEntry.filter(kind=EntryKind.PAYMENT))
+        return sorted(rows), payments
+
+    report = await do_import_statement(admin, "a.txt", data)
+    assert (report.matched, report.unmatched) == (9, 0)
+    chunked = await snapshot()
+    assert ("1", "000003", Decimal("600.00")) in chunked[0]
+    assert ("2", "000003", Decimal("100.00")) in chunked[0]      # then the oldest due
+    assert ("2", "000002", Decimal("400.00")) in chunked[0]
+    assert not [r for r in chunked[0] if r[0] == "9"]             # a credit, kept
+    for model in (Allocation, LedgerEntry, BankLine, BankStatement):
+        if model is LedgerEntry:
+            await LedgerEntry.filter(kind=EntryKind.PAYMENT).delete()
+        else:
+            await model.all().delete()
+
+    async def refused(actor, chunk):
+        raise OperationalError("database is locked")
+    monkeypatch.setattr(ledger_batch, "record_lines", refused)
+    report = await do_import_statement(admin, "a.txt", data)
+    assert (report.matched, report.unmatched) == (9, 0)
+    assert await snapshot() == chunked
+
+
+@pytest.mark.clock("2026-06-10T07:00:00+00:00")  # 11 June is after today
+async def test_k6_chunked_recording_refuses_alone_what_the_ledger_refuses(database_url):
+    """A head imports a statement with a payment from a client outside their departments
+    and one dated after today: those two wait in the queue as not recorded; the rest
+    are recorded."""
+    from models import ClientManager, Department
+
+    _admin, _ = await _people()
+    north = await Department.create(name="Север")
+    head = await User.create(full_name="Hank Head", telegram_id=3, role=Role.HEAD,
+                             department=north)
+    rep = await User.create(full_name="Nora North", telegram_id=4, role=Role.MANAGER,
+                            department=north)
+    mine = await _client("Свой", inn="7700000001")
+    await _client("Чужой", inn="7700000002")
+    await ClientManager.create(client=mine, user=rep)
+    data = _statement([("1", "10.00", "7700000001", "Оплата"),
+                       ("2", "20.00", "7700000002", "Оплата"),
+                       ("3", "30.00", "7700000001", "Оплата", "11.06.2026")])
+    report = await do_import_statement(head, "a.txt", data)
+    assert (report.matched, report.reasons) == (1, {"not_recorded": 2})
+    for number in ("2", "3"):
+        line = await BankLine.get(number=number)
+        assert (line.state, line.reason) == (BankLineState.UNMATCHED, "not_recorded")
+    assert (await BankLine.get(number="1")).state == BankLineState.MATCHED
