@@ -136,6 +136,14 @@ async def what_is_open(actor: User, client: Client) -> list[Text]:
     return found
 
 
+def still_open(found: list[Text]) -> ClientArchiveRefused:
+    """The refusal naming what :func:`what_is_open` found (a front end may say it
+    before asking to confirm)."""
+    return ClientArchiveRefused(
+        N_("Not archived: the client still has {what}. Close or settle these first."),
+        what=_Parts(found))
+
+
 def _reason(raw: Any) -> str | None:
     if raw is None:
         return None
@@ -167,9 +175,7 @@ async def do_archive_client(actor: User, client_id: int, reason: Any = None, *,
     why = _reason(reason)
     blocking = await what_is_open(actor, client)
     if blocking:
-        raise ClientArchiveRefused(
-            N_("Not archived: the client still has {what}. Close or settle these first."),
-            what=_Parts(blocking))
+        raise still_open(blocking)
     now = utcnow()
     async with in_transaction():
         # one of two taps at once archives; the other finds it done

@@ -68,6 +68,14 @@ async def test_a_manager_archives_their_client_out_of_every_list(org):
     from services.timeline import client_history
 
     assert [r.action for r in await client_history(ivan, client.id)] == ["archive", "create"]
+    # making it again is warned of, saying it is archived (the colleague's search says
+    # nothing of it: it is not found by anyone)
+    from services.duplicates import hidden_matches, likely_duplicates
+
+    [match] = await likely_duplicates(ivan, {"name": "Romashka Trading"})
+    assert (match.client_id, match.visible, match.archived) == (client.id, True, True)
+    assert await hidden_matches(ivan, "romashka") == []
+    assert await hidden_matches(org["olena"], "romashka") == []
 
 
 async def test_who_may_archive_and_restore(org):

@@ -288,6 +288,8 @@ class DuplicateOut(BaseModel):
     reason: Literal["inn", "phone", "email", "name"]
     visible: bool = Field(description="the person may open it; else its managers are named")
     managers: list[str]
+    archived: bool = Field(default=False, description="an archived client (restore it "
+                                                      "rather than make it again)")
 
 
 class DuplicatesOut(BaseModel):
@@ -305,7 +307,8 @@ async def clients_duplicates(request: web.Request, user: User, body: ClientIn):
                                     region=_region(user))
     return DuplicatesOut(items=[DuplicateOut(client_id=m.client_id, name=m.name,
                                              reason=m.reason, visible=m.visible,
-                                             managers=m.managers) for m in found])
+                                             managers=m.managers, archived=m.archived)
+                                 for m in found])
 
 
 @api.route("GET", "/clients/{client_id}", summary="The full card", response=ClientDetail,
