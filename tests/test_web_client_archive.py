@@ -85,6 +85,9 @@ async def test_mini_app_card_archive_filter_banner_and_restore(service, emulator
     listing = await (await c.get("/app/clients?archived=1")).text()
     assert f'href="/app/clients/{client.id}"' in listing and "🗄 archived" in listing
     assert 'value="1" selected' in listing and "archived=1" in listing  # export keeps it
+    exported = await (await c.get("/api/v1/clients/export?format=csv&archived=1")).text()
+    assert "Vasilek" in exported
+    assert "Vasilek" not in await (await c.get("/api/v1/clients/export?format=csv")).text()
     card = await c.get(f"/app/clients/{client.id}")
     assert card.status == 200
     text = await card.text()
