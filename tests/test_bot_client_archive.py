@@ -50,7 +50,7 @@ async def test_archive_with_confirmation_and_restore_by_the_head(service, emulat
     reply = await say(emulator, chat, "/find romashka")
     assert "Nothing found" in reply["text"]
     # a press of an old Yes once it is archived is answered, not repeated
-    answer, _none = await press(emulator, chat, archived, data="ca:yes:%d" % client.id)
+    answer, _none = await press(emulator, chat, archived, data=f"ca:yes:{client.id}")
     assert answer["show_alert"] and "already archived" in answer["text"]
     # the head opens it (an old button) and restores it
     hchat = head.telegram_id
