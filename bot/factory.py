@@ -17,6 +17,7 @@ from bot.dialogs import LeaveDialogMiddleware, build_fallback_router
 from bot.middlewares import InFlightMiddleware, StaffI18nMiddleware, StaffMiddleware
 from bot.routers.activities import build_activities_router
 from bot.routers.calendar_sync import build_calendar_sync_router
+from bot.routers.client_archive import build_client_archive_router
 from bot.routers.clients import build_cancel_router, build_clients_router
 from bot.routers.contacts import build_contacts_router
 from bot.routers.credit import build_credit_router
@@ -113,6 +114,7 @@ def build_dispatcher(
         build_quicklog_in_search_router(),
         build_contacts_router(),
         build_clients_router(),
+        build_client_archive_router(),
         build_activities_router(),
         build_deals_router(),
         build_price_router(),

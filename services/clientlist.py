@@ -1,6 +1,7 @@
 """A client list as the list page and the export see it (issue 17: lists that grow):
 the clients one may see (A-3), narrowed by every filter at once — a saved segment
-(K-14), a classifier branch (S-9), counterparties or partners (U-3) — and by a search
+(K-14), a classifier branch (S-9), counterparties or partners (U-3), the current
+clients or the archived ones (services.client_archive) — and by a search
 (S-11) within them; counted and paged in SQL. A search that finds nothing exact and
 has a word of four letters or more falls back to the typo-tolerant search (a few
 hundred candidates at most), still within the filters."""
@@ -27,6 +28,7 @@ class ClientFilters:
     segment_id: int | None = None
     node_id: int | None = None
     list_type: str | None = None  # counterparty | partner
+    archived: bool = False  # the archived clients instead of the current ones
 
 
 async def filtered(actor: User, f: ClientFilters) -> QuerySet[Client] | None:
@@ -34,7 +36,7 @@ async def filtered(actor: User, f: ClientFilters) -> QuerySet[Client] | None:
     A segment or node one may not use raises NotFound."""
     from services import classifier, segments
 
-    qs = await visible_clients(actor)
+    qs = await visible_clients(actor, archived=f.archived)
     if f.segment_id:
         qs = qs.filter(id__in=Subquery((await segments.members(actor, f.segment_id))
                                        .values("id")))
@@ -51,7 +53,8 @@ async def filtered(actor: User, f: ClientFilters) -> QuerySet[Client] | None:
         return None
     if await exact.exists() or len(q) < 4:
         return exact
-    ids = [c.id for c in await search_clients(actor, q, limit=TYPO_CANDIDATES)]
+    ids = [c.id for c in await search_clients(actor, q, limit=TYPO_CANDIDATES,
+                                                      archived=f.archived)]
     return qs.filter(id__in=ids) if ids else None
 
 
@@ -68,11 +71,13 @@ async def client_page(actor: User, f: ClientFilters, *, sort: str = "name", page
     return await _paged(qs, sort if sort in SORTS else "name", page, per_page)
 
 
-async def visible_page(actor: User, *, sort: str, page: int, per_page: int
-                       ) -> tuple[list[Client], int]:
-    """The API's list: one page of every client ``actor`` may see, by ``sort`` (a
-    column, ``-`` for descending; the caller checks it), and the total."""
-    return await _paged(await visible_clients(actor), sort, page, per_page)
+async def visible_page(actor: User, *, sort: str, page: int, per_page: int,
+                       archived: bool = False) -> tuple[list[Client], int]:
+    """The API's list: one page of every client ``actor`` may see (the archived ones
+    instead with ``archived``), by ``sort`` (a column, ``-`` for descending; the caller
+    checks it), and the total."""
+    return await _paged(await visible_clients(actor, archived=archived), sort, page,
+                        per_page)
 
 
 async def _paged(qs: QuerySet[Client], sort: str, page: int, per_page: int

@@ -86,11 +86,13 @@ def _clean(value: Any) -> Any:
 
 
 # --- access ------------------------------------------------------------------------
-async def visible_clients(actor: User) -> QuerySet[Client]:
-    """The clients ``actor`` may see (A-3), as a query to filter further in SQL."""
+async def visible_clients(actor: User, *, archived: bool | None = False) -> QuerySet[Client]:
+    """The clients ``actor`` may see (A-3), as a query to filter further in SQL:
+    the current ones (every list and search), with ``archived=True`` the archived ones
+    instead (services.client_archive), with ``archived=None`` both."""
     if actor is None or not actor.is_active:
         raise PermissionDenied("not staff")
-    qs = Client.filter(archived_at=None)
+    qs = Client.all() if archived is None else Client.filter(archived_at__isnull=not archived)
     if actor.role == Role.ADMIN:
         return qs
     if actor.role == Role.HEAD and actor.department_id is not None:
@@ -101,8 +103,11 @@ async def visible_clients(actor: User) -> QuerySet[Client]:
     return qs.filter(id__in=Subquery(managed.values("client_id")))
 
 
-async def get_client(actor: User, client_id: int) -> Client:
-    client = await (await visible_clients(actor)).get_or_none(id=client_id)
+async def get_client(actor: User, client_id: int, *, with_archived: bool = False) -> Client:
+    """A current client ``actor`` may see; ``with_archived``: an archived one too (its
+    card and history are read; nothing changes an archived client but restoring it)."""
+    qs = await visible_clients(actor, archived=None if with_archived else False)
+    client = await qs.get_or_none(id=client_id)
     if client is None:
         # not there, or not theirs: the same answer, so ids reveal nothing
         raise NotFound("client")
@@ -442,8 +447,9 @@ async def do_add_legal_entity(actor: User, client_id: int, data: dict[str, Any],
 
 async def my_clients(actor: User, *, offset: int = 0, limit: int = 10
                      ) -> tuple[list[Client], int]:
-    """The clients ``actor`` currently manages, by name: a page and the total."""
-    qs = Client.filter(id__in=Subquery(ClientManager.filter(
+    """The current clients ``actor`` manages (archived ones left out), by name: a page
+    and the total."""
+    qs = Client.filter(archived_at=None, id__in=Subquery(ClientManager.filter(
         user_id=actor.id, unassigned_at=None).values("client_id")))
     return await qs.order_by("name", "id").offset(offset).limit(limit), await qs.count()
 
@@ -512,12 +518,14 @@ def search_filter(qs: QuerySet[Client], query: str) -> QuerySet[Client] | None:
     return qs
 
 
-async def search_clients(actor: User, query: str, *, limit: int = 10) -> list[Client]:
+async def search_clients(actor: User, query: str, *, limit: int = 10,
+                         archived: bool = False) -> list[Client]:
     """By name fragment, phone, email, INN/EDRPOU/IPN or contact person, Cyrillic or
     Latin, tolerant of a typo. Every query word must start a search token of the
     client (client_search_token, an index range each); a typo is ranked among the
-    tokens sharing its first two letters."""
-    qs = await visible_clients(actor)
+    tokens sharing its first two letters. Archived clients only with ``archived``
+    (the list's "Archived" filter), never else."""
+    qs = await visible_clients(actor, archived=archived)
     text = (query or "").strip()
     exact = search_filter(qs, text)
     if exact is None:

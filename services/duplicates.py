@@ -10,6 +10,9 @@ Rules:
   named and offered to open instead; a colleague's is named with its managers ("it is
   Ivan's client; ask him or your head") and nothing more of it.
 * The check warns; it does not forbid. Saving anyway is the person's choice.
+* An archived client is a match too (said to be archived: restoring it may be the
+  better choice); the search's "a colleague's client" leaves archived ones out, as the
+  search itself does.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Match:
     reason: str  # inn | phone | email | name
     visible: bool  # the person may open it
     managers: list[str] = field(default_factory=list)  # for a colleague's client
+    archived: bool = False  # services.client_archive
 
 
 def core_name(name: str | None) -> str:
@@ -57,10 +61,11 @@ async def _described(actor: User, found: dict[int, str]) -> list[Match]:
     if not found:
         return []
     clients = {c.id: c for c in await Client.filter(id__in=list(found))}
-    seen = set(await (await visible_clients(actor)).filter(id__in=list(found)).values_list(
-        "id", flat=True))
+    seen = set(await (await visible_clients(actor, archived=None)).filter(
+        id__in=list(found)).values_list("id", flat=True))
     managers = await _managers([i for i in found if i not in seen])
-    return [Match(i, clients[i].name, reason, i in seen, managers.get(i, []))
+    return [Match(i, clients[i].name, reason, i in seen, managers.get(i, []),
+                  clients[i].archived_at is not None)
             for i, reason in found.items() if i in clients]
 
 
@@ -101,7 +106,7 @@ async def hidden_matches(actor: User, query: str, *, limit: int = 3) -> list[Mat
     starting a token), no typo tolerance."""
     from services.clients import search_filter
 
-    exact = search_filter(Client.all(), query)
+    exact = search_filter(Client.filter(archived_at=None), query)
     if exact is None:
         return []
     visible = (await visible_clients(actor)).values("id")

@@ -21,7 +21,10 @@ Rules for staff (S-24):
   verify, :func:`services.activities.may_verify` says);
 * payments, credit notes, adjustments, voids and payment terms (K-6, M-6) are recorded
   by admins and heads, for the clients they see;
-* credit limits (A-15) are set by admins and heads, for the clients they see.
+* credit limits (A-15) are set by admins and heads, for the clients they see;
+* a client is archived by whoever sees it (A-3: a manager their own clients, a head
+  their departments', an admin any) and restored by admins and heads, for the clients
+  they see (services.client_archive says why).
 
 A menu or a button shown by role alone (before any target is known) asks
 :func:`role_may`; the action itself is still checked with :func:`can`.
@@ -52,6 +55,8 @@ class Action(StrEnum):
     RECORD_PAYMENTS = "record_payments"  # K-6, M-6: payments, credit notes, adjustments,
     # voids, bank statements and a client's payment terms: admins and heads (for clients they see)
     SET_CREDIT_LIMITS = "set_credit_limits"  # A-15: admins and heads (for clients they see)
+    ARCHIVE_CLIENT = "archive_client"  # everyone, for the clients they see (A-3)
+    RESTORE_CLIENT = "restore_client"  # admins and heads, for the clients they see
 
 
 # the roles for whom a menu or button of an action is shown at all
@@ -60,6 +65,8 @@ _ROLES_THAT_MAY: dict[Action, frozenset[Role]] = {
     Action.VERIFY_ACTIVITIES: frozenset({Role.ADMIN, Role.HEAD}),
     Action.RECORD_PAYMENTS: frozenset({Role.ADMIN, Role.HEAD}),
     Action.SET_CREDIT_LIMITS: frozenset({Role.ADMIN, Role.HEAD}),
+    Action.ARCHIVE_CLIENT: frozenset({Role.ADMIN, Role.HEAD, Role.MANAGER}),
+    Action.RESTORE_CLIENT: frozenset({Role.ADMIN, Role.HEAD}),
 }
 
 
@@ -104,6 +111,8 @@ async def can(actor: User | None, action: Action, target: object = None) -> bool
         return True
     if action == Action.VIEW_DISMISSED:
         return actor.role in (Role.ADMIN, Role.HEAD)
+    if action == Action.ARCHIVE_CLIENT:  # which clients: those one sees (the service)
+        return True
     if actor.role == Role.ADMIN:
         if action == Action.DISMISS and isinstance(target, User) and target.id == actor.id:
             return False
@@ -112,7 +121,7 @@ async def can(actor: User | None, action: Action, target: object = None) -> bool
         return True
     if actor.role == Role.HEAD:
         if action in (Action.SEND_MAILINGS, Action.VERIFY_ACTIVITIES, Action.RECORD_PAYMENTS,
-                      Action.SET_CREDIT_LIMITS):
+                      Action.SET_CREDIT_LIMITS, Action.RESTORE_CLIENT):
             return True
         if action == Action.EDIT_PROFILE and isinstance(target, User):
             return target.role == Role.MANAGER and await _in_heads_scope(

@@ -17,8 +17,8 @@ async def client_history(actor: User, client_id: int, *, limit: int = 100, offse
                          ) -> list[AuditLog]:
     """S-7 for now: the audit of the card, newest first, without the values of custom
     fields the person may not see (A-3: confidential means hidden, also here); a page
-    of ``limit`` entries from ``offset``."""
-    client = await get_client(actor, client_id)
+    of ``limit`` entries from ``offset``. An archived client's history is read too."""
+    client = await get_client(actor, client_id, with_archived=True)
     hidden = [f"cf:{code}" for code in await hidden_codes(actor, "client")]
     # activities of the client one may not see are not in its history either
     seen = Subquery((await visible_activities(actor)).filter(client_id=client.id).values("id"))

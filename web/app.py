@@ -31,6 +31,7 @@ from web.api import activity_settings as _activity_settings_api  # noqa: F401 - 
 from web.api import bank as _bank_api
 from web.api import calendar_sync as _calendar_sync
 from web.api import catalogue as _catalogue_api  # noqa: F401 - registers routes
+from web.api import client_archive as _client_archive_api  # noqa: F401 - registers routes
 from web.api import clients as _clients_api  # noqa: F401 - registers /clients routes
 from web.api import commerceml as _commerceml_api
 from web.api import contacts as _contacts_api  # noqa: F401 - registers routes

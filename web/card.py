@@ -10,6 +10,7 @@ from aiohttp import web
 from kontakt.history import history_line
 from kontakt.i18n import translator
 from services import managers as managers_svc
+from services.permissions import Action, role_may
 from web.keys import I18N_KEY
 from web.pages import N_, _guess_lang, render
 from web.session import current_user
@@ -54,7 +55,8 @@ async def client_page(request: web.Request) -> web.Response:
 
     user, client, refused = await page_client(request)
     if refused is not None:
-        return refused
+        archived = await archived_card(request, user) if user is not None else None
+        return archived or refused
     lang = str(user.language)
     address = await client_service.address_of(client)
     from web.deal_pages import client_deals
@@ -87,11 +89,39 @@ async def client_page(request: web.Request) -> web.Response:
         refs=await dictionaries.card_choices(),
         extendable=await _extendable(user),
         sphere_ids=await client_service.sphere_ids(client),
+        may_archive=role_may(user.role, Action.ARCHIVE_CLIENT),
         **await client_deals(request, user, client),
         **await client_prices(request, user, client),
         **await orders_for_card(request, user, client.id),
         **await client_settlements(request, user, client),
     )
+
+
+async def archived_card(request: web.Request, user) -> web.Response | None:
+    """The card of an archived client the person sees: who archived it, when and why,
+    Restore (heads and admins), its main fields and its history; None for any other."""
+    from zoneinfo import ZoneInfo
+
+    from services import client_archive
+    from services import clients as client_service
+    from services.errors import NotFound
+
+    raw = request.match_info["client_id"]
+    if not raw.isdigit() or int(raw) > 2**31 - 1:
+        return None
+    try:
+        state = await client_archive.archive_state(user, int(raw))
+    except NotFound:
+        return None
+    if state.archived_at is None:
+        return None
+    client = state.client
+    return render(
+        request, "client_archived.html", lang=str(user.language), user=user, client=client,
+        state=state, address=await client_service.address_of(client),
+        managers=[m.full_name for m in await managers_svc.current_managers(client.id)],
+        may_restore=await client_archive.may_restore(user), tz=ZoneInfo(user.timezone),
+        **await _history_for_page(request, user, client.id))
 
 
 async def _legal_for_page(user, client_id: int) -> dict[str, object]:

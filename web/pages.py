@@ -223,16 +223,18 @@ async def clients_page(request: web.Request) -> web.Response:
               "-completeness": i18n.gettext("Most complete", locale=lang),
               "completeness": i18n.gettext("Least complete", locale=lang)}
     from urllib.parse import urlencode
+    from zoneinfo import ZoneInfo
 
     keep = {k: v for k, v in (("q", f.q or ""), ("segment", f.segment_id or ""),
                               ("node", f.node_id or ""), ("list", f.list_type or ""),
-                              ("sort", sort)) if v}
+                              ("archived", "1" if f.archived else ""), ("sort", sort)) if v}
     return render(request, "clients.html", lang=lang, user=user, clients=clients, total=total,
                   q=f.q or "", sort=sort, page=page, pages=pages,
                   sorts=[(s, labels[s]) for s in CLIENT_SORTS],
                   segs=await segments.list_segments(user), nodes=await classifier.list_nodes(),
                   segment_id=str(f.segment_id or ""), node_id=str(f.node_id or ""),
-                  list_type=f.list_type or "", query_string=urlencode(keep),
+                  list_type=f.list_type or "", archived=f.archived, tz=ZoneInfo(user.timezone),
+                  query_string=urlencode(keep),
                   export_query=urlencode({k: v for k, v in keep.items() if k != "sort"}),
                   request_new=request.query.get("new") == "1")
 
@@ -247,7 +249,8 @@ def _client_filters(request: web.Request):
     list_type = request.query.get("list", "")
     return ClientFilters(q=(request.query.get("q") or "").strip()[:200] or None,
                          segment_id=number("segment"), node_id=number("node"),
-                         list_type=list_type if list_type in LIST_TYPES else None)
+                         list_type=list_type if list_type in LIST_TYPES else None,
+                         archived=request.query.get("archived") == "1")
 
 
 

@@ -32,6 +32,7 @@ from services import managers as managers_svc
 from services.deal_lists import open_deals_of_client
 from services.errors import DomainError, NotFound, ValidationFailed
 from services.legal import primary_entity
+from services.permissions import Action, role_may
 from services.storage import FileStore, StorageUnavailable
 from services.text import digits
 
@@ -93,7 +94,8 @@ def match_line(m: duplicates.Match) -> str:
     """One likely duplicate, as much as the person may know of it."""
     reason = {"inn": _("same INN"), "phone": _("same phone"), "email": _("same email"),
               "name": _("similar name")}.get(m.reason)
-    name = f"<b>{html.escape(m.name)}</b>" + (f" ({reason})" if reason else "")
+    name = f"<b>{html.escape(m.name)}</b>" + (f" ({reason})" if reason else "") + (
+        " · 🗄 " + _("archived") if m.archived else "")
     if m.visible:
         return "🏢 " + name
     if m.managers:
@@ -198,12 +200,25 @@ def card_markup(client: Client, webapp_url: str | None, address: str = "",
     if webapp_url:
         rows.append([InlineKeyboardButton(
             text=_("📱 Full card"), web_app=WebAppInfo(url=f"{webapp_url}/clients/{client.id}"))])
+    if staff is not None and role_may(staff.role, Action.ARCHIVE_CLIENT):
+        from bot.routers.client_archive import archive_button
+
+        rows.append([archive_button(client.id)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 async def show_card(message: Message, state: FSMContext, staff: User, client_id: int,
                     webapp_url: str | None, *, edit: bool = False) -> None:
-    client = await svc.get_client(staff, client_id)
+    try:
+        client = await svc.get_client(staff, client_id)
+    except NotFound:  # an archived client: its own card, with Restore (or NotFound)
+        from bot.routers.client_archive import archived_card
+
+        if (shown := await archived_card(staff, client_id, webapp_url)) is None:
+            raise
+        await state.update_data(open_client_id=None, open_activity_id=None)
+        await (message.edit_text if edit else message.answer)(shown[0], reply_markup=shown[1])
+        return
     await state.update_data(open_client_id=client.id, open_activity_id=None)
     text = await card_text(client, staff) + "\n\n" + _(
         "Send a file or photo to attach it to this card.")
@@ -301,7 +316,7 @@ def build_clients_router() -> Router:
     @router.callback_query(ClientCB.filter(F.action == "history"))
     async def history(query: CallbackQuery, callback_data: ClientCB, staff: User) -> None:
         try:
-            client = await svc.get_client(staff, callback_data.client_id)
+            client = await svc.get_client(staff, callback_data.client_id, with_archived=True)
             rows = await timeline.client_history(staff, client.id, limit=15)
         except DomainError as exc:
             await query.answer(error_text(exc), show_alert=True)

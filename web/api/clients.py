@@ -156,6 +156,7 @@ class ClientOut(BaseModel):
     ad_source_id: int | None
     completeness: int
     created_at: datetime
+    archived_at: datetime | None = Field(description="set while the client is archived")
 
     @classmethod
     def of(cls, c: Client) -> ClientOut:
@@ -196,6 +197,7 @@ class ClientQuery(BaseModel):
     per_page: int = Field(default=25, ge=1, le=200)
     sort: Literal["name", "-name", "created_at", "-created_at", "completeness",
                   "-completeness"] = "name"
+    archived: bool = Field(default=False, description="the archived clients instead")
 
 
 class AssignIn(BaseModel):
@@ -261,11 +263,12 @@ async def _detail(user: User, client_id: int) -> ClientDetail:
            query=ClientQuery, response=ClientPage, tags=["clients"])
 async def clients_list(request: web.Request, user: User, query: ClientQuery):
     if query.q:
-        found = await svc.search_clients(user, query.q, limit=query.per_page)
+        found = await svc.search_clients(user, query.q, limit=query.per_page,
+                                         archived=query.archived)
         return ClientPage(items=[ClientOut.of(c) for c in found], total=len(found), page=1,
                           per_page=query.per_page)
     rows, total = await visible_page(user, sort=query.sort, page=query.page,
-                                     per_page=query.per_page)
+                                     per_page=query.per_page, archived=query.archived)
     return ClientPage(items=[ClientOut.of(c) for c in rows], total=total, page=query.page,
                       per_page=query.per_page)
 
@@ -285,6 +288,8 @@ class DuplicateOut(BaseModel):
     reason: Literal["inn", "phone", "email", "name"]
     visible: bool = Field(description="the person may open it; else its managers are named")
     managers: list[str]
+    archived: bool = Field(default=False, description="an archived client (restore it "
+                                                      "rather than make it again)")
 
 
 class DuplicatesOut(BaseModel):
@@ -302,7 +307,8 @@ async def clients_duplicates(request: web.Request, user: User, body: ClientIn):
                                     region=_region(user))
     return DuplicatesOut(items=[DuplicateOut(client_id=m.client_id, name=m.name,
                                              reason=m.reason, visible=m.visible,
-                                             managers=m.managers) for m in found])
+                                             managers=m.managers, archived=m.archived)
+                                 for m in found])
 
 
 @api.route("GET", "/clients/{client_id}", summary="The full card", response=ClientDetail,
