@@ -216,6 +216,19 @@ async def list_items(code: str, parent_id: int | None = None, query: str | None 
     return await qs
 
 
+async def items_of(dicts: list[Dictionary]) -> dict[str, list[DictionaryItem]]:
+    """Every item of each of ``dicts``, archived ones included, by dictionary code, each
+    list in its order: one query for them all (the settings page edits them all, so
+    none is left out)."""
+    out: dict[str, list[DictionaryItem]] = {d.code: [] for d in dicts}
+    codes = {d.id: d.code for d in dicts}
+    if codes:
+        for item in await DictionaryItem.filter(dictionary_id__in=list(codes)).order_by(
+                "sort_order", "name", "id"):
+            out[codes[item.dictionary_id]].append(item)
+    return out
+
+
 async def items_in_use(dictionary_id: int) -> list[DictionaryItem]:
     """A dictionary's items not archived, in their order (a choice field's choices)."""
     return await DictionaryItem.filter(dictionary_id=dictionary_id, archived=False).order_by(
