@@ -441,8 +441,8 @@ async def admin_page(request: web.Request) -> web.Response:
     departments = await list_departments()
     people = await list_staff(user)
     types = await activity_service.list_types()
-    segs = await segments.list_segments(user)
-    counts = {sg.id: await segments.count_members(user, sg) for sg in segs}
+    counted = await segments.list_with_counts(user)
+    segs, counts = [sg for sg, _n in counted], {sg.id: n for sg, n in counted}
     items = await dictionaries.items_of(dicts)
     data = {
         "fields": [{"code": f.code, "name": f.name, "type": str(f.type), "choices": [
