@@ -76,6 +76,9 @@ async def init_db(database_url: str) -> None:
     from services import deal_stats  # counts of another database are not this one's
 
     deal_stats.refresh()
+    from services import dictionaries  # nor is its seeding of the system lists
+
+    dictionaries.forget_seeded()
 
 
 async def close_db() -> None:

@@ -121,9 +121,28 @@ async def _audit(actor: User | None, source: str, object_id: int, action: str,
 
 
 # --- dictionaries ------------------------------------------------------------------
+class _Seeded:
+    """Whether this process has seeded the database it is connected to (kontakt.db's
+    init_db forgets it when it connects, a test's fresh database included)."""
+
+    done = False
+
+
+def forget_seeded() -> None:
+    _Seeded.done = False
+
+
 async def ensure_system_dictionaries() -> dict[str, Dictionary]:
     """Create the system dictionaries and their starter items if missing (idempotent;
-    existing names, flags and items changed by an admin are left as they are)."""
+    existing names, flags and items changed by an admin are left as they are).
+
+    Pages call it on every view: after the first full run in a process it only reads
+    the system dictionaries (one query) and runs in full again only if one is missing
+    (a database emptied since, a run rolled back with the transaction it was in)."""
+    if _Seeded.done:
+        found = {d.code: d for d in await Dictionary.filter(code__in=list(SYSTEM_DICTIONARIES))}
+        if len(found) == len(SYSTEM_DICTIONARIES):
+            return {code: found[code] for code in SYSTEM_DICTIONARIES}
     result: dict[str, Dictionary] = {}
     for code, (name, extendable) in SYSTEM_DICTIONARIES.items():
         dictionary = await Dictionary.get_or_none(code=code)
@@ -149,6 +168,7 @@ async def ensure_system_dictionaries() -> dict[str, Dictionary]:
                                             code=item_code, sort_order=order)
             except IntegrityError:
                 pass
+    _Seeded.done = True
     return result
 
 
@@ -194,6 +214,19 @@ async def list_items(code: str, parent_id: int | None = None, query: str | None 
     if limit:
         qs = qs.limit(limit)
     return await qs
+
+
+async def items_of(dicts: list[Dictionary]) -> dict[str, list[DictionaryItem]]:
+    """Every item of each of ``dicts``, archived ones included, by dictionary code, each
+    list in its order: one query for them all (the settings page edits them all, so
+    none is left out)."""
+    out: dict[str, list[DictionaryItem]] = {d.code: [] for d in dicts}
+    codes = {d.id: d.code for d in dicts}
+    if codes:
+        for item in await DictionaryItem.filter(dictionary_id__in=list(codes)).order_by(
+                "sort_order", "name", "id"):
+            out[codes[item.dictionary_id]].append(item)
+    return out
 
 
 async def items_in_use(dictionary_id: int) -> list[DictionaryItem]:

@@ -75,13 +75,13 @@ from services import customfields, dictionaries
 from services.clock import utcnow
 from services.customfields import parsing, query
 from services.errors import N_, NotFound, Text, ValidationFailed, fill
+from services.rule_lookups import FK_DICTIONARIES, Lookups
 
 MAX_DEPTH = 5
 MAX_CONDITIONS = 100
 MAX_VALUES = 500
 
-_FK = {"region_id": "region", "city_id": "city", "district_id": "district",
-       "ad_source_id": "ad_source"}
+_FK = FK_DICTIONARIES
 ATTRIBUTE_OPS: dict[str, frozenset[str]] = {
     "kind": frozenset({"eq", "ne", "in"}),
     "list_type": frozenset({"eq", "ne", "in"}),
@@ -191,7 +191,8 @@ class _DateField:  # what parsing._date needs to name a field
     code = "value"
 
 
-async def _attribute_q(name: str, op: str, value: Any, stack: tuple[int, ...]) -> Q:
+async def _attribute_q(name: str, op: str, value: Any, stack: tuple[int, ...],
+                       lookups: Lookups | None) -> Q:
     if name in ("kind", "list_type"):
         enum = ClientKind if name == "kind" else ClientList
         allowed = {e.value for e in enum}
@@ -215,14 +216,14 @@ async def _attribute_q(name: str, op: str, value: Any, stack: tuple[int, ...]) -
         if op == "is_set":
             return Q(**{f"{column}__isnull": not _flag(value)})
         ids = [_int(v, N_("«{value}» is not an item id")) for v in _values(op, value)]
-        await _check_items(_FK[name], ids)
+        await _check_items(_FK[name], ids, lookups)
         return _simple(column, op, ids)
     if name == "sphere_id":
         if op == "is_set":
             sub = Client.filter(spheres__id__isnull=False).values("id")
             return Q(id__in=Subquery(sub)) if _flag(value) else Q(id__not_in=Subquery(sub))
         ids = [_int(v, N_("«{value}» is not an item id")) for v in _values(op, value)]
-        await _check_items("sphere", ids)
+        await _check_items("sphere", ids, lookups)
         return _ids_q(Client.filter(spheres__id__in=ids).order_by().values("id"), op)
     if name == "completeness":
         number = _int(_values(op, value)[0], N_("«{value}» is not a percentage"))
@@ -256,7 +257,9 @@ async def _attribute_q(name: str, op: str, value: Any, stack: tuple[int, ...]) -
             sub = current.values("client_id")
             return Q(id__in=Subquery(sub)) if _flag(value) else Q(id__not_in=Subquery(sub))
         ids = [_int(v, N_("«{value}» is not a staff id")) for v in _values(op, value)]
-        known = set(await User.filter(id__in=ids).values_list("id", flat=True))
+        known = lookups.known_staff(ids) if lookups else None
+        if known is None:
+            known = set(await User.filter(id__in=ids).values_list("id", flat=True))
         if missing := [i for i in ids if i not in known]:
             raise _Bad(N_("no staff member {id}"), id=missing[0])
         return _ids_q(current.filter(user_id__in=ids).values("client_id"), op)
@@ -273,7 +276,7 @@ async def _attribute_q(name: str, op: str, value: Any, stack: tuple[int, ...]) -
         parts = []
         for node_id in ids:
             try:
-                parts.append(await node_q(node_id, _stack=stack))
+                parts.append(await node_q(node_id, _stack=stack, lookups=lookups))
             except NotFound:
                 raise _Bad(N_("no classifier node {node_id}"), node_id=node_id)
             except ValidationFailed as exc:
@@ -283,10 +286,13 @@ async def _attribute_q(name: str, op: str, value: Any, stack: tuple[int, ...]) -
     raise _Bad(N_("unknown attribute"))
 
 
-async def _check_items(code: str, ids: list[int]) -> None:
-    dictionary = await dictionaries.get_dictionary(code)
-    known = set(await DictionaryItem.filter(dictionary_id=dictionary.id, id__in=ids)
-                .values_list("id", flat=True))
+async def _check_items(code: str, ids: list[int], lookups: Lookups | None = None) -> None:
+    dictionary = lookups.dictionaries.get(code) if lookups else None
+    known = lookups.known_items(dictionary, ids) if dictionary is not None else None
+    if known is None:
+        dictionary = dictionary or await dictionaries.get_dictionary(code)
+        known = set(await DictionaryItem.filter(dictionary_id=dictionary.id, id__in=ids)
+                    .values_list("id", flat=True))
     if missing := [i for i in ids if i not in known]:
         raise _Bad(N_("{raw} is not in the list «{dictionary}»"), raw=missing[0],
                    dictionary=dictionary.name)
@@ -322,10 +328,11 @@ async def _label(name: str, actor: User | None) -> str:
 
 
 async def _build(rules: Any, *, actor: User | None, stack: tuple[int, ...], path: str = "",
-                 depth: int = 0, counter: list[int] | None = None, strict: bool = False
-                 ) -> tuple[Q, dict[str, Any]]:
+                 depth: int = 0, counter: list[int] | None = None, strict: bool = False,
+                 lookups: Lookups | None = None) -> tuple[Q, dict[str, Any]]:
     """(the Q, the normalised rules). ``actor``: check custom field visibility.
-    ``strict`` (validating what a person saves): refuse an empty nested group."""
+    ``strict`` (validating what a person saves): refuse an empty nested group.
+    ``lookups``: what the conditions refer to, loaded beforehand (many rules at once)."""
     counter = counter if counter is not None else [0]
     if depth > MAX_DEPTH:
         raise ValidationFailed(path, N_("groups nest deeper than {max_depth} levels"),
@@ -344,7 +351,8 @@ async def _build(rules: Any, *, actor: User | None, stack: tuple[int, ...], path
                                    max_conditions=MAX_CONDITIONS)
         if isinstance(cond, dict) and "conditions" in cond:
             q, sub = await _build(cond, actor=actor, stack=stack, path=where,
-                                  depth=depth + 1, counter=counter, strict=strict)
+                                  depth=depth + 1, counter=counter, strict=strict,
+                                  lookups=lookups)
             parts.append(q)
             normal.append(sub)
             continue
@@ -356,7 +364,10 @@ async def _build(rules: Any, *, actor: User | None, stack: tuple[int, ...], path
             if name.startswith("cf:"):
                 if op == "in" and isinstance(value, (list, tuple)) and value:
                     value = _values(op, value)
-                q = await customfields.client_condition(name[3:], op, value, actor=actor)
+                q = await customfields.client_condition(
+                    name[3:], op, value, actor=actor,
+                    field=lookups.fields.get(name[3:].strip()) if lookups else None,
+                    items=lookups.items if lookups else None)
             else:
                 ops = ATTRIBUTE_OPS.get(name)
                 if ops is None:
@@ -367,7 +378,7 @@ async def _build(rules: Any, *, actor: User | None, stack: tuple[int, ...], path
                                ops=", ".join(sorted(ops)))
                 if op == "in":
                     value = _values(op, value)
-                q = await _attribute_q(name, op, value, stack)
+                q = await _attribute_q(name, op, value, stack, lookups)
         except (_Bad, ValidationFailed) as exc:  # the path names the condition, this its field
             raise ValidationFailed(where, N_("{name}: {reason}"),
                                    name=await _label(name, actor),
@@ -381,9 +392,12 @@ async def _build(rules: Any, *, actor: User | None, stack: tuple[int, ...], path
     return q, {"match": match, "conditions": normal}
 
 
-async def rules_q(rules: Any, *, actor: User | None = None, _stack: tuple[int, ...] = ()) -> Q:
-    """The Q over Client that the rules describe (no access limit: see :func:`members`)."""
-    return (await _build(rules, actor=actor, stack=_stack))[0]
+async def rules_q(rules: Any, *, actor: User | None = None, _stack: tuple[int, ...] = (),
+                  lookups: Lookups | None = None) -> Q:
+    """The Q over Client that the rules describe (no access limit: see :func:`members`).
+    ``lookups`` (:func:`services.rule_lookups.load_lookups`): what they refer to, loaded
+    once for many rules."""
+    return (await _build(rules, actor=actor, stack=_stack, lookups=lookups))[0]
 
 
 async def validate_rules(rules: Any, *, actor: User | None = None) -> dict[str, Any]:
@@ -436,12 +450,20 @@ async def subtree_ids(node_id: int) -> list[int]:
 
 
 async def node_q(node: ClassifierNode | int, *, descendants: bool = False,
-                 _stack: tuple[int, ...] = ()) -> Q:
+                 _stack: tuple[int, ...] = (), lookups: Lookups | None = None) -> Q:
     """A Q over Client selecting the node's members (no access limit)."""
-    if not isinstance(node, ClassifierNode):
-        node = await get_node(node)
-    nodes = ([node] if not descendants else
-             await ClassifierNode.filter(id__in=await subtree_ids(node.id)))
+    if lookups is not None:  # the whole tree is there
+        if not isinstance(node, ClassifierNode):
+            if node not in lookups.nodes:
+                raise NotFound("classifier_node")
+            node = lookups.nodes[node]
+        nodes = ([node] if not descendants else
+                 [lookups.nodes[i] for i in lookups.subtree_ids(node.id)])
+    else:
+        if not isinstance(node, ClassifierNode):
+            node = await get_node(node)
+        nodes = ([node] if not descendants else
+                 await ClassifierNode.filter(id__in=await subtree_ids(node.id)))
     parts: list[Q] = []
     for n in nodes:
         if n.id in _stack:
@@ -454,5 +476,5 @@ async def node_q(node: ClassifierNode | int, *, descendants: bool = False,
             parts.append(Q(id__in=Subquery(ClientManager.filter(
                 unassigned_at=None, user_id__in=ids).values("client_id"))))
         else:
-            parts.append(await rules_q(n.rule or [], _stack=(*_stack, n.id)))
+            parts.append(await rules_q(n.rule or [], _stack=(*_stack, n.id), lookups=lookups))
     return Q(*parts, join_type="OR")

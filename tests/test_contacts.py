@@ -103,6 +103,27 @@ async def test_custom_values_of_a_contact_saved_with_it_or_not_at_all(database_u
     assert (await customfields.values_for(admin, "contact", c.id))["kids"] == 2
 
 
+async def test_card_opens_with_choice_fields_of_contacts(service, emulator, make_staff):
+    """A contact field with a list (one value or several) puts its choices in the card's
+    contact form; the card used to fail (500) as soon as an admin made one."""
+    admin = await make_staff(Role.ADMIN, language="ru")
+    client = await _client(admin)
+    await customfields.do_create_field(admin, "contact", "hobby", "Хобби", "choice",
+                                       items=["рыбалка", "шахматы"])
+    await customfields.do_create_field(admin, "contact", "langs", "Языки", "multichoice",
+                                       items=["английский", "немецкий"])
+    await svc.do_add_contact(admin, client.id, {"first_name": "Мария",
+                                                "custom": {"langs": ["немецкий"]}})
+    await signed_in(service, emulator, admin)
+    resp = await service.client.get(f"/app/clients/{client.id}")
+    assert resp.status == 200, await resp.text()
+    page = await resp.text()
+    for choice in ("рыбалка", "шахматы", "английский", "немецкий"):
+        assert f'<option value="{choice}">{choice}</option>' in page
+    assert 'data-testid="contact-cf-langs" multiple' in page
+    assert "&#34;langs&#34;: [&#34;немецкий&#34;]" in page
+
+
 async def test_api_list_patch_archive_restore(service, emulator, make_staff):
     ivan = await make_staff(Role.MANAGER)
     olga = await make_staff(Role.MANAGER)

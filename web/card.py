@@ -149,10 +149,13 @@ async def _contacts_for_page(user, client_id: int) -> dict[str, object]:
         return value.isoformat() if hasattr(value, "isoformat") else value
 
     people = await contact_service.list_contacts(user, client_id)
-    fields = await customfields.fields_for(user, "contact")
+    # the edit form's choices: the lists of its choice fields, which the template reads
+    fields = await customfields.with_choices(await customfields.fields_for(user, "contact"))
+    custom = (await customfields.values_for_contacts(user, client_id, [c.id for c in people])
+              if fields and people else {})
     forms = {}
     for c in people:
-        values = await customfields.values_for(user, "contact", c.id) if fields else {}
+        values = custom.get(c.id, {})
         forms[c.id] = json.dumps({
             "id": c.id, "first_name": c.first_name, "last_name": c.last_name or "",
             "middle_name": c.middle_name or "", "position": c.position or "",

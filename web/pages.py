@@ -444,10 +444,9 @@ async def admin_page(request: web.Request) -> web.Response:
     departments = await list_departments()
     people = await list_staff(user)
     types = await activity_service.list_types()
-    segs = await segments.list_segments(user)
-    counts = {sg.id: await segments.count_members(user, sg) for sg in segs}
-    items = {d.code: await dictionaries.list_items(d.code, include_archived=True, limit=500)
-             for d in dicts}
+    counted = await segments.list_with_counts(user)
+    segs, counts = [sg for sg, _n in counted], {sg.id: n for sg, n in counted}
+    items = await dictionaries.items_of(dicts)
     data = {
         "fields": [{"code": f.code, "name": f.name, "type": str(f.type), "choices": [
             {"id": i.id, "name": i.name} for i in items.get(

@@ -76,6 +76,7 @@ from services.customfields.values import (
     require_complete,
     values_for,
     values_for_clients,
+    values_for_contacts,
 )
 
 __all__ = [
@@ -104,5 +105,6 @@ __all__ = [
     "scalar",
     "values_for",
     "values_for_clients",
+    "values_for_contacts",
     "with_choices",
 ]

@@ -21,10 +21,11 @@ CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
 async def with_choices(fields: list[CustomField]) -> list[CustomField]:
-    """The fields with the items of their lists loaded (a form's choices)."""
-    for f in fields:
-        if f.dictionary_id:
-            await f.fetch_related("dictionary__items")
+    """The fields with the items of their lists loaded (a form's choices): the lists and
+    their items of all the fields at once, not a query per field."""
+    listed = [f for f in fields if f.dictionary_id]
+    if listed:
+        await CustomField.fetch_for_list(listed, "dictionary__items")
     return fields
 
 

@@ -3,12 +3,13 @@ the operators of each type in the package's docstring."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from tortoise.expressions import Q, RawSQL, Subquery
 from tortoise.queryset import QuerySet
 
-from models import Client, CustomEntity, CustomField, CustomValue, FieldType, User
+from models import Client, CustomEntity, CustomField, CustomValue, DictionaryItem, FieldType, User
 from services import dictionaries
 from services.customfields.access import fields_for
 from services.customfields.definitions import get_field
@@ -39,17 +40,31 @@ async def _query_field(code: str, actor: User | None) -> CustomField:
 
 
 async def client_condition(field_code: str, op: str, value: Any = None, *,
-                           actor: User | None = None) -> Q:
+                           actor: User | None = None, field: CustomField | None = None,
+                           items: Mapping[int, DictionaryItem] | None = None) -> Q:
     """A Q over Client that keeps clients whose custom field ``field_code`` satisfies
     ``op value`` — a subquery on custom_value, evaluated by the database. With
-    ``actor``, a field hidden from them is refused as unknown."""
-    field = await _query_field(field_code, actor)
+    ``actor``, a field hidden from them is refused as unknown. ``field`` (the client
+    field of that code, not archived, its list loaded) and ``items`` (items by id)
+    were loaded beforehand for many conditions: a choice given by an id found there is
+    not looked up again."""
+    if field is None or actor is not None:
+        field = await _query_field(field_code, actor)
     code = field.code
     if op not in OPS_BY_TYPE[field.type]:
         raise ValidationFailed(code, N_("«{op}» does not apply to a {type} field; use one of "
                                         "{ops}"), op=op, type=field.type.value,
                                ops=", ".join(sorted(OPS_BY_TYPE[field.type])))
     column = COLUMN[field.type]
+
+    async def stored(raw: Any) -> Any:
+        if (items is not None and field.type in CHOICE_TYPES and isinstance(raw, int)
+                and not isinstance(raw, bool)):
+            item = items.get(raw)
+            if item is not None and item.dictionary_id == field.dictionary_id:
+                return item.id
+        return await scalar(field, raw)
+
     base = CustomValue.filter(field_id=field.id, entity=CustomEntity.CLIENT)
 
     def having(cond: Q | None = None, **kw: Any) -> Q:
@@ -64,18 +79,18 @@ async def client_condition(field_code: str, op: str, value: Any = None, *,
     if op == "in":
         if not isinstance(value, (list, tuple, set)) or not value:
             raise ValidationFailed(code, N_("choose at least one value"))
-        return having(**{f"{column}__in": [await scalar(field, v) for v in value]})
+        return having(**{f"{column}__in": [await stored(v) for v in value]})
     if _is_empty(value) or isinstance(value, (list, tuple, set, dict)):
         raise ValidationFailed(code, N_("give one value"))
     if op == "contains" and field.type == FieldType.TEXT:
         return having(dictionaries.icontains_q("value_text", str(value).strip()))
-    stored = await scalar(field, value)
+    one = await stored(value)
     if op in ("eq", "contains"):
-        return having(**{column: stored})
+        return having(**{column: one})
     if op == "ne":
-        return lacking(**{column: stored})
+        return lacking(**{column: one})
     suffix = {"lt": "lt", "le": "lte", "gt": "gt", "ge": "gte"}[op]
-    return having(**{f"{column}__{suffix}": stored})
+    return having(**{f"{column}__{suffix}": one})
 
 
 async def filter_clients(qs: QuerySet[Client], field_code: str, op: str, value: Any = None,

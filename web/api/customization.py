@@ -111,7 +111,7 @@ class SegmentOut(BaseModel):
     name: str
     rules: Any
     shared: bool
-    members: int
+    members: int | None  # None: the rules no longer evaluate (a field they name archived)
 
 
 class SegmentList(BaseModel):
@@ -213,11 +213,9 @@ async def unclassify(request: web.Request, user: User, client_id: int, node_id: 
 @api.route("GET", "/segments", summary="Saved segments one may use (K-14, A-19)",
            response=SegmentList, tags=["customisation"])
 async def segments_list(request: web.Request, user: User):
-    out = []
-    for s in await segments.list_segments(user):
-        out.append(SegmentOut(id=s.id, name=s.name, rules=s.rules, shared=s.shared,
-                              members=await segments.count_members(user, s)))
-    return SegmentList(items=out)
+    return SegmentList(items=[SegmentOut(id=s.id, name=s.name, rules=s.rules, shared=s.shared,
+                                         members=n)
+                              for s, n in await segments.list_with_counts(user)])
 
 
 @api.route("POST", "/segments", summary="Save a segment", body=SegmentIn,
