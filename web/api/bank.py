@@ -24,47 +24,11 @@ from services import bank_format
 from services import bank_import as svc
 from services.errors import PermissionDenied, ValidationFailed
 from web.api.deal_schemas import ID, money
-from web.api.framework import (
-    NO_FILE,
-    NO_RIGHT,
-    SEND_MULTIPART,
-    SIGN_IN_FIRST,
-    TOO_LARGE,
-    cross_site_refusal,
-    refusal,
-    said,
-)
+from web.api.framework import NO_RIGHT, read_upload, refusal, said
 from web.api.routes import api
-from web.session import current_user, guess_lang
 
 log = logging.getLogger("kontakt.bank")
 TAGS = ["bank"]
-
-
-async def read_upload(request: web.Request, limit: int
-                      ) -> tuple[User, str, str, bytes] | web.Response:
-    """(user, language, filename, bytes) of a multipart "file", or the refusal."""
-    if reason := cross_site_refusal(request):
-        return said(403, reason, guess_lang(request))
-    user = await current_user(request)
-    if user is None:
-        return said(401, SIGN_IN_FIRST, guess_lang(request))
-    lang = str(user.language)
-    if not request.content_type.startswith("multipart/"):
-        return said(415, SEND_MULTIPART, lang)
-    reader = await request.multipart()
-    part = await reader.next()
-    while part is not None and part.name != "file":
-        part = await reader.next()
-    if part is None:
-        return refusal(["body", "file"], NO_FILE, "missing", lang)
-    chunks, size = [], 0
-    while chunk := await part.read_chunk(256 * 1024):
-        size += len(chunk)
-        if size > limit:
-            return said(413, TOO_LARGE, lang, mb=limit // 2**20)
-        chunks.append(chunk)
-    return user, lang, part.filename or "", b"".join(chunks)
 
 
 def report_json(report: svc.ImportReport, lang: str) -> dict[str, Any]:

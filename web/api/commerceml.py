@@ -22,18 +22,8 @@ from kontakt.errors import gettext_for
 from services import commerceml as svc
 from services.errors import PermissionDenied, ValidationFailed
 from services.permissions import require_admin
-from web.api.framework import (
-    NO_FILE,
-    NO_RIGHT,
-    SEND_MULTIPART,
-    SIGN_IN_FIRST,
-    TOO_LARGE,
-    cross_site_refusal,
-    refusal,
-    said,
-)
+from web.api.framework import NO_RIGHT, TOO_LARGE, open_upload, refusal, said
 from web.keys import SETTINGS_KEY
-from web.session import current_user, guess_lang
 
 log = logging.getLogger("kontakt.commerceml")
 TALLIES = ("categories", "products", "price_lists", "prices", "warehouses", "stock_levels")
@@ -54,24 +44,17 @@ def report_json(report: svc.CommerceMLReport, lang: str) -> dict[str, Any]:
 
 
 async def upload(request: web.Request) -> web.StreamResponse:
-    if reason := cross_site_refusal(request):
-        return said(403, reason, guess_lang(request))
-    user = await current_user(request)
-    if user is None:
-        return said(401, SIGN_IN_FIRST, guess_lang(request))
-    lang = str(user.language)
-    try:  # before the upload is read: a manager's 200 MB is not spooled
-        require_admin(user)
-    except PermissionDenied:
-        return said(403, NO_RIGHT, lang)
-    if not request.content_type.startswith("multipart/"):
-        return said(415, SEND_MULTIPART, lang)
-    reader = await request.multipart()
-    part = await reader.next()
-    while part is not None and part.name != "file":
-        part = await reader.next()
-    if part is None:
-        return refusal(["body", "file"], NO_FILE, "missing", lang)
+    def admins_only(user, lang):  # before the upload is read: a manager's 200 MB is
+        try:                      # not spooled
+            require_admin(user)
+        except PermissionDenied:
+            return said(403, NO_RIGHT, lang)
+        return None
+
+    got = await open_upload(request, admins_only)
+    if isinstance(got, web.Response):
+        return got
+    user, lang, part = got
     folder = request.app[SETTINGS_KEY].data_dir / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"commerceml-{secrets.token_urlsafe(12)}.xml"

@@ -24,7 +24,7 @@ from services.errors import DomainError, NotFound, PermissionDenied, ValidationF
 from services.storage import StorageUnavailable
 from web.jsonbody import BadJSON, read_json
 from web.keys import PUBLIC_ORIGIN_KEY
-from web.session import current_user, request_lang
+from web.session import current_user, guess_lang, request_lang
 
 log = logging.getLogger("kontakt.api")
 PATH_PARAM = re.compile(r"{(\w+)}")
@@ -95,6 +95,48 @@ def storage_down(exc: Exception, lang: str) -> web.Response:
 
 def not_found(what: str, lang: str) -> web.Response:
     return said(404, NOT_FOUND, lang, what=thing_label(what, lang))
+
+
+async def open_upload(request: web.Request, before: Callable[[Any, str], Any] | None = None
+                      ) -> tuple[Any, str, Any] | web.Response:
+    """(user, language, the multipart part named "file") of an upload, or the refusal:
+    another site, not signed in, ``before(user, lang)``'s own refusal (a right checked
+    before anything is read), not multipart, no file."""
+    if reason := cross_site_refusal(request):
+        return said(403, reason, guess_lang(request))
+    user = await current_user(request)
+    if user is None:
+        return said(401, SIGN_IN_FIRST, guess_lang(request))
+    lang = str(user.language)
+    if before is not None and (refused := before(user, lang)) is not None:
+        return refused
+    if not request.content_type.startswith("multipart/"):
+        return said(415, SEND_MULTIPART, lang)
+    reader = await request.multipart()
+    part = await reader.next()
+    while part is not None and part.name != "file":
+        part = await reader.next()
+    if part is None:
+        return refusal(["body", "file"], NO_FILE, "missing", lang)
+    return user, lang, part
+
+
+async def read_upload(request: web.Request, limit: int,
+                      before: Callable[[Any, str], Any] | None = None
+                      ) -> tuple[Any, str, str, bytes] | web.Response:
+    """(user, language, filename, bytes) of an upload's "file" of up to ``limit`` bytes
+    (read in pieces, refused with a 413 as soon as it is larger), or the refusal."""
+    got = await open_upload(request, before)
+    if isinstance(got, web.Response):
+        return got
+    user, lang, part = got
+    chunks, size = [], 0
+    while chunk := await part.read_chunk(256 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return said(413, TOO_LARGE, lang, mb=max(1, limit // 2**20))
+        chunks.append(chunk)
+    return user, lang, part.filename or "", b"".join(chunks)
 
 
 def detail_item(loc: list[Any], msg: str, kind: str, lang: str,

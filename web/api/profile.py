@@ -52,36 +52,14 @@ def _user_id(request: web.Request) -> int | None:
 async def photo_upload(request: web.Request) -> web.StreamResponse:
     """POST /api/v1/staff/{user_id}/photo (multipart, field "file")."""
     from services.errors import DomainError, PermissionDenied, ValidationFailed
-    from web.api.framework import (
-        NO_FILE,
-        NO_RIGHT,
-        SEND_MULTIPART,
-        SIGN_IN_FIRST,
-        cross_site_refusal,
-        not_found,
-        refusal,
-        said,
-    )
-    from web.session import current_user, guess_lang
+    from web.api.framework import NO_RIGHT, not_found, read_upload, refusal, said
 
-    if reason := cross_site_refusal(request):
-        return said(403, reason, guess_lang(request))
-    user = await current_user(request)
-    if user is None:
-        return said(401, SIGN_IN_FIRST, guess_lang(request))
-    lang = str(user.language)
     user_id = _user_id(request)
-    if user_id is None:
-        return not_found("person", lang)
-    if not request.content_type.startswith("multipart/"):
-        return said(415, SEND_MULTIPART, lang)
-    reader = await request.multipart()
-    part = await reader.next()
-    while part is not None and part.name != "file":
-        part = await reader.next()
-    if part is None:
-        return refusal(["body", "file"], NO_FILE, "missing", lang)
-    content = bytes(await part.read(decode=False))
+    got = await read_upload(request, svc.PHOTO_MAX, lambda _user, lang: None
+                            if user_id is not None else not_found("person", lang))
+    if isinstance(got, web.Response):
+        return got
+    user, lang, _name, content = got
     try:
         await svc.do_set_photo(user, user_id, content, request.app[FILES_KEY],
                                source=request_source(request))

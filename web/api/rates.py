@@ -15,9 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from models import CurrencyRate, User
 from services import rates as svc
 from services.errors import PermissionDenied, ValidationFailed
-from web.api.bank import read_upload
 from web.api.deal_schemas import money
-from web.api.framework import NO_RIGHT, refusal, said
+from web.api.framework import NO_RIGHT, read_upload, refusal, said
 from web.api.routes import api
 
 TAGS = ["rates"]
