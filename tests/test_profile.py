@@ -100,6 +100,17 @@ async def test_api_profile_and_photo(service, emulator, make_staff):
     form = FormData()
     form.add_field("file", PNG, filename="me.png", content_type="image/png")
     assert (await http.post(f"/api/v1/staff/{olga.id}/photo", data=form)).status == 403
+    form = FormData()  # too large: refused while read, in Russian
+    form.add_field("file", PNG + b"\x00" * svc.PHOTO_MAX, filename="big.png",
+                   content_type="image/png")
+    resp = await http.post(f"/api/v1/staff/{ivan.id}/photo", data=form)
+    assert resp.status == 413 and "5 МБ" in (await resp.json())["detail"]
+    form = FormData()
+    form.add_field("file", PNG, filename="me.png", content_type="image/png")
+    resp = await http.post("/api/v1/staff/99999999999/photo", data=form)
+    assert resp.status == 404
+    resp = await http.post(f"/api/v1/staff/{ivan.id}/photo", data=b"raw")
+    assert resp.status == 415
     assert (await http.get(f"/api/v1/staff/{olga.id}/photo")).status == 404
     page = await (await http.get(f"/app/profile/{olga.id}")).text()
     assert "не вам" in page
