@@ -27,13 +27,19 @@ from web.api.framework import (
     refusal,
     said,
 )
-from web.imports import MAX_UPLOAD, STOPPED, ImportJob, _user_or_problem
+from web.imports import (
+    MAX_UPLOAD,
+    MIME,
+    STOPPED,
+    ImportJob,
+    _user_or_problem,
+    file_response,
+    job_canceller,
+)
 from web.keys import SETTINGS_KEY
 
 log = logging.getLogger("kontakt.import")
 JOBS: web.AppKey[dict[str, ImportJob]] = web.AppKey("catalogue_jobs", dict)
-MIME = {"csv": "text/csv; charset=utf-8",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 def _report(r: catalogue_io.IOReport, lang: str) -> dict:
@@ -134,11 +140,6 @@ def _format(request: web.Request, lang: str) -> tuple[str | None, web.StreamResp
     return fmt, None
 
 
-def _file(data: bytes, fmt: str, name: str) -> web.Response:
-    return web.Response(body=data, headers={
-        "Content-Type": MIME[fmt], "Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
-
-
 async def export_catalogue(request: web.Request) -> web.StreamResponse:
     user, err = await _user_or_problem(request, write=False)
     if err:
@@ -148,7 +149,7 @@ async def export_catalogue(request: web.Request) -> web.StreamResponse:
     if err:
         return err
     data = await catalogue_io.export_catalogue(user, fmt=fmt, gettext=gettext_for(lang))
-    return _file(data, fmt, "catalogue")
+    return file_response(data, fmt, "catalogue")
 
 
 async def export_stock(request: web.Request) -> web.StreamResponse:
@@ -163,13 +164,7 @@ async def export_stock(request: web.Request) -> web.StreamResponse:
     warehouse_id = int(raw) if raw.isdigit() and len(raw) < 10 else None
     data = await catalogue_io.export_stock(user, warehouse_id=warehouse_id, fmt=fmt,
                                            gettext=gettext_for(lang))
-    return _file(data, fmt, "stock")
-
-
-async def _cancel(app: web.Application) -> None:
-    for job in app[JOBS].values():
-        if job.task is not None and not job.task.done():
-            job.task.cancel()
+    return file_response(data, fmt, "stock")
 
 
 def setup_catalogue_files(app: web.Application) -> None:
@@ -178,4 +173,4 @@ def setup_catalogue_files(app: web.Application) -> None:
     app.router.add_get("/api/v1/catalogue/import/{job_id}", status)
     app.router.add_get("/api/v1/catalogue/export", export_catalogue)
     app.router.add_get("/api/v1/stock/export", export_stock)
-    app.on_shutdown.append(_cancel)
+    app.on_shutdown.append(job_canceller(JOBS))

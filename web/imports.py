@@ -208,17 +208,26 @@ async def export(request: web.Request) -> web.StreamResponse:
 
     data = await exporter.export_clients(user, filters=_client_filters(request), fmt=fmt,
                                          gettext=translator(str(user.language)))
-    mime = ("text/csv; charset=utf-8" if fmt == "csv" else
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return file_response(data, fmt, "clients")
+
+
+MIME = {"csv": "text/csv; charset=utf-8",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def file_response(data: bytes, fmt: str, name: str) -> web.Response:
+    """An exported CSV or XLSX as a download named ``name.fmt``."""
     return web.Response(body=data, headers={
-        "Content-Type": mime,
-        "Content-Disposition": f'attachment; filename="clients.{fmt}"'})
+        "Content-Type": MIME[fmt], "Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
 
 
-async def cancel_jobs(app: web.Application) -> None:
-    for job in app[JOBS_KEY].values():
-        if job.task is not None and not job.task.done():
-            job.task.cancel()
+def job_canceller(key: web.AppKey):
+    """An on_shutdown hook cancelling the import jobs still running under ``key``."""
+    async def cancel(app: web.Application) -> None:
+        for job in app[key].values():
+            if job.task is not None and not job.task.done():
+                job.task.cancel()
+    return cancel
 
 
 def setup_imports(app: web.Application) -> None:
@@ -227,4 +236,4 @@ def setup_imports(app: web.Application) -> None:
     app.router.add_post("/api/v1/imports/{job_id}/run", run)
     app.router.add_get("/api/v1/imports/{job_id}", status)
     app.router.add_get("/api/v1/clients/export", export)
-    app.on_shutdown.append(cancel_jobs)
+    app.on_shutdown.append(job_canceller(JOBS_KEY))
