@@ -88,7 +88,7 @@ class LedgerEntry(Model):
         table = "ledger_entry"
         indexes = [Index(fields=["client_id", "currency", "kind"]),
                    Index(fields=["kind", "due"]), Index(fields=["order_id"]),
-                   Index(fields=["dated"])]
+                   Index(fields=["dated"]), Index(fields=["bank_line_id"])]
 
 
 class Allocation(Model):
