@@ -189,6 +189,10 @@ class ClientManager(Model):
 
     class Meta:
         table = "client_manager"
+        # whose clients (visibility, reports) and a client's managers (the card, the
+        # main manager of reports): both by the current rows
+        indexes = [Index(fields=["user_id", "unassigned_at"]),
+                   Index(fields=["client_id", "unassigned_at"])]
 
 
 class Document(Model):

@@ -200,13 +200,12 @@ class Exposure:
 
 async def _sums(client_id: int, order_id: int | None) -> tuple[dict[str, int], dict[str, int]]:
     """Cents per currency: the net open receivables, the uninvoiced orders."""
-    where = f"e.client_id = {int(client_id)}"
+    # the open debits less the free credits of a currency are its debits less its
+    # credits (an allocation takes as much off one as off the other): one indexed sum
     debts = await q.rows(f"""
-        SELECT x.currency AS cur, SUM(x.v) AS v FROM (
-          SELECT d.currency, d.open AS v FROM ({q.open_debits(where)}) d
-          UNION ALL
-          SELECT c.currency, -c.free FROM ({q.free_credits(where)}) c
-        ) x GROUP BY x.currency""")
+        SELECT e.currency AS cur, SUM({q.SIGNED}) AS v FROM ledger_entry e
+        WHERE e.client_id = {int(client_id)} AND e.void = FALSE
+        GROUP BY e.currency""")
     states = ", ".join(f"'{s.value}'" for s in COUNTED)
     other = f"AND o.id <> {int(order_id)}" if order_id else ""
     orders = await q.rows(f"""
@@ -256,9 +255,8 @@ async def _oldest_overdue(client_id: int, on: date, days: int) -> dict[str, Any]
 
     edge = q.lit(on - timedelta(days=days))
     found = await q.rows(f"""
-        SELECT * FROM ({q.open_debits(f"e.client_id = {int(client_id)}")}) d
-        WHERE d.open > 0 AND d.due IS NOT NULL AND d.due < {edge}
-        ORDER BY d.due, d.id LIMIT 1""")
+        SELECT * FROM ({q.open_debits(f"e.client_id = {int(client_id)} AND e.due < {edge}")}) d
+        WHERE d.open > 0 ORDER BY d.due, d.id LIMIT 1""")
     return found[0] if found else None
 
 

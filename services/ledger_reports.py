@@ -50,16 +50,33 @@ def _by(by: str) -> tuple[str, str]:
     return BY[by]
 
 
-def _open_on(on: date, scope: str) -> str:
-    """The debits dated by ``on`` with what was open that day."""
+async def _settled_by(on: date) -> bool:
+    """True when no entry is dated after ``on`` (the usual report: today): then what was
+    open that day is what is open now, read without the credits' dates."""
+    found = await q.rows(f"SELECT 1 AS x FROM ledger_entry e WHERE e.dated > {q.lit(on)} "
+                         f"LIMIT 1")
+    return not found
+
+
+async def _open_parts(on: date, scope: str, bucket: str = "''") -> str:
+    """Rows (client_id, currency, b, v) whose sum per group is what was open on ``on``
+    (cents): each debit dated by then (+ its amount) and each allocation to it by a credit
+    dated by then (− its amount); ``bucket`` (over the debit ``e``) gives ``b``.
+
+    Summing the two sides is what the ledger's open amounts add up to (no debit is paid
+    more than its amount), without grouping the allocations per debit first; when
+    nothing is dated after ``on`` the dates are not read at all."""
     day = q.lit(on)
-    return (f"SELECT e.id AS id, e.client_id AS client_id, e.currency AS currency, "
-            f"e.legal_entity_id AS legal_entity_id, e.due AS due, "
-            f"{q.cents('e.amount')} - COALESCE((SELECT SUM({q.cents('a.amount')}) FROM "
-            f"allocation a JOIN ledger_entry cr ON cr.id = a.credit_id WHERE "
-            f"a.debit_id = e.id AND cr.dated <= {day}), 0) AS open "
-            f"FROM ledger_entry e WHERE e.void = FALSE AND e.kind IN ({q.DEBIT_KINDS}) "
-            f"AND e.dated <= {day} AND {scope}")
+    settled = await _settled_by(on)
+    debits = (f"e.void = FALSE AND e.kind IN ({q.DEBIT_KINDS}) AND {scope}"
+              + ("" if settled else f" AND e.dated <= {day}"))
+    by_then = "" if settled else f" JOIN ledger_entry cr ON cr.id = a.credit_id " \
+                                 f"AND cr.dated <= {day}"
+    return (f"SELECT e.client_id AS client_id, e.currency AS currency, {bucket} AS b, "
+            f"{q.cents('e.amount')} AS v FROM ledger_entry e WHERE {debits} "
+            f"UNION ALL SELECT e.client_id, e.currency, {bucket}, -{q.cents('a.amount')} "
+            f"FROM allocation a JOIN ledger_entry e ON e.id = a.debit_id{by_then} "
+            f"WHERE {debits}")
 
 
 async def aging(actor: User, on: date, *, by: str = "client", department_id: int | None = None,
@@ -67,13 +84,18 @@ async def aging(actor: User, on: date, *, by: str = "client", department_id: int
     key, name = _by(by)
     scope = await q.client_scope(actor, department_id=department_id, manager_id=manager_id)
     edges = [q.lit(on - timedelta(days=n)) for n in (0, 30, 60, 90)]
-    bucket = (f"CASE WHEN d.due IS NULL OR d.due >= {edges[0]} THEN 'current' "
-              f"WHEN d.due >= {edges[1]} THEN 'd1_30' WHEN d.due >= {edges[2]} THEN 'd31_60' "
-              f"WHEN d.due >= {edges[3]} THEN 'd61_90' ELSE 'over_90' END")
+    bucket = (f"CASE WHEN e.due IS NULL OR e.due >= {edges[0]} THEN 'current' "
+              f"WHEN e.due >= {edges[1]} THEN 'd1_30' WHEN e.due >= {edges[2]} THEN 'd31_60' "
+              f"WHEN e.due >= {edges[3]} THEN 'd61_90' ELSE 'over_90' END")
+    # summed per client first; the manager or department of each client is looked up
+    # once per client and bucket, not once per invoice
     found = await q.rows(f"""
         SELECT x.k AS k, {name} AS name, x.currency AS cur, x.b AS b, SUM(x.open) AS open
-        FROM (SELECT {key} AS k, d.currency AS currency, {bucket} AS b, d.open AS open
-              FROM ({_open_on(on, scope)}) d WHERE d.open > 0) x
+        FROM (SELECT {key} AS k, d.currency AS currency, d.b AS b, d.open AS open
+              FROM (SELECT y.client_id AS client_id, y.currency AS currency, y.b AS b,
+                           SUM(y.v) AS open
+                    FROM ({await _open_parts(on, scope, bucket)}) y
+                    GROUP BY y.client_id, y.currency, y.b HAVING SUM(y.v) <> 0) d) x
         GROUP BY x.k, x.currency, x.b""")
     rows: dict[tuple, AgingRow] = {}
     for r in found:
@@ -99,7 +121,8 @@ async def dso(actor: User, on: date, *, days: int = 90, department_id: int | Non
     since, day = q.lit(on - timedelta(days=int(days))), q.lit(on)
     found = await q.rows(f"""
         SELECT x.cur AS cur, SUM(x.open) AS open, SUM(x.sold) AS sold FROM (
-          SELECT d.currency AS cur, d.open AS open, 0 AS sold FROM ({_open_on(on, scope)}) d
+          SELECT d.currency AS cur, d.v AS open, 0 AS sold
+          FROM ({await _open_parts(on, scope)}) d
           UNION ALL
           SELECT e.currency, 0, {q.cents('e.amount')} FROM ledger_entry e
           WHERE e.void = FALSE AND e.kind = '{EntryKind.INVOICE.value}'

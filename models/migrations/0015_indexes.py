@@ -1,7 +1,6 @@
 from tortoise import migrations
-from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
-
+from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
     dependencies = [('kontakt', '0014_settlements')]
@@ -9,6 +8,14 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        ops.AddIndex(
+            model_name='ClientManager',
+            index=Index(fields=['user_id', 'unassigned_at']),
+        ),
+        ops.AddIndex(
+            model_name='ClientManager',
+            index=Index(fields=['client_id', 'unassigned_at']),
+        ),
         ops.AddIndex(
             model_name='LedgerEntry',
             index=Index(fields=['bank_line_id']),
