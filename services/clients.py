@@ -103,6 +103,24 @@ async def visible_clients(actor: User, *, archived: bool | None = False) -> Quer
     return qs.filter(id__in=Subquery(managed.values("client_id")))
 
 
+async def visible_filter(actor: User, relation: str = "client") -> Q:
+    """A filter for rows of another model that belong to a current client ``actor`` sees
+    through its foreign key ``relation``: a join on the client for an admin, the
+    managers' rows for the others — never a subquery listing every client (sorted by
+    name, as the model orders them) for each row asked."""
+    if actor is None or not actor.is_active:
+        raise PermissionDenied("not staff")
+    current = Q(**{f"{relation}__archived_at__isnull": True})
+    if actor.role == Role.ADMIN:
+        return current
+    if actor.role == Role.HEAD and actor.department_id is not None:
+        depts = await department_subtree_ids(actor.department_id)
+        managed = ClientManager.filter(unassigned_at=None, user__department_id__in=list(depts))
+    else:
+        managed = ClientManager.filter(unassigned_at=None, user_id=actor.id)
+    return current & Q(**{f"{relation}_id__in": Subquery(managed.values("client_id"))})
+
+
 async def get_client(actor: User, client_id: int, *, with_archived: bool = False) -> Client:
     """A current client ``actor`` may see; ``with_archived``: an archived one too (its
     card and history are read; nothing changes an archived client but restoring it)."""

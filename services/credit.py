@@ -73,11 +73,6 @@ class CompanyCredit:
     controller_id: int | None = None
 
 
-async def _setting(key: str, default: Any) -> Any:
-    row = await Setting.get_or_none(key=key)
-    return default if row is None else row.value
-
-
 def _days(raw: Any, where: str = "overdue_days") -> int:
     try:
         days = int(str(raw).strip()) if not isinstance(raw, bool) else -1
@@ -90,13 +85,14 @@ def _days(raw: Any, where: str = "overdue_days") -> int:
 
 
 async def company_credit() -> CompanyCredit:
-    days = await _setting(OVERDUE_DAYS, DEFAULT_DAYS)
+    found = dict(await Setting.filter(key__in=[OVERDUE_DAYS, CONTROLLER, BLOCK_OVERDUE])
+                 .values_list("key", "value"))
     try:
-        days = _days(days)
+        days = _days(found.get(OVERDUE_DAYS, DEFAULT_DAYS))
     except ValidationFailed:
         days = DEFAULT_DAYS
-    controller = await _setting(CONTROLLER, None)
-    return CompanyCredit(days, bool(await _setting(BLOCK_OVERDUE, False)),
+    controller = found.get(CONTROLLER)
+    return CompanyCredit(days, bool(found.get(BLOCK_OVERDUE, False)),
                          int(controller) if isinstance(controller, int) else None)
 
 
@@ -132,12 +128,12 @@ class Limit:
     own_days: bool          # the client's own number of days
 
 
-async def limit_of(client_id: int) -> Limit | None:
+async def limit_of(client_id: int, company: CompanyCredit | None = None) -> Limit | None:
     """The client's limit (no access check: the checks' own use)."""
     row = await CreditLimit.get_or_none(client_id=client_id)
     if row is None:
         return None
-    company = await company_credit()
+    company = company or await company_credit()
     return Limit(Decimal(row.amount), row.currency, row.overdue_days or company.overdue_days,
                  row.overdue_days is not None)
 
@@ -270,8 +266,8 @@ async def refusal(order: Order, on: date, *, overrides: bool = True) -> CreditRe
     module's docstring). ``overrides=False``: as if no exception were approved."""
     if overrides and await _approved(order):
         return None
-    limit = await limit_of(order.client_id)
     company = await company_credit()
+    limit = await limit_of(order.client_id, company)
     if limit is not None or company.block_overdue:
         days = limit.overdue_days if limit else company.overdue_days
         late = await _oldest_overdue(order.client_id, on, days)
@@ -314,7 +310,7 @@ async def check(actor: User, order_id: int, on: date | None = None) -> CreditRef
     from services.ledger import today_of
     from services.orders import get_order
 
-    order = await get_order(actor, order_id)
+    order = await get_order(actor, order_id, related=False)
     return await refusal(order, on or today_of(actor))
 
 

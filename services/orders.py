@@ -50,7 +50,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from models import (
@@ -89,14 +88,16 @@ class OrderResult:
 
 # ---- reading ---------------------------------------------------------------------------------
 
-async def get_order(actor: User, order_id: int) -> Order:
-    from services.clients import visible_clients
+async def get_order(actor: User, order_id: int, *, related: bool = True) -> Order:
+    """An order of a client ``actor`` sees, with what its card shows (``related=False``:
+    the order alone, as the credit check reads it)."""
+    from services.clients import visible_filter
 
-    clients = await visible_clients(actor)
-    order = await Order.filter(id=order_id, client_id__in=Subquery(clients.values("id"))
-                               ).select_related(
-        "client", "owner", "price_list", "warehouse", "own_entity", "legal_entity",
-        "deal").first()
+    qs = Order.filter(await visible_filter(actor), id=order_id)
+    if related:
+        qs = qs.select_related("client", "owner", "price_list", "warehouse", "own_entity",
+                               "legal_entity", "deal")
+    order = await qs.first()
     if order is None:
         raise NotFound("order")
     return order
