@@ -107,6 +107,7 @@ async def ensure_processes() -> None:
     a database that has the others; one an admin archived keeps its code and stays
     archived (safe to call from two replicas at once)."""
     have = set(await ProcessType.all().values_list("code", flat=True))
+    made: set[str] = set()
     for order, seed in enumerate(SEEDS):
         if seed["code"] in have:
             continue
@@ -120,9 +121,14 @@ async def ensure_processes() -> None:
                           position=n, probability=prob, requires=req,
                           days_limit=rest[0] if rest else None)
                     for n, (code, name, kind, prob, req, *rest) in enumerate(seed["stages"])])
+            made.add(seed["code"])
         except IntegrityError:  # seeded meanwhile by another process
             pass
+    # the follow-on process is linked when either side is seeded now: a page view never
+    # writes, and an admin who took a link away keeps it away
     for code, after in NEXT.items():
+        if code not in made and after not in made:
+            continue
         following = await ProcessType.get_or_none(code=after)
         if following is not None:
             await ProcessType.filter(code=code, next_process_id=None).update(

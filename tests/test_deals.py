@@ -66,6 +66,13 @@ async def test_u1_seeded_processes_have_open_won_and_lost_stages(database_url, m
     again = await ProcessType.all().order_by("sort_order", "id")
     assert [(p.code, p.archived) for p in again] == [
         ("sale", False), ("execution", False), ("claim", True), ("partner", False)]
+    # a sale goes on as its execution when seeded; an admin who took that away keeps it
+    # away: seeding again (every card view) writes nothing
+    sale = await ProcessType.get(code="sale")
+    assert sale.next_process_id == (await ProcessType.get(code="execution")).id
+    await ProcessType.filter(id=sale.id).update(next_process_id=None)
+    await processes.ensure_processes()
+    assert (await ProcessType.get(id=sale.id)).next_process_id is None
 
 
 async def test_u2_create_move_win_with_history_and_time_in_stage(database_url, make_staff):
