@@ -85,12 +85,3 @@ async def _paged(qs: QuerySet[Client], sort: str, page: int, per_page: int
     total = await qs.count()
     rows = await qs.order_by(sort, "id").offset((max(page, 1) - 1) * per_page).limit(per_page)
     return rows, total
-
-
-async def visible_page(actor: User, *, sort: str, page: int, per_page: int,
-                       archived: bool = False) -> tuple[list[Client], int]:
-    """The API's list: one page of every client ``actor`` may see (the archived ones
-    instead with ``archived``), by ``sort`` (a column, ``-`` for descending; the caller
-    checks it), and the total."""
-    return await _paged(await visible_clients(actor, archived=archived), sort, page,
-                        per_page)
