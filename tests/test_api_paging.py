@@ -12,8 +12,8 @@ import io
 import pytest
 
 from models import AuditLog, Role
-from services import mailings, messaging, segments
 from services import clients as client_svc
+from services import mailings, messaging, segments
 from tests.test_web import signed_in
 
 
@@ -147,3 +147,19 @@ async def test_client_page_bounds_are_refused_readably(service, emulator, make_s
         assert resp.status == 422, query
         item = (await resp.json())["detail"][0]
         assert item["loc"] == ["query", query.split("=")[0]] and item["msg"], item
+
+
+async def test_staff_directory_is_searched_and_paged(service, emulator, make_staff):
+    admin = await make_staff(Role.ADMIN, language="en", name="Aaron Admin")
+    for n in range(12):
+        await make_staff(Role.MANAGER, language="en", name=f"Worker {n:02}")
+    await signed_in(service, emulator, admin)
+    c = service.client
+    page = await (await c.get("/api/v1/staff?per_page=5&page=3")).json()
+    assert page["total"] == 13
+    assert [p["full_name"] for p in page["items"]] == ["Worker 09", "Worker 10", "Worker 11"]
+    found = await (await c.get("/api/v1/staff?q=WORKER&per_page=5&page=3")).json()
+    assert found["total"] == 12 and [p["full_name"] for p in found["items"]] == [
+        "Worker 10", "Worker 11"]
+    for query in ("per_page=0", "per_page=10000", "page=0"):
+        assert (await c.get(f"/api/v1/staff?{query}")).status == 422, query
