@@ -51,8 +51,12 @@ class MessageCB(CallbackData, prefix="ms"):
 
 
 class MailingCB(CallbackData, prefix="ml"):
-    action: str  # open | start | pause | resume | cancel | list
+    action: str  # open | start | pause | resume | cancel
     mailing_id: int = 0
+
+
+class MailingsPageCB(CallbackData, prefix="mlp"):
+    page: int = 0  # /mailings, from the newest
 
 
 class DealCB(CallbackData, prefix="dl"):

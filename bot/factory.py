@@ -18,6 +18,8 @@ from bot.middlewares import InFlightMiddleware, StaffI18nMiddleware, StaffMiddle
 from bot.routers.activities import build_activities_router
 from bot.routers.calendar_sync import build_calendar_sync_router
 from bot.routers.client_archive import build_client_archive_router
+from bot.routers.client_history import build_client_history_router
+from bot.routers.client_search import build_client_search_router
 from bot.routers.clients import build_cancel_router, build_clients_router
 from bot.routers.contacts import build_contacts_router
 from bot.routers.credit import build_credit_router
@@ -114,6 +116,8 @@ def build_dispatcher(
         build_quicklog_in_search_router(),
         build_contacts_router(),
         build_clients_router(),
+        build_client_search_router(),
+        build_client_history_router(),
         build_client_archive_router(),
         build_activities_router(),
         build_deals_router(),

@@ -61,23 +61,23 @@ async def filtered(actor: User, f: ClientFilters) -> QuerySet[Client] | None:
 async def client_page(actor: User, f: ClientFilters, *, sort: str = "name", page: int = 1,
                       per_page: int = 25) -> tuple[list[Client], int]:
     """One page of the list and the total; an unknown segment or node is dropped."""
+    sort = sort if sort in SORTS else "name"
     try:
-        qs = await filtered(actor, f)
+        return await filtered_page(actor, f, sort=sort, page=page, per_page=per_page)
     except NotFound:
         f.segment_id = f.node_id = None
-        qs = await filtered(actor, f)
+        return await filtered_page(actor, f, sort=sort, page=page, per_page=per_page)
+
+
+async def filtered_page(actor: User, f: ClientFilters, *, sort: str, page: int,
+                        per_page: int) -> tuple[list[Client], int]:
+    """One page of the clients under ``f`` (the API's list and the bot's search) by
+    ``sort`` (a column, ``-`` for descending; the caller checks it), and the total,
+    both counted in SQL; a segment or node ``actor`` may not use raises NotFound."""
+    qs = await filtered(actor, f)
     if qs is None:
         return [], 0
-    return await _paged(qs, sort if sort in SORTS else "name", page, per_page)
-
-
-async def visible_page(actor: User, *, sort: str, page: int, per_page: int,
-                       archived: bool = False) -> tuple[list[Client], int]:
-    """The API's list: one page of every client ``actor`` may see (the archived ones
-    instead with ``archived``), by ``sort`` (a column, ``-`` for descending; the caller
-    checks it), and the total."""
-    return await _paged(await visible_clients(actor, archived=archived), sort, page,
-                        per_page)
+    return await _paged(qs, sort, page, per_page)
 
 
 async def _paged(qs: QuerySet[Client], sort: str, page: int, per_page: int

@@ -167,12 +167,6 @@ async def list_mailings(actor: User, limit: int = 50, offset: int = 0) -> list[M
     return await _mailings_of(actor).order_by("-id").offset(max(offset, 0)).limit(limit)
 
 
-async def mailing_ids(actor: User, limit: int = 50) -> list[int]:
-    """The ids of the newest mailings: all for admins, one's own for others (the API's
-    list, each read through :func:`progress`, which checks the right)."""
-    return await _mailings_of(actor).order_by("-id").limit(limit).values_list("id", flat=True)
-
-
 def _mailings_of(actor: User) -> QuerySet[Mailing]:
     return Mailing.all() if actor.role == Role.ADMIN else Mailing.filter(created_by_id=actor.id)
 
@@ -181,8 +175,21 @@ async def mailings_with_counts(actor: User, limit: int = 50, offset: int = 0
                                ) -> list[dict[str, Any]]:
     """The mailings page: :func:`list_mailings` with each one's :func:`counts`, in
     three grouped queries for the whole page, not three per mailing."""
-    mailings = await list_mailings(actor, limit, offset)
+    return await _with_counts(await list_mailings(actor, limit, offset))
+
+
+async def mailing_page(actor: User, *, limit: int = 50, offset: int = 0
+                       ) -> tuple[list[dict[str, Any]], int]:
+    """A page of :func:`mailings_with_counts` (the bot's list, the API's) and how many
+    mailings one may see in all."""
+    items = await mailings_with_counts(actor, limit, offset)
+    return items, await _mailings_of(actor).count()
+
+
+async def _with_counts(mailings: list[Mailing]) -> list[dict[str, Any]]:
     ids = [m.id for m in mailings]
+    if not ids:
+        return []
     by_state: dict[int, dict[str, int]] = {i: {} for i in ids}
     sent: dict[int, dict[str, int]] = {i: {} for i in ids}
     reasons: dict[int, dict[str, int]] = {i: {} for i in ids}

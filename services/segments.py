@@ -160,9 +160,9 @@ async def count_members(actor: User, segment_or_rules: Segment | int | Any) -> i
     return await (await members(actor, segment_or_rules)).count()
 
 
-async def member_page(actor: User, segment_or_rules: Segment | int | Any, *, limit: int
-                      ) -> tuple[list[Client], int]:
-    """The first ``limit`` members by name, and how many there are."""
+async def member_page(actor: User, segment_or_rules: Segment | int | Any, *, limit: int,
+                      offset: int = 0) -> tuple[list[Client], int]:
+    """``limit`` members by name from ``offset``, and how many there are."""
     qs = await members(actor, segment_or_rules)
-    rows = await qs.order_by("name").limit(limit)
+    rows = await qs.order_by("name", "id").offset(max(offset, 0)).limit(limit)
     return rows, await qs.count()

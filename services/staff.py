@@ -245,15 +245,19 @@ async def list_staff(actor: User, *, include_dismissed: bool = False) -> list[Us
 
 
 async def staff_page(actor: User, *, query: str | None = None, include_dismissed: bool = False,
-                     page: int = 1, per_page: int = 50) -> tuple[list[User], int]:
+                     page: int = 1, per_page: int = 50, exclude_id: int | None = None
+                     ) -> tuple[list[User], int]:
     """The directory a page at a time (by name), narrowed by a search like
-    :func:`search_staff`; the dismissed too for those who may see them."""
+    :func:`search_staff`; the dismissed too for those who may see them; without
+    ``exclude_id`` (a person picking whom to report to is not among the choices)."""
     await require(actor, Action.VIEW_STAFF)
     qs = User.all()
     if include_dismissed:
         await require(actor, Action.VIEW_DISMISSED)
     else:
         qs = qs.filter(status=StaffStatus.ACTIVE)
+    if exclude_id is not None:
+        qs = qs.exclude(id=exclude_id)
     for word in fold(query or "").split()[:5]:
         qs = qs.filter(search_text__contains=word)
     total = await qs.count()

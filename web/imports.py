@@ -20,7 +20,7 @@ from aiohttp import web
 from kontakt.errors import domain_message, error_line, error_message, field_label, gettext_for
 from services import bounded, exporter, importer, tabular
 from services.documents import safe_filename
-from services.errors import N_, DomainError, ValidationFailed
+from services.errors import N_, DomainError, NotFound, ValidationFailed
 from web.api.framework import (
     NO_FILE,
     SEND_JSON,
@@ -206,8 +206,13 @@ async def export(request: web.Request) -> web.StreamResponse:
     from kontakt.i18n import translator
     from web.pages import _client_filters
 
-    data = await exporter.export_clients(user, filters=_client_filters(request), fmt=fmt,
-                                         gettext=translator(str(user.language)))
+    try:
+        data = await exporter.export_clients(user, filters=_client_filters(request), fmt=fmt,
+                                             gettext=translator(str(user.language)))
+    except NotFound as exc:  # a segment or group one may not use: said, not a 500
+        return not_found(str(exc), str(user.language))
+    except ValidationFailed as exc:  # a group whose rule cannot be read
+        return refusal(["query", exc.field], exc, "value_error", str(user.language))
     return file_response(data, fmt, "clients")
 
 

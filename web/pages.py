@@ -240,19 +240,24 @@ async def clients_page(request: web.Request) -> web.Response:
 
 
 def _client_filters(request: web.Request):
+    """The list's filters from the query: the Mini App's names (``segment``, ``node``,
+    ``list``, ``archived=1``) or the API's (``segment_id``, ``node_id``, ``list_type``,
+    ``archived=true``) — the export (web/imports.py) serves both."""
     from services.clientlist import LIST_TYPES, ClientFilters
 
-    def number(name: str) -> int | None:
-        raw = request.query.get(name, "")
+    def value(*names: str) -> str:
+        return next((request.query[n] for n in names if request.query.get(n)), "")
+
+    def number(*names: str) -> int | None:
+        raw = value(*names)
         return int(raw) if raw.isdigit() and len(raw) < 10 else None
 
-    list_type = request.query.get("list", "")
+    list_type = value("list", "list_type")
     return ClientFilters(q=(request.query.get("q") or "").strip()[:200] or None,
-                         segment_id=number("segment"), node_id=number("node"),
+                         segment_id=number("segment", "segment_id"),
+                         node_id=number("node", "node_id"),
                          list_type=list_type if list_type in LIST_TYPES else None,
-                         archived=request.query.get("archived") == "1")
-
-
+                         archived=request.query.get("archived") in ("1", "true"))
 
 
 async def calendar_page(request: web.Request) -> web.Response:

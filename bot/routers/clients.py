@@ -1,13 +1,14 @@
-"""Clients in the bot: search (S-11), the compact card, guided creation with
-validation (S-1, S-3), a shared Telegram contact finds or creates the person,
-a file sent while a card is open is attached to it (S-2)."""
+"""Clients in the bot: the compact card, one's own clients a page at a time, guided
+creation with validation (S-1, S-3), a shared Telegram contact finds or creates the
+person, a file sent while a card is open is attached to it (S-2). The search (S-11)
+is bot/routers/client_search.py, the card's history bot/routers/client_history.py."""
 
 from __future__ import annotations
 
 import html
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -22,12 +23,11 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import DealCB, MessageCB, PlaybookCB
 from bot.errors import validation_text
-from bot.keyboards import BTN_CLIENTS, BTN_NEW_CLIENT, pager_row
-from kontakt.history import history_line
+from bot.keyboards import BTN_NEW_CLIENT, pager_row
 from models import Client, ClientKind, User
 from services import clients as svc
 from services import documents as docs
-from services import duplicates, timeline
+from services import duplicates
 from services import managers as managers_svc
 from services.deal_lists import open_deals_of_client
 from services.errors import DomainError, NotFound, ValidationFailed
@@ -47,6 +47,8 @@ class MyClientsCB(CallbackData, prefix="mc"):
 
 
 MY_PAGE = 10
+
+
 
 
 class NewClientCB(CallbackData, prefix="nc"):
@@ -234,21 +236,7 @@ def build_clients_router() -> Router:
     router = Router(name="clients")
     router.message.filter(F.chat.type == "private")
 
-    # --- search ---------------------------------------------------------------
-    @router.message(Command("find"))
-    @router.message(F.text == BTN_CLIENTS)
-    async def find(message: Message, state: FSMContext, staff: User,
-                   command: CommandObject | None = None) -> None:
-        if command is not None and command.args:
-            await _search(message, staff, command.args)
-            await state.set_state(Search.query)
-            return
-        await state.set_state(Search.query)
-        await message.answer(_("Type a client's name, phone, email, INN/EDRPOU or a contact "
-                               "person's name."), reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[[_btn(_("📋 My clients"), MyClientsCB(page=0)),
-                              _btn(_("➕ New client"), ClientCB(action="new"))]]))
-
+    # --- my clients (the search is bot/routers/client_search.py) -----------------
     @router.message(Command("clients"))
     async def my_clients_command(message: Message, staff: User) -> None:
         text, markup = await my_clients_page(staff, 0)
@@ -264,27 +252,6 @@ def build_clients_router() -> Router:
             await query.message.edit_text(text, reply_markup=markup)  # another page
         else:
             await query.message.answer(text, reply_markup=markup)
-
-    @router.message(Search.query, F.text, ~F.text.startswith("/"))
-    async def search_text(message: Message, staff: User) -> None:
-        await _search(message, staff, message.text or "")
-
-    async def _search(message: Message, staff: User, query: str) -> None:
-        query = " ".join(query.split())[:200]  # nobody searches by more; echoed shorter
-        found = await svc.search_clients(staff, query, limit=10)
-        if not found and (hidden := await duplicates.hidden_matches(staff, query)):
-            await message.answer("\n".join(match_line(m) for m in hidden))
-            return
-        if not found:
-            shown = query if len(query) <= 60 else query[:60] + "…"
-            await message.answer(_("Nothing found for “{query}”. Try part of the name, "
-                                   "a phone or an INN.").format(query=html.escape(shown)),
-                                 reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
-                                     _btn(_("➕ New client"), ClientCB(action="new"))]]))
-            return
-        rows = [[_btn(c.name, ClientCB(action="card", client_id=c.id))] for c in found]
-        await message.answer(_("Found: {count}").format(count=len(found)),
-                             reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
     @router.callback_query(ClientCB.filter(F.action == "card"))
     async def open_card(query: CallbackQuery, callback_data: ClientCB, state: FSMContext,
@@ -311,21 +278,6 @@ def build_clients_router() -> Router:
         lines = [_("Files:")] + [
             f"• {html.escape(d.filename)} ({max(1, d.size // 1024)} KB, "
             f"{d.created_at:%d.%m.%Y})" for d in documents[:20]]
-        await query.message.answer("\n".join(lines))
-
-    @router.callback_query(ClientCB.filter(F.action == "history"))
-    async def history(query: CallbackQuery, callback_data: ClientCB, staff: User) -> None:
-        try:
-            client = await svc.get_client(staff, callback_data.client_id, with_archived=True)
-            rows = await timeline.client_history(staff, client.id, limit=15)
-        except DomainError as exc:
-            await query.answer(error_text(exc), show_alert=True)
-            return
-        lines = [f"<b>{html.escape(client.name)}</b> — " + _("history")]
-        lines += [html.escape(history_line(r, _, staff.timezone)) for r in rows]
-        if not rows:
-            lines.append(_("No changes yet."))
-        await query.answer()
         await query.message.answer("\n".join(lines))
 
     # --- files while a card is open (S-2) ----------------------------------------

@@ -1,8 +1,9 @@
-"""Mailings in the bot (K-16), for admins and heads: /mailings lists the newest with
-their progress; a mailing's card has Start, Pause, Resume and Cancel. An action taken
-here leaves one progress message in the chat, which the timed job of
-notifications.mailings keeps up to date; the end summary comes to the same chat.
-Mailings are made on the web page (a template and a segment are easier chosen there)."""
+"""Mailings in the bot (K-16), for admins and heads: /mailings lists them, the newest
+first, ten a page (◀️ ▶️) with their progress; a mailing's card has Start, Pause,
+Resume and Cancel. An action taken here leaves one progress message in the chat,
+which the timed job of notifications.mailings keeps up to date; the end summary comes
+to the same chat. Mailings are made on the web page (a template and a segment are
+easier chosen there)."""
 
 from __future__ import annotations
 
@@ -16,14 +17,16 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import MailingCB
+from bot.callbacks import MailingCB, MailingsPageCB
 from bot.errors import validation_text
+from bot.keyboards import pager_row
+from bot.routers.deal_card import put
 from models import User
 from notifications.mailings import STATES, progress_markup, progress_text
 from services import mailings as svc
 from services.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 
-SHOWN = 10
+PAGE = 10
 
 
 def _error(exc: DomainError) -> str:
@@ -34,6 +37,33 @@ def _error(exc: DomainError) -> str:
     return _("Mailings are for administrators and heads.")
 
 
+async def mailings_view(staff: User, page: int, base_url: str
+                        ) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The mailings one may see, newest first, PAGE a page with each one's progress
+    (counted for the whole page at once); a page past the end shows the last."""
+    page = max(0, page)
+    items, total = await svc.mailing_page(staff, limit=PAGE, offset=page * PAGE)
+    if not items and total:
+        page = (total - 1) // PAGE
+        items, total = await svc.mailing_page(staff, limit=PAGE, offset=page * PAGE)
+    if not total:
+        return _("No mailings yet. Make one on the Mailings page: {url}").format(
+            url=html.escape(f"{base_url}/app/mailings")), None
+    rows = []
+    for p in items:
+        m = p["mailing"]
+        label = f"📣 {m.name[:36]} · {_(STATES.get(str(m.state), str(m.state)))} · " \
+                f"{p['sent']}/{p['total'] - p['skipped']}"
+        rows.append([InlineKeyboardButton(text=label, callback_data=MailingCB(
+            action="open", mailing_id=m.id).pack())])
+    pager_row(rows, total, page, PAGE, lambda n: MailingsPageCB(page=n))
+    first = page * PAGE + 1
+    return _("📣 Mailings: {first}–{last} of {total}, the newest first. Tap one for its "
+             "progress and actions.").format(first=first, last=first + len(items) - 1,
+                                             total=total), InlineKeyboardMarkup(
+        inline_keyboard=rows)
+
+
 def build_mailings_router() -> Router:
     router = Router(name="mailings")
     router.message.filter(F.chat.type == "private")
@@ -41,24 +71,23 @@ def build_mailings_router() -> Router:
     @router.message(Command("mailings"))
     async def mailings_cmd(message: Message, staff: User, base_url: str) -> None:
         try:
-            items = await svc.list_mailings(staff, limit=SHOWN)
+            text, markup = await mailings_view(staff, 0, base_url)
         except PermissionDenied as exc:
             await message.answer(_error(exc))
             return
-        if not items:
-            await message.answer(_("No mailings yet. Make one on the Mailings page: "
-                                   "{url}").format(url=html.escape(f"{base_url}/app/mailings")))
+        await message.answer(text, reply_markup=markup)
+
+    @router.callback_query(MailingsPageCB.filter())
+    async def mailings_page(query: CallbackQuery, callback_data: MailingsPageCB, staff: User,
+                            base_url: str) -> None:
+        try:
+            text, markup = await mailings_view(staff, callback_data.page, base_url)
+        except PermissionDenied as exc:
+            await query.answer(_error(exc)[:190], show_alert=True)
             return
-        rows = []
-        for m in items:
-            p = await svc.counts(m)
-            label = f"📣 {m.name[:36]} · {_(STATES.get(str(m.state), str(m.state)))} · " \
-                    f"{p['sent']}/{p['total'] - p['skipped']}"
-            rows.append([InlineKeyboardButton(text=label, callback_data=MailingCB(
-                action="open", mailing_id=m.id).pack())])
-        await message.answer(_("📣 Mailings: the newest {count}. Tap one for its progress "
-                               "and actions.").format(count=len(items)),
-                             reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+        await query.answer()
+        if query.message is not None:
+            await put(query.message, text, markup, edit=True)
 
     @router.callback_query(MailingCB.filter(F.action == "open"))
     async def open_card(query: CallbackQuery, callback_data: MailingCB, staff: User,

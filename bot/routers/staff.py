@@ -30,16 +30,28 @@ def _pager(rows: list, total: int, page: int, make_cb) -> None:
 
 
 async def staff_list_markup(actor: User, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    """The directory, PAGE a page (counted and paged in SQL); a page past the end (people
+    dismissed meanwhile) shows the last one."""
     include_dismissed = await can(actor, Action.VIEW_DISMISSED)
-    people = await staff_service.list_staff(actor, include_dismissed=include_dismissed)
-    page = max(0, min(page, (len(people) - 1) // PAGE if people else 0))
+    page = max(0, page)
+    people, total = await staff_service.staff_page(
+        actor, include_dismissed=include_dismissed, page=page + 1, per_page=PAGE)
+    if not people and total:
+        page = (total - 1) // PAGE
+        people, total = await staff_service.staff_page(
+            actor, include_dismissed=include_dismissed, page=page + 1, per_page=PAGE)
     rows = []
-    for person in people[page * PAGE:(page + 1) * PAGE]:
+    for person in people:
         mark = "" if person.is_active else "🚫 "
         rows.append([_btn(f"{mark}{person.full_name}",
                           StaffCB(action="card", user_id=person.id, page=page))])
-    _pager(rows, len(people), page, lambda p: StaffCB(action="list", page=p))
-    text = _("Staff: {count}. Tap a person to open the card.").format(count=len(people))
+    _pager(rows, total, page, lambda p: StaffCB(action="list", page=p))
+    if total <= PAGE:
+        text = _("Staff: {count}. Tap a person to open the card.").format(count=total)
+    else:
+        first = page * PAGE + 1
+        text = _("Staff: {first}–{last} of {total}. Tap a person to open the card.").format(
+            first=first, last=first + len(people) - 1, total=total)
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -171,13 +183,17 @@ def build_staff_router() -> Router:
             await _show_card(query, actor, person.id, cb.page, _("Department changed."))
         elif cb.action == "sup":
             person = await staff_service.get_staff(actor, cb.user_id)
-            people = [p for p in await staff_service.list_staff(actor) if p.id != person.id]
-            pick = int(cb.value or 0)  # the picker's own page
-            pick = max(0, min(pick, (len(people) - 1) // PAGE if people else 0))
+            pick = max(0, int(cb.value or 0))  # the picker's own page
+            people, total = await staff_service.staff_page(
+                actor, page=pick + 1, per_page=PAGE, exclude_id=person.id)
+            if not people and total:
+                pick = (total - 1) // PAGE
+                people, total = await staff_service.staff_page(
+                    actor, page=pick + 1, per_page=PAGE, exclude_id=person.id)
             rows = [[_btn(p.full_name, StaffCB(action="setsup", user_id=person.id,
                                                page=cb.page, value=str(p.id)))]
-                    for p in people[pick * PAGE:(pick + 1) * PAGE]]
-            _pager(rows, len(people), pick, lambda n: StaffCB(
+                    for p in people]
+            _pager(rows, total, pick, lambda n: StaffCB(
                 action="sup", user_id=person.id, page=cb.page, value=str(n)))
             rows.append([_btn(_("No supervisor"), StaffCB(action="setsup", user_id=person.id,
                                                           page=cb.page, value="0"))])

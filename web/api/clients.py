@@ -15,10 +15,10 @@ from services import clients as svc
 from services import contacts as contacts_svc
 from services import documents as docs
 from services import managers as managers_svc
-from services.clientlist import visible_page
+from services.clientlist import ClientFilters, filtered_page
 from services.errors import N_, ValidationFailed
 from services.storage import StorageUnavailable
-from services.timeline import client_history as client_history_rows
+from services.timeline import client_history_page
 from web.api.framework import MAX_ID, storage_down
 from web.api.routes import api
 from web.keys import BOT_KEY, FILES_KEY, I18N_KEY
@@ -192,12 +192,19 @@ class ClientPage(BaseModel):
 
 class ClientQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    q: str | None = Field(default=None, max_length=200)
+    q: str | None = Field(default=None, max_length=200,
+                          description="a search (S-11) within the other filters")
     page: int = Field(default=1, ge=1, le=100000)
     per_page: int = Field(default=25, ge=1, le=200)
     sort: Literal["name", "-name", "created_at", "-created_at", "completeness",
                   "-completeness"] = "name"
     archived: bool = Field(default=False, description="the archived clients instead")
+    segment_id: int | None = Field(default=None, ge=1, le=MAX_ID,
+                                   description="a saved segment's members (K-14)")
+    node_id: int | None = Field(default=None, ge=1, le=MAX_ID,
+                                description="a classifier group with its subgroups (S-9)")
+    list_type: Literal["counterparty", "partner"] | None = Field(
+        default=None, description="counterparties or partners (U-3)")
 
 
 class AssignIn(BaseModel):
@@ -218,6 +225,13 @@ class HistoryItem(BaseModel):
 
 class History(BaseModel):
     items: list[HistoryItem]
+    total: int = Field(description="entries in all; page with limit and offset")
+
+
+class HistoryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=100, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
 
 
 def _source(request: web.Request) -> str:
@@ -259,16 +273,15 @@ async def _detail(user: User, client_id: int) -> ClientDetail:
     )
 
 
-@api.route("GET", "/clients", summary="Clients one may see (A-3), searched (S-11) and paged",
+@api.route("GET", "/clients", summary="Clients one may see (A-3), filtered, searched (S-11) "
+           "within the filters and paged; total counts every match",
            query=ClientQuery, response=ClientPage, tags=["clients"])
 async def clients_list(request: web.Request, user: User, query: ClientQuery):
-    if query.q:
-        found = await svc.search_clients(user, query.q, limit=query.per_page,
-                                         archived=query.archived)
-        return ClientPage(items=[ClientOut.of(c) for c in found], total=len(found), page=1,
-                          per_page=query.per_page)
-    rows, total = await visible_page(user, sort=query.sort, page=query.page,
-                                     per_page=query.per_page, archived=query.archived)
+    filters = ClientFilters(q=(query.q or "").strip() or None, segment_id=query.segment_id,
+                            node_id=query.node_id, list_type=query.list_type,
+                            archived=query.archived)
+    rows, total = await filtered_page(user, filters, sort=query.sort, page=query.page,
+                                      per_page=query.per_page)
     return ClientPage(items=[ClientOut.of(c) for c in rows], total=total, page=query.page,
                       per_page=query.per_page)
 
@@ -364,14 +377,17 @@ async def manager_unassign(request: web.Request, user: User, client_id: int, use
     return await _detail(user, client_id)
 
 
-@api.route("GET", "/clients/{client_id}/history", summary="Every change of the client (audit)",
-           response=History, tags=["clients"])
-async def client_history(request: web.Request, user: User, client_id: int):
-    rows = await client_history_rows(user, client_id, limit=500)
+@api.route("GET", "/clients/{client_id}/history", summary="Every change of the client (audit), "
+           "newest first, a page at a time", query=HistoryQuery, response=History,
+           tags=["clients"])
+async def client_history(request: web.Request, user: User, client_id: int,
+                         query: HistoryQuery):
+    rows, total = await client_history_page(user, client_id, limit=query.limit,
+                                            offset=query.offset)
     return History(items=[HistoryItem(at=r.at, user=r.user.full_name if r.user else None,
                                       source=r.source, entity=r.entity, action=r.action,
                                       field=r.field, old_value=r.old_value,
-                                      new_value=r.new_value) for r in rows])
+                                      new_value=r.new_value) for r in rows], total=total)
 
 
 @api.route("GET", "/documents/{document_id}", summary="Download an attached document (S-2)",

@@ -226,10 +226,19 @@ async def segments_create(request: web.Request, user: User, body: SegmentIn):
                       members=await segments.count_members(user, s))
 
 
-@api.route("GET", "/segments/{segment_id}/members", summary="Members, computed now in SQL",
-           response=MemberList, tags=["customisation"])
-async def segment_members(request: web.Request, user: User, segment_id: int):
-    rows, total = await segments.member_page(user, segment_id, limit=500)
+class MembersQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=100, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+@api.route("GET", "/segments/{segment_id}/members", summary="Members by name, computed now "
+           "in SQL, a page at a time", query=MembersQuery, response=MemberList,
+           tags=["customisation"])
+async def segment_members(request: web.Request, user: User, segment_id: int,
+                          query: MembersQuery):
+    rows, total = await segments.member_page(user, segment_id, limit=query.limit,
+                                             offset=query.offset)
     return MemberList(items=[{"id": c.id, "name": c.name} for c in rows], total=total)
 
 

@@ -98,11 +98,13 @@ async def me(request: web.Request, user: User):
     return MeOut(user=StaffOut.of(user), permissions=perms)
 
 
-@api.route("GET", "/staff", summary="Staff directory (S-24)", query=StaffQuery,
-           response=StaffList, tags=["staff"])
+@api.route("GET", "/staff", summary="Staff directory (S-24), by name, searched and paged",
+           query=StaffQuery, response=StaffList, tags=["staff"])
 async def staff_list(request: web.Request, user: User, query: StaffQuery):
-    people = await staff_service.list_staff(user, include_dismissed=query.include_dismissed)
-    return StaffList(items=[StaffOut.of(p) for p in people], total=len(people))
+    people, total = await staff_service.staff_page(
+        user, query=query.q, include_dismissed=query.include_dismissed, page=query.page,
+        per_page=query.per_page)
+    return StaffList(items=[StaffOut.of(p) for p in people], total=total)
 
 
 @api.route("GET", "/staff/{user_id}", summary="One staff member", response=StaffOut,

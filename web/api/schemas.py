@@ -45,12 +45,16 @@ class StaffOut(BaseModel):
 
 class StaffList(BaseModel):
     items: list[StaffOut]
-    total: int
+    total: int = Field(description="everyone the search finds; page with page and per_page")
 
 
 class StaffQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     include_dismissed: bool = False
+    q: str | None = Field(default=None, max_length=200,
+                          description="name, username, phone or email (every word)")
+    page: int = Field(default=1, ge=1, le=100000)
+    per_page: int = Field(default=100, ge=1, le=500)
 
 
 class StaffPatch(BaseModel):
