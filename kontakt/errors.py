@@ -48,6 +48,7 @@ LABELS = {
     "client_notice": N_("notice to the client"), "assignee": N_("assignee"),
     "assignee_id": N_("assignee"), "user": N_("person"), "user_id": N_("person"),
     "person_id": N_("person"), "supervisor": N_("supervisor"),
+    "to_user_id": N_("successor"),
     "supervisor_id": N_("supervisor"), "department": N_("department"),
     "department_id": N_("department"), "department_ids": N_("departments"),
     "role": N_("role"), "language": N_("language"), "ttl": N_("valid for"),

@@ -24,7 +24,9 @@ Rules for staff (S-24):
 * credit limits (A-15) are set by admins and heads, for the clients they see;
 * a client is archived by whoever sees it (A-3: a manager their own clients, a head
   their departments', an admin any) and restored by admins and heads, for the clients
-  they see (services.client_archive says why).
+  they see (services.client_archive says why);
+* all current clients of a person are handed over to another (A-5) by admins (anyone's)
+  and heads (of the people of their departments, to people of their departments).
 
 A menu or a button shown by role alone (before any target is known) asks
 :func:`role_may`; the action itself is still checked with :func:`can`.
@@ -57,6 +59,7 @@ class Action(StrEnum):
     SET_CREDIT_LIMITS = "set_credit_limits"  # A-15: admins and heads (for clients they see)
     ARCHIVE_CLIENT = "archive_client"  # everyone, for the clients they see (A-3)
     RESTORE_CLIENT = "restore_client"  # admins and heads, for the clients they see
+    HAND_OVER_CLIENTS = "hand_over_clients"  # A-5: admins anyone's; heads their departments'
 
 
 # the roles for whom a menu or button of an action is shown at all
@@ -67,6 +70,7 @@ _ROLES_THAT_MAY: dict[Action, frozenset[Role]] = {
     Action.SET_CREDIT_LIMITS: frozenset({Role.ADMIN, Role.HEAD}),
     Action.ARCHIVE_CLIENT: frozenset({Role.ADMIN, Role.HEAD, Role.MANAGER}),
     Action.RESTORE_CLIENT: frozenset({Role.ADMIN, Role.HEAD}),
+    Action.HAND_OVER_CLIENTS: frozenset({Role.ADMIN, Role.HEAD}),
 }
 
 
@@ -123,6 +127,8 @@ async def can(actor: User | None, action: Action, target: object = None) -> bool
         if action in (Action.SEND_MAILINGS, Action.VERIFY_ACTIVITIES, Action.RECORD_PAYMENTS,
                       Action.SET_CREDIT_LIMITS, Action.RESTORE_CLIENT):
             return True
+        if action == Action.HAND_OVER_CLIENTS and isinstance(target, User):
+            return await _in_heads_scope(actor, target.department_id)
         if action == Action.EDIT_PROFILE and isinstance(target, User):
             return target.role == Role.MANAGER and await _in_heads_scope(
                 actor, target.department_id)

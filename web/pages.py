@@ -117,7 +117,10 @@ async def profile_page(request: web.Request) -> web.Response:
     from zoneinfo import available_timezones
 
     zones = sorted(z for z in available_timezones() if z.startswith(("Europe/", "Asia/")))
+    from services.handover import hand_over_choices
+
     return render(request, "profile.html", lang=lang, user=user, person=person,
+                  handover=await hand_over_choices(user, person),
                   has_photo=profile_service.photo_key(person) is not None,
                   positions=await profile_service.positions(), zones=zones)
 

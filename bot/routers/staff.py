@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import html
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import InviteCB, StaffCB
 from bot.errors import field_name, reason
 from bot.keyboards import BTN_INVITE, BTN_STAFF, pager_row, role_name
 from models import Role, User
+from services import handover as handover_service
 from services import staff as staff_service
 from services.errors import DomainError, PermissionDenied, ValidationFailed
 from services.permissions import Action, can
@@ -92,6 +94,10 @@ async def _card_markup(actor: User, person: User, page: int) -> InlineKeyboardMa
                                   StaffCB(action="sup", user_id=person.id, page=page)))
     if admin_row:
         rows.append(admin_row)
+    if await can(actor, Action.HAND_OVER_CLIENTS, person) and \
+            await handover_service.clients_to_hand_over(person.id):
+        rows.append([_btn("🔁 " + _("Hand over clients"),
+                          StaffCB(action="hand", user_id=person.id, page=page))])
     if person.is_active and await can(actor, Action.DISMISS, person):
         rows.append([_btn("🚫 " + _("Dismiss"),
                           StaffCB(action="dismiss", user_id=person.id, page=page))])
@@ -119,6 +125,36 @@ def _error_text(exc: DomainError) -> str:
     return _("That person was not found.")
 
 
+async def _hand_over_step(query: CallbackQuery, cb: StaffCB, actor: User) -> None:
+    """A-5: pick the successor (a page of PAGE), then confirm; ◀️ Back at each step."""
+    person = await handover_service.check_hand_over(actor, cb.user_id)
+    count = await handover_service.clients_to_hand_over(person.id)
+    name = html.escape(person.full_name)
+    if cb.action == "handto":
+        target = await staff_service.get_staff(actor, int(cb.value or 0))
+        rows = [[_btn("✅ " + _("Yes"), StaffCB(action="handok", user_id=person.id,
+                                               page=cb.page, value=str(target.id))),
+                 _btn("◀️ " + _("Back"), StaffCB(action="hand", user_id=person.id,
+                                                page=cb.page))]]
+        await query.message.edit_text(
+            _("Hand over the clients of {name} to {successor}? Clients: {count}.").format(
+                name=name, successor=html.escape(target.full_name), count=count),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+        return
+    people = await handover_service.successors(actor, person.id)
+    pick = max(0, min(int(cb.value or 0), (len(people) - 1) // PAGE if people else 0))
+    rows = [[_btn(p.full_name, StaffCB(action="handto", user_id=person.id, page=cb.page,
+                                       value=str(p.id)))]
+            for p in people[pick * PAGE:(pick + 1) * PAGE]]
+    _pager(rows, len(people), pick, lambda n: StaffCB(
+        action="hand", user_id=person.id, page=cb.page, value=str(n)))
+    rows.append([_btn("◀️ " + _("Back"), StaffCB(action="card", user_id=person.id,
+                                                page=cb.page))])
+    text = _("Whom do the clients of {name} go to? Clients: {count}.").format(
+        name=name, count=count) if people else _("There is nobody to hand the clients over to.")
+    await query.message.edit_text(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+
 def build_staff_router() -> Router:
     router = Router(name="staff")
 
@@ -127,6 +163,26 @@ def build_staff_router() -> Router:
     async def staff_list(message: Message, staff: User) -> None:
         text, kb = await staff_list_markup(staff, 0)
         await message.answer(text, reply_markup=kb)
+
+    @router.callback_query(StaffCB.filter(F.action == "handok"))
+    async def hand_over_confirmed(query: CallbackQuery, callback_data: StaffCB, staff: User,
+                                  bot: Bot, i18n: I18n) -> None:
+        from notifications.telegram import deliver_handover
+
+        cb = callback_data
+        if query.message is None:
+            await query.answer()
+            return
+        try:
+            result = await handover_service.do_hand_over(
+                staff, cb.user_id, int(cb.value or 0), source="bot")
+        except DomainError as exc:
+            await query.answer(_error_text(exc), show_alert=True)
+            return
+        await query.answer()
+        await deliver_handover(bot, i18n, result.notices)  # after the commit
+        await _show_card(query, staff, cb.user_id, cb.page,
+                         _("Clients handed over: {count}.").format(count=result.count))
 
     @router.callback_query(StaffCB.filter())
     async def staff_action(query: CallbackQuery, callback_data: StaffCB, staff: User) -> None:
@@ -217,6 +273,8 @@ def build_staff_router() -> Router:
                 _("Dismiss {name}? Their access ends at once; their clients and tasks stay "
                   "and can be reassigned.").format(name=html.escape(person.full_name)),
                 reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+        elif cb.action in ("hand", "handto"):
+            await _hand_over_step(query, cb, actor)
         elif cb.action == "dismissok":
             person = await staff_service.do_dismiss(actor, cb.user_id)
             await _show_card(query, actor, person.id, cb.page, _("Dismissed."))

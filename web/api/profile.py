@@ -6,13 +6,15 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from models import User
+from notifications.telegram import deliver_handover
+from services import handover as handover_svc
 from services import profile as svc
 from services import staff as staff_service
 from services.storage import StorageUnavailable
 from web.api.framework import MAX_ID, storage_down
 from web.api.routes import api
 from web.api.schemas import StaffOut
-from web.keys import FILES_KEY
+from web.keys import BOT_KEY, FILES_KEY, I18N_KEY
 from web.session import request_source
 
 
@@ -42,6 +44,26 @@ async def photo_delete(request: web.Request, user: User, user_id: int):
     await svc.do_remove_photo(user, user_id, request.app[FILES_KEY],
                               source=request_source(request))
     return StaffOut.of(await staff_service.get_staff(user, user_id))
+
+
+class HandOverIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to_user_id: int = Field(ge=1, le=MAX_ID, description="the successor: an active person")
+
+
+class HandOverOut(BaseModel):
+    moved: int = Field(description="how many clients were handed over")
+
+
+@api.route("POST", "/staff/{user_id}/hand-over", summary="Hand over all current clients of "
+           "a person to another (A-5): admins anyone's, heads their departments'",
+           body=HandOverIn, response=HandOverOut, tags=["staff"])
+async def hand_over(request: web.Request, user: User, user_id: int, body: HandOverIn):
+    result = await handover_svc.do_hand_over(user, user_id, body.to_user_id,
+                                             source=request_source(request))
+    # after the commit: tell the successor in Telegram
+    await deliver_handover(request.app[BOT_KEY], request.app[I18N_KEY], result.notices)
+    return HandOverOut(moved=result.count)
 
 
 def _user_id(request: web.Request) -> int | None:

@@ -306,6 +306,18 @@
         .catch(function (e) { err.textContent = e.message; err.hidden = false; });
       return false;
     },
+    handOver: function (userId, form) {
+      var err = form.querySelector("[data-testid=handover-error]");
+      var done = form.querySelector("[data-testid=handover-done]");
+      var to = parseInt(form.elements.to_user_id.value, 10);
+      err.hidden = done.hidden = true;
+      if (!to) return false;
+      window.kontakt.api("POST", "/api/v1/staff/" + userId + "/hand-over", {to_user_id: to})
+        .then(function (r) { done.textContent = "✅ " + done.dataset.msg.replace("{count}", r.moved); done.hidden = false;
+                             form.querySelector("[data-testid=handover-submit]").disabled = true; })
+        .catch(function (e) { err.textContent = e.message; err.hidden = false; });
+      return false;
+    },
     photo: function (userId, input) {
       var err = document.querySelector("[data-testid=photo-error]");
       var req;
