@@ -311,7 +311,7 @@
       var done = form.querySelector("[data-testid=handover-done]");
       var to = parseInt(form.elements.to_user_id.value, 10);
       err.hidden = done.hidden = true;
-      if (!to) return false;
+      if (!to) { err.textContent = err.dataset.empty; err.hidden = false; return false; }
       window.kontakt.api("POST", "/api/v1/staff/" + userId + "/hand-over", {to_user_id: to})
         .then(function (r) { done.textContent = "✅ " + done.dataset.msg.replace("{count}", r.moved); done.hidden = false;
                              form.querySelector("[data-testid=handover-submit]").disabled = true; })
