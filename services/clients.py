@@ -93,14 +93,21 @@ async def visible_clients(actor: User, *, archived: bool | None = False) -> Quer
     if actor is None or not actor.is_active:
         raise PermissionDenied("not staff")
     qs = Client.all() if archived is None else Client.filter(archived_at__isnull=not archived)
+    managed = await _managed_rows(actor)
+    return qs if managed is None else qs.filter(id__in=managed)
+
+
+async def _managed_rows(actor: User) -> Subquery | None:
+    """The ids of the clients ``actor`` manages (a head: their departments'), as a
+    subquery; None for an admin, who sees every client."""
     if actor.role == Role.ADMIN:
-        return qs
+        return None
     if actor.role == Role.HEAD and actor.department_id is not None:
         depts = await department_subtree_ids(actor.department_id)
         managed = ClientManager.filter(unassigned_at=None, user__department_id__in=list(depts))
     else:
         managed = ClientManager.filter(unassigned_at=None, user_id=actor.id)
-    return qs.filter(id__in=Subquery(managed.values("client_id")))
+    return Subquery(managed.values("client_id"))
 
 
 async def visible_filter(actor: User, relation: str = "client") -> Q:
@@ -111,14 +118,8 @@ async def visible_filter(actor: User, relation: str = "client") -> Q:
     if actor is None or not actor.is_active:
         raise PermissionDenied("not staff")
     current = Q(**{f"{relation}__archived_at__isnull": True})
-    if actor.role == Role.ADMIN:
-        return current
-    if actor.role == Role.HEAD and actor.department_id is not None:
-        depts = await department_subtree_ids(actor.department_id)
-        managed = ClientManager.filter(unassigned_at=None, user__department_id__in=list(depts))
-    else:
-        managed = ClientManager.filter(unassigned_at=None, user_id=actor.id)
-    return current & Q(**{f"{relation}_id__in": Subquery(managed.values("client_id"))})
+    managed = await _managed_rows(actor)
+    return current if managed is None else current & Q(**{f"{relation}_id__in": managed})
 
 
 async def get_client(actor: User, client_id: int, *, with_archived: bool = False) -> Client:
