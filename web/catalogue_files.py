@@ -21,9 +21,9 @@ from services.permissions import require_admin
 from web.api.framework import (
     NO_FILE,
     NO_RIGHT,
-    SEND_MULTIPART,
     TOO_LARGE,
     not_found,
+    open_upload,
     refusal,
     said,
 )
@@ -61,24 +61,22 @@ def _column(field: str, lang: str) -> str:
 
 async def upload(request: web.Request) -> web.StreamResponse:
     """POST /api/v1/catalogue/import?what=catalogue|stock (multipart, field "file")."""
-    user, err = await _user_or_problem(request, write=True)
-    if err:
-        return err
-    lang = str(user.language)
-    try:  # before the upload is read
-        require_admin(user)
-    except PermissionDenied:
-        return said(403, NO_RIGHT, lang)
     what = request.query.get("what", "catalogue")
-    if what not in ("catalogue", "stock"):
-        return refusal(["query", "what"], N_("catalogue or stock"), "literal_error", lang)
-    if not request.content_type.startswith("multipart/"):
-        return said(415, SEND_MULTIPART, lang)
-    reader = await request.multipart()
-    part = await reader.next()
-    while part is not None and part.name != "file":
-        part = await reader.next()
-    if part is None or not part.filename:
+
+    def checks(user, lang):  # before the upload is read
+        try:
+            require_admin(user)
+        except PermissionDenied:
+            return said(403, NO_RIGHT, lang)
+        if what not in ("catalogue", "stock"):
+            return refusal(["query", "what"], N_("catalogue or stock"), "literal_error", lang)
+        return None
+
+    got = await open_upload(request, checks)
+    if isinstance(got, web.Response):
+        return got
+    user, lang, part = got
+    if not part.filename:
         return refusal(["body", "file"], NO_FILE, "missing", lang)
     name = safe_filename(part.filename)
     if not name.lower().endswith((".csv", ".xlsx", ".txt")):
