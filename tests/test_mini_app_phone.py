@@ -56,12 +56,13 @@ async def _check_fits(page, what: str) -> None:
 
 @pytest.mark.parametrize("telegram_id", [100003, 100001])  # a manager, the administrator
 async def test_every_page_fits_a_phone(demo, browser, telegram_id):  # noqa: F811
-    from models import Client
+    from models import Client, User
 
     page = await _phone(demo, browser, telegram_id)
     client = await Client.get(name="ООО «Ромашка»")
     pages = ["/app", "/app/clients", f"/app/clients/{client.id}", "/app/calendar",
-             "/app/reports", "/app/deals/reports", "/app/more", "/app/staff", "/app/import"]
+             "/app/reports", "/app/deals/reports", "/app/more", "/app/staff", "/app/org",
+             f"/app/profile/{(await User.get(telegram_id=telegram_id)).id}", "/app/import"]
     if telegram_id == 100001:
         pages += ["/app/mailings", "/app/admin"]
     for path in pages:

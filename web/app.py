@@ -25,6 +25,7 @@ from web import (
     pages,
     price_pages,
     settlement_pages,
+    staff_pages,
 )
 from web.api import activities as _activities_api  # noqa: F401 - registers routes
 from web.api import activity_settings as _activity_settings_api  # noqa: F401 - registers routes
@@ -130,6 +131,7 @@ def build_web_app(
     app.router.add_get("/app", pages.app_page)
     app.router.add_get("/app/more", pages.more_page)
     app.router.add_get("/app/staff", pages.staff_page)
+    app.router.add_get("/app/org", staff_pages.org_page)
     app.router.add_get("/app/clients", pages.clients_page)
     app.router.add_get("/app/clients/{client_id}", card.client_page)
     app.router.add_get("/app/clients/{client_id}/ledger", settlement_pages.ledger_page)

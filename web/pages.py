@@ -117,10 +117,17 @@ async def profile_page(request: web.Request) -> web.Response:
     from zoneinfo import available_timezones
 
     zones = sorted(z for z in available_timezones() if z.startswith(("Europe/", "Asia/")))
+    from services import customfields
     from services.handover import hand_over_choices
+    from services.orgchart import place_choices
 
+    values = await customfields.values_for(user, "staff", person.id)
+    fields = await customfields.with_choices(await customfields.fields_for(user, "staff"))
     return render(request, "profile.html", lang=lang, user=user, person=person,
                   handover=await hand_over_choices(user, person),
+                  place=await place_choices(user, person),
+                  custom=[(f, values.get(f.code)) for f in fields],
+                  custom_writable=await customfields.may_write(user, "staff", person.id),
                   has_photo=profile_service.photo_key(person) is not None,
                   positions=await profile_service.positions(), zones=zones)
 
@@ -145,8 +152,12 @@ async def staff_page(request: web.Request) -> web.Response:
 
     keep = urlencode({k: v for k, v in (("q", query), ("dismissed", "1" if include_dismissed
                                                          else "")) if v})
+    from services import customfields
+
     return render(request, "staff.html", lang=str(user.language), user=user, people=people,
                   total=total, q=query, page=page,
+                  staff_fields=await customfields.fields_for(user, "staff"),
+                  custom=await customfields.values_for_staff(user, [p.id for p in people]),
                   pages=max(1, (total + per_page - 1) // per_page), keep=keep,
                   editable={p.id for p in people if await profile_service.may_edit(user, p)},
                   photos={p.id for p in people if profile_service.photo_key(p)},

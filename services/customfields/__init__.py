@@ -72,11 +72,13 @@ from services.customfields.query import (
 )
 from services.customfields.values import (
     do_set_values,
+    may_write,
     missing_required,
     require_complete,
     values_for,
     values_for_clients,
     values_for_contacts,
+    values_for_staff,
 )
 
 __all__ = [
@@ -98,6 +100,7 @@ __all__ = [
     "filter_clients",
     "get_field",
     "hidden_codes",
+    "may_write",
     "missing_required",
     "order_clients",
     "register_object_check",
@@ -106,5 +109,6 @@ __all__ = [
     "values_for",
     "values_for_clients",
     "values_for_contacts",
+    "values_for_staff",
     "with_choices",
 ]

@@ -9,11 +9,21 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models import AuditLog, ContactPerson, CustomEntity, CustomField, CustomValue, FieldType, User
+from models import (
+    AuditLog,
+    ContactPerson,
+    CustomEntity,
+    CustomField,
+    CustomValue,
+    FieldType,
+    Role,
+    User,
+)
 from services.clients import get_client, visible_clients
 from services.customfields.access import _check_object, _entity, _entity_fields, fields_for
 from services.customfields.parsing import CHOICE_TYPES, _parse, _python
-from services.errors import N_, ValidationFailed
+from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
+from services.permissions import department_subtree_ids
 
 
 async def _load(entity: CustomEntity, object_ids: list[int], fields: list[CustomField], *,
@@ -158,3 +168,35 @@ async def require_complete(entity: Any, object_id: int, actor: User | None = Non
     if missing:
         names = ", ".join(f.name for f in missing)
         raise ValidationFailed(missing[0].code, N_("is required (missing: {names})"), names=names)
+
+
+async def values_for_staff(actor: User, user_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Bulk :func:`values_for` of staff characteristics (S-24) for the directory: only
+    people whose values ``actor`` may read (an admin everyone's, a head those of their
+    department subtree and their own, anyone else their own), only fields they may
+    see; one query for the people, one for the values."""
+    wanted = list(dict.fromkeys(int(i) for i in user_ids))
+    if not wanted:
+        return {}
+    fields = await fields_for(actor, CustomEntity.STAFF)
+    if not fields:
+        return {}
+    if actor.role == Role.ADMIN:
+        allowed = set(wanted)
+    elif actor.role == Role.HEAD and actor.department_id is not None:
+        reach = await department_subtree_ids(actor.department_id)
+        allowed = set(await User.filter(id__in=wanted, department_id__in=reach)
+                      .values_list("id", flat=True)) | ({actor.id} & set(wanted))
+    else:
+        allowed = {actor.id} & set(wanted)
+    return await _load(CustomEntity.STAFF, [i for i in wanted if i in allowed], fields)
+
+
+async def may_write(actor: User, entity: Any, object_id: int) -> bool:
+    """Whether ``actor`` may change custom values of this record (a form is offered
+    only then; :func:`do_set_values` checks again)."""
+    try:
+        await _check_object(actor, _entity(entity), object_id, True)
+    except (NotFound, PermissionDenied):
+        return False
+    return True

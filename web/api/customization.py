@@ -14,6 +14,7 @@ from models import User
 from services import classifier, customfields, dictionaries, segments
 from web.api.framework import MAX_ID
 from web.api.routes import api
+from web.session import request_source
 
 
 def _jsonable(value: Any) -> Any:
@@ -160,6 +161,23 @@ async def values_get(request: web.Request, user: User, client_id: int):
            body=ValuesIn, response=ValuesOut, tags=["customisation"])
 async def values_put(request: web.Request, user: User, client_id: int, body: ValuesIn):
     values = await customfields.do_set_values(user, "client", client_id, body.values)
+    return ValuesOut(values={k: _jsonable(v) for k, v in values.items()})
+
+
+@api.route("GET", "/staff/{user_id}/custom", summary="A person's characteristics (S-24): "
+           "admins anyone's, heads their departments', anyone their own", response=ValuesOut,
+           tags=["staff"])
+async def staff_values_get(request: web.Request, user: User, user_id: int):
+    values = await customfields.values_for(user, "staff", user_id)
+    return ValuesOut(values={k: _jsonable(v) for k, v in values.items()})
+
+
+@api.route("PUT", "/staff/{user_id}/custom", summary="Set a person's characteristics (S-24; "
+           "admins, and heads for their departments)", body=ValuesIn, response=ValuesOut,
+           tags=["staff"])
+async def staff_values_put(request: web.Request, user: User, user_id: int, body: ValuesIn):
+    values = await customfields.do_set_values(user, "staff", user_id, body.values,
+                                              source=request_source(request))
     return ValuesOut(values={k: _jsonable(v) for k, v in values.items()})
 
 

@@ -632,7 +632,8 @@
           el.options, function (o) { return o.selected; }).map(function (o) { return o.value; });
         else values[el.name] = el.value.trim() || null;
       });
-      fetch("/api/v1/clients/" + id + "/custom", {method: "PUT", credentials: "same-origin",
+      var url = form.getAttribute("data-url") || "/api/v1/clients/" + id + "/custom";
+      fetch(url, {method: "PUT", credentials: "same-origin",
         headers: {"Content-Type": "application/json"}, body: JSON.stringify({values: values})})
         .then(function (r) {
           if (r.ok) { window.location.reload(); return; }
