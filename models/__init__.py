@@ -100,6 +100,7 @@ from models.messaging import (
     Unsubscribe,
 )
 from models.orders import Order, OrderLine, OrderState, OwnEntity
+from models.plans import PlanMetric, SalesPlan
 from models.search import ClientSearchToken, SearchWord
 from models.settlements import (
     Allocation,
@@ -233,4 +234,6 @@ __all__ = [
     "Warehouse",
     "WebSession",
     "WorkPlan",
+    "PlanMetric",
+    "SalesPlan",
 ]
