@@ -58,6 +58,7 @@ SUBJECT_METRICS = (PlanMetric.QUANTITY, PlanMetric.SUM)
 MAX_TARGET = Decimal("99999999999999")
 MAX_CELLS = 5000
 CENT = Decimal("0.01")
+ROW = N_("row {n}")
 
 
 def month_of(value: date | str) -> date:
@@ -81,7 +82,10 @@ class CellErrors(ValidationFailed):
         super().__init__(first.field, first.template, **first.params)
 
     def text(self, gettext=lambda s: s) -> str:  # type: ignore[override]
-        return "\n".join(f"{where}: {err.text(gettext)}" for where, err in self.errors)
+        def place(where: str) -> str:  # a row of a file, or the front end's own name
+            return gettext(ROW).format(n=where) if where.isdigit() else where
+
+        return "\n".join(f"{place(where)}: {err.text(gettext)}" for where, err in self.errors)
 
 
 @dataclass

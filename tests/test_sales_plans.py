@@ -27,6 +27,7 @@ from services import sales_plans as svc
 from services.deal_processes import ensure_processes
 from services.errors import PermissionDenied, ValidationFailed
 from tests.conftest import TEST_NOW
+from tests.test_browser import browser, demo  # noqa: F401 - fixtures
 
 D = Decimal
 MONTH = TEST_NOW.date().replace(day=1)
@@ -151,3 +152,101 @@ async def test_who_sets_and_sees_whose_plans(database_url, make_staff):
     assert len(await svc.plans_vs_fact(admin, MONTH)) == 2
     with pytest.raises(PermissionDenied):
         await svc.plans_vs_fact(head, MONTH, department_id=other.id)
+
+
+def _xlsx(rows) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def test_api_grid_and_xlsx_upload_with_bad_cells_named(service, emulator, make_staff):
+    from aiohttp import FormData
+
+    from tests.test_web import signed_in
+
+    (sales, other), (admin, head, ivan, olga), client, (pipes, steel), (pipe, valve) = \
+        await _world(make_staff)
+    await ivan.fetch_related("department")
+    http = service.client
+    await signed_in(service, emulator, head)
+    month = MONTH.strftime("%Y-%m")
+    resp = await http.put("/api/v1/plans/sales", json={"month": month, "cells": [
+        {"user_id": ivan.id, "metric": "revenue", "target": "1 000,50", "where": "Иван · Выручка"},
+        {"user_id": ivan.id, "metric": "margin", "target": "много", "where": "Иван · Маржа"}]})
+    assert resp.status == 422
+    assert "Иван · Маржа: «много» — не число" in (await resp.json())["detail"][0]["msg"]
+    assert await SalesPlan.all().count() == 0
+
+    async def upload(data: bytes):
+        form = FormData()
+        form.add_field("file", data, filename="plans.xlsx")
+        return await http.post(f"/api/v1/plans/sales/upload?month={month}", data=form)
+
+    bad = _xlsx([["Сотрудник", "Показатель", "Товар", "Категория", "Валюта", "План"],
+                 [ivan.full_name, "выручка", None, None, None, "5000"],
+                 [olga.full_name, "выручка", None, None, None, "5000"],
+                 [ivan.full_name, "количество", "Нет такого", None, None, "3"],
+                 [ivan.full_name, "премия", None, None, None, "3"]])
+    resp = await upload(bad)
+    assert resp.status == 422
+    msg = (await resp.json())["detail"][0]["msg"]
+    assert "строка 3" in msg and "строка 4" in msg and "строка 5" in msg and "строка 2" not in msg
+    assert await SalesPlan.all().count() == 0
+    good = _xlsx([["Показатель", "Сотрудник", "План", "Товар", "Категория"],
+                  ["выручка", ivan.full_name, "5000"],
+                  ["количество", ivan.full_name, "3", "Кран"],
+                  ["Quantity", ivan.email or f"@{ivan.telegram_username}", "7", None, "Трубы"]])
+    resp = await upload(good)
+    assert resp.status == 200 and (await resp.json())["written"] == 3
+    resp = await upload(b"not a workbook")
+    assert resp.status == 422 and "XLSX" in (await resp.json())["detail"][0]["msg"]
+    got = await (await http.get(f"/api/v1/plans/sales?month={month}")).json()
+    assert {(i["metric"], i["subject"]) for i in got["items"]} == {
+        ("revenue", ""), ("quantity", "Кран"), ("quantity", "Трубы")}
+    template = await http.get("/api/v1/plans/sales/template.xlsx")
+    assert template.status == 200 and (await template.read())[:2] == b"PK"
+    page = await (await http.get(f"/app/plans?month={month}")).text()
+    assert 'data-testid="plans-grid"' in page and "Трубы" in page
+    await signed_in(service, emulator, ivan)  # a manager sees their own, sets nothing
+    resp = await http.put("/api/v1/plans/sales", json={"month": month, "cells": [
+        {"user_id": ivan.id, "metric": "revenue", "target": "1"}]})
+    assert resp.status == 403
+    page = await (await http.get(f"/app/plans?month={month}")).text()
+    assert 'data-testid="plans-grid"' not in page and "Трубы" in page
+
+
+@pytest.mark.browser
+async def test_plan_grid_on_a_phone(demo, browser):  # noqa: F811
+    from models import User
+    from tests.test_mini_app_phone import _check_fits, _phone
+
+    ivan = await User.get(telegram_id=100003)
+    page = await _phone(demo, browser, 100005)  # Svetlana, head of Ivan's department
+    await page.goto(f"{demo}/app/reports")
+    await page.get_by_test_id("plans-link").click()
+    await page.get_by_test_id("plans-grid").wait_for()
+    await _check_fits(page, "plans")
+    await page.get_by_test_id(f"plan-{ivan.id}-revenue").fill("1 500 000")
+    await page.get_by_test_id(f"plan-{ivan.id}-deals_won").fill("два")
+    await page.get_by_test_id("plans-save").click()
+    error = page.get_by_test_id("plans-error")
+    await error.wait_for()
+    assert "два" in await error.inner_text()
+    assert await page.get_by_test_id(f"plan-{ivan.id}-revenue").input_value() == "1 500 000"
+    await page.get_by_test_id(f"plan-{ivan.id}-deals_won").fill("2")
+    async with page.expect_navigation():
+        await page.get_by_test_id("plans-save").click()
+    await page.get_by_test_id("plans-totals").wait_for()
+    assert await page.get_by_test_id(f"plan-{ivan.id}-revenue").input_value() == "1500000"
+    assert {p.metric.value: p.target for p in await SalesPlan.filter(user_id=ivan.id)} == {
+        "revenue": D("1500000"), "deals_won": D("2")}
+    await _check_fits(page, "plans saved")
+    await page.screenshot(path="/tmp/plans.png", full_page=True)

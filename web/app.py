@@ -53,6 +53,7 @@ from web.api import playbooks as _playbooks_api  # noqa: F401 - registers routes
 from web.api import prices as _prices_api  # noqa: F401 - registers routes
 from web.api import process_types as _process_types_api  # noqa: F401 - registers routes
 from web.api import profile as _profile_api
+from web.api import plans as _plans_api
 from web.api import rates as _rates_api
 from web.api import reports as _reports_api  # noqa: F401 - registers routes
 from web.api import settings_admin as _settings_admin_api  # noqa: F401 - registers routes
@@ -132,6 +133,7 @@ def build_web_app(
     app.router.add_get("/app/more", pages.more_page)
     app.router.add_get("/app/staff", pages.staff_page)
     app.router.add_get("/app/org", staff_pages.org_page)
+    app.router.add_get("/app/plans", staff_pages.plans_page)
     app.router.add_get("/app/clients", pages.clients_page)
     app.router.add_get("/app/clients/{client_id}", card.client_page)
     app.router.add_get("/app/clients/{client_id}/ledger", settlement_pages.ledger_page)
@@ -173,6 +175,8 @@ def build_web_app(
     app.router.add_post("/api/v1/catalogue/commerceml", _commerceml_api.upload)
     app.router.add_post("/api/v1/bank/statements", _bank_api.upload)
     app.router.add_post("/api/v1/rates/upload", _rates_api.upload)
+    app.router.add_post("/api/v1/plans/sales/upload", _plans_api.upload)
+    app.router.add_get("/api/v1/plans/sales/template.xlsx", _plans_api.template)
     app.router.add_get("/api/v1/staff/{user_id}/photo", _profile_api.photo_get)
     app.router.add_get("/app/profile/{user_id}", pages.profile_page)
     app.router.add_post("/api/v1/activities/{activity_id}/documents",

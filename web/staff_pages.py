@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiohttp import web
 
 from services.orgchart import org_chart
@@ -16,3 +18,38 @@ async def org_page(request: web.Request) -> web.Response:
         return render(request, "signin.html", lang=_guess_lang(request))
     return render(request, "org.html", lang=str(user.language), user=user,
                   chart=await org_chart(user))
+
+
+async def plans_page(request: web.Request) -> web.Response:
+    """GET /app/plans[?month=YYYY-MM]: sales plans against the fact (S-26); a grid to
+    set them for those who may, one's own figures for everyone else."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from services import sales_plans as svc
+    from services.analytics import plannable_people
+    from services.errors import ValidationFailed
+
+    user = await current_user(request)
+    if user is None:
+        return render(request, "signin.html", lang=_guess_lang(request))
+    try:
+        month = svc.month_of(request.query.get("month", ""))
+    except ValidationFailed:
+        month = datetime.now(ZoneInfo(user.timezone or "UTC")).date().replace(day=1)
+    rows = await svc.plans_vs_fact(user, month)
+    people = await plannable_people(user)
+    currency = await svc.default_currency()
+    grid = {(r.user_id, r.metric.value): r for r in rows
+            if r.metric.value in GRID_METRICS and not r.subject
+            and r.currency in (None, currency)}
+    in_grid = {r.plan_id for r in grid.values()}
+    prev = (month.replace(day=1) - timedelta(days=1)).replace(day=1)
+    after = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return render(request, "plans.html", lang=str(user.language), user=user, month=month,
+                  prev=prev, after=after, people=people, grid=grid, metrics=GRID_METRICS,
+                  rows=rows, others=[r for r in rows if r.plan_id not in in_grid],
+                  totals=svc.totals(rows), currency=currency)
+
+
+GRID_METRICS = ("revenue", "margin", "deals_won")

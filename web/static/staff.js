@@ -18,3 +18,39 @@
     return false;
   };
 })();
+/* S-26: the sales plan grid (PUT /api/v1/plans/sales, all or nothing) and the XLSX
+   upload; what was typed stays in the form when something is refused. */
+(function () {
+  "use strict";
+  window.kontakt.savePlans = function (form) {
+    var err = form.querySelector("[data-testid=plans-error]");
+    var ok = form.querySelector("[data-testid=plans-saved]");
+    var cells = [];
+    Array.prototype.forEach.call(form.querySelectorAll("input[name=t]"), function (el) {
+      if (el.value.trim() === "" && el.defaultValue === "") return;  // nothing to change
+      cells.push({user_id: parseInt(el.dataset.user, 10), metric: el.dataset.metric,
+                  target: el.value.trim() || null, where: el.dataset.where});
+    });
+    err.hidden = ok.hidden = true;
+    window.kontakt.api("PUT", "/api/v1/plans/sales", {month: form.dataset.month, cells: cells})
+      .then(function () { ok.hidden = false; window.location.reload(); })
+      .catch(function (e) { err.textContent = e.message; err.hidden = false; });
+    return false;
+  };
+  window.kontakt.uploadPlans = function (input, month) {
+    var err = document.querySelector("[data-testid=plans-upload-error]");
+    if (!input.files.length) return;
+    var data = new FormData();
+    data.append("file", input.files[0]);
+    err.hidden = true;
+    fetch("/api/v1/plans/sales/upload?month=" + month, {method: "POST",
+      credentials: "same-origin", body: data})
+      .then(function (r) {
+        if (r.ok) { window.location.reload(); return; }
+        return r.json().catch(function () { return {}; }).then(function (j) {
+          err.textContent = window.kontakt.detailText(j && j.detail, "");
+          err.hidden = false; input.value = "";
+        });
+      });
+  };
+})();

@@ -1,0 +1,177 @@
+"""Sales plans in an XLSX file (S-26): the template a head fills and the upload.
+
+The sheet has a header row and a plan a row. Columns, found by their header in any of
+ru/uk/en (their order does not matter): *Person* (full name, email, @username or the
+id), *Metric* (revenue, margin, deals won, quantity, sum — in words of any of the
+three languages, or the codes), *Product* (name or code), *Category* (name),
+*Currency* and *Plan*. An empty plan removes the plan. Each bad cell is named by its
+row and column; nothing is written unless every row is right
+(:func:`services.sales_plans.do_set_plans`).
+
+Reading the workbook is CPU work: :func:`read_rows` runs in a thread
+(``asyncio.to_thread``) with a row limit; the rest resolves names in a few queries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import date
+from typing import Any
+
+from models import Product, ProductCategory, Role, StaffStatus, User
+from services.errors import N_, ValidationFailed
+from services.permissions import department_subtree_ids
+from services.sales_plans import MAX_CELLS, Cell, CellErrors, do_set_plans, month_of
+
+MAX_BYTES = 5 * 2**20
+HEADERS = {
+    "person": {"person", "staff", "сотрудник", "співробітник", "менеджер", "manager"},
+    "metric": {"metric", "показатель", "показник"},
+    "product": {"product", "товар"},
+    "category": {"category", "категория", "категорія"},
+    "currency": {"currency", "валюта"},
+    "target": {"plan", "target", "план"},
+}
+METRIC_WORDS = {
+    "revenue": {"revenue", "выручка", "виручка"},
+    "margin": {"margin", "маржа"},
+    "deals_won": {"deals won", "deals_won", "выиграно сделок", "виграно угод",
+                  "выигранные сделки", "виграні угоди"},
+    "quantity": {"quantity", "количество", "кількість"},
+    "sum": {"sum", "сумма", "сума"},
+}
+TEMPLATE_HEADERS = {
+    "ru": ["Сотрудник", "Показатель", "Товар", "Категория", "Валюта", "План"],
+    "uk": ["Співробітник", "Показник", "Товар", "Категорія", "Валюта", "План"],
+    "en": ["Person", "Metric", "Product", "Category", "Currency", "Plan"],
+}
+METRIC_NAMES = {
+    "ru": {"revenue": "выручка", "margin": "маржа", "deals_won": "выиграно сделок",
+           "quantity": "количество", "sum": "сумма"},
+    "uk": {"revenue": "виручка", "margin": "маржа", "deals_won": "виграно угод",
+           "quantity": "кількість", "sum": "сума"},
+    "en": {"revenue": "revenue", "margin": "margin", "deals_won": "deals won",
+           "quantity": "quantity", "sum": "sum"},
+}
+
+
+def _fold(value: Any) -> str:
+    return " ".join(str(value or "").casefold().replace("ё", "е").split())
+
+
+def read_rows(data: bytes) -> list[tuple[int, dict[str, Any]]]:
+    """(row number, {column key: value}) of each filled row; CPU work for a thread."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - any unreadable file is the same answer
+        raise ValidationFailed("file", N_("this is not an XLSX file")) from None
+    sheet = book.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header = next(rows, None) or ()
+    columns: dict[int, str] = {}
+    for i, title in enumerate(header):
+        for key, words in HEADERS.items():
+            if _fold(title) in words:
+                columns[i] = key
+    missing = {"person", "metric", "target"} - set(columns.values())
+    if missing:
+        raise ValidationFailed("file", N_("the first row must name the columns: Person, "
+                                          "Metric, Product, Category, Currency, Plan"))
+    out = []
+    for number, row in enumerate(rows, start=2):
+        if not any(v not in (None, "") for v in row):
+            continue
+        if len(out) >= MAX_CELLS:
+            raise ValidationFailed("file", N_("at most {n} plans at once"), n=MAX_CELLS)
+        out.append((number, {key: row[i] if i < len(row) else None
+                             for i, key in columns.items()}))
+    book.close()
+    return out
+
+
+async def _people(actor: User) -> list[User]:
+    qs = User.filter(status=StaffStatus.ACTIVE)
+    if actor.role != Role.ADMIN:
+        reach = (await department_subtree_ids(actor.department_id)
+                 if actor.department_id is not None else set())
+        qs = qs.filter(department_id__in=sorted(reach))
+    return await qs
+
+
+async def do_upload(actor: User, month: date | str, data: bytes) -> int:
+    """Read the file and write its plans (all or nothing); how many were written."""
+    month = month_of(month)
+    if len(data) > MAX_BYTES:
+        raise ValidationFailed("file", N_("the request is larger than {mb} MB"), mb=5)
+    rows = await asyncio.to_thread(read_rows, data)
+    people: dict[str, int] = {}
+    for p in await _people(actor):
+        for key in (p.full_name, p.email, p.telegram_username and "@" + p.telegram_username,
+                    str(p.id)):
+            if key:
+                people.setdefault(_fold(key), p.id)
+    names = {_fold(r.get("product")) for _n, r in rows if r.get("product")}
+    products: dict[str, int] = {}
+    if names:
+        for pid, name, code in await Product.filter(archived=False).values_list(
+                "id", "name", "code"):
+            for key in (name, code):
+                if key and _fold(key) in names:
+                    products.setdefault(_fold(key), pid)
+    categories = {_fold(name): cid for cid, name in
+                  await ProductCategory.all().values_list("id", "name")}
+    metrics = {word: code for code, words in METRIC_WORDS.items() for word in words}
+    cells: list[Cell] = []
+    errors: list[tuple[str, ValidationFailed]] = []
+    for number, r in rows:
+        where = f"{number}"
+        person = people.get(_fold(r.get("person")))
+        if person is None:
+            errors.append((where, ValidationFailed(
+                "person", N_("«{text}» is none of your people"), text=str(r.get("person"))[:60])))
+            continue
+        metric = metrics.get(_fold(r.get("metric")))
+        if metric is None:
+            errors.append((where, ValidationFailed(
+                "metric", N_("«{text}» is not a metric: revenue, margin, deals won, quantity "
+                             "or sum"), text=str(r.get("metric"))[:60])))
+            continue
+        product_id = category_id = None
+        if r.get("product"):
+            product_id = products.get(_fold(r["product"]))
+            if product_id is None:
+                errors.append((where, ValidationFailed(
+                    "product", N_("no product «{text}»"), text=str(r["product"])[:60])))
+                continue
+        if r.get("category"):
+            category_id = categories.get(_fold(r["category"]))
+            if category_id is None:
+                errors.append((where, ValidationFailed(
+                    "category", N_("no category «{text}»"), text=str(r["category"])[:60])))
+                continue
+        cells.append(Cell(person, metric, r.get("target"), product_id=product_id,
+                          category_id=category_id,
+                          currency=str(r["currency"]).strip() if r.get("currency") else None,
+                          where=where))
+    if errors:
+        raise CellErrors(errors)
+    return await do_set_plans(actor, month, cells)
+
+
+def template_xlsx(language: str) -> bytes:
+    """An empty sheet with the headers in ``language`` and one example row per metric;
+    CPU work for a thread."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(TEMPLATE_HEADERS.get(language, TEMPLATE_HEADERS["en"]))
+    names = METRIC_NAMES.get(language, METRIC_NAMES["en"])
+    for metric in ("revenue", "margin", "deals_won"):
+        sheet.append([None, names[metric], None, None, None, None])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
