@@ -135,3 +135,89 @@ async def test_a_head_may_not_hand_work_outside_their_departments(staff_world):
     assert (await Deal.get(id=open_deal.id)).owner_id == ivan.id  # nothing moved
     assert await _assignees(mine.id) == {ivan.id}
     assert await Reminder.filter(activity_id=mine.id, user_id=ivan.id).count() == 2
+
+
+async def _ivan_with_work(make_staff, head_role=Role.HEAD):
+    from models import Department
+
+    dept = await Department.create(name="Sales")
+    head = await make_staff(head_role, language="en", name="Hanna Head", department=dept)
+    ivan = await make_staff(Role.MANAGER, language="en", name="Ivan Old", department=dept)
+    client = (await client_svc.do_create_client(ivan, {"name": "Romashka"})).client
+    deal = (await deal_svc.do_create_deal(ivan, {"client_id": client.id,
+                                                 "title": "Supply"})).deal
+    task = (await acts.do_create_activity(ivan, {
+        "title": "Call", "type": "task", "client_id": client.id, "starts_at": soon()})
+    ).activity
+    return head, ivan, deal, task
+
+
+async def test_bot_offers_the_choice_and_tells_a_head_once(service, emulator, make_staff):
+    """A-5 in the bot: the confirmation counts the open deals and tasks and offers them
+    (✅ Yes, with deals and tasks / ✅ Clients only / ◀️ Back); a head taking the work
+    over themselves sees the result on the card and gets no second message saying it."""
+    from tests.conftest import say
+    from tests.test_bot_deals import buttons, current, plain, press
+
+    head, ivan, deal, task = await _ivan_with_work(make_staff)
+    tasks = (await svc.to_hand_over(ivan.id)).tasks
+    chat = head.telegram_id
+    listing = await say(emulator, chat, "/staff")
+    await press(emulator, chat, listing, "Ivan Old")
+    await press(emulator, chat, current(emulator, chat, listing), "🔁 Hand over clients")
+    await press(emulator, chat, current(emulator, chat, listing), "Hanna Head")
+    asked = current(emulator, chat, listing)
+    assert plain(asked["text"]) == (
+        "Hand over the clients of Ivan Old to Hanna Head? Clients: 1.\n"
+        f"Open deals: 1, open tasks: {tasks}.")
+    assert set(buttons(asked)) == {"✅ Yes, with deals and tasks", "✅ Clients only",
+                                   "◀️ Back"}
+    answer, new = await press(emulator, chat, asked, "✅ Yes, with deals and tasks")
+    assert answer is not None
+    assert new is None  # one notice: the card's, no Telegram message repeating it
+    done = current(emulator, chat, listing)
+    assert (f"Handed over: clients — 1, open deals — 1, open tasks — {tasks}."
+            in plain(done["text"]))
+    assert "🔁 Hand over clients" not in buttons(done)
+    assert (await Deal.get(id=deal.id)).owner_id == head.id
+    assert await _assignees(task.id) == {head.id}
+
+
+async def test_bot_clients_only_leaves_the_work(service, emulator, make_staff):
+    from tests.conftest import say
+    from tests.test_bot_deals import buttons, current, press
+
+    head, ivan, deal, task = await _ivan_with_work(make_staff)
+    chat = head.telegram_id
+    listing = await say(emulator, chat, "/staff")
+    await press(emulator, chat, listing, "Ivan Old")
+    await press(emulator, chat, current(emulator, chat, listing), "🔁 Hand over clients")
+    await press(emulator, chat, current(emulator, chat, listing), "Hanna Head")
+    await press(emulator, chat, current(emulator, chat, listing), "✅ Clients only")
+    done = current(emulator, chat, listing)
+    assert "Handed over: clients — 1, open deals — 0, open tasks — 0." in done["text"]
+    assert "🔁 Hand over clients" in buttons(done)  # the deal and task are still his
+    assert (await Deal.get(id=deal.id)).owner_id == ivan.id
+    assert await _assignees(task.id) == {ivan.id}
+
+
+async def test_api_with_work_false_and_counts(service, emulator, make_staff):
+    from tests.test_web import signed_in
+
+    admin, ivan, deal, task = await _ivan_with_work(make_staff, Role.ADMIN)
+    maria = await make_staff(Role.MANAGER, language="en", name="Maria New")
+    await emulator.send_message(maria.telegram_id, "/menu")
+    await emulator.wait_for_bot_message(maria.telegram_id)
+    await signed_in(service, emulator, admin)
+    c = service.client
+    resp = await c.post(f"/api/v1/staff/{ivan.id}/hand-over",
+                        json={"to_user_id": maria.id, "with_work": False})
+    assert (await resp.json()) == {"moved": 1, "deals": 0, "tasks": 0}
+    assert (await Deal.get(id=deal.id)).owner_id == ivan.id
+    tasks = (await svc.to_hand_over(ivan.id)).tasks
+    resp = await c.post(f"/api/v1/staff/{ivan.id}/hand-over", json={"to_user_id": maria.id})
+    assert (await resp.json()) == {"moved": 0, "deals": 1, "tasks": tasks}
+    assert (await Deal.get(id=deal.id)).owner_id == maria.id
+    told = await emulator.wait_for_bot_message(
+        maria.telegram_id, predicate=lambda m: "open deals — 1" in m.get("text", ""))
+    assert f"clients — 0, open deals — 1, open tasks — {tasks}" in told["text"]
