@@ -9,6 +9,15 @@ from urllib.parse import quote
 from tests.test_browser import browser, demo  # noqa: F401 - the fixtures
 
 
+async def _profile_as_admin(demo, browser, user_id: int):  # noqa: F811
+    """The profile page of ``user_id`` on a phone, opened by the demo's admin."""
+    page = await browser.new_page(viewport={"width": 390, "height": 844})
+    init = (await (await page.request.get(
+        f"{demo}/sandbox/api/initdata?user_id=100001")).json())["init_data"]
+    await page.goto(f"{demo}/app/profile/{user_id}#tgWebAppData={quote(init)}")
+    return page
+
+
 async def test_a5_profile_hand_over_with_deals_and_tasks(demo, browser):  # noqa: F811
     from models import ActivityAssignee, Client, Deal, User
     from services import activities as acts
@@ -27,10 +36,7 @@ async def test_a5_profile_hand_over_with_deals_and_tasks(demo, browser):  # noqa
                                          "starts_at": utcnow() + timedelta(days=1)})
     has = await svc.to_hand_over(ivan.id)
     assert has.clients and has.deals and has.tasks
-    page = await browser.new_page(viewport={"width": 390, "height": 844})
-    resp = await page.request.get(f"{demo}/sandbox/api/initdata?user_id=100001")
-    init = (await resp.json())["init_data"]
-    await page.goto(f"{demo}/app/profile/{ivan.id}#tgWebAppData={quote(init)}")
+    page = await _profile_as_admin(demo, browser, ivan.id)
     form = page.get_by_test_id("handover-form")
     await form.wait_for()
     work = page.get_by_test_id("handover-work")
@@ -62,10 +68,7 @@ async def test_a5_profile_hand_over_clients_only(demo, browser):  # noqa: F811
     ivan = await User.get(telegram_id=100003)
     sveta = await User.get(telegram_id=100005)
     before = await svc.to_hand_over(ivan.id)
-    page = await browser.new_page(viewport={"width": 390, "height": 844})
-    resp = await page.request.get(f"{demo}/sandbox/api/initdata?user_id=100001")
-    init = (await resp.json())["init_data"]
-    await page.goto(f"{demo}/app/profile/{ivan.id}#tgWebAppData={quote(init)}")
+    page = await _profile_as_admin(demo, browser, ivan.id)
     await page.get_by_test_id("handover-work").uncheck()
     await page.get_by_test_id("handover-to").select_option(str(sveta.id))
     await page.get_by_test_id("handover-submit").click()
