@@ -223,8 +223,7 @@ async def recompute_all(*, process_id: int | None = None,
     ``deal_ids``: only those (their owner changed: A-5's hand-over), counts as cached."""
     if deal_ids is None:
         refresh()
-    conn = connections.get("default")
-    done = 0
+    conn, done = connections.get("default"), 0
     mine = Deal.filter(archived_at=None, closed_at=None, **(
         {} if deal_ids is None else {"id__in": deal_ids}))
     processes = [process_id] if process_id else await mine.distinct().values_list(
