@@ -5,7 +5,8 @@ from aiogram.filters.callback_data import CallbackData
 
 class StaffCB(CallbackData, prefix="st"):
     # list | card | role | setrole | dept | setdept | sup | setsup | dismiss | dismissok
-    # | hand (value: the picker's page) | handto | handok (value: the successor's id)
+    # | hand (value: the picker's page) | handto | handok (value: the successor's id;
+    # with the open deals and tasks) | handokc (the clients only)
     action: str
     user_id: int = 0
     page: int = 0

@@ -63,16 +63,20 @@ async def deliver_notices(bot: Bot, i18n: I18n, notices: list[Notice]) -> int:
 
 
 async def deliver_handover(bot: Bot, i18n: I18n, notices: list) -> int:
-    """A-5: the successor hears how many clients of whom were handed over to them."""
+    """A-5: the successor hears how many clients, deals and tasks of whom were handed
+    over to them — one message (none for whoever handed them over to themselves: the
+    service leaves that notice out)."""
     sent = 0
     for notice in notices:
         user = await User.get_or_none(id=notice.user_id)
         if user is None or not user.is_active or user.telegram_id is None:
             continue
         by = await User.get_or_none(id=notice.by_user_id) if notice.by_user_id else None
-        text = i18n.gettext("Clients of {name} handed over to you: {count} (by {by}).",
+        text = i18n.gettext("Handed over to you from {name} (by {by}): clients — {count}, "
+                            "open deals — {deals}, open tasks — {tasks}.",
                             locale=str(user.language)).format(
-            count=notice.count, name=f"<b>{html.escape(notice.from_name)}</b>",
+            count=notice.count, deals=notice.deals, tasks=notice.tasks,
+            name=f"<b>{html.escape(notice.from_name)}</b>",
             by=html.escape(by.full_name if by else "Kontakt"))
         sent += await send_to(bot, user.telegram_id, text)
     return sent

@@ -88,6 +88,31 @@ async def follow_activity(activity: Activity, people: list[int]) -> None:
         await CalendarEvent.bulk_create(new, ignore_conflicts=True)
 
 
+async def follow_handover(activities: list[Activity], from_id: int, to_id: int) -> None:
+    """:func:`follow_activity` for many open activities at once (A-5's hand-over, in its
+    transaction): ``from_id``'s events are marked for deletion, the others' to be pushed
+    (the attendees changed), and ``to_id`` gets an event where they have a calendar."""
+    ids = [a.id for a in activities]
+    if not ids:
+        return
+    now = utcnow()
+    again = {"dirty": True, "next_attempt_at": now, "attempts": 0}
+    await CalendarEvent.filter(activity_id__in=ids, user_id=from_id).update(
+        wanted=False, **again)
+    await CalendarEvent.filter(activity_id__in=ids).exclude(user_id=from_id).update(**again)
+    timed = [a.id for a in activities if wanted(a, to_id, [to_id])]
+    await CalendarEvent.filter(activity_id__in=timed, user_id=to_id).update(wanted=True)
+    if not timed or not await CalendarLink.exists(
+            user_id=to_id, state__in=[LinkState.ACTIVE, LinkState.PAUSED]):
+        return
+    have = set(await CalendarEvent.filter(activity_id__in=timed, user_id=to_id).values_list(
+        "activity_id", flat=True))
+    await CalendarEvent.bulk_create([
+        CalendarEvent(activity_id=a, user_id=to_id, event_id=event_id_for(a, to_id),
+                      next_attempt_at=now) for a in timed if a not in have],
+        ignore_conflicts=True)
+
+
 async def enrol(user_id: int) -> int:
     """On connect: the person's activities from a month ago on (and every open series)
     get an event row, to be pushed by the worker. Returns how many."""

@@ -8,7 +8,9 @@ the audit log with who, when, where from, old and new value.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -122,9 +124,29 @@ async def visible_filter(actor: User, relation: str = "client") -> Q:
     return current if managed is None else current & Q(**{f"{relation}_id__in": managed})
 
 
+# a client found for a person by get_client, which the sections of one page read again
+_CHECKED: ContextVar[tuple[int, Client] | None] = ContextVar("checked_client", default=None)
+
+
+@contextmanager
+def checked_client(actor: User, client: Client) -> Iterator[None]:
+    """Within the block, ``get_client(actor, client.id)`` returns ``client`` — found for
+    ``actor`` by :func:`get_client` just before — without asking the database again
+    (a page's sections each check the client they show). Another person or client is
+    checked as ever; the block is one request's (a context variable)."""
+    token = _CHECKED.set((actor.id, client))
+    try:
+        yield
+    finally:
+        _CHECKED.reset(token)
+
+
 async def get_client(actor: User, client_id: int, *, with_archived: bool = False) -> Client:
     """A current client ``actor`` may see; ``with_archived``: an archived one too (its
     card and history are read; nothing changes an archived client but restoring it)."""
+    checked = _CHECKED.get()
+    if checked is not None and checked[0] == actor.id and checked[1].id == client_id:
+        return checked[1]
     qs = await visible_clients(actor, archived=None if with_archived else False)
     client = await qs.get_or_none(id=client_id)
     if client is None:

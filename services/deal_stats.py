@@ -217,20 +217,24 @@ async def recompute_deal(deal: Deal) -> Estimate:
     return result
 
 
-async def recompute_all(*, process_id: int | None = None) -> int:
-    """Every open deal's probability, process by process, in batches (nightly)."""
-    refresh()
-    conn = connections.get("default")
-    done = 0
-    processes = [process_id] if process_id else await Deal.filter(
-        archived_at=None, closed_at=None).distinct().values_list("process_id", flat=True)
+async def recompute_all(*, process_id: int | None = None,
+                        deal_ids: list[int] | None = None) -> int:
+    """Every open deal's probability, process by process, in batches (nightly);
+    ``deal_ids``: only those (their owner changed: A-5's hand-over), counts as cached."""
+    if deal_ids is None:
+        refresh()
+    conn, done = connections.get("default"), 0
+    mine = Deal.filter(archived_at=None, closed_at=None, **(
+        {} if deal_ids is None else {"id__in": deal_ids}))
+    processes = [process_id] if process_id else await mine.distinct().values_list(
+        "process_id", flat=True)
     for pid in processes:
-        counts = await counts_for(pid, fresh=True)
+        counts = await counts_for(pid, fresh=deal_ids is None)
         stages = {s.id: s for s in await Stage.filter(process_id=pid)}
         last_id = 0
         while True:
-            rows = await Deal.filter(process_id=pid, archived_at=None, closed_at=None,
-                                     id__gt=last_id).order_by("id").limit(BATCH).values_list(
+            rows = await mine.filter(process_id=pid, id__gt=last_id).order_by("id").limit(
+                BATCH).values_list(
                 "id", "stage_id", "source_id", "owner_id", "client__kind", "amount")
             if not rows:
                 break

@@ -38,9 +38,16 @@ async def list_legal_entities(actor: User, client_id: int) -> list[LegalEntity]:
     return await _entities_of(client.id)
 
 
-async def primary_entity(client_id: int) -> LegalEntity | None:
-    """The client's primary legal entity (else its first), for a card already shown."""
-    return await _entities_of(client_id).first()
+CARD_ENTITIES = 10  # a bot card lists this many legal entities, then "…and N more"
+
+
+async def card_entities(client_id: int) -> tuple[list[LegalEntity], int]:
+    """For a card already shown: the client's legal entities, the primary first, at most
+    :data:`CARD_ENTITIES`, and how many there are in all."""
+    shown = await _entities_of(client_id).limit(CARD_ENTITIES + 1)
+    total = len(shown) if len(shown) <= CARD_ENTITIES else await LegalEntity.filter(
+        client_id=client_id).count()
+    return shown[:CARD_ENTITIES], total
 
 
 def _entities_of(client_id: int):

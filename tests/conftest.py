@@ -196,6 +196,27 @@ async def service(settings_factory, emulator):
 
 
 @pytest.fixture
+async def staff_world(database_url) -> dict[str, User]:
+    """A small company for the service tests of staff matters (A-3, A-5): HQ with the
+    Moscow and Kyiv departments, an admin, a head of each, two Moscow managers (Ivan,
+    Maria) and a Kyiv one (Olena)."""
+    hq = await Department.create(name="HQ")
+    msk = await Department.create(name="Moscow", parent=hq)
+    kyiv = await Department.create(name="Kyiv", parent=hq)
+    return {
+        "admin": await User.create(full_name="Anna Admin", telegram_id=1, role=Role.ADMIN),
+        "head_msk": await User.create(full_name="Head Moscow", telegram_id=2, role=Role.HEAD,
+                                      department=msk),
+        "ivan": await User.create(full_name="Ivan Field", telegram_id=3, department=msk,
+                                  timezone="Europe/Moscow"),
+        "olena": await User.create(full_name="Olena Koval", telegram_id=4, department=kyiv),
+        "head_kyiv": await User.create(full_name="Head Kyiv", telegram_id=5, role=Role.HEAD,
+                                       department=kyiv),
+        "maria": await User.create(full_name="Maria Stone", telegram_id=6, department=msk),
+    }
+
+
+@pytest.fixture
 def make_staff(emulator):
     """Create a staff member and the same person in the emulator."""
     async def make(role: Role = Role.MANAGER, *, name: str | None = None,

@@ -130,3 +130,40 @@ async def test_file_sent_while_card_open_is_attached(service, emulator, make_sta
     doc = await Document.get(client_id=client.id)
     assert doc.filename == "offer.pdf" and doc.size == len(b"%PDF-1.4 offer")
     assert (service.settings.data_dir / doc.storage_path).read_bytes() == b"%PDF-1.4 offer"
+
+
+async def test_card_lists_every_legal_entity_and_the_consent_flags(service, emulator,
+                                                                    make_staff):
+    """S-1, K-16: the bot's card shows each legal entity (name and codes, the primary
+    first) and whether the client agrees to emails and SMS or is not to be contacted —
+    in the person's language."""
+    from services.legal import CARD_ENTITIES
+
+    ivan = await make_staff(Role.MANAGER, language="en", name="Ivan Field")
+    client = (await svc.do_create_client(ivan, {
+        "name": "Romashka Group", "legal": {"name": "OOO Romashka", "inn": "7707083893"}})
+    ).client
+    await svc.do_add_legal_entity(ivan, client.id, {"name": "TOV Romashka Ukraine",
+                                                     "edrpou": "14360570"})
+    chat = ivan.telegram_id
+    reply = await say(emulator, chat, "/find romashka")
+    before = await press(emulator, chat, reply, "Romashka Group")
+    card = await emulator.wait_for_bot_message(chat, after_message_id=before)
+    lines = card["text"].splitlines()
+    legal = [line for line in lines if line.startswith("🏢")]
+    assert legal == ["🏢 OOO Romashka · INN 7707083893",
+                     "🏢 TOV Romashka Ukraine · EDRPOU 14360570"]
+    assert "Consent: emails ✅, SMS ✅" in lines
+    assert not any("do not contact" in line for line in lines)
+    await svc.do_update_client(ivan, client.id, {"sms_consent": False,
+                                                 "do_not_contact": True})
+    # a Ukrainian colleague on the same client: the words in Ukrainian
+    olena = await make_staff(Role.ADMIN, language="uk", name="Olena Koval")
+    reply = await say(emulator, olena.telegram_id, "/find romashka")
+    before = await press(emulator, olena.telegram_id, reply, "Romashka Group")
+    card = await emulator.wait_for_bot_message(olena.telegram_id, after_message_id=before)
+    lines = card["text"].splitlines()
+    assert "🏢 TOV Romashka Ukraine · ЄДРПОУ 14360570" in lines
+    assert any(line.endswith("✅, SMS ❌") for line in lines)
+    assert "🚫 не зв'язуватися зовсім" in lines
+    assert CARD_ENTITIES >= 2

@@ -11,7 +11,7 @@ import pytest
 
 from kontakt.errors import domain_message
 from kontakt.formatting import date_text
-from models import AuditLog, Client, Department, EntryKind, LedgerEntry, Role, User
+from models import AuditLog, Client, EntryKind, LedgerEntry
 from services import client_archive as svc
 from services import clients as client_svc
 from services.clientlist import ClientFilters, client_page
@@ -20,20 +20,8 @@ from tests.conftest import TEST_NOW
 
 
 @pytest.fixture
-async def org(database_url):
-    hq = await Department.create(name="HQ")
-    msk = await Department.create(name="Moscow", parent=hq)
-    kyiv = await Department.create(name="Kyiv", parent=hq)
-    return {
-        "admin": await User.create(full_name="Anna Admin", telegram_id=1, role=Role.ADMIN),
-        "head_msk": await User.create(full_name="Head Moscow", telegram_id=2, role=Role.HEAD,
-                                      department=msk),
-        "head_kyiv": await User.create(full_name="Head Kyiv", telegram_id=5, role=Role.HEAD,
-                                       department=kyiv),
-        "ivan": await User.create(full_name="Ivan Field", telegram_id=3, department=msk,
-                                  timezone="Europe/Moscow"),
-        "olena": await User.create(full_name="Olena Koval", telegram_id=4, department=kyiv),
-    }
+def org(staff_world):
+    return staff_world
 
 
 async def _client(owner, name="Romashka Trading"):

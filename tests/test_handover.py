@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from models import AuditLog, ClientManager, Department, Role, User
+from models import AuditLog, ClientManager, Role
 from services import clients as client_svc
 from services import handover as svc
 from services import managers as managers_svc
@@ -17,18 +17,8 @@ from tests.test_web import signed_in
 
 
 @pytest.fixture
-async def org(database_url):
-    hq = await Department.create(name="HQ")
-    msk = await Department.create(name="Moscow", parent=hq)
-    kyiv = await Department.create(name="Kyiv", parent=hq)
-    return {
-        "admin": await User.create(full_name="Admin", telegram_id=1, role=Role.ADMIN),
-        "head_msk": await User.create(full_name="Head M", telegram_id=2, role=Role.HEAD,
-                                      department=msk),
-        "ivan": await User.create(full_name="Ivan", telegram_id=3, department=msk),
-        "maria": await User.create(full_name="Maria", telegram_id=5, department=msk),
-        "olena": await User.create(full_name="Olena", telegram_id=4, department=kyiv),
-    }
+def org(staff_world):
+    return staff_world
 
 
 async def _current(client_id: int) -> list[tuple[str, bool]]:
@@ -47,10 +37,10 @@ async def test_hand_over_moves_with_history_and_keeps_primary(org):
     result = await svc.do_hand_over(admin, ivan.id, maria.id, source="bot")
     assert result.count == 3
     assert [(n.user_id, n.count, n.from_name) for n in result.notices] == [
-        (maria.id, 3, "Ivan")]
-    assert await _current(a.id) == [("Maria", True)]
-    assert await _current(b.id) == [("Maria", True)]  # not primary-ed twice
-    assert await _current(c.id) == [("Maria", True)]  # kept row, now primary
+        (maria.id, 3, "Ivan Field")]
+    assert await _current(a.id) == [("Maria Stone", True)]
+    assert await _current(b.id) == [("Maria Stone", True)]  # not primary-ed twice
+    assert await _current(c.id) == [("Maria Stone", True)]  # kept row, now primary
     assert await ClientManager.filter(client_id=c.id, user_id=maria.id).count() == 1
     ended = await ClientManager.get(client_id=a.id, user_id=ivan.id)
     assert ended.unassigned_at is not None and ended.unassigned_by_id == admin.id
@@ -68,7 +58,7 @@ async def test_hand_over_of_a_dismissed_person(org):
     a = (await client_svc.do_create_client(ivan, {"name": "A"})).client
     await staff_service.do_dismiss(admin, ivan.id)
     assert (await svc.do_hand_over(admin, ivan.id, olena.id)).count == 1
-    assert await _current(a.id) == [("Olena", True)]
+    assert await _current(a.id) == [("Olena Koval", True)]
 
 
 async def test_refusals_and_the_heads_scope(org):
@@ -87,10 +77,10 @@ async def test_refusals_and_the_heads_scope(org):
         await svc.do_hand_over(head, olena.id, ivan.id)  # not the head's person
     with pytest.raises(PermissionDenied):
         await svc.do_hand_over(ivan, ivan.id, admin.id)  # managers may not
-    assert await _current(a.id) == [("Ivan", True)]  # nothing changed
-    assert [p.full_name for p in await svc.successors(head, ivan.id)] == ["Head M"]
+    assert await _current(a.id) == [("Ivan Field", True)]  # nothing changed
+    assert [p.full_name for p in await svc.successors(head, ivan.id)] == ["Head Moscow"]
     assert (await svc.do_hand_over(head, ivan.id, head.id)).count == 1
-    assert await _current(a.id) == [("Head M", True)]
+    assert await _current(a.id) == [("Head Moscow", True)]
 
 
 async def test_api_hand_over_and_notice(service, emulator, make_staff):
@@ -110,10 +100,10 @@ async def test_api_hand_over_and_notice(service, emulator, make_staff):
     assert (await resp.json())["detail"][0]["loc"] == ["body", "to_user_id"]
     resp = await c.post(f"/api/v1/staff/{ivan.id}/hand-over", json={"to_user_id": maria.id})
     assert resp.status == 200, await resp.text()
-    assert (await resp.json()) == {"moved": 2}
+    assert (await resp.json()) == {"moved": 2, "deals": 0, "tasks": 0}
     told = await emulator.wait_for_bot_message(
         maria.telegram_id, predicate=lambda m: "Ivan Old" in m.get("text", ""))
-    assert "handed over to you: 2" in told["text"]
+    assert "clients — 2, open deals — 0, open tasks — 0" in told["text"]
     c.session.cookie_jar.clear()
     await signed_in(service, emulator, ivan)
     resp = await c.post(f"/api/v1/staff/{maria.id}/hand-over", json={"to_user_id": ivan.id})
@@ -145,12 +135,12 @@ async def test_bot_hand_over_from_the_staff_card(service, emulator, make_staff):
     await press(emulator, chat, current(emulator, chat, listing), "Maria New")
     answer, _none = await press(emulator, chat, current(emulator, chat, listing), "✅ Yes")
     done = current(emulator, chat, listing)
-    assert "Clients handed over: 1." in done["text"]
+    assert "Handed over: clients — 1, open deals — 0, open tasks — 0." in done["text"]
     assert "🔁 Hand over clients" not in buttons(done)
     assert await _current(client.id) == [("Maria New", True)]
     told = await emulator.wait_for_bot_message(
         maria.telegram_id, predicate=lambda m: "Ivan Old" in m.get("text", ""))
-    assert "handed over to you: 1" in told["text"]
+    assert "clients — 1" in told["text"]
     # an old Yes pressed again: answered, nothing to move
     answer, _none = await press(emulator, chat, asked, data=buttons(asked)["✅ Yes"])
     assert answer is not None

@@ -168,3 +168,38 @@ async def test_choices_of_many_fields_are_loaded_at_once(database_url, make_staf
     assert len(q) <= 2, q.report()
     assert [[i.name for i in f.dictionary.items] for f in fields if f.dictionary_id] == [
         [f"x{i}", f"y{i}"] for i in range(6)]
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.HEAD, Role.ADMIN])
+async def test_client_card_reads_the_client_once(web, emulator, make_staff, role):
+    """S-7, A-3 (issue 17): the card's sections take the client checked for the person
+    (services.clients.checked_client) instead of each looking it up and checking it
+    again: one read of the client row, and the card under its ceiling."""
+    from models import Department
+
+    dept = await Department.create(name="Продажи")
+    person = await make_staff(role, language="ru")
+    person.department = dept
+    await person.save()
+    owner = person if role != Role.HEAD else await make_staff(Role.MANAGER, name="Иван")
+    if role == Role.HEAD:
+        owner.department = dept
+        await owner.save()
+    client = (await client_svc.do_create_client(owner, {"name": "Ромашка"})).client
+    await contact_svc.do_add_contact(owner, client.id, {"first_name": "Мария"})
+    await _sign_in(web, emulator, person)
+    url = f"/app/clients/{client.id}"
+    await web.get(url)
+    with counted() as q:
+        resp = await web.get(url)
+        assert resp.status == 200, await resp.text()
+    reads = [s for s in q.statements if s.split(" WHERE ")[0].endswith('FROM "client"')]
+    assert len(reads) == 1, "\n".join(reads)
+    # the ceilings (issue 17): 17 lookups of the same client fewer than before
+    ceiling = {Role.MANAGER: 72, Role.HEAD: 85, Role.ADMIN: 73}[role]
+    assert len(q) <= ceiling, (len(q), q.report())
+    # a client of someone else's is still refused (the check itself is kept)
+    stranger = (await client_svc.do_create_client(
+        await make_staff(Role.MANAGER, name="Чужой"), {"name": "Чужая"})).client
+    if role != Role.ADMIN:
+        assert (await web.get(f"/app/clients/{stranger.id}")).status == 404

@@ -47,16 +47,23 @@ async def page_client(request: web.Request) -> tuple[Any, Any, web.Response | No
 
 
 async def client_page(request: web.Request) -> web.Response:
+    from services import clients as client_service
+
+    user, client, refused = await page_client(request)
+    if refused is not None:
+        archived = await archived_card(request, user) if user is not None else None
+        return archived or refused
+    with client_service.checked_client(user, client):  # the sections' checks: no re-read
+        return await _client_sections(request, user, client)
+
+
+async def _client_sections(request: web.Request, user, client) -> web.Response:
     from services import activities as activity_service
     from services import classifier, dictionaries, layouts, links
     from services import clients as client_service
     from services import messaging as message_service
     from services import playbooks as playbook_service
 
-    user, client, refused = await page_client(request)
-    if refused is not None:
-        archived = await archived_card(request, user) if user is not None else None
-        return archived or refused
     lang = str(user.language)
     address = await client_service.address_of(client)
     from web.deal_pages import client_deals

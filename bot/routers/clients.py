@@ -31,7 +31,7 @@ from services import duplicates
 from services import managers as managers_svc
 from services.deal_lists import open_deals_of_client
 from services.errors import DomainError, NotFound, ValidationFailed
-from services.legal import primary_entity
+from services.legal import card_entities
 from services.permissions import Action, role_may
 from services.storage import FileStore, StorageUnavailable
 from services.text import digits
@@ -122,12 +122,14 @@ async def card_text(client: Client, staff: User | None = None) -> str:
     e = html.escape
     lines = [f"<b>{e(client.name)}</b>"]
     lines.append(_("Company") if client.kind == ClientKind.COMPANY else _("Individual"))
-    legal = await primary_entity(client.id)
-    if legal:
+    entities, total = await card_entities(client.id)  # S-1: every one, the primary first
+    for legal in entities:
         codes = [f"{label} {value}" for label, value in (
             (_("INN"), legal.inn), (_("KPP"), legal.kpp), (_("EDRPOU"), legal.edrpou),
             (_("IPN"), legal.ipn)) if value]
-        lines.append(e(legal.name) + (f" · {e(', '.join(codes))}" if codes else ""))
+        lines.append("🏢 " + e(legal.name) + (f" · {e(', '.join(codes))}" if codes else ""))
+    if total > len(entities):
+        lines.append(_("…and {count} more.").format(count=total - len(entities)))
     if client.phone:
         lines.append(f"☎️ {e(client.phone)}")
     if client.email:
@@ -139,12 +141,23 @@ async def card_text(client: Client, staff: User | None = None) -> str:
     lines.append(_("Managers: {names}").format(
         names=e(", ".join(m.full_name for m in managers)) or "—"))
     lines.append(_("Card filled: {percent}%").format(percent=client.completeness))
+    lines += consent_lines(client)
     if staff is not None:
         from bot.routers.debts import card_balance  # issue 14: K-6, M-6
 
         lines.append(await card_balance(staff, client.id))
         lines += await _activity_lines(client, staff)
     return "\n".join(lines)
+
+
+def consent_lines(client: Client) -> list[str]:
+    """K-16: whether the client agrees to emails and SMS, and a do-not-contact mark."""
+    yes_no = {True: "✅", False: "❌"}
+    lines = [_("Consent: emails {email}, SMS {sms}").format(
+        email=yes_no[bool(client.email_consent)], sms=yes_no[bool(client.sms_consent)])]
+    if client.do_not_contact:
+        lines.append(_("🚫 do not contact at all"))
+    return lines
 
 
 async def _activity_lines(client: Client, staff: User) -> list[str]:

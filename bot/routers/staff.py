@@ -95,7 +95,7 @@ async def _card_markup(actor: User, person: User, page: int) -> InlineKeyboardMa
     if admin_row:
         rows.append(admin_row)
     if await can(actor, Action.HAND_OVER_CLIENTS, person) and \
-            await handover_service.clients_to_hand_over(person.id):
+            await handover_service.to_hand_over(person.id):
         rows.append([_btn("🔁 " + _("Hand over clients"),
                           StaffCB(action="hand", user_id=person.id, page=page))])
     if person.is_active and await can(actor, Action.DISMISS, person):
@@ -128,18 +128,29 @@ def _error_text(exc: DomainError) -> str:
 async def _hand_over_step(query: CallbackQuery, cb: StaffCB, actor: User) -> None:
     """A-5: pick the successor (a page of PAGE), then confirm; ◀️ Back at each step."""
     person = await handover_service.check_hand_over(actor, cb.user_id)
-    count = await handover_service.clients_to_hand_over(person.id)
+    has = await handover_service.to_hand_over(person.id)
+    count = has.clients
     name = html.escape(person.full_name)
     if cb.action == "handto":
         target = await staff_service.get_staff(actor, int(cb.value or 0))
-        rows = [[_btn("✅ " + _("Yes"), StaffCB(action="handok", user_id=person.id,
-                                               page=cb.page, value=str(target.id))),
-                 _btn("◀️ " + _("Back"), StaffCB(action="hand", user_id=person.id,
-                                                page=cb.page))]]
-        await query.message.edit_text(
-            _("Hand over the clients of {name} to {successor}? Clients: {count}.").format(
-                name=name, successor=html.escape(target.full_name), count=count),
-            reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+        def yes(label: str, action: str) -> InlineKeyboardButton:
+            return _btn("✅ " + label, StaffCB(action=action, user_id=person.id,
+                                              page=cb.page, value=str(target.id)))
+
+        back = _btn("◀️ " + _("Back"), StaffCB(action="hand", user_id=person.id,
+                                              page=cb.page))
+        text = _("Hand over the clients of {name} to {successor}? Clients: {count}.").format(
+            name=name, successor=html.escape(target.full_name), count=count)
+        if has.deals or has.tasks:  # the choice: with the open work (the default) or not
+            text += "\n" + _("Open deals: {deals}, open tasks: {tasks}.").format(
+                deals=has.deals, tasks=has.tasks)
+            rows = [[yes(_("Yes, with deals and tasks"), "handok")],
+                    [yes(_("Clients only"), "handokc")], [back]]
+        else:
+            rows = [[yes(_("Yes"), "handok"), back]]
+        await query.message.edit_text(text, reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=rows))
         return
     people = await handover_service.successors(actor, person.id)
     pick = max(0, min(int(cb.value or 0), (len(people) - 1) // PAGE if people else 0))
@@ -164,7 +175,7 @@ def build_staff_router() -> Router:
         text, kb = await staff_list_markup(staff, 0)
         await message.answer(text, reply_markup=kb)
 
-    @router.callback_query(StaffCB.filter(F.action == "handok"))
+    @router.callback_query(StaffCB.filter(F.action.in_({"handok", "handokc"})))
     async def hand_over_confirmed(query: CallbackQuery, callback_data: StaffCB, staff: User,
                                   bot: Bot, i18n: I18n) -> None:
         from notifications.telegram import deliver_handover
@@ -175,14 +186,17 @@ def build_staff_router() -> Router:
             return
         try:
             result = await handover_service.do_hand_over(
-                staff, cb.user_id, int(cb.value or 0), source="bot")
+                staff, cb.user_id, int(cb.value or 0), with_work=cb.action == "handok",
+                source="bot")
         except DomainError as exc:
             await query.answer(_error_text(exc), show_alert=True)
             return
         await query.answer()
-        await deliver_handover(bot, i18n, result.notices)  # after the commit
-        await _show_card(query, staff, cb.user_id, cb.page,
-                         _("Clients handed over: {count}.").format(count=result.count))
+        # after the commit; the successor only (handed to oneself: the card says it)
+        await deliver_handover(bot, i18n, result.notices)
+        await _show_card(query, staff, cb.user_id, cb.page, _(
+            "Handed over: clients — {count}, open deals — {deals}, open tasks — {tasks}."
+        ).format(count=result.count, deals=result.deals, tasks=result.tasks))
 
     @router.callback_query(StaffCB.filter())
     async def staff_action(query: CallbackQuery, callback_data: StaffCB, staff: User) -> None:

@@ -49,21 +49,27 @@ async def photo_delete(request: web.Request, user: User, user_id: int):
 class HandOverIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     to_user_id: int = Field(ge=1, le=MAX_ID, description="the successor: an active person")
+    with_work: bool = Field(default=True, description="also hand over the person's open "
+                            "deals (as owner) and open tasks (as assignee)")
 
 
 class HandOverOut(BaseModel):
     moved: int = Field(description="how many clients were handed over")
+    deals: int = Field(description="how many open deals were handed over")
+    tasks: int = Field(description="how many open tasks were handed over")
 
 
 @api.route("POST", "/staff/{user_id}/hand-over", summary="Hand over all current clients of "
-           "a person to another (A-5): admins anyone's, heads their departments'",
+           "a person to another, and their open deals and tasks unless with_work is false "
+           "(A-5): admins anyone's, heads their departments'",
            body=HandOverIn, response=HandOverOut, tags=["staff"])
 async def hand_over(request: web.Request, user: User, user_id: int, body: HandOverIn):
     result = await handover_svc.do_hand_over(user, user_id, body.to_user_id,
+                                             with_work=body.with_work,
                                              source=request_source(request))
     # after the commit: tell the successor in Telegram
     await deliver_handover(request.app[BOT_KEY], request.app[I18N_KEY], result.notices)
-    return HandOverOut(moved=result.count)
+    return HandOverOut(moved=result.count, deals=result.deals, tasks=result.tasks)
 
 
 def _user_id(request: web.Request) -> int | None:

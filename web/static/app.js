@@ -312,8 +312,10 @@
       var to = parseInt(form.elements.to_user_id.value, 10);
       err.hidden = done.hidden = true;
       if (!to) { err.textContent = err.dataset.empty; err.hidden = false; return false; }
-      window.kontakt.api("POST", "/api/v1/staff/" + userId + "/hand-over", {to_user_id: to})
-        .then(function (r) { done.textContent = "✅ " + done.dataset.msg.replace("{count}", r.moved); done.hidden = false;
+      window.kontakt.api("POST", "/api/v1/staff/" + userId + "/hand-over",
+                         {to_user_id: to, with_work: form.elements.with_work.checked})
+        .then(function (r) { done.textContent = "✅ " + done.dataset.msg.replace("{count}", r.moved)
+                               .replace("{deals}", r.deals).replace("{tasks}", r.tasks); done.hidden = false;
                              form.querySelector("[data-testid=handover-submit]").disabled = true; })
         .catch(function (e) { err.textContent = e.message; err.hidden = false; });
       return false;
