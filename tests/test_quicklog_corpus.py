@@ -13,7 +13,8 @@ from services.quicklog import propose
 from tests.quicklog_corpus import NOW, read, seed, wrong
 
 DATA = Path(__file__).parent / "data"
-CORPORA = ["quicklog-sample.tsv", "quicklog-corpus.tsv"]
+CORPORA = ["quicklog-sample.tsv", "quicklog-corpus-ru.tsv", "quicklog-corpus-uk.tsv",
+           "quicklog-corpus-en.tsv"]
 AIM = 0.95
 
 
