@@ -306,7 +306,9 @@ def test_dateparser_failing_is_no_date(monkeypatch):
     monkeypatch.setattr(quicklog_dates, "search_dates", fail)
     assert parse_when("в пятницу в 15:00", language="ru", timezone=MOSCOW, now=NOW) == local(
         "2026-11-27 15:00")
-    assert parse_when("завтра", language="ru", timezone=MOSCOW, now=NOW) is None
+    assert parse_when("завтра", language="ru", timezone=MOSCOW, now=NOW) == local(
+        "2026-11-26 10:00")  # read here too
+    assert parse_when("через 2 дня", language="ru", timezone=MOSCOW, now=NOW) is None
 
 
 def test_today_at_ten_sharp_is_still_ten():
