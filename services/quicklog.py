@@ -62,31 +62,43 @@ class Proposal:
 
 
 TYPE_PATTERNS: dict[str, re.Pattern[str]] = {
-    "call": _rx(r"(?:по|со|пере|до)?звон\w*|(?:по|за|пере|до)?дзвон\w*|дзвін\w*|трубк\w*|"
-                r"слухавк\w*|набра(?:ть|ти|л|в)\w*|не\s+отвеча\w*|не\s+ответил\w*|"
-                r"не\s+відповіда\w*|no\s+answer|spoke|talked|"
-                r"(?:за)?телефонува\w*|call\w*|phoned|rang"),
-    "meeting": _rx(r"встреч\w*|встрет\w*|зустр\w*|meet\w*|met"),
+    "call": _rx(r"(?:по|со|пере|до|об)?звон\w*|(?:по|за|пере|до|зі|з)?дзвон\w*|дзвін\w*|"
+                r"(?:пере|об)?дзв|перезв|трубк\w*|слухавк\w*|набра(?:ть|ти|л|в)\w*|"
+                r"не\s+отвеча\w*|не\s+ответил\w*|не\s+відповіда\w*|не\s+бер[еу]\w*|"
+                r"переговорил\w*|переговорив\w*|поговори(?:л|в)\w*|тел|телефон\w*|"
+                r"no\s+answer|didn'?t\s+pick\s+up|spoke|talked|phone\w*|try\s+again|"
+                r"(?:left\s+(?:a\s+)?)?(?:vm|voicemail)|(?:за)?телефонува\w*|call\w*|rang"),
+    "meeting": _rx(r"встреч\w*|встрет\w*|встр|зустр\w*|meet\w*|met|mtg|zoom|(?<!after\s)lunch|"
+                   r"catch\s+up"),
     "email": _rx(r"письм\w*|(?:на|от|від)?пис(?:ал|ав|ать|ати)\w*|лист(?:а|ом|и|ів)?|"
-                 r"e-?mail\w*|емейл\w*|имейл\w*|імейл\w*|mailed|wrote|"
+                 r"e-?mail\w*|емейл\w*|имейл\w*|імейл\w*|mailed|wrote|почт(?:а|у|ой|е)|пошт(?:а|у|ою|і)|"
                  r"(?:от|вы)прав(?:ил|ила|или|ить|лю)\w*|відправ(?:ив|ила|или|ити|лю)\w*|"
-                 r"(?:вы|при)сла(?:л|ла|ли|ть)\w*|надісла\w*|надішл\w*|sent|send"),
-    "visit": _rx(r"визит\w*|візит\w*|visit\w*|(?:был|была|были|був|була|були)\s+[ув]|"
-                 r"(?:при|за)езжал\w*|(?:при|за)їжджа\w*|(?:при|за)ехал\w*|(?:при|за)їха\w*|"
-                 r"посетил\w*|відвіда\w*|(?:по|с)?ездил\w*|(?:по|з)?їздил\w*|(?:по|з)?їздив\w*"),
-    "presentation": _rx(r"презент\w*|presentation\w*|presented|demo\w*|демо|"
-                        r"демонстрац\w*"),
-    "sale": _rx(r"прода[лвж]\w*|sold|sales?"),
+                 r"(?:вы|при)сла(?:л|ла|ли|ть)\w*|надісла\w*|надішл\w*|"
+                 r"скину(?:л|ла|ли|ть|в|ти)|скинь|(?:re)?sent|(?:re)?send|write"),
+    "visit": _rx(r"визит\w*|візит\w*|visit\w*|(?:был|была|были|був|була|були)\s+(?:[ув]|на)|"
+                 r"(?:был|была|были|був|була|були)(?=\s*(?:[,.;]|$))|[ув]\s+\w+\s+(?P<v>был|була?|були|був)|"
+                 r"(?:при|за)езжа\w*|(?:при|за)їжджа\w*|(?:при|за)ех(?:ал|ать)\w*|"
+                 r"(?:при|за)їха\w*|(?:при|за)їхати|заход(?:ил|ила|ить)|зайти|заскочи\w*|"
+                 r"посетил\w*|відвіда\w*|(?:по|с)?ездил\w*|(?:по|з)?їздил\w*|(?:по|з)?їздив\w*|"
+                 r"(?:от|за)вез(?:ти|ла|ли)?|(?:dropp|stopp)(?:ed)?\s+by|(?:drop|stop|swing|swung)\s+by|"
+                 r"pop(?:ped)?\s+(?:in|by)"),
+    "presentation": _rx(r"презент\w*|през(?:а|у|ы|е|ой)?|presentation\w*|presented|pres|"
+                        r"prez|demo\w*|демо|демонстрац\w*"),
+    "sale": _rx(r"прода[лвж]\w*|sold|sales?|купил\w*|купи(?:в|ли)|bought|"
+                r"(?:подписал\w*|підписал\w*|підписав\w*|signed)(?:\s+(?:с|з|w/|with)\s+\w+)?"
+                r"(?:\s+(?:the\s+|a\s+)?(?:дог\w*|договір\w*|контракт\w*|contract))|signed(?=\s*(?:[!.,]|$))"),
 }
 
 
 # A verb in the past tense: something was done ("звонил", "подписали", "відправив",
 # "called", "met"). A message without one that plans something only plans it.
-PAST = _rx(r"був|була|були|не\s+(?:отвечает|берет|відповідає|бере)|"
+PAST = _rx(r"був|була|були|не\s+(?:отвечает|берет|відповідає|бере)|no\s+answer|"
+           r"didn'?t|voicemail|vm|"
            r"\w{2,}(?:лся|лась|лись|лось|ла|ли|ло|л)|\w{3,}(?:ив|ав|ів|ув|яв|вся|лася|лися)|"
            r"\w{3,}ed|met|sent|wrote|spoke|had|was|were|went|saw|told|rang|gave|took|"
            r"got|made|did|signed")
 INFINITIVE = re.compile(r"\w+(?:ть|ти|тись|тися|ться|чь)")
+TODAY = _rx(r"сегодня|сьогодні|today|tonight")
 
 
 # Words that look like a past verb and are not
@@ -95,11 +107,28 @@ _NOT_PAST = frozenset("дела сила села школа цели стол �
 
 
 # Words asking for a next step; the follow-up is read from the first one on.
-FOLLOW_UP = _rx(r"договорил\w*|договорен\w*|домовил\w*|домовлен\w*|agreed?|"
-                r"перезвон\w*|передзвон\w*|call(?:ing)?\s+(?:\w+\s+)?back|callback|"
-                r"follow[- ]?up|next|следующ\w*|наступн\w*|запланир\w*|заплану\w*|"
-                r"назначил\w*|призначил\w*|scheduled?|нужно|надо|треба|потрібно|need\s+to|"
-                r"напомн\w*|нагада\w*|remind\w*")
+AGREED = _rx(r"договорил\w*|договорен\w*|домовил\w*|домовлен\w*|agreed?")
+# waiting, needing: a next step only with a date, an activity or an action after them
+WAITING = _rx(r"жд(?:ет|ут|у)|чека(?:є|ють|ю|ємо)|needs?|нужен|нужна|нужны")
+FOLLOW_UP = _rx(AGREED.pattern[5:-3] + "|"
+                r"перезвон\w*|передзвон\w*|call(?:ing)?\s+back|callback|"
+                r"(?<!\ba\s)follow[- ]?up|f/u|next|следующ\w*|след\.?|наступн\w*|запланир\w*|"
+                r"заплану\w*|назначил\w*|призначил\w*|scheduled?|нужно|надо|треба|"
+                r"потрібн\w*|needs?|нужен|нужна|нужны|напомн\w*|нагада\w*|remind\w*|"
+                # a request is the next step: "просит КП", "чекають рахунок", "wants a demo"
+                r"прос(?:ит|ил|ила|или|ят|ять|ить|ив|ила|или)|попрос\w*|asked|asks|wants?|"
+                r"хоч(?:ет|ут|е)|хотят|хочуть|жд(?:ет|ут|у)|чека(?:є|ють|ю|ємо)")
+# ...but not "next year" nor "the next" of a date ("next Tuesday", "наступного тижня")
+_NOT_FOLLOW_UP = _rx(r"(?:next|следующ\w*|след\.?|наступн\w*)\s+(?:year|год\w*|р[іо]к\w*)")
+# a clause that starts with an action to do: "отправить КП", "Сидорову набрать в ср",
+# "send quote"
+# -ти after a vowel, с, з or й ("надіслати", "везти", "прийти"): not "документи"
+_INFINITIVE = r"[^\W\d_]+(?:ть|[аяеиіуоєюй]ти|[сз]ти|чь)"
+_EN_ACTIONS = (r"call|send|resend|email|e-mail|meet|visit|remind|prepare|check|ping|ship|"
+               r"schedule|book|text|write|ask|confirm|set\s+up|follow|try")
+_ACTION = re.compile(r"(?:^|(?<=[,;:.!?\-—–])\s*|(?<=\s[\-—–])\s*)(?:(?:[^\W\d_]+\s+)?"
+                     r"(?P<verb>" + _INFINITIVE + r")|(?P<en>" + _EN_ACTIONS + r"))\b")
+INFINITIVE_OR_ACTION = re.compile(_INFINITIVE + "|" + _EN_ACTIONS)
 
 
 STOP_WORDS = frozenset("""
@@ -138,7 +167,8 @@ class _Hit:
 
 
 def _type_hits(norm: str) -> list[_Hit]:
-    hits = [_Hit(code, m.start(), m.end())
+    # "у Петрова был": the verb only ("v"), the name between is no activity word
+    hits = [_Hit(code, *m.span("v" if m.groupdict().get("v") else 0))
             for code, rx in TYPE_PATTERNS.items() for m in rx.finditer(norm)]
     return sorted(hits, key=lambda h: h.start)
 
@@ -191,9 +221,9 @@ def _task_title(text: str, start: int, cut: list[tuple[int, int]], language: str
 
 def _reserved_spans(norm: str) -> list[tuple[int, int]]:
     """Where the words about the activity and the date are: not a client's name."""
-    patterns = [*TYPE_PATTERNS.values(), FOLLOW_UP, WEEKDAY, NEXT_WEEK, MONTH, RELATIVE,
-                TIME_WORDS]
-    return [(m.start(), m.end()) for rx in patterns for m in rx.finditer(norm)]
+    patterns = [FOLLOW_UP, WEEKDAY, NEXT_WEEK, MONTH, RELATIVE, TIME_WORDS]
+    return [(h.start, h.end) for h in _type_hits(norm)] + [
+        (m.start(), m.end()) for rx in patterns for m in rx.finditer(norm)]
 
 
 def _queries(word: str) -> list[str]:
@@ -213,7 +243,8 @@ async def _candidates(actor: User, text: str, norm: str) -> list[Client]:
         (m.start(), m.end()) for m in PAST.finditer(norm)
         if m.start() == 0 or not text[m.start()].isupper()]
     found: dict[int, Client] = {}
-    hits: dict[int, set[int]] = {}  # client id → the words that found it
+    hits: dict[int, dict[int, int]] = {}  # client id → the words that found it: the
+    # letters of the longest query (the word, or its stem) that did
     capital: set[int] = set()  # clients found by a capitalised word
     for i, m in enumerate(_WORD.finditer(text.translate(_APOSTROPHES))):
         word = m.group()
@@ -223,15 +254,20 @@ async def _candidates(actor: User, text: str, norm: str) -> list[Client]:
         for query in _queries(word):
             for client in await search_clients(actor, query, limit=10):
                 found.setdefault(client.id, client)
-                hits.setdefault(client.id, set()).add(i)
+                letters = sum(ch.isalpha() for ch in query)
+                words = hits.setdefault(client.id, {})
+                words[i] = max(words.get(i, 0), letters)
                 if word[0].isupper():
                     capital.add(client.id)
     pool = [cid for cid in found if cid in capital] or list(found)
     if not pool:
         return []
-    # a client named by more words of the message (its name and its contact's) wins
-    best = max(len(hits[cid]) for cid in pool)
-    return [found[cid] for cid in pool if len(hits[cid]) == best]
+    # a client named by more words of the message (its name and its contact's) wins;
+    # then the one found by longer queries ("Peter" over "Pet…" of Petrov)
+    def score(cid: int) -> tuple[int, int]:
+        return len(hits[cid]), sum(hits[cid].values())
+    best = max(score(cid) for cid in pool)
+    return [found[cid] for cid in pool if score(cid) == best]
 
 
 def _common_start(a: str, b: str) -> int:
@@ -278,11 +314,16 @@ async def propose(actor: User, text: str, *, language: str, timezone: str,
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     norm = _mask_phones(_normalise(text))
-    marker = FOLLOW_UP.search(norm)
+    marker = _marker(norm)
     region = marker.start() if marker else 0
     types = _type_hits(norm)
     parsed = _parse_when(norm[region:], region, language, timezone, now)
-    plans_only = bool(marker or parsed) and not _past(text, norm)
+    # "send revised offer by 11.12": the words after the action to do describe it
+    before = region if marker and marker.action else len(norm)
+    plans_only = bool(marker or parsed) and not _past(text[:before], norm[:before])
+    if parsed and not marker and not plans_only and len(parsed.spans) == 1 and TODAY.fullmatch(
+            norm[slice(*parsed.spans[0])]):
+        parsed = None  # "had a demo today": when it was done
 
     done = None if plans_only else _done_hit(norm, types, region)
     proposal = Proposal(text=text, type_code=done.code if done else "task",
@@ -298,6 +339,10 @@ async def propose(actor: User, text: str, *, language: str, timezone: str,
 
     if not marker and not parsed:
         return proposal
+    if not parsed and (AGREED.fullmatch(marker.group()) or WAITING.fullmatch(
+            marker.group())) and not any(h.start >= marker.end() for h in types) and not any(
+            re.fullmatch(_INFINITIVE, w) for w in _WORD.findall(norm[marker.end():])):
+        return proposal  # "домовились про знижку", "им нужны ромашки": no next step
     # the next step's type: the activity word nearest the date (after the agreement;
     # without one, any but the word of what was done; a plan alone: any)
     nexts = [h for h in types if h.start >= region and (marker or h is not done)]
@@ -309,11 +354,25 @@ async def propose(actor: User, text: str, *, language: str, timezone: str,
         follow = min(nexts, key=lambda h: _distance(h, s, e))
     else:
         follow = nexts[0] if nexts else None
+    if follow and marker and marker.action and marker.start() < follow.start:
+        # "скинуть КП на почту завтра": the action asked, not a word after it
+        asked = next((h for h in nexts if h.start == marker.start()), None)
+        if asked and not any(ch in text[asked.end:follow.start] for ch in ",;"):
+            follow = asked
     code = follow.code if follow else "task"
     cut = [*(parsed.spans if parsed else []), *([marker.span()] if marker and not (
-        follow and follow.start < marker.end() and marker.start() < follow.end) else [])]
+        follow and follow.start < marker.end() and marker.start() < follow.end)
+        and not marker.action else [])]
     if follow is not None:
         title = _asked_title(text, norm, follow, cut, types, language)
+        if title == TITLES[language][follow.code] and marker and marker.end() < follow.start:
+            # "ждут КП, отправить сегодня": the asked action and what it is about
+            about = _task_title(text[:follow.start], marker.end(), cut, language)
+            if about != TITLES[language]["task"]:
+                verb = text[follow.start:follow.end]
+                if not INFINITIVE_OR_ACTION.fullmatch(norm[follow.start:follow.end]):
+                    verb = title + ":"  # "просил КП на почту": "Письмо: КП"
+                title = f"{verb[:1].upper()}{verb[1:]} {about[:1].lower()}{about[1:]}"
     else:
         start = region if marker else _clause_start(text, parsed.spans[0][0] if parsed else 0)
         title = _task_title(text, start, cut, language)
@@ -325,6 +384,39 @@ async def propose(actor: User, text: str, *, language: str, timezone: str,
     elif parsed.starts_at < now:
         proposal.problems.append(PROBLEM_PAST_DATE)
     return proposal
+
+
+@dataclass
+class _Marker:
+    """Where the next step is asked for: an agreement, a request or an action to do."""
+    at: int
+    to: int
+    text: str
+    action: bool = False  # "отправить КП": the words stay in the title
+
+    def start(self) -> int:
+        return self.at
+
+    def end(self) -> int:
+        return self.to
+
+    def span(self) -> tuple[int, int]:
+        return self.at, self.to
+
+    def group(self) -> str:
+        return self.text
+
+
+def _marker(norm: str) -> _Marker | None:
+    """The first word asking for a next step; "next" of a date ("next Tuesday",
+    "наступного тижня") and of "next year" asks for none."""
+    dates = [m.span() for rx in (WEEKDAY, NEXT_WEEK) for m in rx.finditer(norm)]
+    found = [_Marker(m.start(), m.end(), m.group()) for m in FOLLOW_UP.finditer(norm)
+             if not any(s <= m.start() < e for s, e in dates)
+             and not _NOT_FOLLOW_UP.match(norm, m.start())]
+    found += [_Marker(*m.span(g), m.group(g), action=True) for m in _ACTION.finditer(norm)
+              for g in ("verb", "en") if m.group(g)]
+    return min(found, key=lambda m: m.at) if found else None
 
 
 def _done_hit(norm: str, types: list[_Hit], region: int) -> _Hit | None:
@@ -339,10 +431,12 @@ def _past(text: str, norm: str) -> bool:
     ("Петров", "Іванів"), not a verb."""
     for m in PAST.finditer(norm):
         word = m.group()
-        if word in _NOT_PAST:
-            continue
+        if word in _NOT_PAST or TIME_WORDS.fullmatch(word):
+            continue  # "недели" is no verb
         if m.start() > 0 and text[m.start()].isupper():
             continue
+        if re.search(r"\b(?:the|an?)\s+$", norm[:m.start()]):
+            continue  # "the updated price list": an adjective
         return True
     return False
 
@@ -380,7 +474,7 @@ def done_type(text: str) -> str | None:
     """The type of what was done, read as the quick log reads it ("звонил..." → call,
     "met..." → meeting); None when the words name no type."""
     norm = _mask_phones(_normalise(text or ""))
-    marker = FOLLOW_UP.search(norm)
+    marker = _marker(norm)
     hit = _done_hit(norm, _type_hits(norm), marker.start() if marker else 0)
     return hit.code if hit else None
 

@@ -28,21 +28,35 @@ def _rx(pattern: str) -> re.Pattern[str]:
     return re.compile(rf"\b(?:{pattern})\b")
 
 
+# and their short forms ("в пт", "у чт", "on thu"); not "sat", "sun", "вс": words too
 _WEEKDAY_NAMES = (
-    r"понедельник\w*|понеділ(?:ок|ка|ку)|monday",
-    r"вторник\w*|вівтор(?:ок|ка|ку)|tuesday",
-    r"сред(?:а|у|ы|е|ой)|серед(?:а|у|и|і|ою)|wednesday",
-    r"четверг(?:а|у|ом|е)?|четвер(?:а|у|ом)?|thursday",
-    r"п'?ятниц\w*|friday",
-    r"суббот\w*|субот\w*|saturday",
-    r"воскресен\w*|неділ(?:я|ю|і|ею)|sunday",
+    r"понедельник\w*|понеділ(?:ок|ка|ку)|monday|mon|пн",
+    r"вторник\w*|вівтор(?:ок|ка|ку)|tuesday|tues?|вт",
+    r"сред(?:а|у|ы|е|ой)|серед(?:а|у|и|і|ою)|wednesday|wed|ср",
+    r"четверг(?:а|у|ом|е)?|четвер(?:а|у|ом)?|thursday|thu(?:rs?)?|чт",
+    r"п'?ятниц\w*|friday|fri|пт",
+    r"суббот\w*|субот\w*|saturday|сб",
+    r"воскресен\w*|неділ(?:я|ю|і|ею)|sunday|нд",
 )
-_NEXT = r"следующ\w*|наступн\w*|next"
+_NEXT = r"следующ\w*|след\.?|наступн\w*|next"
 WEEKDAY = re.compile(
     r"\b(?:(?:в|во|у|on|на)\s+)?(?:(?P<next>" + _NEXT + r")\s+)?(?:(?:this|эту|этот|цю|цей)\s+)?"
     + "(?:" + "|".join(f"(?P<d{i}>{p})" for i, p in enumerate(_WEEKDAY_NAMES)) + r")\b")
-NEXT_WEEK = _rx(r"(?:на\s+)?(?:следующей\s+неделе|следующую\s+неделю|наступного\s+тижня|"
-                r"наступному\s+тижні|next\s+week)")
+NEXT_WEEK = _rx(r"(?:на\s+)?(?:(?:следующ\w*|след\.?)\s*недел[еюи]|наступн\w*\s+тиж(?:ня|ні|день)|"
+                r"next\s+week)")
+# days said in words read here: "послезавтра", "tmrw", "до конца недели" (its Friday)
+_DAYS_AHEAD = (
+    (2, r"(?:the\s+)?day\s+after\s+tomorrow|послезавтра|післязавтра"),
+    (1, r"завтра|tomorrow|tmrw|tmr|2moro|tomorow|tommorow"),
+    (0, r"сегодня|сьогодні|today|tonight|eod|asap|срочно|терміново|"
+        r"(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?day"),
+    (None, r"(?:до|к|в)\s+конц[ау]\s+недел[иь]|(?:до|в)\s+кін(?:ця|ці)\s+тижня|"
+           r"наприкінці\s+тижня|(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?week|eow"),
+)
+DAYS_AHEAD = re.compile(r"\b(?:" + "|".join(
+    f"(?P<a{i}>{p})" for i, (_, p) in enumerate(_DAYS_AHEAD)) + r")\b")
+# a day of this month (the next one once it has passed): "on the 15th", "15-го"
+DAY_OF_MONTH = re.compile(r"\b(?:on\s+)?(?:the\s+)?(?P<d>\d{1,2})(?:st|nd|rd|th|-?го)\b")
 NUMERIC_DATE = re.compile(
     r"(?<![\d.:/])(?P<d>\d{1,2})[./](?P<m>\d{1,2})(?:[./](?P<y>\d{4}|\d{2}))?(?![\d:/]|\.\d)"
     r"|\b(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})\b")
@@ -81,12 +95,14 @@ TIME_AMPM = re.compile(r"\b(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?\s*(?P<part>am|pm|
 
 # "в 15", "о 9.30", "в 3 часа дня", "о 15 годині", "at 3": a bare hour needs a hint
 TIME_PREP = re.compile(
-    rf"\b(?:в|во|о|об|at|к|до|by)\s+(?P<h>\d{{1,2}})(?:[.:](?P<m>\d{{2}}))?(?!\d)"
+    rf"\b(?:в|во|о|об|at|к|до|by|после|після|after)\s+(?P<h>\d{{1,2}})(?:[.:](?P<m>\d{{2}}))?(?!\d)"
     rf"(?P<word>\s*(?:час(?:а|ов)?|годин[аиуі]?|год\.?|h|o'clock)\b)?"
     rf"(?:\s*(?P<part>{_DAY_PART})(?!\w))?")
 TIME_HOURS = re.compile(r"(?<!через )(?<!на )(?<!in )(?<!for )(?<!за )"
                         r"\b(?P<h>\d{1,2})\s*(?P<word>часов|часа|час|годин[аиуі]?)\b"
                         rf"(?:\s*(?P<part>{_DAY_PART})(?!\w))?")
+# "после обеда": early afternoon
+AFTER_LUNCH = _rx(r"после\s+обеда|після\s+обіду|after\s+lunch|в\s+обед|в\s+обід")
 _ENDS_PHRASE = re.compile(r"\s*(?:$|[^\w\s']|(?:и|і|й|та|and|в|у|on|по|at|с|з)\b)")
 
 
@@ -134,6 +150,22 @@ def _weekday_dates(norm: str, today: date) -> list[_When]:
             found.append(_When(m.start(), m.end(), day=day, weekday=True))
     for m in NEXT_WEEK.finditer(norm):  # next Monday
         day = today - timedelta(days=today.weekday()) + timedelta(days=7)
+        found.append(_When(m.start(), m.end(), day=day))
+    for m in DAYS_AHEAD.finditer(norm):
+        ahead = next(n for i, (n, _) in enumerate(_DAYS_AHEAD) if m.group(f"a{i}"))
+        days = (4 - today.weekday()) % 7 if ahead is None else ahead  # None: Friday
+        found.append(_When(m.start(), m.end(), day=today + timedelta(days=days)))
+    for m in DAY_OF_MONTH.finditer(norm):
+        try:
+            day = today.replace(day=int(m.group("d")))
+        except ValueError:
+            continue
+        if day < today:  # "on the 3rd" on the 7th: next month's
+            month = today.replace(day=1) + timedelta(days=32)
+            try:
+                day = month.replace(day=day.day)
+            except ValueError:
+                continue
         found.append(_When(m.start(), m.end(), day=day))
     return found
 
@@ -203,7 +235,9 @@ def _dateparser_dates(norm: str, language: str, timezone: str,
 def _hour(m: re.Match[str]) -> tuple[int, int] | None:
     h, mi = int(m.group("h")), int(m.groupdict().get("m") or 0)
     part = (m.groupdict().get("part") or "").replace(".", "")
-    if part in ("am", "утра", "утром", "ранку", "ночи", "ночі") and h == 12:
+    if not part and not m.groupdict().get("m") and 1 <= h <= 7:
+        h += 12  # "перезвонить в 3", "call at 4": working hours, the afternoon
+    elif part in ("am", "утра", "утром", "ранку", "ночи", "ночі") and h == 12:
         h = 0
     elif part in ("pm", "дня", "вечера", "вечора") and h < 12:
         h += 12
@@ -212,19 +246,30 @@ def _hour(m: re.Match[str]) -> tuple[int, int] | None:
     return h, mi
 
 
-def _find_times(norm: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
-    """The times of day in ``norm`` (start, end, hour, minute), first first."""
+def _next_to(norm: str, start: int, end: int, dates: list[tuple[int, int]]) -> bool:
+    """Only spaces and commas between [start, end) and one of ``dates``."""
+    return any(not norm[e:start].strip(" ,") if e <= start else
+               not norm[end:s].strip(" ,") if s >= end else False for s, e in dates)
+
+
+def _find_times(norm: str, taken: list[tuple[int, int]],
+                dates: list[tuple[int, int]] = ()) -> list[tuple[int, int, int, int]]:
+    """The times of day in ``norm`` (start, end, hour, minute), first first; a bare
+    hour ("в 11") only at the end of a phrase or next to a date ("завтра в 11 встреча")."""
     found = []
     for rx in (TIME_COLON, TIME_AMPM, TIME_PREP, TIME_HOURS):
         for m in rx.finditer(norm):
             if any(m.start() < e and s < m.end() for s, e in taken):
                 continue  # the digits of a date
             if rx is TIME_PREP and not (m.group("m") or m.group("word") or m.group("part")
-                                        or _ENDS_PHRASE.match(norm, m.end())):
+                                        or _ENDS_PHRASE.match(norm, m.end())
+                                        or _next_to(norm, m.start(), m.end(), dates)):
                 continue  # "в 3 офиса"
             hm = _hour(m)
             if hm:
                 found.append((m.start(), m.end(), *hm))
+    if not found:  # "после обеда" when no hour is said
+        found = [(m.start(), m.end(), 14, 0) for m in AFTER_LUNCH.finditer(norm)]
     return sorted(found)
 
 
@@ -241,16 +286,20 @@ def _parse_when(norm: str, offset: int, language: str, timezone: str,
     local_now = now.astimezone(tz)
     today = local_now.date()
     numeric = _numeric_dates(norm, today)
-    clocks = _find_times(norm, [(w.start, w.end) for w in numeric])
+    ours = _weekday_dates(norm, today) + numeric
+    clocks = _find_times(norm, [(w.start, w.end) for w in numeric],
+                         [(w.start, w.end) for w in ours])
     clock = clocks[0] if clocks else None
     # dateparser reads "завтра в 15 часов" as 03:00 the day after: it gets no times
     blanked = list(norm)
     for s, e, *_ in clocks:
         blanked[s:e] = " " * (e - s)
-    dates = sorted(_weekday_dates(norm, today) + numeric
-                   + _dateparser_dates("".join(blanked), language, timezone, local_now),
+    dates = sorted(ours + _dateparser_dates("".join(blanked), language, timezone, local_now),
                    key=lambda w: w.start)  # sorted() is stable: ours first on a tie
     when = dates[0] if dates else None
+    if (when and when.weekday and len(dates) > 1 and dates[1].start >= when.end
+            and not norm[when.end:dates[1].start].strip(" ,")):
+        when = dates[1]  # "on tue 15.12": the date says more than its weekday
     spans = []
     if when:
         spans.append((offset + when.start, offset + when.end))

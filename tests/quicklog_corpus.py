@@ -22,6 +22,10 @@ CLIENTS = [
     ({"name": "ТОВ «Соняшник»"}, [{"last_name": "Коваленко", "first_name": "Андрій",
                                    "middle_name": "Іванович"}]),
     ({"name": "Northwind LLC"}, [{"last_name": "Smith", "first_name": "John"}]),
+    # only in the project's own corpus
+    ({"name": "ООО «Строймаркет»"}, [{"last_name": "Волков", "first_name": "Дмитрий"}]),
+    ({"name": "ТОВ «Барвінок»"}, [{"last_name": "Мельник", "first_name": "Тарас"}]),
+    ({"name": "Acme Corp"}, [{"last_name": "Gibbons", "first_name": "Peter"}]),
 ]
 
 

@@ -306,7 +306,9 @@ def test_dateparser_failing_is_no_date(monkeypatch):
     monkeypatch.setattr(quicklog_dates, "search_dates", fail)
     assert parse_when("в пятницу в 15:00", language="ru", timezone=MOSCOW, now=NOW) == local(
         "2026-11-27 15:00")
-    assert parse_when("завтра", language="ru", timezone=MOSCOW, now=NOW) is None
+    assert parse_when("завтра", language="ru", timezone=MOSCOW, now=NOW) == local(
+        "2026-11-26 10:00")  # read here too
+    assert parse_when("через 2 дня", language="ru", timezone=MOSCOW, now=NOW) is None
 
 
 def test_today_at_ten_sharp_is_still_ten():
@@ -666,3 +668,44 @@ async def test_contact_in(crm):
     # an archived contact person is no longer chosen
     await ContactPerson.filter(id=crm.petrov.id).update(archived_at=NOW)
     assert await contact_in(crm.romashka.id, "говорил с Петровым") is None
+
+
+@pytest.mark.parametrize(("language", "text", "done", "code", "at", "title"), [
+    # weekday shorthand; a plan only
+    ("ru", "перезв. Петрову в пт", None, "call", utc(2026, 11, 27, 7, 0), None),
+    # an action to do without a date: the plan, its title keeps the action
+    ("ru", "отправить кп Ромашке", None, "email", None, "Отправить кп"),
+    # a bare hour from 1 to 7 is the afternoon
+    ("ru", "звонил в Ромашку, перезвонить в 3", "call", "call", utc(2026, 11, 25, 12, 0), None),
+    # "недели" is no past verb: a plan
+    ("ru", "встреча с Ромашкой через 2 недели", None, "meeting", utc(2026, 12, 9, 7, 0), None),
+    # "next tue" is a date, not a next step of its own; a bare hour next to a date
+    ("en", "called Romashka, f/u next tue", "call", "task", utc(2026, 12, 1, 7, 0), None),
+    ("uk", "завтра о 11 зустріч з Ромашкою", None, "meeting", utc(2026, 11, 26, 8, 0), None),
+])
+async def test_field_shorthand(crm, language, text, done, code, at, title):
+    """M-3: notes as written in the field: abbreviations, no punctuation, no date."""
+    p = await propose(crm.admin, text, language=language, timezone=MOSCOW, now=NOW)
+    assert p.client.id == crm.romashka.id
+    assert (p.type_code if p.done else None) == done
+    assert p.follow_up.type_code == code and p.follow_up.starts_at == at
+    if title:
+        assert p.follow_up.title.startswith(title)
+
+
+async def test_an_agreement_without_a_next_step_plans_nothing(crm):
+    """M-3: «домовились про знижку» says what was agreed: no follow-up without a date,
+    an activity or an action after it."""
+    p = await propose(crm.admin, "був у Ромашці, домовились про знижку 3%", language="uk",
+                      timezone=MOSCOW, now=NOW)
+    assert p.done and p.type_code == "visit" and p.follow_up is None
+
+
+async def test_the_longer_match_wins_over_a_stem(crm):
+    """M-3: "Peter" names Acme's contact; "Pet…" of Petrov is a weaker match."""
+    acme = (await svc.do_create_client(crm.admin, {"name": "Acme Corp"})).client
+    await contacts_svc.do_add_contact(crm.admin, acme.id,
+                                      {"first_name": "Peter", "last_name": "Gibbons"})
+    p = await propose(crm.admin, "call peter at 4", language="en", timezone=MOSCOW, now=NOW)
+    assert p.client.id == acme.id
+    assert p.follow_up.starts_at == utc(2026, 11, 25, 13, 0)  # 16:00 Moscow

@@ -13,7 +13,8 @@ from services.quicklog import propose
 from tests.quicklog_corpus import NOW, read, seed, wrong
 
 DATA = Path(__file__).parent / "data"
-CORPORA = ["quicklog-sample.tsv", "quicklog-corpus.tsv"]
+CORPORA = ["quicklog-sample.tsv", "quicklog-corpus-ru.tsv", "quicklog-corpus-uk.tsv",
+           "quicklog-corpus-en.tsv"]
 AIM = 0.95
 
 
@@ -30,5 +31,6 @@ async def test_field_notes_read_right(database_url, name):
         if problems := wrong(line, p):
             failures.append(f"{line.text!r}: {'; '.join(problems)}")
     share = 1 - len(failures) / len(lines)
-    print(f"{name}: {len(lines) - len(failures)}/{len(lines)} = {share:.1%}")
+    print(f"{name}: {len(lines) - len(failures)}/{len(lines)} = {share:.1%}", *failures,
+          sep="\n  ")
     assert share >= AIM, "\n".join(failures)
