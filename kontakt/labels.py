@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 
 def N_(text: str) -> str:  # noqa: N802 - marks a string for extraction only
@@ -87,6 +87,24 @@ def with_type_names(table: T, gettext: Callable[[str], str]) -> T:
     """A report table (services.analytics.Table) with its types named for the reader."""
     return replace(table, types=[(code, type_name(code, name, gettext))
                                  for code, name in table.types])
+
+
+# S-26: sales plan metrics
+PLAN_METRICS = {"revenue": N_("Revenue"), "margin": N_("Margin"), "deals_won": N_("Deals won"),
+                "quantity": N_("Quantity"), "sum": N_("Sum")}
+
+
+def sales_plan_label(row: Any, gettext: Callable[[str], str]) -> str:
+    """"Revenue", "Quantity · Pipes": a sales plan's metric and subject for the reader."""
+    metric = gettext(PLAN_METRICS.get(str(row.metric.value), str(row.metric.value)))
+    return f"{metric} · {row.subject}" if row.subject else metric
+
+
+def plan_amount(value: Any, currency: str | None) -> str:
+    """1 500 000,5 RUB; a count without a currency as it is (2, 15.5)."""
+    text = (f"{value:,.2f}" if currency else f"{value.normalize():,f}").replace(
+        ",", "\u00a0").replace(".", ",")
+    return f"{text} {currency}" if currency else text
 
 
 # U-1: what a stage may require of a deal, process kinds and modes, for forms

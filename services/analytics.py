@@ -345,6 +345,7 @@ class PlanRow:
     target: int
     fact: int
     percent: int | None
+    type_name: str = ""
 
 
 async def plan_vs_fact(actor: User, period: str, period_start: date | str, *,
@@ -361,7 +362,7 @@ async def plan_vs_fact(actor: User, period: str, period_start: date | str, *,
     rows = await plans.order_by("user__full_name", "user_id", "type__sort_order",
                                 "type__name").values(
         "user_id", "target", "type_id", full_name="user__full_name",
-        timezone="user__timezone", code="type__code")
+        timezone="user__timezone", code="type__code", type_name="type__name")
     if not rows:
         return []
     by_zone: dict[str, set[int]] = defaultdict(set)
@@ -386,7 +387,8 @@ async def plan_vs_fact(actor: User, period: str, period_start: date | str, *,
         out.append(PlanRow(
             user_id=r["user_id"], full_name=r["full_name"],
             type_code=_type_key(r["code"], r["type_id"]), target=target, fact=fact,
-            percent=round(fact * 100 / target) if target else None))
+            percent=round(fact * 100 / target) if target else None,
+            type_name=r["type_name"]))
     return out
 
 

@@ -175,8 +175,12 @@ async def test_reports_api_page_and_bot(service, emulator, make_staff):
     import re
 
     assert re.search(r"\(Call \d+", msg["caption"])  # the type by name, not "call" (17)
+    resp = await c.put("/api/v1/plans/sales", json={"month": month[:7], "cells": [
+        {"user_id": ivan.id, "metric": "revenue", "target": "1000"}]})
+    assert resp.status == 200, await resp.text()
     plan = await say(emulator, head.telegram_id, "/plan")
-    assert "Ivan Field" in plan["text"] and "/10" in plan["text"]
+    assert "Ivan Field · Call: " in plan["text"] and "/10" in plan["text"]  # S-26, M-14
+    assert "Ivan Field · Revenue: 0,00 RUB / 1\u00a0000,00 RUB (0%)" in plan["text"]
     # a manager cannot set plans
     c.session.cookie_jar.clear()
     await signed_in(service, emulator, ivan)

@@ -13,7 +13,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
-from kontakt.labels import with_type_names
+from kontakt.labels import plan_amount, sales_plan_label, type_name, with_type_names
 from models import User
 from services import analytics
 from services.clock import utcnow
@@ -63,15 +63,22 @@ def build_reports_router() -> Router:
 
     @router.message(Command("plan"))
     async def plan(message: Message, staff: User) -> None:
+        from services import sales_plans
+
         today = utcnow().astimezone(ZoneInfo(staff.timezone)).date()
         rows = await analytics.plan_vs_fact(staff, "month", today.replace(day=1))
-        if not rows:
-            await message.answer(_("No work plan for this month yet: a head sets it in the "
-                                   "web version."))
+        sales = await sales_plans.plans_vs_fact(staff, today.replace(day=1))
+        if not rows and not sales:
+            await message.answer(_("No plan for this month yet: a head sets it in the "
+                                   "Mini App (📊 Reports → 🎯 Sales plans)."))
             return
         lines = [_("Plan vs fact, {month}:").format(month=today.strftime("%m.%Y"))]
-        lines += [f"{html.escape(r.full_name)} · {r.type_code}: {r.fact}/{r.target}"
+        lines += [f"{html.escape(r.full_name)} · "
+                  f"{html.escape(type_name(r.type_code, r.type_name, _))}: {r.fact}/{r.target}"
                   + (f" ({r.percent}%)" if r.percent is not None else "") for r in rows[:50]]
+        lines += [f"{html.escape(r.full_name)} · {html.escape(sales_plan_label(r, _))}: "
+                  f"{plan_amount(r.fact, r.currency)} / {plan_amount(r.target, r.currency)}"
+                  + (f" ({r.percent}%)" if r.percent is not None else "") for r in sales[:50]]
         await message.answer("\n".join(lines))
 
     return router
