@@ -24,6 +24,7 @@ from web import (
     order_pages,
     pages,
     price_pages,
+    report_pages,
     settlement_pages,
     staff_pages,
 )
@@ -49,11 +50,11 @@ from web.api import matrices as _matrices_api  # noqa: F401 - registers routes
 from web.api import messaging as _messaging_api  # noqa: F401 - registers routes
 from web.api import order_editor as _order_editor_api  # noqa: F401 - registers routes
 from web.api import orders as _orders_api  # noqa: F401 - registers routes
+from web.api import plans as _plans_api
 from web.api import playbooks as _playbooks_api  # noqa: F401 - registers routes
 from web.api import prices as _prices_api  # noqa: F401 - registers routes
 from web.api import process_types as _process_types_api  # noqa: F401 - registers routes
 from web.api import profile as _profile_api
-from web.api import plans as _plans_api
 from web.api import rates as _rates_api
 from web.api import reports as _reports_api  # noqa: F401 - registers routes
 from web.api import settings_admin as _settings_admin_api  # noqa: F401 - registers routes
@@ -134,6 +135,7 @@ def build_web_app(
     app.router.add_get("/app/staff", pages.staff_page)
     app.router.add_get("/app/org", staff_pages.org_page)
     app.router.add_get("/app/plans", staff_pages.plans_page)
+    app.router.add_get("/app/reports/records", report_pages.records_page)
     app.router.add_get("/app/clients", pages.clients_page)
     app.router.add_get("/app/clients/{client_id}", card.client_page)
     app.router.add_get("/app/clients/{client_id}/ledger", settlement_pages.ledger_page)

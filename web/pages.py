@@ -308,6 +308,7 @@ async def reports_page(request: web.Request) -> web.Response:
 
     from services import analytics
     from services.clock import utcnow
+    from services.manager_report import manager_report
 
     user = await current_user(request)
     if user is None:
@@ -341,7 +342,8 @@ async def reports_page(request: web.Request) -> web.Response:
         today=today.isoformat(), today_label=today.strftime("%d.%m.%Y"),
         month_label=month_start.strftime("%m.%Y"), month_start=month_start.isoformat(),
         type_names=await _type_names(request, user),
-        may_plan=bool(people), people=people)
+        may_plan=bool(people), people=people,
+        managers=await manager_report(user, start, end))
 
 
 async def unsubscribe_page(request: web.Request) -> web.Response:
