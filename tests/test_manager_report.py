@@ -10,7 +10,7 @@ from decimal import Decimal
 from models import Deal, Department, ProcessType, Role, Stage, StageKind
 from services import manager_report as svc
 from services.deal_processes import ensure_processes
-from tests.conftest import TEST_NOW
+from tests.conftest import TEST_NOW, say
 from tests.test_sales_plans import _order, _world
 
 D = Decimal
@@ -92,3 +92,12 @@ async def test_s27_reports_page_and_the_records_behind_a_figure(service, emulato
     assert 'data-testid="record"' not in listed  # not the head's to see
     bad = await http.get(f"/app/reports/records?kind=bonus&user={ivan.id}&{period}")
     assert bad.status == 400 and "Ссылка неверна" in await bad.text()
+    # the bot's /stats: the chart, then what each sold and how their deals ended
+    from tests.conftest import settled
+
+    chart = await say(emulator, head.telegram_id, "/stats week")
+    assert chart.get("photo")
+    await settled(service, emulator)
+    text = emulator.history(head.telegram_id)[-1]["text"]
+    assert f"{ivan.full_name}: выручка 1\u00a0000,00 RUB, заказов 1, выиграно сделок 1/1 (100%)" \
+        in text

@@ -28,7 +28,8 @@ async def _screen(staff: User, engine: CalendarSync | None, base_url: str, feed_
                   ) -> tuple[str, InlineKeyboardMarkup]:
     st = await svc.status(staff)
     rows: list[list[InlineKeyboardButton]] = []
-    lines = [f"<b>{_('📆 Google Calendar')}</b>"]
+    title = _("📆 Google Calendar")  # outside the f-string, or it is never extracted
+    lines = [f"<b>{title}</b>"]
     available = engine is not None and engine.cfg.enabled
     if not available:
         lines.append(_("Google Calendar sync is not set up on this server (the administrator "

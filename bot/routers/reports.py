@@ -17,6 +17,7 @@ from kontakt.labels import plan_amount, sales_plan_label, type_name, with_type_n
 from models import User
 from services import analytics
 from services.clock import utcnow
+from services.manager_report import manager_report
 
 
 def period_of(arg: str | None, tz: str) -> tuple[datetime, datetime, str]:
@@ -60,6 +61,18 @@ def build_reports_router() -> Router:
                       f"({r.answered}/{r.requests})" for r in answered[:30]]
         await message.answer_photo(BufferedInputFile(png, "stats.png"),
                                    caption="\n".join(lines)[:1024])
+        sales = await manager_report(staff, start, end)
+        sold = [m for m in sales if m.orders or m.won or m.lost]
+        if sold:  # S-27: what each sold and how their deals ended, in a second message
+            title = _("Sales and deals, {period}").format(period=label)
+            words = (_("revenue"), _("orders"), _("deals won"))
+            out = [f"<b>{html.escape(title)}</b>"]
+            for m in sold[:30]:
+                money = ", ".join(plan_amount(v, c) for c, v in m.revenue.items()) or "—"
+                line = (f"{html.escape(m.full_name)}: {words[0]} {money}, "
+                        f"{words[1]} {m.orders}, {words[2]} {m.won}/{m.won + m.lost}")
+                out.append(line + (f" ({m.won_rate}%)" if m.won_rate is not None else ""))
+            await message.answer("\n".join(out))
 
     @router.message(Command("plan"))
     async def plan(message: Message, staff: User) -> None:
