@@ -100,6 +100,7 @@ from models.messaging import (
     Unsubscribe,
 )
 from models.orders import Order, OrderLine, OrderState, OwnEntity
+from models.ranking import ClientRank
 from models.search import ClientSearchToken, SearchWord
 from models.settlements import (
     Allocation,
@@ -145,6 +146,7 @@ __all__ = [
     "ClientLinkKind",
     "ClientList",
     "ClientManager",
+    "ClientRank",
     "ClientSearchToken",
     "ClientTerms",
     "CombineMode",
