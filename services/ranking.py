@@ -97,8 +97,11 @@ class RankSettings:
         return HUNDRED - self.a - self.b
 
     def as_dict(self) -> dict[str, Any]:
-        return {"basis": self.basis, "months": self.months, "a": str(self.a),
-                "b": str(self.b), "c": str(self.c), "x": str(self.x), "y": str(self.y),
+        def text(v: Decimal) -> str:
+            return format(v.normalize(), "f")
+
+        return {"basis": self.basis, "months": self.months, "a": text(self.a),
+                "b": text(self.b), "c": text(self.c), "x": text(self.x), "y": text(self.y),
                 "currency": self.currency}
 
 
@@ -113,8 +116,7 @@ def _percent(raw: Any, name: str, low: Decimal, high: Decimal) -> Decimal:
     if not value.is_finite() or not low <= value <= high:
         raise ValidationFailed(name, N_("a percent from {low} to {high}"), low=str(low),
                                high=str(high))
-    return value.quantize(CENT).normalize() if value == value.to_integral() else \
-        value.quantize(CENT)
+    return value.quantize(CENT)
 
 
 def clean_settings(data: dict[str, Any], current: RankSettings | None = None

@@ -327,3 +327,13 @@ def test_k8_months_back():
     assert svc.months_back(datetime(2026, 1, 10, tzinfo=UTC), 13) == \
         datetime(2024, 12, 10, tzinfo=UTC)
     assert svc.months_back(TEST_NOW, 0) == TEST_NOW
+
+
+def test_k8_nightly_job_is_registered():
+    """K-8: the ranking runs every night (02:15 UTC) through the job runner."""
+    from notifications.scheduler import add_ranking_job, build_scheduler
+
+    scheduler, jobs = build_scheduler()
+    add_ranking_job(scheduler, jobs, lang="uk")
+    job = scheduler.get_job("client-ranking")
+    assert job is not None and str(job.trigger) == "cron[hour='2', minute='15']"

@@ -52,6 +52,7 @@ from web.api import playbooks as _playbooks_api  # noqa: F401 - registers routes
 from web.api import prices as _prices_api  # noqa: F401 - registers routes
 from web.api import process_types as _process_types_api  # noqa: F401 - registers routes
 from web.api import profile as _profile_api
+from web.api import ranking as _ranking_api  # noqa: F401 - registers routes
 from web.api import rates as _rates_api
 from web.api import reports as _reports_api  # noqa: F401 - registers routes
 from web.api import settings_admin as _settings_admin_api  # noqa: F401 - registers routes
