@@ -24,6 +24,7 @@ from web import (
     order_pages,
     pages,
     price_pages,
+    ranking_pages,
     settlement_pages,
 )
 from web.api import activities as _activities_api  # noqa: F401 - registers routes
@@ -148,6 +149,7 @@ def build_web_app(
     app.router.add_get("/app/discounts", price_pages.discounts_page)
     app.router.add_get("/app/matrix", price_pages.matrix_page)
     app.router.add_get("/app/reports", pages.reports_page)
+    app.router.add_get("/app/ranking", ranking_pages.ranking_page)  # K-8
     app.router.add_get("/app/mailings", pages.mailings_page)
     app.router.add_get("/app/catalogue", catalogue_pages.catalogue_page)
     app.router.add_get("/app/catalogue/settings", catalogue_pages.settings_page)
