@@ -56,3 +56,30 @@ async def test_k8_api_settings_run_and_results(service, emulator, shop):  # noqa
     assert (await c.put("/api/v1/ranking/settings", json={"basis": "revenue", "months": 3,
                         "a": "80", "b": "15", "x": "10", "y": "25",
                         "currency": "RUB"})).status == 403
+
+
+async def test_k8_bot_abc_counts_own_clients(service, emulator, shop):  # noqa: F811
+    """K-8: /abc gives the person's own clients per ABC class and the button to the
+    Mini App's ranking page; before any run it says how ranking happens."""
+    from services import ranking_run
+    from tests.conftest import say
+
+    import re
+
+    from models import User
+
+    ivan, petr = shop["ivan"], shop["petr"]
+    await User.filter(id__in=[ivan.id, petr.id]).update(language="en")
+    _known(emulator, ivan, petr)
+
+    def text(msg) -> str:
+        return re.sub(r"</?b>", "", msg["text"])
+
+    before = await say(emulator, ivan.telegram_id, "/abc")
+    assert "not been ranked yet" in text(before)
+    await ranking_run.run(shop["admin"])
+    msg = await say(emulator, ivan.telegram_id, "/abc")  # Alpha A, Beta C
+    assert all(part in text(msg) for part in ("A: 1", "B: 0", "C: 1")), text(msg)
+    assert "Client ranking" in text(msg)  # the way to the page (no HTTPS: no button)
+    msg = await say(emulator, petr.telegram_id, "/abc")  # Gamma B, Delta B
+    assert all(part in text(msg) for part in ("A: 0", "B: 2", "C: 0")), text(msg)
