@@ -26,10 +26,10 @@ from models import (
     User,
 )
 from services import clients as client_svc
-from services import rates
 from services import ranking as svc
 from services import ranking_results as res
 from services import ranking_run as runner
+from services import rates
 from services.errors import PermissionDenied, ValidationFailed
 from tests.conftest import TEST_NOW
 

@@ -61,12 +61,11 @@ async def test_k8_api_settings_run_and_results(service, emulator, shop):  # noqa
 async def test_k8_bot_abc_counts_own_clients(service, emulator, shop):  # noqa: F811
     """K-8: /abc gives the person's own clients per ABC class and the button to the
     Mini App's ranking page; before any run it says how ranking happens."""
-    from services import ranking_run
-    from tests.conftest import say
-
     import re
 
     from models import User
+    from services import ranking_run
+    from tests.conftest import say
 
     ivan, petr = shop["ivan"], shop["petr"]
     await User.filter(id__in=[ivan.id, petr.id]).update(language="en")

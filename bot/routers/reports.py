@@ -23,8 +23,8 @@ from aiogram.utils.i18n import gettext as _
 from kontakt.labels import with_type_names
 from models import User
 from services import analytics, ranking_results
-from services.ranking_run import last_run
 from services.clock import utcnow
+from services.ranking_run import last_run
 
 
 def period_of(arg: str | None, tz: str) -> tuple[datetime, datetime, str]:
