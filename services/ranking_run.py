@@ -115,8 +115,13 @@ async def _run(actor: User | None, source: str, lang: str) -> RunReport:
         current = {(c, n) for c, n in await ClientClassification.filter(
             node_id__in=list(group_of)).values_list("client_id", "node_id")}
         wanted = {(r.client_id, nodes[r.abc]) for r in ranks}
+        leaving: dict[int, list[int]] = {}
         for client_id, node_id in current - wanted:
-            await ClientClassification.filter(client_id=client_id, node_id=node_id).delete()
+            leaving.setdefault(node_id, []).append(client_id)
+        for node_id, clients in leaving.items():  # a query per group and thousand
+            for i in range(0, len(clients), 1000):
+                await ClientClassification.filter(node_id=node_id,
+                                                  client_id__in=clients[i:i + 1000]).delete()
         await ClientClassification.bulk_create(
             [ClientClassification(client_id=c, node_id=n) for c, n in wanted - current],
             batch_size=1000)
