@@ -54,6 +54,7 @@ COMMANDS = [
     ("task", N_("New task")),
     ("stats", N_("Done activities: chart and reaction time")),
     ("plan", N_("Plan vs fact this month")),
+    ("abc", N_("My clients by ABC class")),
     ("calendar", N_("Google Calendar sync and the ICS feed")),
     ("find", N_("Find a client")),
     ("clients", N_("My clients")),

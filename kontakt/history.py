@@ -61,6 +61,8 @@ FIELDS = {
     "stage": N_("stage"), "amount": N_("amount"), "currency": N_("currency"),
     "expected_close": N_("expected close date"), "members": N_("team"),
     "probability_override": N_("probability"),
+    # K-8: the ABC class a ranking run gave the client
+    "abc": N_("ABC class"),
 }
 VALUES = {
     "planned": N_("planned"), "done": N_("done"), "cancelled": N_("cancelled"),

@@ -34,6 +34,7 @@ from notifications.scheduler import (
     add_mailing_job,
     add_mailing_progress_job,
     add_organizer_jobs,
+    add_ranking_job,
     build_scheduler,
 )
 from notifications.sms import provider_from_settings
@@ -166,6 +167,7 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
     add_mailing_progress_job(scheduler, jobs, mailing_progress)
     add_organizer_jobs(scheduler, jobs, bot, i18n)
     add_due_reminder_job(scheduler, jobs, bot, i18n, outbox)  # K-6, M-6
+    add_ranking_job(scheduler, jobs, lang=settings.default_language)  # K-8
     dp["reminders"] = reminders  # handlers poke it after a commit that adds reminders
     calendar = build_calendar_sync(settings, bot, i18n)
     dp["calendar_sync"] = calendar  # /calendar: consent links, calendars, disconnect

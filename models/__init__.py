@@ -101,6 +101,7 @@ from models.messaging import (
 )
 from models.orders import Order, OrderLine, OrderState, OwnEntity
 from models.plans import PlanMetric, SalesPlan
+from models.ranking import ClientRank
 from models.search import ClientSearchToken, SearchWord
 from models.settlements import (
     Allocation,
@@ -146,6 +147,7 @@ __all__ = [
     "ClientLinkKind",
     "ClientList",
     "ClientManager",
+    "ClientRank",
     "ClientSearchToken",
     "ClientTerms",
     "CombineMode",

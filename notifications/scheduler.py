@@ -142,6 +142,18 @@ def add_mailing_progress_job(scheduler: AsyncIOScheduler, runner: JobRunner, pro
                       seconds=interval_s, id="mailing-progress", replace_existing=True)
 
 
+def add_ranking_job(scheduler: AsyncIOScheduler, runner: JobRunner, *, lang: str = "ru",
+                    hour: int = 2, minute: int = 15) -> None:
+    """K-8: every client ranked anew at night (UTC) and moved between the ABC groups
+    (services.ranking_run); the runner's lock keeps it to one replica."""
+    from functools import partial
+
+    from services.ranking_run import nightly
+
+    scheduler.add_job(runner.wrap("client-ranking", partial(nightly, lang)), "cron",
+                      hour=hour, minute=minute, id="client-ranking", replace_existing=True)
+
+
 def add_due_reminder_job(scheduler: AsyncIOScheduler, runner: JobRunner, bot, i18n, outbox,
                          *, minutes: int = 15) -> None:
     """K-6, M-6: reminders before and after invoices' due dates (notifications.due);

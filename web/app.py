@@ -24,6 +24,7 @@ from web import (
     order_pages,
     pages,
     price_pages,
+    ranking_pages,
     report_pages,
     settlement_pages,
     staff_pages,
@@ -55,6 +56,7 @@ from web.api import playbooks as _playbooks_api  # noqa: F401 - registers routes
 from web.api import prices as _prices_api  # noqa: F401 - registers routes
 from web.api import process_types as _process_types_api  # noqa: F401 - registers routes
 from web.api import profile as _profile_api
+from web.api import ranking as _ranking_api  # noqa: F401 - registers routes
 from web.api import rates as _rates_api
 from web.api import reports as _reports_api  # noqa: F401 - registers routes
 from web.api import settings_admin as _settings_admin_api  # noqa: F401 - registers routes
@@ -153,6 +155,7 @@ def build_web_app(
     app.router.add_get("/app/discounts", price_pages.discounts_page)
     app.router.add_get("/app/matrix", price_pages.matrix_page)
     app.router.add_get("/app/reports", pages.reports_page)
+    app.router.add_get("/app/ranking", ranking_pages.ranking_page)  # K-8
     app.router.add_get("/app/mailings", pages.mailings_page)
     app.router.add_get("/app/catalogue", catalogue_pages.catalogue_page)
     app.router.add_get("/app/catalogue/settings", catalogue_pages.settings_page)

@@ -1,5 +1,6 @@
 """Reports in the bot: /stats (S-27 activities per person and type as a chart image,
-M-16 reaction time) and /plan (M-14 plan vs fact of this month)."""
+M-16 reaction time), /plan (M-14 plan vs fact of this month) and /abc (K-8: the
+person's clients per ABC class, with the way to the Mini App's ranking page)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,21 @@ from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import BufferedInputFile, Message
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    WebAppInfo,
+)
 from aiogram.utils.i18n import gettext as _
 
 from kontakt.labels import plan_amount, sales_plan_label, type_name, with_type_names
 from models import User
-from services import analytics
+from services import analytics, ranking_results
 from services.clock import utcnow
 from services.manager_report import manager_report
+from services.ranking_run import last_run
 
 
 def period_of(arg: str | None, tz: str) -> tuple[datetime, datetime, str]:
@@ -93,5 +101,22 @@ def build_reports_router() -> Router:
                   f"{plan_amount(r.fact, r.currency)} / {plan_amount(r.target, r.currency)}"
                   + (f" ({r.percent}%)" if r.percent is not None else "") for r in sales[:50]]
         await message.answer("\n".join(lines))
+
+    @router.message(Command("abc"))
+    async def abc(message: Message, staff: User, webapp_url: str | None) -> None:
+        counts = await ranking_results.own_counts(staff)
+        run = await last_run()
+        if run is None:
+            text = _("The clients have not been ranked yet: it happens every night, or an "
+                     "admin or a head ranks them now on the ranking page.")
+        else:
+            text = "\n".join([_("Your clients by ABC class:"),
+                              *(f"<b>{cls}</b>: {counts[cls]}" for cls in counts)])
+        text += "\n\n" + _("In the app: ☰ More → 🏆 Client ranking (the ABC × XYZ matrix, "
+                           "RFM segments and the clients).")
+        markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
+            text=_("🏆 Ranking page"), web_app=WebAppInfo(url=f"{webapp_url}/ranking"))]]
+        ) if webapp_url else None
+        await message.answer(text, reply_markup=markup)
 
     return router
