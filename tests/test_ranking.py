@@ -226,8 +226,8 @@ async def test_k8_regrouping_history_and_drop_task_once(shop):
     assert (report.ranked, report.classes, report.moved) == (4, {"A": 1, "B": 2, "C": 1}, 4)
     nodes = await runner.abc_nodes("en")
     names = {n.id: n.name for n in await ClassifierNode.filter(id__in=list(nodes.values()))}
-    assert names[nodes["root"]] == "ABC classes"  # the admin's language: English
-    assert [names[nodes[c]] for c in "ABC"] == ["Class A", "Class B", "Class C"]
+    assert names[nodes["root"]] == "ABC-классы"  # the admin's language: Russian
+    assert [names[nodes[c]] for c in "ABC"] == ["Класс A", "Класс B", "Класс C"]
 
     async def members():
         rows = await ClientClassification.filter(node_id__in=[nodes[c] for c in "ABC"]
