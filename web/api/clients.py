@@ -451,8 +451,8 @@ async def upload_to(request: web.Request, param: str, find, attach, not_found: s
     the person sees), then reading the file: one for something the person may not see
     is never read."""
     from services.errors import DomainError
-    from web.api.framework import NO_FILE, open_upload, read_part, refusal
     from web.api.framework import not_found as missing
+    from web.api.framework import open_upload, read_part, refusal
 
     raw_id = request.match_info[param]
     object_id = int(raw_id) if raw_id.isdigit() and int(raw_id) <= MAX_ID else None
@@ -466,12 +466,10 @@ async def upload_to(request: web.Request, param: str, find, attach, not_found: s
             return missing(not_found, lang)
         return None
 
-    got = await open_upload(request, visible)
+    got = await open_upload(request, visible, named=True)
     if isinstance(got, web.Response):
         return got
     user, lang, part = got
-    if not part.filename:
-        return refusal(["body", "file"], NO_FILE, "missing", lang)
     content = await read_part(part, docs.MAX_SIZE, lang)
     if isinstance(content, web.Response):
         return content

@@ -98,12 +98,12 @@ def not_found(what: str, lang: str) -> web.Response:
     return said(404, NOT_FOUND, lang, what=thing_label(what, lang))
 
 
-async def open_upload(request: web.Request, before: Callable[[Any, str], Any] | None = None
-                      ) -> tuple[Any, str, Any] | web.Response:
+async def open_upload(request: web.Request, before: Callable[[Any, str], Any] | None = None,
+                      *, named: bool = False) -> tuple[Any, str, Any] | web.Response:
     """(user, language, the multipart part named "file") of an upload, or the refusal:
     another site, not signed in, ``before(user, lang)``'s own refusal (a right checked
     before anything is read; it may be a coroutine function, to look the thing up), not
-    multipart, no file."""
+    multipart, no file (``named``: nor a part without a file name, a plain field)."""
     if reason := cross_site_refusal(request):
         return said(403, reason, guess_lang(request))
     user = await current_user(request)
@@ -122,7 +122,7 @@ async def open_upload(request: web.Request, before: Callable[[Any, str], Any] | 
     part = await reader.next()
     while part is not None and part.name != "file":
         part = await reader.next()
-    if part is None:
+    if part is None or (named and not part.filename):
         return refusal(["body", "file"], NO_FILE, "missing", lang)
     return user, lang, part
 

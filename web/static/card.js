@@ -5,6 +5,22 @@
 // in the services. Loaded by client.html after app.js.
 (function () {
   "use strict";
+  // a button's request (asked first, if ``question``): the page again, or why not
+  function act(method, url, question) {
+    if (question && !window.confirm(question)) return false;
+    window.kontakt.api(method, url)
+      .then(function () { window.location.reload(); })
+      .catch(function (e) { window.kontakt.tell(e.message); });
+    return false;
+  }
+  // a form's thing saved, a change (PATCH ``url``) or a new one (POST ``newUrl``): the
+  // page again, or the refusal in ``err`` with what was typed kept
+  function save(err, url, newUrl, body) {
+    window.kontakt.api(url ? "PATCH" : "POST", url || newUrl, body)
+      .then(function () { window.location.reload(); })
+      .catch(function (e) { err.textContent = e.message; err.hidden = false; });
+    return false;
+  }
   var card = {
     // S-3: a contact person's form: new (button null) or filled from the row's data
     openContact: function (clientId, button) {
@@ -50,19 +66,12 @@
         } else body[el.name] = el.value.trim() || null;
       });
       if (!Object.keys(body.custom).length) delete body.custom;
-      var err = form.querySelector("[data-testid=contact-error]");
-      var req = id ? window.kontakt.api("PATCH", "/api/v1/contacts/" + id, body) :
-        window.kontakt.api("POST", "/api/v1/clients/" + form.elements.client_id.value +
-                           "/contacts", body);
-      req.then(function () { window.location.reload(); })
-        .catch(function (e) { err.textContent = e.message; err.hidden = false; });
-      return false;
+      return save(form.querySelector("[data-testid=contact-error]"),
+                  id && "/api/v1/contacts/" + id,
+                  "/api/v1/clients/" + form.elements.client_id.value + "/contacts", body);
     },
     contactAction: function (id, action) {
-      window.kontakt.api("POST", "/api/v1/contacts/" + id + "/" + action)
-        .then(function () { window.location.reload(); })
-        .catch(function (e) { window.kontakt.tell(e.message); });
-      return false;
+      return act("POST", "/api/v1/contacts/" + id + "/" + action);
     },
     // S-6: assign (POST) or unassign (DELETE) a manager of the client
     manager: function (clientId, userId, method) {
@@ -93,20 +102,12 @@
         if (el.name && el.name !== "id" && el.name !== "client_id")
           body[el.name] = el.value.trim() || null; });
       if (id) delete body.country;  // a legal entity keeps its country
-      var err = form.querySelector("[data-testid=legal-error]");
-      var req = id ? window.kontakt.api("PATCH", "/api/v1/legal-entities/" + id, body) :
-        window.kontakt.api("POST", "/api/v1/clients/" + form.elements.client_id.value +
-                           "/legal-entities", body);
-      req.then(function () { window.location.reload(); })
-        .catch(function (e) { err.textContent = e.message; err.hidden = false; });
-      return false;
+      return save(form.querySelector("[data-testid=legal-error]"),
+                  id && "/api/v1/legal-entities/" + id,
+                  "/api/v1/clients/" + form.elements.client_id.value + "/legal-entities", body);
     },
     legalAction: function (id, method, suffix, question) {
-      if (question && !window.confirm(question)) return false;
-      window.kontakt.api(method, "/api/v1/legal-entities/" + id + suffix)
-        .then(function () { window.location.reload(); })
-        .catch(function (e) { window.kontakt.tell(e.message); });
-      return false;
+      return act(method, "/api/v1/legal-entities/" + id + suffix, question);
     },
     link: function (clientId, form) {
       var input = form.elements.other, err = form.querySelector("[data-testid=link-error]");
@@ -120,11 +121,7 @@
       return false;
     },
     unlink: function (linkId, question) {
-      if (question && !window.confirm(question)) return false;
-      window.kontakt.api("DELETE", "/api/v1/links/" + linkId)
-        .then(function () { window.location.reload(); })
-        .catch(function (e) { window.kontakt.tell(e.message); });
-      return false;
+      return act("DELETE", "/api/v1/links/" + linkId, question);
     },
     // A-16: a city, region or district not in the list, added by whoever needs it
     addItem: function (button, code, parentField) {
@@ -147,11 +144,7 @@
       return false;
     },
     deleteFile: function (id, question) {
-      if (question && !window.confirm(question)) return false;
-      window.kontakt.api("DELETE", "/api/v1/documents/" + id)
-        .then(function () { window.location.reload(); })
-        .catch(function (e) { window.kontakt.tell(e.message); });
-      return false;
+      return act("DELETE", "/api/v1/documents/" + id, question);
     },
     saveClient: function (id, form) {
       var body = {};
