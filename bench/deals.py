@@ -12,7 +12,7 @@ years and end won, lost or still open. Then, through the services:
 * ``pipeline_page_p95_ms``: one stage's first page of a manager's deals
   (:func:`services.deal_lists.deal_page`), 100 times;
 * ``probability_all_s``: :func:`services.deal_stats.recompute_all` once;
-* ``stage_move_p95_ms``: :func:`services.deals.do_move` into a managed stage whose
+* ``stage_move_p95_ms``: :func:`services.deal_moves.do_move` into a managed stage whose
   playbook makes 3 tasks, 100 deals;
 * ``baseline_ms``: a bare ``SELECT id FROM deal WHERE id = ?`` in the same run.
 
@@ -108,7 +108,7 @@ async def managed_moves(managers, n: int) -> list[float]:
     """n deals of a managed process moved into a stage whose playbook makes 3 tasks."""
     from models import ActivityType, Playbook, PlaybookStep, Role, User
     from services import activities as acts
-    from services import deal_processes
+    from services import deal_moves, deal_processes
     from services import deals as svc
     from services.clock import utcnow
 
@@ -132,7 +132,7 @@ async def managed_moves(managers, n: int) -> list[float]:
     times = []
     for deal in deals:
         t = time.perf_counter()
-        await svc.do_move(owner, deal.id, target.id, source="bench")
+        await deal_moves.do_move(owner, deal.id, target.id, source="bench")
         times.append((time.perf_counter() - t) * 1000)
     return times
 

@@ -148,7 +148,7 @@ async def _seed_deals() -> None:
     a lead without one (flagged), a sale won last month going on as its execution; one
     of Maria's in Kyiv in hryvnias."""
     from models import Activity, Client, Deal
-    from services import deals
+    from services import deal_moves, deals
 
     if await Deal.exists():
         return
@@ -165,7 +165,7 @@ async def _seed_deals() -> None:
         "client_id": romashka.id, "title": "Поставка канцтоваров на 2027 год",
         "amount": "250000", "expected_close": None}, source="system")).deal
     for code in ("need", "offer"):
-        await deals.do_move(ivan, offer.id, stages[code].id, source="system")
+        await deal_moves.do_move(ivan, offer.id, stages[code].id, source="system")
     call = await Activity.filter(client_id=romashka.id, state="planned").order_by(
         "starts_at").first()
     if call is not None:
@@ -176,11 +176,11 @@ async def _seed_deals() -> None:
     won = (await deals.do_create_deal(ivan, {"client_id": romashka.id,
                                              "title": "Пробная партия бумаги",
                                              "amount": "42000"}, source="system")).deal
-    await deals.do_win(ivan, won.id, source="system")
+    await deal_moves.do_win(ivan, won.id, source="system")
     kyiv = (await deals.do_create_deal(maria, {"client_id": sonyashnyk.id,
                                                "title": "Оптові поставки", "amount": "120000",
                                                "currency": "UAH"}, source="system")).deal
-    await deals.do_move(maria, kyiv.id, stages["need"].id, source="system")
+    await deal_moves.do_move(maria, kyiv.id, stages["need"].id, source="system")
 
 
 async def _seed_catalogue() -> None:

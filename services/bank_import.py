@@ -367,7 +367,8 @@ async def _line(line_id: int) -> BankLine:
 
 async def do_assign(actor: User, line_id: int, client_id: int,
                     invoice_number: str | None = None) -> BankLine:
-    """The line is this client's payment (for this invoice): recorded in the ledger."""
+    """The line is this client's payment (for this invoice): recorded in the ledger.
+    The line is returned with its client, as by the other changes of a line."""
     await require(actor, Action.RECORD_PAYMENTS)
     line = await _line(line_id)
     if line.state == BankLineState.MATCHED:
@@ -385,6 +386,7 @@ async def do_assign(actor: User, line_id: int, client_id: int,
         await line.save(update_fields=["client_id", "invoice_ref", "state", "reason",
                                        "decided_by_id"])
         await _record(actor, line)
+    line.client = client
     return line
 
 
@@ -402,6 +404,7 @@ async def do_ignore(actor: User, line_id: int, reason: str) -> BankLine:
         raise ValidationFailed("reason", N_("at most {max} characters"), max=MAX_REASON)
     line.state, line.reason, line.decided_by_id = BankLineState.IGNORED, text, actor.id
     await line.save(update_fields=["state", "reason", "decided_by_id"])
+    await line.fetch_related("client")  # the client suggested, if one
     return line
 
 
@@ -419,6 +422,7 @@ async def do_restore(actor: User, line_id: int) -> BankLine:
     line.state, line.client_id, line.reason = BankLineState.UNMATCHED, client_id, reason
     line.decided_by_id = actor.id
     await line.save(update_fields=["state", "client_id", "reason", "decided_by_id"])
+    await line.fetch_related("client")
     return line
 
 

@@ -112,16 +112,18 @@ async def _managed_rows(actor: User) -> Subquery | None:
     return Subquery(managed.values("client_id"))
 
 
-async def visible_filter(actor: User, relation: str = "client") -> Q:
+async def visible_filter(actor: User, relation: str | None = "client") -> Q:
     """A filter for rows of another model that belong to a current client ``actor`` sees
     through its foreign key ``relation``: a join on the client for an admin, the
     managers' rows for the others — never a subquery listing every client (sorted by
-    name, as the model orders them) for each row asked."""
+    name, as the model orders them) for each row asked. ``relation=None``: the filter
+    for clients themselves (to exclude the ones a person sees, say)."""
     if actor is None or not actor.is_active:
         raise PermissionDenied("not staff")
-    current = Q(**{f"{relation}__archived_at__isnull": True})
+    prefix, key = (f"{relation}__", f"{relation}_id") if relation else ("", "id")
+    current = Q(**{f"{prefix}archived_at__isnull": True})
     managed = await _managed_rows(actor)
-    return current if managed is None else current & Q(**{f"{relation}_id__in": managed})
+    return current if managed is None else current & Q(**{f"{key}__in": managed})
 
 
 # a client found for a person by get_client, which the sections of one page read again

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from models import OPEN_STATES, Activity, Deal, DealEvent, Stage, User
-from services.deals import get_deal, move_options, stages_of, team_of, visible_deals
+from services.deal_moves import move_options
+from services.deals import get_deal, stages_of, team_of, visible_deals
 from services.errors import ValidationFailed
 
 # ---- the card ------------------------------------------------------------------------------

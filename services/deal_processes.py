@@ -98,7 +98,7 @@ def named(obj: Any, what: str) -> Text | str:
     label = seeded_label(obj, what)
     return Text(label) if label else obj.name
 MAX_STAGES = 20
-# what a stage may require of a deal entering it (services.deals checks them)
+# what a stage may require of a deal entering it (services.deal_moves checks them)
 REQUIREMENTS = ("amount", "expected_close", "contact", "tasks_done", "order_posted")
 
 

@@ -15,7 +15,7 @@ import logging
 
 from models import OPEN_STATES, Activity, Deal, ProcessMode, Stage, StageKind, User
 from services import activities as acts
-from services import deals
+from services import deal_moves
 from services.errors import DomainError
 
 log = logging.getLogger("kontakt.deals")
@@ -39,7 +39,7 @@ async def advance_on_done(actor: User, activity: Activity, source: str
         return []
     owner = await User.get(id=deal.owner_id)
     try:
-        result = await deals.do_move(owner, deal.id, following.id, source="trigger")
+        result = await deal_moves.do_move(owner, deal.id, following.id, source="trigger")
     except DomainError as exc:  # a requirement of the next stage: the deal waits
         log.info("deal %s stays at %s: %s", deal.id, deal.stage_id, exc)
         return []

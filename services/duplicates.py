@@ -25,7 +25,7 @@ from rapidfuzz import fuzz
 
 from models import Client, ClientManager, LegalEntity, User
 from models.search import ClientSearchToken
-from services.clients import _token_prefix, _validated_client, visible_clients
+from services.clients import _token_prefix, _validated_client, visible_clients, visible_filter
 from services.text import digits, words
 
 SIMILAR = 90
@@ -109,9 +109,6 @@ async def hidden_matches(actor: User, query: str, *, limit: int = 3) -> list[Mat
     exact = search_filter(Client.filter(archived_at=None), query)
     if exact is None:
         return []
-    visible = (await visible_clients(actor)).values("id")
-    from tortoise.expressions import Subquery
-
-    ids = await exact.exclude(id__in=Subquery(visible)).order_by("name").limit(
+    ids = await exact.exclude(await visible_filter(actor, None)).order_by("name").limit(
         limit).values_list("id", flat=True)
     return await _described(actor, dict.fromkeys(ids, "search"))

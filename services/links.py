@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from tortoise.transactions import in_transaction
 
 from models import AuditLog, ClientLink, ClientLinkKind, User
-from services.clients import get_client, visible_clients
+from services.clients import get_client, visible_filter
 from services.errors import N_, NotFound, ValidationFailed
 
 
@@ -66,15 +66,10 @@ async def do_unlink(actor: User, link_id: int, *, source: str = "web") -> None:
 async def links_of(actor: User, client_id: int) -> list[LinkView]:
     """Relations of a client with the clients the person may see."""
     client = await get_client(actor, client_id)
-    visible = (await visible_clients(actor)).values("id")
-    from tortoise.expressions import Subquery
-
     out = [LinkView(li.id, str(li.kind), "out", li.other_id, li.other.name, li.note)
-           for li in await ClientLink.filter(client_id=client.id,
-                                              other_id__in=Subquery(visible))
-           .prefetch_related("other")]
+           for li in await ClientLink.filter(await visible_filter(actor, "other"),
+                                              client_id=client.id).prefetch_related("other")]
     out += [LinkView(li.id, str(li.kind), "in", li.client_id, li.client.name, li.note)
-            for li in await ClientLink.filter(other_id=client.id,
-                                              client_id__in=Subquery(visible))
-            .prefetch_related("client")]
+            for li in await ClientLink.filter(await visible_filter(actor),
+                                              other_id=client.id).prefetch_related("client")]
     return out

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from tortoise.expressions import Subquery
 from tortoise.functions import Max
 
 from models import Activity, Client, User
@@ -25,7 +24,7 @@ from services import activities as activity_service
 from services import deal_lists
 from services.activities import AgendaItem
 from services.analytics import PlanRow, plan_vs_fact
-from services.clients import my_clients, visible_clients
+from services.clients import my_clients, visible_filter
 from services.clock import utcnow
 
 RECENT = 8
@@ -45,9 +44,8 @@ class MyDay:
 
 
 async def recent_clients(actor: User, *, limit: int = RECENT) -> list[Client]:
-    visible = await visible_clients(actor)
-    rows = await Activity.filter(author_id=actor.id, client_id__not_isnull=True,
-                                 client_id__in=Subquery(visible.values("id"))).group_by(
+    rows = await Activity.filter(await visible_filter(actor), author_id=actor.id,
+                                 client_id__not_isnull=True).group_by(
         "client_id").annotate(last=Max("id")).order_by("-last").limit(limit).values(
         "client_id", "last")
     ids = [r["client_id"] for r in rows]

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from models import (
@@ -53,12 +52,11 @@ PICKS = 12
 async def list_orders(actor: User, *, state: str | None = None, client_id: int | None = None,
                       deal_id: int | None = None, mine: bool = False,
                       limit: int = 100) -> list[Order]:
-    from services.clients import visible_clients
+    from services.clients import visible_filter
 
     if state is not None and state not in STATES:
         raise ValidationFailed("state", N_("choose a value from the list"))
-    clients = await visible_clients(actor)
-    qs = Order.filter(client_id__in=Subquery(clients.values("id")))
+    qs = Order.filter(await visible_filter(actor))
     if state:
         qs = qs.filter(state=state)
     if client_id is not None:

@@ -465,7 +465,7 @@ async def advance_deal(actor: User, order: Order, source: str) -> list[Any]:
     """A deal waiting for an order (a later open stage requiring a posted one) moves
     on to that stage, in a managed process."""
     from models import ProcessMode, Stage, StageKind
-    from services import deals
+    from services import deal_moves
     from services.errors import DomainError
 
     if order.deal_id is None:
@@ -481,8 +481,8 @@ async def advance_deal(actor: User, order: Order, source: str) -> list[Any]:
         if "order_posted" in (stage.requires or []):
             owner = await User.get(id=deal.owner_id)
             try:
-                return (await deals.do_move(owner, deal.id, stage.id,
-                                            source="trigger")).notices
+                return (await deal_moves.do_move(owner, deal.id, stage.id,
+                                                 source="trigger")).notices
             except DomainError:
                 return []
     return []

@@ -553,7 +553,7 @@ async def category_lists() -> list[ListForCategory]:
 
 async def do_set_category_list(actor: User, data: dict[str, Any]) -> ListForCategory:
     """The clients of a classifier node (and its branch) get a list; ``priority`` orders
-    them when a client sits in several."""
+    them when a client sits in several. The row is returned with its node and list."""
     _admin(actor, "the price lists")
     node_id = _id(data.get("client_node_id"), "client_node_id")
     if node_id is None or not await ClassifierNode.filter(id=node_id).exists():
@@ -565,6 +565,7 @@ async def do_set_category_list(actor: User, data: dict[str, Any]) -> ListForCate
                               hi=Decimal(9999), places=0) or 0)
     row, _ = await ListForCategory.update_or_create(
         client_node_id=node_id, price_list_id=list_id, defaults={"priority": priority})
+    await row.fetch_related("client_node", "price_list")
     return row
 
 

@@ -191,6 +191,7 @@ async def test_k6_assign_ignore_restore(database_url, recorded):
     first, second, _third = lines
     line = await do_assign(admin, first.id, buyer.id, invoice_number="17")
     assert line.state == BankLineState.MATCHED and line.invoice_ref == "000017"
+    assert line.client.name == "АО Покупатель"  # with its client, for the front ends
     assert recorded[-1]["client_id"] == buyer.id and recorded[-1]["bank_line_id"] == first.id
     assert recorded[-1]["legal_entity_id"] is None
     with pytest.raises(ValidationFailed) as err:
@@ -202,10 +203,12 @@ async def test_k6_assign_ignore_restore(database_url, recorded):
     assert err.value.field == "reason"
     ignored = await do_ignore(admin, second.id, "возврат от поставщика")
     assert (ignored.state, ignored.reason) == (BankLineState.IGNORED, "возврат от поставщика")
+    assert ignored.client is None
     assert bank_import.reason_text(ignored, lambda s: s) == "возврат от поставщика"
     assert len(await unmatched(admin)) == 1
     back = await do_restore(admin, second.id)
     assert back.state == BankLineState.UNMATCHED and len(await unmatched(admin)) == 2
+    assert back.client is None  # nobody found for it
     with pytest.raises(NotFound):
         await do_assign(admin, 999_999, buyer.id)
     with pytest.raises(NotFound):

@@ -12,6 +12,7 @@ from decimal import Decimal
 from bot.callbacks import DealCB
 from models import Activity, Deal, DealEvent, Role, StageKind
 from services import clients as client_svc
+from services import deal_moves
 from services import deals as svc
 from services.clock import utcnow
 from services.deal_money import parse_money
@@ -83,7 +84,7 @@ async def test_u2_deals_lists_mine_paged_without_a_next_step_first(service, emul
     await svc.do_add_activity(ivan, stepped.id, {
         "title": "Call", "type": "call", "starts_at": utcnow() + timedelta(days=2)})
     closed = await _deal(ivan, client, title="Closed one")  # lost: a won one goes on
-    await svc.do_lose(ivan, closed.id, (await svc.lost_reasons())[0].id)  # as its execution
+    await deal_moves.do_lose(ivan, closed.id, (await svc.lost_reasons())[0].id)  # as its execution
     chat = ivan.telegram_id
     listing = await say(emulator, chat, "/deals")
     assert "My open deals: 1–10 of 12" in listing["text"]

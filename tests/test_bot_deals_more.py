@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from models import Activity, ActivityState, Deal, DictionaryItem, Role, StageKind
 from services import contacts as contact_svc
-from services import deal_cards
+from services import deal_cards, deal_moves
 from services import deals as svc
 from services.clock import utcnow
 from tests.conftest import say, settled
@@ -428,7 +428,7 @@ async def test_quick_log_links_to_the_clients_one_open_deal(service, emulator, m
     client = await _client(ivan, "Romashka")
     deal = await _deal(ivan, client, title="Pipes <big>")
     closed = await _deal(ivan, client, title="Old one")
-    await svc.do_lose(ivan, closed.id, (await svc.lost_reasons())[0].id)
+    await deal_moves.do_lose(ivan, closed.id, (await svc.lost_reasons())[0].id)
     chat = ivan.telegram_id
     proposal = await say(emulator, chat, "called Romashka, agreed to meet on Friday at 15:00")
     assert "🏢 Romashka" in proposal["text"]

@@ -10,6 +10,7 @@ import pytest
 from models import Deal, DealEvent, Department, Product, Role, StageKind
 from services import clients as client_svc
 from services import deal_execution as execution
+from services import deal_moves
 from services import deal_parties as parties
 from services import deals as svc
 from services.clock import utcnow
@@ -70,8 +71,8 @@ async def test_u7_a_won_sale_goes_on_as_its_execution_once(database_url, make_st
     client = await _client(ivan)
     deal = (await svc.do_create_deal(ivan, {"client_id": client.id, "amount": "1000",
                                             "title": "Поставка"})).deal
-    await svc.do_win(ivan, deal.id)
-    await svc.do_win(ivan, deal.id)  # a double tap
+    await deal_moves.do_win(ivan, deal.id)
+    await deal_moves.do_win(ivan, deal.id)  # a double tap
     follow = await Deal.filter(parent_id=deal.id).prefetch_related("process", "stage")
     assert len(follow) == 1
     assert follow[0].process.code == "execution" and follow[0].stage.code == "payment"
@@ -94,7 +95,7 @@ async def test_u7_overdue_execution_is_escalated_once(database_url, make_staff):
     assert await execution.due_escalations(now + timedelta(days=7)) == []  # once
     # a new stage is a new stay
     stages = {s.code: s for s in await svc.stages_of(execution_type.id)}
-    await svc.do_move(ivan, deal.id, stages["delivery"].id)
+    await deal_moves.do_move(ivan, deal.id, stages["delivery"].id)
     moved_at = (await DealEvent.get(deal_id=deal.id, seq=2)).at
     assert await execution.due_escalations(moved_at + timedelta(days=9)) == []
     assert len(await execution.due_escalations(moved_at + timedelta(days=11))) == 1
@@ -116,11 +117,11 @@ async def test_u7_claims_need_a_resolution_and_are_counted(database_url, make_st
         "product_id": bolts.id, "title": "Брак в партии",
         "expected_close": (utcnow() + timedelta(days=10)).date().isoformat()})).deal
     with pytest.raises(ValidationFailed) as err:
-        await svc.do_win(ivan, claim.id)
+        await deal_moves.do_win(ivan, claim.id)
     assert err.value.field == "resolution"
     await svc.do_update_deal(ivan, claim.id, {"resolution": "Заменили партию",
                                               "our_fault": True})
-    settled = await svc.do_win(ivan, claim.id)
+    settled = await deal_moves.do_win(ivan, claim.id)
     assert settled.deal.stage.kind == StageKind.WON
     await svc.do_create_deal(ivan, {"client_id": client.id, "process_id": claim_type.id,
                                     "title": "Опоздали"})
@@ -148,21 +149,21 @@ async def test_u7_a_claim_is_rejected_for_its_own_reasons(database_url, make_sta
     assert "price" in for_sales and "price" not in for_claims
     assert not set(for_sales) & {"claim_unconfirmed", "claim_withdrawn"}
     with pytest.raises(ValidationFailed) as err:  # a sale's reason
-        await svc.do_lose(ivan, claim.id, for_sales["price"].id)
+        await deal_moves.do_lose(ivan, claim.id, for_sales["price"].id)
     assert (err.value.field, err.value.message) == ("lost_reason_id",
                                                     "choose a value from the list")
     with pytest.raises(ValidationFailed) as err:
-        await svc.do_lose(ivan, claim.id, None)
+        await deal_moves.do_lose(ivan, claim.id, None)
     assert err.value.message == "choose why the claim was rejected"
     with pytest.raises(ValidationFailed) as err:
-        await svc.do_lose(ivan, claim.id, for_claims["claim_unconfirmed"].id, rival.id)
+        await deal_moves.do_lose(ivan, claim.id, for_claims["claim_unconfirmed"].id, rival.id)
     assert err.value.field == "competitor_id"
     assert (await Deal.get(id=claim.id).prefetch_related("stage")).stage.kind == "open"
-    rejected = await svc.do_lose(ivan, claim.id, for_claims["claim_unconfirmed"].id)
+    rejected = await deal_moves.do_lose(ivan, claim.id, for_claims["claim_unconfirmed"].id)
     assert rejected.deal.stage.kind == StageKind.LOST
     assert rejected.deal.lost_reason.code == "claim_unconfirmed"
     # a sale is still lost for a sale's reason, and a claim's is refused for it
     sale = (await svc.do_create_deal(ivan, {"client_id": client.id})).deal
     with pytest.raises(ValidationFailed):
-        await svc.do_lose(ivan, sale.id, for_claims["claim_unconfirmed"].id)
-    assert (await svc.do_lose(ivan, sale.id, for_sales["price"].id, rival.id)).moved
+        await deal_moves.do_lose(ivan, sale.id, for_claims["claim_unconfirmed"].id)
+    assert (await deal_moves.do_lose(ivan, sale.id, for_sales["price"].id, rival.id)).moved

@@ -10,6 +10,7 @@ import pytest
 
 from models import Deal, DealEvent, Department, DictionaryItem, Role, StageKind
 from services import clients as client_svc
+from services import deal_moves
 from services import deal_stats as stats
 from services import deals as svc
 
@@ -82,8 +83,8 @@ async def test_u5_naive_bayes_on_a_known_history(database_url, make_staff):
     # a deal being moved to the offer gets it stored, with its factors
     deal = (await svc.do_create_deal(ivan, {"client_id": client.id, "source_id": a.id,
                                             "amount": "500"})).deal
-    await svc.do_move(ivan, deal.id, stages["need"].id)
-    await svc.do_move(ivan, deal.id, stages["offer"].id)
+    await deal_moves.do_move(ivan, deal.id, stages["need"].id)
+    await deal_moves.do_move(ivan, deal.id, stages["offer"].id)
     stored = await Deal.get(id=deal.id)
     assert (stored.probability, stored.probability_basis) == (73, "model")
     # the manager's override is shown as such

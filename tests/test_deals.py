@@ -29,7 +29,7 @@ from models import (
 )
 from services import activities as acts
 from services import clients as client_svc
-from services import deal_cards, deal_lists
+from services import deal_cards, deal_lists, deal_moves
 from services import deal_processes as processes
 from services import deals as svc
 from services.errors import NotFound, PermissionDenied, ValidationFailed
@@ -84,11 +84,11 @@ async def test_u2_create_move_win_with_history_and_time_in_stage(database_url, m
     assert deal.amount == Decimal("150000.50") and deal.currency == "RUB"
     assert deal.stage.code == "lead" and deal.owner_id == ivan.id
     stages = await _stages(deal.process_id)
-    moved = await svc.do_move(ivan, deal.id, stages["need"].id, source="bot")
+    moved = await deal_moves.do_move(ivan, deal.id, stages["need"].id, source="bot")
     assert moved.moved and moved.deal.stage_id == stages["need"].id
-    again = await svc.do_move(ivan, deal.id, stages["need"].id, source="bot")
+    again = await deal_moves.do_move(ivan, deal.id, stages["need"].id, source="bot")
     assert not again.moved  # a double tap records nothing
-    won = await svc.do_win(ivan, deal.id)
+    won = await deal_moves.do_win(ivan, deal.id)
     assert won.deal.stage.kind == StageKind.WON and won.deal.closed_at is not None
     events = await DealEvent.filter(deal_id=deal.id).order_by("seq").values_list(
         "seq", "from_stage_id", "to_stage_id", "source")
@@ -106,7 +106,7 @@ async def test_u1_a_requirement_refuses_the_move_naming_what_is_missing(
     deal = (await svc.do_create_deal(ivan, {"client_id": (await _client(ivan)).id})).deal
     stages = await _stages(deal.process_id)
     with pytest.raises(ValidationFailed) as err:
-        await svc.do_move(ivan, deal.id, stages["contract"].id)
+        await deal_moves.do_move(ivan, deal.id, stages["contract"].id)
     assert err.value.field == "stage_id"
     assert err.value.message == "cannot move to «Contract»: no amount; no expected close date"
     assert error_message(err.value, "ru") == \
@@ -115,7 +115,7 @@ async def test_u1_a_requirement_refuses_the_move_naming_what_is_missing(
         "не можна перейти на етап «Договір»: немає суми; немає очікуваної дати закриття"
     assert (await Deal.get(id=deal.id)).stage_id == stages["lead"].id  # nothing moved
     await svc.do_update_deal(ivan, deal.id, {"amount": "10", "expected_close": "2027-01-31"})
-    assert (await svc.do_move(ivan, deal.id, stages["contract"].id)).moved
+    assert (await deal_moves.do_move(ivan, deal.id, stages["contract"].id)).moved
 
 
 async def test_u6_lost_needs_a_reason_and_takes_a_competitor(database_url, make_staff):
@@ -124,19 +124,19 @@ async def test_u6_lost_needs_a_reason_and_takes_a_competitor(database_url, make_
     rival = await _client(ivan, "Конкурент")
     deal = (await svc.do_create_deal(ivan, {"client_id": client.id})).deal
     with pytest.raises(ValidationFailed) as err:
-        await svc.do_lose(ivan, deal.id, None)
+        await deal_moves.do_lose(ivan, deal.id, None)
     assert err.value.field == "lost_reason_id"
     reasons = {r.code: r for r in await svc.lost_reasons()}
     assert {"price", "competitor", "no_budget", "other"} <= set(reasons)
     with pytest.raises(ValidationFailed):
-        await svc.do_lose(ivan, deal.id, reasons["competitor"].id, client.id)
-    lost = await svc.do_lose(ivan, deal.id, reasons["competitor"].id, rival.id)
+        await deal_moves.do_lose(ivan, deal.id, reasons["competitor"].id, client.id)
+    lost = await deal_moves.do_lose(ivan, deal.id, reasons["competitor"].id, rival.id)
     assert lost.deal.stage.kind == StageKind.LOST
     assert (lost.deal.lost_reason_id, lost.deal.competitor_id) == (
         reasons["competitor"].id, rival.id)
     # reopened: the reason goes
     stages = await _stages(deal.process_id)
-    reopened = await svc.do_move(ivan, deal.id, stages["need"].id)
+    reopened = await deal_moves.do_move(ivan, deal.id, stages["need"].id)
     assert reopened.deal.lost_reason_id is None and reopened.deal.closed_at is None
 
 
@@ -170,12 +170,12 @@ async def test_u1_managed_stage_makes_its_tasks_once_under_a_double_tap(
     stages = await _stages(sale.id)
     # a manager may not jump over the stage that is not skippable
     with pytest.raises(ValidationFailed) as err:
-        await svc.do_move(ivan, deal.id, stages["talks"].id)
+        await deal_moves.do_move(ivan, deal.id, stages["talks"].id)
     assert error_message(err.value, "ru") == \
         "этап «Коммерческое предложение» нельзя пропустить; обратитесь к руководителю"
-    await svc.do_move(ivan, deal.id, stages["need"].id)
-    results = await asyncio.gather(*[svc.do_move(ivan, deal.id, stages["offer"].id,
-                                                 source="bot") for _ in range(3)])
+    await deal_moves.do_move(ivan, deal.id, stages["need"].id)
+    results = await asyncio.gather(*[deal_moves.do_move(ivan, deal.id, stages["offer"].id,
+                                                        source="bot") for _ in range(3)])
     assert sum(r.moved for r in results) == 1
     tasks = await Activity.filter(deal_id=deal.id).order_by("starts_at").prefetch_related(
         "assignments")
@@ -187,7 +187,7 @@ async def test_u1_managed_stage_makes_its_tasks_once_under_a_double_tap(
     # the contract needs the open tasks done
     await svc.do_update_deal(ivan, deal.id, {"amount": "5"})
     with pytest.raises(ValidationFailed) as err:
-        await svc.do_move(ivan, deal.id, stages["contract"].id)
+        await deal_moves.do_move(ivan, deal.id, stages["contract"].id)
     assert "tasks of this stage are open" in err.value.message
 
 
@@ -206,7 +206,7 @@ async def test_u2_who_sees_a_deal(database_url, make_staff):
         with pytest.raises(NotFound):
             await svc.get_deal(who, deal.id)
         with pytest.raises(NotFound):
-            await svc.do_move(who, deal.id, deal.stage_id + 1)
+            await deal_moves.do_move(who, deal.id, deal.stage_id + 1)
     await svc.do_set_team(ivan, deal.id, [petr.id])  # shared with a colleague
     assert (await svc.get_deal(petr, deal.id)).id == deal.id
     rows, total = await deal_lists.deal_page(petr, deal_lists.DealFilters(mine=True))
@@ -318,8 +318,8 @@ async def test_u1_a_trigger_moves_the_deal_on_when_its_tasks_are_done(
     await processes.do_save_process(admin, sale.id, {"stages": body})
     by_code = {s.code: s for s in stages}
     deal = (await svc.do_create_deal(ivan, {"client_id": (await _client(ivan)).id})).deal
-    await svc.do_move(ivan, deal.id, by_code["need"].id)
-    await svc.do_move(ivan, deal.id, by_code["offer"].id)
+    await deal_moves.do_move(ivan, deal.id, by_code["need"].id)
+    await deal_moves.do_move(ivan, deal.id, by_code["offer"].id)
     tasks = await Activity.filter(deal_id=deal.id).order_by("id")
     assert len(tasks) == 3
     for task in tasks[:2]:

@@ -228,6 +228,7 @@ async def test_u5_probability_factors_and_the_managers_own_figure(demo, browser)
     (×2,7); the manager's own figure is refused out of range next to the field, then set
     ("задано менеджером", Kontakt's estimate beside it), then cleared."""
     from models import Deal
+    from services import deal_moves
     from services import deal_stats as stats
     from services import deals as svc
     from tests.test_deal_stats import _history, _sources
@@ -242,7 +243,7 @@ async def test_u5_probability_factors_and_the_managers_own_figure(demo, browser)
     deal = (await svc.do_create_deal(ivan, {"client_id": romashka.id, "source_id": a.id,
                                             "title": "Оборудование", "amount": "500"})).deal
     for code in ("need", "offer"):
-        await svc.do_move(ivan, deal.id, stages[code].id)
+        await deal_moves.do_move(ivan, deal.id, stages[code].id)
     page = await _phone(demo, browser, 100003)
     await page.goto(f"{demo}/app/deals/{deal.id}")
     figure = page.get_by_test_id("deal-probability")
@@ -282,6 +283,7 @@ async def _report_data(ivan, romashka, stages):
     dollars; two claims, one settled and our fault."""
     from models import Deal, Product
     from services import clients as client_svc
+    from services import deal_moves
     from services import deals as svc
     from tests.test_deal_stats import _history
 
@@ -306,7 +308,7 @@ async def _report_data(ivan, romashka, stages):
     settled = (await svc.do_create_deal(ivan, {
         "client_id": romashka.id, "process_id": claim_type.id, "product_id": bolts.id,
         "resolution": "Заменили", "our_fault": True})).deal
-    await svc.do_win(ivan, settled.id)
+    await deal_moves.do_win(ivan, settled.id)
     await svc.do_create_deal(ivan, {"client_id": romashka.id, "process_id": claim_type.id})
 
 

@@ -77,6 +77,7 @@ async def _deals(n_first: int = 3):
     """Ivan's deals: ``n_first`` at the first stage, one at the second, one won (the
     demo's own deals archived first, so the counts are these)."""
     from models import Client, Deal, User
+    from services import deal_moves
     from services import deals as svc
     from services.clock import utcnow
 
@@ -93,9 +94,9 @@ async def _deals(n_first: int = 3):
     second = (await svc.do_create_deal(ivan, {"client_id": romashka.id,
                                               "title": "Сервисный договор",
                                               "amount": "250000", "currency": "RUB"})).deal
-    await svc.do_move(ivan, second.id, stages["need"].id)
+    await deal_moves.do_move(ivan, second.id, stages["need"].id)
     won = (await svc.do_create_deal(ivan, {"client_id": romashka.id, "title": "Пилот"})).deal
-    await svc.do_win(ivan, won.id)
+    await deal_moves.do_win(ivan, won.id)
     return ivan, sale, stages, made, second
 
 

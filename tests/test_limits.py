@@ -250,6 +250,46 @@ async def test_a_document_over_20_mb_is_refused_as_json(service, emulator, make_
     assert "larger than 20 MB" in (await resp.json())["detail"]
 
 
+async def test_a_document_upload_looks_at_the_client_before_reading_the_file(
+        service, emulator, make_staff):
+    """S-2, S-16: a file sent for a client or an activity one does not see is refused as
+    not found before it is read (not a 415 or a 413 about a file never to be kept); a
+    part without a file, or none named "file", is "no file" — all in Russian for Olga."""
+    from aiohttp import FormData
+
+    from services import activities as act_svc
+    from services import clients as client_svc
+
+    ivan = await make_staff(Role.MANAGER, language="en")
+    olga = await make_staff(Role.MANAGER, language="ru")
+    theirs = (await client_svc.do_create_client(ivan, {"name": "Lutik"})).client
+    task = (await act_svc.do_create_activity(ivan, {"title": "Call", "client_id": theirs.id})
+            ).activity
+    mine = (await client_svc.do_create_client(olga, {"name": "Лютик"})).client
+    await signed_in(service, emulator, olga)
+    c = service.client
+    for path, what in ((f"/api/v1/clients/{theirs.id}/documents", "клиент"),
+                       (f"/api/v1/activities/{task.id}/documents", "дело")):
+        resp = await c.post(path, data=b"x", headers={"Content-Type": "text/plain"})
+        assert (resp.status, (await resp.json())["detail"]) == (404, f"не найдено: {what}")
+        big = FormData()
+        big.add_field("file", b"%" * (21 * 2**20), filename="scan.pdf")
+        resp = await c.post(path, data=big)
+        assert (resp.status, (await resp.json())["detail"]) == (404, f"не найдено: {what}")
+    nameless = FormData(default_to_multipart=True)
+    nameless.add_field("file", "just text")  # a field, not a file
+    other = FormData()
+    other.add_field("attachment", b"%PDF-1.4", filename="scan.pdf")
+    for form in (nameless, other):
+        resp = await c.post(f"/api/v1/clients/{mine.id}/documents", data=form)
+        assert resp.status == 422
+        [item] = (await resp.json())["detail"]
+        assert (item["loc"], item["msg"]) == (["body", "file"], "нет файла"), item
+    from models import Document
+
+    assert not await Document.exists()
+
+
 # --- odd input is a 4xx, never a 500 (issue 18) -------------------------------------------
 def _patch_fields(model) -> list[str]:
     return list(model.model_fields)

@@ -537,3 +537,36 @@ async def test_a_file_attached_and_deleted_on_the_card(demo, browser, tmp_path):
         "file-delete").click()
     await page.wait_for_function("!document.querySelector('[data-testid=file-row]')")
     assert not await Document.filter(client_id=client.id).exists()
+
+
+async def test_mailings_are_paged_with_their_total(demo, browser):  # noqa: F811
+    """K-16: the mailings page says how many there are and "page / pages", twenty a page,
+    the newest first, like the other paged lists — not only "older"."""
+    from models import Mailing, MessageTemplate, User
+
+    admin = await User.get(telegram_id=100001)
+    template = await MessageTemplate.create(name="Новости", channel="email", subject="Новости",
+                                            body="Здравствуйте!", created_by=admin)
+    for n in range(1, 24):
+        await Mailing.create(name=f"Рассылка {n:02d}", channel="email", template=template,
+                             created_by=admin)
+    total = await Mailing.all().count()
+    pages = (total + 19) // 20
+    page = await _phone(demo, browser, 100001)
+    await page.goto(f"{demo}/app/mailings")
+    assert await page.get_by_test_id("mailings-total").inner_text() == str(total)
+    assert await page.get_by_test_id("mailing").count() == 20
+    assert "Рассылка 23" in await page.get_by_test_id("mailing").first.inner_text()
+    assert await page.get_by_test_id("mailings-page").inner_text() == f"1 / {pages}"
+    assert await page.get_by_test_id("mailings-newer").count() == 0
+    await _check_fits(page, "mailings")
+    await page.get_by_test_id("mailings-older").click()
+    await page.wait_for_url("**/app/mailings?page=2")
+    assert await page.get_by_test_id("mailings-page").inner_text() == f"2 / {pages}"
+    assert await page.get_by_test_id("mailing").count() == min(20, total - 20)
+    assert "Рассылка 03" in await page.inner_text("main")
+    assert await page.get_by_test_id("mailings-total").inner_text() == str(total)
+    await _check_fits(page, "mailings, page 2")
+    await page.get_by_test_id("mailings-newer").click()
+    await page.wait_for_url("**/app/mailings?page=1")
+    assert "Рассылка 23" in await page.get_by_test_id("mailing").first.inner_text()

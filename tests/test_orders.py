@@ -229,7 +229,7 @@ async def test_k4_parallel_postings_never_reserve_the_same_unit(database_url, ma
 
 async def test_s17_posting_plans_a_call_and_moves_a_deal_waiting_for_an_order(
         database_url, make_staff):
-    from services import deal_processes
+    from services import deal_moves, deal_processes
     from services import deals as deal_svc
 
     ivan = await make_staff(Role.MANAGER, timezone="Europe/Moscow", language="ru")
@@ -247,7 +247,7 @@ async def test_s17_posting_plans_a_call_and_moves_a_deal_waiting_for_an_order(
                                                  "expected_close": "2026-12-31"})).deal
     contract = next(s for s in stages if s.code == "contract")
     with pytest.raises(ValidationFailed) as err:  # no posted order yet
-        await deal_svc.do_move(ivan, deal.id, contract.id)
+        await deal_moves.do_move(ivan, deal.id, contract.id)
     assert "no posted order" in err.value.message
     order = await _order(ivan, client, [{"product_id": pipe.id, "quantity": 3}],
                          deal_id=deal.id)

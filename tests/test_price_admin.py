@@ -171,6 +171,7 @@ async def test_m5_a_client_category_gets_a_list(database_url, make_staff):
     node = await ClassifierNode.create(name="Дилеры")
     row = await svc.do_set_category_list(admin, {"client_node_id": node.id,
                                                  "price_list_id": opt.id, "priority": 2})
+    assert (row.client_node.name, row.price_list.name) == ("Дилеры", "Опт")  # loaded
     assert [(r.client_node.name, r.price_list.name, r.priority)
             for r in await svc.category_lists()] == [("Дилеры", "Опт", 2)]
     await _refused(svc.do_set_category_list(admin, {"client_node_id": node.id}),

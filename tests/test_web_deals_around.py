@@ -12,6 +12,7 @@ from decimal import Decimal
 from models import Deal, Department, Product, Role
 from services import clients as client_svc
 from services import contacts as contact_svc
+from services import deal_moves
 from services import deal_stats as stats
 from services import deals as deal_svc
 from tests.conftest import in_pinned_quarter, pinned_quarter
@@ -57,7 +58,7 @@ async def test_u5_card_probability_basis_readable_factors_and_the_override(
     deal = (await deal_svc.do_create_deal(ivan, {"client_id": client.id, "source_id": a.id,
                                                  "amount": "500"})).deal
     for code in ("need", "offer"):
-        await deal_svc.do_move(ivan, deal.id, stages[code].id)
+        await deal_moves.do_move(ivan, deal.id, stages[code].id)
     await signed_in(service, emulator, ivan)
     c = service.client
     card = await (await c.get(f"/api/v1/deals/{deal.id}")).json()
@@ -370,7 +371,7 @@ async def test_u7_claims_per_client_and_product(service, emulator, make_staff):
     settled = (await deal_svc.do_create_deal(ivan, {
         "client_id": client.id, "process_id": claim_type.id, "parent_id": sale.id,
         "product_id": bolts.id, "resolution": "Заменили", "our_fault": True})).deal
-    await deal_svc.do_win(ivan, settled.id)
+    await deal_moves.do_win(ivan, settled.id)
     await deal_svc.do_create_deal(ivan, {"client_id": client.id, "process_id": claim_type.id})
     await signed_in(service, emulator, ivan)
     c = service.client

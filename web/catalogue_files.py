@@ -19,7 +19,6 @@ from services.documents import safe_filename
 from services.errors import N_, DomainError, PermissionDenied, ValidationFailed
 from services.permissions import require_admin
 from web.api.framework import (
-    NO_FILE,
     NO_RIGHT,
     TOO_LARGE,
     not_found,
@@ -72,12 +71,10 @@ async def upload(request: web.Request) -> web.StreamResponse:
             return refusal(["query", "what"], N_("catalogue or stock"), "literal_error", lang)
         return None
 
-    got = await open_upload(request, checks)
+    got = await open_upload(request, checks, named=True)
     if isinstance(got, web.Response):
         return got
     user, lang, part = got
-    if not part.filename:
-        return refusal(["body", "file"], NO_FILE, "missing", lang)
     name = safe_filename(part.filename)
     if not name.lower().endswith((".csv", ".xlsx", ".txt")):
         return refusal(["body", "file"], N_("send a .csv or .xlsx file"), "value_error", lang)

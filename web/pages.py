@@ -413,12 +413,12 @@ async def mailings_page(request: web.Request) -> web.Response:
     raw = request.query.get("page", "1")
     page = int(raw) if raw.isdigit() and 0 < int(raw) < 100000 else 1
     per_page = 20
-    items = await mailings.mailings_with_counts(user, per_page + 1, (page - 1) * per_page)
-    more, items = len(items) > per_page, items[:per_page]
+    items, total = await mailings.mailing_page(user, limit=per_page,
+                                               offset=(page - 1) * per_page)
     settings = request.app[SETTINGS_KEY]
     secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
     return render(request, "mailings.html", lang=lang, user=user, items=items, page=page,
-                  more=more,
+                  total=total, pages=max(1, (total + per_page - 1) // per_page),
                   templates=await list_templates(), segs=await segments.list_segments(user),
                   may_send=True,
                   inbound_url=f"{settings.base_url}/webhooks/sms/"

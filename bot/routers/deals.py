@@ -68,7 +68,7 @@ from bot.routers.deal_log import build_deal_log_router
 from bot.routers.deal_new import build_deal_new_router
 from kontakt.labels import item_name, stage_name
 from models import ProcessKind, StageKind, User
-from services import deal_cards
+from services import deal_cards, deal_moves
 from services import deals as svc
 from services.clock import utcnow
 from services.dictionaries import SEEDED_ITEM_NAMES
@@ -144,7 +144,7 @@ def _card_router() -> Router:
                       edit=True)
             return
         try:
-            moved = await svc.do_move(staff, card.deal.id, target, source="bot")
+            moved = await deal_moves.do_move(staff, card.deal.id, target, source="bot")
         except DomainError as exc:  # a requirement, a stage one may not skip
             refusal = error_text(exc)
             await query.answer(alert(refusal), show_alert=True)
@@ -170,7 +170,7 @@ def _card_router() -> Router:
     async def _win(query: CallbackQuery, staff: User, card: deal_cards.Card, page: int, bot: Bot,
                    i18n: I18n, reminders) -> None:
         try:
-            result = await svc.do_win(staff, card.deal.id, source="bot")
+            result = await deal_moves.do_win(staff, card.deal.id, source="bot")
         except DomainError as exc:
             await query.answer(alert(error_text(exc)), show_alert=True)
             if isinstance(exc, ValidationFailed):  # the card as it is, under the question
@@ -356,8 +356,8 @@ def _card_router() -> Router:
             await _closed_already(query, card, staff, page)
             return
         try:
-            result = await svc.do_lose(staff, card.deal.id, reason_id, competitor_id,
-                                       source="bot")
+            result = await deal_moves.do_lose(staff, card.deal.id, reason_id, competitor_id,
+                                              source="bot")
         except DomainError as exc:
             await query.answer(alert(error_text(exc)), show_alert=True)
             return

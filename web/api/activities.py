@@ -444,7 +444,7 @@ async def document_upload(request: web.Request) -> web.StreamResponse:
     async def attach(user, object_id: int, **kw):
         return await documents.do_attach_to_activity(user, object_id, **kw)
 
-    return await upload_to(request, "activity_id", attach, "activity")
+    return await upload_to(request, "activity_id", svc.get_activity, attach, "activity")
 
 
 class DiscussionOut(BaseModel):

@@ -108,8 +108,7 @@ def _line(line: BankLine, lang: str) -> LineOut:
         client_name=getattr(client, "name", None))
 
 
-async def _one(user: User, line: BankLine) -> LineOut:
-    await line.fetch_related("client")
+def _one(user: User, line: BankLine) -> LineOut:
     return _line(line, str(user.language))
 
 
@@ -125,18 +124,18 @@ async def lines_get(request: web.Request, user: User, query: LineQuery):
            "(for this invoice): recorded in the client's ledger (K-6)", body=AssignIn,
            response=LineOut, tags=TAGS)
 async def line_assign(request: web.Request, user: User, line_id: int, body: AssignIn):
-    return await _one(user, await svc.do_assign(user, line_id, body.client_id,
-                                                body.invoice_number))
+    return _one(user, await svc.do_assign(user, line_id, body.client_id,
+                                          body.invoice_number))
 
 
 @api.route("POST", "/bank/lines/{line_id}/ignore", summary="Not a client's payment: out "
            "of the queue with a reason (K-6)", body=IgnoreIn, response=LineOut, tags=TAGS)
 async def line_ignore(request: web.Request, user: User, line_id: int, body: IgnoreIn):
-    return await _one(user, await svc.do_ignore(user, line_id, body.reason))
+    return _one(user, await svc.do_ignore(user, line_id, body.reason))
 
 
 @api.route("POST", "/bank/lines/{line_id}/restore", summary="An ignored payment back into "
            "the queue (K-6)", response=LineOut, tags=TAGS)
 async def line_restore(request: web.Request, user: User, line_id: int):
-    return await _one(user, await svc.do_restore(user, line_id))
+    return _one(user, await svc.do_restore(user, line_id))
 

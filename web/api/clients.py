@@ -435,42 +435,46 @@ def _quote(name: str) -> str:
 
 async def document_upload(request: web.Request) -> web.StreamResponse:
     """POST /api/v1/clients/{client_id}/documents (multipart, field "file") — S-2."""
+    from services.clients import get_client
+
     async def attach(user, object_id: int, **kw):
         return await docs.do_attach(user, object_id, **kw)
 
-    return await upload_to(request, "client_id", attach, "client")
+    return await upload_to(request, "client_id", get_client, attach, "client")
 
 
-async def upload_to(request: web.Request, param: str, attach, not_found: str
+async def upload_to(request: web.Request, param: str, find, attach, not_found: str
                     ) -> web.StreamResponse:
-    """A multipart upload (field "file") handed to ``attach(user, id, filename=...,
-    content=..., mime_type=..., store=..., source=...)``; 201 with the document."""
+    """A multipart upload (field "file", up to the documents' size limit) handed to
+    ``attach(user, id, filename=..., content=..., mime_type=..., store=..., source=...)``;
+    201 with the document. Sign-in, then the thing it is for (``find(user, id)``, one
+    the person sees), then reading the file: one for something the person may not see
+    is never read."""
     from services.errors import DomainError
-    from web.api.framework import SEND_MULTIPART, SIGN_IN_FIRST, cross_site_refusal, refusal, said
     from web.api.framework import not_found as missing
-    from web.session import current_user, guess_lang
+    from web.api.framework import open_upload, read_part, refusal
 
-    reason = cross_site_refusal(request)
-    if reason:
-        return said(403, reason, guess_lang(request))
-    user = await current_user(request)
-    if user is None:
-        return said(401, SIGN_IN_FIRST, guess_lang(request))
-    lang = str(user.language)
     raw_id = request.match_info[param]
-    if not raw_id.isdigit() or int(raw_id) > MAX_ID:
-        return missing(not_found, lang)
-    if not request.content_type.startswith("multipart/"):
-        return said(415, SEND_MULTIPART, lang)
-    reader = await request.multipart()
-    part = await reader.next()
-    while part is not None and part.name != "file":
-        part = await reader.next()
-    if part is None or not part.filename:
-        return refusal(["body", "file"], N_("no file"), "missing", str(user.language))
-    content = await part.read(decode=False)
+    object_id = int(raw_id) if raw_id.isdigit() and int(raw_id) <= MAX_ID else None
+
+    async def visible(user, lang):  # before the upload is read
+        if object_id is None:
+            return missing(not_found, lang)
+        try:
+            await find(user, object_id)
+        except DomainError:
+            return missing(not_found, lang)
+        return None
+
+    got = await open_upload(request, visible, named=True)
+    if isinstance(got, web.Response):
+        return got
+    user, lang, part = got
+    content = await read_part(part, docs.MAX_SIZE, lang)
+    if isinstance(content, web.Response):
+        return content
     try:
-        doc = await attach(user, int(raw_id), filename=part.filename, content=bytes(content),
+        doc = await attach(user, object_id, filename=part.filename, content=content,
                            mime_type=part.headers.get("Content-Type"),
                            store=request.app[FILES_KEY], source="web")
     except StorageUnavailable as exc:

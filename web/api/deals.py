@@ -1,9 +1,10 @@
 """/api/v1 deals (issue 12: U-1, U-2, U-6): the list with filters, the card with its
 stages, moves, timeline and team, create, change, archive, move, win, lose, a task of
 the deal, the pipeline of a process (count and sum per stage) and the reasons deals are
-lost. Every rule is in services.deals. The models are in web/api/deal_schemas.py; the
-process types and the admin's process editor are web/api/process_types.py. Here too: the
-deal's environment (U-4), its people around it and their ties.
+lost. Every rule is in services.deals and services.deal_moves. The models are in
+web/api/deal_schemas.py; the process types and the admin's process editor are
+web/api/process_types.py. Here too: the deal's environment (U-4), its people around it
+and their ties.
 
 Money is a string with a decimal point (``"150000.50"``), never a JSON number; a sum
 sent in is a string too, as people type it (``"150 000,50"``)."""
@@ -21,7 +22,7 @@ from kontakt.formatting import local
 from kontakt.history import SOURCES
 from kontakt.i18n import translator
 from models import DealEvent, ProcessType, Stage, User
-from services import deal_cards, deal_lists, deal_stats
+from services import deal_cards, deal_lists, deal_moves, deal_stats
 from services import deal_parties as parties
 from services import deals as svc
 from services.clock import utcnow
@@ -293,7 +294,7 @@ async def deal_restore(request: web.Request, user: User, deal_id: int):
            "what the stage requires; once under a double tap; to lost with a reason",
            body=MoveIn, response=MoveOut, tags=["deals"])
 async def deal_move(request: web.Request, user: User, deal_id: int, body: MoveIn):
-    result = await svc.do_move(user, deal_id, body.stage_id, source=_source(request),
+    result = await deal_moves.do_move(user, deal_id, body.stage_id, source=_source(request),
                                lost_reason_id=body.lost_reason_id,
                                competitor_id=body.competitor_id)
     await after_change(request, result.notices)
@@ -302,7 +303,7 @@ async def deal_move(request: web.Request, user: User, deal_id: int, body: MoveIn
 
 @api.route("POST", "/deals/{deal_id}/win", summary="Won", response=MoveOut, tags=["deals"])
 async def deal_win(request: web.Request, user: User, deal_id: int):
-    result = await svc.do_win(user, deal_id, source=_source(request))
+    result = await deal_moves.do_win(user, deal_id, source=_source(request))
     await after_change(request, result.notices)
     return MoveOut(moved=result.moved, deal=await card_out(user, deal_id))
 
@@ -310,7 +311,7 @@ async def deal_win(request: web.Request, user: User, deal_id: int):
 @api.route("POST", "/deals/{deal_id}/lose", summary="Lost (U-6): the reason, and the "
            "competitor who won if known", body=LoseIn, response=MoveOut, tags=["deals"])
 async def deal_lose(request: web.Request, user: User, deal_id: int, body: LoseIn):
-    result = await svc.do_lose(user, deal_id, body.lost_reason_id, body.competitor_id,
+    result = await deal_moves.do_lose(user, deal_id, body.lost_reason_id, body.competitor_id,
                                source=_source(request))
     await after_change(request, result.notices)
     return MoveOut(moved=result.moved, deal=await card_out(user, deal_id))

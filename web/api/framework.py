@@ -9,6 +9,7 @@ of the signed-in person, or of the browser (Accept-Language) before sign-in
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -97,26 +98,31 @@ def not_found(what: str, lang: str) -> web.Response:
     return said(404, NOT_FOUND, lang, what=thing_label(what, lang))
 
 
-async def open_upload(request: web.Request, before: Callable[[Any, str], Any] | None = None
-                      ) -> tuple[Any, str, Any] | web.Response:
+async def open_upload(request: web.Request, before: Callable[[Any, str], Any] | None = None,
+                      *, named: bool = False) -> tuple[Any, str, Any] | web.Response:
     """(user, language, the multipart part named "file") of an upload, or the refusal:
     another site, not signed in, ``before(user, lang)``'s own refusal (a right checked
-    before anything is read), not multipart, no file."""
+    before anything is read; it may be a coroutine function, to look the thing up), not
+    multipart, no file (``named``: nor a part without a file name, a plain field)."""
     if reason := cross_site_refusal(request):
         return said(403, reason, guess_lang(request))
     user = await current_user(request)
     if user is None:
         return said(401, SIGN_IN_FIRST, guess_lang(request))
     lang = str(user.language)
-    if before is not None and (refused := before(user, lang)) is not None:
-        return refused
+    if before is not None:
+        refused = before(user, lang)
+        if inspect.isawaitable(refused):
+            refused = await refused
+        if refused is not None:
+            return refused
     if not request.content_type.startswith("multipart/"):
         return said(415, SEND_MULTIPART, lang)
     reader = await request.multipart()
     part = await reader.next()
     while part is not None and part.name != "file":
         part = await reader.next()
-    if part is None:
+    if part is None or (named and not part.filename):
         return refusal(["body", "file"], NO_FILE, "missing", lang)
     return user, lang, part
 
@@ -130,13 +136,22 @@ async def read_upload(request: web.Request, limit: int,
     if isinstance(got, web.Response):
         return got
     user, lang, part = got
+    content = await read_part(part, limit, lang)
+    if isinstance(content, web.Response):
+        return content
+    return user, lang, part.filename or "", content
+
+
+async def read_part(part: Any, limit: int, lang: str) -> bytes | web.Response:
+    """A multipart part's bytes, up to ``limit`` (read in pieces, refused with a 413 as
+    soon as it is larger)."""
     chunks, size = [], 0
     while chunk := await part.read_chunk(256 * 1024):
         size += len(chunk)
         if size > limit:
             return said(413, TOO_LARGE, lang, mb=max(1, limit // 2**20))
         chunks.append(chunk)
-    return user, lang, part.filename or "", b"".join(chunks)
+    return b"".join(chunks)
 
 
 def detail_item(loc: list[Any], msg: str, kind: str, lang: str,

@@ -327,9 +327,7 @@ async def category_lists_get(request: web.Request, user: User):
 @api.route("POST", "/client-category-lists", summary="Give a client category a list "
            "(admins)", body=CategoryListIn, response=CategoryListOut, tags=TAGS, status=201)
 async def category_list_set(request: web.Request, user: User, body: CategoryListIn):
-    row = await svc.do_set_category_list(user, body.model_dump())
-    await row.fetch_related("client_node", "price_list")
-    return _category_out(row)
+    return _category_out(await svc.do_set_category_list(user, body.model_dump()))
 
 
 @api.route("DELETE", "/client-category-lists/{row_id}", summary="Take a list from a client "
