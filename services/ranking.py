@@ -23,9 +23,11 @@ Rules:
   deviation over the mean, in percent. ≤ ``x`` (default 10): X; ≤ ``y`` (default 25):
   Y; above, or no revenue at all: Z.
 * **RFM**: recency (the last order's moment, later is better), frequency (the number
-  of orders) and monetary (revenue), each scored 1..5 among the ranked clients: a
-  client scores 1 + ⌊5 × (clients strictly worse) / (clients ranked)⌋, so equal
-  values score alike. Segments, the first that fits: champions (R ≥ 4, F ≥ 4, M ≥ 4),
+  of orders) and monetary (revenue), each scored 1..5 among the ranked clients by
+  the mid-rank of the client's value: 1 + ⌊5 × (clients strictly worse + half of
+  those equal to it) / (clients ranked)⌋ — equal values score alike, and a lone
+  client or a population where all are equal scores the middle, 3 (not the bottom:
+  a single client who bought today is not "hibernating"). Segments, the first that fits: champions (R ≥ 4, F ≥ 4, M ≥ 4),
   loyal (R ≥ 3, F ≥ 4), at risk (R ≤ 2, F ≥ 4), new (R ≥ 4, F = 1), promising
   (R ≥ 4), needs attention (R = 3), about to sleep (F = 3), hibernating (the rest).
 * Only clients with an order in the period are ranked; the others have no classes.
@@ -70,7 +72,7 @@ SEGMENTS = ("champions", "loyal", "at_risk", "new", "promising", "needs_attentio
             "about_to_sleep", "hibernating")
 SEGMENT_NAMES = {
     "champions": N_("Champions"), "loyal": N_("Loyal"), "at_risk": N_("At risk"),
-    "new": N_("New"), "promising": N_("Promising"),
+    "new": N_("New customers"), "promising": N_("Promising"),
     "needs_attention": N_("Needs attention"), "about_to_sleep": N_("About to sleep"),
     "hibernating": N_("Hibernating"),
 }
@@ -256,10 +258,16 @@ def xyz_class(months: list[int], x: Decimal, y: Decimal) -> tuple[str, Decimal |
 
 
 def quintiles(values: dict[int, Any]) -> dict[int, int]:
-    """1..5 per client: 1 + ⌊5 × (clients with a smaller value) / clients⌋."""
+    """1..5 per client by mid-rank: 1 + ⌊5 × (smaller + equal / 2) / clients⌋."""
     ordered = sorted(values.values())
     n = len(ordered)
-    return {c: 1 + (5 * bisect.bisect_left(ordered, v)) // n for c, v in values.items()}
+
+    def score(v: Any) -> int:
+        smaller = bisect.bisect_left(ordered, v)
+        equal = bisect.bisect_right(ordered, v) - smaller
+        return min(5, 1 + (5 * (2 * smaller + equal)) // (2 * n))
+
+    return {c: score(v) for c, v in values.items()}
 
 
 def segment(r: int, f: int, m: int) -> str:

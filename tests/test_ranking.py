@@ -84,13 +84,16 @@ def test_k8_xyz_coefficient_of_variation():
 
 
 def test_k8_rfm_quintiles_and_segments():
-    """K-8: score = 1 + ⌊5 × (clients with a smaller value) / clients⌋."""
-    # ten distinct values: 0..9 smaller → 1,1,2,2,3,3,4,4,5,5
+    """K-8: score = 1 + ⌊5 × (smaller + equal / 2) / clients⌋ (the mid-rank)."""
+    # ten distinct values: k smaller, 1 equal: 1 + ⌊(k + ½) / 2⌋ → 1,1,2,2,3,3,4,4,5,5
     assert list(svc.quintiles({c: c for c in range(1, 11)}).values()) == \
         [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
-    # ties score alike: 1,1,1 (0 smaller), 5 (3 smaller: 1 + 15//5 = 4), 7 (4: 5)
-    assert svc.quintiles({1: 1, 2: 1, 3: 1, 4: 5, 5: 7}) == {1: 1, 2: 1, 3: 1, 4: 4, 5: 5}
-    assert svc.quintiles({1: 42}) == {1: 1}
+    # ties score alike: the three 1s (0 smaller, 3 equal: 1 + ⌊5 × 1.5 / 5⌋ = 2),
+    # 5 (3 smaller: 1 + ⌊5 × 3.5 / 5⌋ = 4), 7 (4 smaller: 1 + ⌊4.5⌋ = 5)
+    assert svc.quintiles({1: 1, 2: 1, 3: 1, 4: 5, 5: 7}) == {1: 2, 2: 2, 3: 2, 4: 4, 5: 5}
+    # a lone client, or all equal, is in the middle: 1 + ⌊5 × 0.5⌋ = 3
+    assert svc.quintiles({1: 42}) == {1: 3}
+    assert set(svc.quintiles({1: 1, 2: 1, 3: 1}).values()) == {3}
     assert [svc.segment(*rfm) for rfm in (
         (5, 5, 5), (3, 4, 1), (2, 5, 5), (5, 1, 1), (4, 2, 3), (3, 2, 2), (2, 3, 1),
         (1, 1, 5))] == ["champions", "loyal", "at_risk", "new", "promising",
@@ -188,14 +191,15 @@ async def test_k8_margin_against_revenue_xyz_and_rfm(shop):
     assert {c: (by[c].xyz, by[c].cv) for c in (a, b)} == {a: ("X", D(0)),
                                                           b: ("Z", D("141.42"))}
     assert by[g].xyz == by[d].xyz == "Z"
-    # R by the last order: Gamma 40 days (0 worse → 1), Delta 10 (1 → 1 + 5//4 = 2),
-    # Alpha 5 (2 → 1 + 10//4 = 3), Beta 2 (3 → 1 + 15//4 = 4)
-    # F: Beta 1, Gamma 1 (→ 1), Delta 2 (2 worse → 3), Alpha 3 (3 worse → 4)
-    # M by revenue: Delta 600 → 1, Gamma 900 → 2, Beta 2000 → 3, Alpha 3000 → 4
+    # score = 1 + ⌊5 × (2 × worse + equal) / 8⌋ among the four:
+    # R by the last order: Gamma 40 days (0 worse: ⌊5/8⌋ → 1), Delta 10 (1: ⌊15/8⌋ → 2),
+    # Alpha 5 (2: ⌊25/8⌋ → 4), Beta 2 (3: ⌊35/8⌋ → 5)
+    # F: Beta 1, Gamma 1 (0 worse, 2 equal: ⌊10/8⌋ → 2), Delta 2 (2: → 4), Alpha 3 (→ 5)
+    # M by revenue: Delta 600 → 1, Gamma 900 → 2, Beta 2000 → 4, Alpha 3000 → 5
     assert {c: (by[c].recency, by[c].frequency, by[c].monetary, by[c].segment)
             for c in (a, b, g, d)} == {
-        a: (3, 4, 4, "loyal"), b: (4, 1, 3, "new"), g: (1, 1, 2, "hibernating"),
-        d: (2, 3, 1, "about_to_sleep")}
+        a: (4, 5, 5, "champions"), b: (5, 2, 4, "promising"), g: (1, 2, 2, "hibernating"),
+        d: (2, 4, 1, "at_risk")}
     await svc.do_set_settings(shop["admin"], {"basis": "revenue"})
     ranks, _ = await svc.compute_now()
     assert _classes(ranks) == {a: "A", b: "A", g: "B", d: "C"}
@@ -302,7 +306,8 @@ async def test_k8_permissions(shop):
     assert everyone.total == 4 and everyone.matrix["A"] == {"X": 1, "Y": 0, "Z": 0}
     assert everyone.matrix["B"]["Z"] == 2
     sales = await res.summary(head)  # Alpha and Beta, Ivan's
-    assert sales.total == 2 and sales.segments["loyal"] == 1 and sales.segments["new"] == 1
+    assert sales.total == 2 and sales.segments["champions"] == 1 \
+        and sales.segments["promising"] == 1
     rows, total = await res.results(ivan)
     assert total == 2 and [r.client_id for r in rows] == [a, b]  # by share: 61.54, 100
     rows, total = await res.results(petr, abc="B")

@@ -40,10 +40,10 @@ async def test_k8_api_settings_run_and_results(service, emulator, shop):  # noqa
         4, {"A": 1, "B": 2, "C": 1}, 4, [])
     body = await (await c.get("/api/v1/ranking")).json()
     assert body["total"] == 4 and body["matrix"]["B"] == {"X": 0, "Y": 0, "Z": 2}
-    assert body["segments"]["loyal"] == 1 and body["last_run"]["ranked"] == 4
+    assert body["segments"]["champions"] == 1 and body["last_run"]["ranked"] == 4
     page = await (await c.get("/api/v1/ranking/clients?abc=B&limit=1")).json()
     assert page["total"] == 2 and [r["client"] for r in page["items"]] == ["Gamma"]
-    assert page["items"][0]["share"] == "84.62" and page["items"][0]["rfm"] == "112"
+    assert page["items"][0]["share"] == "84.62" and page["items"][0]["rfm"] == "122"
     assert (await c.get("/api/v1/ranking/clients?abc=Q")).status == 422
 
     # the head of Sales sees Alpha and Beta only, and may run
