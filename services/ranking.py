@@ -27,7 +27,8 @@ Rules:
   the mid-rank of the client's value: 1 + ⌊5 × (clients strictly worse + half of
   those equal to it) / (clients ranked)⌋ — equal values score alike, and a lone
   client or a population where all are equal scores the middle, 3 (not the bottom:
-  a single client who bought today is not "hibernating"). Segments, the first that fits: champions (R ≥ 4, F ≥ 4, M ≥ 4),
+  a single client who bought today is not "hibernating"). Segments, the first that
+  fits: champions (R ≥ 4, F ≥ 4, M ≥ 4),
   loyal (R ≥ 3, F ≥ 4), at risk (R ≤ 2, F ≥ 4), new (R ≥ 4, F = 1), promising
   (R ≥ 4), needs attention (R = 3), about to sleep (F = 3), hibernating (the rest).
 * Only clients with an order in the period are ranked; the others have no classes.

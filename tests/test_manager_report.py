@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from models import Deal, Department, ProcessType, Role, Stage, StageKind
+from models import Deal, Department, ProcessType, Stage, StageKind
 from services import manager_report as svc
 from services.deal_processes import ensure_processes
 from tests.conftest import TEST_NOW, say
