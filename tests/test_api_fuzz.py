@@ -70,6 +70,8 @@ def _fuzz(doc: dict, base_url: str, cookies: dict, known: dict[str, int]) -> lis
     return failures
 
 
+# a few examples for each of some 250 operations: minutes, not the suite's 120 s default
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.ADMIN])
 async def test_the_api_matches_its_document_and_never_answers_5xx(service, emulator,
                                                                    make_staff, role):
