@@ -18,6 +18,7 @@ from kontakt.config import Settings
 from services.storage import FileStore, LocalFileStore
 from web import (
     bank_pages,
+    bcg_pages,
     card,
     catalogue_pages,
     deal_pages,
@@ -138,6 +139,8 @@ def build_web_app(
     app.router.add_get("/app/org", staff_pages.org_page)
     app.router.add_get("/app/plans", staff_pages.plans_page)
     app.router.add_get("/app/reports/records", report_pages.records_page)
+    app.router.add_get("/app/ranking/bcg", bcg_pages.bcg_page)
+    app.router.add_get("/app/ranking/bcg.png", bcg_pages.bcg_chart)
     app.router.add_get("/app/clients", pages.clients_page)
     app.router.add_get("/app/clients/{client_id}", card.client_page)
     app.router.add_get("/app/clients/{client_id}/ledger", settlement_pages.ledger_page)

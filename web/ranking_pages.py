@@ -12,6 +12,7 @@ from aiohttp import web
 
 from kontakt.formatting import money_text, when_text
 from models import Role
+from services import bcg
 from services import ranking as svc
 from services import ranking_results as results
 from services import ranking_run as runner
@@ -60,4 +61,5 @@ async def ranking_page(request: web.Request) -> web.Response:
               for r in rows],
         total=total, page=page, pages=max(1, (total + PAGE - 1) // PAGE),
         filters=filters, settings=settings.as_dict(), last=last, last_at=last_at,
-        may_run=svc.may_run(user), is_admin=user.role == Role.ADMIN)
+        may_run=svc.may_run(user), is_admin=user.role == Role.ADMIN,
+        may_bcg=bcg.may_see(user))
