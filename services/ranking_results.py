@@ -87,8 +87,17 @@ async def own_counts(actor: User) -> dict[str, int]:
 
 
 async def client_rank(actor: User, client_id: int) -> ClientRank | None:
-    """One client's ranking, if the person sees the client and it is ranked."""
-    return await (await _visible(actor)).get_or_none(client_id=client_id)
+    """One client's ranking, if the person sees the client and it is ranked (the
+    check is :func:`services.clients.get_client`, free inside the card's
+    ``checked_client``)."""
+    from services.clients import get_client
+    from services.errors import NotFound, PermissionDenied
+
+    try:
+        await get_client(actor, client_id)
+    except (NotFound, PermissionDenied):
+        return None
+    return await ClientRank.get_or_none(client_id=client_id)
 
 
 def row_dict(r: ClientRank) -> dict[str, Any]:

@@ -195,8 +195,9 @@ async def test_client_card_reads_the_client_once(web, emulator, make_staff, role
         assert resp.status == 200, await resp.text()
     reads = [s for s in q.statements if s.split(" WHERE ")[0].endswith('FROM "client"')]
     assert len(reads) == 1, "\n".join(reads)
-    # the ceilings (issue 17): 17 lookups of the same client fewer than before
-    ceiling = {Role.MANAGER: 72, Role.HEAD: 85, Role.ADMIN: 73}[role]
+    # the ceilings (issue 17): 17 lookups of the same client fewer than before; one
+    # more for the client's rank (K-8), two for a head (their reach is read again)
+    ceiling = {Role.MANAGER: 73, Role.HEAD: 87, Role.ADMIN: 74}[role]
     assert len(q) <= ceiling, (len(q), q.report())
     # a client of someone else's is still refused (the check itself is kept)
     stranger = (await client_svc.do_create_client(

@@ -82,3 +82,24 @@ async def test_k8_bot_abc_counts_own_clients(service, emulator, shop):  # noqa: 
     assert "Client ranking" in text(msg)  # the way to the page (no HTTPS: no button)
     msg = await say(emulator, petr.telegram_id, "/abc")  # Gamma B, Delta B
     assert all(part in text(msg) for part in ("A: 0", "B: 2", "C: 0")), text(msg)
+
+
+async def test_k8_the_card_shows_the_class_in_the_mini_app_and_the_bot(  # noqa: F811
+        service, emulator, shop):
+    """K-8: once ranked, a client's card says its class, RFM and segment."""
+    from services import ranking_run as runner
+    from tests.conftest import say
+
+    admin, ivan = shop["admin"], shop["ivan"]
+    _known(emulator, ivan)
+    await runner.run(admin, source="web")
+    await signed_in(service, emulator, ivan)
+    alpha = shop["Alpha"]
+    page = await (await service.client.get(f"/app/clients/{alpha.id}")).text()
+    assert 'data-testid="client-rank"' in page and "AX" in page and "RFM 455" in page
+    from tests.test_bot_clients import press
+
+    chat = ivan.telegram_id
+    before = await press(emulator, chat, await say(emulator, chat, "/find Alpha"), "Alpha")
+    card = await emulator.wait_for_bot_message(chat, after_message_id=before)
+    assert "🏆 Класс AX · RFM 455 · Чемпионы" in card["text"]

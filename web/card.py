@@ -83,6 +83,7 @@ async def _client_sections(request: web.Request, user, client) -> web.Response:
         **await _documents_for_page(user, client.id),
         **await _history_for_page(request, user, client.id),
         custom=await _custom_for_page(user, client.id),
+        rank=await _rank_for_page(user, client.id),
         nodes=await classifier.client_nodes(user, client.id),
         manual_nodes=[n for n in await classifier.list_nodes() if str(n.kind) == "manual"],
         links=await links.links_of(user, client.id),
@@ -214,6 +215,18 @@ def _link_names(request: web.Request, lang: str) -> dict[str, str]:
              "dealer_of": N_("dealer of"), "competitor_of": N_("competitor of"),
              "partner_of": N_("partner of"), "supplier_of": N_("supplier of")}
     return {k: i18n.gettext(v, locale=lang) for k, v in names.items()}
+
+
+async def _rank_for_page(user, client_id: int) -> dict[str, str] | None:
+    """K-8: the client's ABC/XYZ class and RFM segment, if ranked."""
+    from services.ranking import SEGMENT_NAMES
+    from services.ranking_results import client_rank
+
+    r = await client_rank(user, client_id)
+    if r is None:
+        return None
+    return {"abc": r.abc, "xyz": r.xyz or "", "rfm": f"{r.recency}{r.frequency}{r.monetary}",
+            "segment": SEGMENT_NAMES.get(r.segment, r.segment)}
 
 
 async def _custom_for_page(user, client_id: int) -> list[tuple[object, object]]:

@@ -146,8 +146,23 @@ async def card_text(client: Client, staff: User | None = None) -> str:
         from bot.routers.debts import card_balance  # issue 14: K-6, M-6
 
         lines.append(await card_balance(staff, client.id))
+        lines += await _rank_lines(client, staff)
         lines += await _activity_lines(client, staff)
     return "\n".join(lines)
+
+
+async def _rank_lines(client: Client, staff: User) -> list[str]:
+    """K-8: the client's class and RFM segment, once ranked."""
+    from services.ranking import SEGMENT_NAMES
+    from services.ranking_results import client_rank
+
+    r = await client_rank(staff, client.id)
+    if r is None:
+        return []
+    segment = _(SEGMENT_NAMES.get(r.segment, r.segment))
+    return [_("🏆 Class {cls} · RFM {rfm} · {segment}").format(
+        cls=f"{r.abc}{r.xyz or ''}", rfm=f"{r.recency}{r.frequency}{r.monetary}",
+        segment=html.escape(segment))]
 
 
 def consent_lines(client: Client) -> list[str]:
