@@ -84,8 +84,8 @@ async def test_k8_bot_abc_counts_own_clients(service, emulator, shop):  # noqa: 
     assert all(part in text(msg) for part in ("A: 0", "B: 2", "C: 0")), text(msg)
 
 
-async def test_k8_the_card_shows_the_class_in_the_mini_app_and_the_bot(  # noqa: F811
-        service, emulator, shop):
+async def test_k8_the_card_shows_the_class_in_the_mini_app_and_the_bot(
+        service, emulator, shop):  # noqa: F811
     """K-8: once ranked, a client's card says its class, RFM and segment."""
     from services import ranking_run as runner
     from tests.conftest import say
