@@ -161,7 +161,7 @@ async def bcg(actor: User, *, months: int = 12, now: datetime | None = None) -> 
 
 def chart_png(m: Matrix, labels: dict[str, str], *, no_category: str) -> bytes:
     """The matrix as a scatter (share across, growth up) with the quadrant lines and
-    names, PNG 800 px wide; CPU work for a thread."""
+    names, PNG 600 px wide; CPU work for a thread."""
     import io
 
     import matplotlib
@@ -169,7 +169,7 @@ def chart_png(m: Matrix, labels: dict[str, str], *, no_category: str) -> bytes:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(8, 6), dpi=100)
+    fig = Figure(figsize=(6, 5), dpi=100)  # 600 px: legible on a phone's width
     ax = fig.add_subplot()
     xs = [float(p.share) for p in m.groups]
     ys = [float(p.growth) if p.growth is not None else 0.0 for p in m.groups]
@@ -178,16 +178,17 @@ def chart_png(m: Matrix, labels: dict[str, str], *, no_category: str) -> bytes:
     sizes = [max(40.0, min(2000.0, float(p.sales) ** 0.5)) for p in m.groups]
     ax.scatter(xs, ys, s=sizes, c=[colours[p.quadrant] for p in m.groups], alpha=0.7)
     for p, x, y in zip(m.groups, xs, ys, strict=True):
-        ax.annotate(p.name or no_category, (x, y), fontsize=9, ha="center", va="bottom")
+        ax.annotate(p.name or no_category, (x, y), fontsize=12, ha="center", va="bottom")
     ax.axvline(float(m.share_line), color="#555", lw=1, ls="--")
     ax.axhline(float(m.company_growth or 0), color="#555", lw=1, ls="--")
-    ax.set_xlabel(labels["share"])
-    ax.set_ylabel(labels["growth"])
+    ax.set_xlabel(labels["share"], fontsize=12)
+    ax.set_ylabel(labels["growth"], fontsize=12)
+    ax.tick_params(labelsize=11)
     left, right = ax.get_xlim()
     bottom, top_ = ax.get_ylim()
     for q, (x, y) in {"star": (right, top_), "question": (left, top_),
                       "cash_cow": (right, bottom), "dog": (left, bottom)}.items():
-        ax.text(x, y, labels[q], fontsize=10, color=colours[q], weight="bold",
+        ax.text(x, y, labels[q], fontsize=12, color=colours[q], weight="bold",
                 ha="right" if x == right else "left", va="top" if y == top_ else "bottom")
     fig.tight_layout()
     out = io.BytesIO()
