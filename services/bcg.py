@@ -172,13 +172,18 @@ def chart_png(m: Matrix, labels: dict[str, str], *, no_category: str) -> bytes:
     fig = Figure(figsize=(6, 5), dpi=100)  # 600 px: legible on a phone's width
     ax = fig.add_subplot()
     xs = [float(p.share) for p in m.groups]
-    ys = [float(p.growth) if p.growth is not None else 0.0 for p in m.groups]
+    known = [float(p.growth) for p in m.groups if p.growth is not None]
+    # a new group has no growth: drawn above every other and the company's line, as
+    # the list counts it among the high-growth ones
+    new_y = max([*known, float(m.company_growth or 0)]) + 10.0
+    ys = [float(p.growth) if p.growth is not None else new_y for p in m.groups]
     colours = {"star": "#f2b705", "cash_cow": "#2e7d32", "question": "#1565c0",
                "dog": "#9e9e9e"}
     sizes = [max(40.0, min(2000.0, float(p.sales) ** 0.5)) for p in m.groups]
     ax.scatter(xs, ys, s=sizes, c=[colours[p.quadrant] for p in m.groups], alpha=0.7)
     for p, x, y in zip(m.groups, xs, ys, strict=True):
-        ax.annotate(p.name or no_category, (x, y), fontsize=12, ha="center", va="bottom")
+        ax.annotate((p.name or no_category) + (" ★" if p.growth is None else ""), (x, y),
+                    fontsize=12, ha="center", va="bottom", parse_math=False)
     ax.axvline(float(m.share_line), color="#555", lw=1, ls="--")
     ax.axhline(float(m.company_growth or 0), color="#555", lw=1, ls="--")
     ax.set_xlabel(labels["share"], fontsize=12)
@@ -188,7 +193,7 @@ def chart_png(m: Matrix, labels: dict[str, str], *, no_category: str) -> bytes:
     bottom, top_ = ax.get_ylim()
     for q, (x, y) in {"star": (right, top_), "question": (left, top_),
                       "cash_cow": (right, bottom), "dog": (left, bottom)}.items():
-        ax.text(x, y, labels[q], fontsize=12, color=colours[q], weight="bold",
+        ax.text(x, y, labels[q], fontsize=12, color=colours[q], weight="bold", parse_math=False,
                 ha="right" if x == right else "left", va="top" if y == top_ else "bottom")
     fig.tight_layout()
     out = io.BytesIO()

@@ -199,9 +199,13 @@ async def records(actor: User, kind: str, user_id: int, start: datetime, end: da
                           posted_at__lt=end)
         total = await qs.count()
         rows = await qs.order_by("-posted_at", "-id").limit(MAX_RECORDS).values(
-            "id", "number", "posted_at", "total", "currency", client_name="client__name")
+            "id", "number", "posted_at", "currency", client_name="client__name")
+        # the lines' amounts, as the revenue figure sums them (the total may add VAT)
+        amounts = dict(await OrderLine.filter(order_id__in=[r["id"] for r in rows]).annotate(
+            revenue=Sum("amount")).group_by("order_id").values_list("order_id", "revenue"))
         return [Record("order", r["id"], r["number"], r["client_name"], r["posted_at"],
-                       r["total"], r["currency"]) for r in rows], total
+                       Decimal(amounts.get(r["id"]) or 0).quantize(CENT), r["currency"])
+                for r in rows], total
     stage = StageKind.WON if kind == "won" else StageKind.LOST
     qs = Deal.filter(owner_id=user_id, closed_at__gte=start, closed_at__lt=end,
                      archived_at=None, stage__kind=stage)

@@ -10,7 +10,8 @@ Rules:
 * a department's heads are its people with the head role; a person's supervisor is
   shown beside them when they have one;
 * people without a department are listed apart, last;
-* three queries whatever the size (departments, people, positions by join); the tree
+* four queries whatever the size (departments, people, their positions and their
+  supervisors); the tree
   is put together in Python from those rows, which are as many as the company has
   departments and staff.
 """
@@ -114,4 +115,14 @@ async def place_choices(actor: User, person: User) -> PlaceChoices:
                      if actor.department_id is not None else set())
             qs = qs.filter(Q(id=actor.id) | Q(department_id__in=reach))
         supervisors = await qs.order_by("full_name", "id").limit(MAX_SUPERVISOR_CHOICES)
+        # the current one is always offered, so the form shows it (and keeps it)
+        if person.supervisor_id and all(p.id != person.supervisor_id for p in supervisors):
+            current = await User.get_or_none(id=person.supervisor_id)
+            if current is not None:
+                supervisors.insert(0, current)
+    if departments is not None and person.department_id and all(
+            d.id != person.department_id for d in departments):
+        current_dept = await Department.get_or_none(id=person.department_id)
+        if current_dept is not None:
+            departments.insert(0, current_dept)
     return PlaceChoices(roles=roles, departments=departments, supervisors=supervisors)

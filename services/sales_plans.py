@@ -31,6 +31,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
@@ -69,6 +70,8 @@ def month_of(value: date | str) -> date:
             value = date.fromisoformat(f"{text}-01" if len(text) == 7 else text)
         except ValueError:
             raise ValidationFailed("month", N_("«{text}» is not a month"), text=text)
+    if not 2000 <= value.year <= 2100:
+        raise ValidationFailed("month", N_("«{text}» is not a month"), text=str(value)[:7])
     return value.replace(day=1)
 
 
@@ -122,6 +125,12 @@ def _target(raw: Any) -> Decimal | None:
     return value.quantize(CENT, ROUND_HALF_UP)
 
 
+def may_set_plans(actor: User | None) -> bool:
+    """Admins, and heads who have a department (whose people they plan for)."""
+    return actor is not None and actor.is_active and (
+        actor.role == Role.ADMIN or (actor.role == Role.HEAD and actor.department_id is not None))
+
+
 async def default_currency() -> str:
     """The currency of the company's default legal entity's country (RUB otherwise)."""
     from models import OwnEntity
@@ -137,10 +146,10 @@ async def do_set_plans(actor: User, month: date | str, cells: list[Cell]) -> int
     plans were written or removed. Every bad cell is named in one ValidationFailed
     (``errors``: [(where, message)])."""
     require_staff(actor)
-    if actor.role == Role.MANAGER:
+    if not may_set_plans(actor):
         from services.errors import PermissionDenied
 
-        raise PermissionDenied("managers do not set plans")
+        raise PermissionDenied("only admins and heads of departments set plans")
     month = month_of(month)
     if len(cells) > MAX_CELLS:
         raise ValidationFailed("cells", N_("at most {n} plans at once"), n=MAX_CELLS)
@@ -212,17 +221,23 @@ async def do_set_plans(actor: User, month: date | str, cells: list[Cell]) -> int
                        target, cur))
     if errors:
         raise CellErrors(errors)
-    async with in_transaction():
-        for key, target, cur in writes:
-            lookup = {k: key[k] for k in ("user_id", "month", "metric", "subject")}
-            if target is None:
-                await SalesPlan.filter(**lookup).delete()
-                continue
-            await SalesPlan.update_or_create(
-                defaults={"target": target, "currency": cur, "set_by_id": actor.id,
-                          "product_id": key["product_id"],
-                          "category_id": key["category_id"]}, **lookup)
-    return len(writes)
+    for attempt in range(2):  # a concurrent save of the same plan: the second try updates it
+        try:
+            async with in_transaction():
+                for key, target, cur in writes:
+                    lookup = {k: key[k] for k in ("user_id", "month", "metric", "subject")}
+                    if target is None:
+                        await SalesPlan.filter(**lookup).delete()
+                        continue
+                    await SalesPlan.update_or_create(
+                        defaults={"target": target, "currency": cur, "set_by_id": actor.id,
+                                  "product_id": key["product_id"],
+                                  "category_id": key["category_id"]}, **lookup)
+            return len(writes)
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 @dataclass
@@ -379,10 +394,12 @@ def totals(rows: list[SalesPlanRow]) -> list[Total]:
     """Plan and fact summed per metric, subject and currency over ``rows`` (a
     department's or the company's): only people with such a plan count, so target
     and fact cover the same people."""
-    acc: dict[tuple[str, str, str | None], list[Decimal]] = {}
-    for r in rows:
-        key = (r.metric.value, r.subject, r.currency)
-        t = acc.setdefault(key, [Decimal(0), Decimal(0)])
-        t[0] += r.target
-        t[1] += r.fact
-    return [Total(PlanMetric(m), s, c, t, f) for (m, s, c), (t, f) in sorted(acc.items())]
+    acc: dict[tuple[str, int, int, str], list[Any]] = {}
+    for r in rows:  # keyed by the subject's id: two products may share a name
+        key = (r.metric.value, r.product_id or 0, r.category_id or 0, r.currency or "")
+        t = acc.setdefault(key, [r.subject, Decimal(0), Decimal(0)])
+        t[1] += r.target
+        t[2] += r.fact
+    return [Total(PlanMetric(m), name, c or None, t, f)
+            for (m, _p, _c, c), (name, t, f) in sorted(
+                acc.items(), key=lambda kv: (kv[0][0], kv[1][0].casefold(), kv[0]))]

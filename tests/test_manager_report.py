@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from models import Deal, Department, ProcessType, Stage, StageKind
+from models import Deal, Department, Order, ProcessType, Stage, StageKind
 from services import manager_report as svc
 from services.deal_processes import ensure_processes
 from tests.conftest import TEST_NOW, say
@@ -70,6 +70,7 @@ async def test_s27_reports_page_and_the_records_behind_a_figure(service, emulato
     (sales, other), (admin, head, ivan, olga), client, _cats, (pipe, valve) = \
         await _world(make_staff)
     mine = await _order(ivan, client, "posted", [(pipe, 1, "1000", "600")])
+    await Order.filter(id=mine.id).update(vat_included=False, total=D("1200"))  # VAT on top
     await _order(olga, client, "posted", [(pipe, 1, "300", "100")])
     await ensure_processes()
     won = await Stage.get(process=await ProcessType.first(), kind=StageKind.WON)
@@ -84,6 +85,7 @@ async def test_s27_reports_page_and_the_records_behind_a_figure(service, emulato
     listed = await (await http.get(
         f"/app/reports/records?kind=orders&user={ivan.id}&{period}")).text()
     assert f"/app/orders/{mine.id}" in listed and 'data-testid="records-total">1<' in listed
+    assert "1 000,00 RUB" in listed and "1 200" not in listed  # the lines, as the figure
     listed = await (await http.get(
         f"/app/reports/records?kind=won&user={ivan.id}&{period}")).text()
     assert f"/app/deals/{deal.id}" in listed

@@ -68,6 +68,11 @@ async def test_place_choices_follow_the_rules_of_the_change(database_url, make_s
     assert {p.full_name for p in theirs.supervisors} == {"Светлана Орлова", "Иван Кузнецов"}
     assert not (await place_choices(head, free)).any
     assert not (await place_choices(ivan, ivan)).any
+    # the current supervisor is always offered, even out of reach: the form keeps it
+    await User.filter(id=petr.id).update(supervisor_id=oleg.id)
+    petr = await User.get(id=petr.id)
+    theirs = await place_choices(head, petr)
+    assert theirs.supervisors[0].full_name == "Олег Петренко"
 
 
 async def test_staff_characteristics_who_reads_and_writes(database_url, make_staff):
@@ -82,6 +87,10 @@ async def test_staff_characteristics_who_reads_and_writes(database_url, make_sta
         await customfields.do_set_values(oleg, "staff", ivan.id, {"langs": "китайский"})
     assert await customfields.may_write(head, "staff", ivan.id)
     assert not await customfields.may_write(ivan, "staff", ivan.id)
+    # a head writes their managers' only, as with profiles: not their own, nor an admin's
+    assert not await customfields.may_write(head, "staff", head.id)
+    with pytest.raises((NotFound, PermissionDenied)):
+        await customfields.do_set_values(head, "staff", head.id, {"langs": "все"})
     ids = [ivan.id, oleg.id, petr.id]
     assert await customfields.values_for_staff(ivan, ids) == {ivan.id: {"langs": "английский"}}
     assert await customfields.values_for_staff(head, ids) == {

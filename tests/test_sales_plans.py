@@ -206,6 +206,15 @@ async def test_api_grid_and_xlsx_upload_with_bad_cells_named(service, emulator, 
                   ["Quantity", ivan.email or f"@{ivan.telegram_username}", "7", None, "Трубы"]])
     resp = await upload(good)
     assert resp.status == 200 and (await resp.json())["written"] == 3
+    # two people of the same name: the name is not guessed, the email is asked for
+    twin = await make_staff(Role.MANAGER, name=ivan.full_name, department=sales)
+    resp = await upload(_xlsx([["Сотрудник", "Показатель", "План"],
+                               [ivan.full_name, "выручка", "1"],
+                               [None, "маржа", None]]))  # the template's example row
+    msg = (await resp.json())["detail"][0]["msg"]
+    assert resp.status == 422 and "строка 2" in msg and "неоднозначно" in msg, msg
+    assert "строка 3" not in msg
+    await twin.delete()
     resp = await upload(b"not a workbook")
     assert resp.status == 422 and "XLSX" in (await resp.json())["detail"][0]["msg"]
     got = await (await http.get(f"/api/v1/plans/sales?month={month}")).json()
@@ -219,6 +228,9 @@ async def test_api_grid_and_xlsx_upload_with_bad_cells_named(service, emulator, 
     resp = await http.put("/api/v1/plans/sales", json={"month": month, "cells": [
         {"user_id": ivan.id, "metric": "revenue", "target": "1"}]})
     assert resp.status == 403
+    resp = await upload(b"not even read")  # refused before the file is read
+    assert resp.status == 403
+    assert (await http.get("/api/v1/plans/sales?month=9999-12")).status == 422
     page = await (await http.get(f"/app/plans?month={month}")).text()
     assert 'data-testid="plans-grid"' not in page and "Трубы" in page
 
@@ -250,3 +262,17 @@ async def test_plan_grid_on_a_phone(demo, browser):  # noqa: F811
         "revenue": D("1500000"), "deals_won": D("2")}
     await _check_fits(page, "plans saved")
     await page.screenshot(path="/tmp/plans.png", full_page=True)
+
+
+def test_bot_messages_are_cut_at_whole_lines():
+    """/plan and /stats: long reports go in several messages, a caption keeps whole
+    lines (a cut could end inside an HTML entity, which Telegram refuses)."""
+    from bot.routers.reports import chunks, fit
+
+    lines = [f"Мар&#x27;яна · {i}" for i in range(600)]
+    parts = chunks(lines)
+    assert len(parts) > 1 and all(len(p) <= 4000 for p in parts)
+    assert "\n".join(parts).split("\n") == lines
+    caption = fit(lines, 1024)
+    assert len(caption) <= 1024 and caption.endswith("…")
+    assert all(line in lines for line in caption.split("\n")[:-1])

@@ -23,11 +23,11 @@ async def org_page(request: web.Request) -> web.Response:
 async def plans_page(request: web.Request) -> web.Response:
     """GET /app/plans[?month=YYYY-MM]: sales plans against the fact (S-26); a grid to
     set them for those who may, one's own figures for everyone else."""
-    from datetime import datetime
     from zoneinfo import ZoneInfo
 
     from services import sales_plans as svc
     from services.analytics import plannable_people
+    from services.clock import utcnow
     from services.errors import ValidationFailed
 
     user = await current_user(request)
@@ -36,16 +36,19 @@ async def plans_page(request: web.Request) -> web.Response:
     try:
         month = svc.month_of(request.query.get("month", ""))
     except ValidationFailed:
-        month = datetime.now(ZoneInfo(user.timezone or "UTC")).date().replace(day=1)
+        month = utcnow().astimezone(ZoneInfo(user.timezone or "UTC")).date().replace(day=1)
     rows = await svc.plans_vs_fact(user, month)
     people = await plannable_people(user)
     currency = await svc.default_currency()
-    grid = {(r.user_id, r.metric.value): r for r in rows
-            if r.metric.value in GRID_METRICS and not r.subject
+    plannable = {p.id for p in people}
+    grid = {(r.user_id, r.metric.value): r for r in rows  # the grid's people only
+            if r.user_id in plannable and r.metric.value in GRID_METRICS and not r.subject
             and r.currency in (None, currency)}
     in_grid = {r.plan_id for r in grid.values()}
-    prev = (month.replace(day=1) - timedelta(days=1)).replace(day=1)
-    after = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    prev = (month.replace(day=1) - timedelta(days=1)).replace(day=1) \
+        if month.year > 2000 or month.month > 1 else month
+    after = (month.replace(day=28) + timedelta(days=4)).replace(day=1) \
+        if month.year < 2100 or month.month < 12 else month
     return render(request, "plans.html", lang=str(user.language), user=user, month=month,
                   prev=prev, after=after, people=people, grid=grid, metrics=GRID_METRICS,
                   rows=rows, others=[r for r in rows if r.plan_id not in in_grid],

@@ -43,6 +43,40 @@ def period_of(arg: str | None, tz: str) -> tuple[datetime, datetime, str]:
     return start, now, f"{start:%d.%m}–{now:%d.%m.%Y}"
 
 
+MAX_LINES = 200
+
+
+def fit(lines: list[str], limit: int) -> str:
+    """The first lines that fit in ``limit`` characters, whole (a cut line could end
+    inside an HTML entity, which Telegram refuses), and "…" when some were left."""
+    out, size = [], 0
+    for i, line in enumerate(lines):
+        if size + len(line) + 1 > limit - (2 if i < len(lines) - 1 else 0):
+            out.append("…")
+            break
+        out.append(line)
+        size += len(line) + 1
+    return "\n".join(out)
+
+
+def chunks(lines: list[str], limit: int = 4000) -> list[str]:
+    """Lines joined into messages of at most ``limit`` characters (Telegram's is 4096),
+    each line whole."""
+    out: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        line = line[:limit]
+        if current and size + len(line) + 1 > limit:
+            out.append("\n".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+    if current:
+        out.append("\n".join(current))
+    return out
+
+
 def build_reports_router() -> Router:
     router = Router(name="reports")
     router.message.filter(F.chat.type == "private")
@@ -58,8 +92,8 @@ def build_reports_router() -> Router:
             None, lambda: analytics.chart_png(table, title, empty_text=empty))
         lines = [f"<b>{html.escape(title)}</b>"]
         for uid, name in table.people[:30]:
-            parts = ", ".join(f"{name} {table.count(uid, code)}" for code, name in table.types
-                              if table.count(uid, code))
+            parts = ", ".join(f"{html.escape(kind)} {table.count(uid, code)}"
+                              for code, kind in table.types if table.count(uid, code))
             lines.append(f"{html.escape(name)}: {table.totals.get(uid, 0)} ({parts})")
         reactions = await analytics.reaction_times(staff, start, end)
         answered = [r for r in reactions if r.median_minutes is not None]
@@ -68,7 +102,7 @@ def build_reports_router() -> Router:
             lines += [f"{html.escape(r.full_name)}: {r.median_minutes} / {r.p90_minutes} "
                       f"({r.answered}/{r.requests})" for r in answered[:30]]
         await message.answer_photo(BufferedInputFile(png, "stats.png"),
-                                   caption="\n".join(lines)[:1024])
+                                   caption=fit(lines, 1024))
         sales = await manager_report(staff, start, end)
         sold = [m for m in sales if m.orders or m.won or m.lost]
         if sold:  # S-27: what each sold and how their deals ended, in a second message
@@ -80,7 +114,8 @@ def build_reports_router() -> Router:
                 line = (f"{html.escape(m.full_name)}: {words[0]} {money}, "
                         f"{words[1]} {m.orders}, {words[2]} {m.won}/{m.won + m.lost}")
                 out.append(line + (f" ({m.won_rate}%)" if m.won_rate is not None else ""))
-            await message.answer("\n".join(out))
+            for text in chunks(out):
+                await message.answer(text)
 
     @router.message(Command("plan"))
     async def plan(message: Message, staff: User) -> None:
@@ -96,11 +131,15 @@ def build_reports_router() -> Router:
         lines = [_("Plan vs fact, {month}:").format(month=today.strftime("%m.%Y"))]
         lines += [f"{html.escape(r.full_name)} · "
                   f"{html.escape(type_name(r.type_code, r.type_name, _))}: {r.fact}/{r.target}"
-                  + (f" ({r.percent}%)" if r.percent is not None else "") for r in rows[:50]]
+                  + (f" ({r.percent}%)" if r.percent is not None else "") for r in rows]
         lines += [f"{html.escape(r.full_name)} · {html.escape(sales_plan_label(r, _))}: "
                   f"{plan_amount(r.fact, r.currency)} / {plan_amount(r.target, r.currency)}"
-                  + (f" ({r.percent}%)" if r.percent is not None else "") for r in sales[:50]]
-        await message.answer("\n".join(lines))
+                  + (f" ({r.percent}%)" if r.percent is not None else "") for r in sales]
+        if len(lines) > MAX_LINES:  # a company's plans: the first ones, and how many more
+            lines = [*lines[:MAX_LINES], _("…and {count} more.").format(
+                count=len(lines) - MAX_LINES)]
+        for text in chunks(lines):
+            await message.answer(text)
 
     @router.message(Command("abc"))
     async def abc(message: Message, staff: User, webapp_url: str | None) -> None:

@@ -18,9 +18,10 @@ Who sees a field (A-3) — the same rule for reading, writing, filtering, export
   seen by everybody (subject to the confidential rule);
 * a person sees and writes values only of records they may see: clients via
   ``services.clients.visible_clients``, contacts via their client, staff profiles
-  (S-24 characteristics) if admin, head of the person's department subtree, or
-  (read-only) the person themself. Other entities register a check with
-  :func:`register_object_check` (until then they are refused).
+  (S-24 characteristics) if admin; a head reads those of their department subtree
+  and writes only their managers' (as with profiles); the person reads their own.
+  Other entities register a check with :func:`register_object_check` (until then
+  they are refused).
 
 Input accepted by :func:`do_set_values` (``None``, ``""`` or ``[]`` clear a value):
 

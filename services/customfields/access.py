@@ -111,8 +111,9 @@ async def _staff_check(actor: User, object_id: int, write: bool) -> int | None:
     if actor.role == Role.ADMIN:
         return None
     if (actor.role == Role.HEAD and actor.department_id is not None
-            and person.department_id in await department_subtree_ids(actor.department_id)):
-        return None
+            and person.department_id in await department_subtree_ids(actor.department_id)
+            and (not write or person.role == Role.MANAGER)):
+        return None  # a head reads their people's, and writes their managers' (as profiles)
     if person.id == actor.id and not write:
         return None
     raise NotFound("staff")

@@ -65,7 +65,7 @@ class CellIn(BaseModel):
     product_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     category_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     currency: str | None = Field(default=None, max_length=3)
-    where: str = Field(default="", max_length=120, description="how errors name the cell")
+    where: str = Field(default="", max_length=300, description="how errors name the cell")
 
 
 class CellsIn(BaseModel):
@@ -107,7 +107,10 @@ async def plans_put(request: web.Request, user: User, body: CellsIn):
 async def upload(request: web.Request) -> web.StreamResponse:
     """POST /api/v1/plans/sales/upload?month=YYYY-MM: an XLSX of plans (multipart
     "file"); all or nothing, every bad cell named."""
-    got = await read_upload(request, io_svc.MAX_BYTES)
+    def before(user, lang):  # a right checked before anything is read
+        return None if svc.may_set_plans(user) else said(403, NO_RIGHT, lang)
+
+    got = await read_upload(request, io_svc.MAX_BYTES, before)
     if isinstance(got, web.Response):
         return got
     user, lang, _filename, data = got

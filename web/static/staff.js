@@ -9,6 +9,9 @@
     ["role", "department_id", "supervisor_id"].forEach(function (k) {
       var el = form.elements[k];
       if (!el) return;
+      var was = el.querySelector("option[selected]");
+      if (was && was.value === el.value) return;  // only what was changed is sent
+      if (!was && el.selectedIndex === 0) return;
       body[k] = k === "role" ? el.value : (parseInt(el.value, 10) || 0);  // 0 clears
     });
     err.hidden = ok.hidden = true;
@@ -27,7 +30,7 @@
     var ok = form.querySelector("[data-testid=plans-saved]");
     var cells = [];
     Array.prototype.forEach.call(form.querySelectorAll("input[name=t]"), function (el) {
-      if (el.value.trim() === "" && el.defaultValue === "") return;  // nothing to change
+      if (el.value.trim() === el.defaultValue.trim()) return;  // only changed cells
       cells.push({user_id: parseInt(el.dataset.user, 10), metric: el.dataset.metric,
                   target: el.value.trim() || null, where: el.dataset.where});
     });
@@ -51,6 +54,9 @@
           err.textContent = window.kontakt.detailText(j && j.detail, "");
           err.hidden = false; input.value = "";
         });
+      })
+      .catch(function () {
+        err.textContent = err.dataset.offline; err.hidden = false; input.value = "";
       });
   };
 })();
