@@ -240,6 +240,11 @@ async def do_set_plans(actor: User, month: date | str, cells: list[Cell]) -> int
     raise AssertionError("unreachable")
 
 
+def percent_of(fact: Decimal, target: Decimal) -> int | None:
+    """Fact / target in whole percent, half up; None for a target of 0."""
+    return int((fact * 100 / target).to_integral_value(ROUND_HALF_UP)) if target else None
+
+
 @dataclass
 class SalesPlanRow:
     """One plan against its fact; ``percent`` is fact / target in whole percent (None
@@ -259,8 +264,7 @@ class SalesPlanRow:
 
     @property
     def percent(self) -> int | None:
-        return int((self.fact * 100 / self.target).to_integral_value(ROUND_HALF_UP)) \
-            if self.target else None
+        return percent_of(self.fact, self.target)
 
 
 async def _category_products(category_ids: set[int]) -> dict[int, set[int]]:
@@ -386,8 +390,7 @@ class Total:
 
     @property
     def percent(self) -> int | None:
-        return int((self.fact * 100 / self.target).to_integral_value(ROUND_HALF_UP)) \
-            if self.target else None
+        return percent_of(self.fact, self.target)
 
 
 def totals(rows: list[SalesPlanRow]) -> list[Total]:
