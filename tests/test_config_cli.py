@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -17,7 +18,9 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "kontakt", *args],
         env={**BASE_ENV, **env}, capture_output=True, text=True, timeout=60,
-        cwd=os.environ.get("TMPDIR", "/tmp"),
+        # an empty directory: no .env read, and no stray bot.py or models.py shadowing
+        # the package (/tmp is anyone's scratch space)
+        cwd=tempfile.mkdtemp(prefix="kontakt-cli-"),
     )
 
 
