@@ -24,6 +24,7 @@ from models import (
 )
 from services import activities as acts
 from services import clients as client_svc
+from services import deal_moves
 from services import deals as deal_svc
 from services import handover as svc
 from services.clock import utcnow
@@ -48,7 +49,7 @@ async def _work(ivan, maria):
     open_deal = (await deal_svc.do_create_deal(ivan, {"client_id": client.id,
                                                       "title": "Supply"})).deal
     won = (await deal_svc.do_create_deal(ivan, {"client_id": client.id, "title": "Old"})).deal
-    await deal_svc.do_win(ivan, won.id)
+    await deal_moves.do_win(ivan, won.id)
     await deal_svc.do_set_team(ivan, open_deal.id, [maria.id])
 
     async def task(title, people, hours=24):
