@@ -21,9 +21,9 @@ from typing import Any
 
 from tortoise.expressions import Q
 
-from models import Product, ProductCategory, Role, StaffStatus, User
+from models import Product, ProductCategory, User
+from services.analytics import plannable_people
 from services.errors import N_, ValidationFailed
-from services.permissions import department_subtree_ids
 from services.sales_plans import MAX_CELLS, Cell, CellErrors, do_set_plans, month_of
 
 MAX_BYTES = 5 * 2**20
@@ -106,15 +106,6 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, Any]]]:
         book.close()
 
 
-async def _people(actor: User) -> list[User]:
-    qs = User.filter(status=StaffStatus.ACTIVE)
-    if actor.role != Role.ADMIN:
-        reach = (await department_subtree_ids(actor.department_id)
-                 if actor.department_id is not None else set())
-        qs = qs.filter(department_id__in=sorted(reach))
-    return await qs
-
-
 async def do_upload(actor: User, month: date | str, data: bytes) -> int:
     """Read the file and write its plans (all or nothing); how many were written."""
     month = month_of(month)
@@ -133,7 +124,7 @@ async def do_upload(actor: User, month: date | str, data: bytes) -> int:
             out[key] = rid
         return out
 
-    people = index((key, p.id) for p in await _people(actor)
+    people = index((key, p.id) for p in await plannable_people(actor)
                    for key in (p.full_name, p.email,
                                p.telegram_username and "@" + p.telegram_username, str(p.id))
                    if key)
