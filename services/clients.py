@@ -36,6 +36,7 @@ from models import (
     User,
 )
 from services import dictionaries as dicts
+from services.bulk_rows import insert_rows
 from services.derived import TOKEN_MAX, derived_fields, search_tokens
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from services.permissions import department_subtree_ids
@@ -369,14 +370,15 @@ async def _refresh_derived(client: Client) -> None:
 
 async def save_tokens(pairs: list[tuple[int, str]], *, using_db=None) -> None:
     """(client id, token) rows of the search index, and each new word in the
-    vocabulary the typo search ranks (S-11)."""
+    vocabulary the typo search ranks (S-11): two statements whatever the number of
+    pairs (services.bulk_rows; issue 19 — no ORM object per token)."""
     if not pairs:
         return
-    await ClientSearchToken.bulk_create([ClientSearchToken(client_id=c, token=t)
-                                         for c, t in pairs], batch_size=5000, using_db=using_db)
-    words = sorted({t for _c, t in pairs})
-    await SearchWord.bulk_create([SearchWord(token=w) for w in words], batch_size=5000,
-                                 ignore_conflicts=True, using_db=using_db)
+    conn = using_db or ClientSearchToken._choose_db(for_write=True)  # noqa: SLF001
+    await insert_rows(conn, "client_search_token",
+                      (("client_id", "integer"), ("token", "varchar")), pairs)
+    await insert_rows(conn, "search_word", (("token", "varchar"),),
+                      [(w,) for w in sorted({t for _c, t in pairs})], ignore_conflicts=True)
 
 
 async def do_reindex_missing(*, batch: int = 500) -> int:

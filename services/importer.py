@@ -17,21 +17,15 @@ import asyncio
 import inspect
 from array import array
 from bisect import bisect_left
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
 import phonenumbers
-from tortoise.transactions import in_transaction
 
 from models import (
-    AuditLog,
-    Client,
     ClientKind,
-    ClientManager,
-    ContactPerson,
-    LegalEntity,
     Setting,
     User,
 )
@@ -41,13 +35,13 @@ from services.clients import (
     _validated_legal,
     normalize_email,
     normalize_phone,
-    save_tokens,
 )
-from services.clock import utcnow
-from services.derived import derived_fields, search_tokens
+from services.derived import derived_fields
 from services.errors import N_, PermissionDenied, Text, ValidationFailed
+from services.import_write import ImportRow as _Row
+from services.import_write import existing_keys, write_batch
 from services.tabular import Source, Table, read_headers, read_preview  # noqa: F401
-from services.text import digits, search_blob
+from services.text import digits
 
 # --- what a column may be mapped to ----------------------------------------------------
 COLUMNS: tuple[str, ...] = (
@@ -153,16 +147,6 @@ class ImportReport:
     @property
     def bad_rows(self) -> int:
         return len({row for row, f, _ in self.errors if f != "duplicate"})
-
-
-@dataclass
-class _Row:
-    number: int
-    client: dict[str, Any]
-    legal: dict[str, Any] | None
-    contact: dict[str, Any] | None
-    keys: list[tuple[str, str]]  # ("inn", "7707083893"), ("phone", ...), ("email", ...)
-    derived: tuple[str | None, str, int] = (None, "", 0)  # phone_digits, search_text, %
 
 
 _KEY_LABEL = {"inn": N_("INN"), "edrpou": N_("EDRPOU"), "phone": N_("phone"),
@@ -289,104 +273,6 @@ def _parse_row(number: int, cells: list[str | None], columns: dict[str, int], re
     return _Row(number, client, legal, contact, keys, derived)
 
 
-async def _existing(keys: dict[str, set[str]]) -> dict[tuple[str, str], int]:
-    """(key kind, value) → id of a client in the database with it: a few IN queries."""
-    found: dict[tuple[str, str], int] = {}
-    for kind in ("inn", "edrpou"):
-        values = sorted(keys.get(kind, ()))
-        for part in _chunks(values, 500):
-            for r in await LegalEntity.filter(**{f"{kind}__in": part}).values(kind, "client_id"):
-                found.setdefault((kind, r[kind]), r["client_id"])
-    phones = sorted(keys.get("phone", ()))
-    for part in _chunks(phones, 500):
-        by_digits = {digits(p): p for p in part}
-        rows = await Client.filter(phone_digits__in=list(by_digits)).values("id", "phone_digits")
-        for r in rows:
-            found.setdefault(("phone", by_digits[r["phone_digits"]]), r["id"])
-    # e-mails are stored as written (the domain lower-cased); compare case-blind
-    emails = sorted(keys.get("email", set()) | keys.get("email_as_written", set()))
-    for part in _chunks(emails, 500):
-        variants = set(part)
-        rows = await Client.filter(email__in=list(variants)).values("id", "email")
-        for r in rows:
-            found.setdefault(("email", r["email"].lower()), r["id"])
-    return found
-
-
-def _chunks(values: list, size: int) -> Iterator[list]:
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
-
-
-async def _reserve_client_ids(conn: Any, n: int) -> list[int]:
-    """Ids for ``n`` new clients, so that their legal entities, contacts, managers and
-    audit rows can be bulk-created in the same transaction (bulk_create does not
-    return primary keys)."""
-    if conn.capabilities.dialect == "postgres":
-        rows = await conn.execute_query_dict(
-            "SELECT nextval(pg_get_serial_sequence('client', 'id')) AS id "
-            "FROM generate_series(1, $1)", [n])
-        return sorted(int(r["id"]) for r in rows)
-    # SQLite: the transaction holds the connection's lock, so nobody inserts meanwhile
-    rows = await conn.execute_query_dict("SELECT COALESCE(MAX(id), 0) AS m FROM client")
-    top = int(rows[0]["m"])
-    try:
-        seq = await conn.execute_query_dict(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'client'")
-        if seq:
-            top = max(top, int(seq[0]["seq"]))
-    except Exception:  # noqa: BLE001 - no AUTOINCREMENT table: MAX(id) is enough
-        pass
-    return list(range(top + 1, top + 1 + n))
-
-
-async def _write(actor: User, rows: list[_Row]) -> list[int]:
-    """Create the clients of one batch, with their legal entity, contact person, the
-    importing person as manager and an audit row each, in one transaction."""
-    now = utcnow()
-    async with in_transaction() as conn:
-        ids = await _reserve_client_ids(conn, len(rows))
-        clients, legals, contacts, managers, audits = [], [], [], [], []
-        tokens: list[tuple[int, str]] = []
-        for cid, row in zip(ids, rows, strict=True):
-            c = row.client
-            if row.contact:
-                ct = row.contact
-                contacts.append(ContactPerson(
-                    client_id=cid, first_name=ct["first_name"], last_name=ct["last_name"],
-                    position=ct["position"], phones=ct["phones"], emails=ct["emails"],
-                    messengers={}, phone_digits=ct["phone_digits"],
-                    search_text=search_blob(ct["first_name"], ct["last_name"], *ct["emails"]),
-                    created_at=now, updated_at=now))
-            if row.legal:
-                legals.append(LegalEntity(client_id=cid, is_primary=True, created_at=now,
-                                          updated_at=now, **row.legal))
-            phone_digits, search_text, score = row.derived
-            tokens.extend((cid, t) for t in search_tokens(
-                search_text=search_text, phone=c.get("phone"),
-                legal=[row.legal] if row.legal else [],
-                contacts=[(row.contact["phone_digits"], row.contact["emails"])]
-                if row.contact else []))
-            clients.append(Client(id=cid, created_by_id=actor.id, phone_digits=phone_digits,
-                                  search_text=search_text, completeness=score,
-                                  created_at=now, updated_at=now, **c))
-            managers.append(ClientManager(client_id=cid, user_id=actor.id,
-                                          assigned_by_id=actor.id, is_primary=True,
-                                          assigned_at=now))
-            audits.append(AuditLog(user_id=actor.id, source="import", entity="client",
-                                   object_id=cid, client_id=cid, action="create",
-                                   new_value=c.get("name"), at=now))
-        await Client.bulk_create(clients, using_db=conn)
-        if legals:
-            await LegalEntity.bulk_create(legals, using_db=conn)
-        if contacts:
-            await ContactPerson.bulk_create(contacts, using_db=conn)
-        await ClientManager.bulk_create(managers, using_db=conn)
-        await AuditLog.bulk_create(audits, using_db=conn)
-        await save_tokens(tokens, using_db=conn)
-    return ids
-
-
 async def _report_progress(progress: Callable[[int, int], Awaitable[Any] | None] | None,
                            done: int, total: int) -> None:
     if progress is not None:
@@ -398,7 +284,7 @@ async def _report_progress(progress: Callable[[int, int], Awaitable[Any] | None]
 async def run_import(actor: User, source_file: Source, filename: str,
                      mapping: dict[str, str], *, dry_run: bool, region: str = "RU",
                      progress: Callable[[int, int], Awaitable[Any] | None] | None = None,
-                     batch_size: int = 500) -> ImportReport:
+                     batch_size: int = 1000) -> ImportReport:
     """Import clients from a CSV or XLSX file. ``mapping``: column header → a field of
     :data:`COLUMNS`. Bad rows are reported (row, field, message) and nothing of them is
     saved; duplicates (of a client in the database or of an earlier row) are skipped and
@@ -424,17 +310,14 @@ async def run_import(actor: User, source_file: Source, filename: str,
             return created_rows[i]
         return None
 
-    async def flush(batch: list[tuple[int, list[str | None]]]) -> None:
+    async def flush(parsed: list[_Row]) -> None:
         if not dry_run:
             seen.clear()
-        parsed = [row for number, cells in batch
-                  if (row := _parse_row(number, cells, columns, region, weights, minimum,
-                                        report.errors)) is not None]
         wanted: dict[str, set[str]] = {}
         for row in parsed:
             for kind, value in row.keys:
                 wanted.setdefault(kind, set()).add(value)
-        existing = await _existing(wanted) if wanted else {}
+        existing = await existing_keys(wanted) if wanted else {}
         good: list[_Row] = []
         for row in parsed:
             dup = None
@@ -461,30 +344,56 @@ async def run_import(actor: User, source_file: Source, filename: str,
                     seen[f"{kind}:{value}"] = row.number
             good.append(row)
         if good and not dry_run:
-            ids = await _write(actor, good)
+            ids = await write_batch(actor, good)
             created_ids.extend(ids)
             created_rows.extend(row.number for row in good)
         report.created += len(good)
 
-    # reading and parsing the file run in a thread, a batch at a time: the event loop
-    # stays free; the limits of services.tabular are checked before the first row
+    # Reading and validating the file run in a thread, a batch at a time, and the next
+    # batch is read while this one is checked against the database and written: the
+    # event loop stays free, and reading overlaps the database's work (issue 19). The
+    # limits of services.tabular are checked before the first row.
     table = await asyncio.to_thread(Table, source_file, filename)
+    lines = 0  # data lines read, empty ones included: what progress counts
+
+    def read_batch() -> tuple[int, int, int, list[_Row], list[tuple[int, str, str]]]:
+        """(lines read, lines read so far, non-empty rows, the good ones parsed, errors)
+        of the next batch."""
+        nonlocal lines
+        chunk = list(islice(it, batch_size))
+        errors: list[tuple[int, str, str]] = []
+        parsed, rows = [], 0
+        for cells in chunk:
+            lines += 1
+            if any(cells):
+                rows += 1
+                row = _parse_row(lines + 1, cells, columns, region, weights, minimum, errors)
+                if row is not None:
+                    parsed.append(row)
+        return len(chunk), lines, rows, parsed, errors
+
     with table:
         it = table.rows()
         headers = [(h or "") for h in await asyncio.to_thread(next, it, [])]
         columns = _check_mapping(headers, mapping)
-        lines = 0  # data lines read, empty ones included: what progress counts
-        while chunk := await asyncio.to_thread(lambda: list(islice(it, batch_size))):
-            batch: list[tuple[int, list[str | None]]] = []
-            for cells in chunk:
-                lines += 1
-                if any(cells):
-                    report.rows_total += 1
-                    batch.append((lines + 1, cells))
-            if batch:
-                await flush(batch)
-            if len(chunk) == batch_size:  # the last, short one is reported as the end
-                await _report_progress(progress, lines, max(table.total_estimate, lines))
+        pending = asyncio.ensure_future(asyncio.to_thread(read_batch))
+        try:
+            while True:
+                read, done, rows, parsed, errors = await pending
+                if not read:
+                    break
+                pending = asyncio.ensure_future(asyncio.to_thread(read_batch))
+                report.rows_total += rows
+                report.errors.extend(errors)
+                if parsed:
+                    await flush(parsed)
+                if read == batch_size:  # the last, short one is reported as the end
+                    await _report_progress(progress, done, max(table.total_estimate, done))
+        finally:
+            if not pending.done():  # an error while writing: let the reader stop first
+                await asyncio.wait([pending])
+            if pending.done() and not pending.cancelled():
+                pending.exception()  # retrieved: a reading error after a writing one
         await _report_progress(progress, lines, lines)
     report.errors.sort(key=lambda e: e[0])
     return report
