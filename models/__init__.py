@@ -99,6 +99,7 @@ from models.messaging import (
     OutboxState,
     Unsubscribe,
 )
+from models.loyalty import LoyaltyCard, LoyaltyMove, LoyaltyTier, MoveKind
 from models.orders import Order, OrderLine, OrderState, OwnEntity
 from models.plans import PlanMetric, SalesPlan
 from models.ranking import ClientRank
@@ -238,4 +239,8 @@ __all__ = [
     "WorkPlan",
     "PlanMetric",
     "SalesPlan",
+    "LoyaltyCard",
+    "LoyaltyMove",
+    "LoyaltyTier",
+    "MoveKind",
 ]
