@@ -89,6 +89,7 @@ from models.deals import (
     Stance,
 )
 from models.dictionaries import Dictionary, DictionaryItem
+from models.loyalty import LoyaltyCard, LoyaltyMove, LoyaltyTier, MoveKind
 from models.messaging import (
     Channel,
     Mailing,
@@ -99,7 +100,6 @@ from models.messaging import (
     OutboxState,
     Unsubscribe,
 )
-from models.loyalty import LoyaltyCard, LoyaltyMove, LoyaltyTier, MoveKind
 from models.orders import Order, OrderLine, OrderState, OwnEntity
 from models.plans import PlanMetric, SalesPlan
 from models.ranking import ClientRank
