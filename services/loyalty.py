@@ -50,7 +50,8 @@ Rules:
   sees its client (A-3: a manager their own clients, a head their departments', an
   admin all); the program by admins; the analysis covers the clients one sees, like
   services.analytics (an admin all, a head their departments', a manager their own).
-* Every move of points is a line of the client's history (AuditLog, ``loyalty_points``).
+* Every move of points is a line of the client's history (AuditLog, the field
+  ``loyalty_<kind>``, the value the signed points with the order or the reason).
 """
 
 from __future__ import annotations

@@ -55,12 +55,13 @@ async def to_home(amount: Decimal, currency: str, moment: datetime | None,
     return (Decimal(amount) * rate).quantize(CENT, ROUND_HALF_UP)
 
 
-def history_text(kind: MoveKind, points: int, order_number: str | None = None,
+def history_text(points: int, order_number: str | None = None,
                  reason: str | None = None) -> str:
-    """A move as the client's history shows it: "+25 accrual № 000012"."""
-    text = f"{points:+d} {kind.value}"
+    """A move's value in the client's history: "+25 · № 000012" (the field names the
+    kind: ``loyalty_accrual`` …)."""
+    text = f"{points:+d}"
     if order_number:
-        text += f" № {order_number}"
+        text += f" · № {order_number}"
     if reason:
         text += f" · {reason}"
     return text[:500]
@@ -75,8 +76,8 @@ async def _write(card: LoyaltyCard, kind: MoveKind, points: int, *, actor: User 
         order_id=order.id if order else None, amount=amount, reason=reason,
         author_id=actor.id if actor else None, created_at=utcnow(), expires_at=expires_at,
         key=key, ledger_entry_id=ledger_entry_id)
-    await audit(actor, card, "loyalty_points", None,
-                history_text(kind, points, order.number if order else None, reason),
+    await audit(actor, card, f"loyalty_{kind.value}", None,
+                history_text(points, order.number if order else None, reason),
                 source=source).save()
     return move
 

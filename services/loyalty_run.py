@@ -14,7 +14,7 @@ from typing import Any
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from models import AuditLog, ClientTerms, LoyaltyCard, LoyaltyTier, Setting, User
+from models import AuditLog, ClientTerms, DiscountGroup, LoyaltyCard, LoyaltyTier, Setting, User
 from services import loyalty as program_svc
 from services.clock import utcnow
 from services.errors import ValidationFailed
@@ -150,11 +150,12 @@ async def _group(actor: User | None, card: LoyaltyCard, old: int | None, new: in
         await ClientTerms.create(client_id=card.client_id, discount_group_id=target)
     else:
         await ClientTerms.filter(id=terms.id).update(discount_group_id=target)
+    names = dict(await DiscountGroup.filter(id__in=[g for g in (current, target) if g]
+                                            ).values_list("id", "name"))
     return [AuditLog(user_id=actor.id if actor else None, source=source[:16],
                      entity="client_terms", object_id=card.client_id,
                      client_id=card.client_id, action="update", field="discount_group_id",
-                     old_value=None if current is None else str(current),
-                     new_value=None if target is None else str(target))]
+                     old_value=names.get(current), new_value=names.get(target))]
 
 
 async def _done(report: RunReport, card_ids: list[int] | None) -> RunReport:

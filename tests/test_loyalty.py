@@ -202,10 +202,11 @@ async def test_u9_accrual_on_posting_once_and_reversal_on_cancel(club):
     assert await cards.balance(card.id) == 0
     assert await LoyaltyMove.filter(card_id=card.id).order_by("id").values_list(
         "kind", "points") == [(MoveKind.ACCRUAL, 123), (MoveKind.REVERSAL, -123)]
-    history = await AuditLog.filter(client_id=beta.id, field="loyalty_points").values_list(
-        "new_value", flat=True)
-    assert sorted(history) == [f"+123 accrual № {order.number}",
-                               f"-123 reversal № {order.number}"]
+    history = await AuditLog.filter(client_id=beta.id, field__in=[
+        "loyalty_accrual", "loyalty_reversal"]).order_by("id").values_list("field",
+                                                                          "new_value")
+    assert history == [("loyalty_accrual", f"+123 · № {order.number}"),
+                       ("loyalty_reversal", f"-123 · № {order.number}")]
     usd = await _order(ivan, beta, "10", currency="USD", days_ago=0)
     assert await points.accrue_for_order(usd) is None  # no rate yet
     await rates.do_set_rate(club["admin"], "USD", "90", TEST_NOW.date() - timedelta(days=3))
@@ -328,9 +329,9 @@ async def test_u9_tier_moves_set_the_discount_group(club):
         "field", "old_value", "new_value")
     assert rows == [("loyalty_tier", None, "Bronze"),  # issued
                     ("loyalty_tier", "Bronze", "Silver"),
-                    ("discount_group_id", None, str(club["silver"].id)),
+                    ("discount_group_id", None, "Silver"),
                     ("loyalty_tier", "Silver", "Gold"),
-                    ("discount_group_id", str(club["silver"].id), str(club["gold"].id))]
+                    ("discount_group_id", "Silver", "Gold")]
     # Gold loses its group and moves to 60 000: Alpha falls back to Silver, whose group
     # replaces Gold's; a hand-set group stays when the new tier has none
     prog = await svc.program()
