@@ -135,7 +135,7 @@ def test_u9_tier_for_and_accrual_points():
             self.name, self.threshold = n, D(th)
     tiers = [T("B", 0), T("S", 10000), T("G", 50000)]
     assert [svc.tier_for(D(v), tiers).name for v in ("0", "9999.99", "10000", "49999.99",
-                                                     "50000", "1e9")] == list("BSSSGG")
+                                                     "50000", "1e9")] == list("BBSSGG")
     assert svc.tier_for(D(5), [T("S", 10)]) is None
     assert svc.accrual_points(D("12345.67"), D(1)) == 123     # 123.4567
     assert svc.accrual_points(D("999.99"), D("5.5")) == 54    # 54.99945
