@@ -31,7 +31,8 @@ Rules:
   ``max_share`` % of the order's total. The order's lines do not change (an invoice
   prints them as priced); the money is a **credit note** on the client's ledger
   (services.ledger: it pays the order's invoice like a payment), numbered as the order,
-  noting the points.
+  noting the points. A draft's lines changed later leave a redemption made as it is.
+  A blocked card neither accrues nor redeems; an archived one takes no moves at all.
 * **Adjustment**: whole points up (+) or down (−), not 0, with a reason; down at most
   to a zero balance.
 * **Cancelling an order** (in its transaction) reverses its accrual (the balance may
