@@ -93,7 +93,7 @@ async def client_card(actor: User, client_id: int) -> CardView | None:
     pages show it)."""
     from services.clients import get_client
 
-    await get_client(actor, client_id)
+    await get_client(actor, client_id, with_archived=True)
     card = await LoyaltyCard.filter(client_id=client_id, archived=False).select_related(
         "tier").first()
     return None if card is None else CardView(card, await balance(card.id))

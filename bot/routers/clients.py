@@ -168,9 +168,13 @@ async def _rank_lines(client: Client, staff: User) -> list[str]:
 
 async def _loyalty_lines(client: Client, staff: User) -> list[str]:
     """U-9: the client's loyalty card in one line: number, tier, balance."""
+    from services.errors import DomainError
     from services.loyalty_cards import client_card
 
-    view = await client_card(staff, client.id)
+    try:
+        view = await client_card(staff, client.id)
+    except DomainError:
+        return []
     if view is None:
         return []
     c = view.card
