@@ -63,6 +63,13 @@ FIELDS = {
     "probability_override": N_("probability"),
     # K-8: the ABC class a ranking run gave the client
     "abc": N_("ABC class"),
+    # U-9: the loyalty card, its points and tier, the tier's discount group
+    "loyalty_card": N_("loyalty card"), "loyalty_tier": N_("loyalty tier"),
+    "loyalty_blocked": N_("loyalty card blocked"), "loyalty_accrual": N_("points accrued"),
+    "loyalty_redemption": N_("points redeemed"), "loyalty_adjustment": N_("points adjusted"),
+    "loyalty_expiry": N_("points expired"),
+    "loyalty_reversal": N_("points reversed: order cancelled"),
+    "discount_group_id": N_("discount group"),
 }
 VALUES = {
     "planned": N_("planned"), "done": N_("done"), "cancelled": N_("cancelled"),

@@ -89,6 +89,7 @@ from models.deals import (
     Stance,
 )
 from models.dictionaries import Dictionary, DictionaryItem
+from models.loyalty import LoyaltyCard, LoyaltyMove, LoyaltyTier, MoveKind
 from models.messaging import (
     Channel,
     Mailing,
@@ -238,4 +239,8 @@ __all__ = [
     "WorkPlan",
     "PlanMetric",
     "SalesPlan",
+    "LoyaltyCard",
+    "LoyaltyMove",
+    "LoyaltyTier",
+    "MoveKind",
 ]

@@ -154,6 +154,16 @@ def add_ranking_job(scheduler: AsyncIOScheduler, runner: JobRunner, *, lang: str
                       hour=hour, minute=minute, id="client-ranking", replace_existing=True)
 
 
+def add_loyalty_job(scheduler: AsyncIOScheduler, runner: JobRunner, *, hour: int = 2,
+                    minute: int = 45) -> None:
+    """U-9: at night (UTC) the loyalty points whose time is up expire and every card's
+    tier is worked out anew from the client's spend (services.loyalty_run)."""
+    from services.loyalty_run import nightly
+
+    scheduler.add_job(runner.wrap("loyalty", nightly), "cron", hour=hour, minute=minute,
+                      id="loyalty", replace_existing=True)
+
+
 def add_due_reminder_job(scheduler: AsyncIOScheduler, runner: JobRunner, bot, i18n, outbox,
                          *, minutes: int = 15) -> None:
     """K-6, M-6: reminders before and after invoices' due dates (notifications.due);

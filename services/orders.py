@@ -25,6 +25,9 @@
   two days later at 10:00 their time, linked to the client, the deal and the order;
   and a deal in a managed process moves on to the next stage that requires a posted
   order.
+* **Loyalty** (U-9): posting accrues the points of the client's loyalty card (after the
+  commit, once per order); cancelling reverses them and gives back the points redeemed
+  against the order, in the cancel's transaction (:mod:`services.loyalty`).
 * **A shipment marks the order's activities** (S-17), after the commit — those linked
   to the order (``Activity.order``) and still open (planned, postponed, rescheduled):
 
@@ -397,6 +400,9 @@ async def do_cancel(actor: User, order_id: int, *, version: int | None = None,
             await stock.release(conn, order.warehouse_id, [(ln.product, ln.quantity)
                                                            for ln in lines],
                                 order_id=order.id, user=actor, source=source)
+        from services.loyalty_points import on_cancel
+
+        await on_cancel(order, actor, source=source)  # U-9: points back, before the ledger
         await ledger.record_cancel(order, conn, actor=actor)  # K-6: its invoice entry
 
     return await _move(actor, order_id, OPEN, OrderState.CANCELLED, "cancelled_at",
@@ -488,5 +494,12 @@ async def advance_deal(actor: User, order: Order, source: str) -> list[Any]:
     return []
 
 
-AFTER_POST.extend([follow_up_call, advance_deal])
+async def loyalty_accrual(actor: User, order: Order, source: str) -> list[Any]:
+    """U-9: the points of the client's loyalty card for the posted order."""
+    from services.loyalty_points import after_post
+
+    return await after_post(actor, order, source)
+
+
+AFTER_POST.extend([follow_up_call, advance_deal, loyalty_accrual])
 AFTER_SHIP.append(mark_shipped)

@@ -22,6 +22,7 @@ from web import (
     card,
     catalogue_pages,
     deal_pages,
+    loyalty_pages,
     order_pages,
     pages,
     price_pages,
@@ -47,6 +48,7 @@ from web.api import discounts as _discounts_api  # noqa: F401 - registers routes
 from web.api import due_settings as _due_settings_api  # noqa: F401 - registers routes
 from web.api import ledger as _ledger_api  # noqa: F401 - registers routes
 from web.api import legal as _legal_api  # noqa: F401 - registers routes
+from web.api import loyalty as _loyalty_api  # noqa: F401 - registers routes
 from web.api import mailings as _mailings_api  # noqa: F401 - registers routes
 from web.api import matrices as _matrices_api  # noqa: F401 - registers routes
 from web.api import messaging as _messaging_api  # noqa: F401 - registers routes
@@ -159,6 +161,9 @@ def build_web_app(
     app.router.add_get("/app/matrix", price_pages.matrix_page)
     app.router.add_get("/app/reports", pages.reports_page)
     app.router.add_get("/app/ranking", ranking_pages.ranking_page)  # K-8
+    app.router.add_get("/app/loyalty", loyalty_pages.loyalty_page)  # U-9
+    app.router.add_get("/app/loyalty/program", loyalty_pages.program_page)
+    app.router.add_get("/app/loyalty/cards/{card_id}", loyalty_pages.card_page)
     app.router.add_get("/app/mailings", pages.mailings_page)
     app.router.add_get("/app/catalogue", catalogue_pages.catalogue_page)
     app.router.add_get("/app/catalogue/settings", catalogue_pages.settings_page)

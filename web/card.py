@@ -84,6 +84,7 @@ async def _client_sections(request: web.Request, user, client) -> web.Response:
         **await _history_for_page(request, user, client.id),
         custom=await _custom_for_page(user, client.id),
         rank=await _rank_for_page(user, client.id),
+        loyalty=await _loyalty_for_page(user, client.id),
         nodes=await classifier.client_nodes(user, client.id),
         manual_nodes=[n for n in await classifier.list_nodes() if str(n.kind) == "manual"],
         links=await links.links_of(user, client.id),
@@ -227,6 +228,18 @@ async def _rank_for_page(user, client_id: int) -> dict[str, str] | None:
         return None
     return {"abc": r.abc, "xyz": r.xyz or "", "rfm": f"{r.recency}{r.frequency}{r.monetary}",
             "segment": SEGMENT_NAMES.get(r.segment, r.segment)}
+
+
+async def _loyalty_for_page(user, client_id: int) -> dict[str, object]:
+    """U-9: the client's loyalty card (number, tier, balance), if it has one."""
+    from services.loyalty_cards import client_card
+
+    view = await client_card(user, client_id)
+    if view is None:
+        return {"card": None}
+    c = view.card
+    return {"card": {"id": c.id, "number": c.number, "tier": c.tier.name if c.tier else "—",
+                     "balance": view.balance, "blocked": c.blocked}}
 
 
 async def _custom_for_page(user, client_id: int) -> list[tuple[object, object]]:

@@ -147,6 +147,7 @@ async def card_text(client: Client, staff: User | None = None) -> str:
 
         lines.append(await card_balance(staff, client.id))
         lines += await _rank_lines(client, staff)
+        lines += await _loyalty_lines(client, staff)
         lines += await _activity_lines(client, staff)
     return "\n".join(lines)
 
@@ -163,6 +164,24 @@ async def _rank_lines(client: Client, staff: User) -> list[str]:
     return [_("🏆 Class {cls} · RFM {rfm} · {segment}").format(
         cls=f"{r.abc}{r.xyz or ''}", rfm=f"{r.recency}{r.frequency}{r.monetary}",
         segment=html.escape(segment))]
+
+
+async def _loyalty_lines(client: Client, staff: User) -> list[str]:
+    """U-9: the client's loyalty card in one line: number, tier, balance."""
+    from services.errors import DomainError
+    from services.loyalty_cards import client_card
+
+    try:
+        view = await client_card(staff, client.id)
+    except DomainError:
+        return []
+    if view is None:
+        return []
+    c = view.card
+    line = _("💳 Card № {number} · {tier} · {points} points").format(
+        number=html.escape(c.number), tier=html.escape(c.tier.name if c.tier else "—"),
+        points=view.balance)
+    return [line + (" · " + _("blocked") if c.blocked else "")]
 
 
 def consent_lines(client: Client) -> list[str]:
