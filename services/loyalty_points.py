@@ -206,7 +206,7 @@ async def do_redeem(actor: User, card_id: int, data: dict[str, Any], *,
         allowed -= used
         if points > allowed:
             raise ValidationFailed("points", N_("at most {points} points on this order "
-                                                "({share} % of its total)"),
+                                                "({share} percent of its total)"),
                                    points=max(allowed, 0),
                                    share=program_svc._text(prog.max_share))
         money = (points * prog.point_value).quantize(CENT, ROUND_HALF_UP)

@@ -99,4 +99,4 @@ async def test_u9_the_client_card_shows_the_loyalty_card(service, emulator, club
     chat = ivan.telegram_id
     before = await press(emulator, chat, await say(emulator, chat, "/find Beta"), "Beta")
     msg = await emulator.wait_for_bot_message(chat, after_message_id=before)
-    assert "💳" in msg["text"] and "BT-1 · Bronze · 42" in msg["text"], msg["text"]
+    assert "💳 Карта № BT-1 · Bronze · баллов: 42" in msg["text"], msg["text"]  # Ivan reads Russian
