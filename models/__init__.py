@@ -100,6 +100,17 @@ from models.messaging import (
     Unsubscribe,
 )
 from models.orders import Order, OrderLine, OrderState, OwnEntity
+from models.motivation import (
+    BonusLine,
+    BonusScheme,
+    BonusStatement,
+    SchemeBase,
+    SchemeKind,
+    SchemeMetric,
+    SchemeReach,
+    SchemeStep,
+    StatementState,
+)
 from models.plans import PlanMetric, SalesPlan
 from models.ranking import ClientRank
 from models.search import ClientSearchToken, SearchWord
@@ -237,5 +248,14 @@ __all__ = [
     "WebSession",
     "WorkPlan",
     "PlanMetric",
+    "BonusLine",
+    "BonusScheme",
+    "BonusStatement",
+    "SchemeBase",
+    "SchemeKind",
+    "SchemeMetric",
+    "SchemeReach",
+    "SchemeStep",
+    "StatementState",
     "SalesPlan",
 ]
