@@ -263,7 +263,7 @@ async def _clean(actor: User, data: SchemeIn) -> tuple[dict[str, Any], list[Step
     except ValueError:
         raise ValidationFailed("reach", N_("choose a value from the list")) from None
     if base == SchemeBase.PERCENT and metric not in MONEY_METRICS:
-        raise ValidationFailed("base", N_("a percent is of a sum of money: for a count "
+        raise ValidationFailed("scheme_base", N_("a percent is of a sum of money: for a count "
                                           "(deals, activities, documents) give fixed sums"))
     currency = (data.currency or await default_currency()).strip().upper()
     if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):

@@ -128,6 +128,23 @@ async def may_approve(actor: User, person_id: int, department_id: int | None) ->
             and department_id in await department_subtree_ids(actor.department_id))
 
 
+async def approver_reach(actor: User) -> set[int] | None:
+    """The departments whose people's statements ``actor`` approves: None for all (an
+    admin), else a set (empty for a manager)."""
+    if actor.is_active and actor.role == Role.ADMIN:
+        return None
+    if actor.is_active and actor.role == Role.HEAD and actor.department_id is not None:
+        return await department_subtree_ids(actor.department_id)
+    return set()
+
+
+def approves(actor: User, reach: set[int] | None, st: Statement) -> bool:
+    """:func:`may_approve` with the actor's :func:`approver_reach` worked out once."""
+    if reach is None:
+        return True
+    return st.user_id != actor.id and st.department_id in reach
+
+
 # --- computing -----------------------------------------------------------------------
 async def compute_month(actor: User, month: date | str, *, department_id: int | None = None,
                         user_id: int | None = None) -> list[Statement]:

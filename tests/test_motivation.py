@@ -282,7 +282,7 @@ async def test_k9_a_manager_sees_only_own_figures(database_url, make_staff):
     # a percent of a count is refused, and so is a month the wrong way round
     with pytest.raises(ValidationFailed) as err:
         await svc.do_save_scheme(admin, _scheme(metric="deals_won"))
-    assert err.value.field == "base"
+    assert err.value.field == "scheme_base"
     with pytest.raises(ValidationFailed) as err:
         await svc.do_save_scheme(admin, _scheme(active_to="2000-01"))
     assert err.value.field == "active_to"
