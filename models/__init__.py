@@ -99,7 +99,6 @@ from models.messaging import (
     OutboxState,
     Unsubscribe,
 )
-from models.orders import Order, OrderLine, OrderState, OwnEntity
 from models.motivation import (
     BonusLine,
     BonusScheme,
@@ -111,6 +110,7 @@ from models.motivation import (
     SchemeStep,
     StatementState,
 )
+from models.orders import Order, OrderLine, OrderState, OwnEntity
 from models.plans import PlanMetric, SalesPlan
 from models.ranking import ClientRank
 from models.search import ClientSearchToken, SearchWord

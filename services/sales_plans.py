@@ -56,6 +56,7 @@ from models import (
 )
 from services.analytics import _local_bounds, _may_manage, _scope
 from services.errors import N_, ValidationFailed
+from services.motivation_sources import documents_by_person, payments_by_person
 from services.permissions import require_staff
 
 SOLD = (OrderState.POSTED, OrderState.SHIPPED, OrderState.CLOSED)
@@ -355,8 +356,6 @@ async def _facts(rows: list[dict[str, Any]], people: list[int], start, end,
             if r["metric"] == PlanMetric.DEALS_WON:
                 facts[r["id"]] = Decimal(counts.get(r["user_id"], 0))
     if metrics & {PlanMetric.DOCUMENTS, PlanMetric.PAYMENTS}:
-        from services.motivation_sources import documents_by_person, payments_by_person
-
         if PlanMetric.DOCUMENTS in metrics:
             docs = await documents_by_person(people, start, end)
             for r in rows:

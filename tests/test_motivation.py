@@ -17,15 +17,13 @@ from models import (
     EntryKind,
     LedgerEntry,
     ProcessType,
-    Role,
     Stage,
     StageKind,
 )
-from services import analytics
+from services import analytics, sales_plans
 from services import clients as client_svc
 from services import motivation as svc
 from services import motivation_statements as st_svc
-from services import sales_plans
 from services.deal_processes import ensure_processes
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from tests.conftest import TEST_NOW

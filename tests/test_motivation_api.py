@@ -108,7 +108,7 @@ async def test_k9_api_schemes_statements_approval(service, emulator, make_staff)
     assert 'data-testid="step-row"' in page
     assert (await http.delete(f"/api/v1/bonus-schemes/{scheme['id']}")).status == 200
     assert await BonusScheme.all().count() == 0
-    assert (await http.get(f"/api/v1/bonus-statements?month=2026-13")).status == 422
+    assert (await http.get("/api/v1/bonus-statements?month=2026-13")).status == 422
 
 
 @pytest.mark.browser
