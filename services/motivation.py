@@ -135,6 +135,11 @@ def _number(raw: Any) -> Decimal | None:
     return value
 
 
+def _plain(value: Decimal) -> str:
+    """30.00 → "30", 30.50 → "30.5": a bound as a person typed it."""
+    return f"{value.normalize():f}"
+
+
 def check_steps(kind: str, base: str, rows: list[dict[str, Any]]) -> list[Step]:
     """The scale from the form's rows ({lower, upper, value}), or CellErrors naming each
     bad row ("row 2: ...") — all of them at once."""
@@ -190,11 +195,11 @@ def check_steps(kind: str, base: str, rows: list[dict[str, Any]]) -> list[Step]:
         if cur.lower < prev.upper:
             errors.append((str(n), ValidationFailed("steps", N_(
                 "starts at {lower}, inside row {m} (up to {upper}): rows must not overlap"),
-                lower=cur.lower, m=n - 1, upper=prev.upper)))
+                lower=_plain(cur.lower), m=n - 1, upper=_plain(prev.upper))))
         elif cur.lower > prev.upper:
             errors.append((str(n), ValidationFailed("steps", N_(
                 "leaves a gap from {upper} to {lower} after row {m}"),
-                lower=cur.lower, m=n - 1, upper=prev.upper)))
+                lower=_plain(cur.lower), m=n - 1, upper=_plain(prev.upper))))
     if errors:
         errors.sort(key=lambda e: int(e[0]))
         raise CellErrors(errors)

@@ -139,6 +139,7 @@ async def test_k9_scheme_editor_on_a_phone(demo, browser):  # noqa: F811
     assert await rows.count() == 3
     await rows.nth(2).get_by_test_id("step-value").fill("5")
     await _check_fits(page, "scheme editor with rows")
+    await page.screenshot(path="/tmp/motivation-editor.png", full_page=True)
     await page.get_by_test_id("scheme-save").click()
     error = page.get_by_test_id("scheme-error")
     await error.wait_for()
