@@ -78,7 +78,7 @@ class Line:
     amount: Decimal
     activity_type_id: int | None = None
     position: int = 0
-    kept_sources: list[dict[str, Any]] | None = None  # an approved line's records
+    frozen: bool = False  # an approved line: its records are the ones kept
 
 
 @dataclass
@@ -94,6 +94,7 @@ class Statement:
     approved_by: str | None = None
     approved_at: Any = None
     reopened_at: Any = None
+    statement_id: int | None = None  # the stored statement of an approved one
 
     @property
     def totals(self) -> dict[str, Decimal]:
@@ -166,8 +167,12 @@ async def compute_month(actor: User, month: date | str, *, department_id: int | 
         stored_qs = stored_qs.filter(user_id__in=Subquery(scope.users().values("id")))
     if user_id is not None:
         stored_qs = stored_qs.filter(user_id=user_id)
-    stored = {s.user_id: s for s in await stored_qs.prefetch_related(
-        "lines", "approved_by", "user")}
+    stored = {s.user_id: s for s in await stored_qs.prefetch_related("approved_by", "user")}
+    kept_lines: dict[int, list[Line]] = defaultdict(list)  # without their records: heavy
+    for x in await BonusLine.filter(statement_id__in=[
+            s.id for s in stored.values() if s.state == StatementState.APPROVED]).order_by(
+            "statement_id", "position").values("statement_id", *LINE_FIELDS):
+        kept_lines[x["statement_id"]].append(_stored_line(x))
     for s in stored.values():  # a dismissed person's approved statement stays listed
         if s.user_id not in people and s.state == StatementState.APPROVED:
             people[s.user_id] = {"id": s.user_id, "full_name": s.user.full_name,
@@ -202,7 +207,8 @@ async def compute_month(actor: User, month: date | str, *, department_id: int | 
         kept = stored.get(pid)
         if kept is not None and kept.state == StatementState.APPROVED:
             st.state = StatementState.APPROVED
-            st.lines = [_stored_line(x) for x in sorted(kept.lines, key=lambda x: x.position)]
+            st.lines = kept_lines.get(kept.id, [])
+            st.statement_id = kept.id
             st.approved_by = kept.approved_by.full_name if kept.approved_by else None
             st.approved_at = kept.approved_at
         else:
@@ -251,11 +257,17 @@ def _line(scheme: BonusScheme, pid: int, sales: dict, work: list[analytics.PlanR
                 activity_type_id=scheme.activity_type_id)
 
 
-def _stored_line(x: BonusLine) -> Line:
-    return Line(x.scheme_id, x.scheme_name, x.metric, x.kind, x.base, x.currency,
-                x.plan_currency, Decimal(x.plan), Decimal(x.fact), Decimal(x.achievement),
-                x.step, None if x.rate is None else Decimal(x.rate), Decimal(x.amount),
-                position=x.position, kept_sources=x.sources)
+LINE_FIELDS = ("scheme_id", "scheme_name", "metric", "kind", "base", "currency",
+               "plan_currency", "plan", "fact", "achievement", "step", "rate", "amount",
+               "position")
+
+
+def _stored_line(x: dict[str, Any]) -> Line:
+    return Line(x["scheme_id"], x["scheme_name"], x["metric"], x["kind"], x["base"],
+                x["currency"], x["plan_currency"], Decimal(x["plan"]), Decimal(x["fact"]),
+                Decimal(x["achievement"]), x["step"],
+                None if x["rate"] is None else Decimal(x["rate"]), Decimal(x["amount"]),
+                position=x["position"], frozen=True)
 
 
 async def statement(actor: User, user_id: int, month: date | str) -> Statement:
@@ -295,8 +307,10 @@ async def line_sources(actor: User, user_id: int, month: date | str, position: i
         raise NotFound("line")
     line = st.lines[position]
     offset, limit = max(0, int(offset)), max(1, min(int(limit), 500))
-    if line.kept_sources is not None:
-        kept = line.kept_sources
+    if line.frozen:
+        kept = await BonusLine.filter(statement_id=st.statement_id,
+                                      position=line.position).first().values_list(
+            "sources", flat=True) or []
         return len(kept), [src.Source.from_dict(d) for d in kept[offset:offset + limit]]
     return await _live_sources(line, st, offset=offset, limit=limit)
 

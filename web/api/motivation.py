@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,7 +44,8 @@ class SchemeIn(BaseModel):
     reach: str = Field(default="everyone", max_length=12,
                        description="everyone | department | people")
     department_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    people: list[int] = Field(default_factory=list, max_length=svc.MAX_PEOPLE)
+    people: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        default_factory=list, max_length=svc.MAX_PEOPLE)
     active_from: str = Field(pattern=MONTH, description="YYYY-MM")
     active_to: str | None = Field(default=None, pattern=MONTH)
     steps: list[StepIn] = Field(max_length=svc.MAX_STEPS)
