@@ -115,6 +115,10 @@ LABELS = {
     # settlements (issue 14: K-6, M-6)
     "dated": N_("date"), "days": N_("days"), "reason": N_("reason"), "basis": N_("due"),
     "invoice_entry_id": N_("invoice"), "invoice_number": N_("invoice"),
+    # motivation (K-9)
+    "metric": N_("metric"), "scheme_base": N_("paid as"), "active_from": N_("first month"),
+    "active_to": N_("last month"), "reach": N_("for whom"), "people": N_("people"),
+    "activity_type_id": N_("activity type"),
 }
 
 # what pydantic says, by its error type: a template filled from the error's ctx
@@ -234,6 +238,8 @@ THINGS = {
     "party": N_("person around the deal"),
     "price_list": N_("price list"), "rule": N_("rule"), "promo": N_("promo"),
     "discount_group": N_("discount group"), "sphere": N_("sphere"),
+    "scheme": N_("bonus scheme"), "statement": N_("bonus statement"),
+    "line": N_("statement line"),
 }
 
 NOT_POSSIBLE = N_("this cannot be done now")

@@ -91,7 +91,8 @@ def with_type_names(table: T, gettext: Callable[[str], str]) -> T:
 
 # S-26: sales plan metrics
 PLAN_METRICS = {"revenue": N_("Revenue"), "margin": N_("Margin"), "deals_won": N_("Deals won"),
-                "quantity": N_("Quantity"), "sum": N_("Sum")}
+                "quantity": N_("Quantity"), "sum": N_("Sum"),
+                "documents": N_("Documents prepared"), "payments": N_("Payments collected")}
 
 
 def sales_plan_label(row: Any, gettext: Callable[[str], str]) -> str:

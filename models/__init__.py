@@ -100,6 +100,17 @@ from models.messaging import (
     OutboxState,
     Unsubscribe,
 )
+from models.motivation import (
+    BonusLine,
+    BonusScheme,
+    BonusStatement,
+    SchemeBase,
+    SchemeKind,
+    SchemeMetric,
+    SchemeReach,
+    SchemeStep,
+    StatementState,
+)
 from models.orders import Order, OrderLine, OrderState, OwnEntity
 from models.plans import PlanMetric, SalesPlan
 from models.ranking import ClientRank
@@ -238,6 +249,15 @@ __all__ = [
     "WebSession",
     "WorkPlan",
     "PlanMetric",
+    "BonusLine",
+    "BonusScheme",
+    "BonusStatement",
+    "SchemeBase",
+    "SchemeKind",
+    "SchemeMetric",
+    "SchemeReach",
+    "SchemeStep",
+    "StatementState",
     "SalesPlan",
     "LoyaltyCard",
     "LoyaltyMove",

@@ -1,5 +1,6 @@
 """S-26: sales plans per person and month — revenue, margin, deals won, and the
-quantity or sum of a product or a product category. Activity-count plans are
+quantity or sum of a product or a product category; documents prepared and payments
+collected (K-9, for bonus schemes). Activity-count plans are
 :class:`models.activities.WorkPlan` (M-14)."""
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ class PlanMetric(StrEnum):
     DEALS_WON = "deals_won"    # deals the person owns that were won in the month
     QUANTITY = "quantity"      # of a product or a category (with its subcategories)
     SUM = "sum"                # the sold amount of a product or a category
+    DOCUMENTS = "documents"    # K-9: orders the person posted (each with its invoice)
+    PAYMENTS = "payments"      # K-9: payments on the ledgers of the person's clients
 
 
 class SalesPlan(TimestampedModel):

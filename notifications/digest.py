@@ -1,12 +1,14 @@
 """Timed messages of the organizer: the morning digest per person in their time zone
-(today's agenda and what is overdue) and the escalation of long-overdue activities
-to the assignee's supervisor after the admin's delay (S-18). Both are claimed in the
+(today's agenda and what is overdue, and one's plan and bonus so far, K-9) and the
+escalation of long-overdue activities to the assignee's supervisor after the admin's
+delay (S-18). Both are claimed in the
 database (services.activities.claim_once), so with several replicas each goes once."""
 
 from __future__ import annotations
 
 import html
 import logging
+from decimal import ROUND_HALF_UP, Decimal
 
 from aiogram import Bot
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -14,6 +16,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.callbacks import ActivityCB
 from kontakt.formatting import time_text, when_text
+from kontakt.labels import plan_amount
 from notifications.telegram import send_markup_to
 from services import activities as svc
 from services.clock import utcnow
@@ -54,6 +57,11 @@ async def _send_digest(bot: Bot, i18n: I18n, digest, now) -> int:
         rows.append([InlineKeyboardButton(text=_("⚠️ Overdue: {count}").format(
             count=len(digest.overdue)), callback_data=ActivityCB(
                 action="list", value="overdue").pack())])
+    if digest.bonus is not None:  # K-9: plan X% · bonus so far Y
+        percent = digest.bonus.achievement.quantize(Decimal(1), ROUND_HALF_UP)
+        amount = ", ".join(plan_amount(v, c) for c, v in digest.bonus.totals.items())
+        lines.append(_("📈 Plan {percent}% · bonus so far {amount}").format(
+            percent=percent, amount=amount))
     return await send_markup_to(bot, user.telegram_id, "\n".join(lines),
                                 InlineKeyboardMarkup(inline_keyboard=rows))
 

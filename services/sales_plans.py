@@ -12,8 +12,13 @@ Rules:
   posted in the month and are posted, shipped or closed now (a cancelled order
   counts nothing), margin is that revenue less the lines' cost (a line without a
   cost counts its whole amount); deals won are the deals they own that are at a won
-  stage and were closed in the month. The database sums; one grouped query per
-  metric kind and time zone among the people asked for.
+  stage and were closed in the month. Documents prepared (K-9) are the orders they
+  own that were posted in the month and are not cancelled (each carries its invoice),
+  plus invoices they entered on a ledger by hand (without an order) dated in the
+  month; payments collected (K-9) are the payments (not void) dated in the month on
+  the ledgers of the clients whose main manager they are now (the primary current
+  manager, else the first current one), in the plan's currency. The database sums;
+  one grouped query per metric kind and time zone among the people asked for.
 * **Who**: an admin sets and sees everyone's plans; a head those of the people of
   their departments; a manager sees only their own and sets none (the same reach as
   the activity plans of :mod:`services.analytics`).
@@ -51,10 +56,12 @@ from models import (
 )
 from services.analytics import _local_bounds, _may_manage, _scope
 from services.errors import N_, ValidationFailed
+from services.motivation_sources import documents_by_person, payments_by_person
 from services.permissions import require_staff
 
 SOLD = (OrderState.POSTED, OrderState.SHIPPED, OrderState.CLOSED)
-MONEY_METRICS = (PlanMetric.REVENUE, PlanMetric.MARGIN, PlanMetric.SUM)
+MONEY_METRICS = (PlanMetric.REVENUE, PlanMetric.MARGIN, PlanMetric.SUM, PlanMetric.PAYMENTS)
+COUNT_METRICS = (PlanMetric.DEALS_WON, PlanMetric.DOCUMENTS)
 SUBJECT_METRICS = (PlanMetric.QUANTITY, PlanMetric.SUM)
 MAX_TARGET = Decimal("99999999999999")
 MAX_CELLS = 5000
@@ -211,7 +218,7 @@ async def do_set_plans(actor: User, month: date | str, cells: list[Cell]) -> int
         except ValueError:
             bad(where, N_("«{text}» is not a number from 0 up"), text=str(c.target)[:40])
             continue
-        if metric in (PlanMetric.DEALS_WON,) and target is not None \
+        if metric in COUNT_METRICS and target is not None \
                 and target != target.to_integral_value():
             bad(where, N_("must be a whole number"))
             continue
@@ -348,6 +355,18 @@ async def _facts(rows: list[dict[str, Any]], people: list[int], start, end,
         for r in rows:
             if r["metric"] == PlanMetric.DEALS_WON:
                 facts[r["id"]] = Decimal(counts.get(r["user_id"], 0))
+    if metrics & {PlanMetric.DOCUMENTS, PlanMetric.PAYMENTS}:
+        if PlanMetric.DOCUMENTS in metrics:
+            docs = await documents_by_person(people, start, end)
+            for r in rows:
+                if r["metric"] == PlanMetric.DOCUMENTS:
+                    facts[r["id"]] = Decimal(docs.get(r["user_id"], 0))
+        if PlanMetric.PAYMENTS in metrics:
+            paid = await payments_by_person(people, start, end, rows[0]["timezone"])
+            for r in rows:
+                if r["metric"] == PlanMetric.PAYMENTS:
+                    facts[r["id"]] = paid.get((r["user_id"], r["currency"]),
+                                              Decimal(0)).quantize(CENT)
     subject_rows = [r for r in rows if r["metric"] in SUBJECT_METRICS]
     if subject_rows:
         product_ids = {r["product_id"] for r in subject_rows if r["product_id"]}

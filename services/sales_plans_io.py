@@ -42,6 +42,10 @@ METRIC_WORDS = {
                   "выигранные сделки", "виграні угоди"},
     "quantity": {"quantity", "количество", "кількість"},
     "sum": {"sum", "сумма", "сума"},
+    "documents": {"documents", "documents prepared", "документы", "документи",
+                  "подготовлено документов", "підготовлено документів"},
+    "payments": {"payments", "payments collected", "оплаты", "оплати", "собрано оплат",
+                 "зібрано оплат"},
 }
 TEMPLATE_HEADERS = {
     "ru": ["Сотрудник", "Показатель", "Товар", "Категория", "Валюта", "План"],
@@ -50,11 +54,14 @@ TEMPLATE_HEADERS = {
 }
 METRIC_NAMES = {
     "ru": {"revenue": "выручка", "margin": "маржа", "deals_won": "выиграно сделок",
-           "quantity": "количество", "sum": "сумма"},
+           "quantity": "количество", "sum": "сумма", "documents": "документы",
+           "payments": "оплаты"},
     "uk": {"revenue": "виручка", "margin": "маржа", "deals_won": "виграно угод",
-           "quantity": "кількість", "sum": "сума"},
+           "quantity": "кількість", "sum": "сума", "documents": "документи",
+           "payments": "оплати"},
     "en": {"revenue": "revenue", "margin": "margin", "deals_won": "deals won",
-           "quantity": "quantity", "sum": "sum"},
+           "quantity": "quantity", "sum": "sum", "documents": "documents",
+           "payments": "payments"},
 }
 
 

@@ -27,7 +27,11 @@ async def test_migration_round_trip(database_url):
                                                          "kontakt.0015_indexes",
                                                          "kontakt.0016_sales_plans",
                                                          "kontakt.0017_ranking",
+<<<<<<< HEAD
                                                          "kontakt.0019_loyalty"]
+=======
+                                                         "kontakt.0018_motivation"]
+>>>>>>> motivation
     await kdb.migrate(database_url)
     assert await kdb.pending_migrations(database_url) == []
     assert await Department.all().count() == 0  # tables were dropped and made anew

@@ -62,7 +62,8 @@ async def test_every_page_fits_a_phone(demo, browser, telegram_id):  # noqa: F81
     client = await Client.get(name="ООО «Ромашка»")
     pages = ["/app", "/app/clients", f"/app/clients/{client.id}", "/app/calendar",
              "/app/reports", "/app/deals/reports", "/app/more", "/app/staff", "/app/org",
-             f"/app/profile/{(await User.get(telegram_id=telegram_id)).id}", "/app/import"]
+             f"/app/profile/{(await User.get(telegram_id=telegram_id)).id}", "/app/import",
+             "/app/motivation", "/app/motivation/statements"]
     if telegram_id == 100001:
         pages += ["/app/mailings", "/app/admin"]
     for path in pages:

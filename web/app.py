@@ -23,6 +23,7 @@ from web import (
     catalogue_pages,
     deal_pages,
     loyalty_pages,
+    motivation_pages,
     order_pages,
     pages,
     price_pages,
@@ -52,6 +53,7 @@ from web.api import loyalty as _loyalty_api  # noqa: F401 - registers routes
 from web.api import mailings as _mailings_api  # noqa: F401 - registers routes
 from web.api import matrices as _matrices_api  # noqa: F401 - registers routes
 from web.api import messaging as _messaging_api  # noqa: F401 - registers routes
+from web.api import motivation as _motivation_api  # noqa: F401 - registers routes
 from web.api import order_editor as _order_editor_api  # noqa: F401 - registers routes
 from web.api import orders as _orders_api  # noqa: F401 - registers routes
 from web.api import plans as _plans_api
@@ -140,6 +142,10 @@ def build_web_app(
     app.router.add_get("/app/staff", pages.staff_page)
     app.router.add_get("/app/org", staff_pages.org_page)
     app.router.add_get("/app/plans", staff_pages.plans_page)
+    app.router.add_get("/app/motivation", motivation_pages.schemes_page)  # K-9
+    app.router.add_get("/app/motivation/statements", motivation_pages.statements_page)
+    app.router.add_get("/app/motivation/statements/{user_id}/{month}",
+                       motivation_pages.statement_page)
     app.router.add_get("/app/reports/records", report_pages.records_page)
     app.router.add_get("/app/ranking/bcg", bcg_pages.bcg_page)
     app.router.add_get("/app/ranking/bcg.png", bcg_pages.bcg_chart)

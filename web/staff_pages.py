@@ -55,4 +55,4 @@ async def plans_page(request: web.Request) -> web.Response:
                   totals=svc.totals(rows), currency=currency)
 
 
-GRID_METRICS = ("revenue", "margin", "deals_won")
+GRID_METRICS = ("revenue", "margin", "deals_won", "documents", "payments")

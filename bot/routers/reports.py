@@ -1,5 +1,6 @@
 """Reports in the bot: /stats (S-27 activities per person and type as a chart image,
-M-16 reaction time), /plan (M-14 plan vs fact of this month) and /abc (K-8: the
+M-16 reaction time), /plan (M-14 plan vs fact of this month, and one's K-9 bonus so
+far per scheme) and /abc (K-8: the
 person's clients per ABC class, with the way to the Mini App's ranking page)."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from models import User
 from services import analytics, ranking_results
 from services.clock import utcnow
 from services.manager_report import manager_report
+from services.motivation_statements import my_summary
 from services.ranking_run import last_run
 
 
@@ -135,6 +137,14 @@ def build_reports_router() -> Router:
         lines += [f"{html.escape(r.full_name)} · {html.escape(sales_plan_label(r, _))}: "
                   f"{plan_amount(r.fact, r.currency)} / {plan_amount(r.target, r.currency)}"
                   + (f" ({r.percent}%)" if r.percent is not None else "") for r in sales]
+        mine = await my_summary(staff, today.replace(day=1))
+        if mine is not None:  # K-9: one's own bonus so far, a line per scheme
+            lines.append(_("Your bonus so far:"))
+            lines += [f"{'🎁' if x.kind == 'bonus' else '⚠️'} {html.escape(x.scheme_name)}: "
+                      f"{x.achievement.normalize():f}% → {plan_amount(x.amount, x.currency)}"
+                      for x in mine.lines]
+            lines.append(_("Total: {amount}").format(amount=", ".join(
+                plan_amount(v, c) for c, v in mine.totals.items())))
         if len(lines) > MAX_LINES:  # a company's plans: the first ones, and how many more
             lines = [*lines[:MAX_LINES], _("…and {count} more.").format(
                 count=len(lines) - MAX_LINES)]

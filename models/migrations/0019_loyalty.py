@@ -6,7 +6,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('kontakt', '0017_ranking')]
+    dependencies = [('kontakt', '0018_motivation')]
 
     initial = False
 

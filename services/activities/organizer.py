@@ -1,10 +1,14 @@
 """The morning digest and the escalation of overdue activities (S-18, K-15), with
-the admin's settings for both; each notice claimed once across replicas."""
+the admin's settings for both; each notice claimed once across replicas. The digest
+carries the person's plan and bonus so far (K-9) when a bonus scheme gives them a line:
+such a person gets a digest even on a day with nothing on the agenda."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
@@ -16,6 +20,7 @@ from services.activities.reading import AgendaItem, agenda, day_bounds, overdue
 from services.clock import utcnow
 from services.errors import N_, PermissionDenied, ValidationFailed
 
+log = logging.getLogger("kontakt.organizer")
 DIGEST_HOUR_KEY = "organizer.digest_hour"  # local hour of the morning digest (0-23)
 ESCALATION_KEY = "organizer.escalation_hours"  # overdue this long → the supervisor; 0 off
 DEFAULT_DIGEST_HOUR = 8
@@ -66,6 +71,7 @@ class Digest:
     user: User
     today: list[AgendaItem]
     overdue: list[Activity]
+    bonus: Any = None  # K-9: the person's statement of this month, when a scheme has a line
 
 
 async def due_digests(now: datetime | None = None) -> list[Digest]:
@@ -89,9 +95,22 @@ async def due_digests(now: datetime | None = None) -> list[Digest]:
         start, end = day_bounds(now, user.timezone)
         today = await agenda(user, start, end)
         late = await overdue(user, limit=20)
-        if today or late:
-            out.append(Digest(user, today, late))
+        bonus = await _bonus(user)
+        if today or late or bonus:
+            out.append(Digest(user, today, late, bonus))
     return out
+
+
+async def _bonus(user: User) -> Any:
+    """K-9: the person's statement of this month if a scheme gives them a line; a
+    failure there must not cost the morning digest."""
+    from services.motivation_statements import my_summary
+
+    try:
+        return await my_summary(user)
+    except Exception:  # noqa: BLE001 - the digest goes without the bonus line
+        log.exception("bonus summary for %s failed", user.id)
+        return None
 
 
 async def due_escalations(now: datetime | None = None) -> list[tuple[User, Activity, User]]:
