@@ -63,6 +63,7 @@ from models.clients import (
 )
 from models.customization import (
     CardLayout,
+    ClassifierEntity,
     ClassifierKind,
     ClassifierNode,
     ClientClassification,
@@ -71,6 +72,7 @@ from models.customization import (
     CustomValue,
     FieldType,
     Segment,
+    StaffClassification,
     Setting,
 )
 from models.deals import (
@@ -138,6 +140,7 @@ __all__ = [
     "CalendarLink",
     "CardLayout",
     "Channel",
+    "ClassifierEntity",
     "ClassifierKind",
     "ClassifierNode",
     "Client",
@@ -220,6 +223,7 @@ __all__ = [
     "RuleMethod",
     "SearchWord",
     "Segment",
+    "StaffClassification",
     "Setting",
     "StaffStatus",
     "Stage",

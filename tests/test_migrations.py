@@ -26,7 +26,8 @@ async def test_migration_round_trip(database_url):
                                                          "kontakt.0014_settlements",
                                                          "kontakt.0015_indexes",
                                                          "kontakt.0016_sales_plans",
-                                                         "kontakt.0017_ranking"]
+                                                         "kontakt.0017_ranking",
+                                                         "kontakt.0020_staff_classes"]
     await kdb.migrate(database_url)
     assert await kdb.pending_migrations(database_url) == []
     assert await Department.all().count() == 0  # tables were dropped and made anew

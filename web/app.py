@@ -61,6 +61,7 @@ from web.api import ranking as _ranking_api  # noqa: F401 - registers routes
 from web.api import rates as _rates_api
 from web.api import reports as _reports_api  # noqa: F401 - registers routes
 from web.api import settings_admin as _settings_admin_api  # noqa: F401 - registers routes
+from web.api import staff_groups as _staff_groups_api  # noqa: F401 - registers routes
 from web.api.framework import TOO_LARGE, UNREADABLE, said  # noqa: E402
 from web.api.routes import api
 from web.catalogue_files import setup_catalogue_files

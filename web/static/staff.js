@@ -20,6 +20,19 @@
       .catch(function (e) { err.textContent = e.message; err.hidden = false; });
     return false;
   };
+  // S-25: the staff groups a person is in (PUT the whole set)
+  window.kontakt.saveGroups = function (userId, form) {
+    var err = form.querySelector("[data-testid=groups-error]");
+    var ok = form.querySelector("[data-testid=groups-saved]");
+    var ids = [];
+    Array.prototype.forEach.call(form.querySelectorAll("input[name=node_ids]:checked"),
+      function (box) { ids.push(parseInt(box.value, 10)); });
+    err.hidden = ok.hidden = true;
+    window.kontakt.api("PUT", "/api/v1/staff/" + userId + "/groups", {node_ids: ids})
+      .then(function () { ok.hidden = false; })
+      .catch(function (e) { err.textContent = e.message; err.hidden = false; });
+    return false;
+  };
 })();
 /* S-26: the sales plan grid (PUT /api/v1/plans/sales, all or nothing) and the XLSX
    upload; what was typed stays in the form when something is refused. */
