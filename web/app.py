@@ -48,6 +48,7 @@ from web.api import due_settings as _due_settings_api  # noqa: F401 - registers 
 from web.api import ledger as _ledger_api  # noqa: F401 - registers routes
 from web.api import legal as _legal_api  # noqa: F401 - registers routes
 from web.api import mailings as _mailings_api  # noqa: F401 - registers routes
+from web.api import manager_reports as _manager_reports_api  # noqa: F401 - registers routes
 from web.api import matrices as _matrices_api  # noqa: F401 - registers routes
 from web.api import messaging as _messaging_api  # noqa: F401 - registers routes
 from web.api import order_editor as _order_editor_api  # noqa: F401 - registers routes

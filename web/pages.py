@@ -117,11 +117,9 @@ async def profile_page(request: web.Request) -> web.Response:
     from zoneinfo import available_timezones
 
     zones = sorted(z for z in available_timezones() if z.startswith(("Europe/", "Asia/")))
-    from services import customfields
+    from services import classifier, customfields, staff_groups
     from services.handover import hand_over_choices
     from services.orgchart import place_choices
-
-    from services import classifier, staff_groups
 
     values = await customfields.values_for(user, "staff", person.id)
     fields = await customfields.with_choices(await customfields.fields_for(user, "staff"))
@@ -358,7 +356,20 @@ async def reports_page(request: web.Request) -> web.Response:
         month_label=month_start.strftime("%m.%Y"), month_start=month_start.isoformat(),
         type_names=await _type_names(request, user),
         may_plan=bool(people), people=people,
-        managers=await manager_report(user, start, end))
+        managers=await manager_report(user, start, end),
+        **await _funnel_context(user, lang, start, end))
+
+
+async def _funnel_context(user: Any, lang: str, start: Any, end: Any) -> dict[str, Any]:
+    """S-27: each person's deal funnel of the period, with the stages' names."""
+    from kontakt.i18n import translator
+    from kontakt.labels import stage_name
+    from services.manager_funnel import manager_funnel
+
+    funnel = await manager_funnel(user, start, end)
+    gettext = translator(lang)
+    return {"funnel": funnel, "stage_names": {s.id: stage_name(s, gettext)
+                                              for s in funnel.stages}}
 
 
 async def unsubscribe_page(request: web.Request) -> web.Response:
