@@ -9,6 +9,7 @@ import pytest
 from models import AuditLog, ClassifierNode, Department, Role, StaffClassification
 from services import classifier, staff, staff_groups
 from services.errors import NotFound, PermissionDenied, ValidationFailed
+from tests.test_browser import browser, demo  # noqa: F401 - fixtures
 from tests.test_web import signed_in
 
 
@@ -138,6 +139,8 @@ async def test_s25_api_and_pages(service, emulator, make_staff):
     page = await (await http.get(f"/app/staff?node={experts}")).text()
     assert "Иван Продавец" in page and "Ольга Оптовик" in page and "Гена Глава" not in page
     assert 'data-testid="staff-groups"' in page and "Эксперты B2B" in page
+    page = await (await http.get("/app/org")).text()
+    assert 'data-testid="org-groups"' in page and "Эксперты B2B" in page
     page = await (await http.get("/app/admin")).text()
     assert 'data-testid="staff-node-row"' in page and "Эксперты B2B" in page
     page = await (await http.get(f"/app/profile/{ivan.id}")).text()
@@ -162,3 +165,31 @@ async def test_s25_api_and_pages(service, emulator, make_staff):
     await signed_in(service, emulator, admin)
     assert (await http.delete(f"/api/v1/classifier/{experts}")).status == 200
     assert (await (await http.get("/api/v1/staff-groups")).json())["items"] == []
+
+
+@pytest.mark.browser
+async def test_s25_groups_on_a_phone(demo, browser):  # noqa: F811
+    """A head ticks their person's groups on the profile page and finds them in the
+    directory by the group, on a 390 px screen."""
+    from models import User
+    from tests.test_mini_app_phone import _check_fits, _phone
+
+    admin = await User.filter(role=Role.ADMIN).first()
+    ivan = await User.get(telegram_id=100003)
+    top = await classifier.do_create_node(admin, "Наставники", entity="staff")
+    sub = await classifier.do_create_node(admin, "Наставники новичков", top.id,
+                                          entity="staff")
+    page = await _phone(demo, browser, 100005)  # Svetlana, head of Ivan's department
+    await page.goto(f"{demo}/app/profile/{ivan.id}")
+    await page.get_by_test_id("groups-form").wait_for()
+    await _check_fits(page, "profile with staff groups")
+    await page.locator(f"[data-testid=group-box][value='{sub.id}']").check()
+    await page.get_by_test_id("groups-save").click()
+    await page.get_by_test_id("groups-saved").wait_for()
+    assert [n.id for n in await staff_groups.person_groups(admin, ivan.id)] == [sub.id]
+    await page.goto(f"{demo}/app/staff")
+    async with page.expect_navigation():
+        await page.get_by_test_id("staff-group-filter").select_option(str(top.id))
+    rows = page.get_by_test_id("staff-row")
+    assert await rows.count() == 1 and "Наставники новичков" in await rows.inner_text()
+    await _check_fits(page, "directory filtered by a staff group")

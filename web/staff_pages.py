@@ -1,4 +1,5 @@
-"""Mini App pages about the organisation: the chart of departments (S-24)."""
+"""Mini App pages about the organisation: the chart of departments (S-24) with the staff
+groups one may see (S-25), and the sales plans (S-26)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,21 @@ async def org_page(request: web.Request) -> web.Response:
     user = await current_user(request)
     if user is None:
         return render(request, "signin.html", lang=_guess_lang(request))
-    return render(request, "org.html", lang=str(user.language), user=user,
-                  chart=await org_chart(user))
+    from services.staff_groups import groups_of_people
+
+    chart = await org_chart(user)
+    ids = [p.id for u in _units(chart) for p in [*u.heads, *u.people]]
+    return render(request, "org.html", lang=str(user.language), user=user, chart=chart,
+                  person_groups=await groups_of_people(user, ids))
+
+
+def _units(chart):
+    """Every unit of the chart, depth first."""
+    stack = [*chart.roots, chart.unassigned]
+    while stack:
+        unit = stack.pop()
+        yield unit
+        stack.extend(unit.children)
 
 
 async def plans_page(request: web.Request) -> web.Response:

@@ -4,6 +4,8 @@ a person is in. Rename, move and delete a staff group with PATCH/DELETE
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,7 +34,8 @@ class GroupIn(BaseModel):
 
 class GroupsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    node_ids: list[int] = Field(max_length=200, description="every group the person is in")
+    node_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        max_length=200, description="every group the person is in")
 
 
 def _out(nodes) -> GroupList:
