@@ -72,8 +72,8 @@ from models.customization import (
     CustomValue,
     FieldType,
     Segment,
-    StaffClassification,
     Setting,
+    StaffClassification,
 )
 from models.deals import (
     Deal,
