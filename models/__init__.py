@@ -63,6 +63,7 @@ from models.clients import (
 )
 from models.customization import (
     CardLayout,
+    ClassifierEntity,
     ClassifierKind,
     ClassifierNode,
     ClientClassification,
@@ -72,6 +73,7 @@ from models.customization import (
     FieldType,
     Segment,
     Setting,
+    StaffClassification,
 )
 from models.deals import (
     Deal,
@@ -150,6 +152,7 @@ __all__ = [
     "CalendarLink",
     "CardLayout",
     "Channel",
+    "ClassifierEntity",
     "ClassifierKind",
     "ClassifierNode",
     "Client",
@@ -232,6 +235,7 @@ __all__ = [
     "RuleMethod",
     "SearchWord",
     "Segment",
+    "StaffClassification",
     "Setting",
     "StaffStatus",
     "Stage",

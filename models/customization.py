@@ -83,10 +83,18 @@ class ClassifierKind(StrEnum):
     BY_MANAGER = "by_manager"  # automatic: clients of the node's manager(s)
 
 
+class ClassifierEntity(StrEnum):
+    CLIENT = "client"  # S-9 / M-1: groups of clients
+    STAFF = "staff"    # S-24 / S-25 (issue 15): groups of staff, manual only
+
+
 class ClassifierNode(TimestampedModel):
-    """S-9 / M-1: a tree. One client can sit in several branches."""
+    """S-9 / M-1: a tree. One client can sit in several branches. A tree is of clients
+    or of staff (``entity``); a node's parent is of the same entity."""
 
     id = fields.IntField(primary_key=True)
+    entity = fields.CharEnumField(ClassifierEntity, max_length=16,
+                                  default=ClassifierEntity.CLIENT, db_index=True)
     parent: fields.ForeignKeyNullableRelation[ClassifierNode] = fields.ForeignKeyField(
         "kontakt.ClassifierNode", related_name="children", null=True,
         on_delete=fields.CASCADE)
@@ -111,6 +119,21 @@ class ClientClassification(Model):
     class Meta:
         table = "client_classification"
         unique_together = (("node", "client"),)
+
+
+class StaffClassification(Model):
+    """S-25 (issue 15): a staff member placed in a staff group by hand."""
+
+    id = fields.IntField(primary_key=True)
+    node: fields.ForeignKeyRelation[ClassifierNode] = fields.ForeignKeyField(
+        "kontakt.ClassifierNode", related_name="staff_memberships", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "kontakt.User", related_name="staff_classifications", on_delete=fields.CASCADE)
+    added_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "staff_classification"
+        unique_together = (("node", "user"),)
 
 
 class Segment(TimestampedModel):

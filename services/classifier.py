@@ -12,6 +12,10 @@ Three kinds of node:
 Admins build the tree (create, rename, move without cycles, change the rule,
 delete). Anyone who sees a client may put it into or take it out of a manual node.
 Members are always limited by ``visible_clients(actor)`` (A-3).
+
+The same tree machinery holds staff groups (S-24, issue 15's S-25): a node's
+``entity`` is ``client`` or ``staff``; staff nodes are manual only, a node's parent is of
+its own entity, and :mod:`services.staff_groups` puts people in them.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from tortoise.transactions import in_transaction
 
 from models import (
     AuditLog,
+    ClassifierEntity,
     ClassifierKind,
     ClassifierNode,
     Client,
@@ -49,6 +54,21 @@ def _kind(kind: Any) -> ClassifierKind:
     except ValueError:
         raise ValidationFailed("kind", N_("«{kind}» is not one of {kinds}"), kind=kind,
                                kinds=", ".join(k.value for k in ClassifierKind))
+
+
+def _entity(entity: Any) -> ClassifierEntity:
+    try:
+        return ClassifierEntity(entity)
+    except ValueError:
+        raise ValidationFailed("entity", N_("«{kind}» is not one of {kinds}"), kind=entity,
+                               kinds=", ".join(k.value for k in ClassifierEntity))
+
+
+async def _parent_of(entity: ClassifierEntity, parent_id: int | None) -> None:
+    """The parent exists and holds the same kind of records."""
+    if parent_id is not None and (await get_node(parent_id)).entity != entity:
+        raise ValidationFailed("parent", N_("a group of clients and a group of staff "
+                                            "cannot be inside one another"))
 
 
 async def _clean_rule(kind: ClassifierKind, rule: Any, actor: User,
@@ -88,17 +108,19 @@ async def _audit(actor: User, source: str, object_id: int, action: str, *,
 # --- the tree (admins) -------------------------------------------------------------
 async def do_create_node(actor: User, name: str, parent_id: int | None = None,
                          kind: Any = ClassifierKind.MANUAL, rule: Any = None, *,
+                         entity: Any = ClassifierEntity.CLIENT,
                          source: str = "web") -> ClassifierNode:
     require_admin(actor)
     name = dictionaries._clean_name(name)
     kind = _kind(kind)
-    if parent_id is not None:
-        await get_node(parent_id)
+    entity = _entity(entity)
+    _staff_manual(entity, kind)
+    await _parent_of(entity, parent_id)
     rule = await _clean_rule(kind, rule, actor)
     last = await ClassifierNode.filter(parent_id=parent_id).order_by("-sort_order").first()
     async with in_transaction():
         node = await ClassifierNode.create(name=name, parent_id=parent_id, kind=kind,
-                                           rule=rule,
+                                           rule=rule, entity=entity,
                                            sort_order=(last.sort_order + 1) if last else 0)
         await _audit(actor, source, node.id, "create", new=f"{kind.value}: {name}")
     return node
@@ -124,7 +146,7 @@ async def do_move_node(actor: User, node_id: int, new_parent_id: int | None, *,
     require_admin(actor)
     node = await get_node(node_id)
     if new_parent_id is not None:
-        await get_node(new_parent_id)
+        await _parent_of(node.entity, new_parent_id)
         if new_parent_id in await subtree_ids(node.id):
             raise ValidationFailed("parent", N_("a group cannot go inside itself"))
     async with in_transaction():
@@ -149,6 +171,7 @@ async def do_set_rule(actor: User, node_id: int, kind: Any, rule: Any = None, *,
     require_admin(actor)
     node = await get_node(node_id)
     kind = _kind(kind)
+    _staff_manual(node.entity, kind)
     rule = await _clean_rule(kind, rule, actor, node.id)
     if kind == node.kind and rule == node.rule:
         return node  # the same: no history line
@@ -183,14 +206,20 @@ async def do_delete_node(actor: User, node_id: int, *, source: str = "web") -> N
         await node.delete()  # children and memberships cascade
 
 
-async def list_nodes() -> list[ClassifierNode]:
-    """Every node, parents before children within each level order."""
-    return await ClassifierNode.all().order_by("sort_order", "name", "id")
+def _staff_manual(entity: ClassifierEntity, kind: ClassifierKind) -> None:
+    if entity == ClassifierEntity.STAFF and kind != ClassifierKind.MANUAL:
+        raise ValidationFailed("kind", N_("people are put into a staff group by hand"))
 
 
-async def tree() -> list[dict[str, Any]]:
+async def list_nodes(entity: Any = ClassifierEntity.CLIENT) -> list[ClassifierNode]:
+    """Every node of the clients' (or the staff's) tree, in level order."""
+    return await ClassifierNode.filter(entity=_entity(entity)).order_by(
+        "sort_order", "name", "id")
+
+
+async def tree(entity: Any = ClassifierEntity.CLIENT) -> list[dict[str, Any]]:
     """The tree as nested ``{"node": ClassifierNode, "children": [...]}``."""
-    nodes = await list_nodes()
+    nodes = await list_nodes(entity)
     entries = {n.id: {"node": n, "children": []} for n in nodes}
     roots: list[dict[str, Any]] = []
     for n in nodes:
@@ -235,6 +264,8 @@ async def client_nodes(actor: User, client_id: int) -> list[ClassifierNode]:
 
 async def _manual_node(node_id: int) -> ClassifierNode:
     node = await get_node(node_id)
+    if node.entity != ClassifierEntity.CLIENT:
+        raise NotFound("classifier_node")
     if node.kind != ClassifierKind.MANUAL:
         raise ValidationFailed("node", N_("clients join «{node}» automatically"), node=node.name)
     return node

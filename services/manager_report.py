@@ -164,7 +164,7 @@ def totals(rows: list[ManagerRow]) -> ManagerRow:
 
 
 # --- the records behind a figure ----------------------------------------------------
-RECORD_KINDS = ("orders", "won", "lost")
+RECORD_KINDS = ("orders", "won", "lost", "stage")  # stage: the funnel's entries (S-27)
 MAX_RECORDS = 200
 
 
@@ -180,16 +180,25 @@ class Record:
 
 
 async def records(actor: User, kind: str, user_id: int, start: datetime, end: datetime,
-                  *, department_id: int | None = None) -> tuple[list[Record], int]:
+                  *, department_id: int | None = None, stage_id: int | None = None
+                  ) -> tuple[list[Record], int]:
     """The orders (``orders``) or the won or lost deals behind one person's figure of
-    :func:`manager_report`, with the same rules, newest first: at most
-    :data:`MAX_RECORDS`, and how many there are. Someone outside ``actor``'s reach
-    has none."""
+    :func:`manager_report`, with the same rules, or the deals that entered a stage
+    (``stage`` with ``stage_id``: a count of :mod:`services.manager_funnel`), newest
+    first: at most :data:`MAX_RECORDS`, and how many there are. Someone outside
+    ``actor``'s reach has none."""
     from models import Order
     from services.errors import N_, ValidationFailed
 
-    if kind not in RECORD_KINDS:
+    if kind not in RECORD_KINDS or (kind == "stage") != (stage_id is not None):
         raise ValidationFailed("kind", N_("choose a value from the list"))
+    if kind == "stage":
+        from services.manager_funnel import stage_deals
+
+        found, total = await stage_deals(actor, user_id, int(stage_id), start, end,
+                                         limit=MAX_RECORDS, department_id=department_id)
+        return [Record("deal", r["id"], r["title"], r["client_name"], r["at"], r["amount"],
+                       r["currency"]) for r in found], total
     start, end = _utc_period(start, end)
     scope = await _scope(actor, department_id)
     if not scope.everyone and not await scope.users().filter(id=user_id).exists():

@@ -411,7 +411,7 @@ async def _rule_values(row: PriceRule, data: dict[str, Any]) -> list[Text]:
     await _rule_scope(row, data)
     if "client_node_id" in data:
         node = _id(data["client_node_id"], "client_node_id")
-        if node is not None and not await ClassifierNode.filter(id=node).exists():
+        if node is not None and not await ClassifierNode.filter(id=node, entity="client").exists():
             raise ValidationFailed("client_node_id", N_("choose a value from the list"))
         row.client_node_id = node
     if "client_status" in data:
@@ -556,7 +556,8 @@ async def do_set_category_list(actor: User, data: dict[str, Any]) -> ListForCate
     them when a client sits in several. The row is returned with its node and list."""
     _admin(actor, "the price lists")
     node_id = _id(data.get("client_node_id"), "client_node_id")
-    if node_id is None or not await ClassifierNode.filter(id=node_id).exists():
+    if node_id is None or not await ClassifierNode.filter(id=node_id,
+                                                         entity="client").exists():
         raise ValidationFailed("client_node_id", N_("choose a value from the list"))
     list_id = _id(data.get("price_list_id"), "price_list_id")
     if list_id is None or not await PriceList.filter(id=list_id, archived=False).exists():

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from tortoise import connections
+from tortoise.expressions import Subquery
 from tortoise.signals import post_delete, post_save
 from tortoise.transactions import in_transaction
 
@@ -245,13 +246,19 @@ async def list_staff(actor: User, *, include_dismissed: bool = False) -> list[Us
 
 
 async def staff_page(actor: User, *, query: str | None = None, include_dismissed: bool = False,
-                     page: int = 1, per_page: int = 50, exclude_id: int | None = None
-                     ) -> tuple[list[User], int]:
+                     page: int = 1, per_page: int = 50, exclude_id: int | None = None,
+                     node_id: int | None = None) -> tuple[list[User], int]:
     """The directory a page at a time (by name), narrowed by a search like
     :func:`search_staff`; the dismissed too for those who may see them; without
-    ``exclude_id`` (a person picking whom to report to is not among the choices)."""
+    ``exclude_id`` (a person picking whom to report to is not among the choices); with
+    ``node_id`` only the people of that staff group (S-25) whose groups one may see."""
     await require(actor, Action.VIEW_STAFF)
     qs = User.all()
+    if node_id is not None:
+        from services.staff_groups import members_q
+
+        qs = qs.filter(id__in=Subquery(User.filter(await members_q(actor, node_id))
+                                       .values("id")))
     if include_dismissed:
         await require(actor, Action.VIEW_DISMISSED)
     else:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from kontakt import db as kdb
 from models import Department, User
 
 
+@pytest.mark.timeout(900)  # twenty migrations down and up: minutes on a busy machine
 async def test_migration_round_trip(database_url):
     assert await kdb.pending_migrations(database_url) == []
     await Department.create(name="Sales")
@@ -27,11 +30,9 @@ async def test_migration_round_trip(database_url):
                                                          "kontakt.0015_indexes",
                                                          "kontakt.0016_sales_plans",
                                                          "kontakt.0017_ranking",
-<<<<<<< HEAD
-                                                         "kontakt.0019_loyalty"]
-=======
-                                                         "kontakt.0018_motivation"]
->>>>>>> motivation
+                                                         "kontakt.0018_motivation",
+                                                         "kontakt.0019_loyalty",
+                                                         "kontakt.0020_staff_classes"]
     await kdb.migrate(database_url)
     assert await kdb.pending_migrations(database_url) == []
     assert await Department.all().count() == 0  # tables were dropped and made anew

@@ -51,6 +51,7 @@ from web.api import ledger as _ledger_api  # noqa: F401 - registers routes
 from web.api import legal as _legal_api  # noqa: F401 - registers routes
 from web.api import loyalty as _loyalty_api  # noqa: F401 - registers routes
 from web.api import mailings as _mailings_api  # noqa: F401 - registers routes
+from web.api import manager_reports as _manager_reports_api  # noqa: F401 - registers routes
 from web.api import matrices as _matrices_api  # noqa: F401 - registers routes
 from web.api import messaging as _messaging_api  # noqa: F401 - registers routes
 from web.api import motivation as _motivation_api  # noqa: F401 - registers routes
@@ -65,6 +66,7 @@ from web.api import ranking as _ranking_api  # noqa: F401 - registers routes
 from web.api import rates as _rates_api
 from web.api import reports as _reports_api  # noqa: F401 - registers routes
 from web.api import settings_admin as _settings_admin_api  # noqa: F401 - registers routes
+from web.api import staff_groups as _staff_groups_api  # noqa: F401 - registers routes
 from web.api.framework import TOO_LARGE, UNREADABLE, said  # noqa: E402
 from web.api.routes import api
 from web.catalogue_files import setup_catalogue_files

@@ -117,7 +117,7 @@ async def profile_page(request: web.Request) -> web.Response:
     from zoneinfo import available_timezones
 
     zones = sorted(z for z in available_timezones() if z.startswith(("Europe/", "Asia/")))
-    from services import customfields
+    from services import classifier, customfields, staff_groups
     from services.handover import hand_over_choices
     from services.orgchart import place_choices
 
@@ -129,6 +129,9 @@ async def profile_page(request: web.Request) -> web.Response:
                   custom=[(f, values.get(f.code)) for f in fields],
                   custom_writable=await customfields.may_write(user, "staff", person.id),
                   has_photo=profile_service.photo_key(person) is not None,
+                  groups=_tree_order(await classifier.list_nodes("staff")),
+                  in_groups={n.id for n in await staff_groups.person_groups(user, person.id)},
+                  groups_writable=await staff_groups.may_change(user, person),
                   positions=await profile_service.positions(), zones=zones)
 
 
@@ -145,13 +148,21 @@ async def staff_page(request: web.Request) -> web.Response:
     raw = request.query.get("page", "1")
     page = int(raw) if raw.isdigit() and 0 < int(raw) < 100000 else 1
     per_page = 50
+    from services import classifier, staff_groups
+
+    groups = await classifier.list_nodes("staff")
+    raw_node = request.query.get("node", "")
+    node_id = int(raw_node) if raw_node.isdigit() and int(raw_node) in {
+        n.id for n in groups} else None
     people, total = await staff_service.staff_page(user, query=query,
                                                    include_dismissed=include_dismissed,
-                                                   page=page, per_page=per_page)
+                                                   page=page, per_page=per_page,
+                                                   node_id=node_id)
     from urllib.parse import urlencode
 
     keep = urlencode({k: v for k, v in (("q", query), ("dismissed", "1" if include_dismissed
-                                                         else "")) if v})
+                                                         else ""),
+                                        ("node", str(node_id or ""))) if v})
     from services import customfields
 
     return render(request, "staff.html", lang=str(user.language), user=user, people=people,
@@ -162,7 +173,9 @@ async def staff_page(request: web.Request) -> web.Response:
                   editable={p.id for p in people if await profile_service.may_edit(user, p)},
                   photos={p.id for p in people if profile_service.photo_key(p)},
                   can_see_dismissed=await can(user, Action.VIEW_DISMISSED),
-                  include_dismissed=include_dismissed)
+                  include_dismissed=include_dismissed, groups=_tree_order(groups),
+                  node_id=node_id,
+                  person_groups=await staff_groups.groups_of_people(user, [p.id for p in people]))
 
 
 async def login_page(request: web.Request) -> web.Response:
@@ -343,7 +356,20 @@ async def reports_page(request: web.Request) -> web.Response:
         month_label=month_start.strftime("%m.%Y"), month_start=month_start.isoformat(),
         type_names=await _type_names(request, user),
         may_plan=bool(people), people=people,
-        managers=await manager_report(user, start, end))
+        managers=await manager_report(user, start, end),
+        **await _funnel_context(user, lang, start, end))
+
+
+async def _funnel_context(user: Any, lang: str, start: Any, end: Any) -> dict[str, Any]:
+    """S-27: each person's deal funnel of the period, with the stages' names."""
+    from kontakt.i18n import translator
+    from kontakt.labels import stage_name
+    from services.manager_funnel import manager_funnel
+
+    funnel = await manager_funnel(user, start, end)
+    gettext = translator(lang)
+    return {"funnel": funnel, "stage_names": {s.id: stage_name(s, gettext)
+                                              for s in funnel.stages}}
 
 
 async def unsubscribe_page(request: web.Request) -> web.Response:
@@ -499,6 +525,7 @@ async def admin_page(request: web.Request) -> web.Response:
     return render(
         request, "admin.html", lang=lang, user=user, data=data,
         fields=fields, dicts=dicts, items=items, nodes=_tree_order(nodes),
+        staff_nodes=_tree_order(await classifier.list_nodes("staff")),
         item_names={i.id: i.name for rows in items.values() for i in rows},
         node_names={n.id: n.name for n in nodes},
         segs=segs, counts=counts, people=people,

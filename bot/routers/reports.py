@@ -1,7 +1,8 @@
 """Reports in the bot: /stats (S-27 activities per person and type as a chart image,
-M-16 reaction time), /plan (M-14 plan vs fact of this month, and one's K-9 bonus so
-far per scheme) and /abc (K-8: the
-person's clients per ABC class, with the way to the Mini App's ranking page)."""
+sales and deals per person with revenue and margin as a second chart; M-16 reaction
+time), /plan (M-14 plan vs fact of this month, and one's K-9 bonus so far per scheme)
+and /abc (K-8: the person's clients per ABC class, with the way to the Mini App's
+ranking page)."""
 
 from __future__ import annotations
 
@@ -21,10 +22,17 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
-from kontakt.labels import plan_amount, sales_plan_label, type_name, with_type_names
+from kontakt.labels import (
+    plan_amount,
+    sales_plan_label,
+    stage_name,
+    type_name,
+    with_type_names,
+)
 from models import User
-from services import analytics, ranking_results
+from services import analytics, manager_charts, ranking_results
 from services.clock import utcnow
+from services.manager_funnel import manager_funnel
 from services.manager_report import manager_report
 from services.motivation_statements import my_summary
 from services.ranking_run import last_run
@@ -107,6 +115,15 @@ def build_reports_router() -> Router:
                                    caption=fit(lines, 1024))
         sales = await manager_report(staff, start, end)
         sold = [m for m in sales if m.orders or m.won or m.lost]
+        if any(m.revenue for m in sales):  # S-27: revenue and margin per person, a picture
+            currency = manager_charts.chart_currency(sales)
+            points = manager_charts.chart_points(sales, currency)
+            title = _("Revenue and margin, {currency}").format(currency=currency)
+            chart_words = {"revenue_label": _("Revenue"), "margin_label": _("Margin"),
+                           "empty_text": _("No sales in this period")}
+            png = await asyncio.to_thread(manager_charts.sales_chart_png, points,
+                                          f"{title} · {label}", **chart_words)
+            await message.answer_photo(BufferedInputFile(png, "sales.png"))
         if sold:  # S-27: what each sold and how their deals ended, in a second message
             title = _("Sales and deals, {period}").format(period=label)
             words = (_("revenue"), _("orders"), _("deals won"))
@@ -116,6 +133,16 @@ def build_reports_router() -> Router:
                 line = (f"{html.escape(m.full_name)}: {words[0]} {money}, "
                         f"{words[1]} {m.orders}, {words[2]} {m.won}/{m.won + m.lost}")
                 out.append(line + (f" ({m.won_rate}%)" if m.won_rate is not None else ""))
+            for text in chunks(out):
+                await message.answer(text)
+        funnel = await manager_funnel(staff, start, end)
+        if funnel.people:  # S-27: the deals that entered each stage, per person
+            heading = _("Deal funnel, {period}").format(period=label)
+            out = [f"<b>{html.escape(heading)}</b>"]
+            for uid, name in funnel.people[:30]:
+                parts = ", ".join(f"{html.escape(stage_name(st, _))} {funnel.count(uid, st.id)}"
+                                  for st in funnel.stages if funnel.count(uid, st.id))
+                out.append(f"{html.escape(name)}: {parts}")
             for text in chunks(out):
                 await message.answer(text)
 

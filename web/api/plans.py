@@ -10,6 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from models import User
+from services import sales_plan_subjects as subjects
 from services import sales_plans as svc
 from services import sales_plans_io as io_svc
 from services.errors import PermissionDenied, ValidationFailed
@@ -102,6 +103,31 @@ async def plans_put(request: web.Request, user: User, body: CellsIn):
                       category_id=c.category_id, currency=c.currency, where=c.where)
              for c in body.cells]
     return WrittenOut(written=await svc.do_set_plans(user, body.month, cells))
+
+
+class SubjectQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    q: str = Field(default="", max_length=200, description="name, code or barcode")
+
+
+class SubjectOut(BaseModel):
+    code: str = Field(description="p<id> a product, c<id> a category")
+    kind: str
+    id: int
+    name: str
+
+
+class SubjectList(BaseModel):
+    items: list[SubjectOut]
+
+
+@api.route("GET", "/plans/subjects", summary="Products and categories a plan may be "
+           "about (S-26), found by name, code or barcode", query=SubjectQuery,
+           response=SubjectList, tags=TAGS)
+async def subjects_get(request: web.Request, user: User, query: SubjectQuery):
+    found = await subjects.search_subjects(user, query.q)
+    return SubjectList(items=[SubjectOut(code=s.code, kind=s.kind, id=s.id, name=s.name)
+                              for s in found])
 
 
 async def upload(request: web.Request) -> web.StreamResponse:

@@ -103,7 +103,7 @@ async def me(request: web.Request, user: User):
 async def staff_list(request: web.Request, user: User, query: StaffQuery):
     people, total = await staff_service.staff_page(
         user, query=query.q, include_dismissed=query.include_dismissed, page=query.page,
-        per_page=query.per_page)
+        per_page=query.per_page, node_id=query.node_id)
     return StaffList(items=[StaffOut.of(p) for p in people], total=total)
 
 

@@ -53,6 +53,8 @@ class StaffQuery(BaseModel):
     include_dismissed: bool = False
     q: str | None = Field(default=None, max_length=200,
                           description="name, username, phone or email (every word)")
+    node_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
+                                description="a staff group with its subgroups (S-25)")
     page: int = Field(default=1, ge=1, le=100000)
     per_page: int = Field(default=100, ge=1, le=500)
 

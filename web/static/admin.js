@@ -499,6 +499,12 @@
       call(form, id ? "PATCH" : "POST", "/api/v1/classifier" + (id ? "/" + id : ""), body);
       return false;
     },
+    // S-25: staff groups (manual only): a new one POSTs, a change PATCHes the node
+    saveStaffGroup: function (form) {
+      var id = form.elements.id.value, body = collect(form);
+      call(form, id ? "PATCH" : "POST", id ? "/api/v1/classifier/" + id : "/api/v1/staff-groups", body);
+      return false;
+    },
     // segments: the rule builder
     editSegment: function (button) {
       var form = document.querySelector("[data-testid=segment-form]"), data = rowData(button);

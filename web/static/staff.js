@@ -20,6 +20,19 @@
       .catch(function (e) { err.textContent = e.message; err.hidden = false; });
     return false;
   };
+  // S-25: the staff groups a person is in (PUT the whole set)
+  window.kontakt.saveGroups = function (userId, form) {
+    var err = form.querySelector("[data-testid=groups-error]");
+    var ok = form.querySelector("[data-testid=groups-saved]");
+    var ids = [];
+    Array.prototype.forEach.call(form.querySelectorAll("input[name=node_ids]:checked"),
+      function (box) { ids.push(parseInt(box.value, 10)); });
+    err.hidden = ok.hidden = true;
+    window.kontakt.api("PUT", "/api/v1/staff/" + userId + "/groups", {node_ids: ids})
+      .then(function () { ok.hidden = false; })
+      .catch(function (e) { err.textContent = e.message; err.hidden = false; });
+    return false;
+  };
 })();
 /* S-26: the sales plan grid (PUT /api/v1/plans/sales, all or nothing) and the XLSX
    upload; what was typed stays in the form when something is refused. */
@@ -31,14 +44,37 @@
     var cells = [];
     Array.prototype.forEach.call(form.querySelectorAll("input[name=t]"), function (el) {
       if (el.value.trim() === el.defaultValue.trim()) return;  // only changed cells
-      cells.push({user_id: parseInt(el.dataset.user, 10), metric: el.dataset.metric,
-                  target: el.value.trim() || null, where: el.dataset.where});
+      var cell = {user_id: parseInt(el.dataset.user, 10), metric: el.dataset.metric,
+                  target: el.value.trim() || null, where: el.dataset.where};
+      if (el.dataset.product) cell.product_id = parseInt(el.dataset.product, 10);
+      if (el.dataset.category) cell.category_id = parseInt(el.dataset.category, 10);
+      cells.push(cell);
     });
     err.hidden = ok.hidden = true;
     window.kontakt.api("PUT", "/api/v1/plans/sales", {month: form.dataset.month, cells: cells})
       .then(function () { ok.hidden = false; window.location.reload(); })
       .catch(function (e) { err.textContent = e.message; err.hidden = false; });
     return false;
+  };
+  // the subject picker: what is typed narrows the list from the server (a phone's own
+  // select then shows only the matches)
+  var findTimer = null;
+  window.kontakt.findSubjects = function (input) {
+    var select = input.form.elements.subject;
+    window.clearTimeout(findTimer);
+    findTimer = window.setTimeout(function () {
+      window.kontakt.api("GET", "/api/v1/plans/subjects?q=" + encodeURIComponent(input.value.trim()))
+        .then(function (got) {
+          select.innerHTML = "";
+          got.items.forEach(function (s) {
+            var o = document.createElement("option");
+            o.value = s.code;
+            o.textContent = (s.kind === "p" ? "📦 " : "🗂 ") + s.name;
+            select.appendChild(o);
+          });
+        })
+        .catch(function () {});
+    }, 250);
   };
   window.kontakt.uploadPlans = function (input, month) {
     var err = document.querySelector("[data-testid=plans-upload-error]");
