@@ -17,9 +17,11 @@ services run. Through the services, each the median of three runs:
   ABC/XYZ/RFM classes computed, nothing written. RFM is not separable from the rest:
   its R, F and M come from the same two grouped queries as ABC and XYZ, and scoring
   the quintiles is milliseconds of Python; so this is the ranking without regrouping;
-* ``bonus_month_s``: :func:`measure_bonus`, i.e. ``services.motivation.compute_month``
-  (K-9) of every statement of the last full month as an admin; null (and a line on
-  stderr saying why) where that module is not in the checkout;
+* ``bonus_month_s``: :func:`measure_bonus`, i.e. K-9's ``compute_month`` (in
+  services.motivation or services.motivation_statements) of every statement of the
+  last full month as an admin, after :func:`prepare_bonus` gave each seller revenue
+  and deals-won plans and made three schemes; null (and a line on stderr saying why)
+  where K-9 is not in the checkout;
 * ``manager_report_p95_ms``: :func:`services.manager_report.manager_report` of one
   manager (as that manager) for one calendar month, 50 calls over managers and the
   last 24 months, the 95th percentile (p50 to stderr);
@@ -36,11 +38,13 @@ bonuses under 5 s, a manager's report under 300 ms.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import random
 import statistics
 import sys
 import time
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from bench.analytics_data import FULL, NOW, QUICK, Sizes, month_start, populate
 from bench.common import on_both_backends, pct
@@ -75,16 +79,64 @@ async def measure_rfm(moment: datetime) -> float:
         return time.perf_counter() - t
 
 
-async def measure_bonus(admin, month: date) -> float | None:
-    """K-9: every bonus statement of ``month`` (its first day) as ``admin``, in
-    seconds; None when services.motivation is not in this checkout."""
+def _compute_month():
+    """K-9's ``compute_month(actor, month)``: in services.motivation, or in
+    services.motivation_statements where the statements live apart; None without K-9."""
+    for name in ("services.motivation", "services.motivation_statements"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "compute_month"):
+            return module.compute_month
+    return None
+
+
+async def prepare_bonus(admin, sellers, month: date) -> str | None:
+    """K-9's inputs for ``month``: each seller's revenue and deals-won plans (S-26) and
+    three schemes for everyone — +2 % of sales up to 30 % over plan and +3 % from 30 to
+    100 %, a fixed sum per deals-won step, a penalty of 1 % below 80 %. Returns why it
+    could not (the schemes' API differs), else None; the measurement runs anyway."""
+    from models import PlanMetric, SalesPlan
+
     try:
         from services import motivation
     except ImportError:
+        return "no services.motivation"
+    rnd = random.Random(9)
+    await SalesPlan.bulk_create([
+        SalesPlan(user_id=u.id, month=month, metric=metric, currency=cur,
+                  target=Decimal(target), subject=f"pc{cur or ''}", set_by_id=admin.id)
+        for u in sellers for metric, cur, target in (
+            (PlanMetric.REVENUE, "RUB", rnd.randint(200, 4000) * 1000),
+            (PlanMetric.DEALS_WON, None, rnd.randint(1, 8)))], batch_size=1000)
+    try:
+        for name, metric, kind, base, steps in (
+                ("Бонус с продаж", "revenue", "bonus", "percent",
+                 [{"lower": "0", "upper": "30", "value": "2"},
+                  {"lower": "30", "upper": "100", "value": "3"}]),
+                ("Бонус за сделки", "deals_won", "bonus", "fixed",
+                 [{"lower": "0", "upper": "50", "value": "5000"},
+                  {"lower": "50", "upper": None, "value": "15000"}]),
+                ("Штраф за недобор", "revenue", "penalty", "percent",
+                 [{"lower": "20", "upper": None, "value": "1"}])):
+            await motivation.do_save_scheme(admin, motivation.SchemeIn(
+                name=name, metric=metric, kind=kind, base=base, currency="RUB",
+                steps=steps))
+    except Exception as exc:  # noqa: BLE001 - a bench of a module written in parallel
+        return f"schemes not made ({exc!r})"
+    return None
+
+
+async def measure_bonus(admin, month: date) -> float | None:
+    """K-9: every bonus statement of ``month`` (its first day) as ``admin``, in
+    seconds; None when K-9 is not in this checkout."""
+    compute_month = _compute_month()
+    if compute_month is None:
         return None
     with _at(NOW):
         t = time.perf_counter()
-        await motivation.compute_month(admin, month)
+        await compute_month(admin, month)
         return time.perf_counter() - t
 
 
@@ -139,13 +191,17 @@ async def measure(made, sizes: Sizes, runs: int = RUNS, reports: int = REPORTS) 
     admin = made.admin
     abc = [await measure_abc(admin, NOW - timedelta(days=runs - 1 - k)) for k in range(runs)]
     rfm = [await measure_rfm(NOW) for _ in range(runs)]
+    sellers = [m for m in made.managers if m.role == Role.MANAGER] or made.managers
+    if _compute_month() is not None:
+        why = await prepare_bonus(admin, sellers, month_start(1))
+        if why:
+            sys.stderr.write(f"bonus_month_s: measured without schemes: {why}\n")
     bonus = [await measure_bonus(admin, month_start(1)) for _ in range(runs)]
     if bonus[0] is None:
         sys.stderr.write("bonus_month_s: null — services.motivation (K-9) is not in this "
-                         "checkout; measure_bonus calls motivation.compute_month(admin, "
-                         "month) once it is\n")
+                         "checkout; measure_bonus calls compute_month(admin, month) once "
+                         "it is\n")
     rnd = random.Random(27)
-    sellers = [m for m in made.managers if m.role == Role.MANAGER] or made.managers
     report_ms = [await measure_report(sellers[rnd.randrange(len(sellers))],
                                       month_start(rnd.randrange(24)))
                  for _ in range(reports)]
