@@ -38,7 +38,8 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-BENCHES := bot_throughput client_import client_search reminders mailing gcal_sync deals pricing settlements
+BENCHES := bot_throughput client_import client_search reminders mailing gcal_sync deals pricing settlements \
+           analytics
 
 bench: $(STAMP)  ## every benchmark, one after another (the last line of each is JSON)
 	for b in $(BENCHES); do $(BIN)/python -m bench.$$b || exit 1; done

@@ -27,12 +27,13 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def on_both_backends(run, *, highest: tuple[str, ...], lowest: tuple[str, ...] = ()
-                           ) -> None:
+async def on_both_backends(run, *, highest: tuple[str, ...], lowest: tuple[str, ...] = (),
+                           baseline: str = "baseline_ms") -> None:
     """``python -m bench.X [--quick] [--postgres URL]``: ``run(url, dialect, quick)`` on a
     scratch SQLite file and, with --postgres, on a scratch PostgreSQL database; each
     backend's figures go to stderr, and the last line is the worse of the two for each
-    key (the highest of ``highest``, the lowest of ``lowest``) with ``baseline_ms``."""
+    key (the highest of ``highest``, the lowest of ``lowest``; a key a backend left None,
+    not measured, counts only where given) with the ``baseline`` key, the slower one."""
     import argparse
     import tempfile
     from pathlib import Path
@@ -50,9 +51,12 @@ async def on_both_backends(run, *, highest: tuple[str, ...], lowest: tuple[str, 
         async with scratch_postgres(args.postgres) as url:
             results["postgres"] = await run(url, "postgres", args.quick)
         sys.stderr.write(f"postgres: {json.dumps(results['postgres'])}\n")
-    out = {k: max(r[k] for r in results.values()) for k in highest}
-    out.update({k: min(r[k] for r in results.values()) for k in lowest})
-    out["baseline_ms"] = max(r["baseline_ms"] for r in results.values())
+    def given(k: str) -> list:
+        return [r[k] for r in results.values() if r[k] is not None]
+
+    out = {k: max(given(k), default=None) for k in highest}
+    out.update({k: min(given(k), default=None) for k in lowest})
+    out[baseline] = max(r[baseline] for r in results.values())
     emit(out)
 
 

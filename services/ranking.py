@@ -374,15 +374,18 @@ async def gather(s: RankSettings, now: datetime) -> Gathered:
     _, rows = await conn.execute_query(
         f"SELECT o.client_id AS c, o.currency AS cur, {day} AS d, {bucket} AS b, {sums} "
         f"{lines} AND o.currency <> {home} GROUP BY 1, 2, 3, 4", params)
+    foreign = [(row, _as_date(row["d"])) for row in rows]
     found: dict[tuple[str, Any], Decimal | None] = {}
+    for code in sorted({row["cur"] for row, _ in foreign}):
+        days = {d for row, d in foreign if row["cur"] == code}
+        try:  # one look-up per currency, not per day
+            found.update(((code, d), r) for d, r in (
+                await rates.rates_on(code, s.currency, days)).items())
+        except ValidationFailed:
+            found.update(((code, d), None) for d in days)
     missing: set[tuple[str, Any]] = set()
-    for row in rows:
-        key = (row["cur"], _as_date(row["d"]))
-        if key not in found:
-            try:
-                found[key] = await rates.rate(key[0], s.currency, key[1])
-            except ValidationFailed:
-                found[key] = None
+    for row, d in foreign:
+        key = (row["cur"], d)
         rate = found[key]
         if rate is None:
             missing.add(key)
