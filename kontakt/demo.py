@@ -59,6 +59,7 @@ async def seed_demo(emulator, *, bot_username: str) -> str:
     await _seed_activities()
     await _seed_deals()
     await _seed_catalogue()
+    await _seed_numbers()
     invite = await do_create_invite(None, role=Role.MANAGER,
                                     department_id=(await Department.get(name="Продажи Москва")).id,
                                     ttl=timedelta(days=7), note="demo newcomer")
@@ -299,3 +300,32 @@ async def _seed_order(client, products) -> None:
         source="system")
     await orders.do_post(ivan, order.id, source="system")
     await orders.do_ship(ivan, order.id, source="system")
+
+
+async def _seed_numbers() -> None:
+    """Issue 15 in the sandbox: Ivan's sales plan for this month (S-26), a bonus scheme
+    with two steps (K-9) and a loyalty programme with Romashka's card (U-9)."""
+    from models import Client
+    from services import loyalty, loyalty_cards, motivation
+    from services.clock import utcnow
+    from services.sales_plans import Cell, do_set_plans
+
+    anna = await User.get(telegram_id=100001)
+    ivan = await User.get(telegram_id=100003)
+    month = utcnow().date().replace(day=1)
+    await do_set_plans(anna, month, [
+        Cell(user_id=ivan.id, metric="revenue", target="20000", currency="RUB"),
+        Cell(user_id=ivan.id, metric="deals_won", target="2")])
+    await motivation.do_save_scheme(anna, motivation.SchemeIn(
+        name="Премия за выручку", metric="revenue", kind="bonus", base="percent",
+        currency="RUB", steps=[{"lower": "0", "upper": "30", "value": "2"},
+                               {"lower": "30", "upper": "100", "value": "3"}],
+        active_from=month))
+    await loyalty.do_set_program(anna, {
+        "point_value": "1", "max_share": "20", "tiers": [
+            {"name": "Бронза", "threshold": "0", "accrual": "1"},
+            {"name": "Серебро", "threshold": "100000", "accrual": "3"}]}, source="system")
+    romashka = await Client.get_or_none(name="ООО «Ромашка»")
+    if romashka is not None:
+        await loyalty_cards.do_issue(ivan, {"client_id": romashka.id, "number": "RM-0001"},
+                                     source="system")

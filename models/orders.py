@@ -91,7 +91,9 @@ class Order(TimestampedModel):
     class Meta:
         table = "sales_order"
         indexes = [Index(fields=["client_id", "state"]), Index(fields=["owner_id", "state"]),
-                   Index(fields=["deal_id"]), Index(fields=["state", "posted_at"])]
+                   Index(fields=["deal_id"]),
+                   # covering for the ranking and reports (issue 15): no table read on SQLite
+                   Index(fields=["state", "posted_at", "client_id", "currency"])]
 
 
 class OrderLine(Model):
@@ -122,4 +124,6 @@ class OrderLine(Model):
 
     class Meta:
         table = "order_line"
-        indexes = [Index(fields=["order_id", "position"]), Index(fields=["product_id"])]
+        indexes = [Index(fields=["order_id", "position"]), Index(fields=["product_id"]),
+                   # covering for the sums of the ranking and reports (issue 15)
+                   Index(fields=["order_id", "amount", "cost"])]
