@@ -17,11 +17,10 @@ services run. Through the services, each the median of three runs:
   ABC/XYZ/RFM classes computed, nothing written. RFM is not separable from the rest:
   its R, F and M come from the same two grouped queries as ABC and XYZ, and scoring
   the quintiles is milliseconds of Python; so this is the ranking without regrouping;
-* ``bonus_month_s``: :func:`measure_bonus`, i.e. K-9's ``compute_month`` (in
-  services.motivation or services.motivation_statements) of every statement of the
+* ``bonus_month_s``: :func:`measure_bonus`, i.e. K-9's
+  :func:`services.motivation_statements.compute_month` of every statement of the
   last full month as an admin, after :func:`prepare_bonus` gave each seller revenue
-  and deals-won plans and made three schemes; null (and a line on stderr saying why)
-  where K-9 is not in the checkout;
+  and deals-won plans and made three schemes;
 * ``manager_report_p95_ms``: :func:`services.manager_report.manager_report` of one
   manager (as that manager) for one calendar month, 50 calls over managers and the
   last 24 months, the 95th percentile (p50 to stderr);
@@ -38,10 +37,8 @@ bonuses under 5 s, a manager's report under 300 ms.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import random
 import statistics
-import sys
 import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -79,65 +76,46 @@ async def measure_rfm(moment: datetime) -> float:
         return time.perf_counter() - t
 
 
-def _compute_month():
-    """K-9's ``compute_month(actor, month)``: in services.motivation, or in
-    services.motivation_statements where the statements live apart; None without K-9."""
-    for name in ("services.motivation", "services.motivation_statements"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        if hasattr(module, "compute_month"):
-            return module.compute_month
-    return None
-
-
-async def prepare_bonus(admin, sellers, month: date) -> str | None:
+async def prepare_bonus(admin, sellers, month: date) -> None:
     """K-9's inputs for ``month``: each seller's revenue and deals-won plans (S-26) and
     three schemes for everyone — +2 % of sales up to 30 % over plan and +3 % from 30 to
-    100 %, a fixed sum per deals-won step, a penalty of 1 % below 80 %. Returns why it
-    could not (the schemes' API differs), else None; the measurement runs anyway."""
+    100 %, a fixed sum per deals-won step, a penalty of 1 % below 80 %."""
     from models import PlanMetric, SalesPlan
+    from services import motivation
+    from services.sales_plans import _subject
 
-    try:
-        from services import motivation
-    except ImportError:
-        return "no services.motivation"
     rnd = random.Random(9)
     await SalesPlan.bulk_create([
         SalesPlan(user_id=u.id, month=month, metric=metric, currency=cur,
-                  target=Decimal(target), subject=f"pc{cur or ''}", set_by_id=admin.id)
+                  target=Decimal(target), subject=_subject(metric, None, None, cur),
+                  set_by_id=admin.id)
         for u in sellers for metric, cur, target in (
             (PlanMetric.REVENUE, "RUB", rnd.randint(200, 4000) * 1000),
             (PlanMetric.DEALS_WON, None, rnd.randint(1, 8)))], batch_size=1000)
-    try:
-        for name, metric, kind, base, steps in (
-                ("Бонус с продаж", "revenue", "bonus", "percent",
-                 [{"lower": "0", "upper": "30", "value": "2"},
-                  {"lower": "30", "upper": "100", "value": "3"}]),
-                ("Бонус за сделки", "deals_won", "bonus", "fixed",
-                 [{"lower": "0", "upper": "50", "value": "5000"},
-                  {"lower": "50", "upper": None, "value": "15000"}]),
-                ("Штраф за недобор", "revenue", "penalty", "percent",
-                 [{"lower": "20", "upper": None, "value": "1"}])):
-            await motivation.do_save_scheme(admin, motivation.SchemeIn(
-                name=name, metric=metric, kind=kind, base=base, currency="RUB",
-                steps=steps))
-    except Exception as exc:  # noqa: BLE001 - a bench of a module written in parallel
-        return f"schemes not made ({exc!r})"
-    return None
+    for name, metric, kind, base, steps in (
+            ("Бонус с продаж", "revenue", "bonus", "percent",
+             [{"lower": "0", "upper": "30", "value": "2"},
+              {"lower": "30", "upper": "100", "value": "3"}]),
+            ("Бонус за сделки", "deals_won", "bonus", "fixed",
+             [{"lower": "0", "upper": "50", "value": "5000"},
+              {"lower": "50", "upper": None, "value": "15000"}]),
+            ("Штраф за недобор", "revenue", "penalty", "percent",
+             [{"lower": "20", "upper": None, "value": "1"}])):
+        await motivation.do_save_scheme(admin, motivation.SchemeIn(
+            name=name, metric=metric, kind=kind, base=base, currency="RUB",
+            steps=steps, active_from=month))
 
 
-async def measure_bonus(admin, month: date) -> float | None:
-    """K-9: every bonus statement of ``month`` (its first day) as ``admin``, in
-    seconds; None when K-9 is not in this checkout."""
-    compute_month = _compute_month()
-    if compute_month is None:
-        return None
+async def measure_bonus(admin, month: date) -> float:
+    """K-9: every bonus statement of ``month`` (its first day) as ``admin``, in seconds."""
+    from services.motivation_statements import compute_month
+
     with _at(NOW):
         t = time.perf_counter()
-        await compute_month(admin, month)
-        return time.perf_counter() - t
+        statements = await compute_month(admin, month)
+        elapsed = time.perf_counter() - t
+    assert statements, "no statements: the bench measured nothing"
+    return elapsed
 
 
 async def measure_report(actor, month: date) -> float:
@@ -192,15 +170,8 @@ async def measure(made, sizes: Sizes, runs: int = RUNS, reports: int = REPORTS) 
     abc = [await measure_abc(admin, NOW - timedelta(days=runs - 1 - k)) for k in range(runs)]
     rfm = [await measure_rfm(NOW) for _ in range(runs)]
     sellers = [m for m in made.managers if m.role == Role.MANAGER] or made.managers
-    if _compute_month() is not None:
-        why = await prepare_bonus(admin, sellers, month_start(1))
-        if why:
-            sys.stderr.write(f"bonus_month_s: measured without schemes: {why}\n")
+    await prepare_bonus(admin, sellers, month_start(1))
     bonus = [await measure_bonus(admin, month_start(1)) for _ in range(runs)]
-    if bonus[0] is None:
-        sys.stderr.write("bonus_month_s: null — services.motivation (K-9) is not in this "
-                         "checkout; measure_bonus calls compute_month(admin, month) once "
-                         "it is\n")
     rnd = random.Random(27)
     report_ms = [await measure_report(sellers[rnd.randrange(len(sellers))],
                                       month_start(rnd.randrange(24)))
@@ -209,7 +180,7 @@ async def measure(made, sizes: Sizes, runs: int = RUNS, reports: int = REPORTS) 
     return {
         "abc_s": round(statistics.median(abc), 3), "abc_first_s": round(abc[0], 3),
         "rfm_s": round(statistics.median(rfm), 3),
-        "bonus_month_s": None if bonus[0] is None else round(statistics.median(bonus), 3),
+        "bonus_month_s": round(statistics.median(bonus), 3),
         "manager_report_p95_ms": round(pct(report_ms, 95), 2),
         "manager_report_p50_ms": round(statistics.median(report_ms), 2),
         "baseline_sum_s": round(statistics.median(base), 3),
