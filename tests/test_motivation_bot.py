@@ -32,7 +32,7 @@ async def test_k9_plan_command_and_morning_digest_show_the_bonus(service, emulat
     reply = await say(emulator, ivan.telegram_id, "/plan")
     text = "\n".join(m.get("text", "") for m in emulator.bot_messages(ivan.telegram_id))
     assert reply is not None
-    assert "Your bonus so far" in text and "Бонус с продаж: 130.01% → 390,03 RUB" in text, text
+    assert "Your bonus so far" in text and "Бонус с продаж: 130,01% → 390,03 RUB" in text, text
     assert "Total: 390,03 RUB" in text
     # the digest hour is now: Ivan has nothing on the agenda but a bonus line
     await NotificationLog.all().delete()

@@ -22,6 +22,7 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
+from kontakt.formatting import qty_text
 from kontakt.labels import (
     plan_amount,
     sales_plan_label,
@@ -168,7 +169,7 @@ def build_reports_router() -> Router:
         if mine is not None:  # K-9: one's own bonus so far, a line per scheme
             lines.append(_("Your bonus so far:"))
             lines += [f"{'🎁' if x.kind == 'bonus' else '⚠️'} {html.escape(x.scheme_name)}: "
-                      f"{x.achievement.normalize():f}% → {plan_amount(x.amount, x.currency)}"
+                      f"{qty_text(x.achievement)}% → {plan_amount(x.amount, x.currency)}"
                       for x in mine.lines]
             lines.append(_("Total: {amount}").format(amount=", ".join(
                 plan_amount(v, c) for c, v in mine.totals.items())))
