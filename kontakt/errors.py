@@ -71,7 +71,7 @@ LABELS = {
     "conditions": N_("conditions"), "match": N_("match"), "mapping": N_("columns"),
     "weights": N_("weights"), "other": N_("related client"), "other_id": N_("related client"),
     "key": N_("key"), "calendar": N_("calendar"), "calendar_id": N_("calendar"),
-    "q": N_("search"), "page": N_("page"), "per_page": N_("page size"), "sort": N_("order"),
+    "q": N_("search"), "page": N_("page"), "per_page": N_("page size"), "sort": N_("sort order"),
     "limit": N_("page size"), "offset": N_("how many to skip"), "node_id": N_("group"),
     "init_data": N_("Telegram sign-in"), "hours": N_("hours"), "values": N_("values"),
     "note": N_("note"), "notes": N_("notes"), "done": N_("done"), "shared": N_("shared"),

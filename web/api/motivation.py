@@ -12,6 +12,7 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from kontakt.labels import plan_amount
 from models import BonusScheme, User
 from services import motivation as svc
 from services import motivation_statements as st_svc
@@ -141,6 +142,7 @@ class SourceOut(BaseModel):
     label: str
     amount: Decimal
     currency: str | None
+    amount_text: str = Field(description="the amount as people write it: 15 830,40 RUB")
     at: str
     client_id: int | None
 
@@ -262,7 +264,8 @@ async def statements_sources(request: web.Request, user: User, user_id: int, mon
     total, items = await st_svc.line_sources(user, user_id, _month(month), int(line_no),
                                              offset=query.offset, limit=query.limit)
     return SourceList(total=total, items=[SourceOut(
-        kind=i.kind, id=i.id, label=i.label, amount=i.amount, currency=i.currency, at=i.at,
+        kind=i.kind, id=i.id, label=i.label, amount=i.amount, currency=i.currency,
+        amount_text=plan_amount(i.amount, i.currency) if i.currency else "", at=i.at,
         client_id=i.client_id) for i in items])
 
 

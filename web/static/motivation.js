@@ -113,7 +113,7 @@
         main.textContent = (names[item.kind] || item.kind) + " · " + item.label;
         var sub = document.createElement("div");
         sub.className = "sub hint";
-        var amount = item.currency ? item.amount + " " + item.currency : "";
+        var amount = item.amount_text || "";
         sub.textContent = (item.at || "").slice(0, 10) + (amount ? " · " + amount : "");
         var box = document.createElement("div");
         box.className = "main";
