@@ -51,6 +51,7 @@ from services.clock import utcnow
 from services.crypto import SecretUnreadable, decrypt
 from sync import mapping, pacing
 from sync.connect import CHANNEL_TTL_S, ConnectFailed, ConnectMixin  # noqa: F401 (re-exported)
+from sync.batching import Batcher, Direct, RoundStopped
 from sync.google import (
     AccessRevoked,
     CalendarClient,
@@ -66,7 +67,8 @@ log = logging.getLogger("kontakt.sync")
 LEASE = timedelta(minutes=2)
 RENEW_BEFORE = timedelta(days=1)
 PUSH_BATCH = 500  # mutation: equivalent — push loops until no row is due: any size sends all
-POOL = 4  # connections per person while a backlog is pushed
+POOL = 4  # connections per person while a backlog is pushed: batch requests at once
+BATCH_FROM = 2 * POOL  # rows from which a push goes in batch requests (sync/batching.py)
 CONFLICT_TRIES = 2  # 412s of one row in one push before it backs off
 
 
@@ -96,6 +98,7 @@ class CalendarGone(Exception):
     """The person's calendar is not there any more."""
 
 
+Api = Direct | Batcher  # how the push reaches Google
 Notify = Callable[[int, str], Awaitable[None]]  # (user id, "paused" | "connected" ...)
 Alert = Callable[[str, str], Awaitable[None]]  # to the administrators: (what, detail)
 
@@ -127,6 +130,7 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
         self._clients: dict[int, tuple[str, CalendarClient]] = {}
         self._pools: dict[int, list[CalendarClient]] = {}
         self.list_calls = 0  # for the benchmark: events.list calls made
+        self.batch_calls = 0  # for the benchmark and tests: batch requests sent
         self.write_rate, self.write_burst = write_rate, write_burst
         self._pacers: dict[int, pacing.Pacer] = {}  # per person: writes to their calendar
         self._limited: dict[int, int] = {}  # per person: usage limits in a row
@@ -311,17 +315,17 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
             await CalendarEvent.filter(id__in=[r.id for r in rows]).update(dirty=False)
             batch = await _Batch.load(rows)
             try:
-                if len(rows) < 2 * POOL:
-                    await self._push_rows(link, client, rows, batch)
-                else:  # a big backlog (a connect): several connections at once
-                    clients = await self._pool(link, client)
-                    parts = [rows[i::len(clients)] for i in range(len(clients))]
-                    jobs = [self._push_rows(link, c, part, batch)
-                            for c, part in zip(clients, parts, strict=True)]
-                    results = await asyncio.gather(*jobs, return_exceptions=True)
-                    if failed := next((r for r in results if isinstance(r, BaseException)),
-                                      None):
-                        raise failed
+                if len(rows) < BATCH_FROM:
+                    await self._push_rows(link, Direct(client), rows, batch)
+                else:  # a backlog (a connect): Google's batch requests, several at once
+                    batcher = Batcher(await self._pool(link, client))
+                    results = await batcher.gather(
+                        [self._push_row(link, batcher, row, batch) for row in rows])
+                    self.batch_calls += batcher.batches
+                    failed = [r for r in results if isinstance(r, BaseException)]
+                    if first := next((r for r in failed if not isinstance(r, RoundStopped)),
+                                     failed[0] if failed else None):
+                        raise first
             finally:
                 # rows a stopped round did not reach go back on the outbox
                 left = [r.id for r in rows if r.id not in batch.done]
@@ -330,10 +334,10 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
             pushed += len(rows)
             await self._renew(link.id)
 
-    async def _push_rows(self, link: CalendarLink, client: CalendarClient,
-                         rows: list[CalendarEvent], batch: _Batch) -> None:
+    async def _push_rows(self, link: CalendarLink, api: Api, rows: list[CalendarEvent],
+                         batch: _Batch) -> None:
         for row in rows:
-            await self._push_row(link, client, row, batch)
+            await self._push_row(link, api, row, batch)
 
     async def _pace(self, user_id: int) -> None:
         pacer = self._pacers.get(user_id)
@@ -350,10 +354,10 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
             pool = self._pools[link.user_id] = [first, *extra]
         return pool
 
-    async def _push_row(self, link: CalendarLink, client: CalendarClient,
-                        row: CalendarEvent, batch: _Batch) -> None:
+    async def _push_row(self, link: CalendarLink, api: Api, row: CalendarEvent,
+                        batch: _Batch) -> None:
         try:
-            await self._push_one(link, client, row, batch)
+            await self._push_one(link, api, row, batch)
             batch.done.add(row.id)
         except GoogleError as exc:
             if exc.limited:  # not this row's fault: it waits for the person's round
@@ -371,15 +375,15 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
             if exc.temporary or exc.status == 0:
                 raise  # the calendar is unwell: the person's round stops here
 
-    async def _push_one(self, link: CalendarLink, client: CalendarClient,
-                        row: CalendarEvent, batch: _Batch) -> None:
+    async def _push_one(self, link: CalendarLink, api: Api, row: CalendarEvent,
+                        batch: _Batch) -> None:
         activity = batch.activities.get(row.activity_id) if row.activity_id else None
         people = batch.people.get(row.activity_id, []) if activity else []
         target = link.calendar_id
         if not (row.wanted and cal.wanted(activity, row.user_id, people)):
             if row.in_google:
                 await self._pace(link.user_id)
-                await asyncio.to_thread(client.delete, row.calendar_id or target, row.event_id)
+                await api.delete(row.calendar_id or target, row.event_id)
             # gone there; the row goes too, unless it was wanted again meanwhile
             await CalendarEvent.filter(id=row.id).update(in_google=False, etag=None)
             await CalendarEvent.filter(id=row.id, dirty=False).delete()
@@ -391,21 +395,21 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
             return
         await self._pace(link.user_id)  # a write follows: at the calendar's pace
         if row.in_google and row.calendar_id != target:  # the person chose another one
-            await asyncio.to_thread(client.delete, row.calendar_id, row.event_id)
+            await api.delete(row.calendar_id, row.event_id)
             row.in_google, row.etag = False, None
         if not row.in_google:
             try:
-                event = await asyncio.to_thread(client.insert, target, body)
+                event = await api.insert(target, body)
             except GoogleError as exc:
                 if exc.status != 409:
                     raise
                 # ours already (a retried insert, or kept from an earlier connection):
                 # take it over; Kontakt's version is written over it below
-                found = await asyncio.to_thread(client.get, target, row.event_id)
+                found = await api.get(target, row.event_id)
                 if found is not None:
                     try:  # the body says "confirmed": a deleted one is restored
-                        event = await asyncio.to_thread(client.update, target, row.event_id,
-                                                        body, found.get("etag"))
+                        event = await api.update(target, row.event_id, body,
+                                                   found.get("etag"))
                     except GoogleError as again:
                         if again.status != 403 or again.limited \
                                 or found.get("status") != "cancelled":
@@ -418,15 +422,14 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
                                    f"g{secrets.token_hex(3)}"
                     await CalendarEvent.filter(id=row.id).update(event_id=row.event_id)
                     body = {**body, "id": row.event_id}
-                    event = await asyncio.to_thread(client.insert, target, body)
+                    event = await api.insert(target, body)
         else:
             try:
-                event = await asyncio.to_thread(client.update, target, row.event_id, body,
-                                                row.etag)
+                event = await api.update(target, row.event_id, body, row.etag)
             except GoogleError as exc:
                 if exc.status == 412:  # changed in the calendar since we last saw it
                     tries = self._conflicts[row.id] = self._conflicts.get(row.id, 0) + 1
-                    current = await asyncio.to_thread(client.get, target, row.event_id)
+                    current = await api.get(target, row.event_id)
                     if current is not None:
                         await self._apply(link, current, row)
                     if tries >= CONFLICT_TRIES:  # the etag keeps changing: wait, no loop
@@ -437,14 +440,13 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
                 if exc.status in (403, 404, 410) and not exc.limited:
                     # not proof by itself ("Handle API errors": a 404 during sync means
                     # back off): a get confirms it is gone before anything is cancelled
-                    current = await asyncio.to_thread(client.get, target, row.event_id)
+                    current = await api.get(target, row.event_id)
                     if current is not None and current.get("status") != "cancelled":
                         if exc.status == 403:
                             raise  # refused for another reason: the row backs off
                         raise GoogleError(exc.status, exc.reason, "yet a get finds the "
                                           "event: tried again later") from None
-                    if current is None and not await asyncio.to_thread(
-                            client.calendar_exists, target):
+                    if current is None and not await api.calendar_exists(target):
                         raise CalendarGone(target) from None
                     await self._deleted_there(link, row, activity)
                     return
