@@ -70,6 +70,8 @@ PUSH_BATCH = 500  # mutation: equivalent — push loops until no row is due: any
 POOL = 4  # connections per person while a backlog is pushed: batch requests at once
 BATCH_FROM = 2 * POOL  # rows from which a push goes in batch requests (sync/batching.py)
 CONFLICT_TRIES = 2  # 412s of one row in one push before it backs off
+_RECORDED = ("in_google", "calendar_id", "etag", "snapshot", "body_hash", "attempts",
+             "last_error", "synced_at")  # what a push writes back to the row
 
 
 @dataclass
@@ -80,6 +82,8 @@ class _Batch:
     people: dict[int, list[int]]
     clients: dict[int, str]
     done: set[int] = field(default_factory=set)
+    #: the batch path: rows written to Google, recorded together (see CalendarSync._record)
+    later: list[CalendarEvent] | None = None
 
     @classmethod
     async def load(cls, rows: list[CalendarEvent]) -> _Batch:
@@ -318,6 +322,7 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
                 if len(rows) < BATCH_FROM:
                     await self._push_rows(link, Direct(client), rows, batch)
                 else:  # a backlog (a connect): Google's batch requests, several at once
+                    batch.later = []
                     batcher = Batcher(await self._pool(link, client))
                     results = await batcher.gather(
                         [self._push_row(link, batcher, row, batch) for row in rows])
@@ -327,12 +332,25 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
                                      failed[0] if failed else None):
                         raise first
             finally:
+                await self._record(batch)
                 # rows a stopped round did not reach go back on the outbox
                 left = [r.id for r in rows if r.id not in batch.done]
                 if left:
                     await CalendarEvent.filter(id__in=left).update(dirty=True)
             pushed += len(rows)
             await self._renew(link.id)
+
+    async def _record(self, batch: _Batch) -> None:
+        """The batch path's written rows, in one UPDATE a hundred rows instead of one
+        each (issue 19). Should it fail, the rows go back on the outbox: sent again,
+        Google's 409 or 412 says they are there, and nothing is doubled."""
+        if not batch.later:
+            return
+        try:
+            await CalendarEvent.bulk_update(batch.later, fields=list(_RECORDED), batch_size=100)
+        except Exception:
+            log.exception("calendar: recording %s pushed events failed", len(batch.later))
+            batch.done -= {r.id for r in batch.later}
 
     async def _push_rows(self, link: CalendarLink, api: Api, rows: list[CalendarEvent],
                          batch: _Batch) -> None:
@@ -451,10 +469,15 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
                     await self._deleted_there(link, row, activity)
                     return
                 raise
-        await CalendarEvent.filter(id=row.id).update(
-            in_google=True, calendar_id=target, etag=event.get("etag"),
-            snapshot=mapping.snapshot(event), body_hash=digest, attempts=0,
-            last_error=None, synced_at=utcnow())
+        written = {"in_google": True, "calendar_id": target, "etag": event.get("etag"),
+                   "snapshot": mapping.snapshot(event), "body_hash": digest, "attempts": 0,
+                   "last_error": None, "synced_at": utcnow()}
+        if batch.later is None:
+            await CalendarEvent.filter(id=row.id).update(**written)
+        else:  # recorded with the others of the batch (_record)
+            for name, value in written.items():
+                setattr(row, name, value)
+            batch.later.append(row)
 
     async def _body(self, activity: Activity, row: CalendarEvent) -> dict[str, Any]:
         client = await Client.get_or_none(id=activity.client_id).only("id", "name") \
