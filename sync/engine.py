@@ -18,7 +18,8 @@ Our own writes coming back are recognised by their etag. A refresh token that st
 working (``invalid_grant``) pauses the person's sync and tells them; their marked rows
 wait for the reconnect; any other trouble at the token endpoint pauses nobody and tells
 the administrators once. Usage limits stop the person's round and back off with jitter;
-writes are paced (``sync/pacing.py``). Google's calls block, so they run in a thread.
+writes are paced (``sync/pacing.py``); a backlog goes in Google's batch requests
+(``sync/batching.py``). Google's calls block, so they run in a thread.
 The pull is :mod:`sync.pull`; connecting, channels and disconnecting :mod:`sync.connect`.
 """
 
