@@ -3,19 +3,20 @@ few changes) or gathered into Google's batch requests (:class:`Batcher`, a backl
 first push after connecting, a day of changes after an outage).
 
 Both offer the same coroutines (insert, get, update, delete, calendar_exists), answering
-exactly as :class:`sync.google.CalendarClient`'s methods do, so the push handles a part
-refused inside a batch (a usage limit, 404, 409, 412...) with the very code that handles
-a refused single call. The blocking HTTP runs in a thread, as every call to Google does.
+exactly as :class:`sync.google.CalendarClient`'s methods do, so the push handles a
+part refused inside a batch (a usage limit, 404, 409, 412...) with the very code that
+handles a refused single call. The blocking HTTP runs in a thread, as every call to
+Google does.
 
 The batcher runs the rows' jobs side by side. A call waits in a queue; the queue is sent
 (at most :data:`sync.google.BATCH_LIMIT` calls, Google's batch limit) when it is full,
 when every job still running is waiting on Google (the others are reading or writing the
 database: their calls come soon), or :data:`LINGER` seconds after its first call came (a
-paced backlog: the jobs come through the pacer one by one). A follow-up call (the get after a 409 or a 412) goes in
-a later batch. Each connection of the person's pool carries one batch at a time. When a
-job stops the round (a usage limit, Google unwell), calls not yet sent are not made:
-they raise :class:`RoundStopped` and their rows go back on the outbox untouched, as the
-rows a stopped single-call round did not reach.
+paced backlog: the jobs come through the pacer one by one). A follow-up call (the get
+after a 409 or a 412) goes in a later batch. Each connection of the person's pool
+carries one batch at a time. When a job stops the round (a usage limit, Google unwell),
+calls not yet sent are not made: they raise :class:`RoundStopped` and their rows go back
+on the outbox untouched, as the rows a stopped single-call round did not reach.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from sync.google import (
     insert_call,
     update_call,
 )
-
 
 LINGER = 0.25  # seconds a call waits at most for others to fill its batch
 

@@ -51,8 +51,8 @@ from services import calendar as cal
 from services.clock import utcnow
 from services.crypto import SecretUnreadable, decrypt
 from sync import mapping, pacing
-from sync.connect import CHANNEL_TTL_S, ConnectFailed, ConnectMixin  # noqa: F401 (re-exported)
 from sync.batching import Batcher, Direct, RoundStopped
+from sync.connect import CHANNEL_TTL_S, ConnectFailed, ConnectMixin  # noqa: F401 (re-exported)
 from sync.google import (
     AccessRevoked,
     CalendarClient,

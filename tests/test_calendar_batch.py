@@ -99,7 +99,7 @@ async def _post_batch(fake: FakeGoogle, token: str, parts: list[str],
 
 
 @pytest.fixture
-async def engine(google, database_url, clock):
+async def engine(google, database_url, clock):  # noqa: F811
     """Unpaced (as in the benchmark): the batches are what is checked here; the pace
     has tests of its own (test_sync_google_rules)."""
     eng = make_engine(google, write_rate=1_000_000, write_burst=1_000_000)
@@ -202,7 +202,7 @@ async def test_k1_client_batch_answers_as_single_calls_do(fake):
     assert fake.batch_calls == [3]
 
 
-async def _backlog(google: FakeGoogle, count: int):
+async def _backlog(google: FakeGoogle, count: int):  # noqa: F811
     """A person with ``count`` tasks, then connected: ``count`` rows on the outbox."""
     user = await person()
     await acts.ensure_activity_types()
@@ -220,8 +220,8 @@ async def _backlog(google: FakeGoogle, count: int):
     return user, link, list(ids)
 
 
-async def test_k1_a_backlog_of_120_goes_in_three_batch_requests(engine, google, clock,
-                                                                  monkeypatch):
+async def test_k1_a_backlog_of_120_goes_in_three_batch_requests(
+        engine, google, clock, monkeypatch):  # noqa: F811
     user, link, ids = await _backlog(google, 120)
     threads = set()
     real = CalendarClient.batch
@@ -245,8 +245,8 @@ async def test_k1_a_backlog_of_120_goes_in_three_batch_requests(engine, google, 
     assert {r.etag for r in rows} == {e["etag"] for e in events}
 
 
-async def test_k1_a_part_limited_inside_a_batch_waits_and_is_sent_again(engine, google,
-                                                                         clock):
+async def test_k1_a_part_limited_inside_a_batch_waits_and_is_sent_again(
+        engine, google, clock):  # noqa: F811
     """403 rateLimitExceeded in one part: as for a single call, the round stops, the row
     stays marked without a try counted, and the next push sends it; no doubles."""
     user, link, _ids = await _backlog(google, 60)
@@ -264,7 +264,8 @@ async def test_k1_a_part_limited_inside_a_batch_waits_and_is_sent_again(engine, 
     assert not await CalendarEvent.filter(user_id=user.id, dirty=True).exists()
 
 
-async def test_k1_a_409_inside_a_batch_is_taken_over_without_doubles(engine, google, clock):
+async def test_k1_a_409_inside_a_batch_is_taken_over_without_doubles(
+        engine, google, clock):  # noqa: F811
     """Inserts retried after a crash (the events are there already): each part's 409 is
     followed by a get and an update, in later batches, as on the single path."""
     user, link, ids = await _backlog(google, 30)
@@ -285,8 +286,8 @@ async def test_k1_a_409_inside_a_batch_is_taken_over_without_doubles(engine, goo
     assert all(r.in_google and not r.dirty for r in rows)
 
 
-async def test_k1_a_412_inside_a_batch_is_merged_as_on_the_single_path(engine, google,
-                                                                        clock):
+async def test_k1_a_412_inside_a_batch_is_merged_as_on_the_single_path(
+        engine, google, clock):  # noqa: F811
     user, link, ids = await _backlog(google, 20)
     await pushed(engine, link)
     eid = svc.event_id_for(ids[3], user.id)
@@ -307,7 +308,8 @@ async def test_k1_a_412_inside_a_batch_is_merged_as_on_the_single_path(engine, g
         f"Kontakt's {aid}" for aid in ids)
 
 
-async def test_k1_a_batch_refused_as_a_whole_loses_nothing(engine, google, clock):
+async def test_k1_a_batch_refused_as_a_whole_loses_nothing(
+        engine, google, clock):  # noqa: F811
     """Google unreachable for the batch: every row of it waits (counted, backed off) as
     a single call refused so would; the next push after the wait sends them all."""
     user, link, _ids = await _backlog(google, 12)

@@ -92,9 +92,10 @@ class BatchMixin:
     async def _batch_part(self, outer: web.Request, base: web.Request,
                           raw: str) -> web.Response:
         """One part: an HTTP request carried out as a request of its own."""
-        head, _, body = raw.replace("\r\n", "\n").partition("\n\n")
-        if "\n\n" not in raw.replace("\r\n", "\n"):
-            head, body = raw.replace("\r\n", "\n").rstrip("\n"), ""
+        text = raw.replace("\r\n", "\n")
+        head, sep, body = text.partition("\n\n")
+        if not sep:  # no blank line: a request without a body
+            head, body = text.rstrip("\n"), ""
         lines = head.split("\n")
         words = lines[0].split()
         if len(words) < 2:
