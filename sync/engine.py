@@ -342,13 +342,23 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
             await self._renew(link.id)
 
     async def _record(self, batch: _Batch) -> None:
-        """The batch path's written rows, in one UPDATE a hundred rows instead of one
-        each (issue 19). Should it fail, the rows go back on the outbox: sent again,
+        """The batch path's written rows, in one executemany instead of an UPDATE built
+        for each (issue 19). Should it fail, the rows go back on the outbox: sent again,
         Google's 409 or 412 says they are there, and nothing is doubled."""
         if not batch.later:
             return
+        meta = CalendarEvent._meta
+        db = meta.db
+        mark = (lambda i: f"${i}") if db.capabilities.dialect == "postgres" else (lambda _i: "?")
+        sets = ", ".join(f'"{meta.fields_db_projection[name]}" = {mark(i)}'
+                         for i, name in enumerate(_RECORDED, 1))
+        # one statement run for every row (executemany, one transaction): tortoise's
+        # bulk_update builds a CASE per column and cost more than the rows' own UPDATEs
+        sql = f'UPDATE "{meta.db_table}" SET {sets} WHERE "id" = {mark(len(_RECORDED) + 1)}'
+        values = [[meta.fields_map[name].to_db_value(getattr(row, name), row)
+                   for name in _RECORDED] + [row.id] for row in batch.later]
         try:
-            await CalendarEvent.bulk_update(batch.later, fields=list(_RECORDED), batch_size=100)
+            await db.execute_many(sql, values)
         except Exception:
             log.exception("calendar: recording %s pushed events failed", len(batch.later))
             batch.done -= {r.id for r in batch.later}
