@@ -15,8 +15,13 @@ bench's own says when an event was stored.
 
 The baseline, in the same run: one bare ``events().update`` through
 google-api-python-client to the same fake (``baseline_update_p50_ms``/``p95``).
+``ratio`` = (``baseline_update_p50_ms`` × ``events``) ÷ ``initial_sync_s``: the initial
+sync against the same number of bare updates made one after another; higher is better
+(above 1: faster than the bare calls in a row). ``batch_requests``: Google batch requests
+the initial sync made (issue 19: up to 50 calls each); ``database``: sqlite, or postgres
+with ``--postgres URL`` (a scratch database on that server, dropped afterwards).
 
-    python -m bench.gcal_sync [--quick]
+    python -m bench.gcal_sync [--quick] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 from aiohttp import web
 
-from bench.common import emit, rss_mb
+from bench.common import emit, rss_mb, scratch_postgres
 
 SECRET = "bench-secret-key-0123456789abcdef"
 
@@ -71,7 +76,16 @@ async def _code(url: str) -> str:
         return parse_qs(urlsplit(resp.headers["Location"]).query)["code"][0]
 
 
-async def main(quick: bool) -> None:
+async def main(quick: bool, postgres: str | None = None) -> None:
+    if postgres:
+        async with scratch_postgres(postgres) as url:
+            await run(quick, url, "postgres")
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix="kontakt-bench-"))
+        await run(quick, f"sqlite://{tmp / 'bench.sqlite3'}", "sqlite")
+
+
+async def run(quick: bool, url: str, database: str) -> None:
     from kontakt import db as kdb
     from models import (
         Activity,
@@ -91,8 +105,6 @@ async def main(quick: bool) -> None:
 
     n = 1_000 if quick else 5_000
     samples = 20 if quick else 50
-    tmp = Path(tempfile.mkdtemp(prefix="kontakt-bench-"))
-    url = f"sqlite://{tmp / 'bench.sqlite3'}"
     await kdb.init_db(url)
     await kdb.migrate(url)
     await acts.ensure_activity_types()
@@ -141,6 +153,7 @@ async def main(quick: bool) -> None:
         if not await CalendarEvent.filter(dirty=True).exists():
             break
     initial_s = time.perf_counter() - t0
+    batch_requests = engine.batch_calls
 
     # "the phone": another client of the same account, as a calendar app is
     phone_tokens = await asyncio.to_thread(
@@ -206,6 +219,7 @@ async def main(quick: bool) -> None:
     await proc.wait()
     await runner.cleanup()
     await kdb.close_db()
+    base_p50 = statistics.median(base_ms)
     emit({
         "bench": "gcal_sync", "quick": quick, "events": n, "write_rate": WRITE_RATE,
         "initial_sync_s": round(initial_s, 2), "initial_pushed": pushed,
@@ -217,11 +231,15 @@ async def main(quick: bool) -> None:
         "baseline_update_p50_ms": round(statistics.median(base_ms), 2),
         "baseline_update_p95_ms": round(p95(base_ms), 2),
         "rss_mb": [round(rss_before, 1), round(rss_mb(), 1)],
+        "ratio": round(base_p50 * n / 1000 / initial_s, 2) if initial_s else None,
+        "batch_requests": batch_requests, "database": database,
     })
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--postgres", metavar="URL", help="run on a scratch database of "
+                        "this PostgreSQL server instead of SQLite")
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.quick)))
+    sys.exit(asyncio.run(main(args.quick, args.postgres)))

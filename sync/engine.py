@@ -18,7 +18,8 @@ Our own writes coming back are recognised by their etag. A refresh token that st
 working (``invalid_grant``) pauses the person's sync and tells them; their marked rows
 wait for the reconnect; any other trouble at the token endpoint pauses nobody and tells
 the administrators once. Usage limits stop the person's round and back off with jitter;
-writes are paced (``sync/pacing.py``). Google's calls block, so they run in a thread.
+writes are paced (``sync/pacing.py``); a backlog goes in Google's batch requests
+(``sync/batching.py``). Google's calls block, so they run in a thread.
 The pull is :mod:`sync.pull`; connecting, channels and disconnecting :mod:`sync.connect`.
 """
 
@@ -50,6 +51,7 @@ from services import calendar as cal
 from services.clock import utcnow
 from services.crypto import SecretUnreadable, decrypt
 from sync import mapping, pacing
+from sync.batching import Batcher, Direct, RoundStopped
 from sync.connect import CHANNEL_TTL_S, ConnectFailed, ConnectMixin  # noqa: F401 (re-exported)
 from sync.google import (
     AccessRevoked,
@@ -66,8 +68,11 @@ log = logging.getLogger("kontakt.sync")
 LEASE = timedelta(minutes=2)
 RENEW_BEFORE = timedelta(days=1)
 PUSH_BATCH = 500  # mutation: equivalent — push loops until no row is due: any size sends all
-POOL = 4  # connections per person while a backlog is pushed
+POOL = 4  # connections per person while a backlog is pushed: batch requests at once
+BATCH_FROM = 2 * POOL  # rows from which a push goes in batch requests (sync/batching.py)
 CONFLICT_TRIES = 2  # 412s of one row in one push before it backs off
+_RECORDED = ("in_google", "calendar_id", "etag", "snapshot", "body_hash", "attempts",
+             "last_error", "synced_at")  # what a push writes back to the row
 
 
 @dataclass
@@ -78,6 +83,8 @@ class _Batch:
     people: dict[int, list[int]]
     clients: dict[int, str]
     done: set[int] = field(default_factory=set)
+    #: the batch path: rows written to Google, recorded together (see CalendarSync._record)
+    later: list[CalendarEvent] | None = None
 
     @classmethod
     async def load(cls, rows: list[CalendarEvent]) -> _Batch:
@@ -96,6 +103,7 @@ class CalendarGone(Exception):
     """The person's calendar is not there any more."""
 
 
+Api = Direct | Batcher  # how the push reaches Google
 Notify = Callable[[int, str], Awaitable[None]]  # (user id, "paused" | "connected" ...)
 Alert = Callable[[str, str], Awaitable[None]]  # to the administrators: (what, detail)
 
@@ -127,6 +135,7 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
         self._clients: dict[int, tuple[str, CalendarClient]] = {}
         self._pools: dict[int, list[CalendarClient]] = {}
         self.list_calls = 0  # for the benchmark: events.list calls made
+        self.batch_calls = 0  # for the benchmark and tests: batch requests sent
         self.write_rate, self.write_burst = write_rate, write_burst
         self._pacers: dict[int, pacing.Pacer] = {}  # per person: writes to their calendar
         self._limited: dict[int, int] = {}  # per person: usage limits in a row
@@ -311,18 +320,20 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
             await CalendarEvent.filter(id__in=[r.id for r in rows]).update(dirty=False)
             batch = await _Batch.load(rows)
             try:
-                if len(rows) < 2 * POOL:
-                    await self._push_rows(link, client, rows, batch)
-                else:  # a big backlog (a connect): several connections at once
-                    clients = await self._pool(link, client)
-                    parts = [rows[i::len(clients)] for i in range(len(clients))]
-                    jobs = [self._push_rows(link, c, part, batch)
-                            for c, part in zip(clients, parts, strict=True)]
-                    results = await asyncio.gather(*jobs, return_exceptions=True)
-                    if failed := next((r for r in results if isinstance(r, BaseException)),
-                                      None):
-                        raise failed
+                if len(rows) < BATCH_FROM:
+                    await self._push_rows(link, Direct(client), rows, batch)
+                else:  # a backlog (a connect): Google's batch requests, several at once
+                    batch.later = []
+                    batcher = Batcher(await self._pool(link, client))
+                    results = await batcher.gather(
+                        [self._push_row(link, batcher, row, batch) for row in rows])
+                    self.batch_calls += batcher.batches
+                    failed = [r for r in results if isinstance(r, BaseException)]
+                    if first := next((r for r in failed if not isinstance(r, RoundStopped)),
+                                     failed[0] if failed else None):
+                        raise first
             finally:
+                await self._record(batch)
                 # rows a stopped round did not reach go back on the outbox
                 left = [r.id for r in rows if r.id not in batch.done]
                 if left:
@@ -330,10 +341,32 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
             pushed += len(rows)
             await self._renew(link.id)
 
-    async def _push_rows(self, link: CalendarLink, client: CalendarClient,
-                         rows: list[CalendarEvent], batch: _Batch) -> None:
+    async def _record(self, batch: _Batch) -> None:
+        """The batch path's written rows, in one executemany instead of an UPDATE built
+        for each (issue 19). Should it fail, the rows go back on the outbox: sent again,
+        Google's 409 or 412 says they are there, and nothing is doubled."""
+        if not batch.later:
+            return
+        meta = CalendarEvent._meta
+        db = meta.db
+        mark = (lambda i: f"${i}") if db.capabilities.dialect == "postgres" else (lambda _i: "?")
+        sets = ", ".join(f'"{meta.fields_db_projection[name]}" = {mark(i)}'
+                         for i, name in enumerate(_RECORDED, 1))
+        # one statement run for every row (executemany, one transaction): tortoise's
+        # bulk_update builds a CASE per column and cost more than the rows' own UPDATEs
+        sql = f'UPDATE "{meta.db_table}" SET {sets} WHERE "id" = {mark(len(_RECORDED) + 1)}'
+        values = [[meta.fields_map[name].to_db_value(getattr(row, name), row)
+                   for name in _RECORDED] + [row.id] for row in batch.later]
+        try:
+            await db.execute_many(sql, values)
+        except Exception:
+            log.exception("calendar: recording %s pushed events failed", len(batch.later))
+            batch.done -= {r.id for r in batch.later}
+
+    async def _push_rows(self, link: CalendarLink, api: Api, rows: list[CalendarEvent],
+                         batch: _Batch) -> None:
         for row in rows:
-            await self._push_row(link, client, row, batch)
+            await self._push_row(link, api, row, batch)
 
     async def _pace(self, user_id: int) -> None:
         pacer = self._pacers.get(user_id)
@@ -350,10 +383,10 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
             pool = self._pools[link.user_id] = [first, *extra]
         return pool
 
-    async def _push_row(self, link: CalendarLink, client: CalendarClient,
-                        row: CalendarEvent, batch: _Batch) -> None:
+    async def _push_row(self, link: CalendarLink, api: Api, row: CalendarEvent,
+                        batch: _Batch) -> None:
         try:
-            await self._push_one(link, client, row, batch)
+            await self._push_one(link, api, row, batch)
             batch.done.add(row.id)
         except GoogleError as exc:
             if exc.limited:  # not this row's fault: it waits for the person's round
@@ -371,15 +404,15 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
             if exc.temporary or exc.status == 0:
                 raise  # the calendar is unwell: the person's round stops here
 
-    async def _push_one(self, link: CalendarLink, client: CalendarClient,
-                        row: CalendarEvent, batch: _Batch) -> None:
+    async def _push_one(self, link: CalendarLink, api: Api, row: CalendarEvent,
+                        batch: _Batch) -> None:
         activity = batch.activities.get(row.activity_id) if row.activity_id else None
         people = batch.people.get(row.activity_id, []) if activity else []
         target = link.calendar_id
         if not (row.wanted and cal.wanted(activity, row.user_id, people)):
             if row.in_google:
                 await self._pace(link.user_id)
-                await asyncio.to_thread(client.delete, row.calendar_id or target, row.event_id)
+                await api.delete(row.calendar_id or target, row.event_id)
             # gone there; the row goes too, unless it was wanted again meanwhile
             await CalendarEvent.filter(id=row.id).update(in_google=False, etag=None)
             await CalendarEvent.filter(id=row.id, dirty=False).delete()
@@ -391,21 +424,21 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
             return
         await self._pace(link.user_id)  # a write follows: at the calendar's pace
         if row.in_google and row.calendar_id != target:  # the person chose another one
-            await asyncio.to_thread(client.delete, row.calendar_id, row.event_id)
+            await api.delete(row.calendar_id, row.event_id)
             row.in_google, row.etag = False, None
         if not row.in_google:
             try:
-                event = await asyncio.to_thread(client.insert, target, body)
+                event = await api.insert(target, body)
             except GoogleError as exc:
                 if exc.status != 409:
                     raise
                 # ours already (a retried insert, or kept from an earlier connection):
                 # take it over; Kontakt's version is written over it below
-                found = await asyncio.to_thread(client.get, target, row.event_id)
+                found = await api.get(target, row.event_id)
                 if found is not None:
                     try:  # the body says "confirmed": a deleted one is restored
-                        event = await asyncio.to_thread(client.update, target, row.event_id,
-                                                        body, found.get("etag"))
+                        event = await api.update(target, row.event_id, body,
+                                                   found.get("etag"))
                     except GoogleError as again:
                         if again.status != 403 or again.limited \
                                 or found.get("status") != "cancelled":
@@ -418,15 +451,14 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
                                    f"g{secrets.token_hex(3)}"
                     await CalendarEvent.filter(id=row.id).update(event_id=row.event_id)
                     body = {**body, "id": row.event_id}
-                    event = await asyncio.to_thread(client.insert, target, body)
+                    event = await api.insert(target, body)
         else:
             try:
-                event = await asyncio.to_thread(client.update, target, row.event_id, body,
-                                                row.etag)
+                event = await api.update(target, row.event_id, body, row.etag)
             except GoogleError as exc:
                 if exc.status == 412:  # changed in the calendar since we last saw it
                     tries = self._conflicts[row.id] = self._conflicts.get(row.id, 0) + 1
-                    current = await asyncio.to_thread(client.get, target, row.event_id)
+                    current = await api.get(target, row.event_id)
                     if current is not None:
                         await self._apply(link, current, row)
                     if tries >= CONFLICT_TRIES:  # the etag keeps changing: wait, no loop
@@ -437,22 +469,26 @@ class CalendarSync(PullMixin, ConnectMixin, ClaimLoop):
                 if exc.status in (403, 404, 410) and not exc.limited:
                     # not proof by itself ("Handle API errors": a 404 during sync means
                     # back off): a get confirms it is gone before anything is cancelled
-                    current = await asyncio.to_thread(client.get, target, row.event_id)
+                    current = await api.get(target, row.event_id)
                     if current is not None and current.get("status") != "cancelled":
                         if exc.status == 403:
                             raise  # refused for another reason: the row backs off
                         raise GoogleError(exc.status, exc.reason, "yet a get finds the "
                                           "event: tried again later") from None
-                    if current is None and not await asyncio.to_thread(
-                            client.calendar_exists, target):
+                    if current is None and not await api.calendar_exists(target):
                         raise CalendarGone(target) from None
                     await self._deleted_there(link, row, activity)
                     return
                 raise
-        await CalendarEvent.filter(id=row.id).update(
-            in_google=True, calendar_id=target, etag=event.get("etag"),
-            snapshot=mapping.snapshot(event), body_hash=digest, attempts=0,
-            last_error=None, synced_at=utcnow())
+        written = {"in_google": True, "calendar_id": target, "etag": event.get("etag"),
+                   "snapshot": mapping.snapshot(event), "body_hash": digest, "attempts": 0,
+                   "last_error": None, "synced_at": utcnow()}
+        if batch.later is None:
+            await CalendarEvent.filter(id=row.id).update(**written)
+        else:  # recorded with the others of the batch (_record)
+            for name, value in written.items():
+                setattr(row, name, value)
+            batch.later.append(row)
 
     async def _body(self, activity: Activity, row: CalendarEvent) -> dict[str, Any]:
         client = await Client.get_or_none(id=activity.client_id).only("id", "name") \

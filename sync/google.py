@@ -23,7 +23,8 @@ from google.oauth2 import service_account
 from google.oauth2.credentials import Credentials
 from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient import discovery
-from googleapiclient.errors import HttpError
+from googleapiclient.errors import BatchError, HttpError
+from googleapiclient.http import BatchHttpRequest
 
 log = logging.getLogger(__name__)
 SCOPE = "https://www.googleapis.com/auth/calendar"
@@ -172,6 +173,70 @@ def service_credentials(key: dict[str, Any], subject: str) -> service_account.Cr
         key, scopes=[SCOPE], subject=subject)
 
 
+BATCH_LIMIT = 50  # calls in one batch request: the Calendar guide's limit (see README)
+_ABSENT: Any = object()
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Calendar API call, made alone or in a batch: which method with which
+    arguments, its headers, and the refusals that are an answer rather than an error
+    (``absent`` is returned for a status in ``absent_for``: a get of a missing event is
+    None, a delete of a gone one done). ``found`` is returned instead of the result
+    when given."""
+
+    resource: str
+    method: str
+    kwargs: dict[str, Any]
+    headers: dict[str, str] | None = None
+    absent_for: frozenset[int] = frozenset()
+    absent: Any = None
+    found: Any = _ABSENT
+
+    def outcome(self, result: Any = None, error: GoogleError | None = None) -> Any:
+        if error is not None:
+            if error.status in self.absent_for:
+                return self.absent
+            raise error
+        return result if self.found is _ABSENT else self.found
+
+
+def insert_call(calendar_id: str, body: dict[str, Any]) -> Call:
+    return Call("events", "insert", {"calendarId": calendar_id, "body": body})
+
+
+def get_call(calendar_id: str, event_id: str) -> Call:
+    return Call("events", "get", {"calendarId": calendar_id, "eventId": event_id},
+                absent_for=frozenset({404}))
+
+
+def update_call(calendar_id: str, event_id: str, body: dict[str, Any],
+                etag: str | None) -> Call:
+    """events.patch with only the fields Kontakt owns, so guests, conference links,
+    colours and attachments the person added stay; If-Match when we know the etag."""
+    fields = {k: v for k, v in body.items() if k != "id"}
+    for key in ("start", "end"):
+        # a patch merges with what Google holds: ``date`` next to a stored ``dateTime``
+        # is 400 "Invalid start time"; switching timed <-> all-day clears the other
+        part = fields.get(key)
+        if isinstance(part, dict):
+            fields[key] = {**part, "dateTime" if "date" in part else "date": None}
+    return Call("events", "patch", {"calendarId": calendar_id, "eventId": event_id,
+                                    "body": fields},
+                headers={"If-Match": etag} if etag else None)
+
+
+def delete_call(calendar_id: str, event_id: str, etag: str | None = None) -> Call:
+    return Call("events", "delete", {"calendarId": calendar_id, "eventId": event_id},
+                headers={"If-Match": etag} if etag else None,
+                absent_for=frozenset({404, 410}))  # gone already
+
+
+def calendar_exists_call(calendar_id: str) -> Call:
+    return Call("calendars", "get", {"calendarId": calendar_id},
+                absent_for=frozenset({404}), absent=False, found=True)
+
+
 class CalendarClient:
     """The calls the sync makes, each translating Google's errors to
     :class:`GoogleError` and a dead refresh token to :class:`AccessRevoked`."""
@@ -180,7 +245,7 @@ class CalendarClient:
         self.cfg = cfg
         self.credentials = credentials
         self.gc = GoogleCalendar(credentials=credentials)  # builds offline, no call yet
-        http = AuthorizedHttp(credentials, http=httplib2.Http(timeout=TIMEOUT_S))
+        http = self._http = AuthorizedHttp(credentials, http=httplib2.Http(timeout=TIMEOUT_S))
         self._token_request = google_auth_httplib2.Request(http.http)
         options = {"api_endpoint": cfg.api_endpoint} if cfg.api_endpoint else None
         # gcsa builds for Google's address; the same service, pointed where configured
@@ -188,6 +253,11 @@ class CalendarClient:
             "calendar", "v3", http=http, client_options=options, static_discovery=True,
             cache_discovery=False)
         self.events = self.service.events()  # made once: each call builds its methods
+        # the discovery document's rootUrl + batchPath; googleapiclient's own
+        # new_batch_http_request ignores api_endpoint, so it is put together here
+        root = urllib.parse.urljoin(cfg.api_endpoint, "/") if cfg.api_endpoint \
+            else "https://www.googleapis.com/"
+        self.batch_uri = root + "batch/calendar/v3"
 
     def _run(self, request: Any, headers: dict[str, str] | None = None) -> Any:
         if headers:
@@ -247,50 +317,70 @@ class CalendarClient:
             if not token:
                 return out
 
-    # events
+    # events: each call is a :class:`Call`, made alone here or in a batch (:meth:`batch`)
+    def call(self, call: Call) -> Any:
+        try:
+            result = self._run(self._request(call), call.headers)
+        except GoogleError as exc:
+            return call.outcome(error=exc)
+        return call.outcome(result)
+
     def insert(self, calendar_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._run(self.events.insert(calendarId=calendar_id, body=body))
+        return self.call(insert_call(calendar_id, body))
 
     def get(self, calendar_id: str, event_id: str) -> dict[str, Any] | None:
-        try:
-            return self._run(self.events.get(calendarId=calendar_id,
-                                                       eventId=event_id))
-        except GoogleError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return self.call(get_call(calendar_id, event_id))
 
     def update(self, calendar_id: str, event_id: str, body: dict[str, Any],
                etag: str | None) -> dict[str, Any]:
-        """events.patch with only the fields Kontakt owns, so guests, conference links,
-        colours and attachments the person added stay; If-Match when we know the etag."""
-        fields = {k: v for k, v in body.items() if k != "id"}
-        for key in ("start", "end"):
-            # a patch merges with what Google holds: ``date`` next to a stored ``dateTime``
-            # is 400 "Invalid start time"; switching timed <-> all-day clears the other
-            part = fields.get(key)
-            if isinstance(part, dict):
-                fields[key] = {**part, "dateTime" if "date" in part else "date": None}
-        return self._run(self.events.patch(
-            calendarId=calendar_id, eventId=event_id, body=fields),
-            {"If-Match": etag} if etag else None)
+        """events.patch with only the fields Kontakt owns (see :func:`update_call`)."""
+        return self.call(update_call(calendar_id, event_id, body, etag))
 
     def calendar_exists(self, calendar_id: str) -> bool:
-        try:
-            self._run(self.service.calendars().get(calendarId=calendar_id))
-        except GoogleError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
+        return self.call(calendar_exists_call(calendar_id))
 
     def delete(self, calendar_id: str, event_id: str, etag: str | None = None) -> None:
-        try:
-            self._run(self.events.delete(calendarId=calendar_id, eventId=event_id),
-                      {"If-Match": etag} if etag else None)
-        except GoogleError as exc:
-            if exc.status not in (404, 410):  # gone already
-                raise
+        self.call(delete_call(calendar_id, event_id, etag))
+
+    def _request(self, call: Call) -> Any:
+        resource = self.events if call.resource == "events" else self.service.calendars()
+        return getattr(resource, call.method)(**call.kwargs)
+
+    def batch(self, calls: list[Call]) -> list[Any]:
+        """Up to :data:`BATCH_LIMIT` calls in one HTTP request to Google's batch endpoint
+        (``BatchHttpRequest``). Returns, in order, each call's outcome as :meth:`call`
+        would return it, or the :class:`GoogleError` it would raise (a part refused on
+        its own: 404, 409, 412, a usage limit...). The batch refused or unreadable as a
+        whole raises, as a single call would."""
+        if len(calls) > BATCH_LIMIT:
+            raise ValueError(f"at most {BATCH_LIMIT} calls in a batch, not {len(calls)}")
+        out: list[Any] = [None] * len(calls)
+
+        def done(request_id: str, response: Any, exc: HttpError | None) -> None:
+            index = int(request_id)
+            try:
+                out[index] = calls[index].outcome(
+                    response, _error(exc) if exc is not None else None)
+            except GoogleError as error:
+                out[index] = error
+
+        batch = BatchHttpRequest(callback=done, batch_uri=self.batch_uri)
+        for index, call in enumerate(calls):
+            request = self._request(call)
+            if call.headers:
+                request.headers.update(call.headers)
+            batch.add(request, request_id=str(index))
+
+        def execute() -> None:
+            try:
+                batch.execute(http=self._http)
+            except BatchError as exc:  # a response not in Google's batch format
+                raise GoogleError(502, "badBatch", str(exc)[:200]) from None
+            except KeyError as exc:  # a part without its answer
+                raise GoogleError(502, "badBatch", f"no answer for part {exc}") from None
+
+        self._gcsa(execute)
+        return out
 
     def list_events(self, calendar_id: str, sync_token: str | None
                     ) -> tuple[list[dict[str, Any]], str | None, int]:

@@ -36,7 +36,9 @@ Deliberate simplifications (documented so tests do not rely on them):
   :meth:`FakeGoogle.purge` forgets a deleted event but keeps its id taken.
 * A refresh token is issued by the code exchange only when the consent URL had
   ``access_type=offline`` (as Google does for web-server apps).
-* Not implemented: batch requests, ``fields`` partial responses, ``timeZone`` of the response,
+* Batch requests (``POST /batch/calendar/v3``, at most ``batch_limit`` = 50 parts): see
+  tests/fakes/google_batch.py.
+* Not implemented: ``fields`` partial responses, ``timeZone`` of the response,
   ``events.instances/move/quickAdd/import``, ACL, settings, free/busy, colors, calendarList
   sync, notification retries.
 
@@ -75,6 +77,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.google_batch import BATCH_LIMIT, BATCH_PATH, BatchMixin
 from tests.fakes.google_common import (
     _AUTH_MESSAGE,
     _EMAIL,
@@ -150,7 +153,7 @@ def _limited_properties(props: Json) -> Json:
     return out
 
 
-class FakeGoogle(OAuthMixin, PersonMixin, ListMixin, PushMixin):
+class FakeGoogle(OAuthMixin, PersonMixin, ListMixin, PushMixin, BatchMixin):
     """Google's OAuth 2.0 endpoints and Calendar API v3 in one aiohttp server, all in memory.
 
     Attributes tests may read or set: ``consent_account`` (who is signed in at the consent
@@ -181,6 +184,9 @@ class FakeGoogle(OAuthMixin, PersonMixin, ListMixin, PushMixin):
         self.sync_before_reply = True
         self._https_routes: dict[str, str] = {}
         self.calls: list[tuple[str, str, dict]] = []
+        #: batch requests: at most this many parts each; the parts of each one received
+        self.batch_limit = BATCH_LIMIT
+        self.batch_calls: list[int] = []
         self.notifications: list[dict] = []
         self._accounts: dict[str, str] = {}  # email -> time zone
         self._calendars: dict[str, _Calendar] = {}
@@ -293,6 +299,7 @@ class FakeGoogle(OAuthMixin, PersonMixin, ListMixin, PushMixin):
         app.router.add_patch(p + "/calendars/{cid}/events/{eid}", self._events_patch)
         app.router.add_delete(p + "/calendars/{cid}/events/{eid}", self._events_delete)
         app.router.add_post(p + "/channels/stop", self._channels_stop)
+        app.router.add_post(BATCH_PATH, self._batch)
 
     # ------------------------------------------------------------------ API plumbing
 
