@@ -164,25 +164,28 @@ def totals(rows: list[ManagerRow]) -> ManagerRow:
 
 
 # --- the records behind a figure ----------------------------------------------------
-RECORD_KINDS = ("orders", "won", "lost", "stage")  # stage: the funnel's entries (S-27)
+RECORD_KINDS = ("orders", "won", "lost", "stage", "activities")  # stage: the funnel's entries
 MAX_RECORDS = 200
 
 
 @dataclass
 class Record:
-    kind: str  # "order" | "deal"
+    kind: str  # "order" | "deal" | "activity"
     id: int
-    title: str  # the order's number or the deal's title
+    title: str  # the order's number, the deal's or the activity's title
     client: str
     when: datetime | None
     amount: Decimal | None
     currency: str | None
+    client_id: int | None = None  # an activity opens its client's card
 
 
 async def records(actor: User, kind: str, user_id: int, start: datetime, end: datetime,
                   *, department_id: int | None = None, stage_id: int | None = None
                   ) -> tuple[list[Record], int]:
-    """The orders (``orders``) or the won or lost deals behind one person's figure of
+    """The orders (``orders``), the won or lost deals or the done activities
+    (``activities``, as :func:`services.analytics.activities_by_manager_and_type` counts
+    them) behind one person's figure of
     :func:`manager_report`, with the same rules, or the deals that entered a stage
     (``stage`` with ``stage_id``: a count of :mod:`services.manager_funnel`), newest
     first: at most :data:`MAX_RECORDS`, and how many there are. Someone outside
@@ -215,6 +218,18 @@ async def records(actor: User, kind: str, user_id: int, start: datetime, end: da
         return [Record("order", r["id"], r["number"], r["client_name"], r["posted_at"],
                        Decimal(amounts.get(r["id"]) or 0).quantize(CENT), r["currency"])
                 for r in rows], total
+    if kind == "activities":
+        from models import ActivityAssignee, ActivityState
+
+        done = ActivityAssignee.filter(user_id=user_id, activity__state=ActivityState.DONE,
+                                       activity__done_at__gte=start, activity__done_at__lt=end)
+        total = await done.count()
+        rows = await done.order_by("-activity__done_at", "-activity_id").limit(
+            MAX_RECORDS).values("activity_id", title="activity__title",
+                                at="activity__done_at", client_id="activity__client_id",
+                                client_name="activity__client__name")
+        return [Record("activity", r["activity_id"], r["title"], r["client_name"] or "",
+                       r["at"], None, None, r["client_id"]) for r in rows], total
     stage = StageKind.WON if kind == "won" else StageKind.LOST
     qs = Deal.filter(owner_id=user_id, closed_at__gte=start, closed_at__lt=end,
                      archived_at=None, stage__kind=stage)
@@ -223,3 +238,10 @@ async def records(actor: User, kind: str, user_id: int, start: datetime, end: da
         "id", "title", "closed_at", "amount", "currency", client_name="client__name")
     return [Record("deal", r["id"], r["title"], r["client_name"], r["closed_at"],
                    r["amount"], r["currency"]) for r in rows], total
+
+
+async def stage_named(stage_id: int):
+    """The stage a funnel's drill-down names in its title (None when gone)."""
+    from models import Stage
+
+    return await Stage.get_or_none(id=stage_id)

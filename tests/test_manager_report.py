@@ -82,6 +82,10 @@ async def test_s27_reports_page_and_the_records_behind_a_figure(service, emulato
     page = await (await http.get(f"/app/reports?{period}")).text()
     assert 'data-testid="manager-row"' in page and "1 000,00 RUB" in page
     assert olga.full_name not in page  # outside the head's department
+    assert f"kind=activities&amp;user={ivan.id}" in page  # done activities open too
+    listed = await (await http.get(
+        f"/app/reports/records?kind=activities&user={ivan.id}&{period}")).text()
+    assert "Выполнено дел" in listed and 'data-testid="records-total">0<' in listed
     listed = await (await http.get(
         f"/app/reports/records?kind=orders&user={ivan.id}&{period}")).text()
     assert f"/app/orders/{mine.id}" in listed and 'data-testid="records-total">1<' in listed
@@ -103,3 +107,25 @@ async def test_s27_reports_page_and_the_records_behind_a_figure(service, emulato
     text = emulator.history(head.telegram_id)[-1]["text"]
     assert f"{ivan.full_name}: выручка 1\u00a0000,00 RUB, заказов 1, выиграно сделок 1/1 (100%)" \
         in text
+
+
+async def test_s27_done_activities_open_their_records(database_url, make_staff):
+    """S-27: the done-activities figure opens the activities it counts — done in the
+    period by that person, newest first — and a manager cannot open a colleague's."""
+    from services.activities import do_complete, do_create_activity
+
+    _deps, (admin, head, ivan, olga), client, _cats, _products = await _world(make_staff)
+    made = []
+    for title in ("Позвонить", "Отправить КП", "Встреча"):
+        made.append((await do_create_activity(admin, {
+            "type": "call", "title": title, "client_id": client.id, "assignees": [ivan.id],
+            "starts_at": TEST_NOW - timedelta(hours=2)})).activity)
+    for activity in made[:2]:  # the third stays planned: not counted
+        await do_complete(admin, activity.id, "ok")
+    counted = {r.full_name: r.activities for r in await svc.manager_report(admin, START, END)}
+    rows, total = await svc.records(admin, "activities", ivan.id, START, END)
+    assert total == counted[ivan.full_name] == 2
+    assert {r.title for r in rows} == {"Позвонить", "Отправить КП"}
+    assert all(r.kind == "activity" and r.client_id == client.id for r in rows)
+    assert await svc.records(olga, "activities", ivan.id, START, END) == ([], 0)
+    assert (await svc.records(head, "activities", ivan.id, START, END))[1] == 2

@@ -13,7 +13,8 @@ from services.staff import get_by_id
 from web.pages import N_, _guess_lang, render
 from web.session import current_user
 
-TITLES = {"orders": N_("Orders"), "won": N_("Deals won"), "lost": N_("Deals lost")}
+TITLES = {"orders": N_("Orders"), "won": N_("Deals won"), "lost": N_("Deals lost"),
+          "activities": N_("Done activities")}
 
 
 async def records_page(request: web.Request) -> web.Response:
@@ -44,9 +45,9 @@ async def records_page(request: web.Request) -> web.Response:
     if kind == "stage":  # "Entered the stage «…»"
         from kontakt.i18n import translator
         from kontakt.labels import stage_name
-        from models import Stage
+        from services.manager_report import stage_named
 
-        found = await Stage.get_or_none(id=int(stage))
+        found = await stage_named(int(stage))
         gettext = translator(lang)
         title = gettext(N_("Entered «{stage}»")).format(
             stage=stage_name(found, gettext) if found else "?")
