@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message, Update
 
-from bench.common import emit, emulator_process, median, rss_mb, scratch_postgres
+from bench.common import bench_database, emit, emulator_process, median, rss_mb
 
 TOKEN = "5555555555:BenchTokenForKontakt"
 CONCURRENCY = 32
@@ -77,12 +75,8 @@ def baseline_dispatcher() -> Dispatcher:
 
 
 async def main(quick: bool, postgres: str | None) -> None:
-    if postgres:
-        async with scratch_postgres(postgres) as url:
-            await run(quick, url, "postgres")
-    else:
-        tmp = Path(tempfile.mkdtemp(prefix="kontakt-bench-"))
-        await run(quick, f"sqlite://{tmp / 'bench.sqlite3'}", "sqlite")
+    async with bench_database(postgres) as (url, backend):
+        await run(quick, url, backend)
 
 
 async def run(quick: bool, url: str, backend: str) -> None:

@@ -128,3 +128,18 @@ async def scratch_postgres(server_url: str):
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@asynccontextmanager
+async def bench_database(postgres: str | None):
+    """Where a benchmark runs: (url, backend name) — a scratch database on the
+    PostgreSQL server given, else a SQLite file in a fresh temporary folder."""
+    if postgres:
+        async with scratch_postgres(postgres) as url:
+            yield url, "postgres"
+    else:
+        import tempfile
+        from pathlib import Path
+
+        tmp = Path(tempfile.mkdtemp(prefix="kontakt-bench-"))
+        yield f"sqlite://{tmp / 'bench.sqlite3'}", "sqlite"

@@ -30,16 +30,14 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 from aiohttp import web
 
-from bench.common import emit, rss_mb, scratch_postgres
+from bench.common import bench_database, emit, rss_mb
 
 SECRET = "bench-secret-key-0123456789abcdef"
 
@@ -77,12 +75,8 @@ async def _code(url: str) -> str:
 
 
 async def main(quick: bool, postgres: str | None = None) -> None:
-    if postgres:
-        async with scratch_postgres(postgres) as url:
-            await run(quick, url, "postgres")
-    else:
-        tmp = Path(tempfile.mkdtemp(prefix="kontakt-bench-"))
-        await run(quick, f"sqlite://{tmp / 'bench.sqlite3'}", "sqlite")
+    async with bench_database(postgres) as (url, backend):
+        await run(quick, url, backend)
 
 
 async def run(quick: bool, url: str, database: str) -> None:
