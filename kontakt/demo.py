@@ -305,11 +305,13 @@ async def _seed_order(client, products) -> None:
 async def _seed_numbers() -> None:
     """Issue 15 in the sandbox: Ivan's sales plan for this month (S-26), a bonus scheme
     with two steps (K-9) and a loyalty programme with Romashka's card (U-9)."""
-    from models import Client
+    from models import BonusScheme, Client
     from services import loyalty, loyalty_cards, motivation
     from services.clock import utcnow
     from services.sales_plans import Cell, do_set_plans
 
+    if await BonusScheme.exists():
+        return  # seeded by an earlier start
     anna = await User.get(telegram_id=100001)
     ivan = await User.get(telegram_id=100003)
     month = utcnow().date().replace(day=1)

@@ -21,6 +21,11 @@ async def test_demo_seeds_a_catalogue_that_prices_romashka_as_a_dealer(database_
     assert await Product.filter(code="P-A4").count() == 1
     order = await Order.get()  # Ivan's, shipped, with the promo's gift line
     assert (order.state, order.total) == ("shipped", Decimal("15830.40"))
+    # issue 15 (S-26, K-9, U-9): a plan, a scheme and Romashka's card, once
+    from models import BonusScheme, LoyaltyCard, SalesPlan
+
+    assert await BonusScheme.all().count() == 1 and await SalesPlan.all().count() == 2
+    assert await LoyaltyCard.filter(number="RM-0001").count() == 1
     romashka = await Client.get(name="ООО «Ромашка»")
     a4 = await Product.get(code="P-A4")
     today = utcnow().date()
