@@ -211,23 +211,14 @@ def chart_png(table: Table, title: str, *, empty_text: str = "—") -> bytes:
 
     Uses matplotlib's object API with the Agg canvas (no pyplot: nothing global is
     registered, nothing to close, safe in threads)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     people = table.people
     types = [t for t in table.types if any(table.count(p, t[0]) for p, _ in people)]
     legend_rows = math.ceil(len(types) / 2) if types else 0
     height = 1.4 + 0.5 * max(len(people), 1) + 0.32 * legend_rows
-    fig = Figure(figsize=(8, min(height, 60)), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ax.set_title(title, fontsize=14, loc="left")
-    if not people:
-        ax.set_axis_off()
-        ax.text(0.5, 0.5, empty_text, ha="center", va="center", fontsize=14,
-                transform=ax.transAxes)
-    else:
+    fig, ax = bar_figure(title, height, empty_text if not people else None)
+    if people:
         labels = [_short(name) for _, name in people]
         ys = list(range(len(people)))
         left = [0] * len(people)
@@ -245,12 +236,39 @@ def chart_png(table: Table, title: str, *, empty_text: str = "—") -> bytes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(axis="x", labelsize=11)
         ax.set_xlim(0, max(left) * 1.12 + 0.5)
-        ax.grid(axis="x", alpha=0.3)
-        ax.set_axisbelow(True)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
+        plain_axes(ax)
         fig.legend(loc="outside lower center", ncols=min(2, len(types)), fontsize=11,
                    frameon=False)
+    return png_bytes(fig)
+
+
+def bar_figure(title: str, height: float, empty_text: str | None = None):
+    """(figure, axes) for a phone-wide chart (800 px) with its title on the left;
+    with ``empty_text`` the axes are hidden and the text stands in their place.
+    matplotlib's object API on the Agg canvas: nothing global, safe in threads."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, min(height, 60)), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.set_title(title, fontsize=14, loc="left")
+    if empty_text is not None:
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, empty_text, ha="center", va="center", fontsize=14,
+                transform=ax.transAxes)
+    return fig, ax
+
+
+def plain_axes(ax) -> None:
+    """A light grid along x behind the bars, no top or right frame."""
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def png_bytes(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
     return buf.getvalue()

@@ -9,10 +9,9 @@ the most revenue among the rows (:func:`chart_currency`).
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 
-from services.analytics import _short
+from services.analytics import _short, bar_figure, plain_axes, png_bytes
 from services.manager_report import ManagerRow
 
 MAX_PEOPLE = 40
@@ -46,19 +45,9 @@ def sales_chart_png(points: list[tuple[str, float, float]], title: str, *,
     """Grouped horizontal bars, revenue and margin, a pair per person, the figure at the
     end of each bar; PNG 800 px wide for a phone screen. matplotlib's object API on the
     Agg canvas (no pyplot: nothing global, safe in threads)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     height = 1.6 + 0.75 * max(len(points), 1)
-    fig = Figure(figsize=(8, min(height, 60)), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ax.set_title(title, fontsize=14, loc="left")
-    if not points:
-        ax.set_axis_off()
-        ax.text(0.5, 0.5, empty_text, ha="center", va="center", fontsize=14,
-                transform=ax.transAxes)
-    else:
+    fig, ax = bar_figure(title, height, empty_text if not points else None)
+    if points:
         ys = list(range(len(points)))
         revenue = [p[1] for p in points]
         margin = [p[2] for p in points]
@@ -75,11 +64,6 @@ def sales_chart_png(points: list[tuple[str, float, float]], title: str, *,
         ax.set_xlim(low * 1.1, max(max(revenue), max(margin), 1.0) * 1.25)
         ax.tick_params(axis="x", labelsize=10)
         ax.xaxis.set_major_formatter(lambda v, _pos: _amount(v))
-        ax.grid(axis="x", alpha=0.3)
-        ax.set_axisbelow(True)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
+        plain_axes(ax)
         fig.legend(loc="outside lower center", ncols=2, fontsize=11, frameon=False)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    return buf.getvalue()
+    return png_bytes(fig)
