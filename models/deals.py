@@ -46,6 +46,7 @@ class PartyRole(StrEnum):
     COMPETITOR = "competitor"
     SUBCONTRACTOR = "subcontractor"
     PARTNER = "partner"
+    DEALER = "dealer"  # M-7: the dealer the deal came through (one per deal)
 
 
 class Stance(StrEnum):
