@@ -34,6 +34,10 @@ for one bot, so a real burst of 1,000 takes some 40 s by design.
 
     python -m bench.reminders [--quick] [--postgres URL]
 
+With ``BENCH_PROFILE=1`` the burst runs under cProfile and the 45 costliest calls (by
+cumulative time) go to stderr: that is how issue 19 found the datetime parsing of whole
+rows, the per-reminder commits and the pydantic generics rebuilt after a collection.
+
 Last line: {"burst_p95_ms" (worse backend), "duplicates", "lost", "baseline_1000_s",
 "ratio" (= burst_all_sent_s / baseline_1000_s), "sqlite": {...}, "postgres": {...}|null}
 """
@@ -42,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import re
 import sys
@@ -59,6 +64,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.methods import SendMessage
 
 from bench.common import emit, emulator_process, median, pct, rss_mb, scratch_postgres
+from kontakt.botapi import keep_response_types
 
 TOKEN = "5555555555:BenchTokenForKontakt"
 USERS = 1000
@@ -324,6 +330,12 @@ async def measure(backend: str, pending: int, quick: bool, bot: Bot, recorder: S
 
     # the burst, served by the background loop
     dispatcher = ReminderDispatcher(bot, i18n, max_per_second=None)
+    profiler = None
+    if os.environ.get("BENCH_PROFILE"):  # where the burst's time goes, to stderr
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     dispatcher.start()
     try:
         await asyncio.sleep(0.5)  # it finds nothing due and goes to sleep
@@ -344,6 +356,11 @@ async def measure(backend: str, pending: int, quick: bool, bot: Bot, recorder: S
     finally:
         await dispatcher.stop()
         recorder.active = False
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumtime").print_stats(45)
     after = await probe(bot, chats)
     base2 = await baseline(bot, base_chats, text, markup)
     log(f"[{backend}] baseline again: {base2[0]:.2f} ms per message, {base2[1]:.2f} s")
@@ -396,6 +413,7 @@ async def main(quick: bool, postgres: str | None) -> None:
     i18n = build_i18n("ru")
     async with emulator_process(TOKEN, FIRST_TG, FIRST_TG + USERS + BURST) as api_url:
         session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
+        keep_response_types()  # as the service does at start (kontakt.runtime)
         bot = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode="HTML"))
         recorder = SendRecorder()
         bot.session.middleware(recorder)

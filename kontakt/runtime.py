@@ -23,6 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.factory import build_dispatcher, register_commands
 from kontakt import db
+from kontakt.botapi import keep_response_types
 from kontakt.config import Settings
 from kontakt.i18n import build_i18n
 from notifications.mailings import MailingProgress
@@ -121,6 +122,7 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
         api_base = settings.telegram_api_url
         username = None
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base)) if api_base else None
+    keep_response_types()
     bot = Bot(token=token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
     if username is None:
         try:

@@ -31,6 +31,7 @@ class ClaimLoop:
     sending: str  # the state of a claimed row, until claimed_until
     name: str = "loop"
     claim_order: tuple[str, ...] = ("id",)
+    claim_fields: tuple[str, ...] = ()  # the columns a claimed row is read with (all: ())
 
     def __init__(self, *, replica: str | None, batch: int) -> None:
         self.replica = replica or secrets.token_hex(4)
@@ -112,8 +113,9 @@ class ClaimLoop:
         # the condition again: a row another replica claimed meanwhile no longer matches
         await self.model.filter(self.claimable(now), id__in=list(ids)).update(
             state=self.sending, claimed_until=now + LEASE, claimed_by=token)
-        return await self.model.filter(claimed_by=token, state=self.sending).order_by(
+        rows = self.model.filter(claimed_by=token, state=self.sending).order_by(
             *self.claim_order)
+        return await (rows.only(*self.claim_fields) if self.claim_fields else rows)
 
     async def still_ours(self, row, now: datetime) -> bool:
         """True when ``row`` may be sent by us (a slow batch may outlive its lease and

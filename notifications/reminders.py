@@ -30,10 +30,11 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
+from tortoise.transactions import in_transaction
 
 from bot.callbacks import ActivityCB, ReminderCB
 from kontakt.formatting import time_text, when_text
-from models import Activity, Client, Reminder, ReminderState, User
+from models import Activity, ActivityType, Client, Reminder, ReminderState, User
 from notifications.claimloop import ClaimLoop
 from services.clock import utcnow
 
@@ -45,12 +46,22 @@ BLOCKED_TRIES = 24
 MAX_TRIES = 10
 
 
+ACTIVITY_FIELDS = ("id", "title", "type_id", "client_id", "location", "state", "rrule")
+
+
+async def type_icons(type_ids: set[int]) -> dict[int, str]:
+    return dict(await ActivityType.filter(id__in=list(type_ids)).values_list("id", "icon"))
+
+
 class ReminderDispatcher(ClaimLoop):
     model = Reminder
     waiting = ReminderState.PENDING
     sending = ReminderState.SENDING
     name = "reminders"
     claim_order = ("due_at", "id")
+    # what sending needs: a burst reads a thousand rows, and each datetime read costs
+    claim_fields = ("id", "activity_id", "user_id", "occurrence_start", "due_at", "state",
+                    "claimed_until", "claimed_by", "attempts", "snoozed", "late", "sent_at")
 
     def __init__(self, bot: Bot, i18n: I18n, *, replica: str | None = None,
                  batch: int = 500, concurrency: int = 20,
@@ -66,25 +77,49 @@ class ReminderDispatcher(ClaimLoop):
         self.concurrency = concurrency
 
     async def run_once(self) -> int:
-        """Claim and send what is due; returns how many were claimed."""
+        """Claim and send what is due; returns how many were claimed. A full batch has
+        the next one claimed while it is being sent, so a burst does not wait on the
+        database between batches."""
         claimed = await self.claim()
-        if not claimed:
-            return 0
+        total = 0
+        while claimed:
+            following = asyncio.create_task(self.claim()) \
+                if len(claimed) >= self.batch else None
+            try:
+                await self._send_batch(claimed)
+            except BaseException:
+                if following is not None:
+                    following.cancel()
+                raise
+            total += len(claimed)
+            claimed = await following if following is not None else []
+        return total
+
+    async def _send_batch(self, claimed: list[Reminder]) -> None:
+        # only what the message and the checks read (no datetimes: they are slow to read)
         activities = {a.id: a for a in await Activity.filter(
-            id__in=list({r.activity_id for r in claimed})).prefetch_related("type")}
-        users = {u.id: u for u in await User.filter(id__in=list({r.user_id for r in claimed}))}
+            id__in=list({r.activity_id for r in claimed})).only(*ACTIVITY_FIELDS)}
+        icons = await type_icons({a.type_id for a in activities.values()})
+        for a in activities.values():
+            a.icon = icons.get(a.type_id)
+        users = {u.id: u for u in await User.filter(
+            id__in=list({r.user_id for r in claimed})).only(
+                "id", "status", "telegram_id", "language", "timezone")}
         client_ids = {a.client_id for a in activities.values() if a.client_id}
         clients = {c.id: c.name for c in await Client.filter(id__in=list(client_ids))}
         gate = asyncio.Semaphore(self.concurrency)
+        marks = SentMarks(self)
 
         async def one(reminder: Reminder) -> None:
             async with gate:
                 await self._paced()
                 await self._deliver(reminder, activities.get(reminder.activity_id),
-                                    users.get(reminder.user_id), clients)
+                                    users.get(reminder.user_id), clients, marks)
 
-        await asyncio.gather(*(one(r) for r in claimed))
-        return len(claimed)
+        try:
+            await asyncio.gather(*(one(r) for r in claimed))
+        finally:
+            await marks.close()
 
     async def _paced(self) -> None:
         if not self.interval:
@@ -98,7 +133,7 @@ class ReminderDispatcher(ClaimLoop):
             await asyncio.sleep(wait)
 
     async def _deliver(self, reminder: Reminder, activity: Activity | None, user: User | None,
-                       clients: dict[int, str]) -> None:
+                       clients: dict[int, str], marks: SentMarks | None = None) -> None:
         from models import OPEN_STATES
 
         if activity is None or user is None or not user.is_active or not user.telegram_id \
@@ -130,16 +165,39 @@ class ReminderDispatcher(ClaimLoop):
         except Exception as exc:  # noqa: BLE001 - the Bot API said something else
             await self._backoff(reminder, now, f"{type(exc).__name__}: {exc}")
             return
-        await Reminder.filter(id=reminder.id, claimed_by=reminder.claimed_by).update(
-            state=ReminderState.SENT, sent_at=now, late=late, claimed_until=None)
-        self.sent += 1
-        # "and" → "or" changes nothing seen: schedule_next_occurrence returns at once for a
-        # one-off activity, and for a snoozed reminder finds the next occurrence already
-        # scheduled when the occurrence's first reminder was sent
-        if activity.rrule and not reminder.snoozed:  # mutation: equivalent — idempotent
-            from services.activities import schedule_next_occurrence
+        reminder.sent_at, reminder.late = now, late
+        if marks is None:  # one on its own: marked at once
+            await self._mark_sent([(reminder, activity)])
+        else:
+            marks.add(reminder, activity)
 
-            await schedule_next_occurrence(activity.id, reminder.occurrence_start)
+    async def _mark_sent(self, done: list[tuple[Reminder, Activity]]) -> None:
+        """One batch of sent reminders marked in one UPDATE (each with its own sent_at
+        and late flag), those still claimed by their round only; then the next
+        occurrence of a repeating activity is scheduled."""
+        by_round: dict[str, list[Reminder]] = {}
+        for reminder, _activity in done:
+            by_round.setdefault(reminder.claimed_by, []).append(reminder)
+        for token, rows in by_round.items():
+            async with in_transaction():
+                ours = set(await Reminder.filter(
+                    id__in=[r.id for r in rows], claimed_by=token,
+                    state=ReminderState.SENDING).values_list("id", flat=True))
+                rows = [r for r in rows if r.id in ours]
+                for r in rows:
+                    r.state, r.claimed_until = ReminderState.SENT, None
+                if rows:
+                    await Reminder.bulk_update(
+                        rows, fields=["state", "sent_at", "late", "claimed_until"])
+            self.sent += len(rows)
+        for reminder, activity in done:
+            # "and" → "or" changes nothing seen: schedule_next_occurrence returns at once
+            # for a one-off activity, and for a snoozed reminder finds the next occurrence
+            # already scheduled when the occurrence's first reminder was sent
+            if activity.rrule and not reminder.snoozed:  # mutation: equivalent — idempotent
+                from services.activities import schedule_next_occurrence
+
+                await schedule_next_occurrence(activity.id, reminder.occurrence_start)
 
     async def _retry(self, reminder: Reminder, when: datetime, reason: str, *,
                      count: bool = True) -> None:
@@ -171,7 +229,11 @@ class ReminderDispatcher(ClaimLoop):
         def _(msg: str) -> str:  # the catalogue's keyword, for extraction
             return self.i18n.gettext(msg, locale=lang)
 
-        icon = activity.type.icon if activity.type else "⏰"
+        icon = getattr(activity, "icon", None)  # set by the round; a caller may prefetch
+        if icon is None and isinstance(related := getattr(activity, "type", None),
+                                       ActivityType):
+            icon = related.icon
+        icon = icon or "⏰"
         lines = [f"⏰ {icon} <b>{html.escape(activity.title)}</b>",
                  when_text(reminder.occurrence_start, tz, lang, now=now)]
         if activity.client_id and activity.client_id in clients:
@@ -195,3 +257,62 @@ class ReminderDispatcher(ClaimLoop):
             rows.append([InlineKeyboardButton(text=_("🏢 Open client"), callback_data=ActivityCB(
                 action="client", activity_id=activity.id).pack())])
         return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+class SentMarks:
+    """Sent reminders are marked in batches, not a write each: on SQLite every write is
+    a commit, and a burst of a thousand would wait on a thousand of them. The sends go
+    on while a batch is written; a batch is written when ``FLUSH_ROWS`` have gathered
+    or ``FLUSH_S`` after the first, and what is left when the round ends. A process that
+    dies between a send and its batch leaves the row claimed; the lease runs out and it
+    is sent again (at least once, as before, with a window of ``FLUSH_S``)."""
+
+    FLUSH_ROWS = 100
+    FLUSH_S = 0.05
+
+    def __init__(self, dispatcher: ReminderDispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.pending: list[tuple[Reminder, Activity]] = []
+        self.full = asyncio.Event()
+        self.closing = False
+        self.task = asyncio.create_task(self._run(), name="reminders-marks")
+
+    def add(self, reminder: Reminder, activity: Activity) -> None:
+        self.pending.append((reminder, activity))
+        if len(self.pending) >= self.FLUSH_ROWS:
+            self.full.set()
+
+    async def _run(self) -> None:
+        while True:
+            if not self.pending and not self.closing:
+                self.full.clear()
+                try:
+                    await asyncio.wait_for(self.full.wait(), timeout=self.FLUSH_S)
+                except TimeoutError:
+                    pass
+            elif len(self.pending) < self.FLUSH_ROWS and not self.closing:
+                self.full.clear()
+                try:  # give the batch a moment to fill
+                    await asyncio.wait_for(self.full.wait(), timeout=self.FLUSH_S)
+                except TimeoutError:
+                    pass
+            batch, self.pending = self.pending, []
+            if batch:
+                await self._write(batch)
+            if self.closing and not self.pending:
+                return
+
+    async def _write(self, batch: list[tuple[Reminder, Activity]]) -> None:
+        for attempt in range(3):
+            try:
+                await self.dispatcher._mark_sent(batch)  # noqa: SLF001 - its own helper
+                return
+            except Exception:  # noqa: BLE001 - the database may blink; the lease is the net
+                log.exception("marking %s reminders sent failed (try %s)", len(batch),
+                              attempt + 1)
+                await asyncio.sleep(0.2 * (attempt + 1))
+
+    async def close(self) -> None:
+        self.closing = True
+        self.full.set()
+        await self.task

@@ -617,3 +617,47 @@ async def test_a_round_takes_at_most_500(database_url, emulator, make_staff, i18
     d = ReminderDispatcher(StandInBot(), i18n)
     assert len(await d.claim()) == 500
     assert len(await d.claim()) == 1
+
+
+async def test_a_round_marks_its_sends_in_batches_each_with_its_own_time(
+        database_url, emulator, make_staff, bot, i18n, clock, monkeypatch):
+    """Issue 19: a round marks what it sent in a few batched writes, not one per reminder;
+    each row keeps its own sent_at and late flag, and a row another replica claimed
+    meanwhile is not marked by us."""
+    ivan = await person(make_staff, emulator)
+    rows = [await due_reminder(ivan, clock, title=f"Call {i}",
+                               ago=timedelta(minutes=5 if i == 0 else 0)) for i in range(5)]
+    writes: list[int] = []
+    real = ReminderDispatcher._mark_sent
+
+    async def counted(self, done):
+        writes.append(len(done))
+        await real(self, done)
+
+    monkeypatch.setattr(ReminderDispatcher, "_mark_sent", counted)
+    monkeypatch.setattr(reminders.SentMarks, "FLUSH_ROWS", 3)
+    d = ReminderDispatcher(bot, i18n, max_per_second=None, concurrency=1)
+    sent_times = iter([clock.now + timedelta(seconds=k) for k in range(5)])
+    monkeypatch.setattr(reminders, "utcnow", lambda: next(sent_times, clock.now))
+    claimed = await d.claim()
+    # another replica took the last row after our claim (our lease ran out meanwhile)
+    await Reminder.filter(id=rows[-1].id).update(claimed_by="fast:1")
+    assert await d.run_once() == 0  # nothing more due: the rows are claimed already
+    # run one round by hand over what we claimed
+    activities = {a.id: a for a in await Activity.filter(
+        id__in=[r.activity_id for r in claimed]).prefetch_related("type")}
+    marks = reminders.SentMarks(d)
+    from models import User
+
+    user = await User.get(id=ivan.id)
+    for r in claimed:
+        await d._deliver(r, activities[r.activity_id], user, {}, marks)
+    await marks.close()
+    assert sum(writes) == 5 and len(writes) < 5  # batched
+    got = {r.id: r for r in await Reminder.filter(id__in=[r.id for r in rows])}
+    assert [got[r.id].state for r in rows] == [ReminderState.SENT] * 4 + [
+        ReminderState.SENDING]
+    assert d.sent == 4
+    stamps = [got[r.id].sent_at for r in rows[:4]]
+    assert len(set(stamps)) == 4  # each its own moment
+    assert got[rows[0].id].late and not any(got[r.id].late for r in rows[1:4])
