@@ -8,13 +8,16 @@ adds (staff lookup, i18n, keyboard building) from the transport.
 
     python -m bench.bot_throughput [--quick] [--postgres URL]
 
-Last line: {"updates_per_s", "baseline_updates_per_s", "ratio", ...}
+Last line: {"updates_per_s", "baseline_updates_per_s", "ratio", ...}; with
+``BENCH_PROFILE=1`` one more round of ours runs under cProfile, the costliest calls to
+stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 from datetime import UTC, datetime
 
@@ -24,6 +27,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message, Update
 
 from bench.common import bench_database, emit, emulator_process, median, rss_mb
+from kontakt.botapi import keep_response_types
 
 TOKEN = "5555555555:BenchTokenForKontakt"
 CONCURRENCY = 32
@@ -97,6 +101,7 @@ async def run(quick: bool, url: str, backend: str) -> None:
     i18n = build_i18n("ru")
     async with emulator_process(TOKEN, user_ids[0], user_ids[-1] + 1) as api_url:
         session = AiohttpSession(api=TelegramAPIServer.from_base(api_url), limit=64)
+        keep_response_types()  # as the service does at start (kontakt.runtime)
         bot = Bot(TOKEN, session=session)
         kontakt_dp = build_dispatcher(
             i18n=i18n, default_language="ru", default_timezone="Europe/Moscow",
@@ -110,6 +115,16 @@ async def run(quick: bool, url: str, backend: str) -> None:
         for _ in range(rounds):  # interleave so machine noise hits both sides alike
             base.append(await drive(base_dp, bot, user_ids, n))
             ours.append(await drive(kontakt_dp, bot, user_ids, n))
+        if os.environ.get("BENCH_PROFILE"):  # where our side's time goes, to stderr
+            import cProfile
+            import pstats
+            import sys
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+            await drive(kontakt_dp, bot, user_ids, n)
+            profiler.disable()
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(40)
         await bot.session.close()
     await kdb.close_db()
     ups, bups = median(ours), median(base)
