@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None
     s3_region: str = "us-east-1"
+    # The reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma
+    # separated): public pages (K-10 lead forms) limit visitors by their own address
+    trusted_proxies: str = "127.0.0.1,::1"
     # S-17 invoice PDFs: the folder with DejaVuSans.ttf and DejaVuSans-Bold.ttf
     pdf_font_dir: Path = Path("/usr/share/fonts/truetype/dejavu")
 
@@ -86,6 +89,18 @@ class Settings(BaseSettings):
     def _token_shape(cls, v: SecretStr | None) -> SecretStr | None:
         if v is not None and not TOKEN_RE.match(v.get_secret_value()):
             raise ValueError("not a Telegram bot token (expected <digits>:<secret>)")
+        return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: str) -> str:
+        import ipaddress
+
+        for part in filter(None, (p.strip() for p in v.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or a network: {part}") from None
         return v
 
     @field_validator("database_url")
