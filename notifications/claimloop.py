@@ -125,3 +125,56 @@ class ClaimLoop:
         return bool(await self.model.filter(id=row.id, claimed_by=row.claimed_by,
                                             state=self.sending).update(
             claimed_until=now + LEASE))
+
+
+class BatchedMarks:
+    """Sent rows are marked in batches, not a write each: on SQLite every write is a
+    commit, and a burst of a thousand would wait on a thousand of them. The sends go on
+    while a batch is written (``write(batch)``, one or two statements); a batch is
+    written when ``FLUSH_ROWS`` have gathered or ``FLUSH_S`` after the first, and what
+    is left when the round ends (:meth:`close`). A process that dies between a send and
+    its batch leaves the row claimed; the lease runs out and it is sent again (at least
+    once, as before, with a window of ``FLUSH_S``)."""
+
+    FLUSH_ROWS = 100
+    FLUSH_S = 0.05
+
+    def __init__(self, write) -> None:
+        self.write = write
+        self.pending: list = []
+        self.full = asyncio.Event()
+        self.closing = False
+        self.task = asyncio.create_task(self._run(), name="claimloop-marks")
+
+    def add(self, *item) -> None:
+        self.pending.append(item)
+        if len(self.pending) >= self.FLUSH_ROWS:
+            self.full.set()
+
+    async def _run(self) -> None:
+        while True:
+            if len(self.pending) < self.FLUSH_ROWS and not self.closing:
+                self.full.clear()
+                try:  # wait for the first row, or give the batch a moment to fill
+                    await asyncio.wait_for(self.full.wait(), timeout=self.FLUSH_S)
+                except TimeoutError:
+                    pass
+            batch, self.pending = self.pending, []
+            if batch:
+                await self._write(batch)
+            if self.closing and not self.pending:
+                return
+
+    async def _write(self, batch: list) -> None:
+        for attempt in range(3):
+            try:
+                await self.write(batch)
+                return
+            except Exception:  # noqa: BLE001 - the database may blink; the lease is the net
+                log.exception("marking %s rows sent failed (try %s)", len(batch), attempt + 1)
+                await asyncio.sleep(0.2 * (attempt + 1))
+
+    async def close(self) -> None:
+        self.closing = True
+        self.full.set()
+        await self.task

@@ -27,9 +27,10 @@ from email.utils import make_msgid
 
 import aiosmtplib
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from models.messaging import Channel, OutboundMessage, OutboxState
-from notifications.claimloop import ClaimLoop
+from notifications.claimloop import BatchedMarks, ClaimLoop
 from services.clock import utcnow
 from services.errors import NotFound
 from services.storage import FileStore, StorageUnavailable
@@ -89,23 +90,57 @@ class Outbox(ClaimLoop):
         emails = [m for m in claimed if m.channel == Channel.EMAIL]
         others = [m for m in claimed if m.channel != Channel.EMAIL]
         gate = asyncio.Semaphore(self.concurrency)
+        marks = BatchedMarks(self._mark_sent)
 
         async def one(message: OutboundMessage) -> None:
             async with gate:
-                await self._deliver(message)
+                await self._deliver(message, marks=marks)
 
         # emails: a few SMTP sessions, each sending many messages in turn
-        workers = [self._email_worker(emails[i::self.concurrency])
+        workers = [self._email_worker(emails[i::self.concurrency], marks)
                    for i in range(min(self.concurrency, len(emails)))]
-        await asyncio.gather(*workers, *(one(m) for m in others))
+        try:
+            await asyncio.gather(*workers, *(one(m) for m in others))
+        finally:
+            await marks.close()
         return len(claimed)
+
+    async def _mark_sent(self, done: list[tuple[OutboundMessage]]) -> None:
+        """One batch of sent messages marked in one UPDATE (each with its own sent_at,
+        provider id and attempts), those still claimed by their round only."""
+        by_round: dict[str, list[OutboundMessage]] = {}
+        for (message,) in done:
+            by_round.setdefault(message.claimed_by, []).append(message)
+        for token, rows in by_round.items():
+            async with in_transaction():
+                ours = set(await OutboundMessage.filter(
+                    id__in=[m.id for m in rows], claimed_by=token,
+                    state=OutboxState.SENDING).values_list("id", flat=True))
+                rows = [m for m in rows if m.id in ours]
+                for m in rows:
+                    m.state, m.claimed_until = OutboxState.SENT, None
+                if rows:
+                    await OutboundMessage.bulk_update(
+                        rows, fields=["state", "sent_at", "claimed_until", "provider_id",
+                                      "attempts"])
+            self.sent += len(rows)
+
+    async def _sent(self, message: OutboundMessage, provider_id: str | None,
+                    marks: BatchedMarks | None) -> None:
+        message.sent_at, message.provider_id = utcnow(), provider_id
+        message.attempts = message.attempts + 1
+        if marks is None:  # one on its own: marked at once
+            await self._mark_sent([(message,)])
+        else:
+            marks.add(message)
 
     def _session(self) -> aiosmtplib.SMTP:
         return aiosmtplib.SMTP(hostname=self.smtp.host, port=self.smtp.port,
                                start_tls=self.smtp.security == "starttls",
                                use_tls=self.smtp.security == "tls", timeout=30)
 
-    async def _email_worker(self, messages: list[OutboundMessage]) -> None:
+    async def _email_worker(self, messages: list[OutboundMessage],
+                            marks: BatchedMarks | None = None) -> None:
         session: aiosmtplib.SMTP | None = None
         for message in messages:
             if session is None:
@@ -126,7 +161,7 @@ class Outbox(ClaimLoop):
                         session.close()
                     session = None
                     continue
-            if not await self._deliver(message, session):
+            if not await self._deliver(message, session, marks=marks):
                 with contextlib.suppress(Exception):
                     session.close()
                 session = None  # the next message opens a fresh session
@@ -179,12 +214,13 @@ class Outbox(ClaimLoop):
         return email
 
     async def _deliver(self, message: OutboundMessage,
-                       session: aiosmtplib.SMTP | None = None) -> bool:
+                       session: aiosmtplib.SMTP | None = None, *,
+                       marks: BatchedMarks | None = None) -> bool:
         """Send one message; False when the SMTP session should not be used again."""
         if not await self.still_ours(message, utcnow()):
             return True  # claimed again elsewhere after our lease ran out
         if message.channel == Channel.SMS:
-            await self._deliver_sms(message)
+            await self._deliver_sms(message, marks)
             return True  # mutation: equivalent — SMS come from one(), which ignores the result
         try:
             email = self._email(message, await self._files(message))
@@ -219,13 +255,11 @@ class Outbox(ClaimLoop):
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             await self._backoff(message, f"{type(exc).__name__}: {exc}")
             return False
-        await OutboundMessage.filter(id=message.id, claimed_by=message.claimed_by).update(
-            state=OutboxState.SENT, sent_at=utcnow(), claimed_until=None,
-            provider_id=email["Message-ID"][:200], attempts=message.attempts + 1)
-        self.sent += 1
+        await self._sent(message, email["Message-ID"][:200], marks)
         return True
 
-    async def _deliver_sms(self, message: OutboundMessage) -> None:
+    async def _deliver_sms(self, message: OutboundMessage,
+                           marks: BatchedMarks | None = None) -> None:
         from notifications.sms import SmsError
 
         try:
@@ -236,10 +270,7 @@ class Outbox(ClaimLoop):
             else:
                 await self._backoff(message, exc.reason)
             return
-        await OutboundMessage.filter(id=message.id, claimed_by=message.claimed_by).update(
-            state=OutboxState.SENT, sent_at=utcnow(), claimed_until=None,
-            provider_id=provider_id[:200] or None, attempts=message.attempts + 1)
-        self.sent += 1
+        await self._sent(message, provider_id[:200] or None, marks)
 
     async def _backoff(self, message: OutboundMessage, reason: str) -> None:
         if message.attempts + 1 >= MAX_TRIES:

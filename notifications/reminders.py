@@ -35,7 +35,7 @@ from tortoise.transactions import in_transaction
 from bot.callbacks import ActivityCB, ReminderCB
 from kontakt.formatting import time_text, when_text
 from models import Activity, ActivityType, Client, Reminder, ReminderState, User
-from notifications.claimloop import ClaimLoop
+from notifications.claimloop import BatchedMarks, ClaimLoop
 from services.clock import utcnow
 
 log = logging.getLogger("kontakt.reminders")
@@ -108,7 +108,7 @@ class ReminderDispatcher(ClaimLoop):
         client_ids = {a.client_id for a in activities.values() if a.client_id}
         clients = {c.id: c.name for c in await Client.filter(id__in=list(client_ids))}
         gate = asyncio.Semaphore(self.concurrency)
-        marks = SentMarks(self)
+        marks = BatchedMarks(self._mark_sent)
 
         async def one(reminder: Reminder) -> None:
             async with gate:
@@ -133,7 +133,7 @@ class ReminderDispatcher(ClaimLoop):
             await asyncio.sleep(wait)
 
     async def _deliver(self, reminder: Reminder, activity: Activity | None, user: User | None,
-                       clients: dict[int, str], marks: SentMarks | None = None) -> None:
+                       clients: dict[int, str], marks: BatchedMarks | None = None) -> None:
         from models import OPEN_STATES
 
         if activity is None or user is None or not user.is_active or not user.telegram_id \
@@ -258,61 +258,3 @@ class ReminderDispatcher(ClaimLoop):
                 action="client", activity_id=activity.id).pack())])
         return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
 
-
-class SentMarks:
-    """Sent reminders are marked in batches, not a write each: on SQLite every write is
-    a commit, and a burst of a thousand would wait on a thousand of them. The sends go
-    on while a batch is written; a batch is written when ``FLUSH_ROWS`` have gathered
-    or ``FLUSH_S`` after the first, and what is left when the round ends. A process that
-    dies between a send and its batch leaves the row claimed; the lease runs out and it
-    is sent again (at least once, as before, with a window of ``FLUSH_S``)."""
-
-    FLUSH_ROWS = 100
-    FLUSH_S = 0.05
-
-    def __init__(self, dispatcher: ReminderDispatcher) -> None:
-        self.dispatcher = dispatcher
-        self.pending: list[tuple[Reminder, Activity]] = []
-        self.full = asyncio.Event()
-        self.closing = False
-        self.task = asyncio.create_task(self._run(), name="reminders-marks")
-
-    def add(self, reminder: Reminder, activity: Activity) -> None:
-        self.pending.append((reminder, activity))
-        if len(self.pending) >= self.FLUSH_ROWS:
-            self.full.set()
-
-    async def _run(self) -> None:
-        while True:
-            if not self.pending and not self.closing:
-                self.full.clear()
-                try:
-                    await asyncio.wait_for(self.full.wait(), timeout=self.FLUSH_S)
-                except TimeoutError:
-                    pass
-            elif len(self.pending) < self.FLUSH_ROWS and not self.closing:
-                self.full.clear()
-                try:  # give the batch a moment to fill
-                    await asyncio.wait_for(self.full.wait(), timeout=self.FLUSH_S)
-                except TimeoutError:
-                    pass
-            batch, self.pending = self.pending, []
-            if batch:
-                await self._write(batch)
-            if self.closing and not self.pending:
-                return
-
-    async def _write(self, batch: list[tuple[Reminder, Activity]]) -> None:
-        for attempt in range(3):
-            try:
-                await self.dispatcher._mark_sent(batch)  # noqa: SLF001 - its own helper
-                return
-            except Exception:  # noqa: BLE001 - the database may blink; the lease is the net
-                log.exception("marking %s reminders sent failed (try %s)", len(batch),
-                              attempt + 1)
-                await asyncio.sleep(0.2 * (attempt + 1))
-
-    async def close(self) -> None:
-        self.closing = True
-        self.full.set()
-        await self.task

@@ -635,7 +635,7 @@ async def test_a_round_marks_its_sends_in_batches_each_with_its_own_time(
         await real(self, done)
 
     monkeypatch.setattr(ReminderDispatcher, "_mark_sent", counted)
-    monkeypatch.setattr(reminders.SentMarks, "FLUSH_ROWS", 3)
+    monkeypatch.setattr(claimloop.BatchedMarks, "FLUSH_ROWS", 3)
     d = ReminderDispatcher(bot, i18n, max_per_second=None, concurrency=1)
     sent_times = iter([clock.now + timedelta(seconds=k) for k in range(5)])
     monkeypatch.setattr(reminders, "utcnow", lambda: next(sent_times, clock.now))
@@ -646,7 +646,7 @@ async def test_a_round_marks_its_sends_in_batches_each_with_its_own_time(
     # run one round by hand over what we claimed
     activities = {a.id: a for a in await Activity.filter(
         id__in=[r.activity_id for r in claimed]).prefetch_related("type")}
-    marks = reminders.SentMarks(d)
+    marks = claimloop.BatchedMarks(d._mark_sent)
     from models import User
 
     user = await User.get(id=ivan.id)
