@@ -21,6 +21,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from tortoise.expressions import Subquery
 from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
@@ -131,7 +132,7 @@ async def list_suppliers(actor: User, *, q: str = "", archived: bool = False,
     was removed instead."""
     clients = await visible_clients(actor, archived=None)
     roles = PartnerRole.filter(kind=KIND, archived_at__isnull=not archived)
-    qs = clients.filter(id__in=roles.values("client_id"))
+    qs = clients.filter(id__in=Subquery(roles.values("client_id")))
     q = " ".join((q or "").split())[:100]
     if q:
         found = search_filter(qs, q)
