@@ -70,6 +70,9 @@ async def test_m8_campaign_steps_page_makes_tasks_once(demo, browser):  # noqa: 
     campaign = await Campaign.create(name="Летняя акция", owner=anna,
                                      starts_on=TEST_NOW.date() + timedelta(days=20))
     page = await _phone(demo, browser, 100001)
+    started = await page.request.post(f"{demo}/sandbox/api/send", data={
+        "user_id": 100003, "chat_id": 100003, "text": "/start"})  # Ivan has a chat
+    assert started.ok, await started.text()
     await page.goto(f"{demo}/app/campaigns/{campaign.id}/steps")
     await page.get_by_test_id("steps-apply-btn").click()
     await page.get_by_test_id("step-row").first.wait_for()
@@ -99,7 +102,8 @@ async def test_m8_campaign_steps_page_makes_tasks_once(demo, browser):  # noqa: 
     async def ivan_told():
         got = await (await page.request.get(
             f"{demo}/sandbox/api/history?user_id=100003&timeout=0")).json()
-        return any("Раздать листовки" in (m.get("text") or "") for m in got["messages"])
+        texts = [m.get("text") or "" for m in got.get("messages", [])]
+        return any("Раздать листовки" in t for t in texts)
     await wait_until(ivan_told)
     await _check_fits(page, "steps page with tasks")
 
