@@ -21,7 +21,7 @@ from services.permissions import require_staff
 MAX_STEPS = 40
 MAX_OFFSET = 366
 KIND_NAMES = {StepKind.PREPARE: N_("Prepare"), StepKind.LAUNCH: N_("Launch"),
-              StepKind.FOLLOW_UP: N_("Follow up"), StepKind.MEASURE: N_("Measure"),
+              StepKind.FOLLOW_UP: N_("Follow up"), StepKind.MEASURE: N_("Measure results"),
               StepKind.OTHER: N_("Other")}
 
 
