@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from models import Activity, Campaign, CampaignCost, Department, Role, User
-from tests.conftest import TEST_NOW, wait_until
+from tests.conftest import TEST_NOW, say, wait_until
 from tests.test_web import signed_in
 
 
@@ -117,3 +117,22 @@ async def test_m8_api_suppliers(service, emulator):
     assert (await c.post(f"/api/v1/suppliers/{sid}/services",
                          json={"name": "x"})).status in (403, 404)
     assert (await c.delete(f"/api/v1/suppliers/{sid}")).status in (403, 404)
+
+
+async def test_m8_bot_suppliers_command(service, emulator, make_staff):
+    """M-8: /suppliers with part of a name shows the supplier's services and prices and
+    an Open button; an unknown name says so."""
+    from services import suppliers as svc
+
+    admin = await make_staff(Role.ADMIN, name="Ada Admin", language="en")
+    role = await svc.do_create_supplier(admin, {"name": "Media <Plus>"})
+    await svc.do_add_service(admin, role.client_id, {"name": "Billboard", "unit": "month",
+                                                     "price": "45000", "currency": "RUB",
+                                                     "valid_until": "2026-12-31"})
+    await say(emulator, admin.telegram_id, "/menu")
+    reply = await say(emulator, admin.telegram_id, "/suppliers media")
+    assert "Media <Plus>" in reply["text"]  # escaped in HTML, read back as typed
+    assert "Billboard" in reply["text"] and "45" in reply["text"] and "31.12.2026" in reply[
+        "text"]
+    none = await say(emulator, admin.telegram_id, "/suppliers zzz")
+    assert "zzz" in none["text"]
