@@ -34,6 +34,16 @@
         description: form.elements.description.value || null, steps: steps}, err);
       return false;
     },
+    // a step one place up in the list (within a day the order is the list's)
+    moveUp: function (btn, url) {
+      var ids = Array.prototype.map.call(document.querySelectorAll("[data-step-id]"),
+        function (el) { return Number(el.getAttribute("data-step-id")); });
+      var me = Number(btn.closest("[data-step-id]").getAttribute("data-step-id"));
+      var i = ids.indexOf(me);
+      if (i > 0) { ids[i] = ids[i - 1]; ids[i - 1] = me; }
+      send(url, "PUT", {step_ids: ids}, btn.parentNode.querySelector(".error"));
+      return false;
+    },
     post: function (form, url, method, question) {
       if (question && !window.confirm(question)) return false;
       var btn = form.querySelector("button[type=submit]");
