@@ -61,8 +61,8 @@ async def test_m8_supplier_pages_fit_a_phone(demo, browser):  # noqa: F811
 
 
 async def test_m8_campaign_steps_page_makes_tasks_once(demo, browser):  # noqa: F811
-    """M-8: apply the demo template, press "Make tasks" twice: one task per step, each
-    assignee hears of it in Telegram."""
+    """M-8: apply the demo template, add a step and move it up, press "Make tasks"
+    twice: one task per step, each assignee hears of it in Telegram."""
     from models import Activity, Campaign, CampaignStep, User
 
     anna = await User.get(telegram_id=100001)
@@ -86,6 +86,21 @@ async def test_m8_campaign_steps_page_makes_tasks_once(demo, browser):  # noqa: 
     await add.get_by_test_id("step-executor").select_option(str(ivan.id))
     await add.get_by_test_id("step-add-save").click()
     await wait_until(lambda: _count(campaign.id, 6))
+    # within its day it goes before the launch: ↑ on its row
+    await page.wait_for_load_state("networkidle")
+    await page.goto(f"{demo}/app/campaigns/{campaign.id}/steps")
+    row = page.get_by_test_id("step-row").filter(has_text="Раздать листовки")
+    await row.locator("summary").click()
+    await row.get_by_test_id("step-up").click()
+    launch = await CampaignStep.get(campaign_id=campaign.id, title="Запустить кампанию")
+
+    async def moved():
+        mine = await CampaignStep.get(campaign_id=campaign.id, title="Раздать листовки")
+        return mine.due_on == launch.due_on and mine.position < (
+            await CampaignStep.get(id=launch.id)).position
+    await wait_until(moved)
+    await page.wait_for_load_state("networkidle")
+    await page.goto(f"{demo}/app/campaigns/{campaign.id}/steps")
     await page.get_by_test_id("steps-make-tasks-btn").wait_for()
     await page.get_by_test_id("steps-make-tasks-btn").click()
     await wait_until(lambda: _tasks_made(campaign.id, 6))
