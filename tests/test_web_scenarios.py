@@ -136,3 +136,21 @@ async def test_m8_bot_suppliers_command(service, emulator, make_staff):
         "text"]
     none = await say(emulator, admin.telegram_id, "/suppliers zzz")
     assert "zzz" in none["text"]
+
+
+def test_m8_campaign_steps_partial_renders_for_the_campaign_card():
+    """M-8: the campaign card includes ``_campaign_steps.html`` with ``campaign`` in its
+    context: it links to the steps page and reads the steps from the API."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import jinja2
+
+    here = Path(__file__).resolve().parents[1] / "web" / "templates"
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(here),
+                             autoescape=jinja2.select_autoescape(["html"]))
+    card = env.from_string('<main>{% include "_campaign_steps.html" ignore missing %}</main>')
+    html = card.render(campaign=SimpleNamespace(id=7, name="Spring <sale>"),
+                       _=lambda s, **kw: s.format(**kw) if kw else s)
+    assert 'href="/app/campaigns/7/steps"' in html
+    assert "/api/v1/campaigns/7/steps" in html and "campaign-steps-list" in html
