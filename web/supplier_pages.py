@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from tortoise.expressions import Subquery
 
 from kontakt.formatting import money_text
+from models import PartnerRole
 from services import suppliers as svc
 from services.clients import visible_clients
 from services.errors import N_, NotFound
@@ -39,8 +41,8 @@ async def suppliers_page(request: web.Request) -> web.Response:
     candidates = []
     if svc.may_manage(user):
         candidates = await (await visible_clients(user)).exclude(
-            id__in=[r.client.id for r in rows]).order_by("name").limit(200).values(
-            "id", "name")
+            id__in=Subquery(PartnerRole.filter(kind=svc.KIND, archived_at=None).values(
+                "client_id"))).order_by("name").limit(200).values("id", "name")
     return render(request, "suppliers.html", lang=str(user.language), user=user, q=q,
                   archived=archived, rows=rows, total=total, page=page,
                   pages=max(1, (total + PAGE - 1) // PAGE), may_manage=svc.may_manage(user),
