@@ -36,6 +36,7 @@ from bot.routers.quicklog import build_quicklog_in_search_router, build_quicklog
 from bot.routers.reports import build_reports_router
 from bot.routers.staff import build_staff_router
 from bot.routers.start import build_start_router
+from bot.routers.suppliers import build_suppliers_router
 from bot.routers.web import build_web_router
 from services.staff import get_active_by_telegram_id, language_from_telegram
 from services.storage import FileStore, LocalFileStore
@@ -68,6 +69,7 @@ COMMANDS = [
     ("lang", N_("Interface language")),
     ("invite", N_("Invite a colleague")),
     ("mailings", N_("Mailings: progress, start, pause")),
+    ("suppliers", N_("Marketing suppliers: services and prices")),
     ("help", N_("Help")),
     ("cancel", N_("Cancel what you are doing")),
 ]
@@ -110,6 +112,7 @@ def build_dispatcher(
         build_staff_router(),
         build_inline_router(),
         build_reports_router(),
+        build_suppliers_router(),  # M-8
         build_calendar_sync_router(),
         build_discussions_router(),
         build_messaging_router(),

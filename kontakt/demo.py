@@ -60,6 +60,9 @@ async def seed_demo(emulator, *, bot_username: str) -> str:
     await _seed_deals()
     await _seed_catalogue()
     await _seed_numbers()
+    from kontakt.demo_marketing import seed_suppliers_and_scenarios
+
+    await seed_suppliers_and_scenarios()  # M-8
     invite = await do_create_invite(None, role=Role.MANAGER,
                                     department_id=(await Department.get(name="Продажи Москва")).id,
                                     ttl=timedelta(days=7), note="demo newcomer")

@@ -29,8 +29,10 @@ from web import (
     price_pages,
     ranking_pages,
     report_pages,
+    scenario_pages,
     settlement_pages,
     staff_pages,
+    supplier_pages,
 )
 from web.api import activities as _activities_api  # noqa: F401 - registers routes
 from web.api import activity_settings as _activity_settings_api  # noqa: F401 - registers routes
@@ -65,8 +67,10 @@ from web.api import profile as _profile_api
 from web.api import ranking as _ranking_api  # noqa: F401 - registers routes
 from web.api import rates as _rates_api
 from web.api import reports as _reports_api  # noqa: F401 - registers routes
+from web.api import scenarios as _scenarios_api  # noqa: F401 - registers routes (M-8)
 from web.api import settings_admin as _settings_admin_api  # noqa: F401 - registers routes
 from web.api import staff_groups as _staff_groups_api  # noqa: F401 - registers routes
+from web.api import suppliers as _suppliers_api  # noqa: F401 - registers routes (M-8)
 from web.api.framework import TOO_LARGE, UNREADABLE, said  # noqa: E402
 from web.api.routes import api
 from web.catalogue_files import setup_catalogue_files
@@ -170,6 +174,11 @@ def build_web_app(
     app.router.add_get("/app/reports", pages.reports_page)
     app.router.add_get("/app/ranking", ranking_pages.ranking_page)  # K-8
     app.router.add_get("/app/loyalty", loyalty_pages.loyalty_page)  # U-9
+    app.router.add_get("/app/suppliers", supplier_pages.suppliers_page)  # M-8
+    app.router.add_get("/app/suppliers/{client_id}", supplier_pages.supplier_page)
+    app.router.add_get("/app/scenarios", scenario_pages.scenarios_page)  # M-8
+    app.router.add_get("/app/campaigns/{campaign_id}/steps",
+                       scenario_pages.campaign_steps_page)
     app.router.add_get("/app/loyalty/program", loyalty_pages.program_page)
     app.router.add_get("/app/loyalty/cards/{card_id}", loyalty_pages.card_page)
     app.router.add_get("/app/mailings", pages.mailings_page)

@@ -70,6 +70,7 @@ async def _client_sections(request: web.Request, user, client) -> web.Response:
     from web.order_pages import orders_for_card
     from web.price_pages import client_prices
     from web.settlement_pages import client_settlements
+    from web.supplier_pages import client_supplier
 
     return render(
         request, "client.html", lang=lang, user=user, client=client, address=address,
@@ -103,6 +104,7 @@ async def _client_sections(request: web.Request, user, client) -> web.Response:
         **await client_prices(request, user, client),
         **await orders_for_card(request, user, client.id),
         **await client_settlements(request, user, client),
+        **await client_supplier(request, user, client),
     )
 
 
