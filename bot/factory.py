@@ -33,6 +33,7 @@ from bot.routers.messaging import build_messaging_router
 from bot.routers.orders import build_orders_router
 from bot.routers.price import build_price_router
 from bot.routers.quicklog import build_quicklog_in_search_router, build_quicklog_router
+from bot.routers.campaigns import build_campaigns_router
 from bot.routers.reports import build_reports_router
 from bot.routers.staff import build_staff_router
 from bot.routers.start import build_start_router
@@ -55,6 +56,7 @@ COMMANDS = [
     ("stats", N_("Done activities: chart and reaction time")),
     ("plan", N_("Plan vs fact this month")),
     ("abc", N_("My clients by ABC class")),
+    ("campaign", N_("Marketing campaigns: cost, contacts, ROI")),
     ("calendar", N_("Google Calendar sync and the ICS feed")),
     ("find", N_("Find a client")),
     ("clients", N_("My clients")),
@@ -110,6 +112,7 @@ def build_dispatcher(
         build_staff_router(),
         build_inline_router(),
         build_reports_router(),
+        build_campaigns_router(),
         build_calendar_sync_router(),
         build_discussions_router(),
         build_messaging_router(),
