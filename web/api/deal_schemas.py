@@ -27,7 +27,7 @@ from web.api.framework import MAX_ID
 CURRENCY = Literal["RUB", "UAH", "USD", "EUR", "KZT", "BYN"]
 STATE = Literal["open", "won", "lost", "all"]
 STAGE_KIND = Literal["open", "won", "lost"]
-ROLE = Literal["decision_maker", "influencer", "user", "competitor", "subcontractor",
+ROLE = Literal["decision_maker", "influencer", "user", "competitor", "subcontractor", "dealer",
                "partner"]
 STANCE = Literal["supporter", "neutral", "opponent", "unknown"]
 LINK_KIND = Literal["influences", "reports_to", "works_with", "competes_with"]
