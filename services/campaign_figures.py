@@ -32,7 +32,7 @@ Rules:
   time of the year (start on or before 31 December, end on or after 1 January or no
   end), archived ones left out, newest start first. Everything is summed by the
   database in a fixed number of queries (campaigns, variants, costs, attribution
-  counts, deals with their money): five, however many campaigns.
+  counts in two, deals with their money): six, however many campaigns.
 * **Consumer group preferences** (:func:`preferences`): for the campaign's segment,
   its members (those the viewer sees, services.segments) — what they bought (top
   product categories and products by buyers, with the revenue in the campaign's
@@ -149,7 +149,7 @@ def _model(model: str) -> str:
 
 
 async def _figures(campaigns: list[Campaign], model: str) -> list[CampaignFigures]:
-    """The figures of ``campaigns`` in four queries, whatever their number."""
+    """The figures of ``campaigns`` in five queries, whatever their number."""
     touch = _model(model)
     if not campaigns:
         return []
@@ -170,44 +170,59 @@ async def _figures(campaigns: list[Campaign], model: str) -> list[CampaignFigure
     for r in await conn.execute_query_dict(sql, p.values):
         c = cell(r["campaign_id"], r["variant_id"])
         c.planned, c.actual = _money(r["planned"]), _money(r["actual"])
-    # contacts gained (first touch of clients) and leads (requests, either touch)
+    sqlite = dialect == "sqlite"
+
+    def prefix(letter: str) -> str:
+        """Rows whose subject starts with ``<letter>:`` — a range on the unique
+        (subject, touch) index on SQLite (binary collation), LIKE on PostgreSQL."""
+        return (f"subject >= '{letter}:' AND subject < '{letter};'" if sqlite
+                else f"subject LIKE '{letter}:%'")
+
+    # contacts gained = first-touch rows (counted on the covering index) less the
+    # first-touch rows of leads and deals (a client has one first-touch row)
     p = _Params(dialect)
-    sql = ("SELECT campaign_id, variant_id, COUNT(DISTINCT CASE WHEN touch = 'first' AND "
-           "subject LIKE 'c:%' THEN client_id END) AS contacts, COUNT(DISTINCT CASE WHEN "
-           "subject LIKE 'a:%' THEN subject END) AS leads FROM attribution "
-           f"WHERE campaign_id IN ({p.many(ids)}) GROUP BY campaign_id, variant_id")
+    sql = ("SELECT campaign_id, variant_id, COUNT(*) AS n FROM attribution "
+           f"WHERE touch = 'first' AND campaign_id IN ({p.many(ids)}) "
+           "GROUP BY campaign_id, variant_id")
+    for r in await conn.execute_query_dict(sql, p.values):
+        cell(r["campaign_id"], r["variant_id"]).contacts = int(r["n"] or 0)
+    p = _Params(dialect)
+    sql = ("SELECT campaign_id, variant_id, SUM(CASE WHEN touch = 'first' THEN 1 ELSE 0 END) "
+           f"AS first_rows, COUNT(DISTINCT CASE WHEN subject LIKE 'a:%' THEN subject END) "
+           f"AS leads FROM attribution WHERE (({prefix('a')}) OR ({prefix('d')})) "
+           f"AND campaign_id IN ({p.many(ids)}) GROUP BY campaign_id, variant_id")
     for r in await conn.execute_query_dict(sql, p.values):
         c = cell(r["campaign_id"], r["variant_id"])
-        c.contacts, c.leads = int(r["contacts"] or 0), int(r["leads"] or 0)
-    # deals (their own attribution, else their client's) and the money of their orders
+        c.contacts -= int(r["first_rows"] or 0)
+        c.leads = int(r["leads"] or 0)
+    # deals: their own attribution at the touch, else their client's; with the money of
+    # their sold orders in the campaign's currency
     p = _Params(dialect)
-    t1, in1 = p(touch), p.many(ids)
-    t2, in2 = p(touch), p.many(ids)
-    t3 = p(touch)
+    t1, t2 = p(touch), p(touch)
     sold = p.many(SOLD)
+    wanted = p.many(ids)
     sql = (
-        "WITH att AS ("
-        "SELECT CAST(SUBSTR(a.subject, 3) AS INTEGER) AS deal_id, a.campaign_id AS "
-        "campaign_id, a.variant_id AS variant_id FROM attribution a "
-        f"WHERE a.touch = {t1} AND a.subject LIKE 'd:%' AND a.campaign_id IN ({in1}) "
-        "UNION ALL "
-        "SELECT d.id AS deal_id, a.campaign_id AS campaign_id, a.variant_id AS variant_id "
-        "FROM attribution a JOIN deal d ON d.client_id = a.client_id "
-        f"WHERE a.touch = {t2} AND a.subject LIKE 'c:%' AND a.campaign_id IN ({in2}) "
-        "AND NOT EXISTS (SELECT 1 FROM attribution x WHERE x.subject = "
-        f"'d:' || CAST(d.id AS TEXT) AND x.touch = {t3})), "
-        "sold AS (SELECT o.deal_id AS deal_id, o.currency AS currency, "
+        "WITH ca AS MATERIALIZED (SELECT client_id, campaign_id, variant_id FROM attribution"
+        f"{' NOT INDEXED' if sqlite else ''} WHERE touch = {t1} AND subject LIKE 'c:%'), "
+        "da AS MATERIALIZED (SELECT CAST(SUBSTR(subject, 3) AS INTEGER) AS deal_id, "
+        f"campaign_id, variant_id FROM attribution WHERE {prefix('d')} AND touch = {t2}), "
+        "sold AS MATERIALIZED (SELECT o.deal_id AS deal_id, o.currency AS currency, "
         "SUM(l.amount) AS revenue, SUM(COALESCE(l.cost, 0)) AS cost "
         "FROM sales_order o JOIN order_line l ON l.order_id = o.id "
-        f"WHERE o.state IN ({sold}) AND o.deal_id IN (SELECT deal_id FROM att) "
-        "GROUP BY o.deal_id, o.currency) "
+        f"WHERE o.state IN ({sold}) AND o.deal_id IS NOT NULL "
+        "GROUP BY o.deal_id, o.currency), "
+        "att AS (SELECT d.id AS deal_id, d.stage_id AS stage_id, "
+        "COALESCE(da.campaign_id, ca.campaign_id) AS campaign_id, "
+        "CASE WHEN da.deal_id IS NULL THEN ca.variant_id ELSE da.variant_id END AS variant_id "
+        "FROM deal d LEFT JOIN da ON da.deal_id = d.id "
+        "LEFT JOIN ca ON ca.client_id = d.client_id WHERE d.archived_at IS NULL) "
         "SELECT att.campaign_id AS campaign_id, att.variant_id AS variant_id, "
         "COUNT(*) AS deals, SUM(CASE WHEN s.kind = 'won' THEN 1 ELSE 0 END) AS won, "
         "SUM(sold.revenue) AS revenue, SUM(sold.cost) AS cost "
-        "FROM att JOIN deal d ON d.id = att.deal_id JOIN deal_stage s ON s.id = d.stage_id "
-        "JOIN campaign c ON c.id = att.campaign_id "
-        "LEFT JOIN sold ON sold.deal_id = d.id AND sold.currency = c.currency "
-        "WHERE d.archived_at IS NULL GROUP BY att.campaign_id, att.variant_id")
+        "FROM att JOIN campaign c ON c.id = att.campaign_id "
+        "JOIN deal_stage s ON s.id = att.stage_id "
+        "LEFT JOIN sold ON sold.deal_id = att.deal_id AND sold.currency = c.currency "
+        f"WHERE att.campaign_id IN ({wanted}) GROUP BY att.campaign_id, att.variant_id")
     for r in await conn.execute_query_dict(sql, p.values):
         c = cell(r["campaign_id"], r["variant_id"])
         c.deals, c.won = int(r["deals"] or 0), int(r["won"] or 0)
@@ -244,7 +259,7 @@ async def figures_of(campaigns: list[Campaign], model: str = "last"
 
 async def roi_report(year: int, model: str = "last") -> list[CampaignFigures]:
     """Every campaign (not archived) that runs at some time of ``year``, with its
-    figures; five queries whatever the number of campaigns."""
+    figures; six queries whatever the number of campaigns."""
     if not isinstance(year, int) or not 1900 <= year <= 2999:
         raise ValidationFailed("year", N_("from {low} to {high}"), low=1900, high=2999)
     _model(model)
