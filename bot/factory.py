@@ -17,6 +17,7 @@ from bot.dialogs import LeaveDialogMiddleware, build_fallback_router
 from bot.middlewares import InFlightMiddleware, StaffI18nMiddleware, StaffMiddleware
 from bot.routers.activities import build_activities_router
 from bot.routers.calendar_sync import build_calendar_sync_router
+from bot.routers.campaigns import build_campaigns_router
 from bot.routers.client_archive import build_client_archive_router
 from bot.routers.client_history import build_client_history_router
 from bot.routers.client_search import build_client_search_router
@@ -33,7 +34,6 @@ from bot.routers.messaging import build_messaging_router
 from bot.routers.orders import build_orders_router
 from bot.routers.price import build_price_router
 from bot.routers.quicklog import build_quicklog_in_search_router, build_quicklog_router
-from bot.routers.campaigns import build_campaigns_router
 from bot.routers.reports import build_reports_router
 from bot.routers.staff import build_staff_router
 from bot.routers.start import build_start_router

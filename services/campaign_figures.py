@@ -308,10 +308,10 @@ class Preferences:
 
 async def preferences(actor: User, campaign_id: int) -> Preferences:
     """What the campaign's segment buys and which channels brought its members."""
+    from tortoise.functions import Count, Sum
+
     from models import Attribution, OrderLine
     from services.segments import members
-
-    from tortoise.functions import Count, Sum
 
     campaign = await get_campaign(actor, campaign_id)
     segment = campaign.segment

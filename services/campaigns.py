@@ -22,7 +22,8 @@ Rules:
 * **A cost item**: a name, planned ≥ 0, actual ≥ 0 or empty (not spent yet), the date
   spent, a variant of the same campaign, a supplier (a client in the marketing supplier
   role — any client while no client has that role), one of the supplier's services,
-  quantity ≥ 0, the supplier's invoice number and date.
+  quantity ≥ 0, the supplier's invoice number and date (a service chosen without a
+  supplier names its supplier).
 * **A mailing** (K-16) is linked to a campaign (and one of its variants) once.
 * Every wrong value is a :class:`ValidationFailed` naming its field.
 """
@@ -382,6 +383,13 @@ async def supplier_choices() -> list[Client]:
         partner_roles__archived_at__isnull=True).distinct().order_by("name", "id")
 
 
+async def service_choices() -> list[dict[str, Any]]:
+    """The suppliers' services (not archived) for the cost form: id, name, supplier."""
+    return await SupplierService.filter(archived=False).order_by(
+        "supplier__name", "name").limit(300).values("id", "name", "supplier_id",
+                                                    supplier="supplier__name")
+
+
 async def _cost_values(campaign: Campaign, data: dict[str, Any], current: CampaignCost | None
                        ) -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -412,9 +420,14 @@ async def _cost_values(campaign: Campaign, data: dict[str, Any], current: Campai
     if "service_id" in data:
         svc_id = ident(data.get("service_id"), "service_id")
         supplier = out.get("supplier_id", current.supplier_id if current else None)
-        if svc_id is not None and not await SupplierService.exists(
-                id=svc_id, supplier_id=supplier):
-            raise ValidationFailed("service_id", N_("is not a service of that supplier"))
+        if svc_id is not None:
+            service = await SupplierService.get_or_none(id=svc_id)
+            if service is None:
+                raise ValidationFailed("service_id", N_("choose a value from the list"))
+            if supplier is None:  # the service names its supplier
+                out["supplier_id"] = supplier = service.supplier_id
+            if service.supplier_id != supplier:
+                raise ValidationFailed("service_id", N_("is not a service of that supplier"))
         out["service_id"] = svc_id
     if "quantity" in data:
         q = amount(data.get("quantity"), "quantity", required=False)

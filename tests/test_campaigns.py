@@ -21,9 +21,9 @@ from models import (
     Order,
     OrderLine,
     PartnerRole,
+    ProcessType,
     Product,
     ProductCategory,
-    ProcessType,
     Role,
     Segment,
     Stage,
@@ -265,6 +265,16 @@ async def test_k10_supplier_picker_and_service(database_url, make_staff):
     cost = await svc.do_update_cost(admin, a.id, cost.id, {"supplier_id": c[1].id,
                                                            "actual": "1200"})
     assert cost.actual == D("1200.00")
+    # a service names its supplier; another supplier's service is refused
+    from models import SupplierService
+
+    banner = await SupplierService.create(supplier=c[1], name="Баннер 3×6", price=D("500"))
+    other = await SupplierService.create(supplier=c[0], name="Листовки")
+    made = await svc.do_create_cost(admin, a.id, {"item": "Баннер", "service_id": banner.id})
+    assert made.supplier_id == c[1].id
+    with pytest.raises(ValidationFailed) as e:
+        await svc.do_update_cost(admin, a.id, made.id, {"service_id": other.id})
+    assert e.value.field == "service_id"
     await svc.do_delete_cost(admin, a.id, cost.id)
 
 

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conftest import say
 from tests.test_bot_deals import buttons, current, plain, press
 from tests.test_campaigns import YEAR, world

@@ -117,7 +117,7 @@ async def campaign_page(request: web.Request) -> web.Response:
               "spent_on": x.spent_on.strftime("%d.%m.%Y") if x.spent_on else "",
               "spent_on_iso": x.spent_on.isoformat() if x.spent_on else "",
               "variant_id": x.variant_id, "variant": names.get(x.variant_id),
-              "supplier_id": x.supplier_id, "supplier": x.supplier.name if x.supplier else None,
+              "supplier_id": x.supplier_id, "service_id": x.service_id, "supplier": x.supplier.name if x.supplier else None,
               "quantity": "" if x.quantity is None else format(x.quantity.normalize(), "f"),
               "invoice_number": x.invoice_number or "",
               "invoice_date_iso": x.invoice_date.isoformat() if x.invoice_date else "",
@@ -141,4 +141,5 @@ async def campaign_page(request: web.Request) -> web.Response:
         mailings=[{"id": m.id, "name": m.mailing.name,
                    "variant": names.get(m.variant_id)} for m in links],
         mailing_choices=await svc.mailing_choices(),
+        services=await svc.service_choices(),
         prefs=await figs.preferences(user, c.id), archived=c.archived_at is not None)
