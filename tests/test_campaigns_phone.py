@@ -18,8 +18,8 @@ async def test_k10_campaign_list_and_card_fit_a_phone(demo, browser):  # noqa: F
     await page.get_by_test_id("campaign-figures").wait_for()
     assert await page.get_by_test_id("variant-card").count() == 2
     # planned 20 000 + 80 000 + 15 000; actual 18 500 + 91 000 + 15 000
-    assert "115 000" in await page.get_by_test_id("cf-planned").inner_text()
-    assert "124 500" in await page.get_by_test_id("cf-actual").inner_text()
+    assert "115\u00a0000" in await page.get_by_test_id("cf-planned").inner_text()
+    assert "124\u00a0500" in await page.get_by_test_id("cf-actual").inner_text()
     await _check_fits(page, "campaign card")
     await page.get_by_test_id("cost-new").locator("summary").click()
     await page.get_by_test_id("kf-item").last.fill("Листовки")

@@ -142,4 +142,12 @@ async def campaign_page(request: web.Request) -> web.Response:
                    "variant": names.get(m.variant_id)} for m in links],
         mailing_choices=await svc.mailing_choices(),
         services=await svc.service_choices(),
-        prefs=await figs.preferences(user, c.id), archived=c.archived_at is not None)
+        prefs=_prefs(await figs.preferences(user, c.id), cur),
+        archived=c.archived_at is not None)
+
+
+def _prefs(p: figs.Preferences, currency: str) -> figs.Preferences:
+    """The preferences with their sums as text (money the project's way)."""
+    for row in p.categories + p.products:
+        row["money"] = money_text(Decimal(row["revenue"]), currency)
+    return p
