@@ -201,12 +201,13 @@ async def _figures(campaigns: list[Campaign], model: str) -> list[CampaignFigure
     t1, t2 = p(touch), p(touch)
     sold = p.many(SOLD)
     wanted = p.many(ids)
+    mat = "MATERIALIZED " if sqlite else ""  # SQLite: each made once; PostgreSQL: inlined
     sql = (
-        "WITH ca AS MATERIALIZED (SELECT client_id, campaign_id, variant_id FROM attribution"
+        f"WITH ca AS {mat}(SELECT client_id, campaign_id, variant_id FROM attribution"
         f"{' NOT INDEXED' if sqlite else ''} WHERE touch = {t1} AND subject LIKE 'c:%'), "
-        "da AS MATERIALIZED (SELECT CAST(SUBSTR(subject, 3) AS INTEGER) AS deal_id, "
+        f"da AS {mat}(SELECT CAST(SUBSTR(subject, 3) AS INTEGER) AS deal_id, "
         f"campaign_id, variant_id FROM attribution WHERE {prefix('d')} AND touch = {t2}), "
-        "sold AS MATERIALIZED (SELECT o.deal_id AS deal_id, o.currency AS currency, "
+        f"sold AS {mat}(SELECT o.deal_id AS deal_id, o.currency AS currency, "
         "SUM(l.amount) AS revenue, SUM(COALESCE(l.cost, 0)) AS cost "
         "FROM sales_order o JOIN order_line l ON l.order_id = o.id "
         f"WHERE o.state IN ({sold}) AND o.deal_id IS NOT NULL "
