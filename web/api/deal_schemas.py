@@ -27,8 +27,8 @@ from web.api.framework import MAX_ID
 CURRENCY = Literal["RUB", "UAH", "USD", "EUR", "KZT", "BYN"]
 STATE = Literal["open", "won", "lost", "all"]
 STAGE_KIND = Literal["open", "won", "lost"]
-ROLE = Literal["decision_maker", "influencer", "user", "competitor", "subcontractor", "dealer",
-               "partner"]
+ROLE = Literal["decision_maker", "influencer", "user", "competitor", "subcontractor",
+               "partner", "dealer"]
 STANCE = Literal["supporter", "neutral", "opponent", "unknown"]
 LINK_KIND = Literal["influences", "reports_to", "works_with", "competes_with"]
 BASIS = Literal["model", "stages", "default", "override", "closed"]
