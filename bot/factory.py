@@ -17,6 +17,7 @@ from bot.dialogs import LeaveDialogMiddleware, build_fallback_router
 from bot.middlewares import InFlightMiddleware, StaffI18nMiddleware, StaffMiddleware
 from bot.routers.activities import build_activities_router
 from bot.routers.calendar_sync import build_calendar_sync_router
+from bot.routers.campaigns import build_campaigns_router
 from bot.routers.client_archive import build_client_archive_router
 from bot.routers.client_history import build_client_history_router
 from bot.routers.client_search import build_client_search_router
@@ -56,6 +57,7 @@ COMMANDS = [
     ("stats", N_("Done activities: chart and reaction time")),
     ("plan", N_("Plan vs fact this month")),
     ("abc", N_("My clients by ABC class")),
+    ("campaign", N_("Marketing campaigns: cost, contacts, ROI")),
     ("calendar", N_("Google Calendar sync and the ICS feed")),
     ("find", N_("Find a client")),
     ("clients", N_("My clients")),
@@ -113,6 +115,7 @@ def build_dispatcher(
         build_inline_router(),
         build_reports_router(),
         build_suppliers_router(),  # M-8
+        build_campaigns_router(),
         build_calendar_sync_router(),
         build_discussions_router(),
         build_messaging_router(),

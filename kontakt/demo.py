@@ -60,6 +60,7 @@ async def seed_demo(emulator, *, bot_username: str) -> str:
     await _seed_deals()
     await _seed_catalogue()
     await _seed_numbers()
+    await _seed_campaigns()
     from kontakt.demo_marketing import seed_suppliers_and_scenarios
 
     await seed_suppliers_and_scenarios()  # M-8
@@ -334,3 +335,41 @@ async def _seed_numbers() -> None:
     if romashka is not None:
         await loyalty_cards.do_issue(ivan, {"client_id": romashka.id, "number": "RM-0001"},
                                      source="system")
+
+
+async def _seed_campaigns() -> None:
+    """Issue 16 in the sandbox (K-10, K-12): a campaign of this year with two variants,
+    a few cost items and the first and last touch of two clients."""
+    from models import Attribution, Campaign, Client
+    from services import campaigns
+    from services.clock import utcnow
+
+    if await Campaign.exists(name="Весенняя распродажа"):
+        return  # seeded by an earlier start
+    anna = await User.get(telegram_id=100001)
+    today = utcnow().date()
+    campaign = await campaigns.do_create_campaign(anna, {
+        "name": "Весенняя распродажа", "starts_on": today.replace(month=1, day=15),
+        "ends_on": today.replace(month=12, day=31), "budget": "150000", "state": "running",
+        "description": "Скидки на трубы и краны для постоянных клиентов"})
+    mail = await campaigns.do_create_variant(anna, campaign.id, {
+        "name": "Письмо клиентам", "channel": "email", "budget": "30000",
+        "promo_code": "VESNA10", "landing_url": "https://example.com/vesna"})
+    ads = await campaigns.do_create_variant(anna, campaign.id, {
+        "name": "Контекстная реклама", "channel": "search", "budget": "100000"})
+    for variant, item, planned, actual in (
+            (mail, "Рассылка", "20000", "18500"), (ads, "Яндекс Директ", "80000", "91000"),
+            (None, "Дизайн баннеров", "15000", "15000")):
+        await campaigns.do_create_cost(anna, campaign.id, {
+            "item": item, "planned": planned, "actual": actual, "spent_on": today,
+            "variant_id": variant.id if variant else None})
+    now = utcnow()
+    for name, variant in (("ООО «Ромашка»", mail), ("Группа «Восток»", ads)):
+        client = await Client.get_or_none(name=name)
+        if client is None:
+            continue
+        for touch in ("first", "last"):
+            await Attribution.get_or_create(
+                subject=f"c:{client.id}", touch=touch,
+                defaults={"client": client, "campaign": campaign, "variant": variant,
+                          "via": "manual", "at": now, "by": anna})

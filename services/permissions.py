@@ -26,7 +26,9 @@ Rules for staff (S-24):
   their departments', an admin any) and restored by admins and heads, for the clients
   they see (services.client_archive says why);
 * all current clients of a person are handed over to another (A-5) by admins (anyone's)
-  and heads (of the people of their departments, to people of their departments).
+  and heads (of the people of their departments, to people of their departments);
+* marketing campaigns (K-10, K-12) are seen by all staff and managed (made, changed,
+  archived, deleted, their variants, costs and mailings) by admins and heads.
 
 A menu or a button shown by role alone (before any target is known) asks
 :func:`role_may`; the action itself is still checked with :func:`can`.
@@ -60,6 +62,7 @@ class Action(StrEnum):
     ARCHIVE_CLIENT = "archive_client"  # everyone, for the clients they see (A-3)
     RESTORE_CLIENT = "restore_client"  # admins and heads, for the clients they see
     HAND_OVER_CLIENTS = "hand_over_clients"  # A-5: admins anyone's; heads their departments'
+    MANAGE_CAMPAIGNS = "manage_campaigns"  # K-10, K-12: admins and heads
 
 
 # the roles for whom a menu or button of an action is shown at all
@@ -71,6 +74,7 @@ _ROLES_THAT_MAY: dict[Action, frozenset[Role]] = {
     Action.ARCHIVE_CLIENT: frozenset({Role.ADMIN, Role.HEAD, Role.MANAGER}),
     Action.RESTORE_CLIENT: frozenset({Role.ADMIN, Role.HEAD}),
     Action.HAND_OVER_CLIENTS: frozenset({Role.ADMIN, Role.HEAD}),
+    Action.MANAGE_CAMPAIGNS: frozenset({Role.ADMIN, Role.HEAD}),
 }
 
 
@@ -125,7 +129,8 @@ async def can(actor: User | None, action: Action, target: object = None) -> bool
         return True
     if actor.role == Role.HEAD:
         if action in (Action.SEND_MAILINGS, Action.VERIFY_ACTIVITIES, Action.RECORD_PAYMENTS,
-                      Action.SET_CREDIT_LIMITS, Action.RESTORE_CLIENT):
+                      Action.SET_CREDIT_LIMITS, Action.RESTORE_CLIENT,
+                      Action.MANAGE_CAMPAIGNS):
             return True
         if action == Action.HAND_OVER_CLIENTS and isinstance(target, User):
             return await _in_heads_scope(actor, target.department_id)

@@ -19,6 +19,7 @@ from services.storage import FileStore, LocalFileStore
 from web import (
     bank_pages,
     bcg_pages,
+    campaign_pages,
     card,
     catalogue_pages,
     deal_pages,
@@ -38,6 +39,7 @@ from web.api import activities as _activities_api  # noqa: F401 - registers rout
 from web.api import activity_settings as _activity_settings_api  # noqa: F401 - registers routes
 from web.api import bank as _bank_api
 from web.api import calendar_sync as _calendar_sync
+from web.api import campaigns as _campaigns_api  # noqa: F401 - registers routes
 from web.api import catalogue as _catalogue_api  # noqa: F401 - registers routes
 from web.api import client_archive as _client_archive_api  # noqa: F401 - registers routes
 from web.api import clients as _clients_api  # noqa: F401 - registers /clients routes
@@ -179,6 +181,8 @@ def build_web_app(
     app.router.add_get("/app/scenarios", scenario_pages.scenarios_page)  # M-8
     app.router.add_get("/app/campaigns/{campaign_id}/steps",
                        scenario_pages.campaign_steps_page)
+    app.router.add_get("/app/campaigns", campaign_pages.campaigns_page)  # K-10, K-12
+    app.router.add_get("/app/campaigns/{campaign_id}", campaign_pages.campaign_page)
     app.router.add_get("/app/loyalty/program", loyalty_pages.program_page)
     app.router.add_get("/app/loyalty/cards/{card_id}", loyalty_pages.card_page)
     app.router.add_get("/app/mailings", pages.mailings_page)
