@@ -81,6 +81,7 @@ VALUES = {
     "decision_maker": N_("decision maker"), "influencer": N_("influencer"),
     "user": N_("user of the product"), "competitor": N_("competitor"),
     "subcontractor": N_("subcontractor"), "supporter": N_("for us"),
+    "dealer": N_("dealer"),
     "neutral": N_("neutral"), "opponent": N_("against us"), "unknown": N_("stance unknown"),
     "influences": N_("influences"), "reports_to": N_("reports to"),
     "works_with": N_("works with"), "competes_with": N_("competes with"),
