@@ -17,7 +17,7 @@ to a dealer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from tortoise.expressions import Subquery
@@ -156,3 +156,45 @@ async def do_apply_scenario(actor: User, client_id: int, process_id: Any, *,
                                           "title": f"{process.name}: {role.client.name}"[:200]},
                                   source=source)
     return Applied(result.deal, True, result.notices)
+
+
+@dataclass
+class Period:
+    start: date  # the first day, local
+    end: date  # the last day, local (included)
+    since: datetime  # [since, till) aware
+    till: datetime
+
+
+def period(start: Any, end: Any, tz: str, default_days: int = 365) -> Period:
+    """A period of whole local days from the page's or the API's dates (ISO or
+    dd.mm.yyyy); none given: the last ``default_days`` days up to today."""
+    from zoneinfo import ZoneInfo
+
+    from services.clock import utcnow
+
+    zone = ZoneInfo(tz)
+    today = utcnow().astimezone(zone).date()
+
+    def day(raw: Any, name: str, default: date) -> date:
+        if raw in (None, ""):
+            return default
+        if isinstance(raw, date):
+            return raw
+        text = str(raw).strip()
+        try:
+            if "." in text:
+                d, m, y = (int(x) for x in text.split("."))
+                return date(y, m, d)
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ValidationFailed(name, N_("a date like 31.12.2025")) from None
+
+    last = day(end, "end", today)
+    first = day(start, "start", last - timedelta(days=default_days - 1))
+    if first > last:
+        raise ValidationFailed("start", N_("the start is after the end"))
+    if (last - first).days > 3660:
+        raise ValidationFailed("start", N_("a period of at most ten years"))
+    return Period(first, last, datetime.combine(first, time(0), zone),
+                  datetime.combine(last + timedelta(days=1), time(0), zone))
