@@ -166,6 +166,10 @@ class Choice(BaseModel):
     grade: str | None
 
 
+class ChoiceList(BaseModel):
+    items: list[Choice]
+
+
 def figures_out(f: DealerFigures) -> FiguresOut:
     return FiguresOut(deals=f.deals, won=f.won, lost=f.lost, open=f.open,
                       won_rate=f.won_rate, orders=f.orders,
@@ -221,10 +225,10 @@ async def _one(request: web.Request, user: User, client_id: int) -> DealerOut:
 
 
 @api.route("GET", "/dealers/choices", summary="The active dealers a deal may be given "
-           "(a picker)", query=ListQuery, response=list[Choice], tags=TAGS)
+           "(a picker)", query=ListQuery, response=ChoiceList, tags=TAGS)
 async def dealers_choices(request: web.Request, user: User, query: ListQuery):
-    return [Choice(client_id=r.client_id, name=r.client.name, grade=r.grade)
-            for r in await svc.active_dealers(user, query.q or "")]
+    return ChoiceList(items=[Choice(client_id=r.client_id, name=r.client.name, grade=r.grade)
+                             for r in await svc.active_dealers(user, query.q or "")])
 
 
 @api.route("GET", "/dealers/{client_id}", summary="A dealer's scorecard: numbers, grade "
