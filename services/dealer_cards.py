@@ -111,7 +111,7 @@ async def scorecard(actor: User, client_id: int, start: datetime, end: datetime
         "client").order_by("-created_at", "-id").limit(MAX_ROWS)
     partner = await (await visible_deals(actor)).filter(
         client_id=client_id, process__kind=ProcessKind.PARTNER).select_related(
-        "stage", "process", "owner").order_by("-created_at", "-id").limit(MAX_ROWS)
+        "client", "stage", "process", "owner").order_by("-created_at", "-id").limit(MAX_ROWS)
     return Scorecard(row, s, list(deals), list(orders), list(partner))
 
 

@@ -91,7 +91,7 @@ async def dealer_page(request: web.Request) -> web.Response:
         return {"id": d.id, "title": d.title, "stage": stage_name(d.stage, gettext),
                 "process": process_name(d.process, gettext), "owner": d.owner.full_name,
                 "amount": money_text(d.amount, d.currency) if d.amount is not None else "",
-                "client": d.client.name if hasattr(d, "client") and d.client_id else ""}
+                "client": d.client.name}
 
     return render(
         request, "dealer.html", lang=lang, user=user, role=role, client=role.client,
