@@ -34,6 +34,7 @@ ACTIONS = {
     "cal_conflict": N_("kept Kontakt's value over the calendar's"),
 }
 FIELDS = {
+    "dealer": N_("dealer role"), "grade": N_("dealer grade"),  # M-7
     "name": N_("name"), "short_name": N_("short name"), "phone": N_("phone"),
     "email": N_("email"), "website": N_("website"), "notes": N_("notes"),
     "kind": N_("kind"), "list_type": N_("list"), "country": N_("country"),

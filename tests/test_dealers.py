@@ -266,3 +266,13 @@ async def test_m7_partner_scenario_applied_once(database_url, make_staff):
     card = await cards.scorecard(admin, client.id, START, END)
     assert [d.id for d in card.partner_deals] == [first.deal.id]
     assert await PartnerRole.filter(client_id=client.id).count() == 1
+
+
+def test_m7_nightly_grading_is_registered():
+    """M-7: the dealers are graded every night (03:05 UTC) through the job runner."""
+    from notifications.scheduler import add_dealer_grade_job, build_scheduler
+
+    scheduler, jobs = build_scheduler()
+    add_dealer_grade_job(scheduler, jobs)
+    job = scheduler.get_job("dealer-grades")
+    assert job is not None and str(job.trigger) == "cron[hour='3', minute='5']"
