@@ -37,7 +37,7 @@ from models import (
 from services.dealer_figures import DealerFigures, dealer_figures
 from services.dealer_grades import GradeSettings, grade_reason, grade_settings
 from services.dealers import get_dealer, require_manager
-from services.errors import N_, Text, ValidationFailed
+from services.errors import N_, NotFound, Text, ValidationFailed
 from services.permissions import require_staff
 
 MAX_ROWS = 50
@@ -150,11 +150,16 @@ async def do_apply_scenario(actor: User, client_id: int, process_id: Any, *,
         raise ValidationFailed("process_id", N_("choose a process from the list"))
     existing = await Deal.filter(client_id=client_id, process_id=process.id, archived_at=None,
                                  stage__kind=StageKind.OPEN).order_by("id").first()
-    if existing is not None:
-        return Applied(await get_deal(actor, existing.id), False)
-    result = await do_create_deal(actor, {"client_id": client_id, "process_id": process.id,
-                                          "title": f"{process.name}: {role.client.name}"[:200]},
-                                  source=source)
+    try:
+        if existing is not None:
+            return Applied(await get_deal(actor, existing.id), False)
+        result = await do_create_deal(actor, {
+            "client_id": client_id, "process_id": process.id,
+            "title": f"{process.name}: {role.client.name}"[:200]}, source=source)
+    except NotFound:  # the dealer's card is another department's: its deal is not ours
+        raise ValidationFailed("client_id", N_("the dealer's card is not among the clients "
+                                               "you see: ask its manager or an admin")
+                               ) from None
     return Applied(result.deal, True, result.notices)
 
 

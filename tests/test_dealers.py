@@ -263,6 +263,11 @@ async def test_m7_partner_scenario_applied_once(database_url, make_staff):
     assert e.value.field == "process_id"
     with pytest.raises(PermissionDenied):
         await cards.do_apply_scenario(ivan, client.id, process.id)
+    # a head whose departments do not manage the dealer is told so (not "not found")
+    for other in (process.id, (await ProcessType.get(code="partner")).id):
+        with pytest.raises(ValidationFailed) as e:
+            await cards.do_apply_scenario(head, client.id, other)
+        assert e.value.field == "client_id"
     card = await cards.scorecard(admin, client.id, START, END)
     assert [d.id for d in card.partner_deals] == [first.deal.id]
     assert await PartnerRole.filter(client_id=client.id).count() == 1
