@@ -121,7 +121,8 @@ async def dealer_for_deal(user, deal) -> dict[str, Any]:
     party = await svc.deal_dealer(deal.id)
     choices = await svc.active_dealers(user, limit=200)
     current = party.client if party is not None else None
-    options = [(r.client_id, r.client.name) for r in choices]
+    options = [(r.client_id, r.client.name) for r in choices
+               if r.client_id != deal.client_id]  # a partner deal's own dealer is not it
     if current is not None and current.id not in {i for i, _ in options}:
         options.insert(0, (current.id, current.name))
     return {"deal_dealer": current, "dealer_options": options}

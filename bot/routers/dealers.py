@@ -99,13 +99,15 @@ def _deal_btn(text: str, cb: DealCB) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=cb.pack())
 
 
-async def dealer_picker(staff: User, deal_id: int, page: int) -> InlineKeyboardMarkup:
+async def dealer_picker(staff: User, deal_id: int, client_id: int, page: int
+                        ) -> InlineKeyboardMarkup:
+    """The active dealers (the deal's own client left out), the deal's marked 📍."""
     current = await svc.deal_dealer(deal_id)
     picks = [_deal_btn(("📍 " if current and current.client_id == r.client_id else "")
                        + r.client.name[:30],
                        DealCB(action="setdealer", deal_id=deal_id, value=str(r.client_id),
                               page=page))
-             for r in await svc.active_dealers(staff, limit=30)]
+             for r in await svc.active_dealers(staff, limit=30) if r.client_id != client_id]
     rows = [picks[k:k + 2] for k in range(0, len(picks), 2)]
     if current is not None:
         rows.append([_deal_btn(_("🚫 No dealer"), DealCB(action="setdealer", deal_id=deal_id,
@@ -155,7 +157,7 @@ def build_dealers_router() -> Router:
         await query.answer()
         await put(query.message, await card_text(c, staff) + "\n\n" + _(
             "🏪 Which dealer did the deal come through?"),
-            await dealer_picker(staff, c.deal.id, callback_data.page), edit=True)
+            await dealer_picker(staff, c.deal.id, c.deal.client_id, callback_data.page), edit=True)
 
     @router.callback_query(DealCB.filter(F.action == "setdealer"))
     async def deal_dealer_set(query: CallbackQuery, callback_data: DealCB, staff: User
