@@ -4,6 +4,9 @@ Rules (a *dealer deal* is a current — not archived — deal with the dealer as
 in the role ``dealer``; every figure counts all such deals, whoever owns them: a dealer's
 effectiveness is the company's, not one manager's):
 
+* **deals**, **won**, **lost**, **open** and the **time to first contact** count dealer
+  deals of a *sale* process (kind ``sale``): a claim or an execution settled is not a
+  sale won;
 * **deals**: dealer deals created in the period;
 * **won / lost**: dealer deals closed in the period at a won / lost stage; the **won
   rate** is won over won and lost, in whole percent (None when none closed);
@@ -108,8 +111,9 @@ async def dealer_figures(start: datetime, end: datetime, dealer_ids: list[int] |
                SUM(CASE WHEN s.kind = {p(StageKind.OPEN.value)} THEN 1 ELSE 0 END) AS open_deals
           FROM deal d
           JOIN deal_stage s ON s.id = d.stage_id
+          JOIN process_type pt ON pt.id = d.process_id
           {_dealer_join(p, "d", dealer_ids)}
-         WHERE d.archived_at IS NULL
+         WHERE d.archived_at IS NULL AND pt.kind = {p(ProcessKind.SALE.value)}
          GROUP BY dp.client_id"""
     for r in await conn.execute_query_dict(sql, p.values):
         f = row(r["dealer"])
@@ -146,8 +150,9 @@ async def dealer_figures(start: datetime, end: datetime, dealer_ids: list[int] |
               AND a.kind = {p("event")} AND a.state <> {p("cancelled")}
               AND a.created_at > d.created_at) AS contacted_at
           FROM deal d
+          JOIN process_type pt ON pt.id = d.process_id
           {_dealer_join(p, "d", dealer_ids)}
-         WHERE d.archived_at IS NULL
+         WHERE d.archived_at IS NULL AND pt.kind = {p(ProcessKind.SALE.value)}
            AND d.created_at >= {p(start)} AND d.created_at < {p(end)}"""
     hours: dict[int, list[float]] = defaultdict(list)
     for r in await conn.execute_query_dict(sql, p.values):
