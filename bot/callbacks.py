@@ -66,6 +66,7 @@ class DealCB(CallbackData, prefix="dl"):
     # | lostok | comp | task | client | new | title | noamount | cancel | fault (a claim's
     # "our fault?") | edit | amount | close | unset | contact | setcontact | prob | setprob
     # | log | logtype | discuss | claim (from the deal) | claimc (from the client) | claimp
+    # | dealer | setdealer (M-7: the deal's dealer, bot.routers.dealers)
     action: str
     deal_id: int = 0
     v: int = 0  # the deal's version a stage button was drawn for
@@ -78,3 +79,9 @@ class CreditCB(CallbackData, prefix="cr"):
     action: str
     order_id: int = 0
     override_id: int = 0
+
+
+class DealerCB(CallbackData, prefix="dr"):
+    # M-7: list | card | close
+    action: str
+    client_id: int = 0

@@ -24,6 +24,7 @@ from bot.routers.client_search import build_client_search_router
 from bot.routers.clients import build_cancel_router, build_clients_router
 from bot.routers.contacts import build_contacts_router
 from bot.routers.credit import build_credit_router
+from bot.routers.dealers import build_dealers_router
 from bot.routers.deals import build_deals_router
 from bot.routers.debts import build_debts_router
 from bot.routers.discussions import build_discussions_router
@@ -62,6 +63,7 @@ COMMANDS = [
     ("find", N_("Find a client")),
     ("clients", N_("My clients")),
     ("deals", N_("My open deals")),
+    ("dealers", N_("Dealers: grade, revenue, scorecard")),
     ("price", N_("A client's price and the free stock")),
     ("order", N_("New order for the client whose card is open")),
     ("debts", N_("Overdue invoices of my clients and those due soon")),
@@ -127,6 +129,7 @@ def build_dispatcher(
         build_client_history_router(),
         build_client_archive_router(),
         build_activities_router(),
+        build_dealers_router(),  # M-7
         build_deals_router(),
         build_price_router(),
         build_orders_router(),

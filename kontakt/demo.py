@@ -64,6 +64,7 @@ async def seed_demo(emulator, *, bot_username: str) -> str:
     from kontakt.demo_marketing import seed_suppliers_and_scenarios
 
     await seed_suppliers_and_scenarios()  # M-8
+    await _seed_dealers()
     invite = await do_create_invite(None, role=Role.MANAGER,
                                     department_id=(await Department.get(name="Продажи Москва")).id,
                                     ttl=timedelta(days=7), note="demo newcomer")
@@ -373,3 +374,24 @@ async def _seed_campaigns() -> None:
                 subject=f"c:{client.id}", touch=touch,
                 defaults={"client": client, "campaign": campaign, "variant": variant,
                           "via": "manual", "at": now, "by": anna})
+
+
+async def _seed_dealers() -> None:
+    """M-7 in the sandbox: Fresh Market LLC is a dealer, Maria's Kyiv deal came through
+    it, and the dealer's scenario "Работа с дилером" is seeded when no process of kind
+    partner is there (the seeded "Партнёрство" of U-8 is one: then it is left out)."""
+    from models import Client, Deal, PartnerRole, ProcessKind, ProcessType
+    from services import dealers
+    from services.dealer_seed import seed_dealer_process
+
+    anna = await User.get_or_none(telegram_id=100001)
+    dealer = await Client.get_or_none(name="Fresh Market LLC")
+    if anna is None or dealer is None or await PartnerRole.filter(client_id=dealer.id).exists():
+        return  # seeded by an earlier start (or the people are not the demo's)
+    if not await ProcessType.filter(kind=ProcessKind.PARTNER).exists():
+        await seed_dealer_process(anna)
+    await dealers.do_mark_dealer(anna, dealer.id, {"note": "Дилер по Киевской области"},
+                                 source="system")
+    deal = await Deal.filter(title="Оптові поставки").first()
+    if deal is not None:
+        await dealers.do_set_deal_dealer(anna, deal.id, dealer.id, source="system")

@@ -34,6 +34,7 @@ ACTIONS = {
     "cal_conflict": N_("kept Kontakt's value over the calendar's"),
 }
 FIELDS = {
+    "dealer": N_("dealer role"), "grade": N_("dealer grade"),  # M-7
     "name": N_("name"), "short_name": N_("short name"), "phone": N_("phone"),
     "email": N_("email"), "website": N_("website"), "notes": N_("notes"),
     "kind": N_("kind"), "list_type": N_("list"), "country": N_("country"),
@@ -81,6 +82,7 @@ VALUES = {
     "decision_maker": N_("decision maker"), "influencer": N_("influencer"),
     "user": N_("user of the product"), "competitor": N_("competitor"),
     "subcontractor": N_("subcontractor"), "supporter": N_("for us"),
+    "dealer": N_("dealer"),
     "neutral": N_("neutral"), "opponent": N_("against us"), "unknown": N_("stance unknown"),
     "influences": N_("influences"), "reports_to": N_("reports to"),
     "works_with": N_("works with"), "competes_with": N_("competes with"),

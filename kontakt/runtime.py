@@ -31,6 +31,7 @@ from notifications.outbox import Outbox, SmtpConfig
 from notifications.reminders import ReminderDispatcher
 from notifications.scheduler import (
     JobRunner,
+    add_dealer_grade_job,
     add_due_reminder_job,
     add_loyalty_job,
     add_mailing_job,
@@ -172,6 +173,7 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
     add_due_reminder_job(scheduler, jobs, bot, i18n, outbox)  # K-6, M-6
     add_ranking_job(scheduler, jobs, lang=settings.default_language)  # K-8
     add_loyalty_job(scheduler, jobs)  # U-9
+    add_dealer_grade_job(scheduler, jobs)  # M-7
     dp["reminders"] = reminders  # handlers poke it after a commit that adds reminders
     calendar = build_calendar_sync(settings, bot, i18n)
     dp["calendar_sync"] = calendar  # /calendar: consent links, calendars, disconnect

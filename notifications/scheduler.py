@@ -175,3 +175,13 @@ def add_due_reminder_job(scheduler: AsyncIOScheduler, runner: JobRunner, bot, i1
     scheduler.add_job(runner.wrap("due-reminders", partial(send_due_reminders, bot, i18n,
                                                            outbox)),
                       "interval", minutes=minutes, id="due-reminders", replace_existing=True)
+
+
+def add_dealer_grade_job(scheduler: AsyncIOScheduler, runner: JobRunner, *, hour: int = 3,
+                         minute: int = 5) -> None:
+    """M-7: at night (UTC) every dealer not graded by hand is graded anew from its
+    numbers (services.dealer_grades)."""
+    from services.dealer_grades import nightly
+
+    scheduler.add_job(runner.wrap("dealer-grades", nightly), "cron", hour=hour,
+                      minute=minute, id="dealer-grades", replace_existing=True)

@@ -1,11 +1,13 @@
 """The deal's environment (U-4): the people and companies around a deal, their role
-(decision maker, influencer, user, competitor, subcontractor, partner) and stance,
-and who influences whom.
+(decision maker, influencer, user, competitor, subcontractor, partner, dealer) and
+stance, and who influences whom.
 
 * A party is a client from the base (competitors, subcontractors and partners are
   companies: they must be), a contact person of the deal's client, or only a name.
 * Whoever may change the deal changes its environment; a client named as a party must
   be one the person sees. Every change is in the deal's history.
+* The dealer (M-7) is an active dealer's client, at most one per deal
+  (services.dealers); any active dealer may be named, seen or not.
 * Links join two parties of the same deal, one kind at a time.
 """
 
@@ -67,7 +69,12 @@ async def _values(actor: User, deal, data: dict[str, Any], party: DealParty | No
         if client_id == deal.client_id:
             raise ValidationFailed("client_id", N_("the deal's own client is not a party "
                                                    "around it"))
-        await get_client(actor, int(client_id))
+        if out["role"] != PartyRole.DEALER:  # M-7: any active dealer may be chosen
+            await get_client(actor, int(client_id))
+    if out["role"] == PartyRole.DEALER:
+        from services.dealers import check_dealer_party
+
+        await check_dealer_party(deal.id, client_id, party.id if party else None)
     if contact_id is not None and not await ContactPerson.filter(
             id=contact_id, client_id=deal.client_id, archived_at=None).exists():
         raise ValidationFailed("contact_id", N_("not a contact person of this client"))

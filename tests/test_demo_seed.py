@@ -26,6 +26,11 @@ async def test_demo_seeds_a_catalogue_that_prices_romashka_as_a_dealer(database_
 
     assert await BonusScheme.all().count() == 1 and await SalesPlan.all().count() == 2
     assert await LoyaltyCard.filter(number="RM-0001").count() == 1
+    # M-7: one dealer with a deal through it, once
+    from models import DealParty, PartnerRole
+
+    assert await PartnerRole.filter(kind="dealer").count() == 1
+    assert await DealParty.filter(role="dealer").count() == 1
     romashka = await Client.get(name="ООО «Ромашка»")
     a4 = await Product.get(code="P-A4")
     today = utcnow().date()

@@ -23,6 +23,7 @@ from web import (
     card,
     catalogue_pages,
     deal_pages,
+    dealer_pages,
     loyalty_pages,
     motivation_pages,
     order_pages,
@@ -48,6 +49,7 @@ from web.api import contacts as _contacts_api  # noqa: F401 - registers routes
 from web.api import credit as _credit_api  # noqa: F401 - registers routes
 from web.api import customization as _customization_api  # noqa: F401 - registers routes
 from web.api import deal_reports as _deal_reports_api  # noqa: F401 - registers routes
+from web.api import dealers as _dealers_api  # noqa: F401 - registers routes (M-7)
 from web.api import deals as _deals_api  # noqa: F401 - registers routes
 from web.api import discounts as _discounts_api  # noqa: F401 - registers routes
 from web.api import due_settings as _due_settings_api  # noqa: F401 - registers routes
@@ -183,6 +185,8 @@ def build_web_app(
                        scenario_pages.campaign_steps_page)
     app.router.add_get("/app/campaigns", campaign_pages.campaigns_page)  # K-10, K-12
     app.router.add_get("/app/campaigns/{campaign_id}", campaign_pages.campaign_page)
+    app.router.add_get("/app/dealers", dealer_pages.dealers_page)  # M-7
+    app.router.add_get("/app/dealers/{client_id}", dealer_pages.dealer_page)
     app.router.add_get("/app/loyalty/program", loyalty_pages.program_page)
     app.router.add_get("/app/loyalty/cards/{card_id}", loyalty_pages.card_page)
     app.router.add_get("/app/mailings", pages.mailings_page)

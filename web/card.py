@@ -67,6 +67,7 @@ async def _client_sections(request: web.Request, user, client) -> web.Response:
     lang = str(user.language)
     address = await client_service.address_of(client)
     from web.deal_pages import client_deals
+    from web.dealer_pages import dealer_for_card
     from web.order_pages import orders_for_card
     from web.price_pages import client_prices
     from web.settlement_pages import client_settlements
@@ -86,6 +87,7 @@ async def _client_sections(request: web.Request, user, client) -> web.Response:
         custom=await _custom_for_page(user, client.id),
         rank=await _rank_for_page(user, client.id),
         loyalty=await _loyalty_for_page(user, client.id),
+        **await dealer_for_card(user, client.id),  # M-7
         nodes=await classifier.client_nodes(user, client.id),
         manual_nodes=[n for n in await classifier.list_nodes() if str(n.kind) == "manual"],
         links=await links.links_of(user, client.id),

@@ -199,6 +199,7 @@ async def deal_page(request: web.Request) -> web.Response:
         owners = [deal.owner, *owners]
     from services.activities import list_products
     from web.api.deals import environment_out, probability_out
+    from web.dealer_pages import dealer_for_deal
     from web.order_pages import orders_for_card
 
     chances = await probability_out(deal, gettext, lang)
@@ -246,6 +247,7 @@ async def deal_page(request: web.Request) -> web.Response:
                 + labels.type_name(t.code, t.name, gettext))
                for t in await activity_service.list_types()],
         closed=str(deal.stage.kind) != "open", **common,
+        **await dealer_for_deal(user, deal),  # M-7
         **await orders_for_card(request, user, deal.client_id, deal.id))
 
 

@@ -25,6 +25,7 @@ from notifications.activities import deliver_activity_notices
 from services import deal_cards, deal_lists, deal_stats
 from services import deals as svc
 from services.clock import utcnow
+from services.dealers import deal_dealer
 from services.dictionaries import SEEDED_ITEM_NAMES
 from services.errors import N_, DomainError, NotFound, ValidationFailed
 
@@ -233,6 +234,8 @@ async def card_text(card: deal_cards.Card, staff: User) -> str:
         lines.append(_("📆 Expected close: {date}").format(
             date=deal.expected_close.strftime("%d.%m.%Y")))
     lines.append(_("👤 Owner: {name}").format(name=e(deal.owner.full_name)))
+    if (dealer := await deal_dealer(deal.id)) is not None:  # M-7
+        lines.append(_("🏪 Dealer: {name}").format(name=e(dealer.client.name)))
     if deal.contact is not None:
         lines.append(_("📇 Contact person: {name}").format(name=e(contact_name(deal.contact))))
     if deal.source is not None:
@@ -295,7 +298,8 @@ def edit_markup(card: deal_cards.Card, page: int = 0) -> InlineKeyboardMarkup:
          _btn(_("📆 Expected close"), DealCB(action="close", deal_id=did, page=page))],
         [_btn(_("📇 Contact person"), DealCB(action="contact", deal_id=did, page=page)),
          _btn(_("📣 Source"), DealCB(action="source", deal_id=did, page=page))],
-        [_btn(_("📝 Title"), DealCB(action="rename", deal_id=did, page=page))],
+        [_btn(_("📝 Title"), DealCB(action="rename", deal_id=did, page=page)),
+         _btn(_("🏪 Dealer"), DealCB(action="dealer", deal_id=did, page=page))],
         [_btn(_("↩️ Back"), DealCB(action="card", deal_id=did, page=page))]])
 
 
