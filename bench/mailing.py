@@ -6,6 +6,8 @@ a bare ``aiosmtplib.send`` at the same concurrency.
 
     python -m bench.mailing [--quick]
 
+With ``BENCH_PROFILE=1`` the mailing runs under cProfile, the costliest calls to stderr.
+
 Last line: {"emails_per_s", "baseline_emails_per_s", "ratio", "rss_mb" (before/after),
 "duplicates", "lost", ...}
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 import sys
 import tempfile
@@ -96,6 +99,12 @@ async def main(quick: bool) -> None:
         await mailings.do_mailing_action(admin, mailing.id, "start")
         outbox = Outbox(SmtpConfig("127.0.0.1", port, "none", None, None, "crm@bench.ru"),
                         batch=500, concurrency=CONCURRENCY)
+        profiler = None
+        if os.environ.get("BENCH_PROFILE"):  # where our side's time goes, to stderr
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         t0 = time.perf_counter()
         queued = 0
         while True:
@@ -107,6 +116,11 @@ async def main(quick: bool) -> None:
             if not step:
                 break
         elapsed = time.perf_counter() - t0
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(35)
         rss_after = rss_mb()
         base = await baseline(port, n)
     finally:

@@ -23,7 +23,7 @@ import contextlib
 import logging
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 
 import aiosmtplib
 from tortoise.expressions import Q
@@ -48,6 +48,10 @@ class SmtpConfig:
                  password: str | None, sender: str) -> None:
         self.host, self.port, self.security = host, port, security
         self.user, self.password, self.sender = user, password, sender
+        # the Message-ID's domain: the sender's (make_msgid would otherwise look the host's
+        # name up, a blocking DNS call for every email — issue 19's profile of a mailing)
+        address = parseaddr(sender)[1]
+        self.msgid_domain = address.rpartition("@")[2] or "kontakt.local"
 
     @classmethod
     def from_settings(cls, settings) -> SmtpConfig:
@@ -201,7 +205,8 @@ class Outbox(ClaimLoop):
         email["Subject"] = message.subject
         if message.reply_to:
             email["Reply-To"] = message.reply_to
-        email["Message-ID"] = make_msgid(idstring=f"kontakt-{message.id}")
+        email["Message-ID"] = make_msgid(idstring=f"kontakt-{message.id}",
+                                           domain=self.smtp.msgid_domain)
         email.set_content(message.body)
         if message.html:
             email.add_alternative(message.html, subtype="html")

@@ -366,7 +366,7 @@ async def test_files_need_a_data_folder(database_url, smtp, clock, tmp_path):
 async def test_a_long_message_id_is_cut_to_the_column(database_url, smtp, clock,
                                                       monkeypatch):
     long_id = "<" + "x" * 250 + "@example.ru>"
-    monkeypatch.setattr(outbox_module, "make_msgid", lambda idstring: long_id)
+    monkeypatch.setattr(outbox_module, "make_msgid", lambda idstring, domain=None: long_id)
     row = await queued(clock)
     await make_outbox(smtp.port).run_once()
     got = await get(row)
@@ -468,3 +468,26 @@ def test_smtp_settings_are_read_with_the_password():
             config.sender) == ("mail.example.ru", 465, "tls", "crm", "pw", SENDER)
     assert SmtpConfig.from_settings(SimpleNamespace(**base, smtp_password=None)).password \
         is None
+
+
+def test_the_message_id_takes_the_senders_domain_without_a_dns_lookup(monkeypatch):
+    """Issue 19: make_msgid without a domain asks DNS for the host's name on every email;
+    the outbox gives it the sender's domain instead."""
+    import socket
+
+    from notifications.outbox import SmtpConfig
+
+    def no_dns(*_a, **_k):
+        raise AssertionError("a DNS lookup per email")
+
+    monkeypatch.setattr(socket, "getfqdn", no_dns)
+    monkeypatch.setattr(socket, "gethostbyaddr", no_dns)
+    cfg = SmtpConfig("smtp.example.ru", 587, "starttls", None, None,
+                     "Компания <sales@example.ru>")
+    assert cfg.msgid_domain == "example.ru"
+    out = outbox_module.Outbox(cfg)
+    from models.messaging import OutboundMessage
+
+    email = out._email(OutboundMessage(id=7, to_address="c@x.ru", subject="S", body="B"))
+    assert email["Message-ID"].endswith("@example.ru>")
+    assert SmtpConfig(None, 25, "none", None, None, "").msgid_domain == "kontakt.local"
