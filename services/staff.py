@@ -406,6 +406,11 @@ async def list_departments() -> list[Department]:
     return await Department.all().order_by("name")
 
 
+async def active_people() -> list[User]:
+    """The active staff by name: the choices of an executor or an assignee."""
+    return await User.filter(status=StaffStatus.ACTIVE).order_by("full_name", "id")
+
+
 async def department_names(ids: list[int]) -> dict[int, str]:
     """{id: name} of the departments with these ids (the ones that exist)."""
     return dict(await Department.filter(id__in=ids).values_list("id", "name"))

@@ -14,11 +14,13 @@ from typing import Any
 from aiohttp import web
 
 from kontakt.formatting import money_text
-from models import CampaignState, Dictionary, DictionaryItem, Segment, VariantChannel
+from models import CampaignState, VariantChannel
 from services import campaign_figures as figs
 from services import campaigns as svc
 from services.clock import utcnow
+from services.dictionaries import list_items
 from services.errors import N_, NotFound
+from services.segments import list_segments
 from web.pages import _guess_lang, render
 from web.session import current_user
 
@@ -76,7 +78,7 @@ async def campaigns_page(request: web.Request) -> web.Response:
                   years=list(range(now_year + 1, now_year - 5, -1)), state=state,
                   archived=archived, model=model, states=STATES,
                   may_manage=await svc.may_manage(user),
-                  segments=await Segment.all().order_by("name").values("id", "name"),
+                  segments=await _segments(user),
                   today=utcnow().date().isoformat())
 
 
@@ -86,11 +88,16 @@ def _dates(c) -> str:
 
 
 async def _items(code: str) -> list[dict[str, Any]]:
-    d = await Dictionary.get_or_none(code=code)
-    if d is None:
+    try:
+        items = await list_items(code)
+    except NotFound:
         return []
-    return await DictionaryItem.filter(dictionary_id=d.id, archived=False).order_by(
-        "sort_order", "name").values("id", "name")
+    return [{"id": i.id, "name": i.name} for i in items]
+
+
+async def _segments(user) -> list[dict[str, Any]]:
+    """The segments the person may use (their own and the shared ones)."""
+    return [{"id": g.id, "name": g.name} for g in await list_segments(user)]
 
 
 async def campaign_page(request: web.Request) -> web.Response:
@@ -117,7 +124,8 @@ async def campaign_page(request: web.Request) -> web.Response:
               "spent_on": x.spent_on.strftime("%d.%m.%Y") if x.spent_on else "",
               "spent_on_iso": x.spent_on.isoformat() if x.spent_on else "",
               "variant_id": x.variant_id, "variant": names.get(x.variant_id),
-              "supplier_id": x.supplier_id, "service_id": x.service_id, "supplier": x.supplier.name if x.supplier else None,
+              "supplier_id": x.supplier_id, "service_id": x.service_id,
+              "supplier": x.supplier.name if x.supplier else None,
               "quantity": "" if x.quantity is None else format(x.quantity.normalize(), "f"),
               "invoice_number": x.invoice_number or "",
               "invoice_date_iso": x.invoice_date.isoformat() if x.invoice_date else "",
@@ -137,7 +145,7 @@ async def campaign_page(request: web.Request) -> web.Response:
         costs=costs, states=STATES, channels=CHANNELS, dates=_dates(c),
         may_manage=await svc.may_manage(user), suppliers=suppliers,
         regions=await _items("region"), sources=await _items("ad_source"),
-        segments=await Segment.all().order_by("name").values("id", "name"),
+        segments=await _segments(user),
         mailings=[{"id": m.id, "name": m.mailing.name,
                    "variant": names.get(m.variant_id)} for m in links],
         mailing_choices=await svc.mailing_choices(),

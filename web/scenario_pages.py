@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from models import Department, StaffStatus, User
 from services import campaign_steps as steps_svc
 from services import scenarios as tpl_svc
 from services.errors import N_, NotFound
+from services.staff import active_people, list_departments
 from web.pages import _guess_lang, render
 from web.session import current_user
 
 
 async def _choices() -> dict:
-    return {"departments": await Department.all().order_by("name").values("id", "name"),
-            "people": await User.filter(status=StaffStatus.ACTIVE).order_by(
-                "full_name").values("id", "full_name"),
+    return {"departments": [{"id": d.id, "name": d.name} for d in await list_departments()],
+            "people": [{"id": u.id, "full_name": u.full_name}
+                       for u in await active_people()],
             "kinds": [(str(k), name) for k, name in tpl_svc.KIND_NAMES.items()]}
 
 
