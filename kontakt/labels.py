@@ -138,7 +138,8 @@ def stage_name(stage, gettext: Callable[[str], str]) -> str:
 # U-4: the deal's environment — who someone is, where they stand, how two are tied
 PARTY_ROLES = {"decision_maker": N_("decision maker"), "influencer": N_("influencer"),
                "user": N_("user of the product"), "competitor": N_("competitor"),
-               "subcontractor": N_("subcontractor"), "partner": N_("partner")}
+               "subcontractor": N_("subcontractor"), "partner": N_("partner"),
+               "dealer": N_("dealer")}
 STANCES = {"supporter": N_("for us"), "neutral": N_("neutral"),
            "opponent": N_("against us"), "unknown": N_("stance unknown")}
 STANCE_ICONS = {"supporter": "👍", "neutral": "😐", "opponent": "👎", "unknown": "❔"}

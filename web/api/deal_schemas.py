@@ -28,7 +28,7 @@ CURRENCY = Literal["RUB", "UAH", "USD", "EUR", "KZT", "BYN"]
 STATE = Literal["open", "won", "lost", "all"]
 STAGE_KIND = Literal["open", "won", "lost"]
 ROLE = Literal["decision_maker", "influencer", "user", "competitor", "subcontractor",
-               "partner"]
+               "partner", "dealer"]
 STANCE = Literal["supporter", "neutral", "opponent", "unknown"]
 LINK_KIND = Literal["influences", "reports_to", "works_with", "competes_with"]
 BASIS = Literal["model", "stages", "default", "override", "closed"]
