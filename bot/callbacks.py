@@ -78,3 +78,10 @@ class CreditCB(CallbackData, prefix="cr"):
     action: str
     order_id: int = 0
     override_id: int = 0
+
+
+class LeadCB(CallbackData, prefix="ld"):
+    # take | reassign | to (value: the person's id) | log | cancel
+    action: str
+    activity_id: int = 0
+    value: str = ""

@@ -207,6 +207,10 @@ async def _find_or_make_client(clean: dict[str, Any], manager: User | None) -> C
         found = await Client.filter(email__iexact=clean["email"], archived_at=None
                                     ).order_by("id").first()
     if found is not None:
+        if manager is not None:  # the person who gets the lead may see its client
+            from services.lead_work import ensure_client_manager
+
+            await ensure_client_manager(found.id, manager)
         return found
     company = clean.get("company")
     name = company or clean.get("name") or clean.get("email") or clean.get("phone")

@@ -71,6 +71,7 @@ from web.api.framework import TOO_LARGE, UNREADABLE, said  # noqa: E402
 from web.api.routes import api
 from web.catalogue_files import setup_catalogue_files
 from web.imports import setup_imports
+from web.lead_pages import setup_lead_pages
 from web.keys import (
     BOT_INFO_KEY,
     BOT_KEY,
@@ -190,6 +191,7 @@ def build_web_app(
     app.router.add_static("/static", HERE / "static")
     setup_imports(app)  # before the API: /clients/export must win over /clients/{client_id}
     setup_catalogue_files(app)
+    setup_lead_pages(app)  # K-10: /go/, /f/ (public) and the lead form designer
     api.register(app)
     app.router.add_post("/api/v1/clients/{client_id}/documents", _clients_api.document_upload)
     app.router.add_post("/api/v1/staff/{user_id}/photo", _profile_api.photo_upload)
