@@ -86,3 +86,51 @@ async def test_k10_lead_announced_with_buttons(service, emulator, make_staff):
         "name": "Bot", "phone": "+79160000002", "website": "x"})
     assert resp.status == 200
     assert await LeadSubmission.filter(form_id=form.id).count() == 1
+
+
+async def test_k10_api_lead_forms_and_attribution(service, emulator, make_staff):
+    """K-10: /api/v1/lead-forms (create, a bad form named, patch, archive, delete) and
+    /api/v1/attribution (read, set by hand; a manager not the client's is refused)."""
+    from services.clients import do_create_client
+    from tests.test_web import signed_in
+
+    dept = await Department.create(name="API лиды")
+    admin = await make_staff(Role.ADMIN, name="Анна Админ")
+    ivan = await make_staff(name="Иван Api", department=dept)
+    campaign = await Campaign.create(name="API", state=CampaignState.RUNNING,
+                                     starts_on=TEST_NOW.date())
+    variant = await CampaignVariant.create(campaign=campaign, name="V1", link_token="api1")
+    http = service.client
+    await signed_in(service, emulator, admin)
+    resp = await http.post("/api/v1/lead-forms", json={
+        "variant_id": variant.id, "title": "Форма", "shown": ["name"],
+        "department_id": dept.id})
+    assert resp.status == 422, await resp.text()
+    resp = await http.post("/api/v1/lead-forms", json={
+        "variant_id": variant.id, "title": "Форма", "shown": ["name", "email"],
+        "required": ["email"], "department_id": dept.id})
+    assert resp.status == 201, await resp.text()
+    got = await resp.json()
+    assert got["form_url"].endswith(f"/f/{got['token']}") and "/go/api1" in got["link_url"]
+    assert {"name": "email", "required": True} in got["fields"]
+    resp = await http.patch(f"/api/v1/lead-forms/{got['id']}", json={"title": "Новая"})
+    assert (await resp.json())["title"] == "Новая"
+    resp = await http.get("/api/v1/lead-forms", params={"campaign_id": campaign.id})
+    assert [f["id"] for f in (await resp.json())["items"]] == [got["id"]]
+    resp = await http.post(f"/api/v1/lead-forms/{got['id']}/archive")
+    assert (await resp.json())["archived_at"]
+    assert (await http.delete(f"/api/v1/lead-forms/{got['id']}")).status == 204
+    client = (await do_create_client(ivan, {"name": "Атрибуция"})).client
+    resp = await http.put(f"/api/v1/attribution/client/{client.id}/first",
+                          json={"variant_id": variant.id})
+    assert resp.status == 200, await resp.text()
+    resp = await http.get(f"/api/v1/attribution/client/{client.id}")
+    body = await resp.json()
+    assert body["first"]["variant"] == "V1" and body["first"]["via"] == "manual"
+    assert body["last"] is None
+    assert (await http.get(f"/api/v1/attribution/planet/{client.id}")).status == 404
+    other = await make_staff(name="Чужой Менеджер", department=dept)
+    await signed_in(service, emulator, other)
+    resp = await http.put(f"/api/v1/attribution/client/{client.id}/last",
+                          json={"variant_id": variant.id})
+    assert resp.status in (403, 404)

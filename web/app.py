@@ -47,6 +47,7 @@ from web.api import deal_reports as _deal_reports_api  # noqa: F401 - registers 
 from web.api import deals as _deals_api  # noqa: F401 - registers routes
 from web.api import discounts as _discounts_api  # noqa: F401 - registers routes
 from web.api import due_settings as _due_settings_api  # noqa: F401 - registers routes
+from web.api import lead_forms as _lead_forms_api  # noqa: F401 - registers routes
 from web.api import ledger as _ledger_api  # noqa: F401 - registers routes
 from web.api import legal as _legal_api  # noqa: F401 - registers routes
 from web.api import loyalty as _loyalty_api  # noqa: F401 - registers routes
