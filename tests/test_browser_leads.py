@@ -170,3 +170,16 @@ async def test_k10_lead_form_on_a_phone(demo, browser, tmp_path):  # noqa: F811
     assert (await touches("a", last.activity_id))["first"].via == "link"
     resp = await go.request.get(f"{demo}/go/nope-nope", max_redirects=0)
     assert resp.status == 404
+    # the client card shows where the lead came from; Ivan (its manager) sets the last
+    # touch by hand
+    card = await _open(browser, demo, 100003, f"/app/clients/{first.client_id}")
+    first_touch = card.get_by_test_id("touch-first")
+    await first_touch.wait_for()
+    assert "K10 Тест" in await first_touch.inner_text()
+    await card.get_by_test_id("touch-which").select_option("last")
+    await card.get_by_test_id("touch-variant").select_option(str(variant.id))
+    async with card.expect_navigation():
+        await card.get_by_test_id("touch-save").click()
+    assert "по ссылке" not in (await card.get_by_test_id("touch-last").inner_text()).lower()
+    assert (await touches("c", first.client_id))["last"].via == "manual"
+    await _fits(card)

@@ -67,6 +67,7 @@ async def _client_sections(request: web.Request, user, client) -> web.Response:
     lang = str(user.language)
     address = await client_service.address_of(client)
     from web.deal_pages import client_deals
+    from web.lead_pages import client_touches
     from web.order_pages import orders_for_card
     from web.price_pages import client_prices
     from web.settlement_pages import client_settlements
@@ -103,6 +104,7 @@ async def _client_sections(request: web.Request, user, client) -> web.Response:
         **await client_prices(request, user, client),
         **await orders_for_card(request, user, client.id),
         **await client_settlements(request, user, client),
+        **await client_touches(request, user, client),
     )
 
 

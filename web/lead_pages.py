@@ -308,6 +308,28 @@ async def form_page(request: web.Request) -> web.Response:
                   submissions=counts.get(form.id, 0), **await _designer_context(form))
 
 
+async def client_touches(request: web.Request, user, client) -> dict[str, Any]:
+    """The client card's "Where from" block: the first and last touch, set by hand by
+    the client's manager, heads and admins."""
+    from kontakt.formatting import when_text
+
+    got = await attribution.touches("c", client.id)
+    may = await attribution.may_set_by_hand(user, client)
+    lang = str(user.language)
+    rows = []
+    for key, label in (("first", N_("First touch")), ("last", N_("Last touch"))):
+        t = got[key]
+        rows.append({"key": key, "label": label, "touch": t,
+                     "when": when_text(t.at, user.timezone, lang) if t else None})
+    return {"touch_rows": rows, "may_set_touch": may,
+            "touch_variants": await attribution.variant_choices() if may else [],
+            "touch_via": VIA}
+
+
+VIA = {"ad_source": N_("ad source"), "link": N_("tracked link"), "form": N_("web form"),
+       "promo": N_("promo code"), "manual": N_("by hand"), "mailing": N_("mailing")}
+
+
 def setup_lead_pages(app: web.Application) -> None:
     app.router.add_get("/go/{token}", go_link)
     app.router.add_get("/f/{token}", public_form)
