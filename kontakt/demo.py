@@ -60,6 +60,7 @@ async def seed_demo(emulator, *, bot_username: str) -> str:
     await _seed_deals()
     await _seed_catalogue()
     await _seed_numbers()
+    await _seed_lead_form()  # after the campaigns' demo data: it uses their campaign
     invite = await do_create_invite(None, role=Role.MANAGER,
                                     department_id=(await Department.get(name="Продажи Москва")).id,
                                     ttl=timedelta(days=7), note="demo newcomer")
@@ -331,3 +332,28 @@ async def _seed_numbers() -> None:
     if romashka is not None:
         await loyalty_cards.do_issue(ivan, {"client_id": romashka.id, "number": "RM-0001"},
                                      source="system")
+
+
+async def _seed_lead_form() -> None:
+    """K-10: one web lead form on the demo campaign ("Весенняя акция" if there is one,
+    else the first campaign, else a small one made here), leads in turn to Moscow."""
+    from datetime import date
+
+    from models.marketing import Campaign, CampaignState, CampaignVariant, LeadForm
+
+    if await LeadForm.exists():
+        return
+    campaign = await Campaign.filter(name="Весенняя акция").first() or \
+        await Campaign.all().order_by("id").first()
+    if campaign is None:
+        campaign = await Campaign.create(name="Заявки с сайта", state=CampaignState.RUNNING,
+                                         starts_on=date(2026, 1, 1))
+    variant = await CampaignVariant.filter(campaign_id=campaign.id).order_by("id").first() \
+        or await CampaignVariant.create(campaign=campaign, name="Сайт", link_token="demo-site")
+    await LeadForm.create(
+        variant=variant, token="demo-form", title="Оставьте заявку",
+        intro="Менеджер перезвонит в течение часа.", thanks="Спасибо! Мы скоро свяжемся.",
+        fields_spec=[{"name": "name", "required": True}, {"name": "phone", "required": True},
+                     {"name": "email", "required": False},
+                     {"name": "message", "required": False}],
+        department=await Department.get(name="Продажи Москва"))
