@@ -32,8 +32,16 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models import Activity, ActivityAssignee, ActivityState, Client, \
-    ClientKind, ClientManager, StaffStatus, User
+from models import (
+    Activity,
+    ActivityAssignee,
+    ActivityState,
+    Client,
+    ClientKind,
+    ClientManager,
+    StaffStatus,
+    User,
+)
 from models.marketing import AssignMode, LeadForm, LeadRoute, LeadSubmission, TouchVia
 from services import attribution
 from services.activities import get_type
@@ -138,8 +146,8 @@ async def validate(form: LeadForm, raw: dict[str, Any]) -> tuple[dict[str, Any],
             elif name == "email":
                 value = normalize_email(value)
             elif name == "region":
-                from services.dictionaries import REGION, get_dictionary
                 from models import DictionaryItem
+                from services.dictionaries import REGION, get_dictionary
 
                 regions = await get_dictionary(REGION)
                 item = await DictionaryItem.get_or_none(

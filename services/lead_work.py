@@ -17,8 +17,15 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
-from models import Activity, ActivityAssignee, ActivityState, ClientManager, Role, \
-    StaffStatus, User
+from models import (
+    Activity,
+    ActivityAssignee,
+    ActivityState,
+    ClientManager,
+    Role,
+    StaffStatus,
+    User,
+)
 from models.marketing import LeadSubmission
 from services.clock import utcnow
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed

@@ -72,7 +72,6 @@ from web.api.framework import TOO_LARGE, UNREADABLE, said  # noqa: E402
 from web.api.routes import api
 from web.catalogue_files import setup_catalogue_files
 from web.imports import setup_imports
-from web.lead_pages import setup_lead_pages
 from web.keys import (
     BOT_INFO_KEY,
     BOT_KEY,
@@ -84,6 +83,7 @@ from web.keys import (
     SETTINGS_KEY,
     BotInfo,
 )
+from web.lead_pages import setup_lead_pages
 from web.session import request_lang  # noqa: E402
 
 log = logging.getLogger("kontakt.web")
