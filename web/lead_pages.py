@@ -9,6 +9,7 @@ back to the same page (same-origin checked); the JSON API is web/api/lead_forms.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -27,6 +28,7 @@ from web.session import current_user
 log = logging.getLogger("kontakt.leads")
 COOKIE = "k_src"
 COOKIE_DAYS = 30
+_ANNOUNCING: set[asyncio.Task] = set()  # the announcements under way (kept from the GC)
 
 
 def _secret(request: web.Request) -> str:
@@ -136,8 +138,11 @@ async def public_form(request: web.Request) -> web.Response:
         return await _form_page(request, form, status=422, errors=errors,
                                 values=outcome.values)
     if outcome.kind == "thanks" and outcome.activity is not None:
-        await _announce(request, outcome.activity.id,
-                        outcome.assigned.id if outcome.assigned else None)
+        # after the commit, without keeping the visitor waiting for Telegram
+        task = asyncio.create_task(_announce(
+            request, outcome.activity.id, outcome.assigned.id if outcome.assigned else None))
+        _ANNOUNCING.add(task)
+        task.add_done_callback(_ANNOUNCING.discard)
     return render(request, "leadform_message.html", lang=lang, title_msg=N_("Thank you!"),
                   body_msg=N_("We have received your request and will contact you soon."),
                   body_text=form.thanks, thanks=True)
