@@ -58,7 +58,7 @@ async def go_link(request: web.Request) -> web.Response:
         target = f"/f/{form.token}" if form else "/"
     if not target.startswith(("https://", "http://", "/")):
         target = "/"
-    resp = web.HTTPFound(target)
+    resp = web.Response(status=302, headers={"Location": target})
     resp.set_cookie(COOKIE, sign(_secret(request), {"v": variant.id,
                                                     "t": utcnow().isoformat()},
                                  purpose="leadlink", ttl_s=COOKIE_DAYS * 86400),
