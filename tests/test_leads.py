@@ -88,6 +88,12 @@ async def test_k10_resolvers(staff_world):
     got = await attribution.touches("c", made.id)
     assert got["first"] is not None and got["first"].via == "ad_source"
     assert got["first"].campaign_id == c.id
+    # a deal made with that source: the deal is touched too
+    from services.deals import do_create_deal
+
+    deal = (await do_create_deal(staff_world["ivan"], {"client_id": made.id,
+                                                       "source_id": source.id})).deal
+    assert (await attribution.touches("d", deal.id))["last"].variant_id == a.id
 
 
 async def test_k10_manual_touch_rights(staff_world):
