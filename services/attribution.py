@@ -179,7 +179,7 @@ class TouchView:
 
 async def touches(kind: str, object_id: int) -> dict[str, TouchView | None]:
     """{"first": ..., "last": ...} of a client (``c``), a lead (``a``) or a deal (``d``)."""
-    rows = await Attribution.filter(subject=subject_key(kind, object_id)).prefetch_related(
+    rows = await Attribution.filter(subject=subject_key(kind, object_id)).select_related(
         "campaign", "variant", "by")
     out: dict[str, TouchView | None] = {"first": None, "last": None}
     for r in rows:
