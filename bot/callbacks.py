@@ -85,3 +85,10 @@ class DealerCB(CallbackData, prefix="dr"):
     # M-7: list | card | close
     action: str
     client_id: int = 0
+
+
+class LeadCB(CallbackData, prefix="ld"):
+    # take | reassign | to (value: the person's id) | log | cancel
+    action: str
+    activity_id: int = 0
+    value: str = ""

@@ -30,6 +30,7 @@ from bot.routers.debts import build_debts_router
 from bot.routers.discussions import build_discussions_router
 from bot.routers.inline import build_inline_router
 from bot.routers.lang import build_lang_router
+from bot.routers.leads import build_leads_router
 from bot.routers.mailings import build_mailings_router
 from bot.routers.messaging import build_messaging_router
 from bot.routers.orders import build_orders_router
@@ -135,6 +136,7 @@ def build_dispatcher(
         build_orders_router(),
         build_debts_router(),
         build_credit_router(),
+        build_leads_router(),  # K-10: a lead's buttons and its log-contact step
         build_quicklog_router(),  # the quick log takes any other text
         build_fallback_router(),  # last: whatever nobody took gets an answer
     )

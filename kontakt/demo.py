@@ -65,6 +65,7 @@ async def seed_demo(emulator, *, bot_username: str) -> str:
 
     await seed_suppliers_and_scenarios()  # M-8
     await _seed_dealers()
+    await _seed_lead_form()  # after the campaigns' demo data: it uses their campaign
     invite = await do_create_invite(None, role=Role.MANAGER,
                                     department_id=(await Department.get(name="Продажи Москва")).id,
                                     ttl=timedelta(days=7), note="demo newcomer")
@@ -395,3 +396,28 @@ async def _seed_dealers() -> None:
     deal = await Deal.filter(title="Оптові поставки").first()
     if deal is not None:
         await dealers.do_set_deal_dealer(anna, deal.id, dealer.id, source="system")
+
+
+async def _seed_lead_form() -> None:
+    """K-10: one web lead form on the demo campaign ("Весенняя акция" if there is one,
+    else the first campaign, else a small one made here), leads in turn to Moscow."""
+    from datetime import date
+
+    from models.marketing import Campaign, CampaignState, CampaignVariant, LeadForm
+
+    if await LeadForm.exists():
+        return
+    campaign = await Campaign.filter(name="Весенняя акция").first() or \
+        await Campaign.all().order_by("id").first()
+    if campaign is None:
+        campaign = await Campaign.create(name="Заявки с сайта", state=CampaignState.RUNNING,
+                                         starts_on=date(2026, 1, 1))
+    variant = await CampaignVariant.filter(campaign_id=campaign.id).order_by("id").first() \
+        or await CampaignVariant.create(campaign=campaign, name="Сайт", link_token="demo-site")
+    await LeadForm.create(
+        variant=variant, token="demo-form", title="Оставьте заявку",
+        intro="Менеджер перезвонит в течение часа.", thanks="Спасибо! Мы скоро свяжемся.",
+        fields_spec=[{"name": "name", "required": True}, {"name": "phone", "required": True},
+                     {"name": "email", "required": False},
+                     {"name": "message", "required": False}],
+        department=await Department.get(name="Продажи Москва"))

@@ -445,6 +445,10 @@ async def do_create_client(actor: User, data: dict[str, Any], *, source: str = "
         await client.save()
         await _audit(actor, source, "client", client.id, client.id, "create",
                      new=client.name)
+    if client.ad_source_id:  # K-10: after the commit; never fails the save
+        from services.attribution import touch_from_ad_source
+
+        await touch_from_ad_source(client=client)
     return ClientResult(client)
 
 

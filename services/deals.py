@@ -280,6 +280,10 @@ async def do_create_deal(actor: User, data: dict[str, Any], *, source: str = "we
         notices = await stage_tasks(actor, deal, process, first, now, source)
     deal = await get_deal(actor, deal.id)
     await deal_stats.recompute_deal(deal)
+    if deal.source_id:  # K-10: after the commit; never fails the save
+        from services.attribution import touch_from_ad_source
+
+        await touch_from_ad_source(deal=deal)
     return DealResult(deal, True, notices)
 
 

@@ -53,6 +53,7 @@ from web.api import dealers as _dealers_api  # noqa: F401 - registers routes (M-
 from web.api import deals as _deals_api  # noqa: F401 - registers routes
 from web.api import discounts as _discounts_api  # noqa: F401 - registers routes
 from web.api import due_settings as _due_settings_api  # noqa: F401 - registers routes
+from web.api import lead_forms as _lead_forms_api  # noqa: F401 - registers routes
 from web.api import ledger as _ledger_api  # noqa: F401 - registers routes
 from web.api import legal as _legal_api  # noqa: F401 - registers routes
 from web.api import loyalty as _loyalty_api  # noqa: F401 - registers routes
@@ -90,6 +91,7 @@ from web.keys import (
     SETTINGS_KEY,
     BotInfo,
 )
+from web.lead_pages import setup_lead_pages
 from web.session import request_lang  # noqa: E402
 
 log = logging.getLogger("kontakt.web")
@@ -207,6 +209,7 @@ def build_web_app(
     app.router.add_static("/static", HERE / "static")
     setup_imports(app)  # before the API: /clients/export must win over /clients/{client_id}
     setup_catalogue_files(app)
+    setup_lead_pages(app)  # K-10: /go/, /f/ (public) and the lead form designer
     api.register(app)
     app.router.add_post("/api/v1/clients/{client_id}/documents", _clients_api.document_upload)
     app.router.add_post("/api/v1/staff/{user_id}/photo", _profile_api.photo_upload)

@@ -68,6 +68,7 @@ async def _client_sections(request: web.Request, user, client) -> web.Response:
     address = await client_service.address_of(client)
     from web.deal_pages import client_deals
     from web.dealer_pages import dealer_for_card
+    from web.lead_pages import client_touches
     from web.order_pages import orders_for_card
     from web.price_pages import client_prices
     from web.settlement_pages import client_settlements
@@ -107,6 +108,7 @@ async def _client_sections(request: web.Request, user, client) -> web.Response:
         **await orders_for_card(request, user, client.id),
         **await client_settlements(request, user, client),
         **await client_supplier(request, user, client),
+        **await client_touches(request, user, client),
     )
 
 
