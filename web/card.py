@@ -66,6 +66,7 @@ async def _client_sections(request: web.Request, user, client) -> web.Response:
 
     lang = str(user.language)
     address = await client_service.address_of(client)
+    from services.partner_roles import roles_of
     from web.deal_pages import client_deals
     from web.dealer_pages import dealer_for_card
     from web.lead_pages import client_touches
@@ -74,6 +75,7 @@ async def _client_sections(request: web.Request, user, client) -> web.Response:
     from web.settlement_pages import client_settlements
     from web.supplier_pages import client_supplier
 
+    roles = await roles_of(client.id)  # M-7 dealer, M-8 supplier: one query for both
     return render(
         request, "client.html", lang=lang, user=user, client=client, address=address,
         maps=client_service.map_links(address) if address else [],
@@ -88,7 +90,7 @@ async def _client_sections(request: web.Request, user, client) -> web.Response:
         custom=await _custom_for_page(user, client.id),
         rank=await _rank_for_page(user, client.id),
         loyalty=await _loyalty_for_page(user, client.id),
-        **await dealer_for_card(user, client.id),  # M-7
+        **await dealer_for_card(user, client.id, roles),  # M-7
         nodes=await classifier.client_nodes(user, client.id),
         manual_nodes=[n for n in await classifier.list_nodes() if str(n.kind) == "manual"],
         links=await links.links_of(user, client.id),
@@ -107,7 +109,7 @@ async def _client_sections(request: web.Request, user, client) -> web.Response:
         **await client_prices(request, user, client),
         **await orders_for_card(request, user, client.id),
         **await client_settlements(request, user, client),
-        **await client_supplier(request, user, client),
+        **await client_supplier(request, user, client, roles),
         **await client_touches(request, user, client),
     )
 

@@ -14,7 +14,7 @@ from aiohttp import web
 from kontakt.errors import error_line
 from kontakt.formatting import date_text, money_text
 from kontakt.i18n import translator
-from models import Role
+from models import PartnerKind, Role
 from services import dealer_cards as cards
 from services import dealer_grades as grades
 from services import dealers as svc
@@ -110,9 +110,11 @@ async def dealer_page(request: web.Request) -> web.Response:
         may_manage=svc.may_manage(user), grades=svc.GRADES)
 
 
-async def dealer_for_card(user, client_id: int) -> dict[str, Any]:
-    """The client card's "Dealer" line: the role (active or not) and who may change it."""
-    role = await svc.dealer_role(client_id)
+async def dealer_for_card(user, client_id: int, roles: dict | None = None) -> dict[str, Any]:
+    """The client card's "Dealer" line: the role (active or not) and who may change it;
+    ``roles``: the client's partner roles when the card has read them already."""
+    role = roles.get(PartnerKind.DEALER) if roles is not None else \
+        await svc.dealer_role(client_id)
     return {"dealer_role": role, "dealer_may_manage": svc.may_manage(user)}
 
 

@@ -12,7 +12,7 @@ from aiohttp import web
 from tortoise.expressions import Subquery
 
 from kontakt.formatting import money_text
-from models import PartnerRole
+from models import PartnerKind, PartnerRole
 from services import suppliers as svc
 from services.clients import visible_clients
 from services.errors import N_, NotFound
@@ -90,7 +90,10 @@ def _service_row(s) -> dict[str, Any]:
             "note": s.note or "", "archived": s.archived}
 
 
-async def client_supplier(request: web.Request, user, client) -> dict[str, Any]:
-    """The client card's "Supplier" block: the role, on or off, and the link."""
-    role = await svc.role_of(client.id)
+async def client_supplier(request: web.Request, user, client,
+                          roles: dict | None = None) -> dict[str, Any]:
+    """The client card's "Supplier" block: the role, on or off, and the link;
+    ``roles``: the client's partner roles when the card has read them already."""
+    role = roles.get(PartnerKind.MARKETING_SUPPLIER) if roles is not None else \
+        await svc.role_of(client.id)
     return {"supplier_role": role, "supplier_may_manage": svc.may_manage(user)}
