@@ -38,7 +38,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-BENCHES := bot_throughput client_import client_search reminders mailing gcal_sync deals pricing settlements \
+BENCHES := bot_throughput client_import client_search reminders mailing gcal_sync deals pricing settlements campaigns \
            analytics
 
 bench: $(STAMP)  ## every benchmark, one after another (the last line of each is JSON)
