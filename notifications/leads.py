@@ -24,8 +24,8 @@ def lead_text(lead: Lead, gettext) -> str:
     lines = [gettext("📥 New lead from a web form"),
              gettext("Campaign: {campaign} — {variant}").format(
                  campaign=html.escape(lead.campaign), variant=html.escape(lead.variant))]
-    for key, label in (("name", N_("Name")), ("phone", N_("Phone")), ("email", N_("Email")),
-                       ("company", N_("Company"))):
+    for key, label in (("name", N_("Person's name")), ("phone", N_("Phone")),
+                       ("email", N_("Email")), ("company", N_("Company"))):
         if d.get(key):
             lines.append(f"{gettext(label)}: <b>{html.escape(str(d[key]))}</b>")
     if d.get("message"):
