@@ -117,6 +117,31 @@ class ClaimLoop:
             *self.claim_order)
         return await (rows.only(*self.claim_fields) if self.claim_fields else rows)
 
+    async def mark_sent(self, rows: list, fields: list[str], sent_state: str) -> int:
+        """Sent rows (their new values set on them) written in one UPDATE per round
+        (tortoise's bulk_update: a CASE per column), only those still claimed by the
+        round that sent them; returns how many were written."""
+        from tortoise.transactions import in_transaction
+
+        by_round: dict[str, list] = {}
+        for row in rows:
+            by_round.setdefault(row.claimed_by, []).append(row)
+        written = 0
+        for token, mine in by_round.items():
+            async with in_transaction():
+                ours = set(await self.model.filter(
+                    id__in=[r.id for r in mine], claimed_by=token,
+                    state=self.sending).values_list("id", flat=True))
+                mine = [r for r in mine if r.id in ours]
+                for r in mine:
+                    r.state, r.claimed_until = sent_state, None
+                if mine:
+                    await self.model.bulk_update(mine, fields=[
+                        "state", "claimed_until", *fields])
+            written += len(mine)
+        self.sent += written
+        return written
+
     async def still_ours(self, row, now: datetime) -> bool:
         """True when ``row`` may be sent by us (a slow batch may outlive its lease and
         be claimed again elsewhere)."""

@@ -27,7 +27,6 @@ from email.utils import make_msgid, parseaddr
 
 import aiosmtplib
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from models.messaging import Channel, OutboundMessage, OutboxState
 from notifications.claimloop import BatchedMarks, ClaimLoop
@@ -110,24 +109,10 @@ class Outbox(ClaimLoop):
         return len(claimed)
 
     async def _mark_sent(self, done: list[tuple[OutboundMessage]]) -> None:
-        """One batch of sent messages marked in one UPDATE (each with its own sent_at,
-        provider id and attempts), those still claimed by their round only."""
-        by_round: dict[str, list[OutboundMessage]] = {}
-        for (message,) in done:
-            by_round.setdefault(message.claimed_by, []).append(message)
-        for token, rows in by_round.items():
-            async with in_transaction():
-                ours = set(await OutboundMessage.filter(
-                    id__in=[m.id for m in rows], claimed_by=token,
-                    state=OutboxState.SENDING).values_list("id", flat=True))
-                rows = [m for m in rows if m.id in ours]
-                for m in rows:
-                    m.state, m.claimed_until = OutboxState.SENT, None
-                if rows:
-                    await OutboundMessage.bulk_update(
-                        rows, fields=["state", "sent_at", "claimed_until", "provider_id",
-                                      "attempts"])
-            self.sent += len(rows)
+        """One batch of sent messages marked (each with its own sent_at, provider id and
+        attempts), those still claimed by their round only."""
+        await self.mark_sent([m for (m,) in done], ["sent_at", "provider_id", "attempts"],
+                             OutboxState.SENT)
 
     async def _sent(self, message: OutboundMessage, provider_id: str | None,
                     marks: BatchedMarks | None) -> None:

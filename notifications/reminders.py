@@ -30,7 +30,6 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
-from tortoise.transactions import in_transaction
 
 from bot.callbacks import ActivityCB, ReminderCB
 from kontakt.formatting import time_text, when_text
@@ -172,24 +171,10 @@ class ReminderDispatcher(ClaimLoop):
             marks.add(reminder, activity)
 
     async def _mark_sent(self, done: list[tuple[Reminder, Activity]]) -> None:
-        """One batch of sent reminders marked in one UPDATE (each with its own sent_at
-        and late flag), those still claimed by their round only; then the next
-        occurrence of a repeating activity is scheduled."""
-        by_round: dict[str, list[Reminder]] = {}
-        for reminder, _activity in done:
-            by_round.setdefault(reminder.claimed_by, []).append(reminder)
-        for token, rows in by_round.items():
-            async with in_transaction():
-                ours = set(await Reminder.filter(
-                    id__in=[r.id for r in rows], claimed_by=token,
-                    state=ReminderState.SENDING).values_list("id", flat=True))
-                rows = [r for r in rows if r.id in ours]
-                for r in rows:
-                    r.state, r.claimed_until = ReminderState.SENT, None
-                if rows:
-                    await Reminder.bulk_update(
-                        rows, fields=["state", "sent_at", "late", "claimed_until"])
-            self.sent += len(rows)
+        """One batch of sent reminders marked (each with its own sent_at and late flag,
+        those still claimed by their round only); then the next occurrence of a
+        repeating activity is scheduled."""
+        await self.mark_sent([r for r, _a in done], ["sent_at", "late"], ReminderState.SENT)
         for reminder, activity in done:
             # "and" → "or" changes nothing seen: schedule_next_occurrence returns at once
             # for a one-off activity, and for a snoozed reminder finds the next occurrence
