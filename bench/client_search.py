@@ -57,6 +57,25 @@ def client_data(i: int, rnd: random.Random) -> dict:
     }
 
 
+def derived(cid: int, d: dict) -> tuple:
+    """What the importer derives from a client's data (services.derived): the contact's
+    phone digits, the client's phone digits, search text, completeness and its search
+    tokens as (client id, token) rows."""
+    from services.clients import DEFAULT_WEIGHTS
+    from services.derived import derived_fields, search_tokens
+    from services.text import digits
+
+    legal = {"name": d["name"], "inn": d["inn"], "edrpou": d["edrpou"], "ipn": None}
+    cpd = digits(d["contact_phone"])
+    phone_digits, search_text, score = derived_fields(
+        name=d["name"], short_name=None, email=d["email"], phone=d["phone"], street=None,
+        city_id=None, contacts=[(d["last"], d["first"], cpd)], legal=[legal],
+        weights=DEFAULT_WEIGHTS)
+    tokens = [(cid, t) for t in search_tokens(search_text=search_text, phone=d["phone"],
+                                               legal=[legal], contacts=[(cpd, [])])]
+    return cpd, phone_digits, search_text, score, tokens
+
+
 CLIENT_COLS = ("id", "kind", "list_type", "is_group", "name", "phone", "phone_digits",
                "email", "country", "completeness", "search_text", "do_not_contact",
                "email_consent", "sms_consent", "created_at", "updated_at")
@@ -85,10 +104,9 @@ async def populate_copy(n: int, manager_ids: list[int]) -> None:
     from tortoise.transactions import in_transaction
 
     from bench.analytics_data import insert_rows
-    from services.clients import DEFAULT_WEIGHTS, save_tokens
+    from services.clients import save_tokens
     from services.clock import utcnow
-    from services.derived import derived_fields, search_tokens
-    from services.text import digits, search_blob
+    from services.text import search_blob
 
     rnd = random.Random(7)
     now = utcnow()
@@ -98,18 +116,11 @@ async def populate_copy(n: int, manager_ids: list[int]) -> None:
         for i in range(start, min(n, start + batch)):
             d = client_data(i, rnd)
             cid = i + 1
-            legal = {"name": d["name"], "inn": d["inn"], "edrpou": d["edrpou"], "ipn": None}
-            cpd = digits(d["contact_phone"])
-            phone_digits, search_text, score = derived_fields(
-                name=d["name"], short_name=None, email=d["email"], phone=d["phone"],
-                street=None, city_id=None, contacts=[(d["last"], d["first"], cpd)],
-                legal=[legal], weights=DEFAULT_WEIGHTS)
+            cpd, phone_digits, search_text, score, found_by = derived(cid, d)
             clients.append((cid, "company", "partner", False, d["name"], d["phone"],
                             phone_digits, d["email"], d["country"], score, search_text,
                             False, True, True, now, now))
-            tokens.extend((cid, t) for t in search_tokens(
-                search_text=search_text, phone=d["phone"], legal=[legal],
-                contacts=[(cpd, [])]))
+            tokens.extend(found_by)
             legals.append((cid, cid, d["name"], d["inn"], d["edrpou"], d["country"], True,
                            now, now))
             contacts.append((cid, cid, d["first"], d["last"],
@@ -133,10 +144,9 @@ async def populate_orm(n: int, manager_ids: list[int]) -> None:
     from tortoise.transactions import in_transaction
 
     from models import Client, ClientManager, ContactPerson, LegalEntity
-    from services.clients import DEFAULT_WEIGHTS, save_tokens
+    from services.clients import save_tokens
     from services.clock import utcnow
-    from services.derived import derived_fields, search_tokens
-    from services.text import digits, search_blob
+    from services.text import search_blob
 
     rnd = random.Random(7)
     now = utcnow()
@@ -145,19 +155,12 @@ async def populate_orm(n: int, manager_ids: list[int]) -> None:
         for i in range(start, min(n, start + BATCH)):
             d = client_data(i, rnd)
             cid = i + 1
-            legal = {"name": d["name"], "inn": d["inn"], "edrpou": d["edrpou"], "ipn": None}
-            cpd = digits(d["contact_phone"])
-            phone_digits, search_text, score = derived_fields(
-                name=d["name"], short_name=None, email=d["email"], phone=d["phone"],
-                street=None, city_id=None, contacts=[(d["last"], d["first"], cpd)],
-                legal=[legal], weights=DEFAULT_WEIGHTS)
+            cpd, phone_digits, search_text, score, found_by = derived(cid, d)
             clients.append(Client(
                 id=cid, name=d["name"], phone=d["phone"], phone_digits=phone_digits,
                 email=d["email"], country=d["country"], search_text=search_text,
                 completeness=score, created_at=now, updated_at=now))
-            tokens.extend((cid, t) for t in search_tokens(
-                search_text=search_text, phone=d["phone"], legal=[legal],
-                contacts=[(cpd, [])]))
+            tokens.extend(found_by)
             legals.append(LegalEntity(client_id=cid, name=d["name"], inn=d["inn"],
                                       edrpou=d["edrpou"], country=d["country"],
                                       is_primary=True, created_at=now, updated_at=now))
