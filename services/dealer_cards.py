@@ -36,7 +36,7 @@ from models import (
 )
 from services.dealer_figures import DealerFigures, dealer_figures
 from services.dealer_grades import GradeSettings, grade_reason, grade_settings
-from services.dealers import get_dealer, require_manager
+from services.dealers import day_of, get_dealer, require_manager
 from services.errors import N_, NotFound, Text, ValidationFailed
 from services.permissions import require_staff
 
@@ -182,18 +182,8 @@ def period(start: Any, end: Any, tz: str, default_days: int = 365) -> Period:
     today = utcnow().astimezone(zone).date()
 
     def day(raw: Any, name: str, default: date) -> date:
-        if raw in (None, ""):
-            return default
-        if isinstance(raw, date):
-            return raw
-        text = str(raw).strip()
-        try:
-            if "." in text:
-                d, m, y = (int(x) for x in text.split("."))
-                return date(y, m, d)
-            return date.fromisoformat(text)
-        except ValueError:
-            raise ValidationFailed(name, N_("a date like 31.12.2025")) from None
+        found = day_of(raw, name)
+        return default if found is None else found
 
     last = day(end, "end", today)
     first = day(start, "start", last - timedelta(days=default_days - 1))

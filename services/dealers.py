@@ -81,7 +81,9 @@ async def active_dealers(actor: User, query: str = "", *, limit: int = 50
     return await qs.select_related("client").order_by("client__name").limit(limit)
 
 
-def _since(raw: Any) -> date | None:
+def day_of(raw: Any, name: str) -> date | None:
+    """A date as an input of type date sends it (ISO) or as people write it
+    (31.12.2025); empty: None."""
     if raw in (None, ""):
         return None
     if isinstance(raw, date):
@@ -93,7 +95,11 @@ def _since(raw: Any) -> date | None:
             return date(year, month, day)
         return date.fromisoformat(text)
     except ValueError:
-        raise ValidationFailed("since", N_("a date like 31.12.2025")) from None
+        raise ValidationFailed(name, N_("a date like 31.12.2025")) from None
+
+
+def _since(raw: Any) -> date | None:
+    return day_of(raw, "since")
 
 
 def _note(raw: Any) -> str | None:

@@ -42,10 +42,19 @@ from services.clock import utcnow
 from services.deal_money import parse_amount
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from services.permissions import require_staff
+from services.price_admin import date_of
 
 KIND = PartnerKind.MARKETING_SUPPLIER
 CENT = Decimal("0.01")
 CURRENCIES = ("RUB", "UAH", "USD", "EUR", "KZT", "BYN")
+
+
+async def candidates(actor: User, limit: int = 200) -> list[dict[str, Any]]:
+    """The clients ``actor`` sees that are not suppliers now: whom to mark one."""
+    qs = await visible_clients(actor)
+    return await qs.exclude(id__in=Subquery(PartnerRole.filter(
+        kind=KIND, archived_at=None).values("client_id"))).order_by("name").limit(
+        limit).values("id", "name")
 
 
 def may_manage(actor: User | None) -> bool:
@@ -160,18 +169,6 @@ def _text(raw: Any, name: str, limit: int, *, required: bool = False) -> str | N
     return text
 
 
-def _date(raw: Any, name: str) -> date | None:
-    if raw in (None, ""):
-        return None
-    if isinstance(raw, date):
-        return raw
-    try:
-        return date.fromisoformat(str(raw))
-    except ValueError:
-        raise ValidationFailed(name, N_("«{value}» is not a date"),
-                               value=str(raw)[:40]) from None
-
-
 def _clean_service(data: dict[str, Any], current: SupplierService | None = None
                    ) -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -192,7 +189,7 @@ def _clean_service(data: dict[str, Any], current: SupplierService | None = None
         out["currency"] = currency
     for key in ("agreed_on", "valid_until"):
         if key in data:
-            out[key] = _date(data.get(key), key)
+            out[key] = date_of(data.get(key), key)
     if "note" in data:
         out["note"] = _text(data.get("note"), "note", 2000)
     agreed = out.get("agreed_on", current.agreed_on if current else None)
