@@ -19,7 +19,14 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from models import Department, DictionaryItem, Role, StaffStatus, User
-from models.marketing import AssignMode, CampaignVariant, LeadForm, LeadRoute, LeadSubmission
+from models.marketing import (
+    AssignMode,
+    Campaign,
+    CampaignVariant,
+    LeadForm,
+    LeadRoute,
+    LeadSubmission,
+)
 from services.clock import utcnow
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 
@@ -203,6 +210,22 @@ async def forms_of_campaign(actor: User, campaign_id: int, *, archived: bool = F
     qs = LeadForm.filter(variant__campaign_id=campaign_id)
     qs = qs.filter(archived_at__isnull=not archived)
     return await qs.order_by("variant_id", "id").prefetch_related("variant")
+
+
+async def first_active_form(variant_id: int) -> LeadForm | None:
+    """Where a tracked link without a landing page leads: the variant's first active
+    form."""
+    return await LeadForm.filter(variant_id=variant_id, active=True,
+                                 archived_at__isnull=True).order_by("id").first()
+
+
+async def campaign_for_design(campaign_id: int) -> tuple[Campaign, list[CampaignVariant]]:
+    """The campaign whose forms are designed, with its variants not archived;
+    NotFound when there is no such campaign."""
+    campaign = await Campaign.get_or_none(id=campaign_id)
+    if campaign is None:
+        raise NotFound("campaign")
+    return campaign, await CampaignVariant.filter(campaign_id=campaign.id, archived=False)
 
 
 async def routes_of(form_id: int) -> list[LeadRoute]:

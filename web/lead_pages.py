@@ -16,11 +16,11 @@ from typing import Any
 from aiohttp import web
 
 from kontakt.errors import error_message, field_label
-from models import Department, StaffStatus, User
-from models.marketing import Campaign, CampaignVariant, LeadForm
+from models.marketing import LeadForm
 from services import attribution, lead_forms, lead_intake
 from services.crypto import sign, unsign
 from services.errors import N_, DomainError, NotFound, ValidationFailed
+from services.staff import active_people, list_departments
 from web.keys import BOT_KEY, I18N_KEY, SETTINGS_KEY
 from web.pages import _guess_lang, render
 from web.remote import client_address
@@ -55,8 +55,7 @@ async def go_link(request: web.Request) -> web.Response:
 
     target = variant.landing_url
     if not target:
-        form = await LeadForm.filter(variant_id=variant.id, active=True,
-                                     archived_at__isnull=True).order_by("id").first()
+        form = await lead_forms.first_active_form(variant.id)
         target = f"/f/{form.token}" if form else "/"
     if not target.startswith(("https://", "http://", "/")):
         target = "/"
@@ -168,8 +167,8 @@ def _cross_site(request: web.Request) -> bool:
 
 
 async def _designer_context(form: LeadForm | None) -> dict[str, Any]:
-    departments = await Department.all().order_by("name")
-    people = await User.filter(status=StaffStatus.ACTIVE).order_by("full_name")
+    departments = await list_departments()
+    people = await active_people()
     return {"departments": departments, "people": people, "regions": await _regions(),
             "labels": lead_forms.FIELDS, "languages": lead_forms.LANGUAGES,
             "routes": await lead_forms.routes_of(form.id) if form else []}
@@ -204,13 +203,14 @@ async def campaign_forms_page(request: web.Request) -> web.Response:
         return render(request, "signin.html", lang=_guess_lang(request))
     lang = str(user.language)
     raw = request.match_info["campaign_id"]
-    campaign = await Campaign.get_or_none(id=int(raw)) if raw.isdigit() and len(raw) < 10 \
-        else None
-    if campaign is None or not lead_forms.may_design(user):
+    try:
+        if not (raw.isdigit() and len(raw) < 10) or not lead_forms.may_design(user):
+            raise NotFound("campaign")
+        campaign, variants = await lead_forms.campaign_for_design(int(raw))
+    except NotFound:
         return render(request, "message.html", lang=lang, status=404, user=user,
                       title_msg=N_("Not found"),
                       body_msg=N_("This page is not there, or not yours to change."))
-    variants = await CampaignVariant.filter(campaign_id=campaign.id, archived=False)
     error, draft = None, None
     if request.method == "POST":
         if _cross_site(request):

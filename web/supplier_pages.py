@@ -9,12 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from tortoise.expressions import Subquery
 
 from kontakt.formatting import money_text
-from models import PartnerKind, PartnerRole
+from models import PartnerKind
 from services import suppliers as svc
-from services.clients import visible_clients
 from services.errors import N_, NotFound
 from web.pages import _guess_lang, render
 from web.session import current_user
@@ -40,9 +38,7 @@ async def suppliers_page(request: web.Request) -> web.Response:
                                            offset=(page - 1) * PAGE, limit=PAGE)
     candidates = []
     if svc.may_manage(user):
-        candidates = await (await visible_clients(user)).exclude(
-            id__in=Subquery(PartnerRole.filter(kind=svc.KIND, archived_at=None).values(
-                "client_id"))).order_by("name").limit(200).values("id", "name")
+        candidates = await svc.candidates(user)
     return render(request, "suppliers.html", lang=str(user.language), user=user, q=q,
                   archived=archived, rows=rows, total=total, page=page,
                   pages=max(1, (total + PAGE - 1) // PAGE), may_manage=svc.may_manage(user),
