@@ -42,6 +42,33 @@ class ImportRow:
     contact: dict[str, Any] | None
     keys: list[tuple[str, str]]  # ("inn", "7707083893"), ("phone", ...), ("email", ...)
     derived: tuple[str | None, str, int] = (None, "", 0)  # phone_digits, search_text, %
+    # what :func:`prepare` computes ahead of the write (in the reader's thread)
+    tokens: list[str] | None = None
+    contact_values: tuple[str, str, str, str] | None = None  # phones, emails, messengers
+    # as JSON text, search_text
+
+
+def _as_json(value: Any) -> str:  # as the ORM stores a JSONField
+    field = ContactPerson._meta.fields_map["phones"]  # noqa: SLF001
+    return field.to_db_value(value, ContactPerson)
+
+
+def prepare(row: ImportRow) -> ImportRow:
+    """Compute, without queries, what writing ``row`` needs beyond its fields: its
+    search tokens and its contact person's stored values. The importer calls it in
+    its reading thread, so that this work overlaps the database's (issue 19)."""
+    _check_fields(row)
+    if row.contact:
+        ct = row.contact
+        row.contact_values = (
+            _as_json(ct["phones"]), _as_json(ct["emails"]), _as_json({}),
+            search_blob(ct["first_name"], ct["last_name"], *ct["emails"]))
+    row.tokens = search_tokens(
+        search_text=row.derived[1], phone=row.client.get("phone"),
+        legal=[row.legal] if row.legal else [],
+        contacts=[(row.contact["phone_digits"], row.contact["emails"])]
+        if row.contact else [])
+    return row
 
 
 # --- duplicates ---------------------------------------------------------------------
@@ -178,18 +205,15 @@ async def write_batch(actor: User, rows: list[ImportRow]) -> list[int]:
     in one transaction of a fixed number of statements. Returns the new ids in the
     order of ``rows``."""
     now = utcnow()
-    field = ContactPerson._meta.fields_map["phones"]  # noqa: SLF001
-
-    def as_json(value: Any) -> str:  # as the ORM stores a JSONField
-        return field.to_db_value(value, ContactPerson)
-
     kind_default, list_default = ClientKind.COMPANY.value, ClientList.PARTNER.value
     clients, legals, contacts, managers, audits = [], [], [], [], []
     tokens: list[tuple[int, str]] = []
+    for row in rows:
+        if row.tokens is None:
+            prepare(row)
     async with in_transaction() as conn:
         ids = await _reserve_client_ids(conn, len(rows))
         for cid, row in zip(ids, rows, strict=True):
-            _check_fields(row)
             c = row.client
             phone_digits, search_text, score = row.derived
             clients.append((
@@ -203,15 +227,11 @@ async def write_batch(actor: User, rows: list[ImportRow]) -> list[int]:
                                *(legal.get(n) for n, _ in _LEGAL_FIELDS)))
             if row.contact:
                 ct = row.contact
+                phones, emails, messengers, contact_text = row.contact_values
                 contacts.append((
                     cid, ct["first_name"], ct["last_name"], ct["position"],
-                    as_json(ct["phones"]), as_json(ct["emails"]), as_json({}), ct["phone_digits"],
-                    search_blob(ct["first_name"], ct["last_name"], *ct["emails"]), now, now))
-            tokens.extend((cid, t) for t in search_tokens(
-                search_text=search_text, phone=c.get("phone"),
-                legal=[row.legal] if row.legal else [],
-                contacts=[(row.contact["phone_digits"], row.contact["emails"])]
-                if row.contact else []))
+                    phones, emails, messengers, ct["phone_digits"], contact_text, now, now))
+            tokens.extend((cid, t) for t in row.tokens)
             managers.append((cid, actor.id, actor.id, True, now))
             audits.append((actor.id, "import", "client", cid, cid, "create", c.get("name"),
                            now))

@@ -1,12 +1,13 @@
 """Import of clients from CSV and XLSX with column mapping, a dry run listing errors by
 row, de-duplication by INN/EDRPOU, phone and email, and progress (issue 3, "Web").
 
-The file is read as a stream (CSV through the ``csv`` module, XLSX through openpyxl in
-read-only mode) and handled in batches of ``batch_size`` rows: each batch is validated
-with the rules of :mod:`services.clients`, checked for duplicates against the database
-with a few ``IN (...)`` queries and against the earlier rows of the file, and the good
-rows are written with ``bulk_create`` in one transaction per batch. Memory stays flat
-whatever the file's size.
+The file is read as a stream (CSV through the ``csv`` module, XLSX through a streaming
+expat reader, services.xlsx_stream) and handled in batches of ``batch_size`` rows: each
+batch is read, validated with the rules of :mod:`services.clients` and made ready to
+write (search tokens, a contact's stored values) in a thread while the previous batch is
+checked for duplicates against the database in one statement and against the earlier
+rows of the file, and written as tuples in one transaction per batch
+(services.import_write). Memory stays flat whatever the file's size.
 
 Row numbers in the report are those a person sees in the file: the header is row 1.
 """
@@ -39,7 +40,7 @@ from services.clients import (
 from services.derived import derived_fields
 from services.errors import N_, PermissionDenied, Text, ValidationFailed
 from services.import_write import ImportRow as _Row
-from services.import_write import existing_keys, write_batch
+from services.import_write import existing_keys, prepare, write_batch
 from services.tabular import Source, Table, read_headers, read_preview  # noqa: F401
 from services.text import digits
 
@@ -369,7 +370,7 @@ async def run_import(actor: User, source_file: Source, filename: str,
                 rows += 1
                 row = _parse_row(lines + 1, cells, columns, region, weights, minimum, errors)
                 if row is not None:
-                    parsed.append(row)
+                    parsed.append(row if dry_run else prepare(row))
         return len(chunk), lines, rows, parsed, errors
 
     with table:

@@ -162,21 +162,20 @@ class Table:
             yield [_cell(v) for v in row[:MAX_COLUMNS + 1]]
 
     def _xlsx_rows(self) -> Iterator[list[str | None]]:
-        from openpyxl import load_workbook
+        from services.xlsx_stream import XlsxBook
 
         f = _open_binary(self.source)
         if isinstance(self.source, str | os.PathLike):
             self._closers.append(f.close)
-        wb = load_workbook(f, read_only=True, data_only=True)
-        self._closers.insert(0, wb.close)
-        ws = wb.active
-        try:  # what the sheet says of its size: for the progress bar only
-            self.total_estimate = min(MAX_LINES, max(0, (ws.max_row or 0) - 1))
-        except (TypeError, ValueError):
-            self.total_estimate = 0
-        ws.reset_dimensions()  # read the cells that are there, not the declared size
-        for row in ws.iter_rows(values_only=True):
-            cells = [_cell(v) for v in row[:MAX_COLUMNS + 1]]
+        book = XlsxBook(f)
+        self._closers.insert(0, book.close)
+
+        def declared(max_row: int) -> None:  # for the progress bar only
+            self.total_estimate = min(MAX_LINES, max(0, max_row - 1))
+
+        # only the cells that are there are read, not the sheet's declared size
+        for row in book.rows(on_dimension=declared, max_width=MAX_COLUMNS + 1):
+            cells = [_cell(v) for v in row]
             if any(c is not None and len(c) > MAX_CELL for c in cells):
                 raise csv.Error("cell too long")
             yield cells

@@ -194,3 +194,25 @@ async def test_a_dry_run_of_a_big_file_writes_nothing(ivan):
     assert (report.created, report.skipped_duplicates, report.bad_rows) == (
         ROWS - len(BAD) - len(DUPLICATE), len(DUPLICATE), len(BAD))
     assert await Client.all().count() == 0
+
+
+async def test_an_xlsx_import_reports_and_writes_what_the_csv_import_does(ivan):
+    """The same rows in an XLSX (read by services.xlsx_stream, issue 19): bad rows in
+    the middle of a batch named by their row with the others kept, duplicates of an
+    earlier batch's row and of the same batch's, as from the CSV."""
+    report = await importer.run_import(ivan, big_xlsx(ROWS, long_cell_at=0), "big.xlsx",
+                                       MAPPING, dry_run=False, batch_size=BATCH)
+    good = ROWS - len(BAD) - len(DUPLICATE)
+    assert (report.rows_total, report.created, report.skipped_duplicates,
+            report.bad_rows) == (ROWS, good, len(DUPLICATE), len(BAD))
+    assert [(r, f) for r, f, _ in report.errors] == sorted(
+        [(r, f) for r, f in BAD.items()] + [(r, "duplicate") for r in DUPLICATE])
+    messages = {row: str(msg) for row, _, msg in report.errors}
+    assert (messages[1200], messages[2300], messages[2400]) == (
+        "same INN as row 5", "same phone as row 1501", "same EDRPOU as row 2200")
+    assert await Client.all().count() == good
+    assert await ContactPerson.all().count() == good
+    assert not await Client.filter(name__in=["Копия 1200", "Копия 2300", "Копия 2400",
+                                             "ООО «Клиент-700»"]).exists()
+    assert await Client.filter(name="ООО «Клиент-699»").exists()
+    assert await Client.filter(name="ООО «Клиент-701»").exists()
