@@ -46,6 +46,7 @@ from models import (
     User,
 )
 from services import crypto
+from services.bulk_rows import insert_rows
 from services.clock import utcnow
 from services.crypto import encrypt
 from services.errors import N_, PermissionDenied, ValidationFailed
@@ -125,13 +126,21 @@ async def enrol(user_id: int) -> int:
     have = set(await CalendarEvent.filter(user_id=user_id).values_list(
         "activity_id", flat=True))
     now = utcnow()
-    rows = [CalendarEvent(activity_id=a, user_id=user_id, event_id=event_id_for(a, user_id),
-                          next_attempt_at=now) for a in found if a not in have]
+    # as tuples in one statement (services.bulk_rows): an ORM object per activity cost
+    # more than the rest of connecting (issue 19); the values are the model's defaults
+    rows = [(a, user_id, event_id_for(a, user_id), False, True, "{}", True, now, 0)
+            for a in found if a not in have]
     await CalendarEvent.filter(user_id=user_id).update(
         dirty=True, next_attempt_at=now, attempts=0)
-    if rows:
-        await CalendarEvent.bulk_create(rows, ignore_conflicts=True)
+    await insert_rows(CalendarEvent._choose_db(for_write=True),  # noqa: SLF001
+                      CalendarEvent._meta.db_table, _ENROLLED, rows, ignore_conflicts=True)
     return len(found)
+
+
+#: the columns :func:`enrol` writes (services.bulk_rows: name, PostgreSQL type)
+_ENROLLED = (("activity_id", "integer"), ("user_id", "integer"), ("event_id", "varchar"),
+             ("in_google", "boolean"), ("wanted", "boolean"), ("snapshot", "jsonb"),
+             ("dirty", "boolean"), ("next_attempt_at", "timestamptz"), ("attempts", "integer"))
 
 
 # --- the connection -------------------------------------------------------------------
