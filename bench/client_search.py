@@ -10,10 +10,12 @@ typo, 75 of each, shuffled. The floor is a bare ``SELECT id FROM client WHERE id
 in the same run. The query plans of the name and typo queries are printed to stderr.
 
     python -m bench.client_search [--quick] [--postgres URL [--trgm]] [--clients N]
-                                  [--postgres-only]
+                                  [--postgres-only] [--keep-db NAME]
 
 On PostgreSQL the rows go in with ``COPY`` (a million clients: ``--clients 1000000
---postgres URL --postgres-only``, minutes, not hours).
+--postgres URL --postgres-only``, minutes, not hours). With ``--keep-db NAME`` the
+clients go into the database NAME and stay there: a second run with the same NAME and
+``--clients`` searches them again without loading (``"reused_database": true``).
 
 Last line: {"p50_ms", "p95_ms" (the worse backend), "sqlite": {...},
 "postgres": {...} | null, "baseline_ms", ...}
@@ -28,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bench.client_import import ADJECTIVES, FIRST, LAST, NOUNS, RU_CODES, UA_CODES, edrpou, inn10
@@ -231,20 +234,26 @@ async def run_backend(url: str, backend: str, n: int, trgm: bool = False) -> dic
     from tortoise import connections
 
     from kontakt import db as kdb
-    from models import Role, User
+    from models import Client, Role, User
     from services.clients import _prefix_next, search_clients
     from services.text import translit
 
     await kdb.init_db(url)
     await kdb.migrate(url)
-    admin = await User.create(telegram_id=1, full_name="Bench Admin", role=Role.ADMIN)
-    managers = [await User.create(telegram_id=100 + k, full_name=f"Manager {k}")
-                for k in range(20)]
-    t0 = time.perf_counter()
-    await populate(n, [m.id for m in managers])
-    load_s = time.perf_counter() - t0
     conn = connections.get("default")
     dialect = conn.capabilities.dialect
+    admin = await User.get_or_none(telegram_id=1)
+    loaded = admin is not None and await Client.all().count() == n
+    load_s = None
+    if not loaded:  # a fresh database (or a kept one holding another number of clients)
+        if admin is not None:
+            raise SystemExit("the kept database holds another number of clients: drop it")
+        admin = await User.create(telegram_id=1, full_name="Bench Admin", role=Role.ADMIN)
+        managers = [await User.create(telegram_id=100 + k, full_name=f"Manager {k}")
+                    for k in range(20)]
+        t0 = time.perf_counter()
+        await populate(n, [m.id for m in managers])
+        load_s = round(time.perf_counter() - t0, 1)
     if dialect == "postgres":
         if trgm:  # what-if: the index suggested for PostgreSQL (not in the migrations)
             await conn.execute_script(
@@ -296,7 +305,8 @@ async def run_backend(url: str, backend: str, n: int, trgm: bool = False) -> dic
     breakdown = await typo_breakdown(admin, [q for k, q in queries if k == "typo"][:30])
     await kdb.close_db()
     return {
-        "clients": n, "searches": len(queries), "load_s": round(load_s, 1),
+        "clients": n, "searches": len(queries), "load_s": load_s,
+        "reused_database": loaded,
         "p50_ms": round(statistics.median(everything), 2),
         "p95_ms": round(pct(everything, 95), 2),
         "max_ms": round(max(everything), 2),
@@ -349,15 +359,35 @@ async def typo_breakdown(admin, queries: list[str]) -> dict:
     return {k: round(statistics.median(v), 2) for k, v in parts.items() if v}
 
 
+@asynccontextmanager
+async def kept_postgres(server_url: str, name: str):
+    """The database ``name`` on the server, made when missing and kept afterwards: a
+    million clients are loaded once and searched again by later runs."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import asyncpg
+
+    parts = urlsplit(server_url.replace("postgres://", "postgresql://", 1))
+    admin = await asyncpg.connect(urlunsplit(parts))
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname=$1", name):
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield urlunsplit(parts._replace(path=f"/{name}", scheme="postgres"))
+
+
 async def main(quick: bool, postgres: str | None, trgm: bool = False,
-               clients: int | None = None, postgres_only: bool = False) -> None:
+               clients: int | None = None, postgres_only: bool = False,
+               keep_db: str | None = None) -> None:
     n = clients or (20_000 if quick else 100_000)
     tmp = Path(tempfile.mkdtemp(prefix="kontakt-bench-"))
     sqlite = None if postgres_only and postgres else await run_backend(
         f"sqlite://{tmp / 'bench.sqlite3'}", "sqlite", n)
     pg = None
     if postgres:
-        async with scratch_postgres(postgres) as url:
+        where = kept_postgres(postgres, keep_db) if keep_db else scratch_postgres(postgres)
+        async with where as url:
             pg = await run_backend(url, "postgres", n)
     pg_trgm = None
     if postgres and trgm:
@@ -391,5 +421,10 @@ if __name__ == "__main__":
                         "issue 19 runs 1,000,000 with --postgres-only)")
     parser.add_argument("--postgres-only", action="store_true",
                         help="with --postgres: leave SQLite out")
+    parser.add_argument("--keep-db", metavar="NAME",
+                        help="with --postgres: load the clients into the database NAME "
+                        "on that server and keep it; a later run with the same NAME and "
+                        "--clients searches it again without loading")
     args = parser.parse_args()
-    asyncio.run(main(args.quick, args.postgres, args.trgm, args.clients, args.postgres_only))
+    asyncio.run(main(args.quick, args.postgres, args.trgm, args.clients, args.postgres_only,
+                     args.keep_db))

@@ -9,18 +9,24 @@ from tortoise.models import Model
 
 
 class ClientSearchToken(Model):
-    """A word a client is found by (folded, at most 64 characters)."""
+    """A word a client is found by (folded, at most 64 characters), and the client name
+    beside it: a word shared by thousands of clients gives its first ten by name from
+    the index alone (S-11, issue 19)."""
 
     id = fields.BigIntField(primary_key=True)
     client: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "kontakt.Client", related_name="search_tokens", on_delete=fields.CASCADE)
     token = fields.CharField(max_length=64, db_index=True)
+    # client.name when the tokens were written (they are rewritten with every change
+    # of the card): the order search results come in
+    client_name = fields.CharField(max_length=300, default="")
 
     class Meta:
         table = "client_search_token"
-        # (token, client_id): the search range scan covers the client ids; (client_id):
-        # replacing the tokens of one client
-        indexes = (("token", "client_id"), ("client_id",))
+        # (token, client_name, client_id): a token's clients in name order, and the
+        # search range scan covering the client ids; (client_id, token): does this
+        # client have a token in the range, and replacing the tokens of one client
+        indexes = (("token", "client_name", "client_id"), ("client_id", "token"))
 
 
 class SearchWord(Model):

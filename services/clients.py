@@ -365,18 +365,28 @@ async def _refresh_derived(client: Client) -> None:
             search_text=client.search_text, phone=client.phone, legal=legal,
             contacts=[(c["phone_digits"], c["emails"]) for c in contacts])
         await ClientSearchToken.filter(client_id=client.id).delete()
-        await save_tokens([(client.id, t) for t in tokens])
+        await save_tokens([(client.id, t) for t in tokens], names={client.id: client.name})
 
 
-async def save_tokens(pairs: list[tuple[int, str]], *, using_db=None) -> None:
-    """(client id, token) rows of the search index, and each new word in the
-    vocabulary the typo search ranks (S-11): two statements whatever the number of
-    pairs (services.bulk_rows; issue 19 — no ORM object per token)."""
+async def save_tokens(pairs: list[tuple[int, str]], *, using_db=None,
+                      names: dict[int, str] | None = None) -> None:
+    """(client id, token) rows of the search index, each with its client's name (from
+    ``names``, else read in one query: the clients must be written first), and each new
+    word in the vocabulary the typo search ranks (S-11): three statements at most
+    whatever the number of pairs (services.bulk_rows; issue 19 — no ORM object per
+    token)."""
     if not pairs:
         return
     conn = using_db or ClientSearchToken._choose_db(for_write=True)  # noqa: SLF001
+    names = dict(names or {})
+    if missing := sorted({c for c, _t in pairs} - names.keys()):
+        rows = await conn.execute_query_dict(
+            f"SELECT id, name FROM client WHERE id IN ({','.join(map(str, map(int, missing)))})")
+        names.update((r["id"], r["name"]) for r in rows)
     await insert_rows(conn, "client_search_token",
-                      (("client_id", "integer"), ("token", "varchar")), pairs)
+                      (("client_id", "integer"), ("token", "varchar"),
+                       ("client_name", "varchar")),
+                      [(c, t, names.get(c, "")) for c, t in pairs])
     await insert_rows(conn, "search_word", (("token", "varchar"),),
                       [(w,) for w in sorted({t for _c, t in pairs})], ignore_conflicts=True)
 
@@ -386,10 +396,15 @@ async def do_reindex_missing(*, batch: int = 500) -> int:
     a tool writing the table directly): S-11 finds them afterwards. Batches of
     ``batch``, each in its own transaction; returns how many were indexed."""
     done = last = 0
+    conn = Client._choose_db()  # noqa: SLF001
     while True:
-        ids = await Client.filter(id__gt=last).filter(~Q(id__in=Subquery(
-            ClientSearchToken.all().values("client_id")))).order_by("id").limit(
-            batch).values_list("id", flat=True)
+        # NOT EXISTS, an index probe per client (client_id, token): "NOT IN (SELECT
+        # client_id ...)" over millions of tokens can't be hashed and ran for hours
+        rows = await conn.execute_query_dict(
+            f"SELECT c.id FROM client c WHERE c.id > {int(last)} AND NOT EXISTS "
+            "(SELECT 1 FROM client_search_token t WHERE t.client_id = c.id) "
+            f"ORDER BY c.id LIMIT {int(batch)}")
+        ids = [r["id"] for r in rows]
         if not ids:
             return done
         async with in_transaction():
@@ -573,14 +588,28 @@ async def search_clients(actor: User, query: str, *, limit: int = 10,
     Latin, tolerant of a typo. Every query word must start a search token of the
     client (client_search_token, an index range each); a typo is ranked among the
     tokens sharing its first two letters. Archived clients only with ``archived``
-    (the list's "Archived" filter), never else."""
+    (the list's "Archived" filter), never else. The first ``limit`` by name."""
     qs = await visible_clients(actor, archived=archived)
     text = (query or "").strip()
     exact = search_filter(qs, text)
     if exact is None:
         return []
     q_words = words(text)[:5]
-    found = await exact.order_by("name", "id").limit(limit)
+    q_digits = digits(text)
+    if len(q_digits) >= 5 and _PHONE_QUERY.fullmatch(text):
+        found = await exact.order_by("name", "id").limit(limit)
+    else:
+        longest = max(q_words, key=len)
+        tokens = await SearchWord.filter(_token_prefix([longest, translit(longest)])).limit(
+            _TOKENS_BY_NAME + 1).values_list("token", flat=True)
+        found = None
+        if len(tokens) <= _TOKENS_BY_NAME:
+            others = list(q_words)
+            others.remove(longest)
+            found = await _first_by_name(actor, tokens, others, archived=archived,
+                                         limit=limit)
+        if found is None:
+            found = await exact.order_by("name", "id").limit(limit)
     letters = sum(ch.isalpha() for ch in text)
     if found or letters < 4:
         return found
@@ -590,5 +619,31 @@ async def search_clients(actor: User, query: str, *, limit: int = 10,
     best = await _typo_tokens(longest)
     if not best:
         return []
-    return await qs.filter(id__in=Subquery(ClientSearchToken.filter(
-        token__in=sorted(set(best))).values("client_id"))).order_by("name", "id").limit(limit)
+    return await _first_by_name(actor, sorted(set(best)), [], archived=archived,
+                                limit=limit)
+
+
+_TOKENS_BY_NAME = 20  # a word starting more distinct tokens is searched the other way
+
+
+async def _first_by_name(actor: User, tokens: Iterable[str], others: list[str], *,
+                         archived: bool, limit: int) -> list[Client]:
+    """The first ``limit`` clients by name that ``actor`` sees having one of ``tokens``
+    and a token starting with each of ``others`` (or its Latin spelling): per token, its
+    clients in name order straight from the index (token, client_name, client_id), so a
+    word shared by a hundred thousand clients costs ``limit`` rows a token, not a sort
+    of all of them (issue 19); then the tokens' lists merged in the database's order."""
+    managed = await _managed_rows(actor)
+    hits: list[tuple[str, int]] = []
+    for token in tokens:
+        rows = ClientSearchToken.filter(token=token, client__archived_at__isnull=not archived)
+        if managed is not None:
+            rows = rows.filter(client_id__in=managed)
+        for word in others:
+            rows = rows.filter(client_id__in=_having_token([word, translit(word)]))
+        hits += await rows.order_by("client_name", "client_id").limit(limit).values_list(
+            "client_name", "client_id")
+    if not hits:
+        return []
+    return await Client.filter(id__in=sorted({cid for _n, cid in hits})).order_by(
+        "name", "id").limit(limit)
