@@ -22,12 +22,11 @@ import time
 from datetime import UTC, datetime
 
 from aiogram import Bot, Dispatcher, Router
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message, Update
 
 from bench.common import bench_database, emit, emulator_process, median, rss_mb
-from kontakt.botapi import keep_response_types
+from kontakt.botapi import KontaktSession, keep_response_types
 
 TOKEN = "5555555555:BenchTokenForKontakt"
 CONCURRENCY = 32
@@ -100,8 +99,8 @@ async def run(quick: bool, url: str, backend: str) -> None:
     user_ids = [u.telegram_id for u in users]
     i18n = build_i18n("ru")
     async with emulator_process(TOKEN, user_ids[0], user_ids[-1] + 1) as api_url:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(api_url), limit=64)
-        keep_response_types()  # as the service does at start (kontakt.runtime)
+        session = KontaktSession(api=TelegramAPIServer.from_base(api_url), limit=64)
+        keep_response_types()  # the session and start-up the service has (kontakt.runtime)
         bot = Bot(TOKEN, session=session)
         kontakt_dp = build_dispatcher(
             i18n=i18n, default_language="ru", default_timezone="Europe/Moscow",

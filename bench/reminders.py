@@ -58,13 +58,12 @@ from pathlib import Path
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.methods import SendMessage
 
 from bench.common import emit, emulator_process, median, pct, rss_mb, scratch_postgres
-from kontakt.botapi import keep_response_types
+from kontakt.botapi import KontaktSession, keep_response_types
 
 TOKEN = "5555555555:BenchTokenForKontakt"
 USERS = 1000
@@ -412,8 +411,8 @@ async def main(quick: bool, postgres: str | None) -> None:
     pending = 20_000 if quick else 100_000
     i18n = build_i18n("ru")
     async with emulator_process(TOKEN, FIRST_TG, FIRST_TG + USERS + BURST) as api_url:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
-        keep_response_types()  # as the service does at start (kontakt.runtime)
+        session = KontaktSession(api=TelegramAPIServer.from_base(api_url))
+        keep_response_types()  # the session and start-up the service has (kontakt.runtime)
         bot = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode="HTML"))
         recorder = SendRecorder()
         bot.session.middleware(recorder)

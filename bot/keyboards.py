@@ -9,6 +9,7 @@ from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
+from kontakt.botapi import frozen_markup
 from models import Role, User
 from services.permissions import Action, role_may
 
@@ -58,7 +59,9 @@ def _main_menu(locale: str, role: Role, webapp_url: str | None) -> ReplyKeyboard
     if role_may(role, Action.INVITE):
         last.insert(0, KeyboardButton(text=_("➕ Invite")))
     rows.append(last)
-    return ReplyKeyboardMarkup(keyboard=rows, resize_keyboard=True, is_persistent=True)
+    # built once per language, role and app link, so made ready for the wire once too
+    return frozen_markup(ReplyKeyboardMarkup(keyboard=rows, resize_keyboard=True,
+                                             is_persistent=True))
 
 
 def role_name(role: str) -> str:

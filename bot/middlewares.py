@@ -63,7 +63,7 @@ class StaffMiddleware(BaseMiddleware):
         if tg_user.is_bot:
             return None  # anonymous group admins, channel posts, other bots: not staff
 
-        staff = await staff_service.get_active_by_telegram_id(tg_user.id)
+        staff = await staff_service.active_for_update(tg_user.id)
         data["staff"] = staff
         if staff is not None:
             return await handler(event, data)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
@@ -23,7 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.factory import build_dispatcher, register_commands
 from kontakt import db
-from kontakt.botapi import keep_response_types
+from kontakt.botapi import KontaktSession, keep_response_types
 from kontakt.config import Settings
 from kontakt.i18n import build_i18n
 from notifications.mailings import MailingProgress
@@ -122,7 +121,9 @@ async def build_runtime(settings: Settings, *, emulator=None) -> Runtime:
         token = settings.bot_token.get_secret_value()
         api_base = settings.telegram_api_url
         username = None
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base)) if api_base else None
+    # JSON bodies, the menu keyboard serialised once (kontakt.botapi, issue 19)
+    session = KontaktSession(api=TelegramAPIServer.from_base(api_base)) if api_base \
+        else KontaktSession()
     keep_response_types()
     bot = Bot(token=token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
     if username is None:

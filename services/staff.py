@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import secrets
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -218,6 +220,91 @@ async def get_active_by_telegram_id(telegram_id: int) -> User | None:
     user = User._init_from_db(**rows[0])  # noqa: SLF001
     STAFF_CACHE.put(user, generation)
     return user
+
+
+_ACTIVE_BY_TGS = 'SELECT * FROM "staff_user" WHERE "telegram_id" {0} AND "status"={1}'
+
+
+class _UpdateLookups:
+    """The staff lookups of the updates being handled, one round trip for many.
+
+    With the cache off (PostgreSQL) every update asks the database who wrote it, and
+    the round trip costs more than the rest of the update (bench.bot_throughput, issue
+    19). A lookup asked while a query is out waits for the next one, which then asks
+    for every Telegram id queued meanwhile: never an answer read before the update
+    came, so a dismissal takes effect as soon as with a query of its own. One per
+    event loop; its queries run in a task of their own."""
+
+    def __init__(self) -> None:
+        self.queued: dict[int, asyncio.Future] = {}
+        self.task: asyncio.Task | None = None
+
+    async def get(self, telegram_id: int) -> User | None:
+        loop = asyncio.get_running_loop()
+        waiting = self.queued.get(telegram_id)
+        if waiting is None:
+            waiting = self.queued[telegram_id] = loop.create_future()
+        if self.task is None:
+            self.task = loop.create_task(self._drain())
+        user = await asyncio.shield(waiting)  # shared by the updates of one person
+        return copy.copy(user) if user is not None else None  # handlers may change theirs
+
+    async def _drain(self) -> None:
+        try:
+            while self.queued:
+                batch, self.queued = self.queued, {}
+                try:
+                    found = await _active_by_telegram_ids(list(batch))
+                except Exception as exc:  # noqa: BLE001 - each waiting update gets it
+                    for waiting in batch.values():
+                        if not waiting.done():
+                            waiting.set_exception(exc)
+                    continue
+                except BaseException:
+                    for waiting in batch.values():
+                        waiting.cancel()
+                    raise
+                for telegram_id, waiting in batch.items():
+                    if not waiting.done():
+                        waiting.set_result(found.get(telegram_id))
+        finally:
+            self.task = None
+            for waiting in self.queued.values():  # only if cancelled between batches
+                waiting.cancel()
+            self.queued = {}
+
+
+_LOOKUPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+async def _active_by_telegram_ids(telegram_ids: list[int]) -> dict[int, User]:
+    generation = STAFF_CACHE.generation
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":  # one statement for any count
+        sql, values = _ACTIVE_BY_TGS.format("= ANY($1)", "$2"), [telegram_ids]
+    else:
+        sql, values = _ACTIVE_BY_TGS.format(f"IN ({', '.join('?' * len(telegram_ids))})",
+                                            "?"), [*telegram_ids]
+    rows = await conn.execute_query_dict(sql, [*values, StaffStatus.ACTIVE.value])
+    found = {}
+    for row in rows:
+        user = User._init_from_db(**row)  # noqa: SLF001
+        STAFF_CACHE.put(user, generation)
+        found[user.telegram_id] = user
+    return found
+
+
+async def active_for_update(telegram_id: int) -> User | None:
+    """:func:`get_active_by_telegram_id` for the bot's per-update lookup: the lookups
+    of updates handled at the same time share their round trips (:class:`_UpdateLookups`)."""
+    cached = STAFF_CACHE.get(telegram_id)
+    if cached is not None:
+        return cached
+    loop = asyncio.get_running_loop()
+    lookups = _LOOKUPS.get(loop)
+    if lookups is None:
+        lookups = _LOOKUPS[loop] = _UpdateLookups()
+    return await lookups.get(telegram_id)
 
 
 async def get_by_telegram_id(telegram_id: int) -> User | None:
