@@ -256,5 +256,7 @@ async def write_batch(actor: User, rows: list[ImportRow]) -> list[int]:
                            ("object_id", "integer"), ("client_id", "integer"),
                            ("action", "varchar"), ("new_value", "text"),
                            ("at", "timestamptz")), audits)
-        await save_tokens(tokens, using_db=conn)
+        await save_tokens(tokens, using_db=conn,
+                          names={cid: row.client.get("name") or ""
+                                 for cid, row in zip(ids, rows, strict=True)})
     return ids
