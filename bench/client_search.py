@@ -7,7 +7,8 @@ computed by the same pure helpers, services.derived, as the importer uses), then
 searches run one after another: a fragment of a name, a phone as people type it,
 an INN/EDRPOU, and a name with a
 typo, 75 of each, shuffled. The floor is a bare ``SELECT id FROM client WHERE id=?``
-in the same run. The query plans of the name and typo queries are printed to stderr.
+in the same run. The plans of a common word's queries (and of sorting every match, the old
+way) are printed to stderr and kept in the JSON.
 
     python -m bench.client_search [--quick] [--postgres URL [--trgm]] [--clients N]
                                   [--postgres-only] [--keep-db NAME]
@@ -292,17 +293,26 @@ async def run_backend(url: str, backend: str, n: int, trgm: bool = False) -> dic
                                  [rnd.randint(1, n)])
         base.append((time.perf_counter() - t) * 1000)
 
-    # where the time goes: the plan of the exact-match query, and the parts of a typo
-    # search (the exact query that finds nothing, the candidates query, the ranking)
+    # where the time goes: the plans of a common word's two queries as search_clients
+    # makes them (the tokens the word starts, then one token's first clients by name),
+    # and the old shape (every match sorted by name) for comparison
     w = "север"
     ranges = " OR ".join(f"(token >= '{p}' AND token < '{_prefix_next(p)}')"
                          for p in (w, translit(w)))
-    name_sql = (f'SELECT "id", "name" FROM "client" WHERE "archived_at" IS NULL AND "id" IN '
-                f'(SELECT "client_id" FROM "client_search_token" WHERE {ranges}) '
-                f'ORDER BY "name", "id" LIMIT 10')
-    plans = {"name": await explain(name_sql, dialect)}
-    sys.stderr.write(f"[{backend}] {name_sql}\n" + "\n".join(plans["name"]) + "\n")
-    breakdown = await typo_breakdown(admin, [q for k, q in queries if k == "typo"][:30])
+    words_sql = f'SELECT "token" FROM "search_word" WHERE {ranges} LIMIT 21'
+    token = (await conn.execute_query_dict(words_sql))[0]["token"]
+    by_name_sql = ('SELECT "t"."client_name", "t"."client_id" FROM "client_search_token" "t" '
+                   'JOIN "client" "c" ON "c"."id" = "t"."client_id" '
+                   f"WHERE \"t\".\"token\" = '{token}' AND \"c\".\"archived_at\" IS NULL "
+                   'ORDER BY "t"."client_name", "t"."client_id" LIMIT 10')
+    all_sorted_sql = (f'SELECT "id", "name" FROM "client" WHERE "archived_at" IS NULL AND '
+                      f'"id" IN (SELECT "client_id" FROM "client_search_token" WHERE {ranges}) '
+                      f'ORDER BY "name", "id" LIMIT 10')
+    plans = {"words": await explain(words_sql, dialect),
+             "by_name": await explain(by_name_sql, dialect),
+             "every_match_sorted": await explain(all_sorted_sql, dialect)}
+    for key, sql in (("by_name", by_name_sql), ("every_match_sorted", all_sorted_sql)):
+        sys.stderr.write(f"[{backend}] {sql}\n" + "\n".join(plans[key]) + "\n")
     await kdb.close_db()
     return {
         "clients": n, "searches": len(queries), "load_s": load_s,
@@ -314,49 +324,11 @@ async def run_backend(url: str, backend: str, n: int, trgm: bool = False) -> dic
                         "p95_ms": round(pct(v, 95), 2),
                         "found": f"{found[k]}/{len(v)}"} for k, v in sorted(times.items())},
         "baseline_ms": round(statistics.median(base), 3),
-        "plan_name_query": plans["name"],
-        "typo_breakdown_ms": breakdown,
+        "plan_words_query": plans["words"],
+        "plan_name_query": plans["by_name"],
+        "plan_every_match_sorted": plans["every_match_sorted"],
         "misses": {k: v[:5] for k, v in misses.items()},
     }
-
-
-async def typo_breakdown(admin, queries: list[str]) -> dict:
-    """The steps of search_clients for a query with a typo, timed one by one (the same
-    queries the service makes, copied here only to measure them)."""
-    from rapidfuzz import fuzz, process
-    from tortoise.expressions import Subquery
-
-    from models import ClientSearchToken
-    from services.clients import _having_token, _token_prefix, visible_clients
-    from services.text import translit, words
-
-    parts: dict[str, list[float]] = {"exact_query": [], "candidates_query": [],
-                                     "rank": [], "clients_query": []}
-    for query in queries:
-        qs = await visible_clients(admin)
-        q_words = words(query)[:5]
-        t = time.perf_counter()
-        exact = qs
-        for w in q_words:
-            exact = exact.filter(id__in=_having_token([w, translit(w)]))
-        await exact.order_by("name", "id").limit(10)
-        parts["exact_query"].append((time.perf_counter() - t) * 1000)
-        longest = max(q_words, key=len)
-        spellings = list(dict.fromkeys((longest, translit(longest))))
-        t = time.perf_counter()
-        candidates = await ClientSearchToken.filter(
-            _token_prefix(s[:2] for s in spellings)).distinct().limit(5000).values_list(
-            "token", flat=True)
-        parts["candidates_query"].append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        best = {tok for sp in spellings for tok, _s, _i in process.extract(
-            sp, candidates, scorer=fuzz.ratio, score_cutoff=75, limit=5)}
-        parts["rank"].append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        await qs.filter(id__in=Subquery(ClientSearchToken.filter(
-            token__in=sorted(best)).values("client_id"))).order_by("name", "id").limit(10)
-        parts["clients_query"].append((time.perf_counter() - t) * 1000)
-    return {k: round(statistics.median(v), 2) for k, v in parts.items() if v}
 
 
 @asynccontextmanager

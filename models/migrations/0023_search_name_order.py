@@ -9,10 +9,6 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
-        ops.AddIndex(
-            model_name='Client',
-            index=Index(fields=['name', 'id']),
-        ),
         ops.RemoveIndex(
             model_name='ClientSearchToken',
             name=None,
