@@ -14,14 +14,9 @@ class Migration(migrations.Migration):
             name=None,
             fields=['token', 'client_id'],
         ),
-        ops.RemoveIndex(
-            model_name='ClientSearchToken',
-            name=None,
-            fields=['client_id'],
-        ),
         ops.AlterModelOptions(
             name='ClientSearchToken',
-            options={'table': 'client_search_token', 'app': 'kontakt', 'indexes': [Index(fields=['token', 'client_name', 'client_id']), Index(fields=['client_id', 'token'])], 'pk_attr': 'id', 'table_description': 'A word a client is found by (folded, at most 64 characters), and the client name'},
+            options={'table': 'client_search_token', 'app': 'kontakt', 'indexes': [Index(fields=['token', 'client_name', 'client_id']), Index(fields=['client_id'])], 'pk_attr': 'id', 'table_description': 'A word a client is found by (folded, at most 64 characters), and the client name'},
         ),
         ops.AddField(
             model_name='ClientSearchToken',
@@ -35,9 +30,5 @@ class Migration(migrations.Migration):
         ops.AddIndex(
             model_name='ClientSearchToken',
             index=Index(fields=['token', 'client_name', 'client_id']),
-        ),
-        ops.AddIndex(
-            model_name='ClientSearchToken',
-            index=Index(fields=['client_id', 'token']),
         ),
     ]
