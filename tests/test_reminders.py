@@ -661,3 +661,70 @@ async def test_a_round_marks_its_sends_in_batches_each_with_its_own_time(
     stamps = [got[r.id].sent_at for r in rows[:4]]
     assert len(set(stamps)) == 4  # each its own moment
     assert got[rows[0].id].late and not any(got[r.id].late for r in rows[1:4])
+
+
+@pytest.mark.parametrize("ident", [1, 7, 12_345, 2**31 - 1, 10**15])
+def test_callback_data_made_from_strings_is_what_pack_gives(ident):
+    from bot.callbacks import ActivityCB, ReminderCB
+
+    for action in ("done", "resched", "client"):
+        data = reminders.activity_data(action, ident)
+        assert data == ActivityCB(action=action, activity_id=ident).pack()
+        assert ActivityCB.unpack(data) == ActivityCB(action=action, activity_id=ident)
+    for value in ("15m", "1h", "tomorrow"):
+        data = reminders.snooze_data(ident, value)
+        assert data == ReminderCB(action="snooze", reminder_id=ident, value=value).pack()
+        assert ReminderCB.unpack(data).reminder_id == ident
+
+
+@pytest.mark.parametrize("lang", ["ru", "uk", "en"])
+@pytest.mark.parametrize("client_id", [None, 9])
+def test_the_reminder_keyboard_and_its_request_are_as_aiogram_makes_them(
+        i18n, lang, client_id):
+    """The keyboard made from templates (callback_keyboard) equals the one built button
+    by button, and the JSON the session sends is byte for byte aiogram's dump of it."""
+    from types import SimpleNamespace
+
+    from aiogram.client.default import DefaultBotProperties
+    from aiogram.methods import SendMessage
+    from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+    from bot.callbacks import ActivityCB, ReminderCB
+    from kontakt.botapi import KontaktSession
+
+    now = utcnow()
+    reminder = SimpleNamespace(id=321, occurrence_start=now + timedelta(minutes=15),
+                               due_at=now)
+    activity = SimpleNamespace(id=45, title="Call <X>", client_id=client_id,
+                               location=None, icon="📞")
+    user = SimpleNamespace(language=lang, timezone="Europe/Kyiv")
+    d = ReminderDispatcher(None, i18n)  # type: ignore[arg-type]
+    text, markup = d.render(reminder, activity, user, {9: "Romashka"}, late=False, now=now)
+
+    def _(msg):
+        return i18n.gettext(msg, locale=lang)
+
+    rows = [[InlineKeyboardButton(text=_("✅ Done"), callback_data=ActivityCB(
+                action="done", activity_id=45).pack()),
+             InlineKeyboardButton(text=_("📅 Reschedule"), callback_data=ActivityCB(
+                 action="resched", activity_id=45).pack())],
+            [InlineKeyboardButton(text=label, callback_data=ReminderCB(
+                action="snooze", reminder_id=321, value=value).pack())
+             for value, label in (("15m", _("💤 15 min")), ("1h", _("💤 1 h")),
+                                  ("tomorrow", _("💤 Tomorrow")))]]
+    if client_id:
+        rows.append([InlineKeyboardButton(text=_("🏢 Open client"), callback_data=ActivityCB(
+            action="client", activity_id=45).pack())])
+    expected = InlineKeyboardMarkup(inline_keyboard=rows)
+    assert isinstance(markup, InlineKeyboardMarkup)
+    assert markup.inline_keyboard == expected.inline_keyboard
+    assert markup.model_dump() == expected.model_dump()
+
+    session = KontaktSession()
+    bot = SimpleNamespace(default=DefaultBotProperties(parse_mode="HTML"))
+    ours = session.build_form_data(bot, SendMessage(chat_id=5, text=text,
+                                                    reply_markup=markup))
+    theirs = session.build_form_data(bot, SendMessage(chat_id=5, text=text,
+                                                      reply_markup=expected))
+    assert ours._value == theirs._value
+    assert b'"callback_data":"rm:snooze:321:15m"' in ours._value
