@@ -398,8 +398,8 @@ async def do_reindex_missing(*, batch: int = 500) -> int:
     done = last = 0
     conn = Client._choose_db()  # noqa: SLF001
     while True:
-        # NOT EXISTS, an index probe per client (client_id, token): "NOT IN (SELECT
-        # client_id ...)" over millions of tokens can't be hashed and ran for hours
+        # NOT EXISTS, an index probe per client (client_id): "NOT IN (SELECT client_id
+        # ...)" over millions of tokens can't be hashed and ran for hours
         rows = await conn.execute_query_dict(
             f"SELECT c.id FROM client c WHERE c.id > {int(last)} AND NOT EXISTS "
             "(SELECT 1 FROM client_search_token t WHERE t.client_id = c.id) "
@@ -565,6 +565,11 @@ async def _typo_tokens(word: str) -> list[str]:
     return sorted(scores, key=lambda t: -scores[t])[:_TYPO_BEST]
 
 
+def _is_phone_query(text: str) -> bool:
+    """A phone as people type it (8 (906) 790-99-50, +7 903 ...) or an INN/EDRPOU/IPN."""
+    return len(digits(text)) >= 5 and bool(_PHONE_QUERY.fullmatch(text))
+
+
 def search_filter(qs: QuerySet[Client], query: str) -> QuerySet[Client] | None:
     """The exact part of the search as a filter of ``qs`` (for lists and exports too):
     a phone or a tax code as people type it, else every query word (or its Latin
@@ -574,8 +579,7 @@ def search_filter(qs: QuerySet[Client], query: str) -> QuerySet[Client] | None:
     q_digits = digits(text)
     if not q_words:
         return None
-    if len(q_digits) >= 5 and _PHONE_QUERY.fullmatch(text):
-        # a phone as people type it (8 (906) 790-99-50, +7 903 ...), an INN/EDRPOU/IPN
+    if _is_phone_query(text):
         return qs.filter(id__in=_having_token([q_digits, q_digits[-10:]]))
     for w in q_words:
         qs = qs.filter(id__in=_having_token([w, translit(w)]))
@@ -595,8 +599,7 @@ async def search_clients(actor: User, query: str, *, limit: int = 10,
     if exact is None:
         return []
     q_words = words(text)[:5]
-    q_digits = digits(text)
-    if len(q_digits) >= 5 and _PHONE_QUERY.fullmatch(text):
+    if _is_phone_query(text):
         found = await exact.order_by("name", "id").limit(limit)
     else:
         longest = max(q_words, key=len)
@@ -634,16 +637,15 @@ async def _first_by_name(actor: User, tokens: Iterable[str], others: list[str], 
     word shared by a hundred thousand clients costs ``limit`` rows a token, not a sort
     of all of them (issue 19); then the tokens' lists merged in the database's order."""
     managed = await _managed_rows(actor)
-    hits: list[tuple[str, int]] = []
+    hits: set[int] = set()
     for token in tokens:
         rows = ClientSearchToken.filter(token=token, client__archived_at__isnull=not archived)
         if managed is not None:
             rows = rows.filter(client_id__in=managed)
         for word in others:
             rows = rows.filter(client_id__in=_having_token([word, translit(word)]))
-        hits += await rows.order_by("client_name", "client_id").limit(limit).values_list(
-            "client_name", "client_id")
+        hits.update(await rows.order_by("client_name", "client_id").limit(limit).values_list(
+            "client_id", flat=True))
     if not hits:
         return []
-    return await Client.filter(id__in=sorted({cid for _n, cid in hits})).order_by(
-        "name", "id").limit(limit)
+    return await Client.filter(id__in=sorted(hits)).order_by("name", "id").limit(limit)
