@@ -4,9 +4,12 @@ personalises each email into the outbox; notifications.outbox claims and sends t
 over SMTP. The baseline, in the same run, is the same number of ready emails sent by
 a bare ``aiosmtplib.send`` at the same concurrency.
 
-    python -m bench.mailing [--quick]
+    python -m bench.mailing [--quick] [--postgres URL]
 
-With ``BENCH_PROFILE=1`` the mailing runs under cProfile, the costliest calls to stderr.
+On SQLite, or with ``--postgres`` on a scratch database of that PostgreSQL server.
+
+With ``BENCH_PROFILE=1`` the mailing runs under cProfile, the costliest calls to stderr
+(``BENCH_SORT=cumulative`` and ``BENCH_LINES=60`` to sort and cut otherwise).
 
 Last line: {"emails_per_s", "baseline_emails_per_s", "ratio", "rss_mb" (before/after),
 "duplicates", "lost", ...}
@@ -19,16 +22,14 @@ import asyncio
 import os
 import socket
 import sys
-import tempfile
 import time
 from collections import Counter
 from email.message import EmailMessage
-from pathlib import Path
 
 import aiosmtplib
 from aiosmtpd.controller import Controller
 
-from bench.common import emit, rss_mb
+from bench.common import bench_database, emit, rss_mb
 
 CONCURRENCY = 20
 
@@ -64,7 +65,12 @@ async def baseline(port: int, n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-async def main(quick: bool) -> None:
+async def main(quick: bool, postgres: str | None = None) -> None:
+    async with bench_database(postgres) as (url, backend):
+        await _run(quick, url, backend)
+
+
+async def _run(quick: bool, url: str, backend: str) -> None:
     from kontakt import db as kdb
     from models import Client, ClientManager, Role, User
     from notifications.outbox import Outbox, SmtpConfig
@@ -72,8 +78,6 @@ async def main(quick: bool) -> None:
     from services.messaging import do_save_template
 
     n = 2_000 if quick else 10_000
-    tmp = Path(tempfile.mkdtemp(prefix="kontakt-bench-"))
-    url = f"sqlite://{tmp / 'bench.sqlite3'}"
     await kdb.init_db(url)
     await kdb.migrate(url)
     port = _port()
@@ -120,7 +124,9 @@ async def main(quick: bool) -> None:
             import pstats
 
             profiler.disable()
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(35)
+            stats = pstats.Stats(profiler, stream=sys.stderr)
+            stats.sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(
+                int(os.environ.get("BENCH_LINES", "35")))
         rss_after = rss_mb()
         base = await baseline(port, n)
     finally:
@@ -130,7 +136,7 @@ async def main(quick: bool) -> None:
     unique = sum(1 for r in sink.rcpts if r.startswith("c"))
     rate = n / elapsed
     emit({
-        "benchmark": "mailing", "emails": n, "queued": queued,
+        "benchmark": "mailing", "backend": backend, "emails": n, "queued": queued,
         "emails_per_s": round(rate, 1), "baseline_emails_per_s": round(base, 1),
         "ratio": round(rate / base, 2), "aim_emails_per_s": 200, "ok": rate >= 200,
         "seconds": round(elapsed, 2), "rss_mb": {"before": round(rss_before, 1),
@@ -144,5 +150,7 @@ async def main(quick: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    asyncio.run(main(parser.parse_args().quick))
+    parser.add_argument("--postgres", metavar="URL")
+    args = parser.parse_args()
+    asyncio.run(main(args.quick, args.postgres))
     sys.exit(0)

@@ -247,7 +247,7 @@ async def _client_message(r: dict[str, Any], owner: User | None, offset: int, du
     if template is None:
         return {"reason": "template"}
     context = await _context(client, owner, r, due, today)
-    from services.messaging import render, render_fields
+    from services.templating import render, render_fields
 
     try:
         if channel == Channel.EMAIL:

@@ -348,7 +348,7 @@ async def pump(*, secret: str, base_url: str, interval_s: float = 10.0) -> int:
     A batch is claimed (pending → queued) and its messages are written in one
     transaction: another replica's claim waits on the same rows and then finds them
     taken; a crash rolls both back, so nobody is lost or queued twice."""
-    from services.messaging import render_fields
+    from services.templating import render_many
 
     queued = 0
     for mailing in await Mailing.filter(state=MailingState.RUNNING):
@@ -363,19 +363,21 @@ async def pump(*, secret: str, base_url: str, interval_s: float = 10.0) -> int:
             continue
         contexts = await _contexts([r["client_id"] for r in rows if r["client_id"]], author)
         messages, skipped = {}, {}
+        present = []
         for r in rows:
-            context = contexts.get(r["client_id"])
-            if context is None:
+            if contexts.get(r["client_id"]) is None:
                 skipped[r["id"]] = "client removed"
+            else:
+                present.append(r)
+        rendered = await render_many(
+            [("subject", template.subject or "", False), ("body", template.body, False)],
+            [contexts[r["client_id"]] for r in present])
+        for r, answer in zip(present, rendered, strict=True):
+            if isinstance(answer, ValidationFailed):
+                skipped[r["id"]] = f"render: {answer.message}"[:100]
                 continue
-            try:
-                subject, body = await render_fields(
-                    [("subject", template.subject or "", False), ("body", template.body,
-                                                                  False)], context)
-                subject = " ".join(subject.split())
-            except ValidationFailed as exc:
-                skipped[r["id"]] = f"render: {exc.message}"[:100]
-                continue
+            subject, body = answer
+            subject = " ".join(subject.split())
             if mailing.channel == Channel.EMAIL:
                 link = f"{base_url}/u/{unsubscribe_token(secret, 'email', r['address'])}"
                 body += f"\n\n--\n{UNSUBSCRIBE.get(template.language, UNSUBSCRIBE['en'])}: {link}"

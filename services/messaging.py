@@ -3,7 +3,8 @@ card, a persistent outbox.
 
 Rules:
 
-* Templates are Jinja2, per channel and language, edited by admins. Variables:
+* Templates are Jinja2 (rendered by services.templating), per channel and language,
+  edited by admins. Variables:
   ``client`` (name, phone, email, address), ``contact`` (first_name, last_name,
   middle_name, position), ``sender`` (full_name, phone, email, position),
   ``activity`` (title, starts_at as text, location); the due-date reminders add
@@ -23,12 +24,8 @@ Rules:
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from tortoise.transactions import in_transaction
 
 from models import AuditLog, ContactPerson, Document, Role, User
@@ -36,148 +33,10 @@ from models.messaging import Channel, MessageTemplate, OutboundMessage
 from services.clients import get_client, normalize_email
 from services.clock import utcnow
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
+from services.templating import MAX_BODY, Rendered, render, render_fields
 
-MAX_BODY = 100_000
-MAX_OPERAND = 10_000  # a string or number a template may multiply or raise
 MAX_ATTACHMENTS = 10
 MAX_ATTACHMENTS_SIZE = 20 * 1024 * 1024  # what most mail servers still accept
-
-
-class _Sandbox(SandboxedEnvironment):
-    """No Python internals (the sandbox), and no `'a' * 10**9`: multiplying and raising
-    are checked so a template cannot eat the server's memory or time."""
-
-    intercepted_binops = frozenset(["*", "**"])
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        # padding filters make a string as wide as asked: wider than a body may be is
-        # refused before the string is made (not after it has taken the memory)
-        for name in ("center", "indent"):
-            self.filters[name] = _bounded_width(self.filters[name])
-
-    def call_binop(self, context, operator, left, right):
-        for value in (left, right):
-            size = len(value) if isinstance(value, str | list | tuple) else value
-            if isinstance(size, int | float) and abs(size) > MAX_OPERAND:
-                raise SecurityError(f"{operator} with a value over {MAX_OPERAND}")
-        return super().call_binop(context, operator, left, right)
-
-
-def _bounded_width(original):
-    def bounded(value, width=80, *args, **kwargs):
-        if isinstance(width, int) and width > MAX_BODY:
-            raise _TooLong
-        return original(value, width, *args, **kwargs)
-    return bounded
-
-
-_ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-_HTML_ENV = _Sandbox(undefined=StrictUndefined, autoescape=True)
-
-
-def _security_refusal(field: str, said: str) -> tuple:
-    """The sandbox's refusal in our words (Jinja's are English)."""
-    from jinja2.sandbox import MAX_RANGE
-
-    if said.startswith("Range too big"):
-        return ("error", field, N_("a range longer than {max} items is not allowed"),
-                {"max": MAX_RANGE})
-    if "with a value over" in said:
-        return ("error", field, N_("{operator} with a value over {max} is not allowed"),
-                {"operator": said.split(" ", 1)[0], "max": MAX_OPERAND})
-    return ("error", field, N_("the template does something not allowed"), {})
-
-
-@dataclass
-class Rendered:
-    subject: str
-    body: str
-    html: str | None
-
-
-RENDER_TIMEOUT_S = 2.0  # a real template renders in milliseconds
-
-
-class _TooLong(Exception):
-    pass
-
-
-def _render_in_worker(jobs: list[tuple[str, str, bool]], context: dict[str, Any]) -> list:
-    """In a worker process (services.bounded): each (field, source, html) rendered, as
-    ("ok", text) or ("error", field, template, params). Output is counted as it is made, so a
-    template that would write megabytes stops at MAX_BODY."""
-    out: list = []
-    for field, source, is_html in jobs:
-        env = _HTML_ENV if is_html else _ENV
-        try:
-            parts, size = [], 0
-            for chunk in env.from_string(source).generate(**context):
-                size += len(chunk)
-                if size > MAX_BODY:
-                    raise _TooLong
-                parts.append(chunk)
-            out.append(("ok", "".join(parts)))
-        except _TooLong:
-            out.append(("error", field, N_("longer than {max_body} characters when rendered"),
-                        {"max_body": MAX_BODY}))
-        except TemplateSyntaxError as exc:  # Jinja's own words are English: ours instead
-            out.append(("error", field, N_("line {line}: the template cannot be read (check "
-                                           "the {{{{ }}}} and {{% %}} marks)"),
-                        {"line": exc.lineno}))
-        except UndefinedError as exc:
-            found = re.search(r"'([^']+)' is undefined", exc.message or "")
-            out.append(("error", field, N_("unknown variable: {name}"),
-                        {"name": found.group(1) if found else exc.message}))
-        except SecurityError as exc:
-            out.append(_security_refusal(field, str(exc)))
-        except MemoryError:
-            from services.bounded import MEMORY_LIMIT
-
-            out.append(("error", field, N_("needs more than {mb} MB to render"),
-                        {"mb": MEMORY_LIMIT // 2**20}))
-        except (TemplateError, TypeError, ValueError, ArithmeticError, IndexError,
-                KeyError, RecursionError) as exc:
-            out.append(_security_refusal(field, str(exc)) if str(exc).startswith(
-                "Range too big") else ("error", field, N_("cannot render: {error}"),
-                                       {"error": type(exc).__name__}))
-    return out
-
-
-async def render_fields(jobs: list[tuple[str, str, bool]], context: dict[str, Any]
-                        ) -> list[str]:
-    """Render (field, source, html) templates off the event loop, within the limits of
-    time (RENDER_TIMEOUT_S), output (MAX_BODY) and memory (services.bounded); the first
-    refusal is raised as ValidationFailed naming the field and the limit."""
-    from services import bounded
-
-    if not any(source for _field, source, _html in jobs):
-        return ["" for _ in jobs]
-    field = next((f for f, source, _h in jobs if source), "body")
-    try:
-        results = await bounded.run(_render_in_worker, jobs, context,
-                                    timeout=RENDER_TIMEOUT_S)
-    except bounded.LimitExceeded as exc:
-        if exc.limit == "time":
-            raise ValidationFailed(field, N_("takes longer than {render_timeout_s:g} s to render"),
-                                   render_timeout_s=RENDER_TIMEOUT_S) from None
-        raise ValidationFailed(field, N_("needs more than {value} MB to render"),
-                               value=exc.value) from None
-    texts = []
-    for result in results:
-        if result[0] == "error":
-            raise ValidationFailed(result[1], result[2], **result[3])
-        texts.append(result[1])
-    return texts
-
-
-async def render(subject: str, body: str, html: str | None, context: dict[str, Any]
-                 ) -> Rendered:
-    subject_text, body_text, html_text = await render_fields(
-        [("subject", subject or "", False), ("body", body, False),
-         ("html", html or "", True)], context)
-    # a subject is one line: a line break from a name or a template would end the headers
-    return Rendered(" ".join(subject_text.split()), body_text, html_text if html else None)
 
 
 async def context_for(actor: User, client_id: int, contact_id: int | None = None,
