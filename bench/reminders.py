@@ -359,7 +359,9 @@ async def measure(backend: str, pending: int, quick: bool, bot: Bot, recorder: S
             import pstats
 
             profiler.disable()
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumtime").print_stats(45)
+            stats = pstats.Stats(profiler, stream=sys.stderr)
+            stats.sort_stats(os.environ.get("BENCH_SORT", "cumtime")).print_stats(
+                int(os.environ.get("BENCH_LINES", "45")))
     after = await probe(bot, chats)
     base2 = await baseline(bot, base_chats, text, markup)
     log(f"[{backend}] baseline again: {base2[0]:.2f} ms per message, {base2[1]:.2f} s")

@@ -96,7 +96,7 @@ class ClaimLoop:
         times = [t for t in (*nxt, *lease) if t is not None]
         if not times:
             return MAX_SLEEP_S
-        return max(0.0, min(MAX_SLEEP_S, (min(times) - now).total_seconds() + 0.01))
+        return max(0.0, min(MAX_SLEEP_S, (min(times) - now).total_seconds() + 0.002))
 
     # --- claiming ------------------------------------------------------------------------
     def claimable(self, now: datetime) -> Q:

@@ -32,7 +32,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
 from bot.callbacks import ActivityCB, ReminderCB
-from kontakt.botapi import callback_keyboard
+from kontakt.botapi import SendMessageUnread, callback_keyboard
 from kontakt.formatting import time_text, when_text
 from models import Activity, ActivityType, Client, Reminder, ReminderState, User
 from notifications.claimloop import BatchedMarks, ClaimLoop
@@ -78,38 +78,40 @@ class ReminderDispatcher(ClaimLoop):
         self._labels: dict[str, tuple[str, ...]] = {}  # the buttons' texts by language
 
     # the first claim of a round is small, so the first messages of a burst leave while
-    # the rest is claimed and read (issue 19: a claim of 500 and its reads took ~80 ms)
+    # the rest is claimed and read (issue 19: a claim of 500 and its reads took ~80 ms);
+    # each next claim is twice the last, up to the batch, so it is read before the
+    # batch in front of it has been sent
     first_batch = 50
 
     async def run_once(self) -> int:
-        """Claim and send what is due; returns how many were claimed. The next batch is
-        claimed and read while the current one is sent, and its sends queue behind the
-        current one's (one gate of ``concurrency`` for the round), so a burst neither
-        waits on the database between batches nor drains to nothing at their seams;
-        one batch at most is read ahead."""
+        """Claim and send what is due; returns how many were claimed. A batch starts
+        sending as soon as it is read; the next is claimed and read while it sends, and
+        its sends queue behind it (one gate of ``concurrency`` for the round), so a
+        burst neither waits on the database between batches nor drains to nothing at
+        their seams; one batch at most is read ahead."""
         limit = min(self.first_batch, self.batch)
         claimed = await self.claim(limit)
         if not claimed:
             return 0
         gate = asyncio.Semaphore(self.concurrency)
         marks = BatchedMarks(self._mark_sent)
-        total, sending, following = 0, None, None
+        total, sending, previous = 0, None, None
         try:
             while claimed:
-                following = asyncio.create_task(self.claim()) \
-                    if len(claimed) >= limit else None
-                limit = self.batch
                 batch = asyncio.create_task(self._send_batch(
                     claimed, gate, marks, await self._read(claimed)))
                 total += len(claimed)
                 previous, sending = sending, batch
                 if previous is not None:
                     await previous  # only one batch is read ahead
-                claimed = await following if following is not None else []
-                following = None
+                    previous = None
+                if len(claimed) < limit:
+                    break  # nothing more was due
+                limit = min(self.batch, limit * 2)
+                claimed = await self.claim(limit)
             await sending
         except BaseException:
-            for task in (following, sending):
+            for task in (previous, sending):
                 if task is not None:
                     task.cancel()
             raise
@@ -173,7 +175,8 @@ class ReminderDispatcher(ClaimLoop):
         late = now - reminder.due_at > LATE_AFTER
         text, markup = self.render(reminder, activity, user, clients, late=late, now=now)
         try:
-            await self.bot.send_message(user.telegram_id, text, reply_markup=markup)
+            await self.bot(SendMessageUnread(chat_id=user.telegram_id, text=text,
+                                             reply_markup=markup))
         except TelegramRetryAfter as exc:
             await self._retry(reminder, now + timedelta(seconds=exc.retry_after + 1),
                               f"flood limit: retry after {exc.retry_after} s", count=False)

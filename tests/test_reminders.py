@@ -239,7 +239,8 @@ class StandInBot:
         self.in_flight = self.most_in_flight = 0
         self.texts: list[str] = []
 
-    async def send_message(self, chat_id, text, **kw):
+    async def __call__(self, method):
+        """A method sent as ``bot(method)`` (the reminder loop's sendMessage)."""
         if self.errors:
             raise self.errors.pop(0)
         self.in_flight += 1
@@ -248,10 +249,15 @@ class StandInBot:
             self.entered.set()
             if self.gate is not None:
                 await self.gate.wait()
-            self.texts.append(text)
-            return await self.real.send_message(chat_id, text, **kw) if self.real else None
+            self.texts.append(method.text)
+            return await self.real(method) if self.real else None
         finally:
             self.in_flight -= 1
+
+    async def send_message(self, chat_id, text, **kw):
+        from aiogram.methods import SendMessage
+
+        return await self(SendMessage(chat_id=chat_id, text=text, **kw))
 
 
 async def person(make_staff, emulator, **fields):
@@ -728,3 +734,27 @@ def test_the_reminder_keyboard_and_its_request_are_as_aiogram_makes_them(
                                                       reply_markup=expected))
     assert ours._value == theirs._value
     assert b'"callback_data":"rm:snooze:321:15m"' in ours._value
+    from kontakt.botapi import SendMessageUnread  # the loop's send: the same request
+
+    unread = session.build_form_data(bot, SendMessageUnread(chat_id=5, text=text,
+                                                            reply_markup=markup))
+    assert unread._value == ours._value
+
+
+async def test_a_send_whose_answer_is_unread_gets_the_id_and_the_errors(
+        database_url, emulator, make_staff, bot):
+    """SendMessageUnread (the reminder loop's send) reads only the message id from the
+    answer; the Bot API's refusals are raised as they are for any send."""
+    from aiogram.exceptions import TelegramForbiddenError
+
+    from kontakt.botapi import Sent, SendMessageUnread
+
+    ivan = await person(make_staff, emulator)
+    first = await bot(SendMessageUnread(chat_id=ivan.telegram_id, text="⏰ <b>One</b>"))
+    second = await bot(SendMessageUnread(chat_id=ivan.telegram_id, text="⏰ Two"))
+    assert isinstance(first, Sent) and second.message_id == first.message_id + 1
+    assert texts(emulator, ivan) == ["⏰ One", "⏰ Two"]
+    emulator.inject_fault("sendMessage", error_code=403,
+                          description="Forbidden: bot was blocked by the user")
+    with pytest.raises(TelegramForbiddenError):
+        await bot(SendMessageUnread(chat_id=ivan.telegram_id, text="Three"))
