@@ -107,6 +107,9 @@ async def run(quick: bool, url: str, backend: str) -> None:
             base_url="http://127.0.0.1:8080", bot_username="kontakt_bench_bot",
             webapp_url=None, url_buttons=False)
         base_dp = baseline_dispatcher()
+        from kontakt.runtime import freeze_startup_heap
+
+        freeze_startup_heap()  # as the service does once it has started
         # warm up both paths
         await drive(kontakt_dp, bot, user_ids, 100)
         await drive(base_dp, bot, user_ids, 100)

@@ -313,6 +313,19 @@ async def stop(rt: Runtime) -> None:
     await rt.bot.session.close()
 
 
+def freeze_startup_heap() -> None:
+    """Once start-up is done: what it made (modules, the routers, the catalogues,
+    pydantic's and tortoise's schemas — some 350,000 objects that live as long as the
+    process) is moved out of the garbage collector's sight (``gc.freeze``), so a full
+    collection looks only at what was made since. A full collection over all of it
+    took ~0.2 s, stopping the event loop in the middle of a burst of reminders (issue
+    19, bench.reminders); start-up's garbage is collected first."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(settings: Settings, *, emulator=None, on_started=None) -> None:
     """Run until SIGTERM/SIGINT. Signals are caught from the first moment, and
     whatever was started is stopped in reverse order, whatever failed."""
@@ -331,6 +344,7 @@ async def serve(settings: Settings, *, emulator=None, on_started=None) -> None:
                                      return_when=asyncio.FIRST_COMPLETED)
         if start_task in done:
             start_task.result()  # raises StartupError and the like
+            freeze_startup_heap()
             if on_started is not None:
                 await on_started(rt)
             await stopping.wait()
