@@ -1,4 +1,4 @@
-"""Client search (S-11) through ``services.clients.search_clients`` over 100,000
+"""Client search (S-11) through ``services.client_search.search_clients`` over 100,000
 clients with a legal entity and a contact person each (20,000 with --quick), as an
 admin, on SQLite and (with --postgres) on a scratch PostgreSQL database.
 
@@ -236,7 +236,7 @@ async def run_backend(url: str, backend: str, n: int, trgm: bool = False) -> dic
 
     from kontakt import db as kdb
     from models import Client, Role, User
-    from services.clients import _prefix_next, search_clients
+    from services.client_search import _prefix_next, search_clients
     from services.text import translit
 
     await kdb.init_db(url)

@@ -1,7 +1,7 @@
 """Archiving a client and restoring it: the client leaves every list, search, quick-log
 match, segment and new mailing (everything that reads ``services.clients.visible_clients``
-or ``search_clients``), and stays reachable (the list's "Archived" filter, its card,
-its history) until it is restored.
+or ``services.client_search.search_clients``), and stays reachable (the list's
+"Archived" filter, its card, its history) until it is restored.
 
 Rules:
 

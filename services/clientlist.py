@@ -14,7 +14,8 @@ from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
 from models import Client, User
-from services.clients import search_clients, search_filter, visible_clients
+from services.client_search import search_clients, search_filter
+from services.clients import visible_clients
 from services.errors import NotFound
 
 SORTS = ("name", "-created_at", "-completeness", "completeness")

@@ -1,4 +1,5 @@
-"""The client dossier: create, change, see, search (S-1, S-3, S-6, S-10, S-11, A-3, A-5).
+"""The client dossier: create, change, see (S-1, S-3, S-6, S-10, A-3, A-5); its search
+(S-11) is services.client_search, over the tokens written here.
 
 Access (A-3): a manager sees and edits the clients assigned to them; a head, those
 assigned to anyone in their department or below; an admin, all. Every change is in
@@ -7,8 +8,7 @@ the audit log with who, when, where from, old and new value.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -17,7 +17,6 @@ from urllib.parse import quote, quote_plus
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from rapidfuzz import fuzz, process
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -31,13 +30,12 @@ from models import (
     ContactPerson,
     LegalEntity,
     Role,
-    SearchWord,
     Setting,
     User,
 )
 from services import dictionaries as dicts
 from services.bulk_rows import insert_rows
-from services.derived import TOKEN_MAX, derived_fields, search_tokens
+from services.derived import derived_fields, search_tokens
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from services.permissions import department_subtree_ids
 from services.requisites import (
@@ -51,7 +49,6 @@ from services.requisites import (
     check_mfo,
     check_ogrn,
 )
-from services.text import digits, translit, words
 
 SOURCES = ("bot", "web", "miniapp", "api", "import", "system")
 DEFAULT_WEIGHTS = {"name": 10, "phone": 20, "email": 15, "address": 15, "requisites": 20,
@@ -516,136 +513,3 @@ async def my_clients(actor: User, *, offset: int = 0, limit: int = 10
     qs = Client.filter(archived_at=None, id__in=Subquery(ClientManager.filter(
         user_id=actor.id, unassigned_at=None).values("client_id")))
     return await qs.order_by("name", "id").offset(offset).limit(limit), await qs.count()
-
-
-# --- search (S-11) -----------------------------------------------------------------
-_PHONE_QUERY = re.compile(r"[\d\s()+\-.]+")
-_TYPO_CANDIDATES = 5000  # distinct tokens ranked for a typo
-_TYPO_BEST = 5  # tokens of the best scores whose clients are shown
-_TYPO_SCORE = 75
-
-
-def _prefix_next(prefix: str) -> str:
-    """The least string above every string starting with ``prefix`` (its last character
-    incremented): ``token >= prefix AND token < _prefix_next(prefix)`` is a prefix
-    match an index serves, in code-point order (SQLite, PostgreSQL with C collation)."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
-
-
-def _token_prefix(prefixes: Iterable[str]) -> Q:
-    cond = Q()
-    for prefix in dict.fromkeys(p[:TOKEN_MAX] for p in prefixes if p):
-        cond |= Q(token__gte=prefix, token__lt=_prefix_next(prefix))
-    return cond
-
-
-def _having_token(prefixes: Iterable[str]) -> Subquery:
-    """Ids of the clients with a token starting with one of ``prefixes``."""
-    return Subquery(ClientSearchToken.filter(_token_prefix(prefixes)).values("client_id"))
-
-
-async def _typo_tokens(word: str) -> list[str]:
-    """The tokens most like ``word`` (one letter wrong, missing or extra), in either
-    script: the distinct tokens sharing its first two letters (or those of its Latin
-    spelling), ranked by similarity; if none is alike, those sharing the first letter
-    (the second one may be the typo)."""
-    spellings = list(dict.fromkeys((word, translit(word))))
-    scores: dict[str, float] = {}
-    for head in (2, 1):
-        candidates = await SearchWord.filter(
-            _token_prefix(s[:head] for s in spellings)).limit(
-            _TYPO_CANDIDATES).values_list("token", flat=True)
-        for spelling in spellings:
-            for token, score, _i in process.extract(
-                    spelling, candidates, scorer=fuzz.ratio, score_cutoff=_TYPO_SCORE,
-                    limit=_TYPO_BEST):
-                scores[token] = max(score, scores.get(token, 0))
-        if scores:
-            break
-    return sorted(scores, key=lambda t: -scores[t])[:_TYPO_BEST]
-
-
-def _is_phone_query(text: str) -> bool:
-    """A phone as people type it (8 (906) 790-99-50, +7 903 ...) or an INN/EDRPOU/IPN."""
-    return len(digits(text)) >= 5 and bool(_PHONE_QUERY.fullmatch(text))
-
-
-def search_filter(qs: QuerySet[Client], query: str) -> QuerySet[Client] | None:
-    """The exact part of the search as a filter of ``qs`` (for lists and exports too):
-    a phone or a tax code as people type it, else every query word (or its Latin
-    spelling) starting a token of the client. None when the query has no word."""
-    text = (query or "").strip()
-    q_words = words(text)[:5]
-    q_digits = digits(text)
-    if not q_words:
-        return None
-    if _is_phone_query(text):
-        return qs.filter(id__in=_having_token([q_digits, q_digits[-10:]]))
-    for w in q_words:
-        qs = qs.filter(id__in=_having_token([w, translit(w)]))
-    return qs
-
-
-async def search_clients(actor: User, query: str, *, limit: int = 10,
-                         archived: bool = False) -> list[Client]:
-    """By name fragment, phone, email, INN/EDRPOU/IPN or contact person, Cyrillic or
-    Latin, tolerant of a typo. Every query word must start a search token of the
-    client (client_search_token, an index range each); a typo is ranked among the
-    tokens sharing its first two letters. Archived clients only with ``archived``
-    (the list's "Archived" filter), never else. The first ``limit`` by name."""
-    qs = await visible_clients(actor, archived=archived)
-    text = (query or "").strip()
-    exact = search_filter(qs, text)
-    if exact is None:
-        return []
-    q_words = words(text)[:5]
-    if _is_phone_query(text):
-        found = await exact.order_by("name", "id").limit(limit)
-    else:
-        longest = max(q_words, key=len)
-        tokens = await SearchWord.filter(_token_prefix([longest, translit(longest)])).limit(
-            _TOKENS_BY_NAME + 1).values_list("token", flat=True)
-        found = None
-        if len(tokens) <= _TOKENS_BY_NAME:
-            others = list(q_words)
-            others.remove(longest)
-            found = await _first_by_name(actor, tokens, others, archived=archived,
-                                         limit=limit)
-        if found is None:
-            found = await exact.order_by("name", "id").limit(limit)
-    letters = sum(ch.isalpha() for ch in text)
-    if found or letters < 4:
-        return found
-    longest = max(q_words, key=len)
-    if len(longest) < 4:
-        return []
-    best = await _typo_tokens(longest)
-    if not best:
-        return []
-    return await _first_by_name(actor, sorted(set(best)), [], archived=archived,
-                                limit=limit)
-
-
-_TOKENS_BY_NAME = 20  # a word starting more distinct tokens is searched the other way
-
-
-async def _first_by_name(actor: User, tokens: Iterable[str], others: list[str], *,
-                         archived: bool, limit: int) -> list[Client]:
-    """The first ``limit`` clients by name that ``actor`` sees having one of ``tokens``
-    and a token starting with each of ``others`` (or its Latin spelling): per token, its
-    clients in name order straight from the index (token, client_name, client_id), so a
-    word shared by a hundred thousand clients costs ``limit`` rows a token, not a sort
-    of all of them (issue 19); then the tokens' lists merged in the database's order."""
-    managed = await _managed_rows(actor)
-    hits: set[int] = set()
-    for token in tokens:
-        rows = ClientSearchToken.filter(token=token, client__archived_at__isnull=not archived)
-        if managed is not None:
-            rows = rows.filter(client_id__in=managed)
-        for word in others:
-            rows = rows.filter(client_id__in=_having_token([word, translit(word)]))
-        hits.update(await rows.order_by("client_name", "client_id").limit(limit).values_list(
-            "client_id", flat=True))
-    if not hits:
-        return []
-    return await Client.filter(id__in=sorted(hits)).order_by("name", "id").limit(limit)

@@ -25,7 +25,8 @@ from rapidfuzz import fuzz
 
 from models import Client, ClientManager, LegalEntity, User
 from models.search import ClientSearchToken
-from services.clients import _token_prefix, _validated_client, visible_clients, visible_filter
+from services.client_search import _token_prefix, search_filter
+from services.clients import _validated_client, visible_clients, visible_filter
 from services.text import digits, words
 
 SIMILAR = 90
@@ -104,7 +105,6 @@ async def hidden_matches(actor: User, query: str, *, limit: int = 3) -> list[Mat
     """Clients a search of ``actor`` would find were they theirs: a colleague's, named
     with its managers. Exact parts of the search only (a phone, a tax code, every word
     starting a token), no typo tolerance."""
-    from services.clients import search_filter
 
     exact = search_filter(Client.filter(archived_at=None), query)
     if exact is None:

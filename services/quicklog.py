@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from models import Client, ContactPerson, Deal, User
 from models.staff import fold
-from services.clients import search_clients
+from services.client_search import search_clients
 from services.clock import utcnow
 from services.quicklog_dates import (
     _APOSTROPHES,

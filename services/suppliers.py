@@ -37,7 +37,8 @@ from models import (
     Touch,
     User,
 )
-from services.clients import do_create_client, get_client, search_filter, visible_clients
+from services.client_search import search_filter
+from services.clients import do_create_client, get_client, visible_clients
 from services.clock import utcnow
 from services.deal_money import parse_amount
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed

@@ -13,6 +13,7 @@ from kontakt.errors import domain_message
 from kontakt.formatting import date_text
 from models import AuditLog, Client, EntryKind, LedgerEntry
 from services import client_archive as svc
+from services import client_search
 from services import clients as client_svc
 from services.clientlist import ClientFilters, client_page
 from services.errors import NotFound, PermissionDenied, ValidationFailed
@@ -39,7 +40,7 @@ async def test_a_manager_archives_their_client_out_of_every_list(org):
     assert (entry.user_id, entry.source, entry.new_value) == (ivan.id, "bot",
                                                               "closed down, merged")
     # out of search, lists, "my clients" and the quick log's matching
-    assert await client_svc.search_clients(ivan, "romashka") == []
+    assert await client_search.search_clients(ivan, "romashka") == []
     assert await client_svc.my_clients(ivan) == ([], 0)
     assert await client_page(ivan, ClientFilters()) == ([], 0)
     from services.quicklog import propose
@@ -80,7 +81,7 @@ async def test_who_may_archive_and_restore(org):
         await svc.do_restore_client(org["head_kyiv"], client.id)
     restored = await svc.do_restore_client(org["head_msk"], client.id, source="miniapp")
     assert restored.archived_at is None
-    assert [c.id for c in await client_svc.search_clients(ivan, "romashka")] == [client.id]
+    assert [c.id for c in await client_search.search_clients(ivan, "romashka")] == [client.id]
     entry = await AuditLog.get(client_id=client.id, action="restore")
     assert (entry.user_id, entry.source) == (org["head_msk"].id, "miniapp")
     # the head of the department and an admin archive too

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from models import AuditLog, ClientManager, Department, Role, Setting, User
+from services import client_search
 from services import clients as svc
 from services import contacts as contacts_svc
 from services import managers as managers_svc
@@ -123,7 +124,7 @@ async def test_search_by_name_phone_inn_contact_translit_and_typo(org):
     await svc.do_create_client(org["olena"], {"name": "Ромашка Киев"})  # not Ivan's
 
     async def names(q):
-        return [c.name for c in await svc.search_clients(ivan, q)]
+        return [c.name for c in await client_search.search_clients(ivan, q)]
 
     assert await names("ромаш") == ["Ромашка"]
     assert await names("РОМАШКА") == ["Ромашка"]
@@ -147,10 +148,10 @@ async def test_clients_without_search_tokens_are_indexed_by_migrate(org):
     # a card with no word (made before names had to have one)
     blank = await Client.create(name="!!!", created_by=ivan)
     await ClientSearchToken.filter(client_id=old.id).delete()  # as before migration 0003
-    assert await svc.search_clients(ivan, "ромаш") == []
+    assert await client_search.search_clients(ivan, "ромаш") == []
     assert await svc.do_reindex_missing(batch=1) == 2  # "!!!" has no word: no token
-    assert [c.id for c in await svc.search_clients(ivan, "ромаш")] == [old.id]
-    assert [c.id for c in await svc.search_clients(ivan, "romash")] == [old.id]
-    assert [c.id for c in await svc.search_clients(ivan, "916 123")] == [old.id]
+    assert [c.id for c in await client_search.search_clients(ivan, "ромаш")] == [old.id]
+    assert [c.id for c in await client_search.search_clients(ivan, "romash")] == [old.id]
+    assert [c.id for c in await client_search.search_clients(ivan, "916 123")] == [old.id]
     assert not await ClientSearchToken.exists(client_id=blank.id)
     assert await Client.filter(id=old.id).exists()

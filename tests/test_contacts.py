@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from models import AuditLog, ContactPerson, Role
+from services import client_search, customfields
 from services import clients as client_svc
 from services import contacts as svc
-from services import customfields
 from services.errors import NotFound, ValidationFailed
 from tests.conftest import say, settled
 from tests.test_bot_activities import buttons, press
@@ -27,7 +27,7 @@ async def test_add_change_archive_restore_with_history(database_url, make_staff)
         "emails": ["Maria@Romashka.RU"]})
     assert maria.phones == ["+79160001122"] and maria.emails == ["Maria@romashka.ru"]
     # found by her phone through the client's search
-    assert [c.id for c in await client_svc.search_clients(ivan, "9160001122")] == [client.id]
+    assert [c.id for c in await client_search.search_clients(ivan, "9160001122")] == [client.id]
     maria = await svc.do_update_contact(ivan, maria.id, {
         "position": "бухгалтер", "phones": "8 916 000-11-22, +7 903 111 22 33",
         "birthday": "31.12.1980"}, source="bot")
@@ -41,7 +41,7 @@ async def test_add_change_archive_restore_with_history(database_url, make_staff)
     assert [c.id for c in await svc.list_contacts(ivan, client.id, archived=True)] == [
         maria.id]
     # archived: no longer found by her phone
-    assert await client_svc.search_clients(ivan, "9160001122") == []
+    assert await client_search.search_clients(ivan, "9160001122") == []
     await svc.do_restore_contact(ivan, maria.id)
     assert [c.id for c in await svc.list_contacts(ivan, client.id)] == [maria.id]
     actions = await AuditLog.filter(entity="contact", object_id=maria.id).order_by(

@@ -23,8 +23,8 @@ from models import (
     SearchWord,
     User,
 )
+from services import client_search, importer
 from services import clients as svc
-from services import importer
 from services.errors import ValidationFailed
 from services.tabular import MAX_CELL
 from tests.querycount import counted
@@ -167,7 +167,7 @@ async def test_batched_import_stores_what_a_card_saved_by_hand_has(ivan):
         assert (contact.emails, contact.messengers) == ([], {})
         assert client.created_at is not None and client.created_at.tzinfo is not None
         legal = await LegalEntity.get(client_id=client.id)
-        assert [c.name for c in await svc.search_clients(ivan, legal.inn or legal.edrpou)
+        assert [c.name for c in await client_search.search_clients(ivan, legal.inn or legal.edrpou)
                 ] == [name]
     legal = await LegalEntity.get(client__name="ТОВ «Клиент-1028»")
     assert (legal.country, legal.edrpou, legal.is_primary) == ("UA", edrpou("2001028"), True)

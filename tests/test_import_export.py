@@ -18,8 +18,8 @@ from models import (
     Role,
     User,
 )
+from services import client_search, exporter, importer
 from services import clients as svc
-from services import exporter, importer
 from services import managers as managers_svc
 from services.errors import ValidationFailed
 
@@ -155,7 +155,7 @@ async def check_import(org, data: bytes, filename: str) -> importer.ImportReport
         EDRPOU_G, "UA", "ТОВ «Гамма»", True)
     # found by the search, by name, contact and INN
     for q in ("альфа", "петров", INN_A, "8 903 111-22-33"):
-        assert [c.name for c in await svc.search_clients(ivan, q)] == ["ООО «Альфа»"]
+        assert [c.name for c in await client_search.search_clients(ivan, q)] == ["ООО «Альфа»"]
     # importing the same file again: every good row is now a duplicate of a client
     again = await importer.run_import(ivan, data, filename, MAPPING, dry_run=True)
     assert again.created == 0 and again.skipped_duplicates == 5

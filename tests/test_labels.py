@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from models import DictionaryItem, Role
+from services import client_search, dictionaries
 from services import clients as client_svc
-from services import dictionaries
 from tests.test_web import signed_in
 
 
@@ -49,7 +49,7 @@ async def test_mailing_skip_reasons_are_words_not_codes(service, emulator, make_
                                                        "subject": "Новости",
                                                        "body": "Здравствуйте"})
     await mailings.do_create_mailing(anna, name="Декабрь", template_id=template.id,
-                                     client_ids=[refused.id, (await client_svc.search_clients(
+                                     client_ids=[refused.id, (await client_search.search_clients(
                                          anna, "Лютик"))[0].id])
     await signed_in(service, emulator, anna)
     page = await (await service.client.get("/app/mailings")).text()

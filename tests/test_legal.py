@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from models import AuditLog, Client, LegalEntity, Role
+from services import client_search
 from services import clients as client_svc
 from services import legal as svc
 from services.errors import NotFound, ValidationFailed
@@ -39,8 +40,8 @@ async def test_change_make_primary_delete(database_url, make_staff):
     [left] = await svc.list_legal_entities(ivan, client.id)
     assert left.id == first.id and left.is_primary  # the primary passes on
     # the deleted INN no longer finds the client; the kept one does
-    assert await client_svc.search_clients(ivan, INN2) == []
-    assert [c.id for c in await client_svc.search_clients(ivan, INN)] == [client.id]
+    assert await client_search.search_clients(ivan, INN2) == []
+    assert [c.id for c in await client_search.search_clients(ivan, INN)] == [client.id]
 
 
 @pytest.mark.parametrize(("changes", "field"), [

@@ -747,7 +747,7 @@ async def test_a_send_whose_answer_is_unread_gets_the_id_and_the_errors(
     answer; the Bot API's refusals are raised as they are for any send."""
     from aiogram.exceptions import TelegramForbiddenError
 
-    from kontakt.botapi import Sent, SendMessageUnread
+    from kontakt.botapi import SendMessageUnread, Sent
 
     ivan = await person(make_staff, emulator)
     first = await bot(SendMessageUnread(chat_id=ivan.telegram_id, text="⏰ <b>One</b>"))

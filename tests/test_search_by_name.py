@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from models import Client, ClientManager, ClientSearchToken, Role, User
-from services import client_archive
+from services import client_archive, client_search
 from services import clients as svc
 
 NAMES = ([f"Северный ветер {i:02d}" for i in range(8)]
@@ -39,12 +39,12 @@ async def clients(people):
 
 async def everything_sorted(actor, query: str, *, archived: bool = False, limit=10):
     """What search must answer: every match of the exact filter, sorted in SQL."""
-    qs = svc.search_filter(await svc.visible_clients(actor, archived=archived), query)
+    qs = client_search.search_filter(await svc.visible_clients(actor, archived=archived), query)
     return [c.name for c in await qs.order_by("name", "id").limit(limit)]
 
 
 async def names(actor, query: str, **kw) -> list[str]:
-    return [c.name for c in await svc.search_clients(actor, query, **kw)]
+    return [c.name for c in await client_search.search_clients(actor, query, **kw)]
 
 
 async def test_tokens_carry_the_client_name_and_follow_a_rename(people, clients):
@@ -106,7 +106,7 @@ async def test_several_words_and_a_typo(people, clients):
 
 async def test_a_prefix_of_many_distinct_words_is_searched_the_other_way(people):
     admin = people["admin"]
-    for i in range(svc._TOKENS_BY_NAME + 5):  # noqa: SLF001
+    for i in range(client_search._TOKENS_BY_NAME + 5):  # noqa: SLF001
         await svc.do_create_client(admin, {"name": f"Квант{i:02d} Плюс"})
     found = await names(admin, "квант")
     assert len(found) == 10 and found == await everything_sorted(admin, "квант")

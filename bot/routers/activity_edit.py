@@ -201,7 +201,7 @@ def build_activity_edit_router() -> Router:
 
     @router.message(EditField.client, F.text, ~F.text.startswith("/"))
     async def client_typed(message: Message, staff: User, state: FSMContext) -> None:
-        from services.clients import search_clients
+        from services.client_search import search_clients
 
         data = await state.get_data()
         found = await search_clients(staff, message.text or "", limit=8)

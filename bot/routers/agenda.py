@@ -67,7 +67,7 @@ def _with_client(f: svc.Filters, text: str) -> svc.Filters:
 
 
 async def _resolve_client(staff: User, f: svc.Filters) -> str | None:
-    from services.clients import search_clients
+    from services.client_search import search_clients
 
     text = getattr(f, "client_query", None)
     if not text:

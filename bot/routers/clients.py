@@ -29,6 +29,7 @@ from services import clients as svc
 from services import documents as docs
 from services import duplicates
 from services import managers as managers_svc
+from services.client_search import search_clients
 from services.deal_lists import open_deals_of_client
 from services.errors import DomainError, NotFound, ValidationFailed
 from services.legal import card_entities
@@ -375,7 +376,7 @@ def build_clients_router() -> Router:
                              webapp_url: str | None) -> None:
         contact = message.contact
         phone_digits = digits(contact.phone_number)
-        found = await svc.search_clients(staff, phone_digits, limit=5) if phone_digits else []
+        found = await search_clients(staff, phone_digits, limit=5) if phone_digits else []
         if found:
             if len(found) == 1:
                 await show_card(message, state, staff, found[0].id, webapp_url)

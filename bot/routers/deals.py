@@ -315,7 +315,7 @@ def _card_router() -> Router:
 
     @router.message(DealLost.competitor, F.text, ~F.text.startswith("/"))
     async def competitor_typed(message: Message, staff: User, state: FSMContext) -> None:
-        from services.clients import search_clients
+        from services.client_search import search_clients
 
         data = (await state.get_data()).get("deal_lost") or {}
         deal_id, reason_id = int(data.get("deal_id") or 0), int(data.get("reason_id") or 0)

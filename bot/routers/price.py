@@ -27,6 +27,7 @@ from kontakt.formatting import money_text, qty_text
 from models import User
 from services import clients as client_svc
 from services import products
+from services.client_search import search_clients
 from services.clock import utcnow
 from services.errors import DomainError
 
@@ -203,7 +204,7 @@ def build_price_router() -> Router:
     @router.message(PriceAsk.client, F.text, ~F.text.startswith("/"))
     async def client_typed(message: Message, staff: User, state: FSMContext) -> None:
         asked = (await state.get_data()).get("price") or {}
-        found = await client_svc.search_clients(staff, message.text or "", limit=8)
+        found = await search_clients(staff, message.text or "", limit=8)
         if not found:
             await message.answer(_("No client found for “{query}”. Type another part of "
                                    "the name; /cancel to stop.").format(

@@ -393,7 +393,7 @@ def build_quicklog_router() -> Router:
 
     @router.message(QuickLog.client, F.text, ~F.text.startswith("/"))
     async def quick_client(message: Message, staff: User, state: FSMContext) -> None:
-        from services.clients import search_clients
+        from services.client_search import search_clients
 
         draft = (await state.get_data()).get("quicklog") or {}
         typed = " ".join((message.text or "").split())[:300]
