@@ -28,7 +28,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from models import Client, ClientSearchToken, SearchWord, User
-from services.clients import _managed_rows, visible_clients
+from services.clients import visible_clients_and_rows
 from services.derived import TOKEN_MAX
 from services.text import digits, translit, words
 
@@ -106,7 +106,7 @@ async def search_clients(actor: User, query: str, *, limit: int = 10,
     client (client_search_token, an index range each); a typo is ranked among the
     tokens sharing its first two letters. Archived clients only with ``archived``
     (the list's "Archived" filter), never else. The first ``limit`` by name."""
-    qs = await visible_clients(actor, archived=archived)
+    qs, managed = await visible_clients_and_rows(actor, archived=archived)
     text = (query or "").strip()
     exact = search_filter(qs, text)
     if exact is None:
@@ -122,7 +122,7 @@ async def search_clients(actor: User, query: str, *, limit: int = 10,
         if len(tokens) <= _TOKENS_BY_NAME:
             others = list(q_words)
             others.remove(longest)
-            found = await _first_by_name(actor, tokens, others, archived=archived,
+            found = await _first_by_name(managed, tokens, others, archived=archived,
                                          limit=limit)
         if found is None:
             found = await exact.order_by("name", "id").limit(limit)
@@ -135,21 +135,21 @@ async def search_clients(actor: User, query: str, *, limit: int = 10,
     best = await _typo_tokens(longest)
     if not best:
         return []
-    return await _first_by_name(actor, sorted(set(best)), [], archived=archived,
+    return await _first_by_name(managed, sorted(set(best)), [], archived=archived,
                                 limit=limit)
 
 
 _TOKENS_BY_NAME = 20  # a word starting more distinct tokens is searched the other way
 
 
-async def _first_by_name(actor: User, tokens: Iterable[str], others: list[str], *,
-                         archived: bool, limit: int) -> list[Client]:
-    """The first ``limit`` clients by name that ``actor`` sees having one of ``tokens``
+async def _first_by_name(managed: Subquery | None, tokens: Iterable[str], others: list[str],
+                         *, archived: bool, limit: int) -> list[Client]:
+    """The first ``limit`` clients by name among those a person sees (``managed``: the
+    ids of the clients they manage, None for an admin) having one of ``tokens``
     and a token starting with each of ``others`` (or its Latin spelling): per token, its
     clients in name order straight from the index (token, client_name, client_id), so a
     word shared by a hundred thousand clients costs ``limit`` rows a token, not a sort
     of all of them (issue 19); then the tokens' lists merged in the database's order."""
-    managed = await _managed_rows(actor)
     hits: set[int] = set()
     for token in tokens:
         rows = ClientSearchToken.filter(token=token, client__archived_at__isnull=not archived)

@@ -90,11 +90,19 @@ async def visible_clients(actor: User, *, archived: bool | None = False) -> Quer
     """The clients ``actor`` may see (A-3), as a query to filter further in SQL:
     the current ones (every list and search), with ``archived=True`` the archived ones
     instead (services.client_archive), with ``archived=None`` both."""
+    return (await visible_clients_and_rows(actor, archived=archived))[0]
+
+
+async def visible_clients_and_rows(actor: User, *, archived: bool | None = False
+                                   ) -> tuple[QuerySet[Client], Subquery | None]:
+    """:func:`visible_clients`, and the subquery of the ids of the clients ``actor``
+    manages it was made with (None for an admin), for a caller that filters other rows
+    by it too (the search's index walk) without working it out again."""
     if actor is None or not actor.is_active:
         raise PermissionDenied("not staff")
     qs = Client.all() if archived is None else Client.filter(archived_at__isnull=not archived)
     managed = await _managed_rows(actor)
-    return qs if managed is None else qs.filter(id__in=managed)
+    return (qs if managed is None else qs.filter(id__in=managed)), managed
 
 
 async def _managed_rows(actor: User) -> Subquery | None:

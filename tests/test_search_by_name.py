@@ -110,3 +110,21 @@ async def test_a_prefix_of_many_distinct_words_is_searched_the_other_way(people)
         await svc.do_create_client(admin, {"name": f"Квант{i:02d} Плюс"})
     found = await names(admin, "квант")
     assert len(found) == 10 and found == await everything_sorted(admin, "квант")
+
+
+async def test_a_heads_search_works_out_their_departments_once(people, clients):
+    """The clients a head sees (their departments', A-3) are worked out once per search,
+    for the exact filter and the index walk alike, and give the same answer as sorting
+    every match."""
+    from models import Department
+    from tests.querycount import counted
+
+    hq = await Department.create(name="HQ")
+    sales = await Department.create(name="Sales", parent=hq)
+    head = await User.create(full_name="Head", telegram_id=7, role=Role.HEAD, department=hq)
+    await User.filter(id=people["ivan"].id).update(department_id=sales.id)
+    with counted() as q:
+        found = await names(head, "север")
+    assert found == await everything_sorted(head, "север") != []
+    walks = [s for s in q.statements if 'FROM "department"' in s]
+    assert len(walks) == 2  # HQ's children, then Sales' (none): one walk, not two
