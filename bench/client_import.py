@@ -15,6 +15,9 @@ reading and importing cost.
 
     python -m bench.client_import [--quick] [--postgres URL] [--runs 3]
 
+With ``BENCH_PROFILE=1`` each import runs under cProfile (the event loop's thread; the
+costliest calls to stderr, ``BENCH_SORT=cumulative`` to sort otherwise).
+
 Last line: {"import_s", "rows", "created", "errors", "rss_mb", "rss_before_mb",
 "baseline_s", "ratio" (baseline_s / import_s: higher is better), "import_cpu_s",
 "baseline_cpu_s", "ratio_cpu", "baseline_openpyxl_s", "baseline_openpyxl_cpu_s",
@@ -282,12 +285,24 @@ async def measure(url: str, xlsx: Path) -> dict:
         nonlocal calls
         calls += 1
 
+    profiler = None
+    if os.environ.get("BENCH_PROFILE"):  # the event loop's thread, costliest calls to stderr
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     cpu0 = time.process_time()  # this process's CPU, every thread (not PostgreSQL's)
     t0 = time.perf_counter()
     report = await run_import(admin, xlsx, xlsx.name, mapping, dry_run=False,
                               progress=progress)
     import_s = time.perf_counter() - t0
     import_cpu_s = time.process_time() - cpu0
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats(
+            os.environ.get("BENCH_SORT", "tottime")).print_stats(30)
     in_db = await Client.all().count()
     await kdb.close_db()
     return {

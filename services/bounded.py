@@ -44,7 +44,7 @@ class LimitExceeded(Exception):
 
 # what the workers run, imported when a worker starts: a call's time limit counts from
 # when a worker takes it, and must not be spent importing
-PRELOAD = ("services.templating", "services.tabular")
+PRELOAD = ("services.templating", "services.tabular", "services.importer")
 
 
 def _start_worker(limit: int) -> None:

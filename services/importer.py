@@ -3,11 +3,12 @@ row, de-duplication by INN/EDRPOU, phone and email, and progress (issue 3, "Web"
 
 The file is read as a stream (CSV through the ``csv`` module, XLSX through a streaming
 expat reader, services.xlsx_stream) and handled in batches of ``batch_size`` rows: each
-batch is read, validated with the rules of :mod:`services.clients` and made ready to
-write (search tokens, a contact's stored values) in a thread while the previous batch is
-checked for duplicates against the database in one statement and against the earlier
-rows of the file, and written as tuples in one transaction per batch
-(services.import_write). Memory stays flat whatever the file's size.
+batch is read in a thread, validated with the rules of :mod:`services.clients` and made
+ready to write (search tokens, a contact's stored values) in a worker process
+(services.bounded, as many batches at once as there are workers) while the previous
+batch is checked for duplicates against the database in one statement and against the
+earlier rows of the file, and written as tuples in one transaction per batch
+(services.import_write), in the file's order. Memory stays flat whatever the file's size.
 
 Row numbers in the report are those a person sees in the file: the header is row 1.
 """
@@ -274,6 +275,27 @@ def _parse_row(number: int, cells: list[str | None], columns: dict[str, int], re
     return _Row(number, client, legal, contact, keys, derived)
 
 
+PARSE_TIMEOUT_S = 300.0  # a batch of rows is checked in well under a second
+
+
+def _parse_batch(first: int, chunk: list[list[str | None]], columns: dict[str, int],
+                 region: str, weights: dict[str, int], minimum: int, dry_run: bool
+                 ) -> tuple[int, list[_Row], list[tuple[int, str, str]]]:
+    """In a worker process (services.bounded): a batch of the file's lines, the first
+    being data line ``first + 1``, validated and (unless ``dry_run``) made ready to
+    write: (non-empty rows, the good ones, the errors of the bad)."""
+    errors: list[tuple[int, str, str]] = []
+    parsed, rows = [], 0
+    for offset, cells in enumerate(chunk):
+        if any(cells):
+            rows += 1
+            row = _parse_row(first + offset + 2, cells, columns, region, weights, minimum,
+                             errors)
+            if row is not None:
+                parsed.append(row if dry_run else prepare(row))
+    return rows, parsed, errors
+
+
 async def _report_progress(progress: Callable[[int, int], Awaitable[Any] | None] | None,
                            done: int, total: int) -> None:
     if progress is not None:
@@ -350,40 +372,58 @@ async def run_import(actor: User, source_file: Source, filename: str,
             created_rows.extend(row.number for row in good)
         report.created += len(good)
 
-    # Reading and validating the file run in a thread, a batch at a time, and the next
-    # batch is read while this one is checked against the database and written: the
-    # event loop stays free, and reading overlaps the database's work (issue 19). The
-    # limits of services.tabular are checked before the first row.
+    # The file is read in a thread, a batch at a time; each batch is validated and made
+    # ready to write in a worker process (services.bounded), as many at once as there
+    # are workers, while the batch before is checked against the database and written:
+    # the checks (phonenumbers, email-validator, the search tokens) no longer share one
+    # interpreter lock with the writes (issue 19). Batches are written in the file's
+    # order. The limits of services.tabular are checked before the first row.
     table = await asyncio.to_thread(Table, source_file, filename)
     lines = 0  # data lines read, empty ones included: what progress counts
+    stop = False
 
-    def read_batch() -> tuple[int, int, int, list[_Row], list[tuple[int, str, str]]]:
-        """(lines read, lines read so far, non-empty rows, the good ones parsed, errors)
-        of the next batch."""
+    def read_chunk() -> list[list[str | None]]:
+        return [] if stop else list(islice(it, batch_size))
+
+    async def parse(first: int, chunk: list[list[str | None]]) -> tuple:
+        from services import bounded
+
+        try:
+            return await bounded.run(_parse_batch, first, chunk, columns, region, weights,
+                                     minimum, dry_run, timeout=PARSE_TIMEOUT_S)
+        except bounded.LimitExceeded as exc:
+            raise ValidationFailed("file", N_("cannot read it ({error})"),
+                                   error=str(exc)) from None
+
+    async def produce(queue: asyncio.Queue) -> None:
         nonlocal lines
-        chunk = list(islice(it, batch_size))
-        errors: list[tuple[int, str, str]] = []
-        parsed, rows = [], 0
-        for cells in chunk:
-            lines += 1
-            if any(cells):
-                rows += 1
-                row = _parse_row(lines + 1, cells, columns, region, weights, minimum, errors)
-                if row is not None:
-                    parsed.append(row if dry_run else prepare(row))
-        return len(chunk), lines, rows, parsed, errors
+        try:
+            while True:
+                chunk = await asyncio.to_thread(read_chunk)
+                if not chunk:
+                    break
+                job = asyncio.ensure_future(parse(lines, chunk))
+                lines += len(chunk)
+                await queue.put((len(chunk), lines, job))
+            await queue.put(None)
+        except BaseException as exc:
+            await queue.put(exc)
+            raise
 
     with table:
         it = table.rows()
         headers = [(h or "") for h in await asyncio.to_thread(next, it, [])]
         columns = _check_mapping(headers, mapping)
-        pending = asyncio.ensure_future(asyncio.to_thread(read_batch))
+        from services import bounded
+
+        queue: asyncio.Queue = asyncio.Queue(maxsize=bounded.WORKERS)
+        producer = asyncio.ensure_future(produce(queue))
         try:
-            while True:
-                read, done, rows, parsed, errors = await pending
-                if not read:
-                    break
-                pending = asyncio.ensure_future(asyncio.to_thread(read_batch))
+            while (item := await queue.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                read, done, job = item
+                rows, parsed, errors = await job
                 report.rows_total += rows
                 report.errors.extend(errors)
                 if parsed:
@@ -391,10 +431,19 @@ async def run_import(actor: User, source_file: Source, filename: str,
                 if read == batch_size:  # the last, short one is reported as the end
                     await _report_progress(progress, done, max(table.total_estimate, done))
         finally:
-            if not pending.done():  # an error while writing: let the reader stop first
-                await asyncio.wait([pending])
-            if pending.done() and not pending.cancelled():
-                pending.exception()  # retrieved: a reading error after a writing one
+            # an error while writing: the reader stops after its current batch (the file
+            # closes only then) and the batches in the workers are dropped
+            stop = True
+            while not producer.done() or not queue.empty():
+                try:
+                    item = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    await asyncio.wait([producer], timeout=0.05)
+                    continue
+                if isinstance(item, tuple):
+                    item[2].cancel()
+            if not producer.cancelled():
+                producer.exception()  # retrieved: a reading error after a writing one
         await _report_progress(progress, lines, lines)
     report.errors.sort(key=lambda e: e[0])
     return report

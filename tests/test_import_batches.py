@@ -185,6 +185,42 @@ async def test_a_reading_error_mid_file_keeps_the_batches_written_before(ivan):
                                                      if r <= BATCH + 1)
 
 
+async def test_a_writing_error_stops_the_reading_and_keeps_what_was_written(ivan,
+                                                                            monkeypatch):
+    """Batches are checked in worker processes ahead of the writes: a write that fails
+    on the second batch ends the import with that error at once — the reader stops,
+    the batches checked ahead are dropped, the first batch stays written."""
+    import asyncio
+
+    from services import import_write
+
+    written: list[int] = []
+
+    async def write_batch(actor, rows):
+        if written:
+            raise RuntimeError("the database went away")
+        written.append(len(rows))
+        return await import_write.write_batch(actor, rows)
+
+    monkeypatch.setattr(importer, "write_batch", write_batch)
+    with pytest.raises(RuntimeError, match="went away"):
+        await asyncio.wait_for(importer.run_import(
+            ivan, big_csv(), "big.csv", MAPPING, dry_run=False, batch_size=BATCH), 60)
+    assert await Client.all().count() == written[0] == BATCH - sum(
+        1 for r in (*BAD, *DUPLICATE) if r <= BATCH + 1)
+
+
+async def test_rows_are_numbered_as_in_the_file_across_batches(ivan):
+    """Each batch is checked in a worker of its own: the rows keep the numbers of the
+    file (the header is row 1) and the report its order."""
+    report = await importer.run_import(ivan, big_csv(), "big.csv", MAPPING, dry_run=True,
+                                       batch_size=300)
+    assert [(row, field) for row, field, _ in report.errors if field != "duplicate"] == \
+        sorted(BAD.items())
+    assert [row for row, field, _ in report.errors if field == "duplicate"] == \
+        sorted(DUPLICATE)
+
+
 async def test_a_dry_run_of_a_big_file_writes_nothing(ivan):
     """A dry run counts the same rows, errors and duplicates and writes nothing."""
     with counted() as q:
