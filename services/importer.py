@@ -31,6 +31,7 @@ from models import (
     Setting,
     User,
 )
+from services import bounded
 from services.clients import (
     DEFAULT_WEIGHTS,
     _validated_client,
@@ -386,8 +387,6 @@ async def run_import(actor: User, source_file: Source, filename: str,
         return [] if stop else list(islice(it, batch_size))
 
     async def parse(first: int, chunk: list[list[str | None]]) -> tuple:
-        from services import bounded
-
         try:
             return await bounded.run(_parse_batch, first, chunk, columns, region, weights,
                                      minimum, dry_run, timeout=PARSE_TIMEOUT_S)
@@ -414,8 +413,6 @@ async def run_import(actor: User, source_file: Source, filename: str,
         it = table.rows()
         headers = [(h or "") for h in await asyncio.to_thread(next, it, [])]
         columns = _check_mapping(headers, mapping)
-        from services import bounded
-
         queue: asyncio.Queue = asyncio.Queue(maxsize=bounded.WORKERS)
         producer = asyncio.ensure_future(produce(queue))
         try:
@@ -440,8 +437,9 @@ async def run_import(actor: User, source_file: Source, filename: str,
                 except asyncio.QueueEmpty:
                     await asyncio.wait([producer], timeout=0.05)
                     continue
-                if isinstance(item, tuple):
-                    item[2].cancel()
+                if isinstance(item, tuple) and not item[2].cancel() \
+                        and not item[2].cancelled():
+                    item[2].exception()  # it had already failed: nobody else reads that
             if not producer.cancelled():
                 producer.exception()  # retrieved: a reading error after a writing one
         await _report_progress(progress, lines, lines)

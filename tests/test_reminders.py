@@ -254,11 +254,6 @@ class StandInBot:
         finally:
             self.in_flight -= 1
 
-    async def send_message(self, chat_id, text, **kw):
-        from aiogram.methods import SendMessage
-
-        return await self(SendMessage(chat_id=chat_id, text=text, **kw))
-
 
 async def person(make_staff, emulator, **fields):
     """A manager who opened the bot (English, UTC: the texts and times are known)."""
