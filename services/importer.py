@@ -56,6 +56,29 @@ COLUMNS: tuple[str, ...] = (
     "contact.position",
 )
 
+# what a person sees for each field in the mapping form: msgids, joined with " · " when
+# translated (a contact's phone: "Contact person · Phone")
+COLUMN_LABELS: dict[str, tuple[str, ...]] = {
+    "name": (N_("Name"),), "kind": (N_("Type"),), "short_name": (N_("Short name"),),
+    "phone": (N_("Phone"),), "email": ("E-mail",), "website": (N_("Website"),),
+    "country": (N_("Country"),), "street": (N_("Street"),), "building": (N_("Building"),),
+    "office": (N_("Office"),), "postal_code": (N_("Postal code"),), "notes": (N_("Notes"),),
+    "legal.name": (N_("Legal entity"),), "legal.inn": (N_("INN (Russia)"),),
+    "legal.kpp": (N_("KPP"),), "legal.ogrn": (N_("OGRN"),), "legal.edrpou": (N_("EDRPOU"),),
+    "legal.ipn": (N_("IPN"),), "legal.bik": (N_("BIK"),), "legal.iban": (N_("IBAN"),),
+    "contact.first_name": (N_("Contact person"), N_("First name")),
+    "contact.last_name": (N_("Contact person"), N_("Last name")),
+    "contact.phone": (N_("Contact person"), N_("Phone")),
+    "contact.email": (N_("Contact person"), "E-mail"),
+    "contact.position": (N_("Contact person"), N_("Position")),
+}
+
+
+def column_labels(gettext: Callable[[str], str]) -> dict[str, str]:
+    """Each field a column may be mapped to, in the person's words."""
+    return {column: " · ".join(gettext(part) for part in COLUMN_LABELS[column])
+            for column in COLUMNS}
+
 # header spellings a person is likely to have in a file → the target field (lower-cased,
 # without spaces, dots, dashes and underscores); used by :func:`guess_mapping`
 _HEADER_GUESSES: dict[str, str] = {

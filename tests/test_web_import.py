@@ -41,6 +41,10 @@ async def test_upload_check_import_and_export(service, emulator, make_staff):
     assert up["headers"] == ["Название", "Телефон", "ИНН"]
     mapping = up["mapping"]
     assert mapping == {"Название": "name", "Телефон": "phone", "ИНН": "legal.inn"}
+    # each field offered in the person's language (ru), never as its code
+    assert set(up["labels"]) == set(up["columns"])
+    assert (up["labels"]["name"], up["labels"]["legal.inn"],
+            up["labels"]["contact.phone"]) == ("Название", "ИНН", "Контактное лицо · Телефон")
     resp = await c.post(f"/api/v1/imports/{up['id']}/run",
                         json={"mapping": mapping, "dry_run": True})
     assert resp.status == 202

@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from kontakt.errors import domain_message, error_line, error_message, field_label, gettext_for
+from kontakt.i18n import translator
 from services import bounded, exporter, importer, tabular
 from services.documents import safe_filename
 from services.errors import N_, DomainError, NotFound, ValidationFailed
@@ -129,7 +130,9 @@ async def upload(request: web.Request) -> web.StreamResponse:
     jobs[job_id] = ImportJob(id=job_id, owner_id=user.id, path=path, filename=name)
     return web.json_response({"id": job_id, "headers": headers, "preview": preview,
                               "mapping": importer.guess_mapping(headers),
-                              "columns": list(importer.COLUMNS)}, status=201)
+                              "columns": list(importer.COLUMNS),
+                              "labels": importer.column_labels(
+                                  translator(str(user.language)))}, status=201)
 
 
 def _job(request: web.Request, user) -> ImportJob | None:

@@ -282,7 +282,7 @@
             sel.appendChild(none);
             j.columns.forEach(function (c) {
               var o = document.createElement("option");
-              o.value = c; o.textContent = c;
+              o.value = c; o.textContent = (j.labels && j.labels[c]) || c;
               if (j.mapping[h] === c) o.selected = true;
               sel.appendChild(o);
             });
