@@ -268,6 +268,10 @@ async def measure(url: str, xlsx: Path) -> dict:
     await kdb.init_db(url)
     await kdb.migrate(url)
     admin = await User.create(telegram_id=1, full_name="Bench Admin", role=Role.ADMIN)
+    from services import bounded
+
+    for ready in await asyncio.to_thread(bounded.start):  # as the service, once started
+        await asyncio.wrap_future(ready)
     rss_before = rss_mb()
     cpu0 = time.process_time()
     baseline_s, rows = baseline(xlsx)

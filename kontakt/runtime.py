@@ -345,6 +345,11 @@ async def serve(settings: Settings, *, emulator=None, on_started=None) -> None:
         if start_task in done:
             start_task.result()  # raises StartupError and the like
             freeze_startup_heap()
+            from services import bounded
+
+            # the worker processes (imports, mailings, charts) are ready before the
+            # first person needs one
+            await asyncio.to_thread(bounded.start)
             if on_started is not None:
                 await on_started(rt)
             await stopping.wait()

@@ -16,7 +16,9 @@ class ClientSearchToken(Model):
     id = fields.BigIntField(primary_key=True)
     client: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "kontakt.Client", related_name="search_tokens", on_delete=fields.CASCADE)
-    token = fields.CharField(max_length=64, db_index=True)
+    # no index of its own: (token, ...) below serves every lookup by token, and a second
+    # index cost each of the ~25 rows a client writes a B-tree insert more (issue 19)
+    token = fields.CharField(max_length=64)
     # client.name when the tokens were written (they are rewritten with every change
     # of the card): the order search results come in
     client_name = fields.CharField(max_length=300, default="")

@@ -12,7 +12,11 @@ Rules:
 * What a call returns must be small and picklable; functions report a refusal by
   returning it, not by raising an exception of their own (those may not pickle).
 * Workers start from a clean interpreter (``forkserver``), not a copy of the service
-  with its threads and connections, and are recycled after ``MAX_TASKS`` calls.
+  with its threads and connections, and are recycled after ``MAX_TASKS`` calls. The
+  fork server imports ``PRELOAD`` once, so a new worker is a fork of an interpreter
+  that has them, not a fresh one importing them again (~1 s of CPU each, issue 19);
+  the service starts its workers once it has started (:func:`start`), so the first
+  import or mailing does not wait for them.
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ class LimitExceeded(Exception):
 PRELOAD = ("services.templating", "services.tabular", "services.importer")
 
 
+def _ready() -> bool:
+    return True
+
+
 def _start_worker(limit: int) -> None:
     import importlib
 
@@ -70,10 +78,22 @@ def _get_pool():
 
     with _lock:
         if _pool is None or not _pool.active:
+            context = multiprocessing.get_context("forkserver")
+            # read when the fork server starts (the first pool of the process); a
+            # module that fails to import there is imported by each worker instead
+            context.set_forkserver_preload(list(PRELOAD))
             _pool = ProcessPool(max_workers=WORKERS, max_tasks=MAX_TASKS,
                                 initializer=_start_worker, initargs=(MEMORY_LIMIT,),
-                                context=multiprocessing.get_context("forkserver"))
+                                context=context)
         return _pool
+
+
+def start() -> list[concurrent.futures.Future]:
+    """Start the workers now rather than at the first call (blocking for a moment:
+    call it in a thread); the service does once it has started. The futures are done
+    when the workers answer."""
+    pool = _get_pool()
+    return [pool.schedule(_ready) for _ in range(WORKERS)]
 
 
 async def run(function: Callable[..., Any], *args: Any, timeout: float) -> Any:
