@@ -108,6 +108,27 @@ async def test_a_worker_over_its_time_is_stopped_and_others_go_on():
     assert err.value.limit == "time"
 
 
+def _modules_loaded(names: tuple[str, ...]) -> list[bool]:
+    import sys
+
+    return [name in sys.modules for name in names]
+
+
+async def test_workers_start_ahead_from_a_fork_server_that_has_their_modules():
+    """Issue 19: the service starts its workers once it has started (bounded.start), and
+    the fork server imports PRELOAD once, so a worker has the modules it runs before its
+    first call."""
+    bounded.shutdown()
+    ready = await asyncio.to_thread(bounded.start)
+    assert len(ready) == bounded.WORKERS
+    assert [await asyncio.wrap_future(f) for f in ready] == [True] * bounded.WORKERS
+    import multiprocessing.forkserver as fs
+
+    assert set(bounded.PRELOAD) <= set(fs._forkserver._preload_modules)  # noqa: SLF001
+    assert await bounded.run(_modules_loaded, bounded.PRELOAD, timeout=5) == \
+        [True] * len(bounded.PRELOAD)
+
+
 @pytest.mark.parametrize("depth", [40, 1000, 100_000])
 async def test_deeply_nested_json_is_a_422_on_every_json_route(service, emulator, make_staff,
                                                                  depth):
