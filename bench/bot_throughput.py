@@ -108,7 +108,13 @@ async def run(quick: bool, url: str, backend: str) -> None:
             webapp_url=None, url_buttons=False)
         base_dp = baseline_dispatcher()
         from kontakt.runtime import freeze_startup_heap
+        from services.staff_listen import StaffListener, dsn_of
 
+        listener = None
+        if (dsn := dsn_of(url)) is not None:  # the staff cache, as the service runs it
+            listener = StaffListener(dsn)
+            listener.start()
+            await asyncio.wait_for(listener.listening.wait(), 10)
         freeze_startup_heap()  # as the service does once it has started
         # warm up both paths
         await drive(kontakt_dp, bot, user_ids, 100)
@@ -128,6 +134,8 @@ async def run(quick: bool, url: str, backend: str) -> None:
             profiler.disable()
             pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(40)
         await bot.session.close()
+        if listener is not None:
+            await listener.stop()
     await kdb.close_db()
     ups, bups = median(ours), median(base)
     emit({

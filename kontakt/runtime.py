@@ -40,6 +40,7 @@ from notifications.scheduler import (
     build_scheduler,
 )
 from notifications.sms import provider_from_settings
+from services.staff_listen import StaffListener, dsn_of
 from services.storage import FileStore, StorageUnavailable, store_from_settings
 from sync.engine import CalendarSync
 from sync.google import GoogleConfig
@@ -96,6 +97,7 @@ class Runtime:
     runner: web.AppRunner | None = None
     polling_task: asyncio.Task | None = None
     files_check: asyncio.Task | None = None
+    staff_listener: StaffListener | None = None  # PostgreSQL: the staff cache's changes
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -239,6 +241,11 @@ async def start(rt: Runtime, *, serve_http: bool = True) -> None:
                                f"{s.http_port}: {exc.strerror}") from None
     if rt.files is not None:  # in the background: an endpoint that is away delays nothing
         rt.files_check = asyncio.create_task(check_files(rt.files), name="files-check")
+    if (dsn := dsn_of(s.effective_database_url)) is not None:
+        # PostgreSQL: the staff looked up for each update are cached while this process
+        # hears of every change of staff (services.staff_listen)
+        rt.staff_listener = StaffListener(dsn)
+        rt.staff_listener.start()
     rt.scheduler.start()
     if rt.reminders is not None:
         rt.reminders.start()  # sends at once what came due while the service was down
@@ -304,6 +311,8 @@ async def stop(rt: Runtime) -> None:
     await rt.jobs.wait_idle(15)  # a job in progress finishes before the database closes
     await rt.jobs.close()
     await rt.dispatcher.storage.close()
+    if rt.staff_listener is not None:
+        await rt.staff_listener.stop()
     if rt.files_check is not None and not rt.files_check.done():
         rt.files_check.cancel()
         with contextlib.suppress(asyncio.CancelledError):

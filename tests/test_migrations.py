@@ -36,7 +36,8 @@ async def test_migration_round_trip(database_url):
                                                          "kontakt.0021_analytics_indexes",
                                                          "kontakt.0022_marketing",
                                                          "kontakt.0023_search_name_order",
-                                                         "kontakt.0024_token_index"]
+                                                         "kontakt.0024_token_index",
+                                                         "kontakt.0025_staff_notify"]
     await kdb.migrate(database_url)
     assert await kdb.pending_migrations(database_url) == []
     assert await Department.all().count() == 0  # tables were dropped and made anew
