@@ -108,10 +108,10 @@ async def run(quick: bool, url: str, backend: str) -> None:
             webapp_url=None, url_buttons=False)
         base_dp = baseline_dispatcher()
         from kontakt.runtime import freeze_startup_heap
-        from services.staff_listen import StaffListener, dsn_of
+        from services.staff_listen import StaffListener
 
         listener = None
-        if (dsn := dsn_of(url)) is not None:  # the staff cache, as the service runs it
+        if (dsn := kdb.asyncpg_dsn(url)) is not None:  # the staff cache, as the service runs it
             listener = StaffListener(dsn)
             listener.start()
             await asyncio.wait_for(listener.listening.wait(), 10)

@@ -19,6 +19,25 @@ def _normalise_url(url: str) -> str:
     return url
 
 
+# what a tortoise URL may carry for its pool, which a single asyncpg connection does not
+# take (it would send them to the server as settings)
+_POOL_PARAMS = {"minsize", "maxsize", "max_queries", "max_inactive_connection_lifetime",
+                "schema", "connection_class"}
+
+
+def asyncpg_dsn(database_url: str) -> str | None:
+    """The address for a connection of its own (asyncpg) to a PostgreSQL database URL
+    (services.staff_listen); None for SQLite."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    url = _normalise_url(database_url)
+    if not url.startswith("postgres://"):
+        return None
+    parts = urlsplit("postgresql://" + url[len("postgres://"):])
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in _POOL_PARAMS]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 # SQLite's page cache per connection: 64 MB instead of 2 MB, so a report's sort over a
 # quarter's stage events (the deal funnel) stays in memory (a quarter faster at 1M events)
 SQLITE_CACHE = "cache_size=-65536"

@@ -40,7 +40,7 @@ from notifications.scheduler import (
     build_scheduler,
 )
 from notifications.sms import provider_from_settings
-from services.staff_listen import StaffListener, dsn_of
+from services.staff_listen import StaffListener
 from services.storage import FileStore, StorageUnavailable, store_from_settings
 from sync.engine import CalendarSync
 from sync.google import GoogleConfig
@@ -241,7 +241,7 @@ async def start(rt: Runtime, *, serve_http: bool = True) -> None:
                                f"{s.http_port}: {exc.strerror}") from None
     if rt.files is not None:  # in the background: an endpoint that is away delays nothing
         rt.files_check = asyncio.create_task(check_files(rt.files), name="files-check")
-    if (dsn := dsn_of(s.effective_database_url)) is not None:
+    if (dsn := db.asyncpg_dsn(s.effective_database_url)) is not None:
         # PostgreSQL: the staff looked up for each update are cached while this process
         # hears of every change of staff (services.staff_listen)
         rt.staff_listener = StaffListener(dsn)

@@ -103,19 +103,3 @@ class StaffListener:
         self._off()
         await self._close_conn()
 
-
-# what tortoise's URL may carry for its pool, which a single connection does not take
-_POOL_PARAMS = {"minsize", "maxsize", "max_queries", "max_inactive_connection_lifetime",
-                "schema", "connection_class"}
-
-
-def dsn_of(database_url: str) -> str | None:
-    """The asyncpg address of a PostgreSQL database URL; None for SQLite."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-    for prefix in ("postgres://", "postgresql://", "asyncpg://"):
-        if database_url.startswith(prefix):
-            parts = urlsplit("postgresql://" + database_url[len(prefix):])
-            query = [(k, v) for k, v in parse_qsl(parts.query) if k not in _POOL_PARAMS]
-            return urlunsplit(parts._replace(query=urlencode(query)))
-    return None

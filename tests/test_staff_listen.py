@@ -10,17 +10,19 @@ import time
 import asyncpg
 import pytest
 
+from kontakt.db import asyncpg_dsn
 from models import Role, User
 from services import staff_listen
 from services.staff import STAFF_CACHE, get_active_by_telegram_id
-from services.staff_listen import StaffListener, dsn_of
+from services.staff_listen import StaffListener
 
 
 def test_the_address_given_to_the_listener():
-    assert dsn_of("sqlite:///tmp/x.sqlite3") is None
-    assert dsn_of("postgres://u:p@db:5432/crm?minsize=2&maxsize=20&ssl=require") == \
-        "postgresql://u:p@db:5432/crm?ssl=require"
-    assert dsn_of("postgresql://u@db/crm") == "postgresql://u@db/crm"
+    assert asyncpg_dsn("sqlite:///tmp/x.sqlite3") is None
+    assert asyncpg_dsn("postgres://u:p@db:5432/crm?minsize=2&maxsize=20&ssl=require") == (
+        "postgresql://u:p@db:5432/crm?ssl=require")
+    assert asyncpg_dsn("asyncpg://u@db/crm") == "postgresql://u@db/crm"
+    assert asyncpg_dsn("postgresql://u@db/crm") == "postgresql://u@db/crm"
 
 
 async def _until(predicate, timeout: float = 5.0) -> None:
@@ -35,7 +37,7 @@ async def listening(database_url, monkeypatch):
     if not database_url.startswith("postgres"):
         pytest.skip("PostgreSQL only: on SQLite the one process empties its cache itself")
     monkeypatch.setattr(staff_listen, "RETRY_S", (0.2,))
-    listener = StaffListener(dsn_of(database_url))
+    listener = StaffListener(asyncpg_dsn(database_url))
     listener.start()
     await asyncio.wait_for(listener.listening.wait(), 10)
     yield listener
@@ -50,7 +52,7 @@ async def test_a_change_written_elsewhere_empties_the_cache_at_once(database_url
     assert (await get_active_by_telegram_id(72)).language == "ru"
     assert STAFF_CACHE.get(72) is not None  # cached: the next update makes no query
     # another replica, or a hand-made UPDATE, on a connection of its own
-    other = await asyncpg.connect(dsn_of(database_url))
+    other = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         await other.execute("UPDATE staff_user SET status = 'dismissed' WHERE id = $1",
                             person.id)
@@ -73,7 +75,7 @@ async def test_the_cache_is_off_while_the_listening_connection_is_lost(database_
     await User.create(full_name="P", telegram_id=72)
     await get_active_by_telegram_id(72)
     assert STAFF_CACHE.get(72) is not None
-    other = await asyncpg.connect(dsn_of(database_url))
+    other = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         pid = listening._conn.get_server_pid()  # noqa: SLF001
         await other.execute("SELECT pg_terminate_backend($1)", pid)
