@@ -13,6 +13,9 @@ Rules:
   ``(token, client_name, client_id)`` — a million clients answer in milliseconds (issue
   19). A word starting more than ``_TOKENS_BY_NAME`` words is searched by sorting every
   match instead.
+* ``search_word`` holds the words with a letter only: a word of digits alone (part of
+  a phone, a tax code, a house number) is matched in the tokens and sorted by name, and
+  has no typo search.
 * A typo: the tokens sharing the word's first two letters are ranked (rapidfuzz) and
   the clients of the best shown.
 * Archived clients only when asked for (the list's "Archived" filter), never else.
@@ -112,10 +115,10 @@ async def search_clients(actor: User, query: str, *, limit: int = 10,
     if exact is None:
         return []
     q_words = words(text)[:5]
-    if _is_phone_query(text):
+    longest = max(q_words, key=len)
+    if _is_phone_query(text) or longest.isdigit():
         found = await exact.order_by("name", "id").limit(limit)
     else:
-        longest = max(q_words, key=len)
         tokens = await SearchWord.filter(_token_prefix([longest, translit(longest)])).limit(
             _TOKENS_BY_NAME + 1).values_list("token", flat=True)
         found = None
@@ -129,8 +132,7 @@ async def search_clients(actor: User, query: str, *, limit: int = 10,
     letters = sum(ch.isalpha() for ch in text)
     if found or letters < 4:
         return found
-    longest = max(q_words, key=len)
-    if len(longest) < 4:
+    if len(longest) < 4 or longest.isdigit():
         return []
     best = await _typo_tokens(longest)
     if not best:

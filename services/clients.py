@@ -377,7 +377,9 @@ async def save_tokens(pairs: list[tuple[int, str]], *, using_db=None,
                       names: dict[int, str] | None = None) -> None:
     """(client id, token) rows of the search index, each with its client's name (from
     ``names``, else read in one query: the clients must be written first), and each new
-    word in the vocabulary the typo search ranks (S-11): three statements at most
+    word with a letter in the vocabulary the search ranks and expands (S-11,
+    services.client_search; digits alone — phones, tax codes — are only ever matched
+    in the tokens, and were half the vocabulary's writes): three statements at most
     whatever the number of pairs (services.bulk_rows; issue 19 — no ORM object per
     token)."""
     if not pairs:
@@ -393,7 +395,8 @@ async def save_tokens(pairs: list[tuple[int, str]], *, using_db=None,
                        ("client_name", "varchar")),
                       [(c, t, names.get(c, "")) for c, t in pairs])
     await insert_rows(conn, "search_word", (("token", "varchar"),),
-                      [(w,) for w in sorted({t for _c, t in pairs})], ignore_conflicts=True)
+                      [(w,) for w in sorted({t for _c, t in pairs if not t.isdigit()})],
+                      ignore_conflicts=True)
 
 
 async def do_reindex_missing(*, batch: int = 500) -> int:

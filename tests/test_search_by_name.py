@@ -104,6 +104,28 @@ async def test_several_words_and_a_typo(people, clients):
     assert all(n.startswith("Северный") for n in found)
 
 
+async def test_words_of_digits_alone_are_found_in_the_tokens_not_the_vocabulary(
+        people, clients):
+    """A word of digits alone (a house number, part of a phone or a tax code) is not in
+    ``search_word`` (half its writes in an import, issue 19): it is matched in the
+    tokens, sorted by name, alone or beside other words, and has no typo search."""
+    from models import SearchWord
+
+    admin = people["admin"]
+    await svc.do_create_client(admin, {"name": "Магазин 24", "phone": "+7 906 790-99-50"})
+    await svc.do_create_client(admin, {"name": "Аптека 24"})
+    assert await SearchWord.filter(token="магазин").exists()
+    assert not await SearchWord.filter(token__in=["24", "03", "79067909950"]).exists()
+    assert await names(admin, "24") == ["Аптека 24", "Магазин 24"]
+    assert await names(admin, "7906") == ["Магазин 24"]  # too short to be a phone query
+    found = await names(admin, "03")
+    assert len(found) == 4 and found == await everything_sorted(admin, "03")
+    assert await names(admin, "магаз 24") == ["Магазин 24"]
+    assert await names(admin, "9067909950") == ["Магазин 24"]
+    assert await names(admin, "Аптк 123456") == []  # no typo search for digits
+    assert await names(admin, "12345678") == []
+
+
 async def test_a_prefix_of_many_distinct_words_is_searched_the_other_way(people):
     admin = people["admin"]
     for i in range(client_search._TOKENS_BY_NAME + 5):  # noqa: SLF001
