@@ -42,8 +42,10 @@ class LeaveDialogMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject,
                        data: dict[str, Any]) -> Any:
         state: FSMContext | None = data.get("state")
+        # raw_state: what aiogram's FSM middleware read for this update already (no second
+        # read of the storage, a round trip on Redis, per command or menu press)
         if (state is not None and isinstance(event, Message) and leaves_dialog(event.text)
-                and await state.get_state() is not None):
+                and data.get("raw_state") is not None):
             await state.set_state(None)
             data["raw_state"] = None  # what the handlers' state filters read
         return await handler(event, data)

@@ -14,7 +14,7 @@ from aiogram.types import BotCommand, BotCommandScopeDefault, ErrorEvent, Update
 from aiogram.utils.i18n import I18n
 
 from bot.dialogs import LeaveDialogMiddleware, build_fallback_router
-from bot.middlewares import InFlightMiddleware, StaffI18nMiddleware, StaffMiddleware
+from bot.middlewares import InFlightMiddleware, StaffMiddleware
 from bot.routers.activities import build_activities_router
 from bot.routers.calendar_sync import build_calendar_sync_router
 from bot.routers.campaigns import build_campaigns_router
@@ -106,7 +106,6 @@ def build_dispatcher(
     dp["inflight"] = inflight
     dp.update.outer_middleware(inflight)
     dp.update.outer_middleware(StaffMiddleware(i18n, default_language))
-    dp.update.outer_middleware(StaffI18nMiddleware(i18n, default_language))
     dp.message.outer_middleware(LeaveDialogMiddleware())
 
     dp.include_routers(

@@ -1,4 +1,4 @@
-"""Middlewares: who is writing (staff or not), their language, in-flight tracking."""
+"""Middlewares: who is writing (staff or not) and their language, in-flight tracking."""
 
 from __future__ import annotations
 
@@ -38,8 +38,11 @@ async def _in_task_topic(update: Update) -> bool:
     return await discussion_of_thread(message.chat.id, message.message_thread_id) is not None
 
 
-class StaffMiddleware(BaseMiddleware):
-    """Outer middleware on updates: loads the staff user or refuses politely.
+class StaffMiddleware(I18nMiddleware):
+    """Outer middleware on updates: loads the staff user or refuses politely, and runs
+    the rest in the person's language (the staff member's, else the Telegram
+    client's, else the default) — one layer, not two (issue 19: each outer layer is a
+    wrapper built per update).
 
     Unknown and dismissed people get exactly one refusal per update, in their
     Telegram language, and no data: a message in a private chat is answered
@@ -51,7 +54,7 @@ class StaffMiddleware(BaseMiddleware):
     """
 
     def __init__(self, i18n: I18n, default_language: str) -> None:
-        self.i18n = i18n
+        super().__init__(i18n)
         self.default_language = default_language
 
     async def __call__(self, handler: Handler, event: TelegramObject,
@@ -59,16 +62,15 @@ class StaffMiddleware(BaseMiddleware):
         assert isinstance(event, Update)
         tg_user: TgUser | None = data.get("event_from_user")
         if tg_user is None:
-            return await handler(event, data)  # no person behind it (e.g. a poll update)
+            # no person behind it (e.g. a poll update)
+            return await super().__call__(handler, event, data)
         if tg_user.is_bot:
             return None  # anonymous group admins, channel posts, other bots: not staff
 
         staff = await staff_service.active_for_update(tg_user.id)
         data["staff"] = staff
-        if staff is not None:
-            return await handler(event, data)
-        if _invite_start(event):
-            return await handler(event, data)
+        if staff is not None or _invite_start(event):
+            return await super().__call__(handler, event, data)
         if await _in_task_topic(event):
             # K-2: what a non-staff member writes in a task topic is kept (by name, not
             # relayed) and goes no further: no command of the bot is theirs
@@ -78,6 +80,14 @@ class StaffMiddleware(BaseMiddleware):
             return None
         await self._refuse(event, tg_user, data)
         return None
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        staff = data.get("staff")
+        if staff is not None:
+            return str(staff.language)
+        tg_user = data.get("event_from_user")
+        return language_from_telegram(getattr(tg_user, "language_code", None),
+                                      self.default_language)
 
     def _lang(self, tg_user: TgUser) -> str:
         return language_from_telegram(tg_user.language_code, self.default_language)
@@ -106,22 +116,6 @@ class StaffMiddleware(BaseMiddleware):
                         start_parameter="refused"))
         except Exception:  # noqa: BLE001 - a refusal that cannot be sent is not an error
             log.info("could not send refusal to %s", tg_user.id)
-
-
-class StaffI18nMiddleware(I18nMiddleware):
-    """The staff member's language, else the Telegram client's, else the default."""
-
-    def __init__(self, i18n: I18n, default_language: str) -> None:
-        super().__init__(i18n)
-        self.default_language = default_language
-
-    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
-        staff = data.get("staff")
-        if staff is not None:
-            return str(staff.language)
-        tg_user = data.get("event_from_user")
-        return language_from_telegram(getattr(tg_user, "language_code", None),
-                                      self.default_language)
 
 
 class InFlightMiddleware(BaseMiddleware):
