@@ -490,6 +490,7 @@ async def mailing_choices() -> list[Mailing]:
 
 async def do_link_mailing(actor: User, campaign_id: int, data: dict[str, Any]
                           ) -> CampaignMailing:
+    """Link a mailing (K-16) to the campaign; the link comes back with its mailing."""
     await require_manage(actor)
     campaign = await get_campaign(actor, campaign_id)
     mid = ident(data.get("mailing_id"), "mailing_id")
@@ -501,7 +502,9 @@ async def do_link_mailing(actor: User, campaign_id: int, data: dict[str, Any]
     async with in_transaction():
         if await CampaignMailing.exists(campaign_id=campaign.id, mailing_id=mid):
             raise ValidationFailed("mailing_id", N_("is already linked to this campaign"))
-        return await CampaignMailing.create(campaign=campaign, mailing_id=mid, variant_id=vid)
+        link = await CampaignMailing.create(campaign=campaign, mailing_id=mid, variant_id=vid)
+    await link.fetch_related("mailing")
+    return link
 
 
 async def do_unlink_mailing(actor: User, campaign_id: int, link_id: int) -> None:

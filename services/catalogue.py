@@ -12,8 +12,14 @@ from models import ActivityCategory, ActivityKind, ActivityType, Product, Role, 
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
 
 
+def may_edit(actor: User | None) -> bool:
+    """Whether ``actor`` changes the catalogue, the stock, the price lists and rules, and
+    sees cost prices (the margins are the admins')."""
+    return actor is not None and actor.role == Role.ADMIN and actor.is_active
+
+
 def _admin(actor: User, what: str) -> None:
-    if actor.role != Role.ADMIN or not actor.is_active:
+    if not may_edit(actor):
         raise PermissionDenied(f"only admins edit {what}")
 
 

@@ -407,6 +407,12 @@ class Funnel:
     open_total: dict[str, Decimal]
 
 
+def counted_for(actor: User, department_id: int | None, owner_id: int | None) -> tuple:
+    """(department, person) a report says it counts: a manager's own whatever they asked
+    (as :func:`_scope` counts), else what was asked."""
+    return (None, actor.id) if actor.role == Role.MANAGER else (department_id, owner_id)
+
+
 async def _scope(actor: User, department_id: int | None, owner_id: int | None
                  ) -> tuple[list[int] | None, int | None]:
     """Whose deals a person may count: a manager their own, a head their departments'

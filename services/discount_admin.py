@@ -273,12 +273,17 @@ async def _sums(orders) -> list[Effect]:
     return out
 
 
+def may_see_effect(actor: User | None) -> bool:
+    """Whether ``actor`` sees a promo's effect on orders (:func:`promo_effect`)."""
+    return actor is not None and actor.is_active and actor.role in (Role.ADMIN, Role.HEAD)
+
+
 async def promo_effect(actor: User, promo_id: int, start: date | None = None,
                        end: date | None = None) -> PromoEffect:
     """The orders posted from ``start`` to ``end`` (the promo's period unless given,
     days in the person's time zone) with a line under the promo against those without
     any promo line."""
-    if actor.role not in (Role.ADMIN, Role.HEAD) or not actor.is_active:
+    if not may_see_effect(actor):
         raise PermissionDenied("only admins and heads see the promos' effect")
     promo = await get_promo(promo_id)
     start, end = start or promo.starts, end or promo.ends

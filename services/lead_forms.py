@@ -164,10 +164,11 @@ async def create_form(actor: User, variant_id: int, data: dict[str, Any]) -> Lea
         form = await LeadForm.create(variant_id=variant.id, token=new_token(), **values)
         for region_id, user_id in routes or []:
             await LeadRoute.create(form_id=form.id, region_id=region_id, user_id=user_id)
-    return form
+    return await get_form(actor, form.id)
 
 
 async def get_form(actor: User, form_id: int) -> LeadForm:
+    """One form with its variant and campaign (as every function here returns a form)."""
     require_designer(actor)
     form = await LeadForm.get_or_none(id=form_id).prefetch_related("variant__campaign")
     if form is None:

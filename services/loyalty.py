@@ -207,6 +207,11 @@ async def program() -> Program:
     return Program(point_value, share, months, list(tiers), await company_currency())
 
 
+def may_set_program(actor: User | None) -> bool:
+    """Whether ``actor`` sets the program (:func:`do_set_program`): active admins."""
+    return actor is not None and actor.is_active and actor.role == Role.ADMIN
+
+
 async def do_set_program(actor: User, data: dict[str, Any], *, source: str = "web"
                          ) -> Program:
     """Admins: the numbers and the tiers (rows with ``id`` change those tiers, rows

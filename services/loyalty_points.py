@@ -169,7 +169,7 @@ def _usable(card: LoyaltyCard) -> None:
 async def do_redeem(actor: User, card_id: int, data: dict[str, Any], *,
                     source: str = "web") -> LoyaltyMove:
     """Redeem ``points`` against the client's open order ``order_id``; the money is a
-    credit note on the client's ledger."""
+    credit note on the client's ledger. The move comes back with its order and author."""
     from services import ledger
     from services.ledger import Pair
 
@@ -221,13 +221,16 @@ async def do_redeem(actor: User, card_id: int, data: dict[str, Any], *,
         invoice = await ledger._invoice_entry(order.id)
         await ledger._settle(Pair.of(entry), credit_first=entry.id,
                              debit_first=invoice.id if invoice else None)
-        return await _write(card, MoveKind.REDEMPTION, -points, actor=actor, source=source,
+        move = await _write(card, MoveKind.REDEMPTION, -points, actor=actor, source=source,
                             order=order, amount=money, ledger_entry_id=entry.id)
+    await move.fetch_related("order", "author")  # what a page or the API shows of it
+    return move
 
 
 async def do_adjust(actor: User, card_id: int, data: dict[str, Any], *,
                     source: str = "web") -> LoyaltyMove:
-    """Points up or down by hand, with a ``reason``."""
+    """Points up or down by hand, with a ``reason``; the move comes back with its order
+    (none) and author."""
     card = await get_card(actor, card_id)
     if card.archived:
         raise ValidationFailed("card", N_("the card is archived"))
@@ -241,8 +244,10 @@ async def do_adjust(actor: User, card_id: int, data: dict[str, Any], *,
         if points < 0 and have + points < 0:
             raise ValidationFailed("points", N_("the card has {balance} points"),
                                    balance=max(have, 0))
-        return await _write(card, MoveKind.ADJUSTMENT, points, actor=actor, source=source,
+        move = await _write(card, MoveKind.ADJUSTMENT, points, actor=actor, source=source,
                             reason=reason)
+    await move.fetch_related("order", "author")
+    return move
 
 
 async def moves(actor: User, card_id: int, *, limit: int = 100) -> list[LoyaltyMove]:

@@ -212,6 +212,23 @@ def may_edit_schemes(actor: User | None) -> bool:
         actor.role == Role.ADMIN or (actor.role == Role.HEAD and actor.department_id is not None))
 
 
+async def editor_choices(actor: User) -> dict[str, Any]:
+    """What the scheme editor offers its author (admins and heads): the departments, the
+    people a scheme may name, the activity types and the default currency."""
+    from services.analytics import plannable_people
+    from services.sales_plans import default_currency
+
+    if not may_edit_schemes(actor):
+        raise PermissionDenied("only admins and heads edit bonus schemes")
+    return {
+        "departments": await Department.all().order_by("name").values("id", "name"),
+        "people": await plannable_people(actor),
+        "types": await ActivityType.all().order_by("sort_order", "name").values(
+            "id", "name", "code"),
+        "currency": await default_currency(),
+    }
+
+
 async def _head_reach(actor: User) -> set[int]:
     return await department_subtree_ids(actor.department_id) if actor.department_id else set()
 

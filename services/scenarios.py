@@ -154,11 +154,15 @@ async def do_delete_template(actor: User, template_id: int) -> None:
     await template.delete()
 
 
-async def get_template(actor: User, template_id: int) -> ScenarioTemplate:
+async def get_template(actor: User, template_id: int, *, with_steps: bool = False
+                       ) -> ScenarioTemplate:
+    """One template; ``with_steps``: its steps loaded too (what a page or the API shows)."""
     require_staff(actor)
     template = await ScenarioTemplate.get_or_none(id=template_id)
     if template is None:
         raise NotFound("scenario template")
+    if with_steps:
+        await template.fetch_related("steps")
     return template
 
 

@@ -67,8 +67,13 @@ async def test_u9_api_program_cards_moves_and_analysis(service, emulator, club):
     await signed_in(service, emulator, head)
     assert (await (await c.get("/api/v1/loyalty/cards")).json())["total"] == 1
     assert (await c.post("/api/v1/loyalty/run")).status == 200
+    # the program is the admins' (services.loyalty.may_set_program), pages included
+    assert (await c.get("/app/loyalty/program")).status == 403
+    assert 'data-testid="loyalty-program-link"' not in await (await c.get("/app/loyalty")).text()
     # the admin: a bad row named, then saved
     await signed_in(service, emulator, admin)
+    assert (await c.get("/app/loyalty/program")).status == 200
+    assert 'data-testid="loyalty-program-link"' in await (await c.get("/app/loyalty")).text()
     bad = await c.put("/api/v1/loyalty/program", json=form | {"tiers": [
         {**t, "threshold": "5"} if t["name"] == "Bronze" else t for t in prog["tiers"]]})
     assert bad.status == 422 and "0" in await bad.text()

@@ -94,6 +94,8 @@ async def test_a14_s22_groups_terms_promos_effect_and_matrices_api(service, emul
         "ends": "2026-06-30"})).json()
     effect = await (await c.get(f"/api/v1/promos/{promo['id']}/effect")).json()
     assert effect["with_promo"] == [] and effect["without"] == []
+    # the page offers the effect to whom the service shows it (may_see_effect)
+    assert 'data-testid="promo-effect"' in await (await c.get("/app/discounts")).text()
     client = (await client_svc.do_create_client(anna, {"name": "Ромашка"})).client
     resp = await c.put(f"/api/v1/clients/{client.id}/terms", json={
         "discount_group_id": group["id"], "discount": "120"})
@@ -119,6 +121,8 @@ async def test_a14_s22_groups_terms_promos_effect_and_matrices_api(service, emul
     assert (await c.put(f"/api/v1/matrix/spheres/{spheres[0]['id']}/products/{drill.id}",
                         json={"on": False})).status == 403
     assert (await c.get(f"/api/v1/promos/{promo['id']}/effect")).status == 403
+    page = await (await c.get("/app/discounts")).text()
+    assert "Подарунок" in page and 'data-testid="promo-effect"' not in page
     assert (await c.get(f"/api/v1/clients/{client.id}/terms")).status == 404
     own = (await client_svc.do_create_client(ivan, {"name": "Своя фирма"})).client
     resp = await c.put(f"/api/v1/clients/{own.id}/terms", json={"discount": "50"})

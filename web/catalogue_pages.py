@@ -11,17 +11,17 @@ from typing import Any
 
 from aiohttp import web
 
-from models import Role
 from services import catalogue_admin as cat
 from services import catalogue_setup as setup
+from services.catalogue import may_edit
 from web.keys import I18N_KEY
 from web.pages import N_, _guess_lang, render
 from web.session import current_user
 
 
 def _admin(user) -> bool:
-    """Whom the services let change the catalogue (services.catalogue._admin)."""
-    return user.role == Role.ADMIN and user.is_active
+    """Whom the services let change the catalogue."""
+    return may_edit(user)
 
 
 async def _strings(request: web.Request, lang: str) -> dict[str, Any]:

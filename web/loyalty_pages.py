@@ -14,7 +14,6 @@ from aiohttp import web
 
 from kontakt.errors import error_line
 from kontakt.formatting import date_text, money_text, when_text
-from models import Role
 from services import loyalty as svc
 from services import loyalty_analysis as analysis_svc
 from services import loyalty_cards as cards
@@ -62,7 +61,7 @@ async def loyalty_page(request: web.Request) -> web.Response:
         pages=max(1, (total + PAGE - 1) // PAGE), q=text, program=prog,
         last_at=when_text(datetime.fromisoformat(last["at"]), user.timezone, lang)
         if last and last.get("at") else None,
-        may_run=svc.may_run(user), is_admin=user.role == Role.ADMIN)
+        may_run=svc.may_run(user), is_admin=svc.may_set_program(user))
 
 
 def _card_row(v: cards.CardView, currency: str) -> dict[str, Any]:
@@ -113,7 +112,7 @@ async def program_page(request: web.Request) -> web.Response:
     if user is None:
         return render(request, "signin.html", lang=_guess_lang(request))
     lang = str(user.language)
-    if user.role != Role.ADMIN:
+    if not svc.may_set_program(user):
         return render(request, "message.html", lang=lang, status=403, user=user,
                       title_msg=N_("Admins only"),
                       body_msg=N_("The loyalty program is set by an admin."))

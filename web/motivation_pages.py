@@ -36,11 +36,8 @@ def _around(month: date) -> tuple[date, date]:
 async def schemes_page(request: web.Request) -> web.Response:
     """GET /app/motivation[?edit=ID|new&archived=1]: the schemes; the editor for
     admins and heads."""
-    from models import ActivityType, Department
     from services import motivation as svc
-    from services.analytics import plannable_people
     from services.errors import DomainError
-    from services.sales_plans import default_currency
 
     user = await current_user(request)
     if user is None:
@@ -60,11 +57,7 @@ async def schemes_page(request: web.Request) -> web.Response:
             edit = None
     context = {}
     if editing:
-        context = {"departments": await Department.all().order_by("name").values("id", "name"),
-                   "people": await plannable_people(user),
-                   "types": await ActivityType.all().order_by("sort_order", "name").values(
-                       "id", "name", "code"),
-                   "currency": await default_currency(),
+        context = {**await svc.editor_choices(user),
                    "steps": svc.steps_of(edit) if edit else [],
                    "this_month": _month(request, user, "")}
     return render(request, "motivation.html", lang=str(user.language), user=user,

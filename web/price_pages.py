@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from models import Role
+from services.catalogue import may_edit
 from web.keys import I18N_KEY
 from web.pages import N_, _guess_lang, render
 from web.session import current_user
@@ -69,7 +69,7 @@ async def _user_or_signin(request: web.Request):
 
 
 def _is_admin(user) -> bool:
-    return user.role == Role.ADMIN
+    return may_edit(user)  # whom the services let change prices
 
 
 async def prices_page(request: web.Request) -> web.Response:
@@ -152,7 +152,7 @@ async def discounts_page(request: web.Request) -> web.Response:
             "promos": {p.id: PromoOut.of(p).model_dump(mode="json") for p in promos}}
     return render(request, "discounts.html", lang=lang, user=user, admin=admin, kinds=kinds,
                   groups=groups, promos=promos, data=data, T=strings(request, lang),
-                  may_report=user.role in (Role.ADMIN, Role.HEAD),
+                  may_report=svc.may_see_effect(user),
                   pct=lambda v: "—" if v is None else (
                       f"{v.normalize():f}".replace(".", ",") if lang != "en"
                       else f"{v.normalize():f}"))

@@ -393,7 +393,6 @@ async def cost_delete(request: web.Request, user: User, campaign_id: int, cost_i
            "to the campaign", body=MailingIn, response=MailingOut, tags=TAGS, status=201)
 async def mailing_link(request: web.Request, user: User, campaign_id: int, body: MailingIn):
     link = await svc.do_link_mailing(user, campaign_id, _body(body))
-    await link.fetch_related("mailing")
     return MailingOut(id=link.id, mailing_id=link.mailing_id, mailing=link.mailing.name,
                       variant_id=link.variant_id)
 

@@ -21,7 +21,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kontakt import labels
 from kontakt.i18n import translator
-from models import Role, User
+from models import User
 from services import deal_execution, deal_stats
 from services import deals as svc
 from services.clock import utcnow
@@ -65,14 +65,6 @@ async def process_of(process_id: int | None):
     if found is None:
         raise NotFound("process")
     return found
-
-
-def _whose(user: User, department_id: int | None, owner_id: int | None
-           ) -> tuple[int | None, int | None]:
-    """The department and person counted: a manager's own whatever they asked."""
-    if user.role == Role.MANAGER:
-        return None, user.id
-    return department_id, owner_id
 
 
 def _ref(p, gettext) -> ProcessRef:
@@ -128,7 +120,7 @@ async def funnel_out(user: User, query: FunnelQuery) -> FunnelOut:
     gettext = translator(str(user.language))
     start, end = period(user, query.start, query.end)
     process = await process_of(query.process_id)
-    department_id, owner_id = _whose(user, query.department_id, query.owner_id)
+    department_id, owner_id = deal_stats.counted_for(user, query.department_id, query.owner_id)
     result = await deal_stats.funnel(user, process.id, start, end,
                                      department_id=department_id, owner_id=owner_id)
     return FunnelOut(
@@ -197,7 +189,7 @@ async def lost_out(user: User, query: LostQuery) -> LostOut:
     gettext = translator(str(user.language))
     start, end = period(user, query.start, query.end)
     process = await process_of(query.process_id) if query.process_id else None
-    department_id, owner_id = _whose(user, query.department_id, query.owner_id)
+    department_id, owner_id = deal_stats.counted_for(user, query.department_id, query.owner_id)
     lines = await deal_stats.lost_analysis(
         user, start, end, query.by, process_id=process.id if process else None,
         department_id=department_id, owner_id=owner_id)
@@ -301,7 +293,7 @@ class ClaimsOut(BaseModel):
 async def claims_out(user: User, query: ClaimQuery) -> ClaimsOut:
     gettext = translator(str(user.language))
     start, end = period(user, query.start, query.end)
-    department_id, owner_id = _whose(user, query.department_id, query.owner_id)
+    department_id, owner_id = deal_stats.counted_for(user, query.department_id, query.owner_id)
     lines = await deal_execution.claim_stats(user, query.by, start, end,
                                              department_id=department_id, owner_id=owner_id)
     return ClaimsOut(by=query.by, start=start, end=end,

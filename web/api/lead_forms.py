@@ -126,7 +126,6 @@ def _subject(subject: str) -> None:
 async def _out(request: web.Request, form: LeadForm) -> FormOut:
     from web.lead_pages import _origin
 
-    await form.fetch_related("variant")
     origin = _origin(request)
     return FormOut(
         id=form.id, variant_id=form.variant_id, token=form.token,

@@ -238,7 +238,6 @@ async def loyalty_moves(request: web.Request, user: User, card_id: int):
            response=MoveOut, tags=TAGS, status=201)
 async def loyalty_redeem(request: web.Request, user: User, card_id: int, body: RedeemIn):
     move = await points.do_redeem(user, card_id, body.model_dump(), source="api")
-    await move.fetch_related("order", "author")
     return move_out(move)
 
 
@@ -246,7 +245,6 @@ async def loyalty_redeem(request: web.Request, user: User, card_id: int, body: R
            "with a reason", body=AdjustIn, response=MoveOut, tags=TAGS, status=201)
 async def loyalty_adjust(request: web.Request, user: User, card_id: int, body: AdjustIn):
     move = await points.do_adjust(user, card_id, body.model_dump(), source="api")
-    await move.fetch_related("order", "author")
     return move_out(move)
 
 

@@ -128,8 +128,7 @@ def _template_out(t) -> TemplateOut:
 
 
 async def _one_template(user: User, template_id: int) -> TemplateOut:
-    t = await tpl_svc.get_template(user, template_id)
-    await t.fetch_related("steps")
+    t = await tpl_svc.get_template(user, template_id, with_steps=True)
     return _template_out(t)
 
 
