@@ -164,7 +164,8 @@ async def create_form(actor: User, variant_id: int, data: dict[str, Any]) -> Lea
         form = await LeadForm.create(variant_id=variant.id, token=new_token(), **values)
         for region_id, user_id in routes or []:
             await LeadRoute.create(form_id=form.id, region_id=region_id, user_id=user_id)
-    return await get_form(actor, form.id)
+    await form.fetch_related("variant__campaign")  # as get_form gives it
+    return form
 
 
 async def get_form(actor: User, form_id: int) -> LeadForm:

@@ -65,7 +65,7 @@ from tortoise.transactions import in_transaction
 
 from models import DiscountGroup, LoyaltyTier, Role, Setting, User
 from services.errors import N_, PermissionDenied, ValidationFailed
-from services.permissions import require_admin
+from services.permissions import is_admin, require_admin
 
 KEY = "loyalty"
 CENT = Decimal("0.01")
@@ -209,7 +209,7 @@ async def program() -> Program:
 
 def may_set_program(actor: User | None) -> bool:
     """Whether ``actor`` sets the program (:func:`do_set_program`): active admins."""
-    return actor is not None and actor.is_active and actor.role == Role.ADMIN
+    return is_admin(actor)
 
 
 async def do_set_program(actor: User, data: dict[str, Any], *, source: str = "web"

@@ -168,6 +168,12 @@ def require_staff(actor: User | None) -> User:
     return actor
 
 
+def is_admin(actor: User | None) -> bool:
+    """Whether :func:`require_admin` lets ``actor`` through (what a page offers admins:
+    settings, program, grades)."""
+    return actor is not None and actor.is_active and actor.role == Role.ADMIN
+
+
 def require_admin(actor: User | None) -> User:
     """The actor is an active admin, or PermissionDenied."""
     require_staff(actor)

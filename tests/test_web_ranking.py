@@ -24,8 +24,11 @@ async def test_k8_api_settings_run_and_results(service, emulator, shop):  # noqa
     assert (await c.post("/api/v1/ranking/run")).status == 403
     body = await (await c.get("/api/v1/ranking")).json()
     assert (body["total"], body["may_run"], body["last_run"]) == (0, False, None)
+    assert 'data-testid="ranking-settings"' not in await (await c.get("/app/ranking")).text()
 
     await signed_in(service, emulator, admin)
+    # the settings form is offered to whom the service lets save them (may_set_settings)
+    assert 'data-testid="ranking-settings"' in await (await c.get("/app/ranking")).text()
     got = await (await c.get("/api/v1/ranking/settings")).json()
     assert got == {"basis": "margin", "months": 3, "a": "80", "b": "15", "c": "5",
                    "x": "10", "y": "25", "currency": "RUB"}
@@ -50,6 +53,7 @@ async def test_k8_api_settings_run_and_results(service, emulator, shop):  # noqa
     await signed_in(service, emulator, head)
     body = await (await c.get("/api/v1/ranking")).json()
     assert (body["total"], body["may_run"]) == (2, True)
+    assert 'data-testid="ranking-settings"' not in await (await c.get("/app/ranking")).text()
     page = await (await c.get("/api/v1/ranking/clients")).json()
     assert [r["client"] for r in page["items"]] == ["Alpha", "Beta"]
     assert (await c.post("/api/v1/ranking/run")).status == 200

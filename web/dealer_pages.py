@@ -14,7 +14,7 @@ from aiohttp import web
 from kontakt.errors import error_line
 from kontakt.formatting import date_text, money_text
 from kontakt.i18n import translator
-from models import PartnerKind, Role
+from models import PartnerKind
 from services import dealer_cards as cards
 from services import dealer_grades as grades
 from services import dealers as svc
@@ -67,7 +67,7 @@ async def dealers_page(request: web.Request) -> web.Response:
                "manual": r.role.grade_manual,
                "reason": r.reason.translated(gettext) if r.reason else "",
                "f": figures_view(r.figures, s.currency)} for r in rows],
-        may_manage=svc.may_manage(user), is_admin=user.role == Role.ADMIN)
+        may_manage=svc.may_manage(user), is_admin=grades.may_set_settings(user))
 
 
 async def dealer_page(request: web.Request) -> web.Response:

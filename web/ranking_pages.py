@@ -11,7 +11,6 @@ from datetime import datetime
 from aiohttp import web
 
 from kontakt.formatting import money_text, when_text
-from models import Role
 from services import bcg
 from services import ranking as svc
 from services import ranking_results as results
@@ -61,5 +60,5 @@ async def ranking_page(request: web.Request) -> web.Response:
               for r in rows],
         total=total, page=page, pages=max(1, (total + PAGE - 1) // PAGE),
         filters=filters, settings=settings.as_dict(), last=last, last_at=last_at,
-        may_run=svc.may_run(user), is_admin=user.role == Role.ADMIN,
+        may_run=svc.may_run(user), is_admin=svc.may_set_settings(user),
         may_bcg=bcg.may_see(user))
