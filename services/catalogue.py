@@ -8,18 +8,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from models import ActivityCategory, ActivityKind, ActivityType, Product, Role, Setting, User
+from models import ActivityCategory, ActivityKind, ActivityType, Product, Setting, User
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
-
-
-def may_edit(actor: User | None) -> bool:
-    """Whether ``actor`` changes the catalogue, the stock, the price lists and rules, and
-    sees cost prices (the margins are the admins')."""
-    return actor is not None and actor.role == Role.ADMIN and actor.is_active
+from services.permissions import is_admin
 
 
 def _admin(actor: User, what: str) -> None:
-    if not may_edit(actor):
+    """Only admins change the catalogue, the stock, the price lists and rules, and see
+    cost prices (the margins are the admins'): :func:`services.permissions.is_admin`."""
+    if not is_admin(actor):
         raise PermissionDenied(f"only admins edit {what}")
 
 

@@ -28,7 +28,7 @@ from models import PartnerKind, PartnerRole, Setting, User
 from services.clock import utcnow
 from services.dealer_figures import DealerFigures, dealer_figures
 from services.errors import N_, Text, ValidationFailed
-from services.permissions import is_admin, require_admin
+from services.permissions import require_admin
 
 KEY = "dealer_grades"
 PERIODS = (30, 90, 180, 365)
@@ -103,11 +103,6 @@ async def grade_settings() -> GradeSettings:
         return _clean(row.value, GradeSettings())
     except ValidationFailed:
         return GradeSettings()
-
-
-def may_set_settings(actor: User | None) -> bool:
-    """Whether ``actor`` changes the grade settings (:func:`do_set_grade_settings`)."""
-    return is_admin(actor)
 
 
 async def do_set_grade_settings(actor: User, data: dict[str, Any]) -> GradeSettings:

@@ -65,7 +65,7 @@ from tortoise.transactions import in_transaction
 
 from models import DiscountGroup, LoyaltyTier, Role, Setting, User
 from services.errors import N_, PermissionDenied, ValidationFailed
-from services.permissions import is_admin, require_admin
+from services.permissions import require_admin
 
 KEY = "loyalty"
 CENT = Decimal("0.01")
@@ -205,11 +205,6 @@ async def program() -> Program:
         point_value, share, months = Decimal(1), Decimal(50), None
     tiers = await LoyaltyTier.filter(archived=False).order_by("threshold", "id")
     return Program(point_value, share, months, list(tiers), await company_currency())
-
-
-def may_set_program(actor: User | None) -> bool:
-    """Whether ``actor`` sets the program (:func:`do_set_program`): active admins."""
-    return is_admin(actor)
 
 
 async def do_set_program(actor: User, data: dict[str, Any], *, source: str = "web"

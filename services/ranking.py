@@ -63,7 +63,7 @@ from tortoise import connections
 from models import Role, Setting, User
 from services.clock import utcnow
 from services.errors import N_, PermissionDenied, ValidationFailed
-from services.permissions import is_admin, require_admin
+from services.permissions import require_admin
 
 KEY = "ranking"
 BASES = ("margin", "revenue")
@@ -158,11 +158,6 @@ async def rank_settings() -> RankSettings:
         return clean_settings(value)
     except ValidationFailed:
         return RankSettings()
-
-
-def may_set_settings(actor: User | None) -> bool:
-    """Whether ``actor`` changes the ranking settings (:func:`do_set_settings`)."""
-    return is_admin(actor)
 
 
 async def do_set_settings(actor: User, data: dict[str, Any]) -> RankSettings:

@@ -86,7 +86,7 @@ async def test_m7_api_pages_and_permissions(service, emulator, make_staff):
     # the pages
     page = await (await c.get("/app/dealers")).text()
     assert "South Dealer" in page and 'data-testid="dealer-new-form"' not in page
-    assert 'data-testid="dealer-grade-settings"' not in page  # dealer_grades.may_set_settings
+    assert 'data-testid="dealer-grade-settings"' not in page  # permissions.is_admin
     page = await (await c.get(f"/app/dealers/{dealer.id}")).text()
     assert 'data-testid="df-rate"' in page and "100%" in page and "Pipes" in page
     assert 'data-testid="dealer-grade-form"' not in page  # a manager does not manage

@@ -106,7 +106,7 @@ async def test_k4_catalogue_api_admin_and_manager(service, emulator, make_staff)
     await signed_in(service, emulator, ivan)
     page = await (await c.get("/api/v1/catalogue/products")).json()
     assert [i["code"] for i in page["items"]] == ["P-A4"]
-    # the margins are the admins' (services.catalogue.may_edit): no cost price for him
+    # the margins are the admins' (services.permissions.is_admin): no cost price for him
     card = await (await c.get(f"/api/v1/catalogue/products/{p['id']}")).json()
     assert card["code"] == "P-A4" and card["cost_price"] is None
     rows = await (await c.get(f"/api/v1/stock?warehouse_id={store['id']}&short=true")).json()

@@ -67,7 +67,7 @@ async def test_u9_api_program_cards_moves_and_analysis(service, emulator, club):
     await signed_in(service, emulator, head)
     assert (await (await c.get("/api/v1/loyalty/cards")).json())["total"] == 1
     assert (await c.post("/api/v1/loyalty/run")).status == 200
-    # the program is the admins' (services.loyalty.may_set_program), pages included
+    # the program is the admins' (services.permissions.is_admin), pages included
     assert (await c.get("/app/loyalty/program")).status == 403
     assert 'data-testid="loyalty-program-link"' not in await (await c.get("/app/loyalty")).text()
     # the admin: a bad row named, then saved

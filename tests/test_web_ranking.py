@@ -27,7 +27,7 @@ async def test_k8_api_settings_run_and_results(service, emulator, shop):  # noqa
     assert 'data-testid="ranking-settings"' not in await (await c.get("/app/ranking")).text()
 
     await signed_in(service, emulator, admin)
-    # the settings form is offered to whom the service lets save them (may_set_settings)
+    # the settings form is offered to whom the service lets save them (permissions.is_admin)
     assert 'data-testid="ranking-settings"' in await (await c.get("/app/ranking")).text()
     got = await (await c.get("/api/v1/ranking/settings")).json()
     assert got == {"basis": "margin", "months": 3, "a": "80", "b": "15", "c": "5",

@@ -13,15 +13,10 @@ from aiohttp import web
 
 from services import catalogue_admin as cat
 from services import catalogue_setup as setup
-from services.catalogue import may_edit
+from services.permissions import is_admin
 from web.keys import I18N_KEY
 from web.pages import N_, _guess_lang, render
 from web.session import current_user
-
-
-def _admin(user) -> bool:
-    """Whom the services let change the catalogue."""
-    return may_edit(user)
 
 
 async def _strings(request: web.Request, lang: str) -> dict[str, Any]:
@@ -79,7 +74,7 @@ async def catalogue_page(request: web.Request) -> web.Response:
     tree = await setup.category_tree()
     kinds = await setup.list_kinds()
     return render(request, "catalogue.html", lang=lang, user=user,
-                  may_edit=_admin(user),
+                  may_edit=is_admin(user),
                   categories=[{"id": n.category.id, "name": n.category.name,
                                "path": n.path, "depth": n.depth,
                                "parent_id": n.category.parent_id} for n in tree],
@@ -100,7 +95,7 @@ async def stock_page(request: web.Request) -> web.Response:
     if chosen not in {w.id for w in warehouses}:
         chosen = warehouses[0].id if warehouses else None
     return render(request, "stock.html", lang=lang, user=user, warehouses=warehouses,
-                  warehouse_id=chosen, may_edit=_admin(user),
+                  warehouse_id=chosen, may_edit=is_admin(user),
                   strings=await _strings(request, lang))
 
 
@@ -110,7 +105,7 @@ async def settings_page(request: web.Request) -> web.Response:
     if page:
         return page
     lang = str(user.language)
-    if not _admin(user):
+    if not is_admin(user):
         return render(request, "message.html", lang=lang, status=403, user=user,
                       title_msg=N_("For administrators"),
                       body_msg=N_("Ask an administrator to change the settings."))

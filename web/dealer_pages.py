@@ -20,6 +20,7 @@ from services import dealer_grades as grades
 from services import dealers as svc
 from services.dealer_figures import DealerFigures
 from services.errors import NotFound, ValidationFailed
+from services.permissions import is_admin
 from web.pages import _guess_lang, render
 from web.session import current_user
 
@@ -67,7 +68,7 @@ async def dealers_page(request: web.Request) -> web.Response:
                "manual": r.role.grade_manual,
                "reason": r.reason.translated(gettext) if r.reason else "",
                "f": figures_view(r.figures, s.currency)} for r in rows],
-        may_manage=svc.may_manage(user), is_admin=grades.may_set_settings(user))
+        may_manage=svc.may_manage(user), is_admin=is_admin(user))
 
 
 async def dealer_page(request: web.Request) -> web.Response:

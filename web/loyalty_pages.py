@@ -20,6 +20,7 @@ from services import loyalty_cards as cards
 from services import loyalty_points as points
 from services import loyalty_run as runner
 from services.errors import N_, NotFound, ValidationFailed
+from services.permissions import is_admin
 from web.pages import _guess_lang, render
 from web.session import current_user
 
@@ -61,7 +62,7 @@ async def loyalty_page(request: web.Request) -> web.Response:
         pages=max(1, (total + PAGE - 1) // PAGE), q=text, program=prog,
         last_at=when_text(datetime.fromisoformat(last["at"]), user.timezone, lang)
         if last and last.get("at") else None,
-        may_run=svc.may_run(user), is_admin=svc.may_set_program(user))
+        may_run=svc.may_run(user), is_admin=is_admin(user))
 
 
 def _card_row(v: cards.CardView, currency: str) -> dict[str, Any]:
@@ -112,7 +113,7 @@ async def program_page(request: web.Request) -> web.Response:
     if user is None:
         return render(request, "signin.html", lang=_guess_lang(request))
     lang = str(user.language)
-    if not svc.may_set_program(user):
+    if not is_admin(user):
         return render(request, "message.html", lang=lang, status=403, user=user,
                       title_msg=N_("Admins only"),
                       body_msg=N_("The loyalty program is set by an admin."))

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from services.catalogue import may_edit
+from services.permissions import is_admin
 from web.keys import I18N_KEY
 from web.pages import N_, _guess_lang, render
 from web.session import current_user
@@ -68,10 +68,6 @@ async def _user_or_signin(request: web.Request):
     return user, None
 
 
-def _is_admin(user) -> bool:
-    return may_edit(user)  # whom the services let change prices
-
-
 async def prices_page(request: web.Request) -> web.Response:
     """/app/prices: the lists (archived ones too, for admins) and which list a client
     category gets."""
@@ -82,7 +78,7 @@ async def prices_page(request: web.Request) -> web.Response:
     if signin:
         return signin
     lang = str(user.language)
-    admin = _is_admin(user)
+    admin = is_admin(user)
     lists = await svc.list_price_lists(archived=admin)
     return render(request, "prices.html", lang=lang, user=user, admin=admin, lists=lists,
                   live=[p for p in lists if not p.archived],
@@ -113,7 +109,7 @@ async def price_list_page(request: web.Request) -> web.Response:
                       body_msg=N_("It does not exist."))
     from services import price_admin
 
-    admin = _is_admin(user)
+    admin = is_admin(user)
     others = [p for p in await svc.list_price_lists() if p.id != pl.id]
     data = {
         "list": PriceListOut.of(pl).model_dump(mode="json"),
@@ -142,7 +138,7 @@ async def discounts_page(request: web.Request) -> web.Response:
     if signin:
         return signin
     lang = str(user.language)
-    admin = _is_admin(user)
+    admin = is_admin(user)
     kinds = await svc.list_kinds()
     groups = await svc.list_groups(archived=admin)
     promos = await svc.list_promos(archived=admin)
@@ -167,7 +163,7 @@ async def matrix_page(request: web.Request) -> web.Response:
     if signin:
         return signin
     lang = str(user.language)
-    return render(request, "matrix.html", lang=lang, user=user, admin=_is_admin(user),
+    return render(request, "matrix.html", lang=lang, user=user, admin=is_admin(user),
                   spheres=await svc.spheres(), mine=await svc.my_products(user),
                   T=strings(request, lang))
 

@@ -16,6 +16,7 @@ from services import ranking as svc
 from services import ranking_results as results
 from services import ranking_run as runner
 from services.errors import ValidationFailed
+from services.permissions import is_admin
 from web.pages import _guess_lang, render
 from web.session import current_user
 
@@ -60,5 +61,5 @@ async def ranking_page(request: web.Request) -> web.Response:
               for r in rows],
         total=total, page=page, pages=max(1, (total + PAGE - 1) // PAGE),
         filters=filters, settings=settings.as_dict(), last=last, last_at=last_at,
-        may_run=svc.may_run(user), is_admin=svc.may_set_settings(user),
+        may_run=svc.may_run(user), is_admin=is_admin(user),
         may_bcg=bcg.may_see(user))

@@ -15,8 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from models import User
 from services import catalogue_admin as cat
 from services import catalogue_setup as setup
-from services.catalogue import may_edit
-from services.permissions import require_staff
+from services.permissions import is_admin, require_staff
 from web.api.deal_schemas import ID, money
 from web.api.routes import api
 
@@ -118,7 +117,7 @@ class ProductCardOut(BaseModel):
 async def _card(product_id: int, user: User) -> ProductCardOut:
     c = await cat.product_card(product_id)
     p = c.product
-    cost = p.cost_price if may_edit(user) else None  # margins are the admins'
+    cost = p.cost_price if is_admin(user) else None  # margins are the admins'
     return ProductCardOut(
         id=p.id, code=p.code, name=p.name, unit=p.unit, group_id=p.group_id,
         category=c.category, kind_id=p.kind_id, kind=c.kind,
