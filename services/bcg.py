@@ -33,9 +33,10 @@ from typing import Any
 
 from tortoise import connections
 
-from models import ProductCategory, Role, User
+from models import ProductCategory, User
 from services.clock import utcnow
 from services.errors import N_, PermissionDenied, ValidationFailed
+from services.permissions import is_admin_or_head
 from services.ranking import SOLD, months_back, rank_settings
 
 QUADRANTS = ("star", "cash_cow", "question", "dog")
@@ -78,7 +79,7 @@ def _aware_date(value: Any):
 
 def may_see(actor: User | None) -> bool:
     """The matrix is the whole company's figure: admins and heads."""
-    return actor is not None and actor.is_active and actor.role in (Role.ADMIN, Role.HEAD)
+    return is_admin_or_head(actor)
 
 
 async def bcg(actor: User, *, months: int = 12, now: datetime | None = None) -> Matrix:

@@ -30,12 +30,11 @@ from models import (
     PartnerKind,
     PartnerRole,
     PartyRole,
-    Role,
     User,
 )
 from services.clock import utcnow
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
-from services.permissions import require_staff
+from services.permissions import is_admin_or_head, require_staff
 
 GRADES = ("A", "B", "C")
 MAX_NOTE = 2000
@@ -43,7 +42,7 @@ MAX_NOTE = 2000
 
 def may_manage(actor: User | None) -> bool:
     """Heads and admins manage dealers; every active staff member sees them."""
-    return actor is not None and actor.is_active and actor.role in (Role.ADMIN, Role.HEAD)
+    return is_admin_or_head(actor)
 
 
 def require_manager(actor: User | None) -> User:

@@ -41,11 +41,11 @@ from models import (
     ProductCategory,
     ProductKind,
     Promo,
-    Role,
     User,
 )
 from services.catalogue import _admin
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
+from services.permissions import is_admin_or_head
 from services.price_admin import _id, date_of, decimal_of, period_of
 
 HUNDRED = Decimal(100)
@@ -142,7 +142,7 @@ async def client_terms(actor: User, client_id: int) -> ClientTerms | None:
 
 
 def may_set_terms(actor: User) -> bool:
-    return actor.is_active and actor.role in (Role.HEAD, Role.ADMIN)
+    return is_admin_or_head(actor)
 
 
 async def do_set_terms(actor: User, client_id: int, data: dict[str, Any]) -> ClientTerms:
@@ -275,7 +275,7 @@ async def _sums(orders) -> list[Effect]:
 
 def may_see_effect(actor: User | None) -> bool:
     """Whether ``actor`` sees a promo's effect on orders (:func:`promo_effect`)."""
-    return actor is not None and actor.is_active and actor.role in (Role.ADMIN, Role.HEAD)
+    return is_admin_or_head(actor)
 
 
 async def promo_effect(actor: User, promo_id: int, start: date | None = None,

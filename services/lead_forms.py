@@ -18,7 +18,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models import Department, DictionaryItem, Role, StaffStatus, User
+from models import Department, DictionaryItem, StaffStatus, User
 from models.marketing import (
     AssignMode,
     Campaign,
@@ -29,6 +29,7 @@ from models.marketing import (
 )
 from services.clock import utcnow
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
+from services.permissions import is_admin_or_head
 
 # name → its label (translated by the page); the page order
 FIELDS: dict[str, str] = {
@@ -51,7 +52,7 @@ def new_token() -> str:
 
 
 def may_design(actor: User | None) -> bool:
-    return actor is not None and actor.is_active and actor.role in (Role.ADMIN, Role.HEAD)
+    return is_admin_or_head(actor)
 
 
 def require_designer(actor: User | None) -> User:

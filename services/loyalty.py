@@ -63,9 +63,9 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models import DiscountGroup, LoyaltyTier, Role, Setting, User
+from models import DiscountGroup, LoyaltyTier, Setting, User
 from services.errors import N_, PermissionDenied, ValidationFailed
-from services.permissions import require_admin
+from services.permissions import is_admin_or_head, require_admin
 
 KEY = "loyalty"
 CENT = Decimal("0.01")
@@ -242,7 +242,7 @@ async def do_set_program(actor: User, data: dict[str, Any], *, source: str = "we
 
 
 def may_run(actor: User | None) -> bool:
-    return actor is not None and actor.is_active and actor.role in (Role.ADMIN, Role.HEAD)
+    return is_admin_or_head(actor)
 
 
 def check_runner(actor: User | None) -> None:

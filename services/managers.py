@@ -11,7 +11,7 @@ from models import Client, ClientManager, Role, StaffStatus, User
 from services.clients import ClientResult, Notice, _audit, get_client
 from services.clock import utcnow
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
-from services.permissions import department_subtree_ids
+from services.permissions import department_subtree_ids, is_admin_or_head
 
 
 async def current_managers(client_id: int) -> list[User]:
@@ -79,7 +79,7 @@ async def count_assigned(user_id: int) -> int:
 
 def may_reassign(actor: User) -> bool:
     """Heads and admins assign managers (a head only within the clients they see)."""
-    return actor.is_active and actor.role in (Role.ADMIN, Role.HEAD)
+    return is_admin_or_head(actor)
 
 
 async def manager_candidates(actor: User) -> list[User]:

@@ -174,6 +174,12 @@ def is_admin(actor: User | None) -> bool:
     return actor is not None and actor.is_active and actor.role == Role.ADMIN
 
 
+def is_admin_or_head(actor: User | None) -> bool:
+    """An active admin or head of department: who may do what a section keeps from
+    managers (ranking and loyalty runs, dealers, suppliers, client terms, promo effects)."""
+    return actor is not None and actor.is_active and actor.role in (Role.ADMIN, Role.HEAD)
+
+
 def require_admin(actor: User | None) -> User:
     """The actor is an active admin, or PermissionDenied."""
     require_staff(actor)

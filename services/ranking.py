@@ -60,10 +60,10 @@ from zoneinfo import ZoneInfo
 
 from tortoise import connections
 
-from models import Role, Setting, User
+from models import Setting, User
 from services.clock import utcnow
 from services.errors import N_, PermissionDenied, ValidationFailed
-from services.permissions import require_admin
+from services.permissions import is_admin_or_head, require_admin
 
 KEY = "ranking"
 BASES = ("margin", "revenue")
@@ -171,7 +171,7 @@ async def do_set_settings(actor: User, data: dict[str, Any]) -> RankSettings:
 
 
 def may_run(actor: User | None) -> bool:
-    return actor is not None and actor.is_active and actor.role in (Role.ADMIN, Role.HEAD)
+    return is_admin_or_head(actor)
 
 
 # ---- the period --------------------------------------------------------------------------

@@ -14,9 +14,9 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models import Department, Role, ScenarioTemplate, ScenarioTemplateStep, StepKind, User
+from models import Department, ScenarioTemplate, ScenarioTemplateStep, StepKind, User
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
-from services.permissions import require_staff
+from services.permissions import is_admin_or_head, require_staff
 
 MAX_STEPS = 40
 MAX_OFFSET = 366
@@ -26,7 +26,7 @@ KIND_NAMES = {StepKind.PREPARE: N_("Prepare"), StepKind.LAUNCH: N_("Launch"),
 
 
 def may_write(actor: User | None) -> bool:
-    return actor is not None and actor.is_active and actor.role in (Role.ADMIN, Role.HEAD)
+    return is_admin_or_head(actor)
 
 
 def _require_writer(actor: User) -> None:

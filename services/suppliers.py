@@ -32,7 +32,6 @@ from models import (
     Client,
     PartnerKind,
     PartnerRole,
-    Role,
     SupplierService,
     Touch,
     User,
@@ -42,7 +41,7 @@ from services.clients import do_create_client, get_client, visible_clients
 from services.clock import utcnow
 from services.deal_money import parse_amount
 from services.errors import N_, NotFound, PermissionDenied, ValidationFailed
-from services.permissions import require_staff
+from services.permissions import is_admin_or_head, require_staff
 from services.price_admin import date_of
 
 KIND = PartnerKind.MARKETING_SUPPLIER
@@ -59,7 +58,7 @@ async def candidates(actor: User, limit: int = 200) -> list[dict[str, Any]]:
 
 
 def may_manage(actor: User | None) -> bool:
-    return actor is not None and actor.is_active and actor.role in (Role.ADMIN, Role.HEAD)
+    return is_admin_or_head(actor)
 
 
 def _require_manager(actor: User) -> None:
