@@ -116,23 +116,22 @@ async def search_clients(actor: User, query: str, *, limit: int = 10,
         return []
     q_words = words(text)[:5]
     longest = max(q_words, key=len)
-    if _is_phone_query(text) or longest.isdigit():
+    if _is_phone_query(text) or longest.isdigit():  # digits: no vocabulary, no typo
+        return await exact.order_by("name", "id").limit(limit)
+    tokens = await SearchWord.filter(_token_prefix([longest, translit(longest)])).limit(
+        _TOKENS_BY_NAME + 1).values_list("token", flat=True)
+    found = None
+    if len(tokens) <= _TOKENS_BY_NAME:
+        others = list(q_words)
+        others.remove(longest)
+        found = await _first_by_name(managed, tokens, others, archived=archived,
+                                     limit=limit)
+    if found is None:
         found = await exact.order_by("name", "id").limit(limit)
-    else:
-        tokens = await SearchWord.filter(_token_prefix([longest, translit(longest)])).limit(
-            _TOKENS_BY_NAME + 1).values_list("token", flat=True)
-        found = None
-        if len(tokens) <= _TOKENS_BY_NAME:
-            others = list(q_words)
-            others.remove(longest)
-            found = await _first_by_name(managed, tokens, others, archived=archived,
-                                         limit=limit)
-        if found is None:
-            found = await exact.order_by("name", "id").limit(limit)
     letters = sum(ch.isalpha() for ch in text)
     if found or letters < 4:
         return found
-    if len(longest) < 4 or longest.isdigit():
+    if len(longest) < 4:
         return []
     best = await _typo_tokens(longest)
     if not best:
